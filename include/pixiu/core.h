@@ -1,0 +1,158 @@
+/* PIXIU core: errors, byte buffers, encodings, strict JSON, files.
+ *
+ * Every PIXIU function that can fail returns 0 on success and -1 on failure
+ * and fills the caller's px_err (which may be NULL) with a code and a
+ * one-line message that names the cause. A function that fails leaves its
+ * outputs untouched or freed: it never half-succeeds.
+ *
+ * Ownership: a function named *_new or *_dup returns memory the caller frees
+ * with the matching *_free; a px_buf passed as an output is appended to and
+ * stays owned by the caller.
+ */
+#ifndef PIXIU_CORE_H
+#define PIXIU_CORE_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PX_VERSION "0.1.0"
+
+/* ---- errors ------------------------------------------------------------ */
+
+typedef enum px_code {
+    PX_OK = 0,
+    PX_E_INVALID,     /* malformed or out-of-range input */
+    PX_E_VERIFY,      /* a signature, proof, digest or evidence check failed */
+    PX_E_NOMEM,       /* allocation failed */
+    PX_E_IO,          /* file, socket or database I/O failed */
+    PX_E_NOTFOUND,    /* a named thing does not exist */
+    PX_E_LIMIT,       /* a size, count, time or memory limit was hit */
+    PX_E_DENIED,      /* refused by policy or budget */
+    PX_E_STATE,       /* conflicts with stored state (e.g. fork, replay) */
+    PX_E_UNAVAILABLE, /* a peer or service did not answer */
+    PX_E_INTERNAL     /* a bug: an invariant did not hold */
+} px_code;
+
+#define PX_ERR_MSG_MAX 256
+
+typedef struct px_err {
+    px_code code;
+    char msg[PX_ERR_MSG_MAX];
+} px_err;
+
+/* Fill err (if not NULL) and return -1, so callers can write
+ * `return px_fail(err, PX_E_INVALID, "bad %s", what);` */
+int px_fail(px_err *err, px_code code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Prefix the message already in err with context ("reading x.key: ").
+ * Returns -1 so it can be used in a return statement. */
+int px_err_prefix(px_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Stable lower-case name of a code, e.g. "invalid", "verify". */
+const char *px_code_name(px_code code);
+
+/* ---- byte buffers ------------------------------------------------------- */
+
+typedef struct px_buf {
+    uint8_t *data;
+    size_t len;
+    size_t cap;
+} px_buf;
+
+#define PX_BUF_INIT {NULL, 0, 0}
+
+int px_buf_reserve(px_buf *b, size_t extra, px_err *err);
+int px_buf_append(px_buf *b, const void *p, size_t n, px_err *err);
+int px_buf_append_str(px_buf *b, const char *s, px_err *err);
+int px_buf_append_u8(px_buf *b, uint8_t v, px_err *err);
+int px_buf_append_u16le(px_buf *b, uint16_t v, px_err *err);
+int px_buf_append_u32le(px_buf *b, uint32_t v, px_err *err);
+int px_buf_append_u64le(px_buf *b, uint64_t v, px_err *err);
+int px_buf_printf(px_buf *b, px_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Ensure a NUL after the last byte (not counted in len); return data. */
+char *px_buf_cstr(px_buf *b, px_err *err);
+/* Wipe the contents, then free. Safe on a zeroed buffer. */
+void px_buf_free(px_buf *b);
+void px_buf_reset(px_buf *b); /* len = 0, memory kept */
+
+/* Little-endian readers for binary formats. */
+static inline uint32_t px_load_u32le(const uint8_t *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
+static inline uint64_t px_load_u64le(const uint8_t *p) {
+    return (uint64_t)px_load_u32le(p) | (uint64_t)px_load_u32le(p + 4) << 32;
+}
+static inline uint16_t px_load_u16le(const uint8_t *p) {
+    return (uint16_t)(p[0] | p[1] << 8);
+}
+
+/* ---- encodings ---------------------------------------------------------- */
+
+/* Lower-case hex. out must hold 2*n+1 bytes. */
+void px_hex_encode(char *out, const uint8_t *in, size_t n);
+/* Decode exactly n bytes from a 2n-character hex string. */
+int px_hex_decode_exact(uint8_t *out, size_t n, const char *hex, size_t hexlen,
+                        px_err *err);
+
+/* Standard base64 with padding (RFC 4648 section 4). */
+size_t px_b64_encoded_len(size_t n); /* without the NUL */
+/* out must hold px_b64_encoded_len(n)+1 bytes. */
+void px_b64_encode(char *out, const uint8_t *in, size_t n);
+/* Strict decode: padding required, no whitespace, no trailing garbage. */
+int px_b64_decode(px_buf *out, const char *in, size_t len, px_err *err);
+int px_b64_decode_exact(uint8_t *out, size_t n, const char *in, size_t len,
+                        px_err *err);
+/* Appends base64 text to a buffer. */
+int px_buf_append_b64(px_buf *b, const uint8_t *in, size_t n, px_err *err);
+
+/* 1 if the bytes are well-formed UTF-8 (no overlongs, no surrogates). */
+int px_utf8_valid(const uint8_t *s, size_t n);
+
+/* ---- strict JSON (jansson) ---------------------------------------------- */
+
+#define PX_JSON_MAX_DEFAULT (16u << 20)
+
+/* Parse one JSON value. Rejects duplicate keys, NUL bytes, invalid UTF-8,
+ * trailing data and inputs over max bytes. Returns a new reference. */
+json_t *px_json_parse(const void *data, size_t len, size_t max, px_err *err);
+/* Required members: fail naming the key when missing or of the wrong type.
+ * Returned strings are borrowed from obj. */
+int px_json_str(const json_t *obj, const char *key, const char **out,
+                px_err *err);
+int px_json_int(const json_t *obj, const char *key, int64_t *out, px_err *err);
+int px_json_b64(const json_t *obj, const char *key, px_buf *out, px_err *err);
+/* A "sha256"-style lower-case hex digest of exactly n bytes. */
+int px_json_hex(const json_t *obj, const char *key, uint8_t *out, size_t n,
+                px_err *err);
+/* Compact serialisation with keys in insertion order. */
+int px_json_dump(const json_t *v, px_buf *out, px_err *err);
+
+/* ---- files -------------------------------------------------------------- */
+
+/* Read a whole file, refusing files larger than max bytes. */
+int px_file_read(const char *path, size_t max, px_buf *out, px_err *err);
+/* Write via a temporary file, fsync, rename, fsync of the directory: after
+ * return the new contents are durable, and a crash leaves old or new. */
+int px_file_write_atomic(const char *path, const void *data, size_t len,
+                         unsigned mode, px_err *err);
+
+/* Milliseconds since the Unix epoch (wall clock). */
+int64_t px_now_ms(void);
+/* Monotonic nanoseconds, for measuring durations. */
+uint64_t px_mono_ns(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

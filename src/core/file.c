@@ -1,0 +1,109 @@
+/* Files: bounded reads and durable atomic writes. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pixiu/core.h"
+
+int px_file_read(const char *path, size_t max, px_buf *out, px_err *err) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return px_fail(err, errno == ENOENT ? PX_E_NOTFOUND : PX_E_IO, "%s: %s", path, strerror(errno));
+    size_t start = out->len;
+    for (;;) {
+        if (px_buf_reserve(out, 65536, err))
+            goto fail;
+        ssize_t n = read(fd, out->data + out->len, 65536);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            px_fail(err, PX_E_IO, "%s: %s", path, strerror(errno));
+            goto fail;
+        }
+        if (n == 0)
+            break;
+        out->len += (size_t)n;
+        if (out->len - start > max) {
+            px_fail(err, PX_E_LIMIT, "%s: larger than the limit of %zu bytes", path, max);
+            goto fail;
+        }
+    }
+    close(fd);
+    return 0;
+fail:
+    out->len = start;
+    close(fd);
+    return -1;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t n) {
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int px_file_write_atomic(const char *path, const void *data, size_t len, unsigned mode, px_err *err) {
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 32);
+    char *dcopy = strdup(path);
+    if (!tmp || !dcopy) {
+        free(tmp);
+        free(dcopy);
+        return px_fail(err, PX_E_NOMEM, "out of memory");
+    }
+    snprintf(tmp, plen + 32, "%s.tmp.%ld", path, (long)getpid());
+    int rc = -1;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    if (fd < 0) {
+        px_fail(err, PX_E_IO, "%s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+        px_fail(err, PX_E_IO, "%s: %s", tmp, strerror(errno));
+        close(fd);
+        unlink(tmp);
+        goto out;
+    }
+    close(fd);
+    if (rename(tmp, path) != 0) {
+        px_fail(err, PX_E_IO, "%s: %s", path, strerror(errno));
+        unlink(tmp);
+        goto out;
+    }
+    int dfd = open(dirname(dcopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    rc = 0;
+out:
+    free(tmp);
+    free(dcopy);
+    return rc;
+}
+
+int64_t px_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+uint64_t px_mono_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
