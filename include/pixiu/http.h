@@ -1,0 +1,73 @@
+/* PIXIU HTTP transport: a small server (libmicrohttpd) and client (libcurl)
+ * carrying JSON and binary bodies between nodes. The transport is untrusted:
+ * authentication is added above it (signed requests, sealed payloads).
+ */
+#ifndef PIXIU_HTTP_H
+#define PIXIU_HTTP_H
+
+#include "pixiu/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PX_HTTP_BODY_MAX_DEFAULT (8u << 20)
+
+typedef struct px_http_request {
+    const char *method; /* "GET", "POST", ... */
+    const char *path;   /* without the query string */
+    const char *query;  /* raw query string without '?', or "" */
+    const uint8_t *body;
+    size_t body_len;
+    void *conn; /* opaque: used by px_http_request_header */
+} px_http_request;
+
+/* Value of a request header (case-insensitive name), or NULL. Borrowed. */
+const char *px_http_request_header(const px_http_request *req, const char *name);
+
+typedef struct px_http_response {
+    int status;
+    const char *content_type; /* static string; default "application/json" */
+    px_buf body;              /* filled by the handler; freed by the server */
+    char extra_header[128];   /* optional "Name: value" line, or "" */
+} px_http_response;
+
+/* Handlers run on server threads and must be thread-safe. */
+typedef void (*px_http_handler)(void *ctx, const px_http_request *req, px_http_response *resp);
+
+typedef struct px_http_server_opts {
+    const char *bind_addr; /* e.g. "127.0.0.1"; NULL means 127.0.0.1 */
+    uint16_t port;         /* 0 picks a free port: see px_http_server_port */
+    size_t max_body;       /* larger bodies get 413; 0 = default */
+    unsigned threads;      /* worker threads; 0 = 2 */
+    px_http_handler handler;
+    void *ctx;
+} px_http_server_opts;
+
+typedef struct px_http_server px_http_server;
+
+int px_http_server_start(px_http_server **out, const px_http_server_opts *opts, px_err *err);
+uint16_t px_http_server_port(const px_http_server *s);
+/* Stops accepting, finishes in-flight requests, frees the server. */
+void px_http_server_stop(px_http_server *s);
+
+/* Fill resp with {"error":"<msg>"} and the given status. */
+void px_http_error(px_http_response *resp, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+typedef struct px_http_header {
+    const char *name;
+    const char *value;
+} px_http_header;
+
+/* One blocking request. Appends the response body (at most max_resp bytes)
+ * to resp and sets *status. A transport failure is -1 with
+ * PX_E_UNAVAILABLE; any HTTP status is a success of the call. */
+int px_http_call(const char *method, const char *url, const px_http_header *headers, size_t nheaders,
+                 const void *body, size_t body_len, long timeout_ms, size_t max_resp, int *status,
+                 px_buf *resp, px_err *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
