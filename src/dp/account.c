@@ -61,7 +61,9 @@ int px_dp_eps_to_zcdp(px_dp_q eps, px_dp_q delta, px_dp_q *rho, px_err *err) {
         return px_fail(err, PX_E_LIMIT, "epsilon too large to convert");
     /* Solve ρ + 2 sqrt(ρ L) = ε: sqrt(ρ) = sqrt(L + ε) - sqrt(L). */
     long double s = sqrtl(l + e) - sqrtl(l);
-    long double r = s * s * (1 - PX_DP_CONV_MARGIN);
+    /* 3x the margin: ε moves at least half as fast as ρ, so the
+     * candidate clears the forward conversion's own margin. */
+    long double r = s * s * (1 - 3 * PX_DP_CONV_MARGIN);
     uint64_t num = (uint64_t)floorl(r * (long double)PX_DP_RHO_SCALE);
     /* Accept only a ρ whose (rounded-up) conversion is within ε. */
     for (int tries = 0; tries < 64 && num > 0; tries++) {
@@ -72,7 +74,7 @@ int px_dp_eps_to_zcdp(px_dp_q eps, px_dp_q delta, px_dp_q *rho, px_err *err) {
             *rho = cand;
             return 0;
         }
-        num -= num / 1000000 + 1;
+        num -= num / 100000000 + 1;
     }
     return px_fail(err, PX_E_LIMIT,
                    "epsilon too small for a zCDP budget at this delta");

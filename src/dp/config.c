@@ -61,6 +61,9 @@ static int px_dp_opt_q(const json_t *o, const char *key, const char *def,
 static int px_dp_bounds(const json_t *o, const char *key, double def,
                         uint32_t dim, double **out, px_err *err) {
     const json_t *v = json_object_get(o, key);
+    if (json_is_array(v) && json_array_size(v) != dim)
+        return px_fail(err, PX_E_INVALID, "%s has %zu values, dim is %u", key,
+                       json_array_size(v), dim);
     double *b = calloc(dim ? dim : 1, sizeof *b);
     if (!b)
         return px_fail(err, PX_E_NOMEM, "out of memory");
@@ -79,11 +82,6 @@ static int px_dp_bounds(const json_t *o, const char *key, double def,
             return px_fail(err, PX_E_INVALID, "%s must be a number or an "
                            "array of %u numbers", key, dim);
         }
-    }
-    if (json_is_array(v) && json_array_size(v) != dim) {
-        free(b);
-        return px_fail(err, PX_E_INVALID, "%s has %zu values, dim is %u", key,
-                       json_array_size(v), dim);
     }
     *out = b;
     return 0;

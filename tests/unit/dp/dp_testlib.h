@@ -25,7 +25,7 @@ typedef struct px_test_seed {
     uint64_t block;
 } px_test_seed;
 
-static void px_test_fill(void *ctx, uint8_t *buf, size_t n) {
+static inline void px_test_fill(void *ctx, uint8_t *buf, size_t n) {
     px_test_seed *s = ctx;
     uint8_t nonce[crypto_stream_chacha20_NONCEBYTES];
     memcpy(nonce, &s->block, sizeof nonce);
@@ -33,7 +33,7 @@ static void px_test_fill(void *ctx, uint8_t *buf, size_t n) {
     crypto_stream_chacha20(buf, n, nonce, s->key);
 }
 
-static void px_test_rng(px_dp_rng *r, px_test_seed *s, uint64_t seed) {
+static inline void px_test_rng(px_dp_rng *r, px_test_seed *s, uint64_t seed) {
     memset(s, 0, sizeof *s);
     memcpy(s->key, &seed, sizeof seed);
     px_dp_rng_init_with(r, px_test_fill, s);
@@ -42,7 +42,7 @@ static void px_test_rng(px_dp_rng *r, px_test_seed *s, uint64_t seed) {
 /* Upper 1e-6 point of chi-square with k degrees of freedom
  * (Wilson-Hilferty; within a few percent for k >= 3, which only moves the
  * stated rate within the same order of magnitude). */
-static double px_test_chi2_crit(int k) {
+static inline double px_test_chi2_crit(int k) {
     double a = 2.0 / (9.0 * k);
     double c = 1 - a + PX_TEST_Z_CHI * sqrt(a);
     return k * c * c * c;
@@ -50,7 +50,7 @@ static double px_test_chi2_crit(int k) {
 
 /* Chi-square statistic of observed counts against expected counts; prints
  * the verdict. Returns 1 when the fit is accepted. */
-static int px_test_chi2(const char *what, const double *obs,
+static inline int px_test_chi2(const char *what, const double *obs,
                         const double *exp_, int nbins) {
     double x2 = 0;
     for (int i = 0; i < nbins; i++) {
@@ -64,7 +64,7 @@ static int px_test_chi2(const char *what, const double *obs,
 }
 
 /* |k - np| within 5 sigma of a binomial(n, p) count. */
-static int px_test_binomial(const char *what, double k, double n, double p) {
+static inline int px_test_binomial(const char *what, double k, double n, double p) {
     double sd = sqrt(n * p * (1 - p)) + 1e-9;
     double z = (k - n * p) / sd;
     printf("# %s: %.0f of %.0f, expected %.2f, z = %.2f\n", what, k, n, n * p,
