@@ -101,7 +101,7 @@ static int parse_schema(px_schema *s, const json_t *o, px_err *err) {
             return px_fail(err, PX_E_INVALID, "user field \"%.64s\" is not a field of the schema", user);
         s->user_field = (uint32_t)k;
     }
-    return px_schema_valid(s, err) == 1 ? 0 : -1;
+    return px_schema_valid(s, err);
 }
 
 static int parse_dataset(px_dataset_spec *d, const json_t *o, px_err *err) {

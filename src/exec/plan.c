@@ -266,7 +266,7 @@ static int plan_read(px_plan *p, const px_statement *st, px_err *err) {
             return px_err_prefix(err, "instance %zu: ", i);
     }
     qsort(p->instances, p->ninstances, sizeof *p->instances, instance_cmp);
-    return instances_cover(p, err);
+    return 0;
 }
 
 int px_plan_parse(px_plan *p, const void *envelope, size_t len, px_err *err) {
@@ -290,6 +290,8 @@ int px_plan_parse(px_plan *p, const void *envelope, size_t len, px_err *err) {
         px_err_prefix(err, "not signed by the manifest's consumer: ");
         goto out;
     }
+    if (instances_cover(p, err))
+        goto out;
     px_sha256(p->id, envelope, len);
     rc = 0;
 out:
