@@ -112,7 +112,9 @@ typedef struct step_state {
 
 static void set_failure(step_state *s, const char *status, const px_err *e, const uint8_t subject[32]) {
     s->status = status;
-    snprintf(s->reason, sizeof s->reason, "%s", e->msg);
+    size_t n = strnlen(e->msg, PX_LAMBDA_REASON_MAX);
+    memcpy(s->reason, e->msg, n);
+    s->reason[n] = 0;
     for (char *p = s->reason; *p; p++) /* one line, printable */
         if ((unsigned char)*p < 0x20 || *p == 0x7f)
             *p = ' ';
@@ -242,6 +244,22 @@ int px_lambda_step(px_lambda *l, const uint8_t *sealed_code, size_t code_len, co
     }
     int rc = finish(l, &s, started, res, err);
     step_state_free(&s);
+    if (rc)
+        px_step_result_free(res);
+    return rc;
+}
+
+int px_lambda_step_refuse(px_lambda *l, const char *status, const px_err *why, const uint8_t subject[32],
+                          px_step_result *res, px_err *err) {
+    memset(res, 0, sizeof *res);
+    if (!l->have_evidence || l->stepped)
+        return px_fail(err, PX_E_STATE, "the instance cannot take a step now");
+    l->stepped = 1;
+    step_state s;
+    memset(&s, 0, sizeof s);
+    set_failure(&s, status, why, subject);
+    int64_t now = px_now_ms();
+    int rc = finish(l, &s, now, res, err);
     if (rc)
         px_step_result_free(res);
     return rc;

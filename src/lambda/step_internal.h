@@ -47,4 +47,12 @@ typedef struct px_proof_draft {
  * envelope to out. */
 int px_proofgen_sign(px_buf *out, const px_proof_draft *d, px_err *err);
 
+/* ---- step ---------------------------------------------------------- */
+
+/* Sign a failure proof for a step that could not even be decoded: subject
+ * is the digest of what arrived. Same return convention as px_lambda_step. */
+int px_lambda_step_refuse(px_lambda *l, const char *status, const px_err *why,
+                          const uint8_t subject[PX_SHA256_BYTES],
+                          px_step_result *res, px_err *err);
+
 #endif

@@ -164,7 +164,7 @@ static int process_spawn(const px_tee_spawn_req *req, px_tee_worker *w, px_err *
  * randomness, clocks and orderly death. Everything else kills it. */
 static int add_rules(scmp_filter_ctx ctx) {
     static const int plain[] = {
-        SCMP_SYS(read),         SCMP_SYS(write),           SCMP_SYS(readv),
+        SCMP_SYS(read),         SCMP_SYS(write),           SCMP_SYS(readv), SCMP_SYS(sendto),
         SCMP_SYS(writev),       SCMP_SYS(close),           SCMP_SYS(exit),
         SCMP_SYS(exit_group),   SCMP_SYS(brk),             SCMP_SYS(munmap),
         SCMP_SYS(mremap),       SCMP_SYS(madvise),         SCMP_SYS(getrandom),
