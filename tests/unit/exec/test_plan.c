@@ -28,7 +28,8 @@ static void test_good_plan(void **state) {
     /* The stage config carries the successor key and the manifest's limits. */
     px_stage_config c;
     px_assert_ok(px_stage_config_parse(&c, p.instances[1].config.data, p.instances[1].config.len, &err), &err);
-    assert_int_equal(c.kind, PX_STAGE_WASM);
+    assert_string_equal(c.kind, "wasm");
+    assert_int_equal(c.nplatform_keys, 1);
     assert_int_equal(c.nsuccessors, 1);
     assert_memory_equal(c.successors[0], f.inst[2].box.pk, 32);
     px_stage_config_free(&c);
@@ -100,7 +101,7 @@ static void test_bad_plans(void **state) {
         memcpy(succ[0], f.inst[i + 1].box.pk, 32);
         ins[i].stage = i;
         strcpy(ins[i].node, "exec");
-        px_assert_ok(px_stage_config_build(&ins[i].config, &f.m, i, 0, (const uint8_t(*)[32])succ, 1, &err), &err);
+        fx_config(&f, &ins[i].config, i, succ);
         fx_evidence(&f, &f.inst[i], &f.m.stages[i], &ins[i].config, ins[i].nonce, &ins[i].evidence);
     }
     px_buf env = PX_BUF_INIT;
