@@ -106,6 +106,7 @@ int px_hex_decode_exact(uint8_t *out, size_t n, const char *hex, size_t hexlen,
                         px_err *err);
 
 /* Standard base64 with padding (RFC 4648 section 4). */
+#define PX_B64_LEN(n) ((((n) + 2) / 3) * 4)
 size_t px_b64_encoded_len(size_t n); /* without the NUL */
 /* out must hold px_b64_encoded_len(n)+1 bytes. */
 void px_b64_encode(char *out, const uint8_t *in, size_t n);
