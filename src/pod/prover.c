@@ -86,7 +86,7 @@ int px_prover_config_format(px_buf *out, const px_source_key *keys, size_t n, in
         goto done;
     for (size_t i = 0; i < n; i++) {
         px_buf_reset(&k);
-        if (px_source_key_format(&keys[i], &k, err) || px_buf_cstr(&k, err))
+        if (px_source_key_format(&keys[i], &k, err) || !px_buf_cstr(&k, err))
             goto done;
         if (json_array_append_new(a, json_string((const char *)k.data)))
             goto done;

@@ -14,7 +14,7 @@ int px_pod_trust_add(px_pod *p, const char *key_text, px_err *err) {
     px_buf canon = PX_BUF_INIT;
     sqlite3_stmt *st = NULL;
     int rc = -1;
-    if (px_source_key_format(&k, &canon, err) || px_buf_cstr(&canon, err) || px_db_begin(p, err))
+    if (px_source_key_format(&k, &canon, err) || !px_buf_cstr(&canon, err) || px_db_begin(p, err))
         goto done;
     if (px_db_prepare(p, &st, "SELECT key FROM trust WHERE name = ?", err))
         goto done;
