@@ -142,7 +142,7 @@ int px_stage_config_build(px_buf *out, const px_manifest *m, uint32_t stage,
 
 /* What a verified evidence says about one instance. */
 typedef struct px_attested {
-    char backend[16];
+    char backend[PX_TEE_BACKEND_NAME_MAX + 1];
     uint32_t level;
     uint8_t measurement[PX_SHA256_BYTES];
     uint8_t box_pk[PX_BOX_PUBLICKEYBYTES];
@@ -160,6 +160,27 @@ typedef int (*px_evidence_check_fn)(void *ctx, const char *node,
                                     const px_stage_spec *spec,
                                     const uint8_t *config, size_t config_len,
                                     px_attested *out, px_err *err);
+
+/* The evidence checker over the TEE module's evidence: the node's platform
+ * key from the membership, and the worker builds the checking party
+ * accepts (the measurement covers the worker binary's digest). */
+typedef struct px_node_platform {
+    char id[PX_NODE_ID_MAX + 1];
+    px_verifier platform;
+} px_node_platform;
+
+typedef struct px_exec_trust {
+    const px_node_platform *nodes;
+    size_t nnodes;
+    const uint8_t (*workers)[PX_SHA256_BYTES];
+    size_t nworkers;
+} px_exec_trust;
+
+/* A px_evidence_check_fn; ctx is a px_exec_trust. */
+int px_exec_evidence_check(void *ctx, const char *node, const uint8_t *evidence,
+                           size_t ev_len, const uint8_t nonce[PX_TEE_NONCE_BYTES],
+                           const px_stage_spec *spec, const uint8_t *config,
+                           size_t config_len, px_attested *out, px_err *err);
 
 /* ---- plan --------------------------------------------------------------- */
 
@@ -199,6 +220,22 @@ void px_plan_free(px_plan *p);
 int px_plan_check(const px_plan *p, px_evidence_check_fn check, void *ctx,
                   int require_dp, int64_t now, px_attested *attested,
                   px_err *err);
+
+/* ---- admission record: replayed plans ------------------------------------ */
+
+/* A POD's durable record of the manifests it admitted (SQLite). A manifest
+ * is admitted at most once: a replayed plan, or a second plan for the same
+ * manifest, is refused with PX_E_STATE. */
+typedef struct px_admissions px_admissions;
+
+int px_admissions_open(px_admissions **out, const char *path, px_err *err);
+/* Record p as admitted at `now`, durably, or fail if its manifest was. */
+int px_admissions_record(px_admissions *a, const px_plan *p, int64_t now,
+                         px_err *err);
+/* 1 if the manifest was admitted, 0 if not, -1 on error. */
+int px_admissions_has(px_admissions *a, const uint8_t manifest[PX_SHA256_BYTES],
+                      px_err *err);
+void px_admissions_close(px_admissions *a);
 
 /* ---- log entries -------------------------------------------------------- */
 
