@@ -339,6 +339,7 @@ int px_sandbox_compile(const px_sandbox *sb, const uint8_t *m, size_t n,
     px_wasm_info info;
     px_buf stripped = PX_BUF_INIT;
     if (px_wasm_validate(m, n, &pol, &info, &stripped, err)) {
+        px_buf_free(&stripped);
         set_res(res, err->code == PX_E_NOMEM ? PX_SB_INTERNAL
                                              : PX_SB_INVALID_MODULE,
                 err);
