@@ -39,7 +39,8 @@ typedef struct px_http_server_opts {
     const char *bind_addr; /* e.g. "127.0.0.1"; NULL means 127.0.0.1 */
     uint16_t port;         /* 0 picks a free port: see px_http_server_port */
     size_t max_body;       /* larger bodies get 413; 0 = default */
-    unsigned threads;      /* worker threads; 0 = 2 */
+    unsigned threads;      /* 0: one thread per connection, so a handler may
+                            * block; N: a pool of N polling threads */
     px_http_handler handler;
     void *ctx;
 } px_http_server_opts;

@@ -74,9 +74,12 @@ int px_dsse_sign(px_buf *out, const char *type, const uint8_t *body,
                  size_t len, const px_signer *signers, size_t nsigners,
                  px_err *err);
 int px_dsse_parse(px_dsse *e, const void *json, size_t len, px_err *err);
-/* 0 if at least one signature verifies under v. */
+/* 0 if at least one signature verifies under v and its keyid is empty or
+ * "<name>+<hex id>" of v (the keyid is not signed; binding it this way
+ * makes a changed keyid fail instead of passing unnoticed). */
 int px_dsse_verify(const px_dsse *e, const px_verifier *v, px_err *err);
-/* Same for a raw Ed25519 public key (for instance keys born in a TEE). */
+/* Same for a raw Ed25519 public key (instance keys born in a TEE); any
+ * keyid is accepted. */
 int px_dsse_verify_pk(const px_dsse *e, const uint8_t pk[PX_SIGN_PUBLICKEYBYTES],
                       px_err *err);
 void px_dsse_free(px_dsse *e);

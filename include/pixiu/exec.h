@@ -1,0 +1,350 @@
+/* PIXIU executor: the task manifest, the signed plan, the wiring checks a
+ * POD runs before it admits a plan, the audit that names the first broken
+ * step of a task, the trace from a digest back to POD releases, and the
+ * receipt a consumer can check offline.
+ *
+ * Everything here is a pure function over bytes and parsed data: the
+ * network, the log service and the TEE backend are reached by the caller,
+ * which hands in what they returned. That keeps every party's audit
+ * deterministic: the same log entries give the same verdict everywhere.
+ *
+ * Formats (docs/manifest.md, docs/executor.md):
+ *   manifest  JSON, signed as a DSSE envelope by the consumer's node key,
+ *             payloadType PX_MANIFEST_PAYLOAD_TYPE; id = SHA-256 of the exact
+ *             envelope bytes.
+ *   plan      an in-toto Statement v1 (predicate PX_PLAN_PREDICATE) in DSSE,
+ *             signed by the consumer: the manifest envelope, and per stage
+ *             instance its node, recruit nonce, stage config and evidence.
+ *   receipt   JSON (PX_RECEIPT_TYPE): log entries with inclusion proofs
+ *             against one cosigned checkpoint.
+ */
+#ifndef PIXIU_EXEC_H
+#define PIXIU_EXEC_H
+
+#include "pixiu/lambda.h"
+#include "pixiu/proof.h"
+#include "pixiu/records.h"
+#include "pixiu/tee.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PX_MANIFEST_PAYLOAD_TYPE "application/vnd.pixiu.manifest+json"
+#define PX_MANIFEST_SCHEMA "urn:pixiu:manifest:v1"
+#define PX_PLAN_PREDICATE "urn:pixiu:predicate:plan:v1"
+#define PX_REPORT_PREDICATE "urn:pixiu:predicate:report:v1"
+
+#define PX_MANIFEST_MAX_BYTES (1u << 20)
+#define PX_PLAN_MAX_BYTES (8u << 20)
+#define PX_MANIFEST_MAX_STAGES 16
+#define PX_MANIFEST_MAX_DATASETS 16
+#define PX_MANIFEST_MAX_PODS 4096
+#define PX_MANIFEST_MAX_RECEIVERS 16
+#define PX_PLAN_MAX_INSTANCES 256
+#define PX_NODE_ID_MAX 64    /* [A-Za-z0-9._-]{1,64} */
+#define PX_NAME_MAX 64       /* task, dataset and mechanism names */
+#define PX_REASON_MAX 200
+#define PX_NONCE_BYTES 16
+
+/* 1 if s is a valid node id. */
+int px_node_id_valid(const char *s);
+/* 1 if s is a non-negative decimal number ("0", "0.5", "12.25"). */
+int px_decimal_valid(const char *s);
+
+/* ---- manifest ----------------------------------------------------------- */
+
+typedef enum px_stage_type {
+    PX_STAGE_PROVER = 1,
+    PX_STAGE_WASM,
+    PX_STAGE_DP,
+    PX_STAGE_AGGREGATE,
+    PX_STAGE_PIR
+} px_stage_type;
+
+const char *px_stage_type_name(px_stage_type k);
+int px_stage_type_parse(const char *s, px_stage_type *out);
+
+typedef struct px_stage_spec {
+    px_stage_type kind;
+    int has_code;                 /* wasm: the task module's digest */
+    uint8_t code[PX_SHA256_BYTES];
+    uint32_t min_level;           /* minimum TEE security level */
+    uint32_t partitions;          /* instances to recruit, >= 1 */
+    int at_pod;                   /* "at": "pod" places it at each POD */
+    uint64_t cpu_ms, mem_mb, timeout_ms; /* limits, 0 = node default */
+    char mechanism[PX_NAME_MAX + 1];     /* dp only */
+    char epsilon[PX_DECIMAL_MAX + 1];    /* dp only */
+    char delta[PX_DECIMAL_MAX + 1];      /* dp only */
+    json_t *params; /* kind-specific object passed to the stage; owned */
+} px_stage_spec;
+
+typedef struct px_dataset_spec {
+    char name[PX_NAME_MAX + 1];
+    px_schema schema;
+    char (*pods)[PX_NODE_ID_MAX + 1]; /* owned */
+    size_t npods;
+} px_dataset_spec;
+
+typedef struct px_receiver {
+    char id[PX_NODE_ID_MAX + 1];
+    uint8_t box_pk[PX_BOX_PUBLICKEYBYTES];
+} px_receiver;
+
+typedef struct px_manifest {
+    uint8_t id[PX_SHA256_BYTES]; /* SHA-256 of envelope */
+    px_buf envelope;             /* the exact signed bytes */
+    char name[PX_NAME_MAX + 1];
+    char consumer_id[PX_NODE_ID_MAX + 1];
+    px_verifier consumer;        /* the key the envelope verified under */
+    uint8_t nonce[PX_NONCE_BYTES];
+    int64_t created, deadline;   /* ms since the epoch */
+    px_dataset_spec *datasets;
+    size_t ndatasets;
+    px_stage_spec *stages;
+    size_t nstages;
+    px_receiver *receivers;
+    size_t nreceivers;
+} px_manifest;
+
+/* Check a manifest document (the payload) strictly, then sign it with the
+ * consumer's key: appends the DSSE envelope to out. The document's
+ * consumer.key must be the signer's verifier key. */
+int px_manifest_sign(px_buf *out, const void *json, size_t len,
+                     const px_signer *consumer, px_err *err);
+/* Parse and verify a signed manifest: envelope, payload type, schema, and
+ * the signature under the key the manifest names for its consumer. */
+int px_manifest_parse(px_manifest *m, const void *envelope, size_t len,
+                      px_err *err);
+void px_manifest_free(px_manifest *m);
+/* 1 if every task (wasm) stage is followed by a DP stage and the last stage
+ * is DP: what a POD whose policy says "any code behind DP" requires. */
+int px_manifest_behind_dp(const px_manifest *m);
+/* 1 if pod is listed by any dataset of the manifest. */
+int px_manifest_has_pod(const px_manifest *m, const char *pod);
+
+/* ---- stage config ------------------------------------------------------- */
+
+/* Build the attested config (format: pixiu/lambda.h) of one instance of
+ * stage `stage`: its output is sealed to `successors` (the next stage's
+ * attested keys, or the receivers' keys for the last stage); it accepts
+ * input proven by instances on the given platform keys at the previous
+ * stage's minimum level, or (stage 0) releases signed by the given PODs.
+ * The manifest stage's params are passed through. Appends JSON to out. */
+int px_stage_config_build(px_buf *out, const px_manifest *m, uint32_t stage,
+                          uint32_t partition,
+                          const uint8_t (*successors)[PX_BOX_PUBLICKEYBYTES],
+                          size_t nsuccessors, const px_verifier *platform_keys,
+                          size_t nplatform, const px_verifier *pods,
+                          size_t npods, px_err *err);
+
+/* ---- attested instances ------------------------------------------------- */
+
+/* What a verified evidence says about one instance. */
+typedef struct px_attested {
+    char backend[PX_TEE_BACKEND_NAME_MAX + 1];
+    uint32_t level;
+    uint8_t measurement[PX_SHA256_BYTES];
+    uint8_t box_pk[PX_BOX_PUBLICKEYBYTES];
+    uint8_t sign_pk[PX_SIGN_PUBLICKEYBYTES];
+    uint8_t evidence_digest[PX_SHA256_BYTES];
+} px_attested;
+
+/* Verifies one instance's evidence for the given stage: platform key
+ * trusted, nonce as recruited, measurement equal to the one expected for
+ * (stage kind, code, SHA-256 of config). Fills out. Supplied by the caller
+ * (the TEE module's verifier with the node's trust roots). */
+typedef int (*px_evidence_check_fn)(void *ctx, const char *node,
+                                    const uint8_t *evidence, size_t ev_len,
+                                    const uint8_t nonce[PX_TEE_NONCE_BYTES],
+                                    const px_stage_spec *spec,
+                                    const uint8_t *config, size_t config_len,
+                                    px_attested *out, px_err *err);
+
+/* The evidence checker over the TEE module's evidence: the node's platform
+ * key from the membership, and the worker builds the checking party
+ * accepts (the measurement covers the worker binary's digest). */
+typedef struct px_node_platform {
+    char id[PX_NODE_ID_MAX + 1];
+    px_verifier platform;
+} px_node_platform;
+
+typedef struct px_exec_trust {
+    const px_node_platform *nodes;
+    size_t nnodes;
+    const uint8_t (*workers)[PX_SHA256_BYTES];
+    size_t nworkers;
+} px_exec_trust;
+
+/* A px_evidence_check_fn; ctx is a px_exec_trust. */
+int px_exec_evidence_check(void *ctx, const char *node, const uint8_t *evidence,
+                           size_t ev_len, const uint8_t nonce[PX_TEE_NONCE_BYTES],
+                           const px_stage_spec *spec, const uint8_t *config,
+                           size_t config_len, px_attested *out, px_err *err);
+
+/* ---- plan --------------------------------------------------------------- */
+
+typedef struct px_plan_instance {
+    uint32_t stage, partition;
+    char node[PX_NODE_ID_MAX + 1];
+    uint8_t nonce[PX_TEE_NONCE_BYTES]; /* the recruiter's nonce */
+    px_buf config;                 /* stage config bytes */
+    px_buf evidence;               /* the TEE backend's evidence bytes */
+} px_plan_instance;
+
+typedef struct px_plan {
+    uint8_t id[PX_SHA256_BYTES]; /* SHA-256 of the plan envelope */
+    px_manifest manifest;
+    uint8_t nonce[PX_NONCE_BYTES];
+    int64_t created;
+    px_plan_instance *instances; /* sorted by (stage, partition) */
+    size_t ninstances;
+} px_plan;
+
+/* Sign a plan: appends the DSSE envelope (an in-toto statement whose
+ * subject is the manifest id). Instances are borrowed. */
+int px_plan_sign(px_buf *out, const px_manifest *m,
+                 const px_plan_instance *instances, size_t n,
+                 const px_signer *consumer, px_err *err);
+/* Parse a plan envelope, verify its manifest and that the consumer named by
+ * the manifest signed it. Evidence is not checked here: see px_plan_admit. */
+int px_plan_parse(px_plan *p, const void *envelope, size_t len, px_err *err);
+void px_plan_free(px_plan *p);
+
+/* The wiring checks a POD runs before admitting a plan (docs/executor.md):
+ * every stage has its instances, every evidence verifies at the stage's
+ * minimum level, every successor key of stage i is an attested key of stage
+ * i+1 and the last stage's successors are receivers, the deadline has not
+ * passed at `now`. With require_dp, the manifest must be behind DP.
+ * attested (nullable) receives one entry per plan instance. */
+int px_plan_check(const px_plan *p, px_evidence_check_fn check, void *ctx,
+                  int require_dp, int64_t now, px_attested *attested,
+                  px_err *err);
+
+/* ---- admission record: replayed plans ------------------------------------ */
+
+/* A POD's durable record of the manifests it admitted (SQLite). A manifest
+ * is admitted at most once: a replayed plan, or a second plan for the same
+ * manifest, is refused with PX_E_STATE. */
+typedef struct px_admissions px_admissions;
+
+int px_admissions_open(px_admissions **out, const char *path, px_err *err);
+/* Record p as admitted at `now`, durably, or fail if its manifest was. */
+int px_admissions_record(px_admissions *a, const px_plan *p, int64_t now,
+                         px_err *err);
+/* 1 if the manifest was admitted, 0 if not, -1 on error. */
+int px_admissions_has(px_admissions *a, const uint8_t manifest[PX_SHA256_BYTES],
+                      px_err *err);
+void px_admissions_close(px_admissions *a);
+
+/* ---- log entries -------------------------------------------------------- */
+
+typedef enum px_entry_kind {
+    PX_ENTRY_OTHER = 0, /* not a PIXIU statement: ignored */
+    PX_ENTRY_PLAN,
+    PX_ENTRY_EXEC,
+    PX_ENTRY_RELEASE,
+    PX_ENTRY_REPORT
+} px_entry_kind;
+
+typedef struct px_input_ref {
+    uint8_t digest[PX_SHA256_BYTES];
+    uint8_t proof[PX_SHA256_BYTES];
+} px_input_ref;
+
+/* One log entry read as a PIXIU statement. Signatures are NOT verified by
+ * px_entry_parse: who must have signed depends on the plan. */
+typedef struct px_entry {
+    uint64_t index;
+    uint8_t id[PX_SHA256_BYTES]; /* SHA-256 of the entry bytes */
+    px_buf raw;                  /* the entry bytes */
+    px_entry_kind kind;
+    px_dsse env;
+    px_statement st;
+    uint8_t manifest[PX_SHA256_BYTES];
+    /* execution */
+    uint32_t stage, partition;
+    char stage_kind[16];
+    char status[32];
+    char reason[PX_REASON_MAX + 1];
+    px_input_ref *inputs; /* owned */
+    size_t ninputs;
+    uint64_t records, authenticated, alleged, dropped;
+    /* release */
+    char pod[PX_NODE_ID_MAX + 1];
+    char dataset[PX_NAME_MAX + 1];
+    uint8_t stage_key[PX_BOX_PUBLICKEYBYTES];
+    /* report (by the dispatcher): node that did not answer */
+    char node[PX_NODE_ID_MAX + 1];
+} px_entry;
+
+/* Parse bytes of a log entry. A well-formed envelope that is not a PIXIU
+ * statement yields kind PX_ENTRY_OTHER and 0; a PIXIU statement with a bad
+ * predicate is -1. */
+int px_entry_parse(px_entry *e, uint64_t index, const uint8_t *data,
+                   size_t len, px_err *err);
+void px_entry_free(px_entry *e);
+
+/* ---- audit -------------------------------------------------------------- */
+
+/* Who the audit needs to know: POD release keys, by node id. */
+typedef struct px_pod_key {
+    char id[PX_NODE_ID_MAX + 1];
+    uint8_t sign_pk[PX_SIGN_PUBLICKEYBYTES];
+} px_pod_key;
+
+typedef enum px_verdict {
+    PX_AUDIT_OK = 0,     /* every stage proved ok, result delivered */
+    PX_AUDIT_FAILED,     /* a step signed a failure, or a check broke */
+    PX_AUDIT_MISSING,    /* a step left no proof */
+    PX_AUDIT_NO_PLAN     /* no valid plan for the manifest in the log */
+} px_verdict;
+
+typedef struct px_audit {
+    px_verdict verdict;
+    int64_t stage;      /* the first broken stage, -1 = before stage 0 */
+    char node[PX_NODE_ID_MAX + 1];
+    char status[32];    /* failure code, "missing", "bad-release", ... */
+    char why[PX_ERR_MSG_MAX];
+    uint8_t result[PX_SHA256_BYTES]; /* OK only: the last stage's output */
+    uint64_t releases;  /* valid releases the first stage consumed */
+    px_buf report;      /* the whole walk, one line per step; owned */
+} px_audit;
+
+/* Walk a task's log entries (those indexed under the manifest id, in log
+ * order) and name the first step that failed or is missing. The verdict
+ * depends only on the entries, the POD keys and the evidence checker. */
+int px_audit_run(px_audit *a, const uint8_t manifest_id[PX_SHA256_BYTES],
+                 const px_entry *entries, size_t n, const px_pod_key *pods,
+                 size_t npods, px_evidence_check_fn check, void *ctx,
+                 px_err *err);
+void px_audit_free(px_audit *a);
+const char *px_verdict_name(px_verdict v);
+
+/* ---- trace -------------------------------------------------------------- */
+
+/* Entries whose subject includes digest, appended to *out (caller frees
+ * each with px_entry_free and the array with free). */
+typedef int (*px_subject_lookup_fn)(void *ctx,
+                                    const uint8_t digest[PX_SHA256_BYTES],
+                                    px_entry **out, size_t *n, px_err *err);
+
+typedef enum px_trace_format {
+    PX_TRACE_TEXT = 0,
+    PX_TRACE_JSON,
+    PX_TRACE_DOT
+} px_trace_format;
+
+#define PX_TRACE_MAX_NODES 100000
+
+/* Walk from digest back through the producers of each input until POD
+ * releases; render the graph into out. Unknown digests are leaves marked
+ * "unknown" rather than errors: the trace shows what the log knows. */
+int px_trace(px_buf *out, const uint8_t digest[PX_SHA256_BYTES],
+             px_subject_lookup_fn lookup, void *ctx, px_trace_format fmt,
+             px_err *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,274 @@
+/* PIXIU trust-λ: one entry (the validator), one exit (the proof generator).
+ *
+ * A λ instance is a worker process (`pixiu_worker`) hosted by a node. At
+ * birth it generates its own X25519 and Ed25519 keys, which never leave it;
+ * the node's TEE backend vouches for it with evidence (pixiu/tee.h). It then
+ * accepts exactly one step: sealed inputs, each with the proof of whoever
+ * produced it, are opened and checked; the stage runs; the output is sealed
+ * to the successor keys named in the attested stage config; and an
+ * execution proof (in-toto Statement v1 in DSSE, predicate
+ * urn:pixiu:predicate:execution:v1, docs/formats.md) is signed by the
+ * instance key, for success and for every failure.
+ *
+ * Stages plug in through px_stage_kind: built-in stages (prover, dp,
+ * aggregate) are trusted C run in the worker itself. See docs/lambda.md.
+ */
+#ifndef PIXIU_LAMBDA_H
+#define PIXIU_LAMBDA_H
+
+#include "pixiu/proof.h"
+#include "pixiu/tee.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PX_EXEC_PREDICATE "urn:pixiu:predicate:execution:v1"
+#define PX_RELEASE_PREDICATE "urn:pixiu:predicate:release:v1"
+#define PX_STAGE_CONFIG_MAX_BYTES (1u << 20)
+#define PX_LAMBDA_MAX_INPUTS 256
+#define PX_LAMBDA_MAX_SUCCESSORS 16
+#define PX_LAMBDA_MAX_TRUSTED 256
+#define PX_LAMBDA_MAX_INPUT_BYTES (256u << 20) /* one sealed input */
+#define PX_LAMBDA_STATUS_MAX 31
+#define PX_LAMBDA_REASON_MAX 200
+#define PX_PROOF_ID_HEX (2 * PX_SHA256_BYTES)
+
+/* Status values of the execution predicate (docs/formats.md). */
+#define PX_STATUS_OK "ok"
+#define PX_STATUS_BAD_INPUT "bad-input"
+#define PX_STATUS_BAD_PROOF "bad-proof"
+#define PX_STATUS_DIGEST_MISMATCH "digest-mismatch"
+#define PX_STATUS_TRAP "trap"
+#define PX_STATUS_CPU_LIMIT "cpu-limit"
+#define PX_STATUS_MEMORY_LIMIT "memory-limit"
+#define PX_STATUS_FORBIDDEN_SYSCALL "forbidden-syscall"
+#define PX_STATUS_TIMEOUT "timeout"
+#define PX_STATUS_INVALID_MODULE "invalid-module"
+#define PX_STATUS_CLAMPED "clamped"
+#define PX_STATUS_INTERNAL "internal"
+/* 1 if s is one of the status values above. */
+int px_status_valid(const char *s);
+
+/* ---- the attested stage config ----------------------------------------- */
+
+/* JSON, hashed byte for byte into the measurement (no canonicalisation):
+ *   {"manifest": "<hex>",
+ *    "stage": {"index": 1, "kind": "aggregate", "partition": 0},
+ *    "successors": ["<hex X25519 key>", ...],
+ *    "predecessors": {"platform_keys": ["<verifier key>", ...],
+ *                     "min_level": 1, "pods": ["<verifier key>", ...]},
+ *    "params": {...}}
+ * "partition" and "params" are optional; every other member is required and
+ * no unknown member is allowed. Details in docs/lambda.md. */
+typedef struct px_stage_config {
+    uint8_t manifest[PX_SHA256_BYTES];
+    uint32_t index;
+    uint32_t partition;
+    char kind[PX_TEE_KIND_MAX + 1];
+    uint8_t (*successors)[PX_BOX_PUBLICKEYBYTES]; /* owned */
+    size_t nsuccessors;
+    px_verifier *platform_keys; /* trusted for predecessor evidence; owned */
+    size_t nplatform_keys;
+    int min_level; /* minimum level of a predecessor instance */
+    px_verifier *pods; /* trusted signers of release statements; owned */
+    size_t npods;
+    json_t *params; /* owned; an empty object when absent */
+} px_stage_config;
+
+int px_stage_config_parse(px_stage_config *c, const void *json, size_t len,
+                          px_err *err);
+void px_stage_config_free(px_stage_config *c);
+
+/* ---- the stage-kind interface ------------------------------------------ */
+
+/* One input of a step, after the validator: opened, and its digest checked
+ * against the proof or release that produced it. */
+typedef struct px_stage_input {
+    const uint8_t *data; /* plaintext, borrowed for the run */
+    size_t len;
+    uint8_t digest[PX_SHA256_BYTES];
+    char proof_id[PX_PROOF_ID_HEX + 1]; /* producer's proof or release id */
+    int from_release; /* 1 if a POD release produced it */
+} px_stage_input;
+
+typedef struct px_stage_counts {
+    uint64_t records, authenticated, alleged, dropped;
+} px_stage_counts;
+
+#define PX_DECIMAL_MAX 39
+typedef struct px_stage_dp {
+    char mechanism[32];
+    char epsilon[PX_DECIMAL_MAX + 1]; /* decimal strings, never rounded */
+    char delta[PX_DECIMAL_MAX + 1];
+    char rho[PX_DECIMAL_MAX + 1];
+} px_stage_dp;
+
+/* What a stage hands back. The worker zeroes it before the run. */
+typedef struct px_stage_out {
+    px_buf output;    /* the stage appends its output (owned by the worker) */
+    int has_counts;   /* set to report "counts" in the proof */
+    px_stage_counts counts;
+    int has_dp;       /* set to report "dp" in the proof */
+    px_stage_dp dp;
+    /* On failure: one of PX_STATUS_* (a string constant); NULL means
+     * "internal". Ignored on success. */
+    const char *status;
+} px_stage_out;
+
+typedef struct px_stage_ctx {
+    const px_stage_config *config;
+    const json_t *params; /* config->params, never NULL */
+    const uint8_t *code;  /* opened task code, or NULL for built-ins */
+    size_t code_len;
+    const px_stage_input *inputs;
+    size_t ninputs;
+} px_stage_ctx;
+
+/* A stage's run function: 0 with out->output filled, or -1 with err set
+ * and out->status naming the failure. Everything it reads is in ctx; it
+ * must not do I/O (the worker's seccomp filter would kill it). */
+typedef int (*px_stage_run_fn)(const px_stage_ctx *ctx, px_stage_out *out,
+                               px_err *err);
+
+typedef struct px_stage_kind {
+    const char *kind;  /* [a-z0-9_-]{1,31}: "prover", "dp", "aggregate" */
+    int needs_code;    /* 1: task code must arrive sealed with the step */
+    /* Optional: reject bad params at birth, before any evidence exists. */
+    int (*check)(const json_t *params, px_err *err);
+    px_stage_run_fn run;
+} px_stage_kind;
+
+/* A table is an array of pointers to kinds, ended by NULL. */
+const px_stage_kind *px_stage_find(const px_stage_kind *const *table,
+                                   const char *kind);
+
+/* Built-in: element-wise sum of PXV1 vectors of equal length (partition
+ * results, per-POD partial sums). Params: none. */
+extern const px_stage_kind px_stage_aggregate;
+
+/* ---- a λ instance (the worker's state) --------------------------------- */
+
+typedef struct px_lambda px_lambda;
+
+/* Birth: check the config against the kind, generate the keys and compute
+ * the measurement. The instance lives in the worker process; these calls
+ * are also what tests use in-process. */
+int px_lambda_new(px_lambda **out, const px_stage_kind *const *table,
+                  const uint8_t worker_digest[PX_SHA256_BYTES],
+                  const char *kind, const uint8_t code_digest[PX_SHA256_BYTES],
+                  const void *config, size_t config_len, px_err *err);
+/* Wipes the private keys. NULL is fine. */
+void px_lambda_free(px_lambda *l);
+void px_lambda_public(const px_lambda *l, uint8_t sign_pk[PX_SIGN_PUBLICKEYBYTES],
+                      uint8_t box_pk[PX_BOX_PUBLICKEYBYTES],
+                      uint8_t measurement[PX_TEE_MEASUREMENT_BYTES]);
+/* Accept the evidence the backend produced for this instance: it must name
+ * this instance's keys and measurement. Its digest goes into every proof. */
+int px_lambda_set_evidence(px_lambda *l, const void *ev, size_t len,
+                           px_err *err);
+
+/* One input as it arrives: sealed bytes plus the producer's proof (an
+ * execution proof together with that instance's evidence, or a POD release
+ * statement with no evidence). */
+typedef struct px_step_input {
+    const uint8_t *sealed;
+    size_t sealed_len;
+    const uint8_t *proof;
+    size_t proof_len;
+    const uint8_t *evidence; /* NULL/0 for a POD release */
+    size_t evidence_len;
+} px_step_input;
+
+typedef struct px_step_result {
+    px_buf proof;     /* the signed execution proof (DSSE JSON) */
+    px_buf *outputs;  /* one sealed output per successor, on success */
+    size_t noutputs;
+    int ok;           /* 1 if status is "ok" */
+    char status[PX_LAMBDA_STATUS_MAX + 1];
+} px_step_result;
+
+/* Run the step. Returns 0 whenever a proof was signed, success or failure
+ * (res->ok tells which); -1 only when no proof can be produced at all (no
+ * evidence yet, out of memory, step already taken). An instance takes one
+ * step. sealed_code is the task code sealed to the instance (NULL for
+ * built-in kinds). */
+int px_lambda_step(px_lambda *l, const uint8_t *sealed_code, size_t code_len,
+                   const px_step_input *inputs, size_t ninputs,
+                   px_step_result *res, px_err *err);
+void px_step_result_free(px_step_result *r);
+
+/* ---- reading proofs ---------------------------------------------------- */
+
+typedef struct px_exec_proof {
+    uint8_t id[PX_SHA256_BYTES]; /* SHA-256 of the envelope bytes */
+    uint8_t manifest[PX_SHA256_BYTES];
+    uint32_t index, partition;
+    char kind[PX_TEE_KIND_MAX + 1];
+    uint8_t measurement[PX_TEE_MEASUREMENT_BYTES];
+    uint8_t evidence[PX_SHA256_BYTES];
+    char status[PX_LAMBDA_STATUS_MAX + 1];
+    uint8_t subject[PX_SHA256_BYTES]; /* output digest, or failed input */
+    size_t ninputs;
+    int64_t started, finished;
+} px_exec_proof;
+
+/* Verify an execution proof's signature by the instance key sign_pk, and
+ * parse what a successor or auditor needs. A failure proof verifies too:
+ * check p->status. */
+int px_exec_proof_verify(px_exec_proof *p, const void *env, size_t len,
+                         const uint8_t sign_pk[PX_SIGN_PUBLICKEYBYTES],
+                         px_err *err);
+
+/* ---- hosting a worker (the node side) ---------------------------------- */
+
+typedef struct px_lambda_host_req {
+    const px_tee_backend *backend;
+    const char *worker_path;
+    const uint8_t *worker_digest; /* NULL: hash worker_path now */
+    const px_signer *platform;    /* the node's platform key */
+    const char *node;             /* the node's id */
+    const char *kind;
+    const uint8_t *code_digest;   /* NULL: px_tee_builtin_code */
+    const void *config;
+    size_t config_len;
+    const uint8_t *nonce;         /* PX_TEE_NONCE_BYTES from the recruiter */
+    uint64_t mem_bytes, cpu_seconds; /* 0: backend defaults */
+    int timeout_ms;               /* per exchange; 0: PX_LAMBDA_TIMEOUT_MS */
+} px_lambda_host_req;
+
+#define PX_LAMBDA_TIMEOUT_MS 60000
+
+typedef struct px_lambda_host {
+    px_tee_worker worker;
+    px_buf evidence; /* signed by the platform key */
+    uint8_t sign_pk[PX_SIGN_PUBLICKEYBYTES];
+    uint8_t box_pk[PX_BOX_PUBLICKEYBYTES];
+    uint8_t measurement[PX_TEE_MEASUREMENT_BYTES];
+    int timeout_ms;
+} px_lambda_host;
+
+/* Spawn a worker under the backend, give it its config, check the
+ * measurement it reports against the one computed here, and have the
+ * backend sign evidence. On failure the worker is gone. */
+int px_lambda_host_start(px_lambda_host *h, const px_lambda_host_req *req,
+                         px_err *err);
+/* Send one step and collect the result. The proof's signature by the
+ * instance key is checked before it is returned. A worker that does not
+ * answer within the timeout is killed (PX_E_UNAVAILABLE): no proof exists
+ * then, and the dispatcher reports it. The worker is reaped either way. */
+int px_lambda_host_step(px_lambda_host *h, const uint8_t *sealed_code,
+                        size_t code_len, const px_step_input *inputs,
+                        size_t ninputs, px_step_result *res, px_err *err);
+/* Kill (if still running) and reap; free the evidence. */
+void px_lambda_host_free(px_lambda_host *h);
+
+/* The worker process's main loop over the channel fd, with the stage
+ * table the worker binary was built with. Returns the exit status. */
+int px_lambda_worker_main(int fd, const px_stage_kind *const *table,
+                          const px_tee_backend *backend);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

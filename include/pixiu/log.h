@@ -1,0 +1,205 @@
+/* PIXIU public log: an append-only Merkle log in the formats of the
+ * transparency ecosystem, so existing tools can check it.
+ *
+ *   hashing and proofs   RFC 6962 / RFC 9162 (SHA-256, 0x00 leaf, 0x01 node)
+ *   checkpoints          C2SP tlog-checkpoint, signed as C2SP signed notes
+ *   read layout          C2SP tlog-tiles (/checkpoint, /tile/..., /tile/entries/...)
+ *   witnesses            C2SP tlog-cosignature (Ed25519, cosignature/v1)
+ *
+ * The log service (px_log) batches concurrent appends into one durable
+ * transaction and one new checkpoint; an append returns only after that
+ * transaction committed. Storage is SQLite (embedded default) or PostgreSQL.
+ * See docs/log.md.
+ */
+#ifndef PIXIU_LOG_H
+#define PIXIU_LOG_H
+
+#include "pixiu/http.h"
+#include "pixiu/proof.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PX_LOG_HASH_BYTES 32
+#define PX_LOG_MAX_PROOF 64          /* hashes in any proof of a 2^64 tree */
+#define PX_LOG_TILE_HEIGHT 8
+#define PX_LOG_TILE_WIDTH 256        /* hashes in a full tile */
+#define PX_LOG_MAX_LEVELS 8          /* tile levels covering 2^64 entries */
+#define PX_LOG_ENTRY_MAX 65535       /* entry bundles use u16 lengths */
+#define PX_LOG_ENTRY_MAX_DEFAULT 65535
+#define PX_LOG_ORIGIN_MAX 255
+
+/* ---- Merkle tree (RFC 9162 section 2.1) ---------------------------------- */
+
+void px_log_leaf_hash(uint8_t out[PX_LOG_HASH_BYTES], const void *entry, size_t n);
+void px_log_node_hash(uint8_t out[PX_LOG_HASH_BYTES], const uint8_t left[PX_LOG_HASH_BYTES],
+                      const uint8_t right[PX_LOG_HASH_BYTES]);
+void px_log_empty_root(uint8_t out[PX_LOG_HASH_BYTES]);
+/* Root of the tree whose leaf hashes are the n consecutive 32-byte hashes. */
+void px_log_root_from_hashes(uint8_t out[PX_LOG_HASH_BYTES], const uint8_t *hashes, uint64_t n);
+
+/* Hash of the complete subtree of the given height whose leftmost leaf is
+ * index << height. Proof generation asks for nothing else. */
+typedef int (*px_log_node_fn)(void *ctx, unsigned height, uint64_t index,
+                              uint8_t out[PX_LOG_HASH_BYTES], px_err *err);
+/* MTH(D[lo:hi]) for the ranges RFC 6962 proofs use. */
+int px_log_range_root(px_log_node_fn node, void *ctx, uint64_t lo, uint64_t hi,
+                      uint8_t out[PX_LOG_HASH_BYTES], px_err *err);
+/* Append the proof's hashes (32 bytes each, leaf to root) to out. */
+int px_log_prove_inclusion(px_log_node_fn node, void *ctx, uint64_t index, uint64_t size,
+                           px_buf *out, px_err *err);
+int px_log_prove_consistency(px_log_node_fn node, void *ctx, uint64_t size1, uint64_t size2,
+                             px_buf *out, px_err *err);
+
+/* Verification, RFC 9162 2.1.3.2 and 2.1.4.2; proof is nproof 32-byte
+ * hashes. A failed check is PX_E_VERIFY with the reason. */
+int px_log_verify_inclusion(uint64_t index, uint64_t size, const uint8_t leaf[PX_LOG_HASH_BYTES],
+                            const uint8_t *proof, size_t nproof,
+                            const uint8_t root[PX_LOG_HASH_BYTES], px_err *err);
+int px_log_verify_consistency(uint64_t size1, uint64_t size2, const uint8_t root1[PX_LOG_HASH_BYTES],
+                              const uint8_t root2[PX_LOG_HASH_BYTES], const uint8_t *proof,
+                              size_t nproof, px_err *err);
+
+/* The JSON form of the transparency-dev/merkle test vectors:
+ *   inclusion:   {"leafIdx", "treeSize", "root", "leafHash", "proof": [b64...]}
+ *   consistency: {"size1", "size2", "root1", "root2", "proof": [b64...]}
+ * 0 when the proof is valid; -1 with PX_E_VERIFY when it is not (including
+ * hashes of the wrong length); -1 with another code when the input cannot
+ * be read (not JSON, missing or mistyped members). */
+int px_log_check_inclusion_json(const void *json, size_t len, px_err *err);
+int px_log_check_consistency_json(const void *json, size_t len, px_err *err);
+
+/* ---- checkpoints (C2SP tlog-checkpoint) ---------------------------------- */
+
+typedef struct px_checkpoint {
+    char origin[PX_LOG_ORIGIN_MAX + 1];
+    uint64_t size;
+    uint8_t root[PX_LOG_HASH_BYTES];
+    char *extensions; /* owned; extension lines, each ending in '\n', or NULL */
+} px_checkpoint;
+
+/* Append the checkpoint body (the note text) to out. */
+int px_checkpoint_format(const px_checkpoint *cp, px_buf *out, px_err *err);
+/* Parse a checkpoint body (origin, decimal size, base64 root, extensions). */
+int px_checkpoint_parse(px_checkpoint *cp, const char *text, size_t len, px_err *err);
+/* Body signed as a note by the log's key; appended to out. */
+int px_checkpoint_sign(const px_checkpoint *cp, const px_signer *log_key, px_buf *out, px_err *err);
+/* Parse a signed checkpoint note, require a valid signature by log_key and
+ * (when origin is not NULL) that exact origin line. */
+int px_checkpoint_open(px_checkpoint *cp, const char *note, size_t len, const px_verifier *log_key,
+                       const char *origin, px_err *err);
+void px_checkpoint_free(px_checkpoint *cp);
+
+/* ---- cosignatures (C2SP tlog-cosignature, Ed25519, cosignature/v1) ------- */
+
+#define PX_COSIG_ALG 0x04
+
+/* A cosigner's verifier key: <name>+<hex key id>+<base64(0x04 || pk)>. */
+typedef struct px_cosigner {
+    char name[PX_KEY_NAME_MAX + 1];
+    uint32_t id;
+    uint8_t pk[PX_SIGN_PUBLICKEYBYTES];
+} px_cosigner;
+
+uint32_t px_cosig_key_id(const char *name, const uint8_t pk[PX_SIGN_PUBLICKEYBYTES]);
+void px_cosigner_from_signer(const px_signer *s, px_cosigner *c);
+int px_cosigner_format(const px_cosigner *c, px_buf *out, px_err *err);
+int px_cosigner_parse(px_cosigner *c, const char *text, size_t len, px_err *err);
+/* arg is a cosigner key string or a file holding one. */
+int px_cosigner_load(px_cosigner *c, const char *arg, px_err *err);
+/* Add (or replace) the cosignature of key over the note's text at the given
+ * POSIX time. */
+int px_cosign_note(px_note *note, const px_signer *key, uint64_t timestamp, px_err *err);
+/* Find and check c's cosignature on note; *timestamp gets its time. */
+int px_cosig_verify(const px_note *note, const px_cosigner *c, uint64_t *timestamp, px_err *err);
+
+/* ---- witness: cosigns only checkpoints consistent with what it saw ------- */
+
+typedef struct px_witness px_witness;
+
+/* State (the last cosigned checkpoint per origin) lives in SQLite at path;
+ * the key is copied. */
+int px_witness_open(px_witness **out, const char *path, const px_signer *key, px_err *err);
+void px_witness_close(px_witness *w);
+/* Check and cosign a checkpoint (a note signed by log_key). old_size is the
+ * size the caller believes the witness last cosigned for that origin (0 at
+ * first) and proof a consistency proof from it to the new checkpoint. On
+ * success the new state is durable and the cosigned note (the checkpoint
+ * with the witness's signature line added) is appended to out. Refusals say
+ * why: PX_E_STATE for a size that does not match (err names the witness's
+ * size), a rollback, or a fork; PX_E_VERIFY for a bad signature or proof. */
+int px_witness_add(px_witness *w, const px_verifier *log_key, const char *note, size_t len,
+                   uint64_t old_size, const uint8_t *proof, size_t nproof, px_buf *out,
+                   px_err *err);
+/* The size the witness last cosigned for origin (0 if none). */
+int px_witness_size(px_witness *w, const char *origin, uint64_t *size, px_err *err);
+
+/* ---- the log service ------------------------------------------------------ */
+
+typedef struct px_log px_log;
+
+typedef struct px_log_opts {
+    /* "sqlite:PATH", "postgres:CONNINFO", or a plain path (SQLite). */
+    const char *store;
+    const px_signer *key; /* signs checkpoints; copied */
+    const char *origin;   /* checkpoint origin line; NULL = the key's name */
+    size_t max_entry;     /* largest entry accepted; 0 = PX_LOG_ENTRY_MAX_DEFAULT */
+    size_t max_batch;     /* most entries per commit; 0 = default */
+} px_log_opts;
+
+int px_log_open(px_log **out, const px_log_opts *opts, px_err *err);
+/* Waits for pending appends, then closes the store. */
+void px_log_close(px_log *log);
+
+/* Append n entries as consecutive indices first..first+n-1. Returns once
+ * they and a checkpoint covering them are durable. Entries that are empty
+ * or over max_entry make the whole call fail with nothing stored. When cp
+ * is not NULL it receives the signed checkpoint note that covers them. */
+int px_log_append(px_log *log, const uint8_t *const *entries, const size_t *lens, size_t n,
+                  uint64_t *first, px_buf *cp, px_err *err);
+/* The latest signed checkpoint note (appended to out) and its size. */
+int px_log_checkpoint(px_log *log, px_buf *out, uint64_t *size, px_err *err);
+/* Proofs against the tree of the given size (at most the latest
+ * checkpoint's size); hashes appended to out. */
+int px_log_inclusion(px_log *log, uint64_t index, uint64_t size, px_buf *out, px_err *err);
+int px_log_consistency(px_log *log, uint64_t size1, uint64_t size2, px_buf *out, px_err *err);
+int px_log_entry(px_log *log, uint64_t index, px_buf *out, px_err *err);
+/* tlog-tiles resources: a tile (level >= 0) or an entry bundle (level -1),
+ * width 1..256 (256 = full); only those covered by the latest checkpoint. */
+int px_log_tile(px_log *log, int level, uint64_t index, unsigned width, px_buf *out, px_err *err);
+
+typedef enum px_log_key_kind {
+    PX_LOG_BY_SUBJECT = 1,  /* statement subject digests */
+    PX_LOG_BY_INPUT = 2,    /* predicate.inputs[].digest.sha256 */
+    PX_LOG_BY_MANIFEST = 3  /* predicate.manifest */
+} px_log_key_kind;
+
+#define PX_LOG_LOOKUP_MAX 10000
+
+/* Indices of the entries indexed under (kind, digest), ascending; *n gets
+ * their number (at most max). */
+int px_log_lookup(px_log *log, px_log_key_kind kind, const uint8_t digest[PX_SHA256_BYTES],
+                  uint64_t *out, size_t max, size_t *n, px_err *err);
+
+/* The index keys of one entry: entries that parse as DSSE envelopes of
+ * in-toto statements yield their subject, input and manifest digests;
+ * anything else yields none. Calls fn for each; used by the log service. */
+typedef int (*px_log_key_fn)(void *ctx, px_log_key_kind kind, const uint8_t digest[PX_SHA256_BYTES],
+                             px_err *err);
+int px_log_entry_keys(const uint8_t *entry, size_t len, px_log_key_fn fn, void *ctx, px_err *err);
+
+/* The HTTP API of docs/log.md on top of http.h; ctx is the px_log. */
+void px_log_http_handler(void *ctx, const px_http_request *req, px_http_response *resp);
+
+/* Parse a tlog-tiles path below /tile/ ("0/x001/234.p/7", "entries/5"):
+ * level (-1 for entries), index and width (256 for a full tile). */
+int px_log_tile_path_parse(const char *path, int *level, uint64_t *index, unsigned *width,
+                           px_err *err);
+/* Format the tile path (without the leading "/tile/"). */
+int px_log_tile_path_format(int level, uint64_t index, unsigned width, px_buf *out, px_err *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,169 @@
+/* Reading log entries as PIXIU statements (docs/formats.md). Only the
+ * fields the audit and the trace use are read; signatures are checked by
+ * the audit, which knows whose key each kind of statement needs. */
+#include <string.h>
+
+#include "exec/util.h"
+
+#define PX_ENTRY_MAX_INPUTS 100000
+
+static int read_u64(const json_t *o, const char *key, uint64_t *out, px_err *err) {
+    int64_t v;
+    if (px_json_int(o, key, &v, err))
+        return -1;
+    if (v < 0)
+        return px_fail(err, PX_E_INVALID, "field \"%s\" is negative", key);
+    *out = (uint64_t)v;
+    return 0;
+}
+
+static int read_inputs(px_entry *e, const json_t *pred, px_err *err) {
+    json_t *arr, *v, *d;
+    size_t i;
+    if (px_x_arr(pred, "inputs", 0, PX_ENTRY_MAX_INPUTS, &arr, err))
+        return -1;
+    if (json_array_size(arr) == 0)
+        return 0;
+    if (!(e->inputs = calloc(json_array_size(arr), sizeof *e->inputs)))
+        return px_fail(err, PX_E_NOMEM, "out of memory reading inputs");
+    json_array_foreach(arr, i, v) {
+        if (px_x_obj(v, "digest", &d, err) || px_json_hex(d, "sha256", e->inputs[i].digest, PX_SHA256_BYTES, err) ||
+            px_json_hex(v, "proof", e->inputs[i].proof, PX_SHA256_BYTES, err))
+            return px_err_prefix(err, "input %zu: ", i);
+        e->ninputs = i + 1;
+    }
+    return 0;
+}
+
+static int read_counts(px_entry *e, const json_t *pred, px_err *err) {
+    json_t *c = json_object_get(pred, "counts");
+    if (!c)
+        return 0;
+    if (read_u64(c, "records", &e->records, err) || read_u64(c, "authenticated", &e->authenticated, err) ||
+        read_u64(c, "alleged", &e->alleged, err))
+        return px_err_prefix(err, "counts: ");
+    return px_x_opt_uint(c, "dropped", UINT64_MAX >> 1, &e->dropped, err);
+}
+
+static int copy_opt(const json_t *o, const char *key, char *dst, size_t cap, px_err *err) {
+    if (!json_object_get(o, key))
+        return 0;
+    return px_x_strcpy(o, key, dst, cap, err);
+}
+
+static int read_exec(px_entry *e, const json_t *pred, px_err *err) {
+    json_t *stage;
+    int64_t index, part = 0;
+    if (px_x_obj(pred, "stage", &stage, err) || px_json_int(stage, "index", &index, err) ||
+        px_x_strcpy(stage, "kind", e->stage_kind, sizeof e->stage_kind, err))
+        return -1;
+    if (json_object_get(stage, "partition") && px_json_int(stage, "partition", &part, err))
+        return -1;
+    if (index < 0 || index >= PX_MANIFEST_MAX_STAGES || part < 0 || part >= PX_PLAN_MAX_INSTANCES)
+        return px_fail(err, PX_E_INVALID, "stage index or partition out of range");
+    e->stage = (uint32_t)index;
+    e->partition = (uint32_t)part;
+    if (px_x_strcpy(pred, "status", e->status, sizeof e->status, err) ||
+        copy_opt(pred, "reason", e->reason, sizeof e->reason, err) || read_inputs(e, pred, err) ||
+        read_counts(e, pred, err))
+        return -1;
+    return 0;
+}
+
+static int read_release(px_entry *e, const json_t *pred, px_err *err) {
+    if (px_x_strcpy(pred, "pod", e->pod, sizeof e->pod, err) ||
+        px_x_strcpy(pred, "dataset", e->dataset, sizeof e->dataset, err) ||
+        px_json_hex(pred, "stage_key", e->stage_key, sizeof e->stage_key, err) ||
+        read_u64(pred, "records", &e->records, err) || read_u64(pred, "signed", &e->authenticated, err) ||
+        read_u64(pred, "unsigned", &e->alleged, err))
+        return -1;
+    uint8_t d[PX_SHA256_BYTES];
+    if (px_json_hex(pred, "dataset_digest", d, sizeof d, err))
+        return -1;
+    for (size_t i = 0; i < e->st.nsubjects; i++)
+        if (px_ct_equal(e->st.subjects[i].sha256, d, sizeof d))
+            return 0;
+    return px_fail(err, PX_E_INVALID, "release subject does not name its dataset_digest");
+}
+
+static int read_report(px_entry *e, const json_t *pred, px_err *err) {
+    json_t *stage;
+    int64_t index, part = 0;
+    if (px_x_obj(pred, "stage", &stage, err) || px_json_int(stage, "index", &index, err))
+        return -1;
+    if (json_object_get(stage, "partition") && px_json_int(stage, "partition", &part, err))
+        return -1;
+    if (index < 0 || index >= PX_MANIFEST_MAX_STAGES || part < 0 || part >= PX_PLAN_MAX_INSTANCES)
+        return px_fail(err, PX_E_INVALID, "stage index or partition out of range");
+    e->stage = (uint32_t)index;
+    e->partition = (uint32_t)part;
+    return px_x_strcpy(pred, "node", e->node, sizeof e->node, err) ||
+                   px_x_strcpy(pred, "status", e->status, sizeof e->status, err) ||
+                   copy_opt(pred, "reason", e->reason, sizeof e->reason, err)
+               ? -1
+               : 0;
+}
+
+/* Names from the log end up in terminals, JSON and Graphviz labels. */
+static int names_clean(px_entry *e, px_err *err) {
+    if ((e->stage_kind[0] && !px_x_name_valid(e->stage_kind)) || (e->status[0] && !px_x_name_valid(e->status)) ||
+        (e->dataset[0] && !px_x_name_valid(e->dataset)) || (e->pod[0] && !px_node_id_valid(e->pod)) ||
+        (e->node[0] && !px_node_id_valid(e->node)))
+        return px_fail(err, PX_E_INVALID, "a kind, status, dataset or node name has characters outside "
+                       "[A-Za-z0-9._-]");
+    px_x_printable(e->reason);
+    return 0;
+}
+
+static int read_statement(px_entry *e, px_err *err) {
+    static const struct { const char *type; px_entry_kind kind; } kinds[] = {
+        {PX_PLAN_PREDICATE, PX_ENTRY_PLAN}, {PX_EXEC_PREDICATE, PX_ENTRY_EXEC},
+        {PX_RELEASE_PREDICATE, PX_ENTRY_RELEASE}, {PX_REPORT_PREDICATE, PX_ENTRY_REPORT}};
+    if (strcmp(e->env.payload_type, PX_INTOTO_PAYLOAD_TYPE))
+        return 0;
+    if (px_statement_parse(&e->st, e->env.payload.data, e->env.payload.len, err))
+        return -1;
+    px_entry_kind kind = PX_ENTRY_OTHER;
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (!strcmp(e->st.predicate_type, kinds[i].type))
+            kind = kinds[i].kind;
+    if (kind == PX_ENTRY_OTHER)
+        return 0;
+    const json_t *pred = e->st.predicate;
+    if (px_json_hex(pred, "manifest", e->manifest, sizeof e->manifest, err))
+        return -1;
+    int rc = 0;
+    if (kind == PX_ENTRY_EXEC)
+        rc = read_exec(e, pred, err);
+    else if (kind == PX_ENTRY_RELEASE)
+        rc = read_release(e, pred, err);
+    else if (kind == PX_ENTRY_REPORT)
+        rc = read_report(e, pred, err);
+    if (rc == 0)
+        rc = names_clean(e, err);
+    if (rc == 0)
+        e->kind = kind;
+    return rc;
+}
+
+int px_entry_parse(px_entry *e, uint64_t index, const uint8_t *data, size_t len, px_err *err) {
+    memset(e, 0, sizeof *e);
+    e->index = index;
+    px_sha256(e->id, data, len);
+    if (px_buf_append(&e->raw, data, len, err) || px_dsse_parse(&e->env, data, len, err) || read_statement(e, err)) {
+        px_err_prefix(err, "log entry %llu: ", (unsigned long long)index);
+        px_entry_free(e);
+        return -1;
+    }
+    return 0;
+}
+
+void px_entry_free(px_entry *e) {
+    if (!e)
+        return;
+    px_buf_free(&e->raw);
+    px_dsse_free(&e->env);
+    px_statement_free(&e->st);
+    free(e->inputs);
+    memset(e, 0, sizeof *e);
+}

@@ -1,0 +1,387 @@
+/* The task manifest: a consumer's signed statement of what a task reads,
+ * which stages run in which order under which limits, and who may receive
+ * the result. Parsed strictly: an unknown field is an error, because a
+ * misspelt limit silently ignored is a limit not enforced. */
+#include <string.h>
+
+#include "exec/util.h"
+
+#define PX_MANIFEST_MAX_LIMIT_MS (7ull * 24 * 3600 * 1000)
+#define PX_MANIFEST_MAX_MEM_MB (64ull << 10)
+#define PX_MANIFEST_MAX_LEVEL 16
+#define PX_MANIFEST_MAX_PARTITIONS 64
+
+static const char *const kind_names[] = {NULL, "prover", "wasm", "dp", "aggregate", "pir"};
+
+const char *px_stage_type_name(px_stage_type k) {
+    if (k < PX_STAGE_PROVER || k > PX_STAGE_PIR)
+        return "unknown";
+    return kind_names[k];
+}
+
+int px_stage_type_parse(const char *s, px_stage_type *out) {
+    for (int k = PX_STAGE_PROVER; k <= PX_STAGE_PIR; k++)
+        if (!strcmp(s, kind_names[k])) {
+            *out = (px_stage_type)k;
+            return 0;
+        }
+    return -1;
+}
+
+int px_node_id_valid(const char *s) {
+    size_t n = strlen(s);
+    if (n == 0 || n > PX_NODE_ID_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+              c == '_' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+int px_decimal_valid(const char *s) {
+    size_t n = strlen(s), i = 0;
+    if (n == 0 || n > PX_DECIMAL_MAX)
+        return 0;
+    while (i < n && s[i] >= '0' && s[i] <= '9')
+        i++;
+    if (i == 0)
+        return 0;
+    if (i == n)
+        return 1;
+    if (s[i] != '.' || i + 1 == n)
+        return 0;
+    for (i++; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    return 1;
+}
+
+/* ---- datasets ----------------------------------------------------------- */
+
+static int parse_field_type(const char *s, px_field_type *t) {
+    static const struct { const char *name; px_field_type t; } types[] = {
+        {"int", PX_FIELD_INT}, {"real", PX_FIELD_REAL}, {"text", PX_FIELD_TEXT}, {"blob", PX_FIELD_BLOB}};
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+        if (!strcmp(s, types[i].name)) {
+            *t = types[i].t;
+            return 0;
+        }
+    return -1;
+}
+
+static int parse_schema(px_schema *s, const json_t *o, px_err *err) {
+    static const char *const keys[] = {"fields", "user", NULL};
+    static const char *const fkeys[] = {"name", "type", NULL};
+    json_t *fields;
+    if (px_x_only_keys(o, "schema", keys, err) || px_x_arr(o, "fields", 1, PX_RECORDS_MAX_FIELDS, &fields, err))
+        return -1;
+    memset(s, 0, sizeof *s);
+    s->user_field = PX_NO_USER_FIELD;
+    size_t i;
+    json_t *f;
+    json_array_foreach(fields, i, f) {
+        const char *type;
+        if (px_x_only_keys(f, "schema field", fkeys, err) ||
+            px_x_strcpy(f, "name", s->fields[i].name, sizeof s->fields[i].name, err) ||
+            px_json_str(f, "type", &type, err))
+            return px_err_prefix(err, "field %zu: ", i);
+        if (parse_field_type(type, &s->fields[i].type))
+            return px_fail(err, PX_E_INVALID, "field %zu: type \"%.32s\" is not int, real, text or blob", i, type);
+    }
+    s->nfields = (uint32_t)json_array_size(fields);
+    const char *user = NULL;
+    if (px_x_opt_str(o, "user", &user, err))
+        return -1;
+    if (user) {
+        int k = px_schema_find(s, user);
+        if (k < 0)
+            return px_fail(err, PX_E_INVALID, "user field \"%.64s\" is not a field of the schema", user);
+        s->user_field = (uint32_t)k;
+    }
+    return px_schema_valid(s, err);
+}
+
+static int parse_dataset(px_dataset_spec *d, const json_t *o, px_err *err) {
+    static const char *const keys[] = {"name", "schema", "pods", NULL};
+    json_t *schema, *pods;
+    if (px_x_only_keys(o, "dataset", keys, err) || px_x_strcpy(o, "name", d->name, sizeof d->name, err))
+        return -1;
+    if (!px_x_name_valid(d->name))
+        return px_fail(err, PX_E_INVALID, "dataset name \"%s\" must be [A-Za-z0-9._-]", d->name);
+    if (px_x_obj(o, "schema", &schema, err) || parse_schema(&d->schema, schema, err))
+        return px_err_prefix(err, "dataset \"%s\": ", d->name);
+    if (px_x_arr(o, "pods", 1, PX_MANIFEST_MAX_PODS, &pods, err))
+        return px_err_prefix(err, "dataset \"%s\": ", d->name);
+    d->pods = calloc(json_array_size(pods), sizeof *d->pods);
+    if (!d->pods)
+        return px_fail(err, PX_E_NOMEM, "out of memory reading the pods of \"%s\"", d->name);
+    size_t i;
+    json_t *p;
+    json_array_foreach(pods, i, p) {
+        if (!json_is_string(p) || !px_node_id_valid(json_string_value(p)))
+            return px_fail(err, PX_E_INVALID, "dataset \"%s\": pod %zu is not a valid node id", d->name, i);
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(d->pods[j], json_string_value(p)))
+                return px_fail(err, PX_E_INVALID, "dataset \"%s\": pod \"%s\" is listed twice", d->name, d->pods[j]);
+        strcpy(d->pods[i], json_string_value(p));
+        d->npods = i + 1;
+    }
+    return 0;
+}
+
+/* ---- stages ------------------------------------------------------------- */
+
+static int parse_limits(px_stage_spec *s, const json_t *o, px_err *err) {
+    static const char *const keys[] = {"cpu_ms", "mem_mb", "timeout_ms", NULL};
+    json_t *l = json_object_get(o, "limits");
+    if (!l)
+        return 0;
+    if (px_x_only_keys(l, "limits", keys, err) ||
+        px_x_opt_uint(l, "cpu_ms", PX_MANIFEST_MAX_LIMIT_MS, &s->cpu_ms, err) ||
+        px_x_opt_uint(l, "mem_mb", PX_MANIFEST_MAX_MEM_MB, &s->mem_mb, err) ||
+        px_x_opt_uint(l, "timeout_ms", PX_MANIFEST_MAX_LIMIT_MS, &s->timeout_ms, err))
+        return -1;
+    return 0;
+}
+
+static int parse_dp(px_stage_spec *s, const json_t *o, px_err *err) {
+    static const char *const keys[] = {"mechanism", "epsilon", "delta", NULL};
+    json_t *dp = json_object_get(o, "dp");
+    if (s->kind != PX_STAGE_DP) {
+        if (dp)
+            return px_fail(err, PX_E_INVALID, "field \"dp\" is only allowed on a dp stage");
+        return 0;
+    }
+    if (!dp)
+        return px_fail(err, PX_E_INVALID, "a dp stage needs a \"dp\" object");
+    if (px_x_only_keys(dp, "dp", keys, err) ||
+        px_x_strcpy(dp, "mechanism", s->mechanism, sizeof s->mechanism, err) ||
+        px_x_strcpy(dp, "epsilon", s->epsilon, sizeof s->epsilon, err) ||
+        px_x_strcpy(dp, "delta", s->delta, sizeof s->delta, err))
+        return -1;
+    if (!px_x_name_valid(s->mechanism))
+        return px_fail(err, PX_E_INVALID, "dp mechanism \"%s\" is not a valid name", s->mechanism);
+    if (!px_decimal_valid(s->epsilon))
+        return px_fail(err, PX_E_INVALID, "dp epsilon \"%s\" must be a positive decimal", s->epsilon);
+    if (strspn(s->epsilon, "0.") == strlen(s->epsilon))
+        return px_fail(err, PX_E_INVALID, "dp epsilon must be greater than zero");
+    if (!px_decimal_valid(s->delta) || (s->delta[0] != '0' || (s->delta[1] && s->delta[1] != '.')))
+        return px_fail(err, PX_E_INVALID, "dp delta \"%s\" must be a decimal in [0, 1)", s->delta);
+    return 0;
+}
+
+static int parse_stage(px_stage_spec *s, const json_t *o, px_err *err) {
+    static const char *const keys[] = {"kind", "code", "min_level", "partitions", "at", "limits", "dp",
+                                       "params", NULL};
+    const char *kind, *at = NULL;
+    if (px_x_only_keys(o, "stage", keys, err) || px_json_str(o, "kind", &kind, err))
+        return -1;
+    if (px_stage_type_parse(kind, &s->kind))
+        return px_fail(err, PX_E_INVALID, "unknown stage kind \"%.32s\"", kind);
+    json_t *code = json_object_get(o, "code");
+    if (s->kind == PX_STAGE_WASM && !code)
+        return px_fail(err, PX_E_INVALID, "a wasm stage needs \"code\" (the module's SHA-256)");
+    if (s->kind != PX_STAGE_WASM && code)
+        return px_fail(err, PX_E_INVALID, "a built-in %s stage takes no \"code\"", kind);
+    if (code) {
+        if (px_x_hex_value(code, "field \"code\"", s->code, sizeof s->code, err))
+            return -1;
+        s->has_code = 1;
+    }
+    uint64_t level = 1, parts = 1;
+    if (px_x_opt_uint(o, "min_level", PX_MANIFEST_MAX_LEVEL, &level, err) ||
+        px_x_opt_uint(o, "partitions", PX_MANIFEST_MAX_PARTITIONS, &parts, err))
+        return -1;
+    if (parts == 0)
+        return px_fail(err, PX_E_INVALID, "field \"partitions\" must be at least 1");
+    s->min_level = (uint32_t)level;
+    s->partitions = (uint32_t)parts;
+    if (px_x_opt_str(o, "at", &at, err))
+        return -1;
+    if (at && strcmp(at, "pod") && strcmp(at, "executor"))
+        return px_fail(err, PX_E_INVALID, "field \"at\" must be \"pod\" or \"executor\"");
+    s->at_pod = at && !strcmp(at, "pod");
+    if (parse_limits(s, o, err) || parse_dp(s, o, err))
+        return -1;
+    json_t *params = json_object_get(o, "params");
+    if (params && !json_is_object(params))
+        return px_fail(err, PX_E_INVALID, "field \"params\" must be an object");
+    s->params = params ? json_incref(params) : NULL;
+    return 0;
+}
+
+/* ---- the document -------------------------------------------------------- */
+
+static int parse_receivers(px_manifest *m, const json_t *doc, px_err *err) {
+    static const char *const keys[] = {"id", "key", NULL};
+    json_t *rs, *r;
+    size_t i;
+    if (px_x_arr(doc, "receivers", 1, PX_MANIFEST_MAX_RECEIVERS, &rs, err))
+        return -1;
+    m->receivers = calloc(json_array_size(rs), sizeof *m->receivers);
+    if (!m->receivers)
+        return px_fail(err, PX_E_NOMEM, "out of memory reading receivers");
+    json_array_foreach(rs, i, r) {
+        if (px_x_only_keys(r, "receiver", keys, err) ||
+            px_x_strcpy(r, "id", m->receivers[i].id, sizeof m->receivers[i].id, err) ||
+            px_json_hex(r, "key", m->receivers[i].box_pk, PX_BOX_PUBLICKEYBYTES, err))
+            return px_err_prefix(err, "receiver %zu: ", i);
+        if (!px_node_id_valid(m->receivers[i].id))
+            return px_fail(err, PX_E_INVALID, "receiver %zu: invalid node id", i);
+        m->nreceivers = i + 1;
+    }
+    return 0;
+}
+
+static int parse_consumer(px_manifest *m, const json_t *doc, px_err *err) {
+    static const char *const keys[] = {"id", "key", NULL};
+    json_t *c;
+    const char *key;
+    if (px_x_obj(doc, "consumer", &c, err) || px_x_only_keys(c, "consumer", keys, err) ||
+        px_x_strcpy(c, "id", m->consumer_id, sizeof m->consumer_id, err) || px_json_str(c, "key", &key, err))
+        return px_err_prefix(err, "consumer: ");
+    if (!px_node_id_valid(m->consumer_id))
+        return px_fail(err, PX_E_INVALID, "consumer: invalid node id");
+    if (px_verifier_parse(&m->consumer, key, strlen(key), err))
+        return px_err_prefix(err, "consumer key: ");
+    return 0;
+}
+
+static int parse_doc(px_manifest *m, const json_t *doc, px_err *err) {
+    static const char *const keys[] = {"schema", "name", "consumer", "nonce", "created", "deadline",
+                                       "datasets", "stages", "receivers", NULL};
+    const char *schema;
+    json_t *arr, *v;
+    size_t i;
+    if (px_x_only_keys(doc, "manifest", keys, err) || px_json_str(doc, "schema", &schema, err))
+        return -1;
+    if (strcmp(schema, PX_MANIFEST_SCHEMA))
+        return px_fail(err, PX_E_INVALID, "manifest schema \"%.64s\" is not %s", schema, PX_MANIFEST_SCHEMA);
+    if (px_x_strcpy(doc, "name", m->name, sizeof m->name, err))
+        return -1;
+    if (!px_x_name_valid(m->name))
+        return px_fail(err, PX_E_INVALID, "manifest name must be [A-Za-z0-9._-]");
+    if (parse_consumer(m, doc, err) || px_json_hex(doc, "nonce", m->nonce, sizeof m->nonce, err) ||
+        px_json_int(doc, "created", &m->created, err) || px_json_int(doc, "deadline", &m->deadline, err))
+        return -1;
+    if (m->created <= 0 || m->deadline <= m->created)
+        return px_fail(err, PX_E_INVALID, "manifest deadline must come after its creation time");
+    if (px_x_arr(doc, "datasets", 1, PX_MANIFEST_MAX_DATASETS, &arr, err))
+        return -1;
+    if (!(m->datasets = calloc(json_array_size(arr), sizeof *m->datasets)))
+        return px_fail(err, PX_E_NOMEM, "out of memory reading datasets");
+    json_array_foreach(arr, i, v) {
+        m->ndatasets = i + 1;
+        if (parse_dataset(&m->datasets[i], v, err))
+            return px_err_prefix(err, "dataset %zu: ", i);
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(m->datasets[j].name, m->datasets[i].name))
+                return px_fail(err, PX_E_INVALID, "dataset \"%s\" is listed twice", m->datasets[i].name);
+    }
+    if (px_x_arr(doc, "stages", 1, PX_MANIFEST_MAX_STAGES, &arr, err))
+        return -1;
+    if (!(m->stages = calloc(json_array_size(arr), sizeof *m->stages)))
+        return px_fail(err, PX_E_NOMEM, "out of memory reading stages");
+    json_array_foreach(arr, i, v) {
+        m->nstages = i + 1;
+        if (parse_stage(&m->stages[i], v, err))
+            return px_err_prefix(err, "stage %zu: ", i);
+    }
+    return parse_receivers(m, doc, err);
+}
+
+static int parse_payload(px_manifest *m, const uint8_t *p, size_t len, px_err *err) {
+    json_t *doc = px_json_parse(p, len, PX_MANIFEST_MAX_BYTES, err);
+    if (!doc)
+        return px_err_prefix(err, "manifest: ");
+    int rc = parse_doc(m, doc, err);
+    json_decref(doc);
+    return rc ? px_err_prefix(err, "manifest: ") : 0;
+}
+
+int px_manifest_sign(px_buf *out, const void *json, size_t len, const px_signer *consumer, px_err *err) {
+    px_manifest m;
+    memset(&m, 0, sizeof m);
+    int rc = parse_payload(&m, json, len, err);
+    if (rc == 0) {
+        px_verifier v;
+        px_signer_verifier(consumer, &v);
+        if (strcmp(v.name, m.consumer.name) || v.id != m.consumer.id || !px_ct_equal(v.pk, m.consumer.pk, sizeof v.pk))
+            rc = px_fail(err, PX_E_INVALID, "manifest: consumer.key is not the signing key %s", v.name);
+    }
+    px_manifest_free(&m);
+    if (rc)
+        return -1;
+    return px_dsse_sign(out, PX_MANIFEST_PAYLOAD_TYPE, json, len, consumer, 1, err);
+}
+
+int px_manifest_parse(px_manifest *m, const void *envelope, size_t len, px_err *err) {
+    memset(m, 0, sizeof *m);
+    if (len > PX_MANIFEST_MAX_BYTES)
+        return px_fail(err, PX_E_LIMIT, "manifest envelope of %zu bytes exceeds %u", len, PX_MANIFEST_MAX_BYTES);
+    px_dsse e;
+    memset(&e, 0, sizeof e);
+    if (px_dsse_parse(&e, envelope, len, err))
+        return px_err_prefix(err, "manifest envelope: ");
+    int rc = -1;
+    if (strcmp(e.payload_type, PX_MANIFEST_PAYLOAD_TYPE)) {
+        px_fail(err, PX_E_INVALID, "manifest envelope: payload type \"%.64s\" is not %s", e.payload_type,
+                PX_MANIFEST_PAYLOAD_TYPE);
+        goto out;
+    }
+    if (parse_payload(m, e.payload.data, e.payload.len, err))
+        goto out;
+    if (px_dsse_verify(&e, &m->consumer, err)) {
+        px_err_prefix(err, "manifest: not signed by its consumer %s: ", m->consumer.name);
+        goto out;
+    }
+    if (px_buf_append(&m->envelope, envelope, len, err))
+        goto out;
+    px_sha256(m->id, envelope, len);
+    rc = 0;
+out:
+    px_dsse_free(&e);
+    if (rc)
+        px_manifest_free(m);
+    return rc;
+}
+
+void px_manifest_free(px_manifest *m) {
+    if (!m)
+        return;
+    for (size_t i = 0; i < m->ndatasets; i++)
+        free(m->datasets[i].pods);
+    free(m->datasets);
+    for (size_t i = 0; i < m->nstages; i++)
+        json_decref(m->stages[i].params);
+    free(m->stages);
+    free(m->receivers);
+    px_buf_free(&m->envelope);
+    memset(m, 0, sizeof *m);
+}
+
+int px_manifest_behind_dp(const px_manifest *m) {
+    if (m->nstages == 0 || m->stages[m->nstages - 1].kind != PX_STAGE_DP)
+        return 0;
+    for (size_t i = 0; i < m->nstages; i++) {
+        if (m->stages[i].kind != PX_STAGE_WASM)
+            continue;
+        size_t j = i + 1;
+        while (j < m->nstages && m->stages[j].kind != PX_STAGE_DP)
+            j++;
+        if (j == m->nstages)
+            return 0;
+    }
+    return 1;
+}
+
+int px_manifest_has_pod(const px_manifest *m, const char *pod) {
+    for (size_t i = 0; i < m->ndatasets; i++)
+        for (size_t j = 0; j < m->datasets[i].npods; j++)
+            if (!strcmp(m->datasets[i].pods[j], pod))
+                return 1;
+    return 0;
+}

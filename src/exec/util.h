@@ -1,0 +1,32 @@
+/* Helpers shared by the executor's parsers (not a public contract). */
+#ifndef PX_EXEC_UTIL_H
+#define PX_EXEC_UTIL_H
+
+#include "pixiu/exec.h"
+
+/* Fail naming the first member of obj that is not in the NULL-ended list:
+ * a misspelt constraint must not be silently dropped. */
+int px_x_only_keys(const json_t *obj, const char *what, const char *const *allowed, px_err *err);
+/* Optional members: absent leaves *out untouched. */
+int px_x_opt_uint(const json_t *obj, const char *key, uint64_t max, uint64_t *out, px_err *err);
+int px_x_opt_str(const json_t *obj, const char *key, const char **out, px_err *err);
+/* A required object / array member (borrowed). */
+int px_x_obj(const json_t *obj, const char *key, json_t **out, px_err *err);
+int px_x_arr(const json_t *obj, const char *key, size_t min, size_t max, json_t **out, px_err *err);
+/* Copy a string member into a fixed buffer of size cap (incl. NUL),
+ * refusing empty or longer values. */
+int px_x_strcpy(const json_t *obj, const char *key, char *dst, size_t cap, px_err *err);
+/* 1 if s is 1..PX_NAME_MAX bytes of [A-Za-z0-9._-]. */
+int px_x_name_valid(const char *s);
+/* Replace bytes that are not printable ASCII with '?' (text from the log
+ * reaches terminals). */
+void px_x_printable(char *s);
+/* Append {"sha256":"<hex>"} style and plain hex strings to JSON objects. */
+int px_x_set_hex(json_t *obj, const char *key, const uint8_t *p, size_t n, px_err *err);
+int px_x_set_b64(json_t *obj, const char *key, const uint8_t *p, size_t n, px_err *err);
+int px_x_hex_value(const json_t *v, const char *what, uint8_t *out, size_t n, px_err *err);
+/* Take a reference-stealing set that reports allocation failure. */
+int px_x_set(json_t *obj, const char *key, json_t *v, px_err *err);
+int px_x_append(json_t *arr, json_t *v, px_err *err);
+
+#endif

@@ -1,0 +1,116 @@
+/* The wiring checks a POD runs before it seals a single record to a plan:
+ * each instance is who its evidence says, configured as the manifest says,
+ * and its output can only be opened by the next stage's attested instances
+ * (or, for the last stage, by the manifest's receivers). */
+#include <string.h>
+
+#include "exec/util.h"
+
+static int short_hex(char out[17], const uint8_t *k) {
+    px_hex_encode(out, k, 8);
+    return 0;
+}
+
+/* The config must say exactly what the manifest and the plan say. */
+static int config_matches(const px_plan *p, const px_plan_instance *in, const px_stage_config *c, px_err *err) {
+    const px_stage_spec *s = &p->manifest.stages[in->stage];
+    if (!px_ct_equal(c->manifest, p->manifest.id, PX_SHA256_BYTES))
+        return px_fail(err, PX_E_VERIFY, "its config names another manifest");
+    if (c->index != in->stage || c->partition != in->partition)
+        return px_fail(err, PX_E_VERIFY, "its config is for stage %u partition %u", c->index, c->partition);
+    if (strcmp(c->kind, px_stage_type_name(s->kind)))
+        return px_fail(err, PX_E_VERIFY, "its config runs a %s stage, the manifest says %s", c->kind,
+                       px_stage_type_name(s->kind));
+    /* The code digest is not in the config: the evidence check compares
+     * the measurement, which covers the manifest's code digest. */
+    return 0;
+}
+
+static int key_in_stage(const px_plan *p, const px_attested *att, uint32_t stage, const uint8_t *key) {
+    for (size_t i = 0; i < p->ninstances; i++)
+        if (p->instances[i].stage == stage && px_ct_equal(att[i].box_pk, key, PX_BOX_PUBLICKEYBYTES))
+            return 1;
+    return 0;
+}
+
+static int key_is_receiver(const px_manifest *m, const uint8_t *key) {
+    for (size_t i = 0; i < m->nreceivers; i++)
+        if (px_ct_equal(m->receivers[i].box_pk, key, PX_BOX_PUBLICKEYBYTES))
+            return 1;
+    return 0;
+}
+
+static int successors_ok(const px_plan *p, const px_attested *att, const px_plan_instance *in,
+                         const px_stage_config *c, px_err *err) {
+    const px_manifest *m = &p->manifest;
+    int last = in->stage + 1 == m->nstages;
+    for (size_t k = 0; k < c->nsuccessors; k++) {
+        char hex[17];
+        short_hex(hex, c->successors[k]);
+        if (last && !key_is_receiver(m, c->successors[k]))
+            return px_fail(err, PX_E_DENIED, "last stage delivers to key %s... which is not a receiver of the "
+                           "manifest", hex);
+        if (!last && !key_in_stage(p, att, in->stage + 1, c->successors[k]))
+            return px_fail(err, PX_E_DENIED, "successor key %s... is not an attested key of stage %u (%s)", hex,
+                           in->stage + 1, px_stage_type_name(m->stages[in->stage + 1].kind));
+    }
+    return 0;
+}
+
+static int check_instance(const px_plan *p, const px_plan_instance *in, px_evidence_check_fn check, void *ctx,
+                          px_attested *att, px_err *err) {
+    const px_stage_spec *s = &p->manifest.stages[in->stage];
+    px_stage_config c;
+    if (px_stage_config_parse(&c, in->config.data, in->config.len, err))
+        return -1;
+    int rc = config_matches(p, in, &c, err);
+    px_stage_config_free(&c);
+    if (rc)
+        return -1;
+    memset(att, 0, sizeof *att);
+    if (check(ctx, in->node, in->evidence.data, in->evidence.len, in->nonce, s, in->config.data, in->config.len,
+              att, err))
+        return px_err_prefix(err, "evidence: ");
+    if (att->level < s->min_level)
+        return px_fail(err, PX_E_DENIED, "evidence security level %u (%s) is below the manifest's minimum %u",
+                       att->level, att->backend, s->min_level);
+    return 0;
+}
+
+int px_plan_check(const px_plan *p, px_evidence_check_fn check, void *ctx, int require_dp, int64_t now,
+                  px_attested *attested, px_err *err) {
+    const px_manifest *m = &p->manifest;
+    if (now > m->deadline)
+        return px_fail(err, PX_E_DENIED, "plan: the manifest's deadline has passed");
+    if (require_dp && !px_manifest_behind_dp(m))
+        return px_fail(err, PX_E_DENIED, "plan: policy requires every task behind a dp stage, and this manifest "
+                       "has none after its task");
+    px_attested *att = calloc(p->ninstances, sizeof *att);
+    if (!att)
+        return px_fail(err, PX_E_NOMEM, "out of memory checking a plan");
+    int rc = 0;
+    size_t bad = 0; /* the instance the first failed check is about */
+    for (size_t i = 0; i < p->ninstances && rc == 0; i++) {
+        bad = i;
+        rc = check_instance(p, &p->instances[i], check, ctx, &att[i], err);
+    }
+    /* Successors are checked once every instance's keys are known. */
+    for (size_t i = 0; i < p->ninstances && rc == 0; i++) {
+        px_stage_config c;
+        bad = i;
+        rc = px_stage_config_parse(&c, p->instances[i].config.data, p->instances[i].config.len, err);
+        if (rc == 0) {
+            rc = successors_ok(p, att, &p->instances[i], &c, err);
+            px_stage_config_free(&c);
+        }
+    }
+    if (rc) {
+        const px_plan_instance *in = &p->instances[bad];
+        px_err_prefix(err, "plan: stage %u (%s) partition %u on %s: ", in->stage,
+                      px_stage_type_name(m->stages[in->stage].kind), in->partition, in->node);
+    }
+    if (rc == 0 && attested)
+        memcpy(attested, att, p->ninstances * sizeof *att);
+    free(att);
+    return rc;
+}

@@ -1,0 +1,28 @@
+/* pixiu_worker: the process a trust-λ instance lives in. A node starts it
+ * through its TEE backend with the channel on fd PX_TEE_WORKER_FD.
+ *
+ * The stage table below is what this worker can run. Built-in stages from
+ * other modules (the POD's prover, the DP stage) are added here: each is a
+ * px_stage_kind (include/pixiu/lambda.h). */
+#include <stdio.h>
+#include <unistd.h>
+
+#include "pixiu/lambda.h"
+
+static const px_stage_kind *const stage_table[] = {
+    &px_stage_aggregate,
+    NULL,
+};
+
+int main(void) {
+    px_err err = {0};
+    if (px_crypto_init(&err)) {
+        fprintf(stderr, "pixiu_worker: %s\n", err.msg);
+        return 1;
+    }
+    int status = px_lambda_worker_main(PX_TEE_WORKER_FD, stage_table, &px_tee_process);
+    /* _exit: after lockdown the seccomp filter admits no exit-time work
+     * beyond flushing stderr (a leak checker would need ptrace). */
+    fflush(stderr);
+    _exit(status);
+}

@@ -1,0 +1,185 @@
+/* The proof generator: the λ's single exit. Every step, failed or not,
+ * leaves through here as an in-toto Statement v1 in a DSSE envelope signed
+ * by the instance key, with the execution predicate of docs/formats.md
+ * (members in the documented order). This file also holds the reader of
+ * such proofs, so that writer and reader agree by construction. */
+#include <string.h>
+
+#include "lambda/step_internal.h"
+
+#define PROOF_MAX_FIELDS 12
+
+static json_t *hex_str(const uint8_t *p, size_t n) {
+    char hex[2 * PX_SHA256_BYTES + 1];
+    px_hex_encode(hex, p, n);
+    return json_string(hex);
+}
+
+static json_t *digest_obj(const uint8_t d[PX_SHA256_BYTES]) {
+    json_t *o = json_object();
+    if (o && json_object_set_new(o, "sha256", hex_str(d, PX_SHA256_BYTES))) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *inputs_json(const px_stage_input *in, size_t n) {
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n; i++) {
+        json_t *e = json_object();
+        if (!e || json_object_set_new(e, "digest", digest_obj(in[i].digest)) ||
+            json_object_set_new(e, "proof", json_string(in[i].proof_id)) || json_array_append_new(a, e)) {
+            json_decref(e);
+            json_decref(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
+static int add_stage_reports(json_t *p, const px_stage_out *s) {
+    int bad = 0;
+    if (s && s->has_counts) {
+        json_t *c = json_object();
+        bad |= !c || json_object_set_new(c, "records", json_integer((json_int_t)s->counts.records)) ||
+               json_object_set_new(c, "authenticated", json_integer((json_int_t)s->counts.authenticated)) ||
+               json_object_set_new(c, "alleged", json_integer((json_int_t)s->counts.alleged)) ||
+               json_object_set_new(c, "dropped", json_integer((json_int_t)s->counts.dropped)) ||
+               json_object_set_new(p, "counts", c);
+    }
+    if (s && s->has_dp) {
+        json_t *d = json_object();
+        bad |= !d || json_object_set_new(d, "mechanism", json_string(s->dp.mechanism)) ||
+               json_object_set_new(d, "epsilon", json_string(s->dp.epsilon)) ||
+               json_object_set_new(d, "delta", json_string(s->dp.delta)) ||
+               json_object_set_new(d, "rho", json_string(s->dp.rho)) || json_object_set_new(p, "dp", d);
+    }
+    return bad ? -1 : 0;
+}
+
+static json_t *predicate_json(const px_proof_draft *d) {
+    const px_stage_config *c = &d->l->config;
+    json_t *p = json_object(), *stage = json_object();
+    if (!p || !stage) {
+        json_decref(p);
+        json_decref(stage);
+        return NULL;
+    }
+    int bad = json_object_set_new(stage, "index", json_integer(c->index)) ||
+              json_object_set_new(stage, "kind", json_string(c->kind)) ||
+              json_object_set_new(stage, "partition", json_integer(c->partition));
+    bad |= json_object_set_new(p, "manifest", hex_str(c->manifest, PX_SHA256_BYTES)) ||
+           json_object_set_new(p, "stage", stage) ||
+           json_object_set_new(p, "measurement", hex_str(d->l->measurement, PX_SHA256_BYTES)) ||
+           json_object_set_new(p, "evidence", hex_str(d->l->evidence_digest, PX_SHA256_BYTES)) ||
+           json_object_set_new(p, "inputs", inputs_json(d->inputs, d->ninputs)) ||
+           add_stage_reports(p, d->stage) || json_object_set_new(p, "status", json_string(d->status));
+    if (d->reason)
+        bad |= json_object_set_new(p, "reason", json_string(d->reason));
+    bad |= json_object_set_new(p, "started", json_integer(d->started)) ||
+           json_object_set_new(p, "finished", json_integer(d->finished));
+    if (bad) {
+        json_decref(p);
+        return NULL;
+    }
+    return p;
+}
+
+int px_proofgen_sign(px_buf *out, const px_proof_draft *d, px_err *err) {
+    json_t *pred = predicate_json(d);
+    if (!pred)
+        return px_fail(err, PX_E_NOMEM, "cannot build the execution predicate");
+    px_subject subj;
+    subj.name = (char *)(strcmp(d->status, PX_STATUS_OK) ? "failed-input" : "output");
+    memcpy(subj.sha256, d->subject, PX_SHA256_BYTES);
+    px_buf st = PX_BUF_INIT;
+    int rc = px_statement_build(&st, &subj, 1, PX_EXEC_PREDICATE, pred, err);
+    json_decref(pred);
+    if (rc == 0)
+        rc = px_dsse_sign(out, PX_INTOTO_PAYLOAD_TYPE, st.data, st.len, &d->l->signer, 1, err);
+    px_buf_free(&st);
+    return rc;
+}
+
+/* ---- reading ----------------------------------------------------------- */
+
+static int read_stage(px_exec_proof *p, const json_t *s, px_err *err) {
+    int64_t index, partition;
+    const char *kind;
+    if (px_json_int(s, "index", &index, err) || px_json_str(s, "kind", &kind, err) ||
+        px_json_int(s, "partition", &partition, err))
+        return -1;
+    if (index < 0 || index > UINT32_MAX || partition < 0 || partition > UINT32_MAX || !px_tee_kind_valid(kind))
+        return px_fail(err, PX_E_INVALID, "\"stage\" has an out-of-range index, partition or kind");
+    p->index = (uint32_t)index;
+    p->partition = (uint32_t)partition;
+    memcpy(p->kind, kind, strlen(kind) + 1);
+    return 0;
+}
+
+static int read_predicate(px_exec_proof *p, const json_t *pr, px_err *err) {
+    const char *status;
+    const json_t *inputs = json_object_get(pr, "inputs");
+    if (json_object_size(pr) > PROOF_MAX_FIELDS)
+        return px_fail(err, PX_E_INVALID, "execution predicate has too many members");
+    if (px_json_hex(pr, "manifest", p->manifest, PX_SHA256_BYTES, err) ||
+        read_stage(p, json_object_get(pr, "stage"), err) ||
+        px_json_hex(pr, "measurement", p->measurement, PX_SHA256_BYTES, err) ||
+        px_json_hex(pr, "evidence", p->evidence, PX_SHA256_BYTES, err) || px_json_str(pr, "status", &status, err) ||
+        px_json_int(pr, "started", &p->started, err) || px_json_int(pr, "finished", &p->finished, err))
+        return -1;
+    if (!json_is_array(inputs))
+        return px_fail(err, PX_E_INVALID, "field \"inputs\" must be an array");
+    if (!px_status_valid(status))
+        return px_fail(err, PX_E_INVALID, "status \"%.32s\" is not a known status", status);
+    memcpy(p->status, status, strlen(status) + 1);
+    p->ninputs = json_array_size(inputs);
+    return 0;
+}
+
+static int read_statement(px_exec_proof *p, const px_dsse *env, px_err *err) {
+    px_statement st;
+    if (px_statement_parse(&st, env->payload.data, env->payload.len, err))
+        return -1;
+    int rc = -1;
+    if (strcmp(st.predicate_type, PX_EXEC_PREDICATE) != 0)
+        px_fail(err, PX_E_INVALID, "predicate type is not %s", PX_EXEC_PREDICATE);
+    else if (st.nsubjects != 1)
+        px_fail(err, PX_E_INVALID, "an execution proof names exactly one subject, not %zu", st.nsubjects);
+    else if (read_predicate(p, st.predicate, err) == 0) {
+        const char *want = strcmp(p->status, PX_STATUS_OK) ? "failed-input" : "output";
+        if (strcmp(st.subjects[0].name, want) != 0)
+            px_fail(err, PX_E_INVALID, "subject of a \"%s\" proof must be named \"%s\"", p->status, want);
+        else {
+            memcpy(p->subject, st.subjects[0].sha256, PX_SHA256_BYTES);
+            rc = 0;
+        }
+    }
+    px_statement_free(&st);
+    return rc;
+}
+
+int px_exec_proof_verify(px_exec_proof *p, const void *env, size_t len,
+                         const uint8_t sign_pk[PX_SIGN_PUBLICKEYBYTES], px_err *err) {
+    px_dsse e;
+    if (px_dsse_parse(&e, env, len, err))
+        return px_err_prefix(err, "execution proof: ");
+    px_exec_proof np;
+    memset(&np, 0, sizeof np);
+    int rc = -1;
+    if (strcmp(e.payload_type, PX_INTOTO_PAYLOAD_TYPE) != 0)
+        px_fail(err, PX_E_INVALID, "execution proof: payload type is not %s", PX_INTOTO_PAYLOAD_TYPE);
+    else if (px_dsse_verify_pk(&e, sign_pk, err))
+        px_err_prefix(err, "execution proof: ");
+    else if (read_statement(&np, &e, err))
+        px_err_prefix(err, "execution proof: ");
+    else
+        rc = 0;
+    px_dsse_free(&e);
+    if (rc)
+        return -1;
+    px_sha256(np.id, env, len);
+    *p = np;
+    return 0;
+}

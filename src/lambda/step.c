@@ -1,0 +1,274 @@
+/* A λ instance's life: birth (keys, measurement), evidence, one step.
+ *
+ * The step is the only path from input to output: validator -> stage ->
+ * proof generator. Whatever goes wrong after the evidence is in place ends
+ * in a signed failure proof, never in silence. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lambda/step_internal.h"
+
+static const char *const statuses[] = {
+    PX_STATUS_OK,     PX_STATUS_BAD_INPUT,     PX_STATUS_BAD_PROOF,         PX_STATUS_DIGEST_MISMATCH,
+    PX_STATUS_TRAP,   PX_STATUS_CPU_LIMIT,     PX_STATUS_MEMORY_LIMIT,      PX_STATUS_FORBIDDEN_SYSCALL,
+    PX_STATUS_TIMEOUT, PX_STATUS_INVALID_MODULE, PX_STATUS_CLAMPED,         PX_STATUS_INTERNAL,
+};
+
+int px_status_valid(const char *s) {
+    for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++)
+        if (!strcmp(s, statuses[i]))
+            return 1;
+    return 0;
+}
+
+const px_stage_kind *px_stage_find(const px_stage_kind *const *table, const char *kind) {
+    for (size_t i = 0; table && table[i]; i++)
+        if (!strcmp(table[i]->kind, kind))
+            return table[i];
+    return NULL;
+}
+
+static int birth_checks(const px_stage_kind *k, const px_stage_config *c, const char *kind,
+                        const uint8_t code[PX_SHA256_BYTES], px_err *err) {
+    if (!k)
+        return px_fail(err, PX_E_NOTFOUND, "this worker has no stage kind \"%.40s\"", kind);
+    if (strcmp(c->kind, kind) != 0)
+        return px_fail(err, PX_E_INVALID, "stage config is for kind \"%s\", not \"%s\"", c->kind, kind);
+    int builtin_code = px_ct_equal(code, px_tee_builtin_code, PX_SHA256_BYTES);
+    if (k->needs_code == builtin_code)
+        return px_fail(err, PX_E_INVALID, k->needs_code ? "stage kind \"%s\" needs a code digest"
+                                                        : "built-in stage kind \"%s\" takes no code digest",
+                       kind);
+    if (k->check && k->check(c->params, err))
+        return px_err_prefix(err, "params of stage kind \"%s\": ", kind);
+    return 0;
+}
+
+int px_lambda_new(px_lambda **out, const px_stage_kind *const *table, const uint8_t worker_digest[PX_SHA256_BYTES],
+                  const char *kind, const uint8_t code_digest[PX_SHA256_BYTES], const void *config,
+                  size_t config_len, px_err *err) {
+    px_lambda *l = calloc(1, sizeof *l);
+    if (!l)
+        return px_fail(err, PX_E_NOMEM, "out of memory");
+    l->kind = px_stage_find(table, kind);
+    uint8_t config_digest[PX_SHA256_BYTES];
+    px_sha256(config_digest, config, config_len);
+    if (px_stage_config_parse(&l->config, config, config_len, err) ||
+        birth_checks(l->kind, &l->config, kind, code_digest, err) ||
+        px_tee_measure(l->measurement, worker_digest, kind, code_digest, config_digest, err) ||
+        px_signer_generate(&l->signer, PX_LAMBDA_SIGNER_NAME, err)) {
+        px_lambda_free(l);
+        return -1;
+    }
+    px_box_keygen(&l->box);
+    memcpy(l->code_digest, code_digest, PX_SHA256_BYTES);
+    *out = l;
+    return 0;
+}
+
+void px_lambda_free(px_lambda *l) {
+    if (!l)
+        return;
+    px_stage_config_free(&l->config);
+    px_memzero(l, sizeof *l); /* the private keys */
+    free(l);
+}
+
+void px_lambda_public(const px_lambda *l, uint8_t sign_pk[PX_SIGN_PUBLICKEYBYTES],
+                      uint8_t box_pk[PX_BOX_PUBLICKEYBYTES], uint8_t measurement[PX_TEE_MEASUREMENT_BYTES]) {
+    memcpy(sign_pk, l->signer.kp.pk, PX_SIGN_PUBLICKEYBYTES);
+    memcpy(box_pk, l->box.pk, PX_BOX_PUBLICKEYBYTES);
+    memcpy(measurement, l->measurement, PX_TEE_MEASUREMENT_BYTES);
+}
+
+int px_lambda_set_evidence(px_lambda *l, const void *ev, size_t len, px_err *err) {
+    px_evidence e;
+    if (px_evidence_parse(&e, ev, len, err))
+        return -1;
+    if (!px_ct_equal(e.sign_pk, l->signer.kp.pk, PX_SIGN_PUBLICKEYBYTES) ||
+        !px_ct_equal(e.box_pk, l->box.pk, PX_BOX_PUBLICKEYBYTES))
+        return px_fail(err, PX_E_VERIFY, "evidence names other keys than this instance's");
+    if (!px_ct_equal(e.measurement, l->measurement, PX_TEE_MEASUREMENT_BYTES))
+        return px_fail(err, PX_E_VERIFY, "evidence names another measurement than this instance's");
+    px_evidence_digest(l->evidence_digest, ev, len);
+    l->have_evidence = 1;
+    return 0;
+}
+
+/* ---- the step ---------------------------------------------------------- */
+
+typedef struct step_state {
+    px_stage_input *in;
+    px_buf *plain;
+    size_t n;
+    size_t nreport; /* inputs named in the proof */
+    const char *status;
+    char reason[PX_LAMBDA_REASON_MAX + 1];
+    uint8_t subject[PX_SHA256_BYTES];
+    px_stage_out out;
+    px_buf code;
+} step_state;
+
+static void set_failure(step_state *s, const char *status, const px_err *e, const uint8_t subject[32]) {
+    s->status = status;
+    size_t n = strnlen(e->msg, PX_LAMBDA_REASON_MAX);
+    memcpy(s->reason, e->msg, n);
+    s->reason[n] = 0;
+    for (char *p = s->reason; *p; p++) /* one line, printable */
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = ' ';
+    memcpy(s->subject, subject, PX_SHA256_BYTES);
+}
+
+static int open_code(px_lambda *l, step_state *s, const uint8_t *sealed, size_t len) {
+    px_err e = {0};
+    uint8_t d[PX_SHA256_BYTES];
+    px_sha256(d, sealed, len);
+    if (!l->kind->needs_code) {
+        if (len == 0)
+            return 0;
+        px_fail(&e, PX_E_INVALID, "built-in stage \"%s\" was sent code", l->kind->kind);
+        set_failure(s, PX_STATUS_BAD_INPUT, &e, d);
+        return -1;
+    }
+    if (px_seal_open(&s->code, sealed, len, &l->box, &e)) {
+        px_err_prefix(&e, "code: ");
+        set_failure(s, PX_STATUS_BAD_INPUT, &e, d);
+        return -1;
+    }
+    px_sha256(d, s->code.data, s->code.len);
+    if (!px_ct_equal(d, l->code_digest, PX_SHA256_BYTES)) {
+        px_fail(&e, PX_E_VERIFY, "code digest does not match the attested code digest");
+        set_failure(s, PX_STATUS_INVALID_MODULE, &e, d);
+        return -1;
+    }
+    return 0;
+}
+
+static int validate_all(px_lambda *l, step_state *s, const px_step_input *inputs) {
+    for (size_t i = 0; i < s->n; i++) {
+        px_err e = {0};
+        const char *st = PX_STATUS_INTERNAL;
+        if (px_validate_input(l, &inputs[i], &s->plain[i], &s->in[i], &st, &e)) {
+            px_err_prefix(&e, "input %zu: ", i);
+            set_failure(s, st, &e, s->in[i].digest);
+            s->nreport = i + 1;
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void run_stage(px_lambda *l, step_state *s) {
+    px_stage_ctx ctx = {&l->config, l->config.params, s->code.data, s->code.len, s->in, s->n};
+    if (!l->kind->needs_code)
+        ctx.code = NULL;
+    px_err e = {0};
+    if (l->kind->run(&ctx, &s->out, &e) != 0) {
+        const char *st = s->out.status && px_status_valid(s->out.status) && strcmp(s->out.status, PX_STATUS_OK)
+                             ? s->out.status
+                             : PX_STATUS_INTERNAL;
+        uint8_t d[PX_SHA256_BYTES];
+        px_sha256(d, NULL, 0);
+        set_failure(s, st, &e, s->n ? s->in[0].digest : d);
+        return;
+    }
+    s->status = PX_STATUS_OK;
+    px_sha256(s->subject, s->out.output.data, s->out.output.len);
+}
+
+static int seal_outputs(px_lambda *l, step_state *s, px_step_result *res, px_err *err) {
+    res->outputs = calloc(l->config.nsuccessors, sizeof *res->outputs);
+    if (!res->outputs)
+        return px_fail(err, PX_E_NOMEM, "out of memory");
+    res->noutputs = l->config.nsuccessors;
+    for (size_t i = 0; i < res->noutputs; i++)
+        if (px_seal(&res->outputs[i], s->out.output.data, s->out.output.len, l->config.successors[i], err))
+            return -1;
+    return 0;
+}
+
+static void step_state_free(step_state *s) {
+    for (size_t i = 0; s->plain && i < s->n; i++)
+        px_buf_free(&s->plain[i]);
+    free(s->plain);
+    free(s->in);
+    px_buf_free(&s->out.output);
+    px_buf_free(&s->code);
+}
+
+static int finish(px_lambda *l, step_state *s, int64_t started, px_step_result *res, px_err *err) {
+    int ok = !strcmp(s->status, PX_STATUS_OK);
+    if (ok && seal_outputs(l, s, res, err))
+        return -1;
+    px_proof_draft d = {l, s->in, s->nreport, &s->out, s->status, ok ? NULL : s->reason, s->subject, started,
+                        px_now_ms()};
+    if (px_proofgen_sign(&res->proof, &d, err))
+        return -1;
+    res->ok = ok;
+    snprintf(res->status, sizeof res->status, "%s", s->status);
+    return 0;
+}
+
+int px_lambda_step(px_lambda *l, const uint8_t *sealed_code, size_t code_len, const px_step_input *inputs,
+                   size_t ninputs, px_step_result *res, px_err *err) {
+    memset(res, 0, sizeof *res);
+    if (!l->have_evidence)
+        return px_fail(err, PX_E_STATE, "the instance has no evidence yet");
+    if (l->stepped)
+        return px_fail(err, PX_E_STATE, "the instance has already taken its step");
+    l->stepped = 1;
+    int64_t started = px_now_ms();
+    step_state s;
+    memset(&s, 0, sizeof s);
+    s.n = ninputs;
+    s.nreport = ninputs;
+    s.in = calloc(ninputs ? ninputs : 1, sizeof *s.in);
+    s.plain = calloc(ninputs ? ninputs : 1, sizeof *s.plain);
+    if (!s.in || !s.plain) {
+        step_state_free(&s);
+        return px_fail(err, PX_E_NOMEM, "out of memory");
+    }
+    if (ninputs == 0 || ninputs > PX_LAMBDA_MAX_INPUTS) {
+        px_err e;
+        uint8_t d[PX_SHA256_BYTES];
+        px_sha256(d, NULL, 0);
+        px_fail(&e, PX_E_INVALID, "a step takes 1..%d inputs, not %zu", PX_LAMBDA_MAX_INPUTS, ninputs);
+        s.n = s.nreport = 0;
+        set_failure(&s, PX_STATUS_BAD_INPUT, &e, d);
+    } else if (open_code(l, &s, sealed_code, code_len) != 0) {
+        s.nreport = 0;
+    } else if (validate_all(l, &s, inputs) == 0) {
+        run_stage(l, &s);
+    }
+    int rc = finish(l, &s, started, res, err);
+    step_state_free(&s);
+    if (rc)
+        px_step_result_free(res);
+    return rc;
+}
+
+int px_lambda_step_refuse(px_lambda *l, const char *status, const px_err *why, const uint8_t subject[32],
+                          px_step_result *res, px_err *err) {
+    memset(res, 0, sizeof *res);
+    if (!l->have_evidence || l->stepped)
+        return px_fail(err, PX_E_STATE, "the instance cannot take a step now");
+    l->stepped = 1;
+    step_state s;
+    memset(&s, 0, sizeof s);
+    set_failure(&s, status, why, subject);
+    int64_t now = px_now_ms();
+    int rc = finish(l, &s, now, res, err);
+    if (rc)
+        px_step_result_free(res);
+    return rc;
+}
+
+void px_step_result_free(px_step_result *r) {
+    px_buf_free(&r->proof);
+    for (size_t i = 0; r->outputs && i < r->noutputs; i++)
+        px_buf_free(&r->outputs[i]);
+    free(r->outputs);
+    memset(r, 0, sizeof *r);
+}

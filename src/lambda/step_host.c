@@ -1,0 +1,158 @@
+/* The node side of a λ instance: start the worker under the TEE backend,
+ * check what it reports, have the backend attest it, run its one step.
+ * The node never sees the instance's private keys or its plaintext. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lambda/step_wire.h"
+
+#define KEYS_FIELDS 4
+
+static int recv_expect(px_lambda_host *h, int want, px_buf *payload, px_err *err) {
+    int type = 0;
+    if (px_wire_recv(h->worker.fd, h->timeout_ms, &type, payload, err))
+        return -1;
+    if (type == PX_MSG_ERROR) {
+        px_bytes f[1];
+        size_t n = 0;
+        if (px_wire_split(payload->data, payload->len, f, 1, &n, NULL) || n != 1)
+            return px_fail(err, PX_E_INTERNAL, "the λ worker failed and sent a malformed error");
+        return px_fail(err, PX_E_INTERNAL, "the λ worker failed: %.*s", (int)(f[0].n > 200 ? 200 : f[0].n),
+                       (const char *)f[0].p);
+    }
+    if (type != want)
+        return px_fail(err, PX_E_INVALID, "the λ worker sent message %d, expected %d", type, want);
+    return 0;
+}
+
+static int send_init(px_lambda_host *h, const px_lambda_host_req *req, const uint8_t worker[32],
+                     const uint8_t code[32], px_err *err) {
+    px_bytes f[4] = {{worker, PX_SHA256_BYTES},
+                     {(const uint8_t *)req->kind, strlen(req->kind)},
+                     {code, PX_SHA256_BYTES},
+                     {req->config, req->config_len}};
+    return px_wire_send(h->worker.fd, PX_MSG_INIT, f, 4, err);
+}
+
+/* The worker reports keys and a measurement; the measurement must be the
+ * one the node computes from what it started, or nothing is attested. */
+static int read_keys(px_lambda_host *h, const uint8_t expected[32], unsigned *isolation, px_err *err) {
+    px_buf payload = PX_BUF_INIT;
+    px_bytes f[KEYS_FIELDS];
+    size_t n = 0;
+    int rc = recv_expect(h, PX_MSG_KEYS, &payload, err);
+    if (rc == 0 && (px_wire_split(payload.data, payload.len, f, KEYS_FIELDS, &n, err) || n != KEYS_FIELDS ||
+                    f[0].n != 32 || f[1].n != 32 || f[2].n != 32 || f[3].n != 4))
+        rc = px_fail(err, PX_E_INVALID, "the λ worker sent a malformed KEYS message");
+    if (rc == 0 && !px_ct_equal(f[2].p, expected, 32))
+        rc = px_fail(err, PX_E_VERIFY, "the λ worker reports another measurement than the node computed");
+    if (rc == 0) {
+        memcpy(h->sign_pk, f[0].p, 32);
+        memcpy(h->box_pk, f[1].p, 32);
+        memcpy(h->measurement, f[2].p, 32);
+        *isolation |= px_load_u32le(f[3].p);
+    }
+    px_buf_free(&payload);
+    return rc;
+}
+
+static int attest(px_lambda_host *h, const px_lambda_host_req *req, unsigned isolation, px_err *err) {
+    px_evidence claims;
+    memset(&claims, 0, sizeof claims);
+    size_t nl = strlen(req->node);
+    if (nl > PX_TEE_NODE_ID_MAX)
+        return px_fail(err, PX_E_INVALID, "node id is longer than %d bytes", PX_TEE_NODE_ID_MAX);
+    memcpy(claims.node, req->node, nl + 1);
+    memcpy(claims.measurement, h->measurement, 32);
+    memcpy(claims.sign_pk, h->sign_pk, 32);
+    memcpy(claims.box_pk, h->box_pk, 32);
+    memcpy(claims.nonce, req->nonce, PX_TEE_NONCE_BYTES);
+    claims.isolation = isolation;
+    if (req->backend->attest(&claims, req->platform, &h->evidence, err))
+        return -1;
+    px_bytes f = {h->evidence.data, h->evidence.len};
+    return px_wire_send(h->worker.fd, PX_MSG_EVIDENCE, &f, 1, err);
+}
+
+static int start(px_lambda_host *h, const px_lambda_host_req *req, px_err *err) {
+    uint8_t worker[32], config[32], expected[32];
+    const uint8_t *code = req->code_digest ? req->code_digest : px_tee_builtin_code;
+    if (req->worker_digest)
+        memcpy(worker, req->worker_digest, 32);
+    else if (px_tee_file_digest(worker, req->worker_path, err))
+        return -1;
+    px_sha256(config, req->config, req->config_len);
+    if (px_tee_measure(expected, worker, req->kind, code, config, err))
+        return -1;
+    px_tee_spawn_req sr = {req->worker_path, NULL, req->mem_bytes, req->cpu_seconds};
+    if (req->backend->spawn(&sr, &h->worker, err))
+        return -1;
+    unsigned isolation = h->worker.isolation;
+    if (send_init(h, req, worker, code, err) || read_keys(h, expected, &isolation, err) ||
+        attest(h, req, isolation, err))
+        return -1;
+    return 0;
+}
+
+int px_lambda_host_start(px_lambda_host *h, const px_lambda_host_req *req, px_err *err) {
+    memset(h, 0, sizeof *h);
+    h->worker.fd = -1;
+    h->worker.pid = -1;
+    h->timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : PX_LAMBDA_TIMEOUT_MS;
+    if (start(h, req, err)) {
+        px_lambda_host_free(h);
+        return px_err_prefix(err, "starting a λ instance: ");
+    }
+    return 0;
+}
+
+/* The result is only passed on if its proof really is the instance's. */
+static int read_result(px_lambda_host *h, px_step_result *res, px_err *err) {
+    px_buf payload = PX_BUF_INIT;
+    px_bytes f[1 + PX_LAMBDA_MAX_SUCCESSORS];
+    size_t n = 0;
+    px_exec_proof p;
+    int rc = recv_expect(h, PX_MSG_RESULT, &payload, err);
+    if (rc == 0)
+        rc = px_wire_split(payload.data, payload.len, f, 1 + PX_LAMBDA_MAX_SUCCESSORS, &n, err);
+    if (rc == 0 && n == 0)
+        rc = px_fail(err, PX_E_INVALID, "the λ worker sent a RESULT without a proof");
+    if (rc == 0 && px_exec_proof_verify(&p, f[0].p, f[0].n, h->sign_pk, err))
+        rc = px_err_prefix(err, "the λ worker's proof: ");
+    int ok = rc == 0 && !strcmp(p.status, PX_STATUS_OK);
+    if (rc == 0 && (ok ? n < 2 : n != 1))
+        rc = px_fail(err, PX_E_INVALID, "the λ worker sent %zu outputs with status %s", n - 1, p.status);
+    if (rc == 0 && !(res->outputs = calloc(n, sizeof *res->outputs)))
+        rc = px_fail(err, PX_E_NOMEM, "out of memory");
+    if (rc == 0) {
+        res->noutputs = n - 1;
+        rc = px_buf_append(&res->proof, f[0].p, f[0].n, err);
+        for (size_t i = 1; rc == 0 && i < n; i++)
+            rc = px_buf_append(&res->outputs[i - 1], f[i].p, f[i].n, err);
+        res->ok = ok;
+        memcpy(res->status, p.status, sizeof res->status);
+    }
+    px_buf_free(&payload);
+    return rc;
+}
+
+int px_lambda_host_step(px_lambda_host *h, const uint8_t *sealed_code, size_t code_len, const px_step_input *inputs,
+                        size_t ninputs, px_step_result *res, px_err *err) {
+    memset(res, 0, sizeof *res);
+    px_buf payload = PX_BUF_INIT;
+    int rc = px_wire_step_encode(&payload, sealed_code, code_len, inputs, ninputs, err);
+    if (rc == 0)
+        rc = px_wire_send_payload(h->worker.fd, PX_MSG_STEP, &payload, err);
+    px_buf_free(&payload);
+    if (rc == 0)
+        rc = read_result(h, res, err);
+    px_tee_worker_finish(&h->worker, 1, NULL, NULL);
+    if (rc)
+        px_step_result_free(res);
+    return rc;
+}
+
+void px_lambda_host_free(px_lambda_host *h) {
+    px_tee_worker_finish(&h->worker, 1, NULL, NULL);
+    px_buf_free(&h->evidence);
+}

@@ -1,0 +1,167 @@
+/* Framing for the node <-> worker channel (format in step_wire.h). */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "lambda/step_wire.h"
+
+static int write_all(int fd, const uint8_t *p, size_t n, px_err *err) {
+    while (n) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return px_fail(err, PX_E_UNAVAILABLE, "the λ channel is closed (%s)", strerror(errno));
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int encode_fields(px_buf *b, const px_bytes *f, size_t n, px_err *err) {
+    if (px_buf_append_u32le(b, (uint32_t)n, err))
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (px_buf_append_u32le(b, (uint32_t)f[i].n, err) || px_buf_append(b, f[i].p, f[i].n, err))
+            return -1;
+    return 0;
+}
+
+int px_wire_send_payload(int fd, int type, const px_buf *payload, px_err *err) {
+    if (payload->len > PX_WIRE_MAX_FRAME)
+        return px_fail(err, PX_E_LIMIT, "λ frame of %zu bytes exceeds %u", payload->len, PX_WIRE_MAX_FRAME);
+    uint8_t h[PX_WIRE_HEADER_BYTES] = {(uint8_t)type, (uint8_t)payload->len, (uint8_t)(payload->len >> 8),
+                                       (uint8_t)(payload->len >> 16), (uint8_t)(payload->len >> 24)};
+    if (write_all(fd, h, sizeof h, err))
+        return -1;
+    return write_all(fd, payload->data, payload->len, err);
+}
+
+int px_wire_send(int fd, int type, const px_bytes *fields, size_t n, px_err *err) {
+    px_buf b = PX_BUF_INIT;
+    int rc = encode_fields(&b, fields, n, err);
+    if (rc == 0)
+        rc = px_wire_send_payload(fd, type, &b, err);
+    px_buf_free(&b);
+    return rc;
+}
+
+static int wait_readable(int fd, int64_t deadline, px_err *err) {
+    if (deadline < 0)
+        return 0;
+    for (;;) {
+        int64_t left = deadline - (int64_t)(px_mono_ns() / 1000000);
+        if (left <= 0)
+            return px_fail(err, PX_E_UNAVAILABLE, "the λ worker did not answer in time");
+        struct pollfd p = {fd, POLLIN, 0};
+        int r = poll(&p, 1, (int)left);
+        if (r > 0)
+            return 0;
+        if (r < 0 && errno != EINTR)
+            return px_fail(err, PX_E_IO, "poll on the λ channel failed: %s", strerror(errno));
+    }
+}
+
+static int read_all(int fd, uint8_t *p, size_t n, int64_t deadline, px_err *err) {
+    while (n) {
+        if (wait_readable(fd, deadline, err))
+            return -1;
+        ssize_t r = read(fd, p, n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return px_fail(err, PX_E_IO, "reading the λ channel failed: %s", strerror(errno));
+        if (r == 0)
+            return px_fail(err, PX_E_UNAVAILABLE, "the λ channel closed mid-frame or before one");
+        p += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+int px_wire_recv(int fd, int timeout_ms, int *type, px_buf *payload, px_err *err) {
+    int64_t deadline = timeout_ms < 0 ? -1 : (int64_t)(px_mono_ns() / 1000000) + timeout_ms;
+    uint8_t h[PX_WIRE_HEADER_BYTES];
+    if (read_all(fd, h, sizeof h, deadline, err))
+        return -1;
+    uint32_t len = px_load_u32le(h + 1);
+    if (h[0] < PX_MSG_INIT || h[0] > PX_MSG_ERROR)
+        return px_fail(err, PX_E_INVALID, "λ frame has unknown type %u", h[0]);
+    if (len > PX_WIRE_MAX_FRAME)
+        return px_fail(err, PX_E_LIMIT, "λ frame of %u bytes exceeds %u", len, PX_WIRE_MAX_FRAME);
+    px_buf_reset(payload);
+    if (px_buf_reserve(payload, len, err) || read_all(fd, payload->data, len, deadline, err))
+        return -1;
+    payload->len = len;
+    *type = h[0];
+    return 0;
+}
+
+int px_wire_split(const uint8_t *p, size_t len, px_bytes *fields, size_t max, size_t *n, px_err *err) {
+    if (len < 4)
+        return px_fail(err, PX_E_INVALID, "λ payload of %zu bytes has no field count", len);
+    uint32_t count = px_load_u32le(p);
+    if (count > max)
+        return px_fail(err, PX_E_LIMIT, "λ payload has %u fields, at most %zu allowed here", count, max);
+    size_t off = 4;
+    for (uint32_t i = 0; i < count; i++) {
+        if (len - off < 4)
+            return px_fail(err, PX_E_INVALID, "λ field %u: length truncated at offset %zu", i, off);
+        uint32_t flen = px_load_u32le(p + off);
+        off += 4;
+        if (flen > len - off)
+            return px_fail(err, PX_E_INVALID, "λ field %u: %u bytes declared, %zu left at offset %zu", i, flen,
+                           len - off, off);
+        fields[i].p = p + off;
+        fields[i].n = flen;
+        off += flen;
+    }
+    if (off != len)
+        return px_fail(err, PX_E_INVALID, "λ payload has %zu trailing bytes", len - off);
+    *n = count;
+    return 0;
+}
+
+int px_wire_step_decode(const uint8_t *p, size_t len, px_bytes *code, px_step_input **inputs, size_t *ninputs,
+                        px_err *err) {
+    px_bytes *f = calloc(PX_WIRE_MAX_FIELDS, sizeof *f);
+    if (!f)
+        return px_fail(err, PX_E_NOMEM, "out of memory");
+    size_t n = 0;
+    int rc = px_wire_split(p, len, f, PX_WIRE_MAX_FIELDS, &n, err);
+    if (rc == 0 && (n < 4 || (n - 1) % 3 != 0))
+        rc = px_fail(err, PX_E_INVALID, "STEP message has %zu fields, not code plus 1..%d input triples", n,
+                     PX_LAMBDA_MAX_INPUTS);
+    px_step_input *in = NULL;
+    size_t k = rc == 0 ? (n - 1) / 3 : 0;
+    if (rc == 0 && !(in = calloc(k, sizeof *in)))
+        rc = px_fail(err, PX_E_NOMEM, "out of memory");
+    for (size_t i = 0; rc == 0 && i < k; i++) {
+        const px_bytes *t = &f[1 + 3 * i];
+        in[i] = (px_step_input){t[0].p, t[0].n, t[1].p, t[1].n, t[2].p, t[2].n};
+    }
+    if (rc == 0) {
+        *code = f[0];
+        *inputs = in;
+        *ninputs = k;
+    }
+    free(f);
+    return rc;
+}
+
+int px_wire_step_encode(px_buf *out, const uint8_t *code, size_t code_len, const px_step_input *inputs,
+                        size_t ninputs, px_err *err) {
+    if (ninputs > PX_LAMBDA_MAX_INPUTS)
+        return px_fail(err, PX_E_LIMIT, "a step takes at most %d inputs", PX_LAMBDA_MAX_INPUTS);
+    px_bytes f[PX_WIRE_MAX_FIELDS];
+    f[0] = (px_bytes){code, code_len};
+    for (size_t i = 0; i < ninputs; i++) {
+        f[1 + 3 * i] = (px_bytes){inputs[i].sealed, inputs[i].sealed_len};
+        f[2 + 3 * i] = (px_bytes){inputs[i].proof, inputs[i].proof_len};
+        f[3 + 3 * i] = (px_bytes){inputs[i].evidence, inputs[i].evidence_len};
+    }
+    return encode_fields(out, f, 1 + 3 * ninputs, err);
+}

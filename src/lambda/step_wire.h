@@ -1,0 +1,54 @@
+/* The framed protocol between a node and a λ worker, over a socketpair.
+ *
+ *   frame   = type u8 || length u32le || payload (length bytes)
+ *   payload = count u32le || count times (len u32le || bytes)
+ *
+ *   host -> worker  INIT      worker digest, kind, code digest, config
+ *   worker -> host  KEYS      sign key, box key, measurement, isolation u32le
+ *   host -> worker  EVIDENCE  evidence envelope
+ *   host -> worker  STEP      sealed code, then per input: sealed, proof,
+ *                             evidence (empty for a POD release)
+ *   worker -> host  RESULT    proof, then one sealed output per successor
+ *   worker -> host  ERROR     one line (only before a proof can be signed)
+ *
+ * Both sides treat every frame as hostile; see docs/lambda.md. */
+#ifndef PIXIU_LAMBDA_STEP_WIRE_H
+#define PIXIU_LAMBDA_STEP_WIRE_H
+
+#include "pixiu/lambda.h"
+
+enum {
+    PX_MSG_INIT = 1,
+    PX_MSG_KEYS = 2,
+    PX_MSG_EVIDENCE = 3,
+    PX_MSG_STEP = 4,
+    PX_MSG_RESULT = 5,
+    PX_MSG_ERROR = 6
+};
+
+#define PX_WIRE_HEADER_BYTES 5
+#define PX_WIRE_MAX_FRAME (512u << 20)
+#define PX_WIRE_MAX_FIELDS (1 + 3 * PX_LAMBDA_MAX_INPUTS)
+
+typedef struct px_bytes {
+    const uint8_t *p; /* borrowed */
+    size_t n;
+} px_bytes;
+
+/* Send one frame (never raises SIGPIPE). */
+int px_wire_send(int fd, int type, const px_bytes *fields, size_t n, px_err *err);
+/* Send an already encoded payload as one frame. */
+int px_wire_send_payload(int fd, int type, const px_buf *payload, px_err *err);
+/* Receive one frame into payload (replacing its contents). timeout_ms < 0
+ * waits forever. A closed channel is PX_E_UNAVAILABLE. */
+int px_wire_recv(int fd, int timeout_ms, int *type, px_buf *payload, px_err *err);
+/* Split a payload into at most max borrowed fields; nothing may trail. */
+int px_wire_split(const uint8_t *p, size_t len, px_bytes *fields, size_t max, size_t *n, px_err *err);
+
+/* STEP: *inputs is allocated (free()), pointing into the payload. */
+int px_wire_step_decode(const uint8_t *p, size_t len, px_bytes *code, px_step_input **inputs, size_t *ninputs,
+                        px_err *err);
+int px_wire_step_encode(px_buf *out, const uint8_t *code, size_t code_len, const px_step_input *inputs,
+                        size_t ninputs, px_err *err);
+
+#endif

@@ -1,0 +1,112 @@
+/* The worker side of a λ instance: lock down, be born, receive evidence,
+ * take one step, answer, exit. It reads only its channel and writes only
+ * its channel (and stderr for diagnostics). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lambda/step_internal.h"
+#include "lambda/step_wire.h"
+
+#define INIT_FIELDS 4
+
+static int send_error(int fd, const px_err *e) {
+    px_bytes f = {(const uint8_t *)e->msg, strlen(e->msg)};
+    px_wire_send(fd, PX_MSG_ERROR, &f, 1, NULL);
+    return 1;
+}
+
+static int expect(int fd, int want, px_buf *payload, px_err *err) {
+    int type = 0;
+    if (px_wire_recv(fd, -1, &type, payload, err))
+        return -1;
+    if (type != want)
+        return px_fail(err, PX_E_INVALID, "expected λ message %d, got %d", want, type);
+    return 0;
+}
+
+static int birth(int fd, const px_stage_kind *const *table, px_buf *payload, px_lambda **l, px_err *err) {
+    px_bytes f[INIT_FIELDS];
+    size_t n = 0;
+    if (expect(fd, PX_MSG_INIT, payload, err) || px_wire_split(payload->data, payload->len, f, INIT_FIELDS, &n, err))
+        return -1;
+    char kind[PX_TEE_KIND_MAX + 1];
+    if (n != INIT_FIELDS || f[0].n != PX_SHA256_BYTES || f[2].n != PX_SHA256_BYTES || f[1].n == 0 ||
+        f[1].n > PX_TEE_KIND_MAX)
+        return px_fail(err, PX_E_INVALID, "INIT message is malformed");
+    memcpy(kind, f[1].p, f[1].n);
+    kind[f[1].n] = 0;
+    return px_lambda_new(l, table, f[0].p, kind, f[2].p, f[3].p, f[3].n, err);
+}
+
+static int send_keys(int fd, const px_lambda *l, unsigned isolation, px_err *err) {
+    uint8_t spk[PX_SIGN_PUBLICKEYBYTES], bpk[PX_BOX_PUBLICKEYBYTES], m[PX_TEE_MEASUREMENT_BYTES];
+    uint8_t iso[4] = {(uint8_t)isolation, (uint8_t)(isolation >> 8), (uint8_t)(isolation >> 16),
+                      (uint8_t)(isolation >> 24)};
+    px_lambda_public(l, spk, bpk, m);
+    px_bytes f[4] = {{spk, sizeof spk}, {bpk, sizeof bpk}, {m, sizeof m}, {iso, sizeof iso}};
+    return px_wire_send(fd, PX_MSG_KEYS, f, 4, err);
+}
+
+static int take_evidence(int fd, px_lambda *l, px_buf *payload, px_err *err) {
+    px_bytes f[1];
+    size_t n = 0;
+    if (expect(fd, PX_MSG_EVIDENCE, payload, err) || px_wire_split(payload->data, payload->len, f, 1, &n, err))
+        return -1;
+    if (n != 1)
+        return px_fail(err, PX_E_INVALID, "EVIDENCE message is malformed");
+    return px_lambda_set_evidence(l, f[0].p, f[0].n, err);
+}
+
+static int step(int fd, px_lambda *l, px_buf *payload, px_step_result *res, px_err *err) {
+    if (expect(fd, PX_MSG_STEP, payload, err))
+        return -1;
+    px_bytes code;
+    px_step_input *in = NULL;
+    size_t n = 0;
+    px_err why = {0};
+    int rc;
+    if (px_wire_step_decode(payload->data, payload->len, &code, &in, &n, &why) == 0) {
+        rc = px_lambda_step(l, code.p, code.n, in, n, res, err);
+    } else {
+        /* A malformed step is still a step: refuse it with a signed proof. */
+        uint8_t d[PX_SHA256_BYTES];
+        px_sha256(d, payload->data, payload->len);
+        px_err_prefix(&why, "step message: ");
+        rc = px_lambda_step_refuse(l, PX_STATUS_BAD_INPUT, &why, d, res, err);
+    }
+    free(in);
+    return rc;
+}
+
+static int send_result(int fd, const px_step_result *res, px_err *err) {
+    px_bytes f[1 + PX_LAMBDA_MAX_SUCCESSORS];
+    f[0] = (px_bytes){res->proof.data, res->proof.len};
+    for (size_t i = 0; i < res->noutputs; i++)
+        f[1 + i] = (px_bytes){res->outputs[i].data, res->outputs[i].len};
+    return px_wire_send(fd, PX_MSG_RESULT, f, 1 + res->noutputs, err);
+}
+
+int px_lambda_worker_main(int fd, const px_stage_kind *const *table, const px_tee_backend *backend) {
+    px_err err = {0};
+    unsigned isolation = 0;
+    /* jansson seeds its hash tables from /dev/urandom on first use; after
+     * lockdown there is no open(), so seed now. */
+    json_object_seed(0);
+    if (backend->lockdown(PX_TEE_PROFILE_COMPUTE, &isolation, &err))
+        return send_error(fd, &err);
+    px_buf payload = PX_BUF_INIT;
+    px_lambda *l = NULL;
+    px_step_result res;
+    memset(&res, 0, sizeof res);
+    int status = 1;
+    if (birth(fd, table, &payload, &l, &err) || send_keys(fd, l, isolation, &err) ||
+        take_evidence(fd, l, &payload, &err) ||
+        step(fd, l, &payload, &res, &err))
+        send_error(fd, &err);
+    else if (send_result(fd, &res, &err) == 0)
+        status = 0;
+    px_step_result_free(&res);
+    px_lambda_free(l);
+    px_buf_free(&payload);
+    return status;
+}

@@ -1,0 +1,443 @@
+/* The log service: a sequencer that batches concurrent appends into one
+ * durable commit and one new signed checkpoint, and readers for proofs,
+ * tiles, entries and the lookup index.
+ *
+ * Appenders queue their entries and sleep; the committer thread takes
+ * everything queued (up to max_batch entries), hashes it into the right
+ * edge of the tree, signs the checkpoint of the new size and commits the
+ * lot in one store transaction. Only then are the appenders woken and the
+ * checkpoint published, so an acknowledged entry is durable and every
+ * published checkpoint describes durable data. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log/edge.h"
+#include "log/store.h"
+
+#define MAX_BATCH_DEFAULT 20000
+
+typedef struct append_req {
+    const uint8_t *const *entries;
+    const size_t *lens;
+    size_t n;
+    uint64_t first;
+    int done, rc;
+    px_err err;
+    px_buf *cp; /* wants the covering checkpoint */
+    struct append_req *next;
+} append_req;
+
+struct px_log {
+    px_log_store *store;
+    px_signer key;
+    char origin[PX_LOG_ORIGIN_MAX + 1];
+    size_t max_entry, max_batch;
+
+    pthread_mutex_t mu;
+    pthread_cond_t work, done;
+    append_req *head, *tail; /* queued appends */
+    int stopping;
+    uint64_t size;  /* size of the latest published checkpoint */
+    px_buf note;    /* the latest published checkpoint */
+    pthread_t committer;
+
+    /* committer-only state */
+    px_log_edge edge;
+    px_log_tile_list tiles;
+};
+
+/* ---- committing ---------------------------------------------------------- */
+
+typedef struct key_acc {
+    px_log_key_row *rows;
+    size_t n, cap;
+    uint64_t index;
+} key_acc;
+
+static int key_add(void *ctx, px_log_key_kind kind, const uint8_t digest[PX_SHA256_BYTES], px_err *err) {
+    key_acc *a = ctx;
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 64;
+        px_log_key_row *r = realloc(a->rows, cap * sizeof *r);
+        if (!r)
+            return px_fail(err, PX_E_NOMEM, "out of memory");
+        a->rows = r;
+        a->cap = cap;
+    }
+    px_log_key_row *r = &a->rows[a->n++];
+    r->kind = kind;
+    memcpy(r->digest, digest, PX_SHA256_BYTES);
+    r->index = a->index;
+    return 0;
+}
+
+static int sign_checkpoint(px_log *log, const px_log_edge *e, px_buf *out, px_err *err) {
+    px_checkpoint cp = {.size = e->size};
+    memcpy(cp.origin, log->origin, sizeof cp.origin);
+    if (px_log_edge_root(e, cp.root, err))
+        return -1;
+    return px_checkpoint_sign(&cp, &log->key, out, err);
+}
+
+/* Commit the requests in batch (a list of total n entries). On success the
+ * edge advances and *note holds the new checkpoint. */
+static int commit_batch(px_log *log, append_req *batch, size_t n, px_buf *note, px_err *err) {
+    const uint8_t **entries = malloc((n ? n : 1) * sizeof *entries);
+    size_t *lens = malloc((n ? n : 1) * sizeof *lens);
+    key_acc keys = {0};
+    px_log_edge next = log->edge;
+    int rc = -1;
+    px_log_tile_list_reset(&log->tiles);
+    if (!entries || !lens) {
+        px_fail(err, PX_E_NOMEM, "out of memory");
+        goto out;
+    }
+    size_t k = 0;
+    for (append_req *r = batch; r; r = r->next) {
+        r->first = next.size;
+        for (size_t i = 0; i < r->n; i++, k++) {
+            uint8_t leaf[PX_LOG_HASH_BYTES];
+            entries[k] = r->entries[i];
+            lens[k] = r->lens[i];
+            px_log_leaf_hash(leaf, entries[k], lens[k]);
+            keys.index = next.size;
+            if (px_log_edge_append(&next, leaf, &log->tiles, err) ||
+                px_log_entry_keys(entries[k], lens[k], key_add, &keys, err))
+                goto out;
+        }
+    }
+    if (px_log_edge_flush(&next, &log->tiles, err) || sign_checkpoint(log, &next, note, err))
+        goto out;
+    px_log_tile_list_finish(&log->tiles);
+    px_log_commit c = {
+        .first = log->edge.size, .n = n, .entries = entries, .lens = lens,
+        .tiles = log->tiles.w, .ntiles = log->tiles.n, .keys = keys.rows, .nkeys = keys.n,
+        .size = next.size, .checkpoint = (const char *)note->data, .checkpoint_len = note->len,
+    };
+    if (log->store->ops->commit(log->store, &c, err))
+        goto out;
+    log->edge = next;
+    rc = 0;
+out:
+    free(entries);
+    free(lens);
+    free(keys.rows);
+    return rc;
+}
+
+/* Take queued requests totalling at most max_batch entries (at least one
+ * request). Called with mu held. */
+static append_req *take_batch(px_log *log, size_t *n) {
+    append_req *first = log->head, *last = first;
+    size_t total = first->n;
+    while (last->next && total + last->next->n <= log->max_batch) {
+        last = last->next;
+        total += last->n;
+    }
+    log->head = last->next;
+    if (!log->head)
+        log->tail = NULL;
+    last->next = NULL;
+    *n = total;
+    return first;
+}
+
+/* After a failed commit the store's outcome may be unknown (a lost
+ * connection during COMMIT): resynchronise the edge from what is stored. */
+static void resync(px_log *log) {
+    px_buf note = PX_BUF_INIT;
+    uint64_t size = 0;
+    px_err err = {0};
+    if (log->store->ops->latest(log->store, &size, &note, &err) == 0 &&
+        px_log_edge_load(&log->edge, log->store, size, &err) == 0) {
+        pthread_mutex_lock(&log->mu);
+        log->size = size;
+        px_buf_reset(&log->note);
+        px_buf_append(&log->note, note.data, note.len, NULL);
+        pthread_mutex_unlock(&log->mu);
+    }
+    px_buf_free(&note);
+}
+
+static void *committer(void *arg) {
+    px_log *log = arg;
+    px_buf note = PX_BUF_INIT;
+    pthread_mutex_lock(&log->mu);
+    for (;;) {
+        while (!log->head && !log->stopping)
+            pthread_cond_wait(&log->work, &log->mu);
+        if (!log->head)
+            break;
+        size_t n;
+        append_req *batch = take_batch(log, &n);
+        pthread_mutex_unlock(&log->mu);
+        px_err err = {0};
+        px_buf_reset(&note);
+        int rc = commit_batch(log, batch, n, &note, &err);
+        if (rc)
+            resync(log);
+        pthread_mutex_lock(&log->mu);
+        if (!rc) {
+            log->size = log->edge.size;
+            px_buf_reset(&log->note);
+            if (px_buf_append(&log->note, note.data, note.len, &err))
+                rc = -1;
+        }
+        for (append_req *r = batch, *next; r; r = next) {
+            next = r->next;
+            r->rc = rc;
+            r->err = err;
+            if (!rc && r->cp && px_buf_append(r->cp, note.data, note.len, &r->err))
+                r->rc = -1;
+            r->done = 1;
+        }
+        pthread_cond_broadcast(&log->done);
+    }
+    pthread_mutex_unlock(&log->mu);
+    px_buf_free(&note);
+    return NULL;
+}
+
+int px_log_append(px_log *log, const uint8_t *const *entries, const size_t *lens, size_t n,
+                  uint64_t *first, px_buf *cp, px_err *err) {
+    if (n == 0)
+        return px_fail(err, PX_E_INVALID, "log: nothing to append");
+    if (n > log->max_batch)
+        return px_fail(err, PX_E_LIMIT, "log: %zu entries in one append, the limit is %zu", n, log->max_batch);
+    for (size_t i = 0; i < n; i++) {
+        if (lens[i] == 0)
+            return px_fail(err, PX_E_INVALID, "log: entry %zu is empty", i);
+        if (lens[i] > log->max_entry)
+            return px_fail(err, PX_E_LIMIT, "log: entry %zu has %zu bytes, the limit is %zu bytes", i,
+                           lens[i], log->max_entry);
+    }
+    append_req r = {.entries = entries, .lens = lens, .n = n, .cp = cp};
+    pthread_mutex_lock(&log->mu);
+    if (log->stopping) {
+        pthread_mutex_unlock(&log->mu);
+        return px_fail(err, PX_E_UNAVAILABLE, "log: shutting down");
+    }
+    if (log->tail)
+        log->tail->next = &r;
+    else
+        log->head = &r;
+    log->tail = &r;
+    pthread_cond_signal(&log->work);
+    while (!r.done)
+        pthread_cond_wait(&log->done, &log->mu);
+    pthread_mutex_unlock(&log->mu);
+    if (r.rc) {
+        if (err)
+            *err = r.err;
+        return -1;
+    }
+    *first = r.first;
+    return 0;
+}
+
+/* ---- opening and closing --------------------------------------------------- */
+
+static int load_or_init(px_log *log, px_err *err) {
+    uint64_t size = 0;
+    if (log->store->ops->latest(log->store, &size, &log->note, err) ||
+        px_log_edge_load(&log->edge, log->store, size, err))
+        return -1;
+    if (log->note.len) {
+        /* The stored checkpoint must be ours and match the stored tiles. */
+        px_verifier v;
+        px_checkpoint cp;
+        uint8_t root[PX_LOG_HASH_BYTES];
+        px_signer_verifier(&log->key, &v);
+        if (px_checkpoint_open(&cp, (const char *)log->note.data, log->note.len, &v, log->origin, err))
+            return px_err_prefix(err, "stored checkpoint: ");
+        px_checkpoint_free(&cp);
+        if (px_log_edge_root(&log->edge, root, err))
+            return -1;
+        if (cp.size != size || !px_ct_equal(root, cp.root, PX_LOG_HASH_BYTES))
+            return px_fail(err, PX_E_STATE, "log store: stored tiles do not match the stored checkpoint");
+        log->size = size;
+        return 0;
+    }
+    /* A new log publishes the checkpoint of the empty tree. */
+    return commit_batch(log, NULL, 0, &log->note, err);
+}
+
+int px_log_open(px_log **out, const px_log_opts *opts, px_err *err) {
+    if (!opts || !opts->key)
+        return px_fail(err, PX_E_INVALID, "log: no signing key");
+    const char *origin = opts->origin ? opts->origin : opts->key->name;
+    if (!*origin || strlen(origin) > PX_LOG_ORIGIN_MAX || strchr(origin, '\n'))
+        return px_fail(err, PX_E_INVALID, "log: invalid origin");
+    if (opts->max_entry > PX_LOG_ENTRY_MAX)
+        return px_fail(err, PX_E_INVALID, "log: entry limit %zu is above %d (tile bundles use 16-bit lengths)",
+                       opts->max_entry, PX_LOG_ENTRY_MAX);
+    px_log *log = calloc(1, sizeof *log);
+    if (!log)
+        return px_fail(err, PX_E_NOMEM, "out of memory");
+    log->key = *opts->key;
+    snprintf(log->origin, sizeof log->origin, "%s", origin);
+    log->max_entry = opts->max_entry ? opts->max_entry : PX_LOG_ENTRY_MAX_DEFAULT;
+    log->max_batch = opts->max_batch ? opts->max_batch : MAX_BATCH_DEFAULT;
+    pthread_mutex_init(&log->mu, NULL);
+    pthread_cond_init(&log->work, NULL);
+    pthread_cond_init(&log->done, NULL);
+    if (px_log_store_open(&log->store, opts->store, err) || load_or_init(log, err))
+        goto fail;
+    if (pthread_create(&log->committer, NULL, committer, log)) {
+        px_fail(err, PX_E_INTERNAL, "log: cannot start the committer thread");
+        goto fail;
+    }
+    *out = log;
+    return 0;
+fail:
+    if (log->store)
+        log->store->ops->close(log->store);
+    px_buf_free(&log->note);
+    px_log_tile_list_free(&log->tiles);
+    px_signer_wipe(&log->key);
+    free(log);
+    return -1;
+}
+
+void px_log_close(px_log *log) {
+    if (!log)
+        return;
+    pthread_mutex_lock(&log->mu);
+    log->stopping = 1;
+    pthread_cond_broadcast(&log->work);
+    pthread_mutex_unlock(&log->mu);
+    pthread_join(log->committer, NULL);
+    log->store->ops->close(log->store);
+    px_buf_free(&log->note);
+    px_log_tile_list_free(&log->tiles);
+    px_signer_wipe(&log->key);
+    pthread_cond_destroy(&log->work);
+    pthread_cond_destroy(&log->done);
+    pthread_mutex_destroy(&log->mu);
+    free(log);
+}
+
+/* ---- reading ---------------------------------------------------------------- */
+
+int px_log_checkpoint(px_log *log, px_buf *out, uint64_t *size, px_err *err) {
+    pthread_mutex_lock(&log->mu);
+    int rc = px_buf_append(out, log->note.data, log->note.len, err);
+    if (size)
+        *size = log->size;
+    pthread_mutex_unlock(&log->mu);
+    return rc;
+}
+
+static uint64_t published_size(px_log *log) {
+    pthread_mutex_lock(&log->mu);
+    uint64_t s = log->size;
+    pthread_mutex_unlock(&log->mu);
+    return s;
+}
+
+/* Complete subtrees read from stored tiles, one cached tile per level. */
+typedef struct tile_reader {
+    px_log_store *store;
+    int have[PX_LOG_MAX_LEVELS];
+    uint64_t index[PX_LOG_MAX_LEVELS];
+    px_buf tile[PX_LOG_MAX_LEVELS];
+} tile_reader;
+
+static int stored_node(void *ctx, unsigned height, uint64_t index, uint8_t out[PX_LOG_HASH_BYTES],
+                       px_err *err) {
+    tile_reader *tr = ctx;
+    unsigned level = height / PX_LOG_TILE_HEIGHT, r = height % PX_LOG_TILE_HEIGHT;
+    if (level >= PX_LOG_MAX_LEVELS)
+        return px_fail(err, PX_E_INTERNAL, "log: node height %u out of range", height);
+    uint64_t bottom = index << r, t = bottom / PX_LOG_TILE_WIDTH;
+    if (!tr->have[level] || tr->index[level] != t) {
+        px_buf_reset(&tr->tile[level]);
+        tr->have[level] = 0;
+        if (tr->store->ops->tile(tr->store, (int)level, t, &tr->tile[level], err))
+            return -1;
+        tr->have[level] = 1;
+        tr->index[level] = t;
+    }
+    uint64_t off = bottom - t * PX_LOG_TILE_WIDTH;
+    if ((off + (1u << r)) * PX_LOG_HASH_BYTES > tr->tile[level].len)
+        return px_fail(err, PX_E_STATE, "log store: tile %u/%llu is shorter than the tree needs", level,
+                       (unsigned long long)t);
+    px_log_root_from_hashes(out, tr->tile[level].data + off * PX_LOG_HASH_BYTES, 1u << r);
+    return 0;
+}
+
+static void tile_reader_free(tile_reader *tr) {
+    for (int i = 0; i < PX_LOG_MAX_LEVELS; i++)
+        px_buf_free(&tr->tile[i]);
+}
+
+int px_log_inclusion(px_log *log, uint64_t index, uint64_t size, px_buf *out, px_err *err) {
+    uint64_t pub = published_size(log);
+    if (size > pub)
+        return px_fail(err, PX_E_NOTFOUND, "log: tree size %llu is beyond the checkpoint (%llu)",
+                       (unsigned long long)size, (unsigned long long)pub);
+    tile_reader tr = {.store = log->store};
+    int rc = px_log_prove_inclusion(stored_node, &tr, index, size, out, err);
+    tile_reader_free(&tr);
+    return rc;
+}
+
+int px_log_consistency(px_log *log, uint64_t size1, uint64_t size2, px_buf *out, px_err *err) {
+    uint64_t pub = published_size(log);
+    if (size2 > pub)
+        return px_fail(err, PX_E_NOTFOUND, "log: tree size %llu is beyond the checkpoint (%llu)",
+                       (unsigned long long)size2, (unsigned long long)pub);
+    tile_reader tr = {.store = log->store};
+    int rc = px_log_prove_consistency(stored_node, &tr, size1, size2, out, err);
+    tile_reader_free(&tr);
+    return rc;
+}
+
+int px_log_entry(px_log *log, uint64_t index, px_buf *out, px_err *err) {
+    if (index >= published_size(log))
+        return px_fail(err, PX_E_NOTFOUND, "log: no entry %llu", (unsigned long long)index);
+    px_buf b = PX_BUF_INIT;
+    int rc = log->store->ops->entries(log->store, index, 1, &b, err);
+    if (!rc)
+        rc = b.len >= 2 ? px_buf_append(out, b.data + 2, b.len - 2, err)
+                        : px_fail(err, PX_E_STATE, "log store: malformed entry %llu", (unsigned long long)index);
+    px_buf_free(&b);
+    return rc;
+}
+
+int px_log_tile(px_log *log, int level, uint64_t index, unsigned width, px_buf *out, px_err *err) {
+    if (level < -1 || level >= PX_LOG_MAX_LEVELS || width == 0 || width > PX_LOG_TILE_WIDTH)
+        return px_fail(err, PX_E_INVALID, "log: no such tile");
+    uint64_t size = published_size(log);
+    int hl = level < 0 ? 0 : level;
+    uint64_t have = hl * PX_LOG_TILE_HEIGHT >= 64 ? 0 : size >> (hl * PX_LOG_TILE_HEIGHT);
+    if (index > UINT64_MAX / PX_LOG_TILE_WIDTH || index * PX_LOG_TILE_WIDTH + width > have)
+        return px_fail(err, PX_E_NOTFOUND, "log: tile not covered by the checkpoint of size %llu",
+                       (unsigned long long)size);
+    if (level < 0)
+        return log->store->ops->entries(log->store, index * PX_LOG_TILE_WIDTH, width, out, err);
+    px_buf b = PX_BUF_INIT;
+    int rc = log->store->ops->tile(log->store, level, index, &b, err);
+    if (!rc)
+        rc = b.len >= (size_t)width * PX_LOG_HASH_BYTES
+                 ? px_buf_append(out, b.data, (size_t)width * PX_LOG_HASH_BYTES, err)
+                 : px_fail(err, PX_E_STATE, "log store: tile %d/%llu is short", level, (unsigned long long)index);
+    px_buf_free(&b);
+    return rc;
+}
+
+int px_log_lookup(px_log *log, px_log_key_kind kind, const uint8_t digest[PX_SHA256_BYTES],
+                  uint64_t *out, size_t max, size_t *n, px_err *err) {
+    if (kind < PX_LOG_BY_SUBJECT || kind > PX_LOG_BY_MANIFEST)
+        return px_fail(err, PX_E_INVALID, "log: unknown lookup kind");
+    /* Entries committed after the published checkpoint are left out. */
+    uint64_t size = published_size(log);
+    size_t got = 0;
+    if (log->store->ops->lookup(log->store, kind, digest, out, max, &got, err))
+        return -1;
+    while (got && out[got - 1] >= size)
+        got--;
+    *n = got;
+    return 0;
+}

@@ -1,0 +1,254 @@
+/* Evidence: a platform key's signed statement about one instance.
+ *
+ * The envelope is DSSE v1 (payload type PX_EVIDENCE_PAYLOAD_TYPE) over a
+ * JSON object whose members appear in this order and no others:
+ *   type, backend, level, node, measurement, sign_key, box_key, nonce,
+ *   isolation, issued
+ * Digests and keys are lower-case hex. The parser is strict because a
+ * verifier must never act on a claim it read differently from the signer.
+ */
+#include <string.h>
+
+#include "pixiu/proof.h"
+#include "pixiu/tee.h"
+
+#define EVIDENCE_FIELDS 10
+
+static const char *const iso_names[PX_ISO_COUNT] = {
+    "seccomp", "nodump", "nonewprivs", "userns", "netns", "ipcns", "rlimit-mem", "rlimit-cpu", "rlimit-files",
+};
+
+const char *px_tee_isolation_name(unsigned bit) {
+    for (unsigned i = 0; i < PX_ISO_COUNT; i++)
+        if (bit == 1u << i)
+            return iso_names[i];
+    return NULL;
+}
+
+static int backend_name_valid(const char *s) {
+    size_t n = strlen(s);
+    if (n == 0 || n > PX_TEE_BACKEND_NAME_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+            return 0;
+    return 1;
+}
+
+static int set_hex(json_t *o, const char *key, const uint8_t *p, size_t n) {
+    char hex[2 * 64 + 1];
+    px_hex_encode(hex, p, n);
+    return json_object_set_new(o, key, json_string(hex));
+}
+
+static json_t *claims_json(const px_evidence *ev) {
+    json_t *o = json_object();
+    json_t *iso = json_array();
+    if (!o || !iso) {
+        json_decref(o);
+        json_decref(iso);
+        return NULL;
+    }
+    for (unsigned i = 0; i < PX_ISO_COUNT; i++)
+        if (ev->isolation & (1u << i))
+            json_array_append_new(iso, json_string(iso_names[i]));
+    int bad = json_object_set_new(o, "type", json_string(PX_EVIDENCE_TYPE)) |
+              json_object_set_new(o, "backend", json_string(ev->backend)) |
+              json_object_set_new(o, "level", json_integer(ev->level)) |
+              json_object_set_new(o, "node", json_string(ev->node)) |
+              set_hex(o, "measurement", ev->measurement, sizeof ev->measurement) |
+              set_hex(o, "sign_key", ev->sign_pk, sizeof ev->sign_pk) |
+              set_hex(o, "box_key", ev->box_pk, sizeof ev->box_pk) |
+              set_hex(o, "nonce", ev->nonce, sizeof ev->nonce) | json_object_set_new(o, "isolation", iso) |
+              json_object_set_new(o, "issued", json_integer(ev->issued));
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static int check_claims(const px_evidence *ev, px_err *err) {
+    if (!backend_name_valid(ev->backend))
+        return px_fail(err, PX_E_INVALID, "evidence backend name is not 1..%d characters of [a-z0-9-]",
+                       PX_TEE_BACKEND_NAME_MAX);
+    if (ev->level < 0 || ev->level > 255)
+        return px_fail(err, PX_E_INVALID, "evidence level %d is outside 0..255", ev->level);
+    if (!px_key_name_valid(ev->node, strlen(ev->node)))
+        return px_fail(err, PX_E_INVALID, "evidence node id is not a valid name");
+    if (ev->issued < 0)
+        return px_fail(err, PX_E_INVALID, "evidence issue time is negative");
+    if (ev->isolation >> PX_ISO_COUNT)
+        return px_fail(err, PX_E_INVALID, "evidence isolation set has unknown bits");
+    return 0;
+}
+
+int px_evidence_sign(px_buf *out, const px_evidence *ev, const px_signer *platform, px_err *err) {
+    if (check_claims(ev, err))
+        return px_err_prefix(err, "signing evidence: ");
+    json_t *o = claims_json(ev);
+    if (!o)
+        return px_fail(err, PX_E_NOMEM, "cannot build evidence claims");
+    px_buf body = PX_BUF_INIT;
+    int rc = px_json_dump(o, &body, err);
+    json_decref(o);
+    if (rc == 0)
+        rc = px_dsse_sign(out, PX_EVIDENCE_PAYLOAD_TYPE, body.data, body.len, platform, 1, err);
+    px_buf_free(&body);
+    return rc;
+}
+
+static int copy_str(char *dst, size_t cap, const json_t *o, const char *key, px_err *err) {
+    const char *s;
+    if (px_json_str(o, key, &s, err))
+        return -1;
+    size_t n = json_string_length(json_object_get(o, key));
+    if (n >= cap || strlen(s) != n)
+        return px_fail(err, PX_E_INVALID, "field \"%s\" is too long or holds a NUL", key);
+    memcpy(dst, s, n + 1);
+    return 0;
+}
+
+static int parse_isolation(const json_t *arr, unsigned *out, px_err *err) {
+    if (!json_is_array(arr))
+        return px_fail(err, PX_E_INVALID, "field \"isolation\" must be an array");
+    unsigned bits = 0;
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v) {
+        const char *s = json_string_value(v);
+        unsigned bit = 0;
+        for (unsigned k = 0; s && k < PX_ISO_COUNT; k++)
+            if (!strcmp(s, iso_names[k]))
+                bit = 1u << k;
+        if (!bit)
+            return px_fail(err, PX_E_INVALID, "isolation entry %zu is not a known measure", i);
+        if (bits & bit)
+            return px_fail(err, PX_E_INVALID, "isolation entry %zu is repeated", i);
+        bits |= bit;
+    }
+    *out = bits;
+    return 0;
+}
+
+static int parse_claims(px_evidence *ev, const uint8_t *p, size_t n, px_err *err) {
+    json_t *o = px_json_parse(p, n, PX_EVIDENCE_MAX_BYTES, err);
+    if (!o)
+        return -1;
+    px_evidence e;
+    memset(&e, 0, sizeof e);
+    const char *type;
+    int64_t level, issued;
+    int rc = -1;
+    if (!json_is_object(o) || json_object_size(o) != EVIDENCE_FIELDS) {
+        px_fail(err, PX_E_INVALID, "evidence claims must be an object of exactly %d fields", EVIDENCE_FIELDS);
+        goto done;
+    }
+    if (px_json_str(o, "type", &type, err))
+        goto done;
+    if (strcmp(type, PX_EVIDENCE_TYPE) != 0) {
+        px_fail(err, PX_E_INVALID, "evidence type is not %s", PX_EVIDENCE_TYPE);
+        goto done;
+    }
+    if (copy_str(e.backend, sizeof e.backend, o, "backend", err) || px_json_int(o, "level", &level, err) ||
+        copy_str(e.node, sizeof e.node, o, "node", err) ||
+        px_json_hex(o, "measurement", e.measurement, sizeof e.measurement, err) ||
+        px_json_hex(o, "sign_key", e.sign_pk, sizeof e.sign_pk, err) ||
+        px_json_hex(o, "box_key", e.box_pk, sizeof e.box_pk, err) ||
+        px_json_hex(o, "nonce", e.nonce, sizeof e.nonce, err) ||
+        parse_isolation(json_object_get(o, "isolation"), &e.isolation, err) ||
+        px_json_int(o, "issued", &issued, err))
+        goto done;
+    if (level < 0 || level > 255) {
+        px_fail(err, PX_E_INVALID, "evidence level %lld is outside 0..255", (long long)level);
+        goto done;
+    }
+    e.level = (int)level;
+    e.issued = issued;
+    if (check_claims(&e, err))
+        goto done;
+    *ev = e;
+    rc = 0;
+done:
+    json_decref(o);
+    return rc;
+}
+
+static int open_envelope(px_dsse *env, const void *data, size_t len, px_err *err) {
+    if (len > PX_EVIDENCE_MAX_BYTES)
+        return px_fail(err, PX_E_LIMIT, "evidence of %zu bytes exceeds the limit of %u", len,
+                       PX_EVIDENCE_MAX_BYTES);
+    if (px_dsse_parse(env, data, len, err))
+        return px_err_prefix(err, "evidence: ");
+    if (strcmp(env->payload_type, PX_EVIDENCE_PAYLOAD_TYPE) != 0) {
+        px_dsse_free(env);
+        return px_fail(err, PX_E_INVALID, "evidence payload type is not %s", PX_EVIDENCE_PAYLOAD_TYPE);
+    }
+    return 0;
+}
+
+int px_evidence_parse(px_evidence *ev, const void *data, size_t len, px_err *err) {
+    px_dsse env;
+    if (open_envelope(&env, data, len, err))
+        return -1;
+    int rc = parse_claims(ev, env.payload.data, env.payload.len, err);
+    px_dsse_free(&env);
+    return rc ? px_err_prefix(err, "evidence: ") : 0;
+}
+
+void px_evidence_digest(uint8_t out[PX_SHA256_BYTES], const void *data, size_t len) {
+    px_sha256(out, data, len);
+}
+
+/* Only backends whose evidence this build knows how to judge are accepted;
+ * a hardware name here would be a claim nobody checked. */
+static int backend_verifiable(const px_evidence *ev, px_err *err) {
+    if (strcmp(ev->backend, px_tee_process.name) != 0)
+        return px_fail(err, PX_E_VERIFY, "evidence backend \"%s\" cannot be verified by this build", ev->backend);
+    if (ev->level != px_tee_process.level)
+        return px_fail(err, PX_E_VERIFY, "evidence claims level %d for backend \"%s\", which provides level %d",
+                       ev->level, ev->backend, px_tee_process.level);
+    return 0;
+}
+
+static int check_policy(const px_evidence *ev, const px_evidence_policy *p, px_err *err) {
+    if (backend_verifiable(ev, err))
+        return -1;
+    if (ev->level < p->min_level)
+        return px_fail(err, PX_E_VERIFY, "evidence level %d is below the required minimum %d", ev->level,
+                       p->min_level);
+    if (p->measurement && !px_ct_equal(ev->measurement, p->measurement, PX_TEE_MEASUREMENT_BYTES))
+        return px_fail(err, PX_E_VERIFY, "evidence measurement does not match the expected measurement");
+    if (p->nonce && !px_ct_equal(ev->nonce, p->nonce, PX_TEE_NONCE_BYTES))
+        return px_fail(err, PX_E_VERIFY, "evidence nonce does not match the recruiter's nonce");
+    if (p->node && strcmp(ev->node, p->node) != 0)
+        return px_fail(err, PX_E_VERIFY, "evidence is for node \"%s\", expected \"%s\"", ev->node, p->node);
+    return 0;
+}
+
+int px_evidence_verify(const void *data, size_t len, const px_evidence_policy *policy, px_evidence *ev,
+                       size_t *key_index, px_err *err) {
+    px_dsse env;
+    if (open_envelope(&env, data, len, err))
+        return -1;
+    size_t signer = policy->nplatform_keys;
+    for (size_t i = 0; i < policy->nplatform_keys && signer == policy->nplatform_keys; i++)
+        if (px_dsse_verify(&env, &policy->platform_keys[i], NULL) == 0)
+            signer = i;
+    px_evidence e;
+    int rc = -1;
+    if (signer == policy->nplatform_keys)
+        px_fail(err, PX_E_VERIFY, "evidence is not signed by any trusted platform key");
+    else if (parse_claims(&e, env.payload.data, env.payload.len, err))
+        px_err_prefix(err, "evidence: ");
+    else if (check_policy(&e, policy, err) == 0)
+        rc = 0;
+    px_dsse_free(&env);
+    if (rc)
+        return -1;
+    if (ev)
+        *ev = e;
+    if (key_index)
+        *key_index = signer;
+    return 0;
+}

@@ -1,0 +1,150 @@
+/* The task manifest: signing, the id, strict parsing of hostile documents. */
+#include "fixture.h"
+
+static void test_sign_parse(void **state) {
+    (void)state;
+    fx f;
+    fx_init(&f);
+    uint8_t id[32];
+    px_sha256(id, f.manifest_env.data, f.manifest_env.len);
+    assert_memory_equal(id, f.m.id, 32);
+    assert_string_equal(f.m.name, "spend");
+    assert_string_equal(f.m.consumer_id, "consumer-1");
+    assert_int_equal(f.m.nstages, 3);
+    assert_int_equal(f.m.stages[0].kind, PX_STAGE_PROVER);
+    assert_int_equal(f.m.stages[1].kind, PX_STAGE_WASM);
+    assert_true(f.m.stages[1].has_code);
+    assert_int_equal(f.m.stages[1].cpu_ms, 5000);
+    assert_int_equal(f.m.stages[2].kind, PX_STAGE_DP);
+    assert_string_equal(f.m.stages[2].epsilon, "0.5");
+    assert_non_null(f.m.stages[2].params);
+    assert_int_equal(f.m.ndatasets, 1);
+    assert_int_equal(f.m.datasets[0].npods, 3);
+    assert_int_equal(f.m.datasets[0].schema.user_field, 0);
+    assert_true(px_manifest_has_pod(&f.m, "pod-2"));
+    assert_false(px_manifest_has_pod(&f.m, "pod-9"));
+    assert_true(px_manifest_behind_dp(&f.m));
+    fx_free(&f);
+}
+
+/* Every byte of the envelope matters: flipping any one of them either
+ * breaks parsing or changes the id. */
+static void test_tamper(void **state) {
+    (void)state;
+    fx f;
+    fx_init(&f);
+    px_err err = {0};
+    for (size_t i = 0; i < f.manifest_env.len; i += 7) {
+        f.manifest_env.data[i] ^= 0x01;
+        px_manifest m;
+        if (px_manifest_parse(&m, f.manifest_env.data, f.manifest_env.len, &err) == 0) {
+            assert_memory_not_equal(m.id, f.m.id, 32);
+            px_manifest_free(&m);
+        }
+        f.manifest_env.data[i] ^= 0x01;
+    }
+    fx_free(&f);
+}
+
+static void test_wrong_signer(void **state) {
+    (void)state;
+    fx f;
+    fx_init(&f);
+    px_err err = {0};
+    px_buf doc = PX_BUF_INIT, env = PX_BUF_INIT;
+    fx_manifest_json(&f, &doc, FX_STAGES_JSON);
+    /* The document names the consumer's key; signing it with another key is
+     * refused, and an envelope signed by another key does not verify. */
+    px_assert_fails(px_manifest_sign(&env, doc.data, doc.len, &f.platform, &err), &err, PX_E_INVALID);
+    px_assert_ok(px_dsse_sign(&env, PX_MANIFEST_PAYLOAD_TYPE, doc.data, doc.len, &f.platform, 1, &err), &err);
+    px_manifest m;
+    px_assert_fails(px_manifest_parse(&m, env.data, env.len, &err), &err, PX_E_VERIFY);
+    px_buf_reset(&env);
+    px_assert_ok(px_dsse_sign(&env, "text/plain", doc.data, doc.len, &f.consumer, 1, &err), &err);
+    px_assert_fails(px_manifest_parse(&m, env.data, env.len, &err), &err, PX_E_INVALID);
+    assert_non_null(strstr(err.msg, "payload type"));
+    px_buf_free(&doc);
+    px_buf_free(&env);
+    fx_free(&f);
+}
+
+/* Each hostile document is refused with a message naming the problem. */
+static void expect_refused(fx *f, const char *stages, const char *needle) {
+    px_err err = {0};
+    px_buf doc = PX_BUF_INIT, env = PX_BUF_INIT;
+    fx_manifest_json(f, &doc, stages);
+    if (px_manifest_sign(&env, doc.data, doc.len, &f->consumer, &err) == 0)
+        fail_msg("manifest with stages %s was accepted", stages);
+    if (!strstr(err.msg, needle))
+        fail_msg("error \"%s\" does not mention \"%s\"", err.msg, needle);
+    px_buf_free(&doc);
+    px_buf_free(&env);
+}
+
+static void test_hostile(void **state) {
+    (void)state;
+    fx f;
+    fx_init(&f);
+    expect_refused(&f, "[]", "stages");
+    expect_refused(&f, "[{\"kind\":\"magic\"}]", "unknown stage kind");
+    expect_refused(&f, "[{\"kind\":\"wasm\"}]", "needs \"code\"");
+    expect_refused(&f, "[{\"kind\":\"prover\",\"code\":\"00\"}]", "takes no \"code\"");
+    expect_refused(&f, "[{\"kind\":\"prover\",\"min_levle\":2}]", "unknown field \"min_levle\"");
+    expect_refused(&f, "[{\"kind\":\"dp\"}]", "needs a \"dp\"");
+    expect_refused(&f, "[{\"kind\":\"dp\",\"dp\":{\"mechanism\":\"laplace\",\"epsilon\":\"0\",\"delta\":\"0\"}}]",
+                   "greater than zero");
+    expect_refused(&f, "[{\"kind\":\"dp\",\"dp\":{\"mechanism\":\"laplace\",\"epsilon\":\"-1\",\"delta\":\"0\"}}]",
+                   "positive decimal");
+    expect_refused(&f, "[{\"kind\":\"dp\",\"dp\":{\"mechanism\":\"laplace\",\"epsilon\":\"1\",\"delta\":\"1.5\"}}]",
+                   "delta");
+    expect_refused(&f, "[{\"kind\":\"prover\",\"limits\":{\"cpu_ms\":-5}}]", "cpu_ms");
+    expect_refused(&f, "[{\"kind\":\"prover\",\"partitions\":0}]", "partitions");
+    expect_refused(&f, "[{\"kind\":\"prover\",\"at\":\"moon\"}]", "\"at\"");
+    expect_refused(&f, "[{\"kind\":\"prover\",\"dp\":{}}]", "only allowed on a dp stage");
+    expect_refused(&f, "{\"kind\":\"prover\"}", "must be an array");
+    /* Not JSON at all, duplicate keys, trailing bytes. */
+    px_err err = {0};
+    px_buf env = PX_BUF_INIT;
+    static const char *const docs[] = {"not json", "{\"schema\":1,\"schema\":2}", "{} {}", "[]"};
+    for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++)
+        px_assert_fails(px_manifest_sign(&env, docs[i], strlen(docs[i]), &f.consumer, &err), &err, PX_E_INVALID);
+    assert_int_equal(env.len, 0);
+    fx_free(&f);
+}
+
+static void test_behind_dp(void **state) {
+    (void)state;
+    fx f;
+    fx_init_with(&f, "[{\"kind\":\"prover\"},{\"kind\":\"wasm\",\"code\":\"" 
+                     "0000000000000000000000000000000000000000000000000000000000000000\"}]");
+    assert_false(px_manifest_behind_dp(&f.m));
+    fx_free(&f);
+    fx_init_with(&f, "[{\"kind\":\"prover\"},{\"kind\":\"dp\",\"dp\":{\"mechanism\":\"laplace\",\"epsilon\":\"1\","
+                     "\"delta\":\"0\"}},{\"kind\":\"wasm\",\"code\":\""
+                     "0000000000000000000000000000000000000000000000000000000000000000\"}]");
+    assert_false(px_manifest_behind_dp(&f.m));
+    fx_free(&f);
+}
+
+static void test_decimal(void **state) {
+    (void)state;
+    assert_true(px_decimal_valid("0"));
+    assert_true(px_decimal_valid("12.250"));
+    assert_false(px_decimal_valid(""));
+    assert_false(px_decimal_valid("."));
+    assert_false(px_decimal_valid("1."));
+    assert_false(px_decimal_valid(".5"));
+    assert_false(px_decimal_valid("1e3"));
+    assert_false(px_decimal_valid("1.2.3"));
+    assert_true(px_node_id_valid("pod-01.a_b"));
+    assert_false(px_node_id_valid("pod 1"));
+    assert_false(px_node_id_valid(""));
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sign_parse), cmocka_unit_test(test_tamper),  cmocka_unit_test(test_wrong_signer),
+        cmocka_unit_test(test_hostile),    cmocka_unit_test(test_behind_dp), cmocka_unit_test(test_decimal),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

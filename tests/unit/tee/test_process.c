@@ -1,0 +1,109 @@
+/* The process backend for real: what a spawned worker sees (namespaces, no
+ * new privileges, limits, only its channel), and that lockdown's seccomp
+ * filter kills on a forbidden call while allowing the worker's own. */
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include "px_test.h"
+#include "pixiu/tee.h"
+
+/* Run a shell snippet as the "worker" and collect what it writes on the
+ * channel. */
+static void spawn_sh(const char *script, px_tee_worker *w, px_buf *out) {
+    char *argv[] = {"/bin/sh", "-c", (char *)script, NULL};
+    px_tee_spawn_req req = {"/bin/sh", argv, 0, 5};
+    px_err err = {0};
+    px_assert_ok(px_tee_process.spawn(&req, w, &err), &err);
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(w->fd, buf, sizeof buf)) > 0)
+        px_buf_append(out, buf, (size_t)n, &err);
+    int st = 0;
+    px_assert_ok(px_tee_worker_finish(w, 0, &st, &err), &err);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    px_buf_cstr(out, &err);
+}
+
+static void test_spawn_isolation(void **state) {
+    (void)state;
+    px_tee_worker w;
+    px_buf out = PX_BUF_INIT;
+    spawn_sh("grep -E '^(NoNewPrivs)' /proc/self/status >&3; readlink /proc/self/ns/net >&3; "
+             "grep -E '^Max (open files|cpu time)' /proc/self/limits >&3; ls /proc/self/fd >&3; true",
+             &w, &out);
+    const char *s = (const char *)out.data;
+    assert_non_null(strstr(s, "NoNewPrivs:\t1"));
+    assert_true(w.isolation & PX_ISO_NONEWPRIVS);
+    assert_true(w.isolation & PX_ISO_NETNS);
+    assert_true(w.isolation & PX_ISO_RLIMIT_CPU);
+    assert_true(w.isolation & PX_ISO_RLIMIT_FILES);
+    char mine[128] = {0};
+    assert_true(readlink("/proc/self/ns/net", mine, sizeof mine - 1) > 0);
+    assert_null(strstr(s, mine)); /* another network namespace */
+    assert_non_null(strstr(s, "Max cpu time              5"));
+    assert_non_null(strstr(s, "Max open files            32"));
+    px_buf_free(&out);
+}
+
+static void test_spawn_missing(void **state) {
+    (void)state;
+    px_tee_spawn_req req = {"/nonexistent/worker", NULL, 0, 0};
+    px_tee_worker w;
+    px_err err = {0};
+    px_assert_fails(px_tee_process.spawn(&req, &w, &err), &err, PX_E_NOTFOUND);
+}
+
+/* In a forked child: lock down, then do `what`; report how it ended. */
+static int locked_child(int what) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        unsigned iso = 0;
+        px_err err = {0};
+        if (px_tee_process.lockdown(PX_TEE_PROFILE_COMPUTE, &iso, &err))
+            _exit(3);
+        if (!(iso & PX_ISO_SECCOMP) || !(iso & PX_ISO_NODUMP))
+            _exit(4);
+        void *p = malloc(1 << 20); /* memory stays available */
+        if (!p)
+            _exit(5);
+        memset(p, 1, 1 << 20);
+        uint8_t r[16];
+        px_random(r, sizeof r);
+        if (what == 1)
+            socket(AF_INET, SOCK_STREAM, 0);
+        if (what == 2)
+            mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (what == 3)
+            fork();
+        _exit(0);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    return st;
+}
+
+static void test_lockdown(void **state) {
+    (void)state;
+    int st = locked_child(0);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    for (int what = 1; what <= 3; what++) {
+        st = locked_child(what);
+        assert_true(WIFSIGNALED(st));
+        assert_int_equal(WTERMSIG(st), SIGSYS);
+    }
+}
+
+int main(void) {
+    px_err err = {0};
+    px_crypto_init(&err);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_spawn_isolation),
+        cmocka_unit_test(test_spawn_missing),
+        cmocka_unit_test(test_lockdown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
