@@ -114,6 +114,8 @@ void px_b64_encode(char *out, const uint8_t *in, size_t n);
 int px_b64_decode(px_buf *out, const char *in, size_t len, px_err *err);
 int px_b64_decode_exact(uint8_t *out, size_t n, const char *in, size_t len,
                         px_err *err);
+/* 1 if every byte is in the base64 alphabet (with '-' and '_' if urlsafe). */
+int px_b64_alphabet_valid(const char *in, size_t len, int urlsafe);
 /* Appends base64 text to a buffer. */
 int px_buf_append_b64(px_buf *b, const uint8_t *in, size_t n, px_err *err);
 

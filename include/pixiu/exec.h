@@ -21,8 +21,10 @@
 #ifndef PIXIU_EXEC_H
 #define PIXIU_EXEC_H
 
+#include "pixiu/lambda.h"
 #include "pixiu/proof.h"
 #include "pixiu/records.h"
+#include "pixiu/tee.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -31,10 +33,7 @@ extern "C" {
 #define PX_MANIFEST_PAYLOAD_TYPE "application/vnd.pixiu.manifest+json"
 #define PX_MANIFEST_SCHEMA "urn:pixiu:manifest:v1"
 #define PX_PLAN_PREDICATE "urn:pixiu:predicate:plan:v1"
-#define PX_EXEC_PREDICATE "urn:pixiu:predicate:execution:v1"
-#define PX_RELEASE_PREDICATE "urn:pixiu:predicate:release:v1"
 #define PX_REPORT_PREDICATE "urn:pixiu:predicate:report:v1"
-#define PX_STAGE_CONFIG_SCHEMA "urn:pixiu:stage-config:v1"
 
 #define PX_MANIFEST_MAX_BYTES (1u << 20)
 #define PX_PLAN_MAX_BYTES (8u << 20)
@@ -43,14 +42,10 @@ extern "C" {
 #define PX_MANIFEST_MAX_PODS 4096
 #define PX_MANIFEST_MAX_RECEIVERS 16
 #define PX_PLAN_MAX_INSTANCES 256
-#define PX_STAGE_MAX_SUCCESSORS 64
 #define PX_NODE_ID_MAX 64    /* [A-Za-z0-9._-]{1,64} */
 #define PX_NAME_MAX 64       /* task, dataset and mechanism names */
-#define PX_DECIMAL_MAX 32    /* ε and δ as decimal strings */
 #define PX_REASON_MAX 200
 #define PX_NONCE_BYTES 16
-#define PX_EVIDENCE_MAX_BYTES (64u << 10)
-#define PX_STAGE_CONFIG_MAX_BYTES (256u << 10)
 
 /* 1 if s is a valid node id. */
 int px_node_id_valid(const char *s);
@@ -59,19 +54,19 @@ int px_decimal_valid(const char *s);
 
 /* ---- manifest ----------------------------------------------------------- */
 
-typedef enum px_stage_kind {
+typedef enum px_stage_type {
     PX_STAGE_PROVER = 1,
     PX_STAGE_WASM,
     PX_STAGE_DP,
     PX_STAGE_AGGREGATE,
     PX_STAGE_PIR
-} px_stage_kind;
+} px_stage_type;
 
-const char *px_stage_kind_name(px_stage_kind k);
-int px_stage_kind_parse(const char *s, px_stage_kind *out);
+const char *px_stage_type_name(px_stage_type k);
+int px_stage_type_parse(const char *s, px_stage_type *out);
 
 typedef struct px_stage_spec {
-    px_stage_kind kind;
+    px_stage_type kind;
     int has_code;                 /* wasm: the task module's digest */
     uint8_t code[PX_SHA256_BYTES];
     uint32_t min_level;           /* minimum TEE security level */
@@ -130,35 +125,24 @@ int px_manifest_has_pod(const px_manifest *m, const char *pod);
 
 /* ---- stage config ------------------------------------------------------- */
 
-/* What an instance is configured with at recruitment; its SHA-256 goes into
- * the instance's measurement, so the successor keys are attested. */
-typedef struct px_stage_config {
-    uint8_t manifest[PX_SHA256_BYTES];
-    uint32_t stage, partition;
-    px_stage_kind kind;
-    int has_code;
-    uint8_t code[PX_SHA256_BYTES];
-    uint8_t (*successors)[PX_BOX_PUBLICKEYBYTES]; /* owned */
-    size_t nsuccessors;
-    json_t *params; /* owned; may be NULL */
-} px_stage_config;
-
-/* Build the config of stage `stage` for the manifest, sealing its output to
- * the given successor keys (the next stage's attested keys, or the
- * receivers' keys for the last stage). Appends JSON bytes to out. */
+/* Build the attested config (format: pixiu/lambda.h) of one instance of
+ * stage `stage`: its output is sealed to `successors` (the next stage's
+ * attested keys, or the receivers' keys for the last stage); it accepts
+ * input proven by instances on the given platform keys at the previous
+ * stage's minimum level, or (stage 0) releases signed by the given PODs.
+ * The manifest stage's params are passed through. Appends JSON to out. */
 int px_stage_config_build(px_buf *out, const px_manifest *m, uint32_t stage,
                           uint32_t partition,
                           const uint8_t (*successors)[PX_BOX_PUBLICKEYBYTES],
-                          size_t nsuccessors, px_err *err);
-int px_stage_config_parse(px_stage_config *c, const void *json, size_t len,
-                          px_err *err);
-void px_stage_config_free(px_stage_config *c);
+                          size_t nsuccessors, const px_verifier *platform_keys,
+                          size_t nplatform, const px_verifier *pods,
+                          size_t npods, px_err *err);
 
 /* ---- attested instances ------------------------------------------------- */
 
 /* What a verified evidence says about one instance. */
 typedef struct px_attested {
-    char backend[16];
+    char backend[PX_TEE_BACKEND_NAME_MAX + 1];
     uint32_t level;
     uint8_t measurement[PX_SHA256_BYTES];
     uint8_t box_pk[PX_BOX_PUBLICKEYBYTES];
@@ -172,17 +156,38 @@ typedef struct px_attested {
  * (the TEE module's verifier with the node's trust roots). */
 typedef int (*px_evidence_check_fn)(void *ctx, const char *node,
                                     const uint8_t *evidence, size_t ev_len,
-                                    const uint8_t nonce[PX_NONCE_BYTES],
+                                    const uint8_t nonce[PX_TEE_NONCE_BYTES],
                                     const px_stage_spec *spec,
                                     const uint8_t *config, size_t config_len,
                                     px_attested *out, px_err *err);
+
+/* The evidence checker over the TEE module's evidence: the node's platform
+ * key from the membership, and the worker builds the checking party
+ * accepts (the measurement covers the worker binary's digest). */
+typedef struct px_node_platform {
+    char id[PX_NODE_ID_MAX + 1];
+    px_verifier platform;
+} px_node_platform;
+
+typedef struct px_exec_trust {
+    const px_node_platform *nodes;
+    size_t nnodes;
+    const uint8_t (*workers)[PX_SHA256_BYTES];
+    size_t nworkers;
+} px_exec_trust;
+
+/* A px_evidence_check_fn; ctx is a px_exec_trust. */
+int px_exec_evidence_check(void *ctx, const char *node, const uint8_t *evidence,
+                           size_t ev_len, const uint8_t nonce[PX_TEE_NONCE_BYTES],
+                           const px_stage_spec *spec, const uint8_t *config,
+                           size_t config_len, px_attested *out, px_err *err);
 
 /* ---- plan --------------------------------------------------------------- */
 
 typedef struct px_plan_instance {
     uint32_t stage, partition;
     char node[PX_NODE_ID_MAX + 1];
-    uint8_t nonce[PX_NONCE_BYTES]; /* the recruiter's nonce */
+    uint8_t nonce[PX_TEE_NONCE_BYTES]; /* the recruiter's nonce */
     px_buf config;                 /* stage config bytes */
     px_buf evidence;               /* the TEE backend's evidence bytes */
 } px_plan_instance;
@@ -215,6 +220,22 @@ void px_plan_free(px_plan *p);
 int px_plan_check(const px_plan *p, px_evidence_check_fn check, void *ctx,
                   int require_dp, int64_t now, px_attested *attested,
                   px_err *err);
+
+/* ---- admission record: replayed plans ------------------------------------ */
+
+/* A POD's durable record of the manifests it admitted (SQLite). A manifest
+ * is admitted at most once: a replayed plan, or a second plan for the same
+ * manifest, is refused with PX_E_STATE. */
+typedef struct px_admissions px_admissions;
+
+int px_admissions_open(px_admissions **out, const char *path, px_err *err);
+/* Record p as admitted at `now`, durably, or fail if its manifest was. */
+int px_admissions_record(px_admissions *a, const px_plan *p, int64_t now,
+                         px_err *err);
+/* 1 if the manifest was admitted, 0 if not, -1 on error. */
+int px_admissions_has(px_admissions *a, const uint8_t manifest[PX_SHA256_BYTES],
+                      px_err *err);
+void px_admissions_close(px_admissions *a);
 
 /* ---- log entries -------------------------------------------------------- */
 

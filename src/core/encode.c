@@ -42,11 +42,26 @@ int px_buf_append_b64(px_buf *b, const uint8_t *in, size_t n, px_err *err) {
     return 0;
 }
 
-/* Decode into out (capacity cap); checks canonical form by re-encoding. */
+int px_b64_alphabet_valid(const char *in, size_t len, int urlsafe) {
+    for (size_t i = 0; i < len; i++) {
+        char c = in[i];
+        int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '=' ||
+                 c == '+' || c == '/' || (urlsafe && (c == '-' || c == '_'));
+        if (!ok)
+            return 0;
+    }
+    return 1;
+}
+
+/* Decode into out (capacity cap); checks canonical form by re-encoding.
+ * The alphabet is checked first: libsodium 1.0.18 maps some bytes >= 0x80
+ * to base64 digits instead of rejecting them. */
 static int b64_decode_into(uint8_t *out, size_t cap, size_t *outlen,
                            const char *in, size_t len, px_err *err) {
     if (len % 4 != 0)
         return px_fail(err, PX_E_INVALID, "base64 length %zu is not a multiple of 4", len);
+    if (!px_b64_alphabet_valid(in, len, 0))
+        return px_fail(err, PX_E_INVALID, "base64 value has a character outside the base64 alphabet");
     const char *end = NULL;
     if (sodium_base642bin(out, cap, in, len, NULL, outlen, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
         end != in + len)

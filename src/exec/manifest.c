@@ -13,16 +13,16 @@
 
 static const char *const kind_names[] = {NULL, "prover", "wasm", "dp", "aggregate", "pir"};
 
-const char *px_stage_kind_name(px_stage_kind k) {
+const char *px_stage_type_name(px_stage_type k) {
     if (k < PX_STAGE_PROVER || k > PX_STAGE_PIR)
         return "unknown";
     return kind_names[k];
 }
 
-int px_stage_kind_parse(const char *s, px_stage_kind *out) {
+int px_stage_type_parse(const char *s, px_stage_type *out) {
     for (int k = PX_STAGE_PROVER; k <= PX_STAGE_PIR; k++)
         if (!strcmp(s, kind_names[k])) {
-            *out = (px_stage_kind)k;
+            *out = (px_stage_type)k;
             return 0;
         }
     return -1;
@@ -179,7 +179,7 @@ static int parse_stage(px_stage_spec *s, const json_t *o, px_err *err) {
     const char *kind, *at = NULL;
     if (px_x_only_keys(o, "stage", keys, err) || px_json_str(o, "kind", &kind, err))
         return -1;
-    if (px_stage_kind_parse(kind, &s->kind))
+    if (px_stage_type_parse(kind, &s->kind))
         return px_fail(err, PX_E_INVALID, "unknown stage kind \"%.32s\"", kind);
     json_t *code = json_object_get(o, "code");
     if (s->kind == PX_STAGE_WASM && !code)

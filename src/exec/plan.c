@@ -8,41 +8,31 @@
 
 #include "exec/util.h"
 
-/* ---- stage config ------------------------------------------------------- */
+/* ---- stage config (format: pixiu/lambda.h) -------------------------------- */
 
-static int config_limits(json_t *c, const px_stage_spec *s, px_err *err) {
-    if (!s->cpu_ms && !s->mem_mb && !s->timeout_ms)
-        return 0;
-    json_t *l = json_object();
-    if (px_x_set(c, "limits", l, err))
-        return -1;
-    if ((s->cpu_ms && px_x_set(l, "cpu_ms", json_integer((json_int_t)s->cpu_ms), err)) ||
-        (s->mem_mb && px_x_set(l, "mem_mb", json_integer((json_int_t)s->mem_mb), err)) ||
-        (s->timeout_ms && px_x_set(l, "timeout_ms", json_integer((json_int_t)s->timeout_ms), err)))
-        return -1;
-    return 0;
-}
-
-static int config_dp(json_t *c, const px_stage_spec *s, px_err *err) {
-    if (s->kind != PX_STAGE_DP)
-        return 0;
-    json_t *dp = json_object();
-    if (px_x_set(c, "dp", dp, err) || px_x_set(dp, "mechanism", json_string(s->mechanism), err) ||
-        px_x_set(dp, "epsilon", json_string(s->epsilon), err) || px_x_set(dp, "delta", json_string(s->delta), err))
-        return -1;
+static int append_keys(json_t *arr, const px_verifier *v, size_t n, px_err *err) {
+    for (size_t i = 0; i < n; i++) {
+        px_buf b = PX_BUF_INIT;
+        int rc = px_verifier_format(&v[i], &b, err) || px_x_append(arr, json_stringn((char *)b.data, b.len), err);
+        px_buf_free(&b);
+        if (rc)
+            return -1;
+    }
     return 0;
 }
 
 static int config_fill(json_t *c, const px_manifest *m, uint32_t stage, uint32_t partition,
-                       const uint8_t (*succ)[PX_BOX_PUBLICKEYBYTES], size_t nsucc, px_err *err) {
+                       const uint8_t (*succ)[PX_BOX_PUBLICKEYBYTES], size_t nsucc, const px_verifier *plat,
+                       size_t nplat, const px_verifier *pods, size_t npods, px_err *err) {
     const px_stage_spec *s = &m->stages[stage];
-    json_t *arr = json_array();
-    if (px_x_set(c, "schema", json_string(PX_STAGE_CONFIG_SCHEMA), err) ||
-        px_x_set_hex(c, "manifest", m->id, sizeof m->id, err) ||
-        px_x_set(c, "stage", json_integer(stage), err) || px_x_set(c, "partition", json_integer(partition), err) ||
-        px_x_set(c, "kind", json_string(px_stage_kind_name(s->kind)), err) ||
-        (s->has_code && px_x_set_hex(c, "code", s->code, sizeof s->code, err)) ||
-        px_x_set(c, "successors", arr, err))
+    json_t *st = json_object(), *arr = json_array(), *pred = json_object(), *pk = json_array(), *pp = json_array();
+    if (px_x_set_hex(c, "manifest", m->id, sizeof m->id, err) || px_x_set(c, "stage", st, err) ||
+        px_x_set(st, "index", json_integer(stage), err) ||
+        px_x_set(st, "kind", json_string(px_stage_type_name(s->kind)), err) ||
+        px_x_set(st, "partition", json_integer(partition), err) || px_x_set(c, "successors", arr, err) ||
+        px_x_set(c, "predecessors", pred, err) || px_x_set(pred, "platform_keys", pk, err) ||
+        px_x_set(pred, "min_level", json_integer(stage ? m->stages[stage - 1].min_level : 0), err) ||
+        px_x_set(pred, "pods", pp, err))
         return -1;
     for (size_t i = 0; i < nsucc; i++) {
         char hex[2 * PX_BOX_PUBLICKEYBYTES + 1];
@@ -50,7 +40,7 @@ static int config_fill(json_t *c, const px_manifest *m, uint32_t stage, uint32_t
         if (px_x_append(arr, json_string(hex), err))
             return -1;
     }
-    if (config_limits(c, s, err) || config_dp(c, s, err))
+    if (append_keys(pk, plat, nplat, err) || append_keys(pp, pods, npods, err))
         return -1;
     if (s->params && px_x_set(c, "params", json_deep_copy(s->params), err))
         return -1;
@@ -58,83 +48,23 @@ static int config_fill(json_t *c, const px_manifest *m, uint32_t stage, uint32_t
 }
 
 int px_stage_config_build(px_buf *out, const px_manifest *m, uint32_t stage, uint32_t partition,
-                          const uint8_t (*successors)[PX_BOX_PUBLICKEYBYTES], size_t nsuccessors, px_err *err) {
+                          const uint8_t (*successors)[PX_BOX_PUBLICKEYBYTES], size_t nsuccessors,
+                          const px_verifier *platform_keys, size_t nplatform, const px_verifier *pods, size_t npods,
+                          px_err *err) {
     if (stage >= m->nstages || partition >= m->stages[stage].partitions)
         return px_fail(err, PX_E_INVALID, "stage %u partition %u is not in the manifest", stage, partition);
-    if (nsuccessors == 0 || nsuccessors > PX_STAGE_MAX_SUCCESSORS)
-        return px_fail(err, PX_E_INVALID, "a stage needs 1 to %d successor keys", PX_STAGE_MAX_SUCCESSORS);
+    if (nsuccessors == 0 || nsuccessors > PX_LAMBDA_MAX_SUCCESSORS)
+        return px_fail(err, PX_E_INVALID, "a stage needs 1 to %d successor keys", PX_LAMBDA_MAX_SUCCESSORS);
+    if (nplatform > PX_LAMBDA_MAX_TRUSTED || npods > PX_LAMBDA_MAX_TRUSTED || nplatform + npods == 0)
+        return px_fail(err, PX_E_INVALID, "a stage must trust 1 to %d platform or POD keys", PX_LAMBDA_MAX_TRUSTED);
     json_t *c = json_object();
     if (!c)
         return px_fail(err, PX_E_NOMEM, "out of memory building a stage config");
-    int rc = config_fill(c, m, stage, partition, successors, nsuccessors, err);
+    int rc = config_fill(c, m, stage, partition, successors, nsuccessors, platform_keys, nplatform, pods, npods, err);
     if (rc == 0)
         rc = px_json_dump(c, out, err);
     json_decref(c);
     return rc;
-}
-
-static int config_read(px_stage_config *c, const json_t *o, px_err *err) {
-    static const char *const keys[] = {"schema", "manifest", "stage", "partition", "kind", "code",
-                                       "successors", "limits", "dp", "params", NULL};
-    const char *schema, *kind;
-    int64_t stage, partition;
-    json_t *succ, *v;
-    size_t i;
-    if (px_x_only_keys(o, "stage config", keys, err) || px_json_str(o, "schema", &schema, err))
-        return -1;
-    if (strcmp(schema, PX_STAGE_CONFIG_SCHEMA))
-        return px_fail(err, PX_E_INVALID, "stage config schema is not %s", PX_STAGE_CONFIG_SCHEMA);
-    if (px_json_hex(o, "manifest", c->manifest, sizeof c->manifest, err) ||
-        px_json_int(o, "stage", &stage, err) || px_json_int(o, "partition", &partition, err) ||
-        px_json_str(o, "kind", &kind, err))
-        return -1;
-    if (stage < 0 || stage >= PX_MANIFEST_MAX_STAGES || partition < 0 || partition >= PX_PLAN_MAX_INSTANCES)
-        return px_fail(err, PX_E_INVALID, "stage config: stage or partition out of range");
-    c->stage = (uint32_t)stage;
-    c->partition = (uint32_t)partition;
-    if (px_stage_kind_parse(kind, &c->kind))
-        return px_fail(err, PX_E_INVALID, "stage config: unknown kind \"%.32s\"", kind);
-    if (json_object_get(o, "code")) {
-        if (px_json_hex(o, "code", c->code, sizeof c->code, err))
-            return -1;
-        c->has_code = 1;
-    }
-    if (px_x_arr(o, "successors", 1, PX_STAGE_MAX_SUCCESSORS, &succ, err))
-        return -1;
-    if (!(c->successors = calloc(json_array_size(succ), sizeof *c->successors)))
-        return px_fail(err, PX_E_NOMEM, "out of memory reading successors");
-    json_array_foreach(succ, i, v) {
-        if (px_x_hex_value(v, "successor key", c->successors[i], PX_BOX_PUBLICKEYBYTES, err))
-            return -1;
-        c->nsuccessors = i + 1;
-    }
-    json_t *params = json_object_get(o, "params");
-    if (params && !json_is_object(params))
-        return px_fail(err, PX_E_INVALID, "stage config: \"params\" must be an object");
-    c->params = params ? json_incref(params) : NULL;
-    return 0;
-}
-
-int px_stage_config_parse(px_stage_config *c, const void *json, size_t len, px_err *err) {
-    memset(c, 0, sizeof *c);
-    json_t *o = px_json_parse(json, len, PX_STAGE_CONFIG_MAX_BYTES, err);
-    if (!o)
-        return px_err_prefix(err, "stage config: ");
-    int rc = config_read(c, o, err);
-    json_decref(o);
-    if (rc) {
-        px_stage_config_free(c);
-        return px_err_prefix(err, "stage config: ");
-    }
-    return 0;
-}
-
-void px_stage_config_free(px_stage_config *c) {
-    if (!c)
-        return;
-    free(c->successors);
-    json_decref(c->params);
-    memset(c, 0, sizeof *c);
 }
 
 /* ---- plan: signing -------------------------------------------------------- */
@@ -145,7 +75,7 @@ static int instance_json(json_t *arr, const px_plan_instance *in, px_err *err) {
         return -1;
     if (px_x_set(o, "stage", json_integer(in->stage), err) ||
         px_x_set(o, "partition", json_integer(in->partition), err) ||
-        px_x_set(o, "node", json_string(in->node), err) || px_x_set_hex(o, "nonce", in->nonce, PX_NONCE_BYTES, err) ||
+        px_x_set(o, "node", json_string(in->node), err) || px_x_set_hex(o, "nonce", in->nonce, PX_TEE_NONCE_BYTES, err) ||
         px_x_set_b64(o, "config", in->config.data, in->config.len, err) ||
         px_x_set_b64(o, "evidence", in->evidence.data, in->evidence.len, err))
         return -1;
@@ -226,7 +156,7 @@ static int instances_cover(const px_plan *p, px_err *err) {
         for (uint32_t q = 0; q < m->stages[s].partitions; q++, k++) {
             if (k >= p->ninstances || p->instances[k].stage != s || p->instances[k].partition != q)
                 return px_fail(err, PX_E_INVALID, "plan has no instance for stage %u (%s) partition %u", s,
-                               px_stage_kind_name(m->stages[s].kind), q);
+                               px_stage_type_name(m->stages[s].kind), q);
         }
     if (k != p->ninstances)
         return px_fail(err, PX_E_INVALID, "plan instance for stage %u partition %u is not in the manifest or "

@@ -47,6 +47,16 @@ static int send_keys(int fd, const px_lambda *l, unsigned isolation, px_err *err
     return px_wire_send(fd, PX_MSG_KEYS, f, 4, err);
 }
 
+static int take_evidence(int fd, px_lambda *l, px_buf *payload, px_err *err) {
+    px_bytes f[1];
+    size_t n = 0;
+    if (expect(fd, PX_MSG_EVIDENCE, payload, err) || px_wire_split(payload->data, payload->len, f, 1, &n, err))
+        return -1;
+    if (n != 1)
+        return px_fail(err, PX_E_INVALID, "EVIDENCE message is malformed");
+    return px_lambda_set_evidence(l, f[0].p, f[0].n, err);
+}
+
 static int step(int fd, px_lambda *l, px_buf *payload, px_step_result *res, px_err *err) {
     if (expect(fd, PX_MSG_STEP, payload, err))
         return -1;
@@ -79,6 +89,9 @@ static int send_result(int fd, const px_step_result *res, px_err *err) {
 int px_lambda_worker_main(int fd, const px_stage_kind *const *table, const px_tee_backend *backend) {
     px_err err = {0};
     unsigned isolation = 0;
+    /* jansson seeds its hash tables from /dev/urandom on first use; after
+     * lockdown there is no open(), so seed now. */
+    json_object_seed(0);
     if (backend->lockdown(PX_TEE_PROFILE_COMPUTE, &isolation, &err))
         return send_error(fd, &err);
     px_buf payload = PX_BUF_INIT;
@@ -87,7 +100,7 @@ int px_lambda_worker_main(int fd, const px_stage_kind *const *table, const px_te
     memset(&res, 0, sizeof res);
     int status = 1;
     if (birth(fd, table, &payload, &l, &err) || send_keys(fd, l, isolation, &err) ||
-        expect(fd, PX_MSG_EVIDENCE, &payload, &err) || px_lambda_set_evidence(l, payload.data, payload.len, &err) ||
+        take_evidence(fd, l, &payload, &err) ||
         step(fd, l, &payload, &res, &err))
         send_error(fd, &err);
     else if (send_result(fd, &res, &err) == 0)

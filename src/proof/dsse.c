@@ -88,6 +88,8 @@ static int b64_any(px_buf *out, const char *s, size_t len, const char *what, px_
     static const int variants[] = {sodium_base64_VARIANT_ORIGINAL, sodium_base64_VARIANT_ORIGINAL_NO_PADDING,
                                    sodium_base64_VARIANT_URLSAFE, sodium_base64_VARIANT_URLSAFE_NO_PADDING};
     size_t cap = len / 4 * 3 + 3;
+    if (!px_b64_alphabet_valid(s, len, 1))
+        return px_fail(err, PX_E_INVALID, "envelope %s has a character outside the base64 alphabet", what);
     if (px_buf_reserve(out, cap, err))
         return -1;
     for (size_t v = 0; v < sizeof variants / sizeof variants[0]; v++) {

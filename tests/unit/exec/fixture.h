@@ -37,16 +37,16 @@ typedef struct fx {
 static inline void fx_measure(uint8_t out[32], const px_stage_spec *s, const uint8_t *cfg, size_t n) {
     uint8_t cd[32], zero[32] = {0};
     px_sha256(cd, cfg, n);
-    const char *k = px_stage_kind_name(s->kind);
+    const char *k = px_stage_type_name(s->kind);
     const void *parts[] = {k, s->has_code ? s->code : zero, cd};
     size_t lens[] = {strlen(k), 32, 32};
     px_sha256_parts(out, 3, parts, lens);
 }
 
 /* evidence = level(4) || measurement(32) || box(32) || sign(32) || nonce(16) || sig(64) */
-#define FX_EV_BODY (4 + 32 + 32 + 32 + PX_NONCE_BYTES)
+#define FX_EV_BODY (4 + 32 + 32 + 32 + PX_TEE_NONCE_BYTES)
 
-static inline int fx_check(void *ctx, const char *node, const uint8_t *ev, size_t n, const uint8_t nonce[16],
+static inline int fx_check(void *ctx, const char *node, const uint8_t *ev, size_t n, const uint8_t nonce[32],
                            const px_stage_spec *spec, const uint8_t *cfg, size_t cfg_len, px_attested *out,
                            px_err *err) {
     fx *f = ctx;
@@ -55,7 +55,7 @@ static inline int fx_check(void *ctx, const char *node, const uint8_t *ev, size_
         return px_fail(err, PX_E_INVALID, "evidence has the wrong size");
     if (px_sign_verify(ev + FX_EV_BODY, ev, FX_EV_BODY, f->platform.kp.pk))
         return px_fail(err, PX_E_VERIFY, "evidence is not signed by a trusted platform key");
-    if (memcmp(ev + 4 + 96, nonce, PX_NONCE_BYTES))
+    if (memcmp(ev + 4 + 96, nonce, PX_TEE_NONCE_BYTES))
         return px_fail(err, PX_E_VERIFY, "evidence answers another nonce");
     uint8_t want[32];
     fx_measure(want, spec, cfg, cfg_len);
@@ -71,7 +71,7 @@ static inline int fx_check(void *ctx, const char *node, const uint8_t *ev, size_
 }
 
 static inline void fx_evidence(fx *f, const fx_instance *in, const px_stage_spec *s, const px_buf *cfg,
-                               const uint8_t nonce[16], px_buf *out) {
+                               const uint8_t nonce[32], px_buf *out) {
     uint8_t body[FX_EV_BODY + PX_SIGN_BYTES];
     body[0] = (uint8_t)in->level;
     body[1] = body[2] = body[3] = 0;
@@ -80,7 +80,7 @@ static inline void fx_evidence(fx *f, const fx_instance *in, const px_stage_spec
         body[4] ^= 1;
     memcpy(body + 36, in->box.pk, 32);
     memcpy(body + 68, in->sign.kp.pk, 32);
-    memcpy(body + 100, nonce, PX_NONCE_BYTES);
+    memcpy(body + 100, nonce, PX_TEE_NONCE_BYTES);
     px_sign_detached(body + FX_EV_BODY, body, FX_EV_BODY, &f->platform.kp);
     px_err err = {0};
     px_assert_ok(px_buf_append(out, body, sizeof body, &err), &err);
@@ -113,6 +113,17 @@ static inline void fx_manifest_json(fx *f, px_buf *out, const char *stages_json)
     "{\"kind\":\"dp\",\"min_level\":1,\"dp\":{\"mechanism\":\"laplace\",\"epsilon\":\"0.5\",\"delta\":\"0\"},"   \
     "\"params\":{\"mode\":\"per-user\",\"bounds\":[[0,1000]]}}]"
 
+/* The config of stage i: trusts the platform key, or the PODs at stage 0. */
+static inline void fx_config(fx *f, px_buf *out, uint32_t i, uint8_t succ[1][32]) {
+    px_err err = {0};
+    px_verifier plat, pods[FX_PODS];
+    px_signer_verifier(&f->platform, &plat);
+    for (int k = 0; k < FX_PODS; k++)
+        px_signer_verifier(&f->pods[k], &pods[k]);
+    px_assert_ok(px_stage_config_build(out, &f->m, i, 0, (const uint8_t(*)[32])succ, 1, i ? &plat : NULL,
+                                       i ? 1 : 0, i ? NULL : pods, i ? 0 : FX_PODS, &err), &err);
+}
+
 /* successor keys for stage i under a given wiring: the next stage's key,
  * or the receiver's key for the last stage (or, when skip_to, stage skip_to). */
 static inline void fx_plan(fx *f, px_buf *out, int skip_stage) {
@@ -128,7 +139,7 @@ static inline void fx_plan(fx *f, px_buf *out, int skip_stage) {
         ins[i].stage = i;
         snprintf(ins[i].node, sizeof ins[i].node, "exec-%u", i);
         px_random(ins[i].nonce, sizeof ins[i].nonce);
-        px_assert_ok(px_stage_config_build(&ins[i].config, &f->m, i, 0, (const uint8_t(*)[32])succ, 1, &err), &err);
+        fx_config(f, &ins[i].config, i, succ);
         fx_evidence(f, &f->inst[i], &f->m.stages[i], &ins[i].config, ins[i].nonce, &ins[i].evidence);
     }
     px_assert_ok(px_plan_sign(out, &f->m, ins, f->m.nstages, &f->consumer, &err), &err);
@@ -216,7 +227,7 @@ static inline void fx_proof(fx *f, px_buf *out, const px_signer *by, uint32_t st
     json_t *p = json_object(), *st = json_object(), *in = json_array(), *c = json_object();
     json_object_set_new(p, "manifest", fx_hexstr(f->m.id, 32));
     json_object_set_new(st, "index", json_integer(stage));
-    json_object_set_new(st, "kind", json_string(px_stage_kind_name(f->m.stages[stage].kind)));
+    json_object_set_new(st, "kind", json_string(px_stage_type_name(f->m.stages[stage].kind)));
     json_object_set_new(st, "partition", json_integer(0));
     json_object_set_new(p, "stage", st);
     json_object_set_new(p, "measurement", fx_hexstr(output, 32));

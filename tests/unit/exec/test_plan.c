@@ -28,7 +28,8 @@ static void test_good_plan(void **state) {
     /* The stage config carries the successor key and the manifest's limits. */
     px_stage_config c;
     px_assert_ok(px_stage_config_parse(&c, p.instances[1].config.data, p.instances[1].config.len, &err), &err);
-    assert_int_equal(c.kind, PX_STAGE_WASM);
+    assert_string_equal(c.kind, "wasm");
+    assert_int_equal(c.nplatform_keys, 1);
     assert_int_equal(c.nsuccessors, 1);
     assert_memory_equal(c.successors[0], f.inst[2].box.pk, 32);
     px_stage_config_free(&c);
@@ -100,7 +101,7 @@ static void test_bad_plans(void **state) {
         memcpy(succ[0], f.inst[i + 1].box.pk, 32);
         ins[i].stage = i;
         strcpy(ins[i].node, "exec");
-        px_assert_ok(px_stage_config_build(&ins[i].config, &f.m, i, 0, (const uint8_t(*)[32])succ, 1, &err), &err);
+        fx_config(&f, &ins[i].config, i, succ);
         fx_evidence(&f, &f.inst[i], &f.m.stages[i], &ins[i].config, ins[i].nonce, &ins[i].evidence);
     }
     px_buf env = PX_BUF_INIT;
@@ -131,11 +132,49 @@ static void test_bad_plans(void **state) {
     fx_free(&f);
 }
 
+/* A plan admitted once is refused the second time, also after reopening. */
+static void test_replay(void **state) {
+    (void)state;
+    fx f;
+    fx_init(&f);
+    px_err err = {0};
+    char dir[] = "/tmp/px-admit-XXXXXX", path[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/pod.db", dir);
+    fx_plan(&f, &f.plan_env, -1);
+    px_plan p;
+    px_assert_ok(px_plan_parse(&p, f.plan_env.data, f.plan_env.len, &err), &err);
+    px_admissions *a;
+    px_assert_ok(px_admissions_open(&a, path, &err), &err);
+    assert_int_equal(px_admissions_has(a, p.manifest.id, &err), 0);
+    px_assert_ok(px_admissions_record(a, &p, px_now_ms(), &err), &err);
+    px_assert_fails(px_admissions_record(a, &p, px_now_ms(), &err), &err, PX_E_STATE);
+    assert_non_null(strstr(err.msg, "replayed"));
+    px_admissions_close(a);
+    /* A fresh plan for the same manifest, after a restart. */
+    px_buf again = PX_BUF_INIT;
+    fx_plan(&f, &again, -1);
+    px_plan q;
+    px_assert_ok(px_plan_parse(&q, again.data, again.len, &err), &err);
+    assert_memory_not_equal(p.id, q.id, 32);
+    px_assert_ok(px_admissions_open(&a, path, &err), &err);
+    assert_int_equal(px_admissions_has(a, p.manifest.id, &err), 1);
+    px_assert_fails(px_admissions_record(a, &q, px_now_ms(), &err), &err, PX_E_STATE);
+    px_admissions_close(a);
+    px_plan_free(&p);
+    px_plan_free(&q);
+    px_buf_free(&again);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+    fx_free(&f);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_good_plan),    cmocka_unit_test(test_skips_dp),
         cmocka_unit_test(test_low_level_and_measurement), cmocka_unit_test(test_require_dp),
-        cmocka_unit_test(test_bad_plans),
+        cmocka_unit_test(test_bad_plans),    cmocka_unit_test(test_replay),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

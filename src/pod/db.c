@@ -1,0 +1,153 @@
+/* The POD database: opening it (creating the tables on first use) and the
+ * small helpers every POD file uses. WAL with synchronous=FULL: a commit
+ * that returned is on disk, and a crash leaves the last committed state. */
+#include <string.h>
+
+#include "pod/db.h"
+
+#define POD_DB_VERSION 1
+#define BUSY_TIMEOUT_MS 30000
+#define NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
+
+static const char *const schema_sql =
+    "CREATE TABLE IF NOT EXISTS datasets("
+    "  id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, schema TEXT NOT NULL, created INTEGER NOT NULL);"
+    /* vals is the canonical value encoding (records.h); digest is the
+     * record digest a source signs; ukey the encoded unique-key value */
+    "CREATE TABLE IF NOT EXISTS records("
+    "  dataset INTEGER NOT NULL REFERENCES datasets(id), seq INTEGER NOT NULL, vals BLOB NOT NULL,"
+    "  digest BLOB NOT NULL, ukey BLOB, source TEXT, sig BLOB,"
+    "  PRIMARY KEY(dataset, seq), UNIQUE(dataset, ukey)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS trust("
+    "  name TEXT PRIMARY KEY, keyid INTEGER NOT NULL, alg INTEGER NOT NULL, pk BLOB NOT NULL,"
+    "  key TEXT NOT NULL, added INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS policy("
+    "  dataset TEXT PRIMARY KEY, doc TEXT NOT NULL, updated INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS charges("
+    "  id INTEGER PRIMARY KEY, manifest TEXT NOT NULL, dataset TEXT NOT NULL, consumer TEXT NOT NULL,"
+    "  eps INTEGER NOT NULL CHECK(eps >= 0), delta INTEGER NOT NULL CHECK(delta >= 0),"
+    "  state INTEGER NOT NULL CHECK(state IN (1, 2, 3)), created INTEGER NOT NULL, updated INTEGER NOT NULL,"
+    "  UNIQUE(manifest, dataset));"
+    "CREATE INDEX IF NOT EXISTS charges_by_consumer ON charges(dataset, consumer, state);"
+    "CREATE TABLE IF NOT EXISTS releases("
+    "  id TEXT PRIMARY KEY, manifest TEXT NOT NULL, pod TEXT NOT NULL, dataset TEXT NOT NULL,"
+    "  digest TEXT NOT NULL, records INTEGER NOT NULL, signed INTEGER NOT NULL, unsigned INTEGER NOT NULL,"
+    "  eps INTEGER NOT NULL, delta INTEGER NOT NULL, stage_key TEXT NOT NULL, released INTEGER NOT NULL,"
+    "  envelope BLOB NOT NULL);";
+
+int px_db_fail(px_pod *p, const char *what, px_err *err) {
+    int code = sqlite3_extended_errcode(p->db);
+    px_code c = (code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED ? PX_E_UNAVAILABLE
+              : (code & 0xff) == SQLITE_CONSTRAINT                            ? PX_E_STATE
+                                                                               : PX_E_IO;
+    return px_fail(err, c, "%s: %s", what, sqlite3_errmsg(p->db));
+}
+
+int px_db_exec(px_pod *p, const char *sql, px_err *err) {
+    char *msg = NULL;
+    if (sqlite3_exec(p->db, sql, NULL, NULL, &msg) == SQLITE_OK)
+        return 0;
+    int rc = px_fail(err, PX_E_IO, "POD database: %s", msg ? msg : sqlite3_errmsg(p->db));
+    sqlite3_free(msg);
+    return rc;
+}
+
+int px_db_prepare(px_pod *p, sqlite3_stmt **st, const char *sql, px_err *err) {
+    if (sqlite3_prepare_v2(p->db, sql, -1, st, NULL) == SQLITE_OK)
+        return 0;
+    *st = NULL;
+    return px_db_fail(p, "POD database", err);
+}
+
+int px_db_begin(px_pod *p, px_err *err) {
+    return px_db_exec(p, "BEGIN IMMEDIATE", err);
+}
+
+int px_db_commit(px_pod *p, px_err *err) {
+    if (px_db_exec(p, "COMMIT", err)) {
+        px_db_rollback(p);
+        return -1;
+    }
+    return 0;
+}
+
+void px_db_rollback(px_pod *p) {
+    if (!sqlite3_get_autocommit(p->db))
+        sqlite3_exec(p->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+void px_db_text(sqlite3_stmt *st, int col, char *dst, size_t cap) {
+    const unsigned char *t = sqlite3_column_text(st, col);
+    snprintf(dst, cap, "%s", t ? (const char *)t : "");
+}
+
+int px_pod_name_check(const char *what, const char *name, px_err *err) {
+    size_t n = name ? strlen(name) : 0;
+    if (n == 0 || n > PX_KEY_NAME_MAX || strspn(name, NAME_CHARS) != n)
+        return px_fail(err, PX_E_INVALID, "%s name must be 1-%d characters of [A-Za-z0-9_.-]", what, PX_KEY_NAME_MAX);
+    return 0;
+}
+
+static int check_version(px_pod *p, px_err *err) {
+    sqlite3_stmt *st;
+    if (px_db_prepare(p, &st, "PRAGMA user_version", err))
+        return -1;
+    int v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+    sqlite3_finalize(st);
+    if (v == POD_DB_VERSION)
+        return 0;
+    if (v != 0)
+        return px_fail(err, PX_E_STATE, "POD database has version %d, this PIXIU reads %d", v, POD_DB_VERSION);
+    if (px_db_begin(p, err) || px_db_exec(p, schema_sql, err) ||
+        px_db_exec(p, "PRAGMA user_version = 1", err))
+        return px_db_rollback(p), -1;
+    return px_db_commit(p, err);
+}
+
+int px_pod_open(px_pod **out, const char *path, px_err *err) {
+    px_pod *p = calloc(1, sizeof *p);
+    if (!p)
+        return px_fail(err, PX_E_NOMEM, "out of memory");
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(path, &p->db, flags, NULL) != SQLITE_OK) {
+        px_fail(err, PX_E_IO, "opening POD database %s: %s", path, p->db ? sqlite3_errmsg(p->db) : "out of memory");
+        px_pod_close(p);
+        return -1;
+    }
+    sqlite3_busy_timeout(p->db, BUSY_TIMEOUT_MS);
+    if (px_db_exec(p, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON", err) ||
+        check_version(p, err)) {
+        px_err_prefix(err, "%s: ", path);
+        px_pod_close(p);
+        return -1;
+    }
+    *out = p;
+    return 0;
+}
+
+void px_pod_close(px_pod *p) {
+    if (!p)
+        return;
+    sqlite3_close_v2(p->db);
+    free(p);
+}
+
+int px_db_dataset(px_pod *p, const char *name, int64_t *id, px_pod_schema *s, px_err *err) {
+    sqlite3_stmt *st;
+    if (px_db_prepare(p, &st, "SELECT id, schema FROM datasets WHERE name = ?", err))
+        return -1;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE)
+        rc = px_fail(err, PX_E_NOTFOUND, "no dataset named \"%s\"", name);
+    else if (rc != SQLITE_ROW)
+        rc = px_db_fail(p, "reading datasets", err);
+    else {
+        *id = sqlite3_column_int64(st, 0);
+        rc = 0;
+        if (s && px_pod_schema_parse(s, sqlite3_column_text(st, 1), (size_t)sqlite3_column_bytes(st, 1), err))
+            rc = px_err_prefix(err, "stored schema of \"%s\": ", name);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}

@@ -1,0 +1,32 @@
+/* Internal to src/pod: the POD's SQLite handle and small statement helpers. */
+#ifndef PIXIU_POD_DB_H
+#define PIXIU_POD_DB_H
+
+#include <sqlite3.h>
+
+#include "pixiu/pod.h"
+
+struct px_pod {
+    sqlite3 *db;
+};
+
+/* Run SQL without results. */
+int px_db_exec(px_pod *p, const char *sql, px_err *err);
+/* Prepare; on failure err names the SQLite message. */
+int px_db_prepare(px_pod *p, sqlite3_stmt **st, const char *sql, px_err *err);
+/* A failed step or bind: -1 with the SQLite message. */
+int px_db_fail(px_pod *p, const char *what, px_err *err);
+/* BEGIN IMMEDIATE (takes the write lock now, so the reads that follow see
+ * what the write will be based on), COMMIT, ROLLBACK. */
+int px_db_begin(px_pod *p, px_err *err);
+int px_db_commit(px_pod *p, px_err *err);
+void px_db_rollback(px_pod *p);
+/* Look up a dataset: its id and (if s is not NULL) schema. */
+int px_db_dataset(px_pod *p, const char *name, int64_t *id, px_pod_schema *s, px_err *err);
+/* A borrowed text column as a bounded C string copy (dst holds cap bytes). */
+void px_db_text(sqlite3_stmt *st, int col, char *dst, size_t cap);
+/* Export inside a transaction the caller holds. */
+int px_db_export(px_pod *p, const char *dataset, px_buf *out, px_pod_export_info *info, px_err *err);
+int px_pod_name_check(const char *what, const char *name, px_err *err);
+
+#endif

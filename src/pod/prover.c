@@ -1,0 +1,211 @@
+/* The data-prover stage: trusted built-in code inside a trust-λ. It reads a
+ * POD's exported stream (dataset fields + px_source + px_sig), checks each
+ * record's signature against the trust store carried in its attested
+ * config, and passes the records on without the provenance columns, tagged
+ * authenticated (flag set) or alleged (flag clear). Nothing is silently
+ * mixed: every record is counted in exactly one of authenticated, alleged
+ * or dropped. The function is pure: same config and input, same output. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pixiu/pod.h"
+
+#define PROVER_CONFIG_MAX (4u << 20)
+
+static int key_cmp(const char *name_a, uint32_t id_a, const char *name_b, uint32_t id_b) {
+    int c = strcmp(name_a, name_b);
+    return c ? c : id_a < id_b ? -1 : id_a > id_b;
+}
+
+static int source_sort_cmp(const void *a, const void *b) {
+    const px_source_key *x = a, *y = b;
+    return key_cmp(x->name, x->id, y->name, y->id);
+}
+
+void px_prover_config_free(px_prover_config *c) {
+    px_source_keys_free(c->sources, c->nsources);
+    memset(c, 0, sizeof *c);
+}
+
+static int parse_sources(px_prover_config *c, const json_t *a, px_err *err) {
+    if (!json_is_array(a) || json_array_size(a) > PX_PROVER_MAX_SOURCES)
+        return px_fail(err, PX_E_INVALID, "\"sources\" must be an array of at most %d source keys",
+                       PX_PROVER_MAX_SOURCES);
+    c->sources = calloc(json_array_size(a) + 1, sizeof *c->sources);
+    if (!c->sources)
+        return px_fail(err, PX_E_NOMEM, "out of memory");
+    size_t i;
+    json_t *v;
+    json_array_foreach(a, i, v) {
+        if (!json_is_string(v))
+            return px_fail(err, PX_E_INVALID, "\"sources\"[%zu] must be a string", i);
+        if (px_source_key_parse(&c->sources[i], json_string_value(v), json_string_length(v), err))
+            return px_err_prefix(err, "\"sources\"[%zu]: ", i);
+        c->nsources++;
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(c->sources[j].name, c->sources[i].name))
+                return px_fail(err, PX_E_INVALID, "\"sources\": source \"%s\" is listed twice", c->sources[i].name);
+    }
+    qsort(c->sources, c->nsources, sizeof *c->sources, source_sort_cmp);
+    return 0;
+}
+
+int px_prover_config_parse(px_prover_config *out, const void *json, size_t len, px_err *err) {
+    json_t *root = px_json_parse(json, len, PROVER_CONFIG_MAX, err);
+    if (!root)
+        return px_err_prefix(err, "prover config: ");
+    px_prover_config c;
+    memset(&c, 0, sizeof c);
+    const char *req;
+    int rc = -1;
+    if (!json_is_object(root) || json_object_size(root) != 2)
+        px_fail(err, PX_E_INVALID, "expected an object with exactly \"require\" and \"sources\"");
+    else if (px_json_str(root, "require", &req, err) == 0) {
+        if (strcmp(req, "authenticated") && strcmp(req, "any"))
+            px_fail(err, PX_E_INVALID, "\"require\" must be \"authenticated\" or \"any\"");
+        else if (parse_sources(&c, json_object_get(root, "sources"), err) == 0) {
+            c.require_authenticated = !strcmp(req, "authenticated");
+            rc = 0;
+        }
+    }
+    json_decref(root);
+    if (rc) {
+        px_prover_config_free(&c);
+        return px_err_prefix(err, "prover config: ");
+    }
+    *out = c;
+    return 0;
+}
+
+int px_prover_config_format(px_buf *out, const px_source_key *keys, size_t n, int require_authenticated,
+                            px_err *err) {
+    json_t *root = json_object(), *a = json_array();
+    px_buf k = PX_BUF_INIT;
+    int rc = -1;
+    if (!root || !a || json_object_set_new(root, "require", json_string(require_authenticated ? "authenticated" : "any")))
+        goto done;
+    for (size_t i = 0; i < n; i++) {
+        px_buf_reset(&k);
+        if (px_source_key_format(&keys[i], &k, err) || !px_buf_cstr(&k, err))
+            goto done;
+        if (json_array_append_new(a, json_string((const char *)k.data)))
+            goto done;
+    }
+    if (json_object_set(root, "sources", a) == 0)
+        rc = px_json_dump(root, out, err);
+done:
+    if (rc && err && err->code != PX_E_INVALID)
+        px_fail(err, PX_E_NOMEM, "could not build the prover config");
+    px_buf_free(&k);
+    json_decref(a);
+    json_decref(root);
+    return rc;
+}
+
+/* ---- the stage ----------------------------------------------------------- */
+
+/* Find the key a record names as "<name>+<8 hex>"; NULL if unknown. */
+static const px_source_key *lookup(const px_prover_config *c, const px_value *src) {
+    char name[PX_KEY_NAME_MAX + 1];
+    if (src->len < 10 || src->len > PX_SRC_REF_MAX)
+        return NULL;
+    size_t nlen = src->len - 9;
+    if (src->p[nlen] != '+')
+        return NULL;
+    uint8_t idb[4];
+    if (px_hex_decode_exact(idb, 4, (const char *)src->p + nlen + 1, 8, NULL))
+        return NULL;
+    memcpy(name, src->p, nlen);
+    name[nlen] = 0;
+    uint32_t id = (uint32_t)idb[0] << 24 | (uint32_t)idb[1] << 16 | (uint32_t)idb[2] << 8 | idb[3];
+    size_t lo = 0, hi = c->nsources;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int k = key_cmp(name, id, c->sources[mid].name, c->sources[mid].id);
+        if (k == 0)
+            return &c->sources[mid];
+        if (k < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return NULL;
+}
+
+typedef enum verdict { V_OK, V_UNSIGNED, V_UNKNOWN, V_BAD } verdict;
+
+static verdict check_record(const px_prover_config *c, const px_schema *data, const px_value *v, px_buf *scratch,
+                            px_err *err) {
+    const px_value *src = &v[data->nfields], *sig = &v[data->nfields + 1];
+    if (src->len == 0 && sig->len == 0)
+        return V_UNSIGNED;
+    const px_source_key *k = lookup(c, src);
+    if (!k)
+        return V_UNKNOWN;
+    px_buf_reset(scratch);
+    if (px_record_encode_values(scratch, data, v, err))
+        return V_BAD;
+    uint8_t digest[PX_SHA256_BYTES];
+    const void *parts[2] = {PX_RECORD_DIGEST_TAG, scratch->data};
+    size_t lens[2] = {PX_RECORD_DIGEST_TAG_LEN, scratch->len};
+    px_sha256_parts(digest, 2, parts, lens);
+    return px_source_verify(k, digest, sig->p, sig->len) == 0 ? V_OK : V_BAD;
+}
+
+static int input_schema(const px_schema *in, px_schema *data, px_err *err) {
+    uint32_t n = in->nfields;
+    if (n < 3 || strcmp(in->fields[n - 2].name, PX_POD_FIELD_SOURCE) || in->fields[n - 2].type != PX_FIELD_TEXT ||
+        strcmp(in->fields[n - 1].name, PX_POD_FIELD_SIG) || in->fields[n - 1].type != PX_FIELD_BLOB)
+        return px_fail(err, PX_E_INVALID,
+                       "prover input: the last two fields must be px_source (text) and px_sig (blob)");
+    *data = *in;
+    data->nfields = n - 2;
+    if (data->user_field != PX_NO_USER_FIELD && data->user_field >= data->nfields)
+        return px_fail(err, PX_E_INVALID, "prover input: the user field cannot be a provenance field");
+    return 0;
+}
+
+int px_prover_run(const px_prover_config *c, const uint8_t *in, size_t len, px_buf *out, px_prover_counts *counts,
+                  px_err *err) {
+    px_records_reader r;
+    px_schema data;
+    if (px_records_open(&r, in, len, err) || input_schema(&r.schema, &data, err))
+        return px_err_prefix(err, "prover: ");
+    px_prover_counts n = {0};
+    px_buf body = PX_BUF_INIT, scratch = PX_BUF_INIT;
+    px_value v[PX_RECORDS_MAX_FIELDS];
+    uint8_t flags;
+    int rc;
+    while ((rc = px_records_next(&r, v, &flags, err)) == 1) {
+        n.records++;
+        verdict vd = check_record(c, &data, v, &scratch, err);
+        n.unsigned_records += vd == V_UNSIGNED;
+        n.unknown_source += vd == V_UNKNOWN;
+        n.bad_signature += vd == V_BAD;
+        if (vd != V_OK && c->require_authenticated) {
+            n.dropped++;
+            continue;
+        }
+        if (vd == V_OK)
+            n.authenticated++;
+        else
+            n.alleged++;
+        if (px_records_append(&body, &data, v, vd == V_OK ? PX_REC_AUTHENTICATED : 0, err)) {
+            rc = -1;
+            break;
+        }
+    }
+    size_t start = out->len;
+    if (rc == 0 && (px_records_begin(out, &data, n.records - n.dropped, err) ||
+                    px_buf_append(out, body.data, body.len, err))) {
+        out->len = start;
+        rc = -1;
+    }
+    px_buf_free(&body);
+    px_buf_free(&scratch);
+    if (rc)
+        return px_err_prefix(err, "prover: ");
+    if (counts)
+        *counts = n;
+    return 0;
+}

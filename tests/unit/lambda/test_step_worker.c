@@ -1,0 +1,207 @@
+/* A λ instance in its own worker process, driven the way a node drives it:
+ * spawn under the process backend, evidence checked by a recruiter, one
+ * step over the framed channel. */
+#include <signal.h>
+#include <sys/stat.h>
+
+#include "step_fixture.h"
+#include "lambda/step_wire.h"
+
+#define WORKER PX_BUILD_DIR "/pixiu_worker"
+
+typedef struct hosted {
+    px_lambda_host h;
+    px_buf cfg;
+    uint8_t nonce[32];
+} hosted;
+
+static void host_start(const fixture *f, hosted *x, uint32_t index, const uint8_t *to) {
+    px_err err = {0};
+    x->cfg = (px_buf)PX_BUF_INIT;
+    fx_config(f, &x->cfg, index, to, 1);
+    px_random(x->nonce, 32);
+    px_lambda_host_req req = {&px_tee_process, WORKER, NULL, &f->platform, "node-a", "aggregate", NULL,
+                              x->cfg.data, x->cfg.len, x->nonce, 0, 10, 20000};
+    px_assert_ok(px_lambda_host_start(&x->h, &req, &err), &err);
+}
+
+static void host_done(hosted *x) {
+    px_lambda_host_free(&x->h);
+    px_buf_free(&x->cfg);
+}
+
+/* The recruiter recomputes the measurement from what it asked for. */
+static void expected_measurement(const hosted *x, uint8_t m[32]) {
+    uint8_t w[32], c[32];
+    px_err err = {0};
+    px_assert_ok(px_tee_file_digest(w, WORKER, &err), &err);
+    px_sha256(c, x->cfg.data, x->cfg.len);
+    px_assert_ok(px_tee_measure(m, w, "aggregate", px_tee_builtin_code, c, &err), &err);
+}
+
+static void proc_status_has(pid_t pid, const char *line) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    px_buf b = PX_BUF_INIT;
+    px_err err = {0};
+    px_assert_ok(px_file_read(path, 1 << 20, &b, &err), &err);
+    char *s = px_buf_cstr(&b, &err);
+    if (!strstr(s, line))
+        fail_msg("worker status lacks \"%s\"", line);
+    px_buf_free(&b);
+}
+
+static void test_worker_step(void **state) {
+    (void)state;
+    fixture f;
+    fx_init(&f);
+    hosted x;
+    host_start(&f, &x, 1, f.successor.pk);
+    /* The recruiter's checks. */
+    uint8_t m[32];
+    expected_measurement(&x, m);
+    px_evidence_policy pol = {&f.platform_v, 1, 1, m, x.nonce, "node-a"};
+    px_evidence ev;
+    px_err err = {0};
+    px_assert_ok(px_evidence_verify(x.h.evidence.data, x.h.evidence.len, &pol, &ev, NULL, &err), &err);
+    assert_memory_equal(ev.box_pk, x.h.box_pk, 32);
+    unsigned want = PX_ISO_SECCOMP | PX_ISO_NODUMP | PX_ISO_NONEWPRIVS | PX_ISO_NETNS | PX_ISO_RLIMIT_CPU;
+    assert_int_equal(ev.isolation & want, want);
+    /* The worker really is locked down. */
+    proc_status_has(x.h.worker.pid, "Seccomp:\t2");
+    proc_status_has(x.h.worker.pid, "NoNewPrivs:\t1");
+    /* Wrong nonce, wrong measurement: refused. */
+    uint8_t other[32];
+    px_random(other, 32);
+    pol.nonce = other;
+    px_assert_fails(px_evidence_verify(x.h.evidence.data, x.h.evidence.len, &pol, NULL, NULL, &err), &err,
+                    PX_E_VERIFY);
+    pol.nonce = x.nonce;
+    pol.measurement = other;
+    px_assert_fails(px_evidence_verify(x.h.evidence.data, x.h.evidence.len, &pol, NULL, NULL, &err), &err,
+                    PX_E_VERIFY);
+    /* The step. */
+    px_buf vec = PX_BUF_INIT, rel = PX_BUF_INIT, sealed = PX_BUF_INIT, out = PX_BUF_INIT;
+    fx_vector(&vec, 127, 3.0);
+    fx_release(&f, &rel, &f.pod, vec.data, vec.len, x.h.box_pk);
+    fx_seal(&sealed, &vec, x.h.box_pk);
+    px_step_input in = {sealed.data, sealed.len, rel.data, rel.len, NULL, 0};
+    px_step_result r;
+    px_assert_ok(px_lambda_host_step(&x.h, NULL, 0, &in, 1, &r, &err), &err);
+    assert_true(r.ok);
+    px_exec_proof p;
+    px_assert_ok(px_exec_proof_verify(&p, r.proof.data, r.proof.len, ev.sign_pk, &err), &err);
+    assert_memory_equal(p.measurement, m, 32);
+    px_assert_ok(px_seal_open(&out, r.outputs[0].data, r.outputs[0].len, &f.successor, &err), &err);
+    assert_int_equal(out.len, vec.len);
+    assert_memory_equal(out.data, vec.data, vec.len);
+    px_step_result_free(&r);
+    host_done(&x);
+    px_buf *bufs[] = {&vec, &rel, &sealed, &out};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        px_buf_free(bufs[i]);
+}
+
+static void test_worker_refuses(void **state) {
+    (void)state;
+    fixture f;
+    fx_init(&f);
+    px_err err = {0};
+    px_buf vec = PX_BUF_INIT, rel = PX_BUF_INIT, sealed = PX_BUF_INIT;
+    fx_vector(&vec, 16, 1.0);
+    /* Tampered sealed input through the worker: signed bad-input proof. */
+    hosted x;
+    host_start(&f, &x, 1, f.successor.pk);
+    fx_release(&f, &rel, &f.pod, vec.data, vec.len, x.h.box_pk);
+    fx_seal(&sealed, &vec, x.h.box_pk);
+    sealed.data[sealed.len - 1] ^= 0x80;
+    px_step_input in = {sealed.data, sealed.len, rel.data, rel.len, NULL, 0};
+    px_step_result r;
+    px_assert_ok(px_lambda_host_step(&x.h, NULL, 0, &in, 1, &r, &err), &err);
+    assert_false(r.ok);
+    assert_string_equal(r.status, PX_STATUS_BAD_INPUT);
+    px_exec_proof p;
+    px_assert_ok(px_exec_proof_verify(&p, r.proof.data, r.proof.len, x.h.sign_pk, &err), &err);
+    assert_int_equal(r.noutputs, 0);
+    px_step_result_free(&r);
+    host_done(&x);
+    /* A malformed STEP frame: still a signed refusal. */
+    host_start(&f, &x, 1, f.successor.pk);
+    px_bytes junk[2] = {{(const uint8_t *)"", 0}, {(const uint8_t *)"x", 1}};
+    px_assert_ok(px_wire_send(x.h.worker.fd, PX_MSG_STEP, junk, 2, &err), &err);
+    px_buf payload = PX_BUF_INIT;
+    int type = 0;
+    px_assert_ok(px_wire_recv(x.h.worker.fd, 10000, &type, &payload, &err), &err);
+    assert_int_equal(type, PX_MSG_RESULT);
+    px_bytes fl[2];
+    size_t n = 0;
+    px_assert_ok(px_wire_split(payload.data, payload.len, fl, 2, &n, &err), &err);
+    assert_int_equal(n, 1);
+    px_assert_ok(px_exec_proof_verify(&p, fl[0].p, fl[0].n, x.h.sign_pk, &err), &err);
+    assert_string_equal(p.status, PX_STATUS_BAD_INPUT);
+    px_buf_free(&payload);
+    host_done(&x);
+    /* A config the worker refuses: no evidence is ever produced. */
+    px_lambda_host h;
+    uint8_t nonce[32] = {0};
+    const char *bad = "{\"manifest\":\"00\"}";
+    px_lambda_host_req req = {&px_tee_process, WORKER, NULL, &f.platform, "node-a", "aggregate", NULL, bad,
+                              strlen(bad), nonce, 0, 10, 20000};
+    px_assert_fails(px_lambda_host_start(&h, &req, &err), &err, PX_E_INTERNAL);
+    assert_non_null(strstr(err.msg, "stage config"));
+    px_buf *bufs[] = {&vec, &rel, &sealed};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        px_buf_free(bufs[i]);
+}
+
+/* A worker that never answers is killed after the timeout, and a worker
+ * binary other than the measured one is caught by the measurement. */
+static void test_worker_silent_or_wrong(void **state) {
+    (void)state;
+    fixture f;
+    fx_init(&f);
+    char dir[] = "/tmp/pxwXXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char script[64];
+    snprintf(script, sizeof script, "%s/silent", dir);
+    px_err err = {0};
+    const char *body = "#!/bin/sh\nexec sleep 30\n";
+    px_assert_ok(px_file_write_atomic(script, body, strlen(body), 0755, &err), &err);
+    px_buf cfg = PX_BUF_INIT;
+    fx_config(&f, &cfg, 1, f.successor.pk, 1);
+    uint8_t nonce[32] = {0};
+    px_lambda_host h;
+    px_lambda_host_req req = {&px_tee_process, script, NULL, &f.platform, "node-a", "aggregate", NULL, cfg.data,
+                              cfg.len, nonce, 0, 10, 300};
+    uint64_t t0 = px_mono_ns();
+    px_assert_fails(px_lambda_host_start(&h, &req, &err), &err, PX_E_UNAVAILABLE);
+    assert_true(px_mono_ns() - t0 < 5000000000ull);
+    /* The real worker, but the node believes it runs another binary. */
+    uint8_t fake[32];
+    px_random(fake, 32);
+    req.worker_path = WORKER;
+    req.worker_digest = fake;
+    req.timeout_ms = 20000;
+    px_assert_ok(px_lambda_host_start(&h, &req, &err), &err);
+    /* Its evidence is for the fake digest, so a recruiter expecting the
+     * real worker refuses it. */
+    uint8_t w[32], c[32], m[32];
+    px_assert_ok(px_tee_file_digest(w, WORKER, &err), &err);
+    px_sha256(c, cfg.data, cfg.len);
+    px_assert_ok(px_tee_measure(m, w, "aggregate", px_tee_builtin_code, c, &err), &err);
+    px_evidence_policy pol = {&f.platform_v, 1, 1, m, NULL, NULL};
+    px_assert_fails(px_evidence_verify(h.evidence.data, h.evidence.len, &pol, NULL, NULL, &err), &err, PX_E_VERIFY);
+    px_lambda_host_free(&h);
+    unlink(script);
+    rmdir(dir);
+    px_buf_free(&cfg);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_worker_step),
+        cmocka_unit_test(test_worker_refuses),
+        cmocka_unit_test(test_worker_silent_or_wrong),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,362 @@
+/* Policy, the budget ledger under concurrent admissions (processes and
+ * threads at once), refunds, restarts, and release statements. */
+#include "pod_test.h"
+
+#include <pthread.h>
+#include <sys/wait.h>
+
+#include "pixiu/proof.h"
+
+#define N_PROCS 8
+#define N_THREADS 4
+#define TRIES_EACH 12
+
+static const char policy_json[] =
+    "{\"consumers\":[\"analyst\",\"lab\"],\"code\":\"any-behind-dp\","
+    "\"min_level\":{\"default\":1,\"wasm\":1},\"require_dp\":true,"
+    "\"budget\":{\"epsilon\":\"3\",\"delta\":\"1e-6\",\"per_consumer\":{\"epsilon\":\"2\",\"delta\":\"1e-6\"}}}";
+
+static const uint8_t code_a[32] = {0xaa}, code_b[32] = {0xbb};
+
+static px_pod_stage_req stages_ok[3] = {
+    {"prover", NULL, 1},
+    {"wasm", code_a, 1},
+    {"dp", NULL, 1},
+};
+
+static void manifest_hex(char *out, unsigned tag, unsigned n) {
+    uint8_t d[32];
+    char in[32];
+    snprintf(in, sizeof in, "m-%u-%u", tag, n);
+    px_sha256(d, in, strlen(in));
+    px_hex_encode(out, d, 32);
+}
+
+static void setup_pod(pod_fixture *f, const char *policy) {
+    fixture_open(f);
+    px_pod_schema s;
+    test_schema(&s);
+    px_err err = {0};
+    px_assert_ok(px_pod_dataset_create(f->pod, "tx", &s, &err), &err);
+    px_assert_ok(px_pod_import(f->pod, "tx", PX_POD_CSV, (const uint8_t *)"txn,user,amount,n,note\nt1,a,1,1,\n", 33,
+                               NULL, NULL, &err),
+                 &err);
+    px_assert_ok(px_pod_policy_set(f->pod, "tx", policy, strlen(policy), &err), &err);
+}
+
+static int admit(px_pod *p, const char *m, const char *consumer, const char *eps, px_err *err) {
+    px_pod_request req = {consumer, "tx", stages_ok, 3};
+    return px_pod_admit(p, m, &req, eps, "0", err);
+}
+
+static void test_policy_rules(void **state) {
+    (void)state;
+    px_pod_policy pol;
+    px_err err = {0};
+    px_assert_ok(px_pod_policy_parse(&pol, policy_json, strlen(policy_json), &err), &err);
+    px_pod_request req = {"analyst", "tx", stages_ok, 3};
+    px_assert_ok(px_pod_policy_check(&pol, &req, &err), &err);
+    req.consumer = "mallory";
+    px_assert_fails(px_pod_policy_check(&pol, &req, &err), &err, PX_E_DENIED);
+    assert_non_null(strstr(err.msg, "consumer \"mallory\""));
+    req.consumer = "lab";
+    /* code after the DP stage (or no DP stage) is not behind DP */
+    px_pod_stage_req late[3] = {{"prover", NULL, 1}, {"dp", NULL, 1}, {"wasm", code_a, 1}};
+    req.stages = late;
+    px_assert_fails(px_pod_policy_check(&pol, &req, &err), &err, PX_E_DENIED);
+    assert_non_null(strstr(err.msg, "without a DP stage after it"));
+    px_pod_stage_req nodp[2] = {{"prover", NULL, 1}, {"wasm", code_a, 1}};
+    req.stages = nodp;
+    req.nstages = 2;
+    px_assert_fails(px_pod_policy_check(&pol, &req, &err), &err, PX_E_DENIED);
+    /* TEE level too low */
+    px_pod_stage_req low[3] = {{"prover", NULL, 0}, {"wasm", code_a, 1}, {"dp", NULL, 1}};
+    req.stages = low;
+    req.nstages = 3;
+    px_assert_fails(px_pod_policy_check(&pol, &req, &err), &err, PX_E_DENIED);
+    assert_non_null(strstr(err.msg, "TEE level 0"));
+    px_pod_policy_free(&pol);
+
+    /* an allow-list of code digests, a higher level for wasm */
+    char pj[512], hex[65];
+    px_hex_encode(hex, code_a, 32);
+    snprintf(pj, sizeof pj,
+             "{\"consumers\":[\"*\"],\"code\":[\"%s\"],\"min_level\":{\"wasm\":2},"
+             "\"budget\":{\"epsilon\":\"1\",\"delta\":\"0\"}}",
+             hex);
+    px_assert_ok(px_pod_policy_parse(&pol, pj, strlen(pj), &err), &err);
+    px_pod_stage_req listed[2] = {{"prover", NULL, 1}, {"wasm", code_a, 2}};
+    req.consumer = "anyone";
+    req.stages = listed;
+    req.nstages = 2;
+    px_assert_ok(px_pod_policy_check(&pol, &req, &err), &err);
+    listed[1].level = 1;
+    px_assert_fails(px_pod_policy_check(&pol, &req, &err), &err, PX_E_DENIED);
+    listed[1].level = 2;
+    listed[1].code_digest = code_b;
+    px_assert_fails(px_pod_policy_check(&pol, &req, &err), &err, PX_E_DENIED);
+    assert_non_null(strstr(err.msg, "is not allowed"));
+    px_pod_policy_free(&pol);
+
+    const char *bad[] = {
+        "{}",
+        "{\"consumers\":[],\"code\":[]}",
+        "{\"consumers\":[],\"code\":\"anything\",\"budget\":{\"epsilon\":\"1\",\"delta\":\"0\"}}",
+        "{\"consumers\":[\"a b\"],\"code\":[],\"budget\":{\"epsilon\":\"1\",\"delta\":\"0\"}}",
+        "{\"consumers\":[],\"code\":[\"zz\"],\"budget\":{\"epsilon\":\"1\",\"delta\":\"0\"}}",
+        "{\"consumers\":[],\"code\":[],\"budget\":{\"epsilon\":\"-1\",\"delta\":\"0\"}}",
+        "{\"consumers\":[],\"code\":[],\"budget\":{\"epsilon\":1,\"delta\":\"0\"}}",
+        "{\"consumers\":[],\"code\":[],\"budget\":{\"epsilon\":\"1\",\"delta\":\"0\",\"x\":1}}",
+        "{\"consumers\":[],\"code\":[],\"min_level\":{\"wasm\":-1},\"budget\":{\"epsilon\":\"1\",\"delta\":\"0\"}}",
+        "{\"consumers\":[],\"code\":[],\"require_dp\":1,\"budget\":{\"epsilon\":\"1\",\"delta\":\"0\"}}",
+        "{\"consumers\":[],\"code\":[],\"budget\":{\"epsilon\":\"1\",\"delta\":\"0\"},\"other\":true}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        if (px_pod_policy_parse(&pol, bad[i], strlen(bad[i]), &err) != -1)
+            fail_msg("policy %zu accepted", i);
+}
+
+static void test_admit_refund_history(void **state) {
+    (void)state;
+    pod_fixture f;
+    setup_pod(&f, policy_json);
+    px_err err = {0};
+    char m1[65], m2[65], m3[65], m4[65];
+    manifest_hex(m1, 0, 1);
+    manifest_hex(m2, 0, 2);
+    manifest_hex(m3, 0, 3);
+    manifest_hex(m4, 0, 4);
+    px_assert_ok(admit(f.pod, m1, "analyst", "1.5", &err), &err);
+    px_assert_fails(admit(f.pod, m1, "analyst", "0.1", &err), &err, PX_E_STATE); /* replayed */
+    /* per-consumer limit 2: 1.5 + 0.6 is too much, 0.5 fits exactly */
+    px_assert_fails(admit(f.pod, m2, "analyst", "0.6", &err), &err, PX_E_DENIED);
+    assert_non_null(strstr(err.msg, "consumer epsilon budget exhausted"));
+    px_assert_ok(admit(f.pod, m2, "analyst", "0.5", &err), &err);
+    /* total limit 3: lab can only get 1 */
+    px_assert_fails(admit(f.pod, m3, "lab", "1.000000001", &err), &err, PX_E_DENIED);
+    assert_non_null(strstr(err.msg, "dataset epsilon budget exhausted"));
+    px_assert_fails(px_pod_admit(f.pod, m3, &(px_pod_request){"lab", "tx", stages_ok, 3}, "0", "2e-6", &err), &err,
+                    PX_E_DENIED);
+    assert_non_null(strstr(err.msg, "delta"));
+    px_assert_fails(admit(f.pod, "abc", "lab", "1", &err), &err, PX_E_INVALID);
+    px_assert_fails(admit(f.pod, m3, "lab", "-1", &err), &err, PX_E_INVALID);
+
+    /* refund: only a task that never started */
+    uint8_t stage_key[32] = {1, 2, 3};
+    px_signer pod_key;
+    px_assert_ok(px_signer_generate(&pod_key, "pod1.example", &err), &err);
+    px_buf stream = PX_BUF_INIT, env = PX_BUF_INIT;
+    px_assert_ok(px_pod_release(f.pod, &pod_key, "pod1", m1, "tx", stage_key, &stream, &env, &err), &err);
+    px_assert_fails(px_pod_budget_refund(f.pod, m1, "tx", &err), &err, PX_E_STATE);
+    px_assert_fails(px_pod_release(f.pod, &pod_key, "pod1", m1, "tx", stage_key, &stream, &env, &err), &err,
+                    PX_E_STATE);
+    px_assert_fails(px_pod_release(f.pod, &pod_key, "pod1", m4, "tx", stage_key, &stream, &env, &err), &err,
+                    PX_E_DENIED);
+    px_assert_ok(px_pod_budget_refund(f.pod, m2, "tx", &err), &err);
+    px_assert_fails(px_pod_budget_refund(f.pod, m2, "tx", &err), &err, PX_E_STATE);
+    px_assert_fails(px_pod_budget_refund(f.pod, m4, "tx", &err), &err, PX_E_NOTFOUND);
+    px_assert_fails(px_pod_release(f.pod, &pod_key, "pod1", m2, "tx", stage_key, &stream, &env, &err), &err,
+                    PX_E_STATE);
+    /* the refunded 0.5 is available again */
+    px_assert_ok(admit(f.pod, m3, "lab", "1.5", &err), &err);
+
+    /* kept across restarts */
+    px_pod_close(f.pod);
+    px_assert_ok(px_pod_open(&f.pod, f.path, &err), &err);
+    px_pod_budget_status st;
+    px_assert_ok(px_pod_budget_status_get(f.pod, "tx", NULL, &st, &err), &err);
+    assert_int_equal(st.eps_spent, 3000000000LL);
+    assert_int_equal(st.eps_limit, 3000000000LL);
+    px_assert_ok(px_pod_budget_status_get(f.pod, "tx", "analyst", &st, &err), &err);
+    assert_int_equal(st.eps_spent, 1500000000LL);
+    assert_int_equal(st.eps_limit, 2000000000LL);
+    px_pod_charge *h;
+    size_t n;
+    px_assert_ok(px_pod_budget_history(f.pod, "tx", &h, &n, &err), &err);
+    assert_int_equal(n, 3);
+    assert_string_equal(h[0].manifest, m1);
+    assert_int_equal(h[0].state, PX_CHARGE_STARTED);
+    assert_int_equal(h[1].state, PX_CHARGE_REFUNDED);
+    assert_int_equal(h[2].state, PX_CHARGE_CHARGED);
+    assert_string_equal(h[2].consumer, "lab");
+    free(h);
+
+    px_pod_release_row *rel;
+    px_assert_ok(px_pod_release_list(f.pod, &rel, &n, &err), &err);
+    assert_int_equal(n, 1);
+    assert_string_equal(rel[0].info.manifest, m1);
+    assert_int_equal(rel[0].info.records, 1);
+    assert_int_equal(rel[0].info.eps, 1500000000LL);
+    px_buf env2 = PX_BUF_INIT;
+    px_assert_ok(px_pod_release_get(f.pod, rel[0].id, &env2, &err), &err);
+    assert_int_equal(env2.len, env.len);
+    assert_memory_equal(env2.data, env.data, env.len);
+    free(rel);
+    px_buf_free(&env2);
+    px_buf_free(&stream);
+    px_buf_free(&env);
+    px_signer_wipe(&pod_key);
+    fixture_close(&f);
+}
+
+static void test_release_statement(void **state) {
+    (void)state;
+    pod_fixture f;
+    setup_pod(&f, policy_json);
+    px_err err = {0};
+    char m[65];
+    manifest_hex(m, 9, 9);
+    px_assert_ok(admit(f.pod, m, "lab", "0.25", &err), &err);
+    px_signer pod_key;
+    px_assert_ok(px_signer_generate(&pod_key, "pod1.example", &err), &err);
+    uint8_t stage_key[32];
+    px_random(stage_key, 32);
+    px_buf stream = PX_BUF_INIT, env = PX_BUF_INIT;
+    px_assert_ok(px_pod_release(f.pod, &pod_key, "pod1", m, "tx", stage_key, &stream, &env, &err), &err);
+    px_dsse e;
+    px_assert_ok(px_dsse_parse(&e, env.data, env.len, &err), &err);
+    px_verifier v;
+    px_signer_verifier(&pod_key, &v);
+    px_assert_ok(px_dsse_verify(&e, &v, &err), &err);
+    assert_string_equal(e.payload_type, PX_INTOTO_PAYLOAD_TYPE);
+    px_statement st;
+    px_assert_ok(px_statement_parse(&st, e.payload.data, e.payload.len, &err), &err);
+    assert_string_equal(st.predicate_type, PX_RELEASE_PREDICATE);
+    assert_int_equal(st.nsubjects, 1);
+    assert_string_equal(st.subjects[0].name, "release");
+    uint8_t d[32];
+    px_sha256(d, stream.data, stream.len);
+    assert_memory_equal(st.subjects[0].sha256, d, 32);
+    const char *s;
+    int64_t i;
+    px_assert_ok(px_json_str(st.predicate, "manifest", &s, &err), &err);
+    assert_string_equal(s, m);
+    px_assert_ok(px_json_str(st.predicate, "pod", &s, &err), &err);
+    assert_string_equal(s, "pod1");
+    px_assert_ok(px_json_str(st.predicate, "epsilon", &s, &err), &err);
+    assert_string_equal(s, "0.25");
+    px_assert_ok(px_json_str(st.predicate, "delta", &s, &err), &err);
+    assert_string_equal(s, "0");
+    px_assert_ok(px_json_int(st.predicate, "records", &i, &err), &err);
+    assert_int_equal(i, 1);
+    px_assert_ok(px_json_int(st.predicate, "unsigned", &i, &err), &err);
+    assert_int_equal(i, 1);
+    char hex[65];
+    px_hex_encode(hex, stage_key, 32);
+    px_assert_ok(px_json_str(st.predicate, "stage_key", &s, &err), &err);
+    assert_string_equal(s, hex);
+    px_hex_encode(hex, d, 32);
+    px_assert_ok(px_json_str(st.predicate, "dataset_digest", &s, &err), &err);
+    assert_string_equal(s, hex);
+    px_statement_free(&st);
+    px_dsse_free(&e);
+    px_buf_free(&stream);
+    px_buf_free(&env);
+    px_signer_wipe(&pod_key);
+    fixture_close(&f);
+}
+
+/* ---- concurrency ------------------------------------------------------------ */
+
+/* Every worker tries TRIES_EACH admissions of 0.1 for one of two consumers
+ * against a total of 3 (2 per consumer): exactly 30 may succeed overall. */
+static int worker_admissions(const char *path, unsigned tag) {
+    px_pod *p;
+    px_err err = {0};
+    if (px_pod_open(&p, path, &err))
+        return -1;
+    int ok = 0;
+    for (unsigned i = 0; i < TRIES_EACH; i++) {
+        char m[65];
+        manifest_hex(m, tag, i);
+        if (admit(p, m, tag % 2 ? "analyst" : "lab", "0.1", &err) == 0)
+            ok++;
+        else if (err.code != PX_E_DENIED) {
+            fprintf(stderr, "worker %u: %s\n", tag, err.msg);
+            ok = -1000;
+        }
+    }
+    px_pod_close(p);
+    return ok;
+}
+
+typedef struct thread_arg {
+    const char *path;
+    unsigned tag;
+    int ok;
+} thread_arg;
+
+static void *thread_main(void *a) {
+    thread_arg *t = a;
+    t->ok = worker_admissions(t->path, t->tag);
+    return NULL;
+}
+
+static void test_concurrent_admissions(void **state) {
+    (void)state;
+    pod_fixture f;
+    setup_pod(&f, policy_json);
+    pid_t pids[N_PROCS];
+    int pipes[N_PROCS][2];
+    for (unsigned i = 0; i < N_PROCS; i++) {
+        assert_int_equal(pipe(pipes[i]), 0);
+        pids[i] = fork();
+        assert_true(pids[i] >= 0);
+        if (pids[i] == 0) {
+            int ok = worker_admissions(f.path, 100 + i);
+            ssize_t w = write(pipes[i][1], &ok, sizeof ok);
+            _exit(w == sizeof ok ? 0 : 1);
+        }
+        close(pipes[i][1]);
+    }
+    pthread_t th[N_THREADS];
+    thread_arg ta[N_THREADS];
+    for (unsigned i = 0; i < N_THREADS; i++) {
+        ta[i] = (thread_arg){f.path, 200 + i, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, thread_main, &ta[i]), 0);
+    }
+    int total = 0;
+    for (unsigned i = 0; i < N_THREADS; i++) {
+        pthread_join(th[i], NULL);
+        assert_true(ta[i].ok >= 0);
+        total += ta[i].ok;
+    }
+    for (unsigned i = 0; i < N_PROCS; i++) {
+        int ok = -1, status;
+        assert_int_equal(read(pipes[i][0], &ok, sizeof ok), sizeof ok);
+        close(pipes[i][0]);
+        assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        assert_true(ok >= 0);
+        total += ok;
+    }
+    /* 144 attempts of 0.1 against a total of 3: exactly 30 admitted */
+    assert_int_equal(total, 30);
+    px_err err = {0};
+    px_pod_budget_status st;
+    px_assert_ok(px_pod_budget_status_get(f.pod, "tx", NULL, &st, &err), &err);
+    assert_int_equal(st.eps_spent, 3000000000LL);
+    px_assert_ok(px_pod_budget_status_get(f.pod, "tx", "lab", &st, &err), &err);
+    assert_true(st.eps_spent <= st.eps_limit);
+    px_assert_ok(px_pod_budget_status_get(f.pod, "tx", "analyst", &st, &err), &err);
+    assert_true(st.eps_spent <= st.eps_limit);
+    px_pod_charge *h;
+    size_t n;
+    px_assert_ok(px_pod_budget_history(f.pod, NULL, &h, &n, &err), &err);
+    assert_int_equal(n, 30);
+    free(h);
+    fixture_close(&f);
+}
+
+int main(void) {
+    px_err err = {0};
+    if (px_crypto_init(&err))
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_policy_rules),
+        cmocka_unit_test(test_admit_refund_history),
+        cmocka_unit_test(test_release_statement),
+        cmocka_unit_test(test_concurrent_admissions),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
