@@ -60,6 +60,8 @@ typedef struct px_dp_rng {
     size_t pos;
     px_dp_fill_fn fill;
     void *ctx;
+    uint64_t bits;       /* unused random bits, low first */
+    unsigned nbits;
     uint64_t bytes_used; /* random bytes consumed, for accounting in benches */
 } px_dp_rng;
 
@@ -70,7 +72,10 @@ void px_dp_rng_init_with(px_dp_rng *r, px_dp_fill_fn fill, void *ctx);
 /* Wipe the unused pool. */
 void px_dp_rng_wipe(px_dp_rng *r);
 uint64_t px_dp_rng_u64(px_dp_rng *r);
-/* Uniform in [0, n), n >= 1, unbiased (Lemire's multiply-and-reject). */
+/* k (1..32) random bits from the bit reservoir. */
+uint32_t px_dp_rng_bits(px_dp_rng *r, unsigned k);
+/* Uniform in [0, n), n >= 1, unbiased: rejection on the fewest bits for
+ * n <= 2^32, Lemire's multiply-and-reject on 64-bit words above. */
 uint64_t px_dp_rng_below(px_dp_rng *r, uint64_t n);
 
 /* ---- exact samplers (CKS20) ---------------------------------------------- */
