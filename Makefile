@@ -30,13 +30,14 @@ demo: build
 $(CHECK)/CMakeCache.txt:
 	cmake -S . -B $(CHECK) -DCMAKE_BUILD_TYPE=Debug -DPX_SANITIZE=ON -DPX_WERROR=ON -DPX_BENCH=OFF $(CMAKE_FLAGS) >/dev/null
 
+# The fuzz smoke run comes first so that ctest's summary is the last word.
 check: deps $(CHECK)/CMakeCache.txt
+	$(MAKE) --no-print-directory fuzz-smoke
 	cmake --build $(CHECK) -j$(JOBS)
 	scripts/test-services start $(PG_PORT)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --test-dir $(CHECK) --output-on-failure -j$(JOBS); rc=$$?; \
 	  scripts/test-services stop $(PG_PORT); [ $$rc -eq 0 ]
-	$(MAKE) --no-print-directory fuzz-smoke
 
 $(FUZZDIR)/CMakeCache.txt:
 	CC=clang-14 cmake -S . -B $(FUZZDIR) -DCMAKE_BUILD_TYPE=Debug -DPX_FUZZ=ON -DPX_BENCH=OFF >/dev/null

@@ -362,6 +362,17 @@ typedef struct px_prover_counts {
 int px_prover_run(const px_prover_config *c, const uint8_t *in, size_t len, px_buf *out,
                   px_prover_counts *counts, px_err *err);
 
+/* Several inputs (one stream per POD feeding the same prover): each is
+ * proven as above, all must carry the same data schema, and the output is
+ * one stream of their records in input order; counts are summed. */
+int px_prover_run_many(const px_prover_config *c, const uint8_t *const *in, const size_t *lens, size_t n,
+                       px_buf *out, px_prover_counts *counts, px_err *err);
+
+/* The prover as a trust-λ stage kind (include/pixiu/lambda.h): kind
+ * "prover", no task code, params = the prover config object above. */
+struct px_stage_kind;
+extern const struct px_stage_kind px_stage_prover;
+
 /* ---- demo data -------------------------------------------------------------- */
 
 /* A realistic synthetic bank dataset for examples: transactions of `users`

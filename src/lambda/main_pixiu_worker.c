@@ -8,9 +8,11 @@
 #include <unistd.h>
 
 #include "pixiu/lambda.h"
+#include "pixiu/pod.h"
 
 static const px_stage_kind *const stage_table[] = {
     &px_stage_aggregate,
+    &px_stage_prover,
     NULL,
 };
 

@@ -209,3 +209,67 @@ int px_prover_run(const px_prover_config *c, const uint8_t *in, size_t len, px_b
         *counts = n;
     return 0;
 }
+
+/* ---- several inputs -------------------------------------------------------- */
+
+static int same_schema(const px_schema *a, const px_schema *b) {
+    if (a->nfields != b->nfields || a->user_field != b->user_field)
+        return 0;
+    for (uint32_t i = 0; i < a->nfields; i++)
+        if (a->fields[i].type != b->fields[i].type || strcmp(a->fields[i].name, b->fields[i].name))
+            return 0;
+    return 1;
+}
+
+static void add_counts(px_prover_counts *t, const px_prover_counts *n) {
+    t->records += n->records, t->authenticated += n->authenticated, t->alleged += n->alleged;
+    t->dropped += n->dropped, t->unsigned_records += n->unsigned_records;
+    t->unknown_source += n->unknown_source, t->bad_signature += n->bad_signature;
+}
+
+/* Prove each input; keep the first one's header and every body. */
+static int prove_parts(const px_prover_config *c, const uint8_t *const *in, const size_t *lens, size_t n,
+                       px_schema *schema, px_buf *bodies, px_prover_counts *total, px_err *err) {
+    px_buf one = PX_BUF_INIT;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        px_prover_counts k;
+        px_records_reader r;
+        one.len = 0;
+        if (px_prover_run(c, in[i], lens[i], &one, &k, err) || px_records_open(&r, one.data, one.len, err)) {
+            rc = px_err_prefix(err, "input %zu: ", i);
+            break;
+        }
+        if (i == 0)
+            *schema = r.schema;
+        else if (!same_schema(schema, &r.schema))
+            rc = px_fail(err, PX_E_INVALID, "prover: input %zu has another schema than input 0", i);
+        if (rc == 0)
+            rc = px_buf_append(bodies, one.data + r.off, one.len - r.off, err);
+        add_counts(total, &k);
+    }
+    px_buf_free(&one);
+    return rc;
+}
+
+int px_prover_run_many(const px_prover_config *c, const uint8_t *const *in, const size_t *lens, size_t n,
+                       px_buf *out, px_prover_counts *counts, px_err *err) {
+    if (n == 0)
+        return px_fail(err, PX_E_INVALID, "prover: no input");
+    if (n == 1)
+        return px_prover_run(c, in[0], lens[0], out, counts, err);
+    px_schema schema;
+    px_buf bodies = PX_BUF_INIT;
+    px_prover_counts total = {0};
+    size_t start = out->len;
+    int rc = prove_parts(c, in, lens, n, &schema, &bodies, &total, err);
+    if (rc == 0 && (px_records_begin(out, &schema, total.records - total.dropped, err) ||
+                    px_buf_append(out, bodies.data, bodies.len, err))) {
+        out->len = start;
+        rc = -1;
+    }
+    px_buf_free(&bodies);
+    if (rc == 0 && counts)
+        *counts = total;
+    return rc;
+}

@@ -66,6 +66,24 @@ static px_exec_proof check_proof(const inst *in, const px_step_result *r, const 
     return p;
 }
 
+/* The predicate's members, in order, joined by commas. */
+static void predicate_keys(const px_buf *proof, char *out, size_t cap) {
+    px_dsse env;
+    px_err err = {0};
+    px_assert_ok(px_dsse_parse(&env, proof->data, proof->len, &err), &err);
+    json_t *st = px_json_parse(env.payload.data, env.payload.len, 1 << 20, &err);
+    assert_non_null(st);
+    const char *k;
+    json_t *v;
+    out[0] = 0;
+    json_object_foreach(json_object_get(st, "predicate"), k, v) {
+        strncat(out, k, cap - strlen(out) - 2);
+        strcat(out, ",");
+    }
+    json_decref(st);
+    px_dsse_free(&env);
+}
+
 static void test_release_step_ok(void **state) {
     (void)state;
     fixture f;
@@ -86,6 +104,9 @@ static void test_release_step_ok(void **state) {
     assert_int_equal(p.ninputs, 1);
     assert_memory_equal(p.manifest, f.manifest, 32);
     assert_true(p.finished >= p.started);
+    char keys[256];
+    predicate_keys(&r.proof, keys, sizeof keys); /* docs/formats.md order */
+    assert_string_equal(keys, "manifest,stage,measurement,evidence,inputs,status,started,finished,");
     /* The output opens only for the configured successor. */
     assert_int_equal(r.noutputs, 1);
     px_assert_ok(px_seal_open(&opened, r.outputs[0].data, r.outputs[0].len, &f.successor, &err), &err);
@@ -178,6 +199,9 @@ static px_exec_proof expect_failure(const fixture *f, inst *a, const px_step_inp
     px_assert_ok(px_lambda_step(a->l, NULL, 0, in, 1, &r, &err), &err);
     px_exec_proof p = check_proof(a, &r, status);
     assert_int_equal(r.noutputs, 0);
+    char keys[256];
+    predicate_keys(&r.proof, keys, sizeof keys);
+    assert_non_null(strstr(keys, "status,reason,started,finished,"));
     if (reason_part) {
         /* The reason travels base64-encoded inside the envelope. */
         px_dsse env;

@@ -243,6 +243,53 @@ static void test_bad_inputs(void **state) {
     free_stream(&x);
 }
 
+/* Two PODs feed one prover: one stream out, counts summed; schemas must agree. */
+static void test_many_inputs(void **state) {
+    (void)state;
+    stream_fixture x;
+    build_stream(&x);
+    px_prover_config c;
+    config_for(&c, &x, 0);
+    px_err err = {0};
+    const uint8_t *in[2] = {x.stream.data, x.stream.data};
+    size_t lens[2] = {x.stream.len, x.stream.len};
+    px_buf out = PX_BUF_INIT;
+    px_prover_counts n;
+    px_assert_ok(px_prover_run_many(&c, in, lens, 2, &out, &n, &err), &err);
+    assert_int_equal(n.records, 2 * x.n);
+    assert_int_equal(n.authenticated, 2 * (N_VALID_ED + N_VALID_P256));
+    assert_int_equal(n.bad_signature, 2 * (N_BAD_SIG + N_WRONG_KEY));
+    px_records_reader r;
+    px_assert_ok(px_records_open(&r, out.data, out.len, &err), &err);
+    assert_int_equal(r.count, 2 * x.n);
+    px_value v[5];
+    uint8_t flags;
+    uint64_t k = 0, auth = 0;
+    while (px_records_next(&r, v, &flags, &err) == 1) {
+        assert_int_equal(flags, x.expect_auth[k % x.n] ? PX_REC_AUTHENTICATED : 0);
+        auth += flags != 0;
+        k++;
+    }
+    assert_int_equal(k, 2 * x.n);
+    assert_int_equal(auth, n.authenticated);
+    /* a second input with another schema */
+    px_schema other = x.in_schema;
+    other.fields[2].type = PX_FIELD_INT;
+    px_buf s2 = PX_BUF_INIT;
+    px_assert_ok(px_records_begin(&s2, &other, 0, &err), &err);
+    in[1] = s2.data;
+    lens[1] = s2.len;
+    out.len = 0;
+    px_assert_fails(px_prover_run_many(&c, in, lens, 2, &out, &n, &err), &err, PX_E_INVALID);
+    assert_non_null(strstr(err.msg, "another schema"));
+    assert_int_equal(out.len, 0);
+    px_assert_fails(px_prover_run_many(&c, in, lens, 0, &out, &n, &err), &err, PX_E_INVALID);
+    px_buf_free(&s2);
+    px_buf_free(&out);
+    px_prover_config_free(&c);
+    free_stream(&x);
+}
+
 /* The real path: import signed CSV into a POD, export, prove. */
 static void test_pod_export_proves(void **state) {
     (void)state;
@@ -303,6 +350,7 @@ int main(void) {
         cmocka_unit_test(test_counts_require_authenticated),
         cmocka_unit_test(test_empty_trust_and_forged_flags),
         cmocka_unit_test(test_bad_inputs),
+        cmocka_unit_test(test_many_inputs),
         cmocka_unit_test(test_pod_export_proves),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

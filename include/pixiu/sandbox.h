@@ -1,0 +1,181 @@
+/* PIXIU sandbox: runs a consumer's WebAssembly task (wasm32-wasi) with no
+ * I/O but standard input and standard output.
+ *
+ * A module goes through three steps:
+ *   1. validation: PIXIU parses the binary itself and refuses anything
+ *      outside a small, named allow-list before any other tool sees it;
+ *   2. compilation: wabt's wasm2c turns the (custom-section-free) module into
+ *      C, gcc turns that into a shared object, cached by (code digest,
+ *      toolchain identity, flags); compilers run in a child process with
+ *      their own limits and timeout;
+ *   3. run: a fresh runner process loads the object, instantiates it, caps
+ *      its memory, enters a seccomp filter and calls _start. The parent
+ *      enforces the wall-clock timeout and the output limit and names every
+ *      way a run can end.
+ *
+ * See docs/sandbox.md for the filter, the limits and what is protected.
+ */
+#ifndef PIXIU_SANDBOX_H
+#define PIXIU_SANDBOX_H
+
+#include "pixiu/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PX_WASM_PAGE_BYTES 65536u
+#define PX_WASM_MODULE_MAX_DEFAULT (16u << 20) /* bytes */
+#define PX_WASM_NAME_MAX 64                    /* import/export name bytes */
+#define PX_WASM_MAX_TYPES 1024
+#define PX_WASM_MAX_IMPORTS 64
+#define PX_WASM_MAX_FUNCS 65536
+#define PX_WASM_MAX_GLOBALS 1024
+#define PX_WASM_MAX_EXPORTS 16
+#define PX_WASM_MAX_SEGMENTS 4096
+#define PX_WASM_MAX_TABLE_ELEMS 1000000u
+#define PX_SANDBOX_PATH_MAX 4096
+
+/* ---- validation ---------------------------------------------------------- */
+
+typedef struct px_wasm_policy {
+    size_t max_bytes;   /* module size limit */
+    uint32_t max_pages; /* initial memory may not exceed this */
+} px_wasm_policy;
+
+typedef struct px_wasm_info {
+    uint32_t ntypes, nimports, nfuncs, nexports;
+    uint32_t mem_initial;  /* pages */
+    uint32_t mem_max;      /* pages; 65536 when the module declares none */
+    uint32_t wasi_used;    /* bit i: the i-th allowed WASI import is used */
+    size_t code_bytes;     /* size of the code section */
+} px_wasm_info;
+
+/* Validate a module against the policy. On success fills info (may be
+ * NULL) and, if stripped is not NULL, appends the module with every custom
+ * section removed: the bytes the compiler is given. Errors name the section
+ * and byte offset. */
+int px_wasm_validate(const uint8_t *m, size_t n, const px_wasm_policy *pol,
+                     px_wasm_info *info, px_buf *stripped, px_err *err);
+
+/* Name of the i-th allowed WASI preview1 import, or NULL past the end. */
+const char *px_wasm_allowed_import(unsigned i);
+
+/* ---- limits and outcomes ------------------------------------------------- */
+
+typedef struct px_sandbox_limits {
+    uint32_t cpu_ms;     /* CPU time of the run */
+    uint32_t wall_ms;    /* wall clock, enforced by the parent */
+    uint32_t mem_mb;     /* linear-memory cap (rounded down to pages) */
+    size_t max_output;   /* bytes on standard output */
+    size_t max_stderr;   /* stderr bytes kept; the rest is discarded */
+    int grant_clock;     /* WASI clock_time_get returns a coarse clock */
+    int grant_random;    /* WASI random_get returns a seeded stream */
+    uint8_t random_seed[32];
+} px_sandbox_limits;
+
+#define PX_SANDBOX_CPU_MS_DEFAULT 10000u
+#define PX_SANDBOX_MEM_MB_DEFAULT 256u
+#define PX_SANDBOX_MEM_MB_MAX 4095u
+#define PX_SANDBOX_OUTPUT_DEFAULT (64u << 20)
+#define PX_SANDBOX_STDERR_DEFAULT (16u << 10)
+
+void px_sandbox_limits_default(px_sandbox_limits *l);
+
+typedef enum px_sandbox_status {
+    PX_SB_OK = 0,
+    PX_SB_INVALID_MODULE,    /* refused by the validator or the compiler */
+    PX_SB_TRAP,              /* see px_sandbox_result.trap */
+    PX_SB_EXIT,              /* the task exited with a non-zero status */
+    PX_SB_CPU_LIMIT,
+    PX_SB_MEMORY_LIMIT,      /* the task failed after memory was refused */
+    PX_SB_FORBIDDEN_SYSCALL, /* killed by the seccomp filter (SIGSYS) */
+    PX_SB_TIMEOUT,           /* wall clock */
+    PX_SB_OUTPUT_LIMIT,
+    PX_SB_INTERNAL           /* the host failed, not the task */
+} px_sandbox_status;
+
+/* Trap kinds; values match wabt's wasm_rt_trap_t. */
+typedef enum px_trap_kind {
+    PX_TRAP_NONE = 0,
+    PX_TRAP_OOB,
+    PX_TRAP_INT_OVERFLOW,
+    PX_TRAP_DIV_BY_ZERO,
+    PX_TRAP_INVALID_CONVERSION,
+    PX_TRAP_UNREACHABLE,
+    PX_TRAP_CALL_INDIRECT,
+    PX_TRAP_UNCAUGHT_EXCEPTION,
+    PX_TRAP_STACK_EXHAUSTION
+} px_trap_kind;
+
+typedef struct px_sandbox_result {
+    px_sandbox_status status;
+    px_trap_kind trap;
+    int exit_code;              /* PX_SB_EXIT */
+    uint64_t cpu_us, wall_us;   /* of the runner process */
+    uint32_t pages;             /* linear memory at the end, if known */
+    int cached;                 /* compile: the object was already cached */
+    char reason[PX_ERR_MSG_MAX];/* one line naming the outcome */
+} px_sandbox_result;
+
+/* Stable names: "ok", "invalid-module", "trap", "exit", "cpu-limit",
+ * "memory-limit", "forbidden-syscall", "timeout", "output-limit",
+ * "internal". Those shared with execution proofs match docs/formats.md. */
+const char *px_sandbox_status_name(px_sandbox_status s);
+/* "out of bounds", "unreachable", "stack exhaustion", ... */
+const char *px_trap_kind_name(px_trap_kind k);
+
+/* ---- the sandbox -------------------------------------------------------- */
+
+typedef struct px_sandbox {
+    char cache_dir[PX_SANDBOX_PATH_MAX]; /* private (0700) object cache */
+    char runner[PX_SANDBOX_PATH_MAX];    /* pixiu-wasm-runner */
+    char wasm2c[PX_SANDBOX_PATH_MAX];
+    char cc[PX_SANDBOX_PATH_MAX];
+    char toolchain[65]; /* hex SHA-256 of tool versions, flags, glue */
+    uint32_t compile_timeout_ms;
+} px_sandbox;
+
+/* Find the tools and create the cache directory. cache_dir NULL means
+ * $PIXIU_CACHE_DIR, else $XDG_CACHE_HOME/pixiu/wasm, else
+ * $HOME/.cache/pixiu/wasm. The runner is $PIXIU_WASM_RUNNER, else
+ * pixiu-wasm-runner next to the running executable. */
+int px_sandbox_init(px_sandbox *sb, const char *cache_dir, px_err *err);
+
+/* Validate and compile (or find in the cache) a module; writes the shared
+ * object's path into so_path. On failure res->status says whether the
+ * module (PX_SB_INVALID_MODULE) or the host (PX_SB_INTERNAL) is to blame. */
+int px_sandbox_compile(const px_sandbox *sb, const uint8_t *m, size_t n,
+                       const px_sandbox_limits *lim,
+                       char so_path[PX_SANDBOX_PATH_MAX],
+                       px_sandbox_result *res, px_err *err);
+
+/* Compile (cached) and run a module on input; on success appends the
+ * task's standard output to out and returns 0. Otherwise returns -1, out is
+ * untouched, res names the outcome and err carries res->reason. stderr_out
+ * (may be NULL) receives up to lim->max_stderr bytes of the task's stderr
+ * whatever the outcome. */
+int px_sandbox_run(const px_sandbox *sb, const uint8_t *m, size_t n,
+                   const uint8_t *in, size_t inlen,
+                   const px_sandbox_limits *lim, px_buf *out,
+                   px_buf *stderr_out, px_sandbox_result *res, px_err *err);
+
+/* Run an already compiled object (what px_sandbox_compile produced). */
+int px_sandbox_run_object(const px_sandbox *sb, const char *so_path,
+                          const uint8_t *in, size_t inlen,
+                          const px_sandbox_limits *lim, px_buf *out,
+                          px_buf *stderr_out, px_sandbox_result *res,
+                          px_err *err);
+
+/* ---- task build (the SDK) ----------------------------------------------- */
+
+/* Compile a task's C source to a wasm32-wasi module with clang-14 and
+ * wasi-libc: stack first, fixed stack size, stripped, SDK header on the
+ * include path (sdk_dir NULL: $PIXIU_SDK_DIR, else the source tree's sdk/). */
+int px_wasm_build(const char *src, const char *out, const char *sdk_dir,
+                  px_err *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
