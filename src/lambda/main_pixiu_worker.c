@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "pixiu/dp.h"
 #include "pixiu/lambda.h"
 #include "pixiu/pod.h"
 
@@ -14,6 +15,7 @@ static const px_stage_kind *const stage_table[] = {
     &px_stage_aggregate,
     &px_stage_wasm,
     &px_stage_prover,
+    &px_dp_stage_kind,
     NULL,
 };
 
