@@ -102,6 +102,11 @@ typedef struct px_stage_dp {
     char epsilon[PX_DECIMAL_MAX + 1]; /* decimal strings, never rounded */
     char delta[PX_DECIMAL_MAX + 1];
     char rho[PX_DECIMAL_MAX + 1];
+    /* The DP stage's enforcement, reported when has_enforced is set:
+     * vectors used, values clamped, vectors (or keys) rejected, vectors cut
+     * to the contribution limit. */
+    int has_enforced;
+    uint64_t used, clamped, rejected, limited;
 } px_stage_dp;
 
 /* What a stage hands back. The worker zeroes it before the run. */
