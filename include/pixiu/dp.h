@@ -261,6 +261,12 @@ int px_dp_stage(const void *config, size_t config_len,
 json_t *px_dp_predicate(const px_dp_config *c, const px_dp_result *res,
                         px_err *err);
 
+/* The same stage as a trust-λ stage kind "dp" (pixiu/lambda.h): params are
+ * the config above; each input holds one or more PXV1 vectors back to
+ * back. Registered in the worker's stage table. */
+struct px_stage_kind;
+extern const struct px_stage_kind px_dp_stage_kind;
+
 #ifdef __cplusplus
 }
 #endif
