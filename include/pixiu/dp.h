@@ -60,6 +60,8 @@ typedef struct px_dp_rng {
     size_t pos;
     px_dp_fill_fn fill;
     void *ctx;
+    uint64_t bits;       /* unused random bits, low first */
+    unsigned nbits;
     uint64_t bytes_used; /* random bytes consumed, for accounting in benches */
 } px_dp_rng;
 
@@ -70,7 +72,10 @@ void px_dp_rng_init_with(px_dp_rng *r, px_dp_fill_fn fill, void *ctx);
 /* Wipe the unused pool. */
 void px_dp_rng_wipe(px_dp_rng *r);
 uint64_t px_dp_rng_u64(px_dp_rng *r);
-/* Uniform in [0, n), n >= 1, unbiased (Lemire's multiply-and-reject). */
+/* k (1..32) random bits from the bit reservoir. */
+uint32_t px_dp_rng_bits(px_dp_rng *r, unsigned k);
+/* Uniform in [0, n), n >= 1, unbiased: rejection on the fewest bits for
+ * n <= 2^32, Lemire's multiply-and-reject on 64-bit words above. */
 uint64_t px_dp_rng_below(px_dp_rng *r, uint64_t n);
 
 /* ---- exact samplers (CKS20) ---------------------------------------------- */
@@ -255,6 +260,12 @@ int px_dp_stage(const void *config, size_t config_len,
  * strings, and the enforcement counts. */
 json_t *px_dp_predicate(const px_dp_config *c, const px_dp_result *res,
                         px_err *err);
+
+/* The same stage as a trust-λ stage kind "dp" (pixiu/lambda.h): params are
+ * the config above; each input holds one or more PXV1 vectors back to
+ * back. Registered in the worker's stage table. */
+struct px_stage_kind;
+extern const struct px_stage_kind px_dp_stage_kind;
 
 #ifdef __cplusplus
 }

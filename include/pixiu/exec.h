@@ -22,6 +22,7 @@
 #define PIXIU_EXEC_H
 
 #include "pixiu/lambda.h"
+#include "pixiu/log.h"
 #include "pixiu/proof.h"
 #include "pixiu/records.h"
 #include "pixiu/tee.h"
@@ -343,6 +344,70 @@ typedef enum px_trace_format {
 int px_trace(px_buf *out, const uint8_t digest[PX_SHA256_BYTES],
              px_subject_lookup_fn lookup, void *ctx, px_trace_format fmt,
              px_err *err);
+
+/* ---- receipts ---------------------------------------------------------------- */
+
+#define PX_RECEIPT_TYPE "urn:pixiu:receipt:v1"
+#define PX_RECEIPT_MAX_BYTES (64u << 20)
+#define PX_RECEIPT_MAX_ENTRIES 100000
+#define PX_RECEIPT_MAX_KEYS 10000
+
+typedef struct px_receipt_entry {
+    uint64_t index;
+    const uint8_t *data; /* the entry bytes */
+    size_t len;
+    const uint8_t *proof; /* inclusion proof: nproof 32-byte hashes */
+    size_t nproof;
+} px_receipt_entry;
+
+/* Everything a receipt carries; all borrowed. The checkpoint is the signed
+ * note with the witnesses' cosignatures; every key listed must be used by
+ * the entries (a receipt holds nothing that is not checked). */
+typedef struct px_receipt_parts {
+    const uint8_t *manifest; /* manifest id */
+    const uint8_t *result;   /* the last stage's output digest */
+    const px_verifier *log_key;
+    const char *checkpoint;
+    size_t checkpoint_len;
+    const px_cosigner *witnesses;
+    size_t nwitnesses;
+    const px_verifier *pods; /* key names are the POD node ids */
+    size_t npods;
+    const px_node_platform *platforms;
+    size_t nplatforms;
+    const uint8_t (*workers)[PX_SHA256_BYTES];
+    size_t nworkers;
+    const px_receipt_entry *entries; /* ascending index */
+    size_t nentries;
+} px_receipt_parts;
+
+int px_receipt_build(px_buf *out, const px_receipt_parts *parts, px_err *err);
+
+/* Keys the verifying party trusts on its own; NULL members fall back to the
+ * keys the receipt names (then it proves only internal consistency, which
+ * px_receipt_check reports in `pinned`). */
+typedef struct px_receipt_pins {
+    const px_verifier *log_key;
+    const px_cosigner *witnesses; /* each must have cosigned */
+    size_t nwitnesses;
+} px_receipt_pins;
+
+typedef struct px_receipt_summary {
+    uint8_t manifest[PX_SHA256_BYTES];
+    uint8_t result[PX_SHA256_BYTES];
+    uint64_t tree_size;
+    size_t nentries, ncosigs;
+    int pinned; /* 1 if the log key came from the pins */
+    px_audit audit; /* the audit over the receipt's entries; owned */
+} px_receipt_summary;
+
+/* Check a receipt offline: the checkpoint's signature by the log key and
+ * each witness's cosignature; each entry's inclusion proof against it; and
+ * the audit over the entries, which must end ok with the receipt's result.
+ * Fails with PX_E_VERIFY naming the first thing that does not hold. */
+int px_receipt_check(const void *json, size_t len, const px_receipt_pins *pins,
+                     px_receipt_summary *out, px_err *err);
+void px_receipt_summary_free(px_receipt_summary *s);
 
 #ifdef __cplusplus
 }

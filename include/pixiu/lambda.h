@@ -102,6 +102,11 @@ typedef struct px_stage_dp {
     char epsilon[PX_DECIMAL_MAX + 1]; /* decimal strings, never rounded */
     char delta[PX_DECIMAL_MAX + 1];
     char rho[PX_DECIMAL_MAX + 1];
+    /* The DP stage's enforcement, reported when has_enforced is set:
+     * vectors used, values clamped, vectors (or keys) rejected, vectors cut
+     * to the contribution limit. */
+    int has_enforced;
+    uint64_t used, clamped, rejected, limited;
 } px_stage_dp;
 
 /* What a stage hands back. The worker zeroes it before the run. */
@@ -146,6 +151,10 @@ const px_stage_kind *px_stage_find(const px_stage_kind *const *table,
 /* Built-in: element-wise sum of PXV1 vectors of equal length (partition
  * results, per-POD partial sums). Params: none. */
 extern const px_stage_kind px_stage_aggregate;
+/* Consumer task code (WebAssembly) in the sandbox: one input on stdin, the
+ * output from stdout. Params: cpu_ms, wall_ms, mem_mb, max_output. The
+ * worker runs it under PX_TEE_PROFILE_SPAWN. */
+extern const px_stage_kind px_stage_wasm;
 
 /* ---- a λ instance (the worker's state) --------------------------------- */
 

@@ -196,6 +196,10 @@ void px_log_http_handler(void *ctx, const px_http_request *req, px_http_response
  * level (-1 for entries), index and width (256 for a full tile). */
 int px_log_tile_path_parse(const char *path, int *level, uint64_t *index, unsigned *width,
                            px_err *err);
+/* Split an entry bundle (u16 big-endian length, then the entry, repeated)
+ * into at most max entries pointing into data. Truncation is an error. */
+int px_log_bundle_split(const uint8_t *data, size_t len, const uint8_t **entries, size_t *lens,
+                        size_t max, size_t *n, px_err *err);
 /* Format the tile path (without the leading "/tile/"). */
 int px_log_tile_path_format(int level, uint64_t index, unsigned width, px_buf *out, px_err *err);
 

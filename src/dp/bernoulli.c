@@ -11,7 +11,7 @@ int px_dp_bernoulli(px_dp_rng *r, uint64_t num, uint64_t den) {
         return 0;
     if (num >= den)
         return 1;
-    return px_dp_rng_below(r, den) < num;
+    return px_dp_below(r, den) < num;
 }
 
 /* Bernoulli(num / (den * k)): the product of independent Bernoulli(num/den)
@@ -22,6 +22,15 @@ static int px_dp_bernoulli_div(px_dp_rng *r, uint64_t num, uint64_t den,
     if (!__builtin_mul_overflow(den, k, &dk))
         return px_dp_bernoulli(r, num, dk);
     return px_dp_bernoulli(r, num, den) && px_dp_bernoulli(r, 1, k);
+}
+
+/* Bernoulli(exp(-1)): Algorithm 1 with γ = 1, where Bernoulli(1/k) is
+ * "uniform below k is 0". The hot loop of the discrete Laplace. */
+static int px_dp_bernoulli_exp1(px_dp_rng *r) {
+    uint64_t k = 2; /* A_1 ~ Bernoulli(1) is always 1 */
+    while (px_dp_below(r, k) == 0)
+        k++;
+    return (int)(k & 1);
 }
 
 /* Algorithm 1 for γ = num/den in [0, 1]. */
@@ -35,7 +44,7 @@ static int px_dp_bernoulli_exp_unit(px_dp_rng *r, uint64_t num, uint64_t den) {
 int px_dp_bernoulli_exp(px_dp_rng *r, uint64_t num, uint64_t den) {
     uint64_t whole = num / den;
     for (uint64_t i = 0; i < whole; i++) {
-        if (!px_dp_bernoulli_exp_unit(r, 1, 1))
+        if (!px_dp_bernoulli_exp1(r))
             return 0;
     }
     return px_dp_bernoulli_exp_unit(r, num % den, den);
@@ -56,7 +65,7 @@ int px_dp_bernoulli_exp256(px_dp_rng *r, const px_u256 *num,
     /* Whole part one unit at a time: each unit stops the loop with
      * probability 1 - 1/e, so this ends quickly even for huge γ. */
     while (px_u256_cmp(&rem, den) >= 0) {
-        if (!px_dp_bernoulli_exp_unit(r, 1, 1))
+        if (!px_dp_bernoulli_exp1(r))
             return 0;
         px_u256_sub(&rem, den);
     }

@@ -28,6 +28,39 @@ px_u256 px_u256_divmod64(const px_u256 *a, uint64_t d, uint64_t *rem);
 /* 1 if the value fits in 64 bits (and stores it). */
 int px_u256_to_u64(const px_u256 *a, uint64_t *out);
 
+/* The hot path of the bit reservoir, inlined into the samplers. */
+void px_dp_rng_refill(px_dp_rng *r);
+static inline uint32_t px_dp_bits(px_dp_rng *r, unsigned k) {
+    if (r->nbits < k) {
+        /* Leftover bits are dropped rather than spliced: simpler, and at
+         * most 31 bits per 64 are lost. */
+        r->bits = px_dp_rng_u64(r);
+        r->nbits = 64;
+    }
+    uint32_t v = (uint32_t)(r->bits & ((UINT64_C(1) << k) - 1));
+    r->bits >>= k;
+    r->nbits -= k;
+    return v;
+}
+
+/* Uniform in [0, n) for 1 <= n <= 2^32: the fewest bits covering n - 1,
+ * rejected when >= n (each try succeeds with probability above 1/2). */
+static inline uint64_t px_dp_below_small(px_dp_rng *r, uint64_t n) {
+    if (n <= 1)
+        return 0;
+    unsigned k = 64 - (unsigned)__builtin_clzll(n - 1);
+    for (;;) {
+        uint64_t x = px_dp_bits(r, k);
+        if (x < n)
+            return x;
+    }
+}
+
+static inline uint64_t px_dp_below(px_dp_rng *r, uint64_t n) {
+    return n <= (UINT64_C(1) << 32) ? px_dp_below_small(r, n)
+                                    : px_dp_rng_below(r, n);
+}
+
 /* Uniform in [0, n) for n >= 1. */
 px_u256 px_dp_rng_below256(px_dp_rng *r, const px_u256 *n);
 /* Bernoulli(num/den) with num <= den, den >= 1, 256-bit. */

@@ -13,7 +13,7 @@ int px_dp_laplace(px_dp_rng *r, uint64_t t, uint64_t s, int64_t *out,
                        "discrete Laplace scale %llu/%llu out of range",
                        (unsigned long long)t, (unsigned long long)s);
     for (;;) {
-        uint64_t u = px_dp_rng_below(r, t);
+        uint64_t u = px_dp_below(r, t);
         if (!px_dp_bernoulli_exp(r, u, t))
             continue;
         uint64_t v = 0;
@@ -27,7 +27,7 @@ int px_dp_laplace(px_dp_rng *r, uint64_t t, uint64_t s, int64_t *out,
             return px_fail(err, PX_E_INTERNAL,
                            "discrete Laplace sample overflowed int64");
         uint64_t y = x / s;
-        int neg = (int)(px_dp_rng_u64(r) & 1);
+        int neg = (int)px_dp_bits(r, 1);
         if (neg && y == 0)
             continue;
         *out = neg ? -(int64_t)y : (int64_t)y;

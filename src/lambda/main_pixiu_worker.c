@@ -7,12 +7,15 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "pixiu/dp.h"
 #include "pixiu/lambda.h"
 #include "pixiu/pod.h"
 
 static const px_stage_kind *const stage_table[] = {
     &px_stage_aggregate,
+    &px_stage_wasm,
     &px_stage_prover,
+    &px_dp_stage_kind,
     NULL,
 };
 

@@ -53,7 +53,13 @@ static int add_stage_reports(json_t *p, const px_stage_out *s) {
         bad |= !d || json_object_set_new(d, "mechanism", json_string(s->dp.mechanism)) ||
                json_object_set_new(d, "epsilon", json_string(s->dp.epsilon)) ||
                json_object_set_new(d, "delta", json_string(s->dp.delta)) ||
-               json_object_set_new(d, "rho", json_string(s->dp.rho)) || json_object_set_new(p, "dp", d);
+               json_object_set_new(d, "rho", json_string(s->dp.rho));
+        if (d && s->dp.has_enforced)
+            bad |= json_object_set_new(d, "used", json_integer((json_int_t)s->dp.used)) ||
+                   json_object_set_new(d, "clamped", json_integer((json_int_t)s->dp.clamped)) ||
+                   json_object_set_new(d, "rejected", json_integer((json_int_t)s->dp.rejected)) ||
+                   json_object_set_new(d, "limited", json_integer((json_int_t)s->dp.limited));
+        bad |= !d || json_object_set_new(p, "dp", d);
     }
     return bad ? -1 : 0;
 }

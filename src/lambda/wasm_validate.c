@@ -50,6 +50,7 @@ static const struct {
     {"environ_get", "ii:i"},        {"environ_sizes_get", "ii:i"},
     {"clock_res_get", "ii:i"},      {"clock_time_get", "iIi:i"},
     {"fd_close", "i:i"},            {"fd_fdstat_get", "ii:i"},
+    {"fd_filestat_get", "ii:i"},
     {"fd_fdstat_set_flags", "ii:i"},{"fd_prestat_get", "ii:i"},
     {"fd_prestat_dir_name", "iii:i"},{"fd_read", "iiii:i"},
     {"fd_seek", "iIii:i"},          {"fd_write", "iiii:i"},

@@ -165,30 +165,16 @@ static void add_one(px_log *log, const px_http_request *req, px_http_response *r
 static void add_bundle(px_log *log, const px_http_request *req, px_http_response *resp) {
     const uint8_t **entries = malloc(BUNDLE_MAX_ENTRIES * sizeof *entries);
     size_t *lens = malloc(BUNDLE_MAX_ENTRIES * sizeof *lens);
-    size_t n = 0, off = 0;
+    size_t n = 0;
+    px_err err = {0};
     if (!entries || !lens) {
         px_http_error(resp, 500, "out of memory");
         goto out;
     }
-    while (off < req->body_len) {
-        if (req->body_len - off < 2) {
-            px_http_error(resp, 400, "bundle: truncated length at byte %zu", off);
-            goto out;
-        }
-        size_t len = (size_t)req->body[off] << 8 | req->body[off + 1];
-        if (req->body_len - off - 2 < len) {
-            px_http_error(resp, 400, "bundle: entry %zu runs past the end of the body", n);
-            goto out;
-        }
-        if (n == BUNDLE_MAX_ENTRIES) {
-            px_http_error(resp, 413, "bundle: more than %d entries", BUNDLE_MAX_ENTRIES);
-            goto out;
-        }
-        entries[n] = req->body + off + 2;
-        lens[n++] = len;
-        off += 2 + len;
+    if (px_log_bundle_split(req->body, req->body_len, entries, lens, BUNDLE_MAX_ENTRIES, &n, &err)) {
+        fail(resp, &err);
+        goto out;
     }
-    px_err err = {0};
     uint64_t first;
     if (px_log_append(log, entries, lens, n, &first, NULL, &err))
         fail(resp, &err);

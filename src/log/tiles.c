@@ -95,3 +95,22 @@ int px_log_tile_path_format(int level, uint64_t index, unsigned width, px_buf *o
         out->len = start;
     return rc;
 }
+
+int px_log_bundle_split(const uint8_t *data, size_t len, const uint8_t **entries, size_t *lens,
+                        size_t max, size_t *n, px_err *err) {
+    size_t k = 0, off = 0;
+    while (off < len) {
+        if (len - off < 2)
+            return px_fail(err, PX_E_INVALID, "bundle: truncated length at byte %zu", off);
+        size_t elen = (size_t)data[off] << 8 | data[off + 1];
+        if (len - off - 2 < elen)
+            return px_fail(err, PX_E_INVALID, "bundle: entry %zu runs past the end", k);
+        if (k == max)
+            return px_fail(err, PX_E_LIMIT, "bundle: more than %zu entries", max);
+        entries[k] = data + off + 2;
+        lens[k++] = elen;
+        off += 2 + elen;
+    }
+    *n = k;
+    return 0;
+}

@@ -81,6 +81,15 @@ static void test_uniform(void **state) {
     for (int i = 0; i < N_BERN; i++)
         hi += px_dp_rng_below(&r, big) >= (UINT64_C(1) << 62);
     assert_true(px_test_binomial("uniform(2^63+1) top half", hi, N_BERN, 0.5));
+    /* 2^32 is the largest bound served from the bit reservoir; 3 * 2^30
+     * needs a rejection (2 bits -> 3 of 4 values kept). */
+    double q = 0, t = 0;
+    for (int i = 0; i < N_BERN; i++) {
+        q += px_dp_rng_below(&r, UINT64_C(1) << 32) < (UINT64_C(1) << 30);
+        t += px_dp_rng_below(&r, UINT64_C(3) << 30) >= (UINT64_C(1) << 31);
+    }
+    assert_true(px_test_binomial("uniform(2^32) first quarter", q, N_BERN, 0.25));
+    assert_true(px_test_binomial("uniform(3*2^30) top third", t, N_BERN, 1.0 / 3));
 }
 
 /* ---- distributions ------------------------------------------------------- */

@@ -2,10 +2,8 @@
  * stage with its own keys, a signed manifest and plan, and helpers that
  * sign release statements and execution proofs the way the stages do.
  *
- * Evidence here is a compact test format (a platform-key signature over
- * level, measurement and the instance keys) checked by fx_check: real
- * signatures and a real measurement recomputation, so the wiring code is
- * exercised against evidence that can be wrong in each way that matters. */
+ * Evidence is the TEE module's format, signed by a platform key the way the
+ * process backend signs it, and checked by px_exec_evidence_check. */
 #ifndef PX_EXEC_FIXTURE_H
 #define PX_EXEC_FIXTURE_H
 
@@ -31,59 +29,42 @@ typedef struct fx {
     px_buf manifest_env;
     px_manifest m;
     px_buf plan_env;
+    uint8_t worker[32];
+    px_node_platform nodes[FX_STAGES];
+    px_exec_trust trust;
 } fx;
 
-/* measurement = SHA-256(kind || code-or-zero || SHA-256(config)) */
-static inline void fx_measure(uint8_t out[32], const px_stage_spec *s, const uint8_t *cfg, size_t n) {
-    uint8_t cd[32], zero[32] = {0};
-    px_sha256(cd, cfg, n);
-    const char *k = px_stage_type_name(s->kind);
-    const void *parts[] = {k, s->has_code ? s->code : zero, cd};
-    size_t lens[] = {strlen(k), 32, 32};
-    px_sha256_parts(out, 3, parts, lens);
+/* Evidence as the TEE module's process backend signs it, for instance i
+ * on node exec-<i>; a bad_measurement instance is measured under a worker
+ * build nobody accepts. */
+static inline void fx_evidence(fx *f, const fx_instance *in, const px_stage_spec *s, const px_buf *cfg,
+                               const uint8_t nonce[32], px_buf *out) {
+    px_err err = {0};
+    px_evidence ev;
+    memset(&ev, 0, sizeof ev);
+    strcpy(ev.backend, "process");
+    ev.level = (int)in->level;
+    snprintf(ev.node, sizeof ev.node, "exec-%d", (int)(in - f->inst));
+    uint8_t cd[32], worker[32];
+    memcpy(worker, f->worker, 32);
+    if (in->bad_measurement)
+        worker[0] ^= 1;
+    px_sha256(cd, cfg->data, cfg->len);
+    px_assert_ok(px_tee_measure(ev.measurement, worker, px_stage_type_name(s->kind),
+                                s->has_code ? s->code : px_tee_builtin_code, cd, &err), &err);
+    memcpy(ev.sign_pk, in->sign.kp.pk, 32);
+    memcpy(ev.box_pk, in->box.pk, 32);
+    memcpy(ev.nonce, nonce, 32);
+    ev.isolation = PX_ISO_SECCOMP | PX_ISO_NODUMP;
+    ev.issued = px_now_ms();
+    px_assert_ok(px_evidence_sign(out, &ev, &f->platform, &err), &err);
 }
-
-/* evidence = level(4) || measurement(32) || box(32) || sign(32) || nonce(16) || sig(64) */
-#define FX_EV_BODY (4 + 32 + 32 + 32 + PX_TEE_NONCE_BYTES)
 
 static inline int fx_check(void *ctx, const char *node, const uint8_t *ev, size_t n, const uint8_t nonce[32],
                            const px_stage_spec *spec, const uint8_t *cfg, size_t cfg_len, px_attested *out,
                            px_err *err) {
     fx *f = ctx;
-    (void)node;
-    if (n != FX_EV_BODY + PX_SIGN_BYTES)
-        return px_fail(err, PX_E_INVALID, "evidence has the wrong size");
-    if (px_sign_verify(ev + FX_EV_BODY, ev, FX_EV_BODY, f->platform.kp.pk))
-        return px_fail(err, PX_E_VERIFY, "evidence is not signed by a trusted platform key");
-    if (memcmp(ev + 4 + 96, nonce, PX_TEE_NONCE_BYTES))
-        return px_fail(err, PX_E_VERIFY, "evidence answers another nonce");
-    uint8_t want[32];
-    fx_measure(want, spec, cfg, cfg_len);
-    if (memcmp(ev + 4, want, 32))
-        return px_fail(err, PX_E_VERIFY, "measurement is not the one expected for this stage");
-    strcpy(out->backend, "test");
-    out->level = px_load_u32le(ev);
-    memcpy(out->measurement, ev + 4, 32);
-    memcpy(out->box_pk, ev + 36, 32);
-    memcpy(out->sign_pk, ev + 68, 32);
-    px_sha256(out->evidence_digest, ev, n);
-    return 0;
-}
-
-static inline void fx_evidence(fx *f, const fx_instance *in, const px_stage_spec *s, const px_buf *cfg,
-                               const uint8_t nonce[32], px_buf *out) {
-    uint8_t body[FX_EV_BODY + PX_SIGN_BYTES];
-    body[0] = (uint8_t)in->level;
-    body[1] = body[2] = body[3] = 0;
-    fx_measure(body + 4, s, cfg->data, cfg->len);
-    if (in->bad_measurement)
-        body[4] ^= 1;
-    memcpy(body + 36, in->box.pk, 32);
-    memcpy(body + 68, in->sign.kp.pk, 32);
-    memcpy(body + 100, nonce, PX_TEE_NONCE_BYTES);
-    px_sign_detached(body + FX_EV_BODY, body, FX_EV_BODY, &f->platform.kp);
-    px_err err = {0};
-    px_assert_ok(px_buf_append(out, body, sizeof body, &err), &err);
+    return px_exec_evidence_check(&f->trust, node, ev, n, nonce, spec, cfg, cfg_len, out, err);
 }
 
 static inline void fx_manifest_json(fx *f, px_buf *out, const char *stages_json) {
@@ -163,6 +144,12 @@ static inline void fx_init_with(fx *f, const char *stages_json) {
         strcpy(f->pod_keys[i].id, name);
         memcpy(f->pod_keys[i].sign_pk, f->pods[i].kp.pk, 32);
     }
+    px_sha256(f->worker, "pixiu_worker build", 18);
+    for (int i = 0; i < FX_STAGES; i++) {
+        snprintf(f->nodes[i].id, sizeof f->nodes[i].id, "exec-%d", i);
+        px_signer_verifier(&f->platform, &f->nodes[i].platform);
+    }
+    f->trust = (px_exec_trust){f->nodes, FX_STAGES, (const uint8_t(*)[32])f->worker, 1};
     for (int i = 0; i < FX_STAGES; i++) {
         px_box_keygen(&f->inst[i].box);
         px_assert_ok(px_signer_generate(&f->inst[i].sign, "instance", &err), &err);

@@ -1,0 +1,264 @@
+/* Sandbox benchmarks, each against a baseline measured in the same run:
+ *   - two realistic tasks (scan/aggregation over 10M records; logistic
+ *     regression by SGD) built to wasm and run in the sandbox, against the
+ *     same C built natively with gcc -O2 and run as a plain process;
+ *   - the cost of one sandboxed run of a cached module on a 1 KiB input
+ *     (spawn, load, instantiate, seccomp, run, collect) against fork+exec
+ *     of a trivial program;
+ *   - a cold compile (validate, wasm2c, gcc) against gcc -O2 of the
+ *     task's own C source.
+ * Input records are written with PIXIU's PXR1 writer from a fixed seed.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lambda/sandbox_int.h"
+#include "pixiu/crypto.h"
+#include "pixiu/records.h"
+
+#define SCAN_RECORDS 10000000ull
+#define LOGREG_RECORDS 1000000ull
+#define LOGREG_DIM 8
+#define REPEATS 3
+#define STEP_REPEATS 41
+#define STEP_INPUT 1024
+#define TASK_CPU_MS 120000u
+#define TASK_MEM_MB 2048u
+#define OUTPUT_MAX (1u << 20)
+
+static void die(const char *what, const px_err *err) {
+    fprintf(stderr, "bench sandbox: %s: %s\n", what, err ? err->msg : "failed");
+    exit(1);
+}
+
+/* splitmix64: a fixed, portable stream for the synthetic records. */
+static uint64_t next_rand(uint64_t *s) {
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static double unit(uint64_t *s) { return (double)(next_rand(s) >> 11) / 9007199254740992.0; }
+
+static void scan_input(px_buf *out) {
+    px_schema s = {.nfields = 2, .user_field = PX_NO_USER_FIELD};
+    strcpy(s.fields[0].name, "group");
+    s.fields[0].type = PX_FIELD_INT;
+    strcpy(s.fields[1].name, "amount");
+    s.fields[1].type = PX_FIELD_REAL;
+    uint64_t seed = 1;
+    px_err err = {0};
+    if (px_buf_reserve(out, SCAN_RECORDS * 17 + 64, &err) ||
+        px_records_begin(out, &s, SCAN_RECORDS, &err))
+        die("scan input", &err);
+    for (uint64_t i = 0; i < SCAN_RECORDS; i++) {
+        px_value v[2] = {{.type = PX_FIELD_INT, .i = (int64_t)(next_rand(&seed) % 1000)},
+                         {.type = PX_FIELD_REAL, .r = unit(&seed) * 100.0}};
+        if (px_records_append(out, &s, v, 0, &err))
+            die("scan input", &err);
+    }
+}
+
+static void logreg_input(px_buf *out) {
+    px_schema s = {.nfields = LOGREG_DIM + 1, .user_field = PX_NO_USER_FIELD};
+    for (int k = 0; k < LOGREG_DIM; k++) {
+        snprintf(s.fields[k].name, sizeof s.fields[k].name, "x%d", k);
+        s.fields[k].type = PX_FIELD_REAL;
+    }
+    strcpy(s.fields[LOGREG_DIM].name, "y");
+    s.fields[LOGREG_DIM].type = PX_FIELD_INT;
+    static const double truth[LOGREG_DIM] = {1.5, -2, 0.5, 0, 3, -1, 0.25, -0.75};
+    uint64_t seed = 2;
+    px_err err = {0};
+    if (px_records_begin(out, &s, LOGREG_RECORDS, &err))
+        die("logreg input", &err);
+    for (uint64_t i = 0; i < LOGREG_RECORDS; i++) {
+        px_value v[LOGREG_DIM + 1];
+        double z = 0.1;
+        for (int k = 0; k < LOGREG_DIM; k++) {
+            v[k] = (px_value){.type = PX_FIELD_REAL, .r = unit(&seed) * 2 - 1};
+            z += truth[k] * v[k].r;
+        }
+        v[LOGREG_DIM] = (px_value){.type = PX_FIELD_INT,
+                                   .i = unit(&seed) < 1 / (1 + exp(-z))};
+        if (px_records_append(out, &s, v, 0, &err))
+            die("logreg input", &err);
+    }
+}
+
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static uint64_t median(uint64_t *v, size_t n) {
+    qsort(v, n, sizeof *v, cmp_u64);
+    return v[n / 2];
+}
+
+static int memfd_of(const px_buf *b) {
+    int fd = memfd_create("bench-input", MFD_CLOEXEC);
+    if (fd < 0 || write(fd, b->data, b->len) != (ssize_t)b->len)
+        die("memfd", NULL);
+    return fd;
+}
+
+/* One plain process (the native baseline), input on stdin. Like the
+ * sandbox, it pays for putting the input into a memfd. */
+static uint64_t run_native(const char *exe, const px_buf *in, px_buf *out) {
+    uint64_t t0 = px_mono_ns();
+    int fd = memfd_of(in);
+    lseek(fd, 0, SEEK_SET);
+    const char *argv[] = {exe, NULL};
+    px_sb_proc p = {.argv = argv, .stdin_fd = fd, .timeout_ms = TASK_CPU_MS,
+                    .max_stdout = OUTPUT_MAX, .out = out};
+    px_err err = {0};
+    if (px_sb_spawn(&p, &err) || !WIFEXITED(p.wstatus) || WEXITSTATUS(p.wstatus))
+        die(exe, &err);
+    uint64_t ns = px_mono_ns() - t0;
+    close(fd);
+    return ns;
+}
+
+static uint64_t run_wasm(const px_sandbox *sb, const char *so, const px_buf *in,
+                         uint32_t cpu_ms, px_buf *out) {
+    px_sandbox_limits l;
+    px_sandbox_limits_default(&l);
+    l.cpu_ms = cpu_ms;
+    l.mem_mb = TASK_MEM_MB;
+    l.max_output = OUTPUT_MAX;
+    px_sandbox_result res;
+    px_err err = {0};
+    uint64_t t0 = px_mono_ns();
+    if (px_sandbox_run_object(sb, so, in->data, in->len, &l, out, NULL, &res, &err))
+        die(so, &err);
+    return px_mono_ns() - t0;
+}
+
+static void print(const char *name, double v, const char *unit, double base) {
+    printf("BENCH name=%s value=%.4f unit=%s baseline=%.4f ratio=%.3f\n", name,
+           v, unit, base, v / base);
+    fflush(stdout);
+}
+
+static uint64_t gcc_native(const char *src, const char *exe) {
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "gcc -O2 -I'%s/sdk' -o '%s' '%s' -lm", PX_SOURCE_DIR,
+             exe, src);
+    uint64_t t0 = px_mono_ns();
+    if (system(cmd) != 0)
+        die("gcc native build", NULL);
+    return px_mono_ns() - t0;
+}
+
+/* Build a task both ways, run each REPEATS times, compare medians. */
+static void compute(const px_sandbox *sb, const char *dir, const char *task,
+                    const char *bench, const px_buf *in, int check_equal) {
+    char src[1024], wasm[1024], exe[1024], so[PX_SANDBOX_PATH_MAX];
+    snprintf(src, sizeof src, "%s/sdk/examples/%s.c", PX_SOURCE_DIR, task);
+    snprintf(wasm, sizeof wasm, "%s/%s.wasm", dir, task);
+    snprintf(exe, sizeof exe, "%s/%s.native", dir, task);
+    px_err err = {0};
+    if (px_wasm_build(src, wasm, NULL, &err))
+        die("task build", &err);
+    uint64_t native_compile = gcc_native(src, exe);
+    px_buf mod = PX_BUF_INIT;
+    px_sandbox_limits l;
+    px_sandbox_limits_default(&l);
+    l.mem_mb = TASK_MEM_MB;
+    px_sandbox_result res;
+    if (px_file_read(wasm, PX_WASM_MODULE_MAX_DEFAULT, &mod, &err))
+        die("read module", &err);
+    uint64_t t0 = px_mono_ns();
+    if (px_sandbox_compile(sb, mod.data, mod.len, &l, so, &res, &err))
+        die("compile", &err);
+    uint64_t cold = px_mono_ns() - t0;
+    if (check_equal) /* one cold compile is enough */
+        print("sandbox_cold_compile_ms", (double)cold / 1e6, "ms",
+              (double)native_compile / 1e6);
+    uint64_t tw[REPEATS], tn[REPEATS];
+    px_buf ow = PX_BUF_INIT, on = PX_BUF_INIT;
+    for (int i = 0; i < REPEATS; i++) {
+        px_buf_reset(&ow);
+        px_buf_reset(&on);
+        tn[i] = run_native(exe, in, &on);
+        tw[i] = run_wasm(sb, so, in, TASK_CPU_MS, &ow);
+    }
+    if (ow.len != on.len || (check_equal && memcmp(ow.data, on.data, ow.len)))
+        die("wasm and native outputs differ", NULL);
+    print(bench, (double)median(tw, REPEATS) / 1e9, "s",
+          (double)median(tn, REPEATS) / 1e9);
+    px_buf_free(&ow);
+    px_buf_free(&on);
+    px_buf_free(&mod);
+}
+
+/* A sandboxed run of a cached module on 1 KiB vs fork+exec of true. */
+static void step_overhead(const px_sandbox *sb, const char *dir) {
+    char src[1024], wasm[1024], so[PX_SANDBOX_PATH_MAX];
+    snprintf(src, sizeof src, "%s/sdk/examples/wordcount.c", PX_SOURCE_DIR);
+    snprintf(wasm, sizeof wasm, "%s/wordcount.wasm", dir);
+    px_err err = {0};
+    px_buf mod = PX_BUF_INIT, in = PX_BUF_INIT, out = PX_BUF_INIT;
+    px_sandbox_limits l;
+    px_sandbox_limits_default(&l);
+    px_sandbox_result res;
+    if (px_wasm_build(src, wasm, NULL, &err) ||
+        px_file_read(wasm, PX_WASM_MODULE_MAX_DEFAULT, &mod, &err) ||
+        px_sandbox_compile(sb, mod.data, mod.len, &l, so, &res, &err))
+        die("step module", &err);
+    uint64_t seed = 3;
+    for (int i = 0; i < STEP_INPUT; i++) {
+        uint8_t c = (uint8_t)("abc \n"[next_rand(&seed) % 5]);
+        px_buf_append(&in, &c, 1, NULL);
+    }
+    uint64_t ts[STEP_REPEATS], tb[STEP_REPEATS];
+    const char *argv[] = {"/bin/true", NULL};
+    for (int i = 0; i < STEP_REPEATS; i++) {
+        px_buf_reset(&out);
+        ts[i] = run_wasm(sb, so, &in, 5000, &out);
+        px_sb_proc p = {.argv = argv, .stdin_fd = -1, .timeout_ms = 5000};
+        uint64_t t0 = px_mono_ns();
+        if (px_sb_spawn(&p, &err))
+            die("fork+exec", &err);
+        tb[i] = px_mono_ns() - t0;
+    }
+    print("sandbox_step_1kib_ms", (double)median(ts, STEP_REPEATS) / 1e6, "ms",
+          (double)median(tb, STEP_REPEATS) / 1e6);
+    px_buf_free(&mod);
+    px_buf_free(&in);
+    px_buf_free(&out);
+}
+
+int main(void) {
+    char dir[] = "/tmp/pixiu-bench-sandbox-XXXXXX", cache[64];
+    px_err err = {0};
+    if (!mkdtemp(dir) || px_crypto_init(&err))
+        die("setup", &err);
+    snprintf(cache, sizeof cache, "%s/cache", dir);
+    if (!getenv("PIXIU_WASM_RUNNER") && getenv("PX_BUILD_DIR")) {
+        char r[1024];
+        snprintf(r, sizeof r, "%s/pixiu-wasm-runner", getenv("PX_BUILD_DIR"));
+        setenv("PIXIU_WASM_RUNNER", r, 1);
+    }
+    px_sandbox sb;
+    if (px_sandbox_init(&sb, cache, &err))
+        die("sandbox init", &err);
+    step_overhead(&sb, dir);
+    px_buf in = PX_BUF_INIT;
+    scan_input(&in);
+    compute(&sb, dir, "scan_agg", "sandbox_scan_agg_10m_s", &in, 1);
+    px_buf_free(&in);
+    logreg_input(&in);
+    compute(&sb, dir, "logreg", "sandbox_logreg_sgd_1m_s", &in, 0);
+    px_buf_free(&in);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : 1;
+}

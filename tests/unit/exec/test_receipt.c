@@ -1,0 +1,157 @@
+/* Receipts: built from a real log (SQLite) and witness, checked offline;
+ * any flipped byte, an untrusted log key or a failed task makes the check
+ * fail. */
+#include "scenario.h"
+
+typedef struct lg {
+    char dir[32];
+    px_signer log_key, witness_key;
+    px_log *log;
+} lg;
+
+static void lg_open(lg *l) {
+    px_err err = {0};
+    char path[64];
+    strcpy(l->dir, "/tmp/px-receipt-XXXXXX");
+    assert_non_null(mkdtemp(l->dir));
+    px_assert_ok(px_signer_generate(&l->log_key, "log.example", &err), &err);
+    px_assert_ok(px_signer_generate(&l->witness_key, "witness.example", &err), &err);
+    snprintf(path, sizeof path, "%s/log.db", l->dir);
+    px_log_opts o = {.store = path, .key = &l->log_key};
+    px_assert_ok(px_log_open(&l->log, &o, &err), &err);
+}
+
+static void lg_close(lg *l) {
+    px_log_close(l->log);
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", l->dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* Append the scenario's entries, cosign the checkpoint as a witness does,
+ * build the receipt. */
+static void make_receipt(fx *f, lg *l, const tlog *t, const uint8_t result[32], px_buf *out) {
+    px_err err = {0};
+    const uint8_t *ents[MAXE];
+    size_t lens[MAXE];
+    for (size_t i = 0; i < t->n; i++) {
+        ents[i] = t->raw[i].data;
+        lens[i] = t->raw[i].len;
+    }
+    uint64_t first, size;
+    px_buf cp = PX_BUF_INIT, cosigned = PX_BUF_INIT, proofs[MAXE];
+    px_assert_ok(px_log_append(l->log, ents, lens, t->n, &first, NULL, &err), &err);
+    px_assert_ok(px_log_checkpoint(l->log, &cp, &size, &err), &err);
+    px_verifier lv;
+    px_signer_verifier(&l->log_key, &lv);
+    px_note note;
+    px_assert_ok(px_note_parse(&note, (char *)cp.data, cp.len, &err), &err);
+    px_assert_ok(px_cosign_note(&note, &l->witness_key, (uint64_t)(px_now_ms() / 1000), &err), &err);
+    px_assert_ok(px_note_format(&note, &cosigned, &err), &err);
+    px_note_free(&note);
+    px_receipt_entry re[MAXE];
+    for (size_t i = 0; i < t->n; i++) {
+        memset(&proofs[i], 0, sizeof proofs[i]);
+        px_assert_ok(px_log_inclusion(l->log, first + i, size, &proofs[i], &err), &err);
+        re[i] = (px_receipt_entry){first + i, ents[i], lens[i], proofs[i].data, proofs[i].len / 32};
+    }
+    px_cosigner wit;
+    px_cosigner_from_signer(&l->witness_key, &wit);
+    px_verifier pods[FX_PODS];
+    for (int i = 0; i < FX_PODS; i++)
+        px_signer_verifier(&f->pods[i], &pods[i]);
+    px_receipt_parts parts = {
+        .manifest = f->m.id, .result = result, .log_key = &lv, .checkpoint = (char *)cosigned.data,
+        .checkpoint_len = cosigned.len, .witnesses = &wit, .nwitnesses = 1, .pods = pods, .npods = FX_PODS,
+        .platforms = f->nodes, .nplatforms = FX_STAGES, .workers = (const uint8_t(*)[32])f->worker, .nworkers = 1,
+        .entries = re, .nentries = t->n};
+    px_assert_ok(px_receipt_build(out, &parts, &err), &err);
+    for (size_t i = 0; i < t->n; i++)
+        px_buf_free(&proofs[i]);
+    px_buf_free(&cp);
+    px_buf_free(&cosigned);
+}
+
+static void test_receipt(void **state) {
+    (void)state;
+    fx f;
+    lg l;
+    tlog t;
+    px_err err = {0};
+    fx_init(&f);
+    lg_open(&l);
+    build(&f, &t, NONE);
+    uint8_t result[32];
+    digest_of(result, "output-2");
+    px_buf r = PX_BUF_INIT;
+    make_receipt(&f, &l, &t, result, &r);
+
+    px_verifier lv;
+    px_cosigner wv;
+    px_signer_verifier(&l.log_key, &lv);
+    px_cosigner_from_signer(&l.witness_key, &wv);
+    px_receipt_pins pins = {&lv, &wv, 1};
+    px_receipt_summary s;
+    px_assert_ok(px_receipt_check(r.data, r.len, &pins, &s, &err), &err);
+    assert_memory_equal(s.result, result, 32);
+    assert_memory_equal(s.manifest, f.m.id, 32);
+    assert_int_equal(s.nentries, t.n);
+    assert_int_equal(s.ncosigs, 1);
+    assert_true(s.pinned);
+    px_receipt_summary_free(&s);
+
+    /* Another log key, or a witness that did not cosign, is refused. */
+    px_signer other;
+    px_assert_ok(px_signer_generate(&other, "log.example", &err), &err);
+    px_verifier ov;
+    px_signer_verifier(&other, &ov);
+    px_receipt_pins bad_log = {&ov, NULL, 0};
+    px_assert_fails(px_receipt_check(r.data, r.len, &bad_log, &s, &err), &err, PX_E_VERIFY);
+    px_cosigner ow;
+    px_cosigner_from_signer(&other, &ow);
+    px_receipt_pins bad_wit = {&lv, &ow, 1};
+    px_assert_fails(px_receipt_check(r.data, r.len, &bad_wit, &s, &err), &err, PX_E_VERIFY);
+
+    /* Any byte flipped: the check fails. */
+    for (size_t i = 0; i < r.len; i++) {
+        r.data[i] ^= 0x01;
+        if (px_receipt_check(r.data, r.len, NULL, &s, &err) == 0)
+            fail_msg("receipt with byte %zu flipped still checks: ...%.40s...", i,
+                     (char *)r.data + (i > 20 ? i - 20 : 0));
+        r.data[i] ^= 0x01;
+    }
+    px_buf_free(&r);
+    free_log(&t);
+    lg_close(&l);
+    fx_free(&f);
+}
+
+/* A receipt for a task whose DP stage never answered does not check. */
+static void test_failed_task(void **state) {
+    (void)state;
+    fx f;
+    lg l;
+    tlog t;
+    px_err err = {0};
+    fx_init(&f);
+    lg_open(&l);
+    faults x = NONE;
+    x.drop_stage = 2;
+    build(&f, &t, x);
+    uint8_t result[32];
+    digest_of(result, "output-1");
+    px_buf r = PX_BUF_INIT;
+    make_receipt(&f, &l, &t, result, &r);
+    px_receipt_summary s;
+    px_assert_fails(px_receipt_check(r.data, r.len, NULL, &s, &err), &err, PX_E_VERIFY);
+    assert_non_null(strstr(err.msg, "stage 2 (dp) partition 0 on exec-2 left no proof"));
+    px_buf_free(&r);
+    free_log(&t);
+    lg_close(&l);
+    fx_free(&f);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_receipt), cmocka_unit_test(test_failed_task)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
