@@ -55,6 +55,20 @@ set -e
 [ $rc2 -eq 1 ] && grep -q "invalid-module" "$work/err2" || fail "not wasm: $rc2 $(cat "$work/err2")"
 [ $rc3 -eq 2 ] || fail "bad option exit $rc3"
 
+# Why names are validated: wasm2c writes an export name raw into a C
+# comment, so this valid module injects a C definition into the generated
+# code (shown with wasm2c and gcc directly). PIXIU refuses the module.
+printf '(module (memory (export "memory") 1) (func (export "_start"))
+  (func (export "x*/ int pixiu_injected; /*")))' > "$work/inject.wat"
+wat2wasm "$work/inject.wat" -o "$work/inject.wasm"
+(cd "$work" && wasm2c inject.wasm -n demo -o demo.c && gcc -c -w demo.c -o demo.o)
+nm "$work/demo.o" | grep -q ' [BD] pixiu_injected$' || fail "injection demo did not inject"
+set +e
+"$pixiu" lambda run --code "$work/inject.wasm" < /dev/null 2> "$work/err"
+rc=$?
+set -e
+[ $rc -eq 1 ] && grep -q "invalid-module: .*A-Za-z0-9_" "$work/err" || fail "injection: $rc $(cat "$work/err")"
+
 # A task that does not compile: exit 1, the compiler's message shown.
 printf 'int main(void) { return undefined_thing; }\n' > "$work/bad.c"
 set +e
