@@ -149,7 +149,7 @@ static void test_infinite_loop(void **state) {
     px_sandbox_result r = expect(*state, "loop",
         "(module (memory (export \"memory\") 1)"
         " (func (export \"_start\") (loop (br 0))))",
-        &l, PX_SB_CPU_LIMIT, "cpu limit");
+        &l, PX_SB_CPU_LIMIT, "cpu-limit: 300 ms");
     assert_true(r.cpu_us >= 200000); /* tick-sampled timer vs precise rusage */
 }
 
@@ -161,7 +161,7 @@ static void test_wall_timeout(void **state) {
     expect(*state, "loop2",
            "(module (memory (export \"memory\") 1)"
            " (func (export \"_start\") (loop (br 0))) (func (drop (i32.const 2))))",
-           &l, PX_SB_TIMEOUT, "timeout");
+           &l, PX_SB_TIMEOUT, "timeout: no result");
 }
 
 static void test_memory_bomb(void **state) {
@@ -172,7 +172,7 @@ static void test_memory_bomb(void **state) {
         " (func (export \"_start\")"
         "  (loop (br_if 0 (i32.ne (memory.grow (i32.const 1)) (i32.const -1))))"
         "  unreachable))",
-        &l, PX_SB_MEMORY_LIMIT, "memory limit");
+        &l, PX_SB_MEMORY_LIMIT, "memory-limit: memory.grow refused");
     assert_int_equal(r.pages, MEM_MB * 16);
 }
 
@@ -188,7 +188,7 @@ static void test_deep_recursion(void **state) {
         "  (i32.add (call_indirect (type $t) (i32.add (local.get 0) (i32.const 1))"
         "   (i32.const 0)) (i32.load (i32.const 0))))"
         " (func (export \"_start\") (drop (call $f (i32.const 0)))))",
-        &l, PX_SB_TRAP, "stack exhaustion");
+        &l, PX_SB_TRAP, "trap: stack exhaustion");
     assert_int_equal(r.trap, PX_TRAP_STACK_EXHAUSTION);
 }
 
@@ -229,7 +229,7 @@ static void test_exit_and_output(void **state) {
            "  (i32.store (i32.const 4) (i32.const 65536))"
            "  (loop (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1)"
            "   (i32.const 8))) (br 0))))",
-           &l, PX_SB_OUTPUT_LIMIT, "output limit");
+           &l, PX_SB_OUTPUT_LIMIT, "output-limit: more than");
 }
 
 static void test_refused_modules(void **state) {
