@@ -151,6 +151,10 @@ const px_stage_kind *px_stage_find(const px_stage_kind *const *table,
 /* Built-in: element-wise sum of PXV1 vectors of equal length (partition
  * results, per-POD partial sums). Params: none. */
 extern const px_stage_kind px_stage_aggregate;
+/* Consumer task code (WebAssembly) in the sandbox: one input on stdin, the
+ * output from stdout. Params: cpu_ms, wall_ms, mem_mb, max_output. The
+ * worker runs it under PX_TEE_PROFILE_SPAWN. */
+extern const px_stage_kind px_stage_wasm;
 
 /* ---- a λ instance (the worker's state) --------------------------------- */
 

@@ -55,8 +55,12 @@ enum {
     PX_ISO_IPCNS = 1u << 5,   /* "ipcns" */
     PX_ISO_RLIMIT_MEM = 1u << 6, /* "rlimit-mem": address-space limit */
     PX_ISO_RLIMIT_CPU = 1u << 7, /* "rlimit-cpu" */
-    PX_ISO_RLIMIT_FILES = 1u << 8, /* "rlimit-files": no new files, no core */
-    PX_ISO_COUNT = 9
+    PX_ISO_RLIMIT_FILES = 1u << 8, /* "rlimit-files": few descriptors, no core */
+    /* "seccomp-spawn": a deny-list filter (no network, no ptrace, no
+     * mounts or namespace changes, no kernel interfaces) for workers that
+     * must start a sandbox child; weaker than "seccomp". */
+    PX_ISO_SECCOMP_SPAWN = 1u << 9,
+    PX_ISO_COUNT = 10
 };
 /* Name of one PX_ISO_* bit, NULL for an unknown bit. */
 const char *px_tee_isolation_name(unsigned bit);
@@ -145,9 +149,12 @@ typedef struct px_tee_worker {
 /* Worker-side lockdown profiles. */
 typedef enum px_tee_profile {
     /* Read and write its channel, memory without execute, randomness,
-     * clocks, exit. (Stages that must start a sandbox child will need a
-     * wider profile; none exists yet.) */
-    PX_TEE_PROFILE_COMPUTE = 1
+     * clocks, exit; anything else kills. For built-in stages. */
+    PX_TEE_PROFILE_COMPUTE = 1,
+    /* For stages that compile and run a sandbox child (wasm): everything
+     * but a deny-list, which fails with EPERM so that the sandbox's own,
+     * stricter filter still reports what its task attempted. */
+    PX_TEE_PROFILE_SPAWN = 2
 } px_tee_profile;
 
 typedef struct px_tee_backend {

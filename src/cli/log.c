@@ -292,7 +292,7 @@ static char *b64(const uint8_t *p, size_t n, char *buf) {
 /* An inclusion proof of entry I in the vector JSON form, from the log's
  * entry, checkpoint and proof endpoints. */
 static int cmd_prove(opts *o) {
-    uint64_t idx, size;
+    uint64_t idx = 0, size = 0;
     if (need(o->url, "--url") || need(o->index, "--index"))
         return PX_EXIT_USAGE;
     if (to_u64(o->index, &idx) || (o->size && to_u64(o->size, &size)))

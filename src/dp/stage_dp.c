@@ -38,6 +38,7 @@ static int dp_check(const json_t *params, px_err *err) {
  * is counted and dropped by the mechanism, never trusted. */
 static int dp_split(const px_stage_input *in, px_buf *vecs, size_t *n,
                     size_t cap, px_err *err) {
+    /* vecs == NULL: only count. */
     size_t off = 0;
     while (off < in->len || (off == 0 && in->len == 0)) {
         if (*n == cap)
@@ -50,9 +51,11 @@ static int dp_split(const px_stage_input *in, px_buf *vecs, size_t *n,
             if (dim <= PX_VECTOR_MAX_DIM && full <= rest)
                 need = (size_t)full;
         }
-        vecs[*n].data = (uint8_t *)(in->data + off); /* borrowed */
-        vecs[*n].len = need;
-        vecs[*n].cap = 0;
+        if (vecs) {
+            vecs[*n].data = (uint8_t *)(in->data + off); /* borrowed */
+            vecs[*n].len = need;
+            vecs[*n].cap = 0;
+        }
         (*n)++;
         off += need;
         if (need == 0)
@@ -97,13 +100,19 @@ static int dp_run(const px_stage_ctx *ctx, px_stage_out *out, px_err *err) {
     size_t n = 0;
     json_t *pred = NULL;
     int rc = dp_params(ctx->params, &cfg, err);
+    /* Count first, then hold exactly that many views: the worker runs
+     * under a memory limit. */
+    for (size_t i = 0; rc == 0 && i < ctx->ninputs; i++)
+        rc = dp_split(&ctx->inputs[i], NULL, &n, PX_DP_MAX_INPUTS, err);
     if (rc == 0) {
-        vecs = calloc(PX_DP_MAX_INPUTS, sizeof *vecs);
+        vecs = calloc(n ? n : 1, sizeof *vecs);
         if (!vecs)
             rc = px_fail(err, PX_E_NOMEM, "out of memory");
     }
+    size_t total = n;
+    n = 0;
     for (size_t i = 0; rc == 0 && i < ctx->ninputs; i++)
-        rc = dp_split(&ctx->inputs[i], vecs, &n, PX_DP_MAX_INPUTS, err);
+        rc = dp_split(&ctx->inputs[i], vecs, &n, total, err);
     if (rc == 0)
         rc = px_dp_stage(cfg.data, cfg.len, vecs, n, &out->output, &pred, err);
     if (rc == 0)

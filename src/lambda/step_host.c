@@ -7,6 +7,11 @@
 #include "lambda/step_wire.h"
 
 #define KEYS_FIELDS 4
+/* A wasm worker starts the sandbox runner, which reserves wabt's 8 GiB
+ * guard region plus up to 4 GiB of task memory and sets its own CPU limit.
+ * Limits are inherited as ceilings, so the worker's must leave room. */
+#define WASM_WORKER_AS_BYTES (16ull << 30)
+#define WASM_WORKER_CPU_SECONDS 3600
 
 static int recv_expect(px_lambda_host *h, int want, px_buf *payload, px_err *err) {
     int type = 0;
@@ -85,6 +90,10 @@ static int start(px_lambda_host *h, const px_lambda_host_req *req, px_err *err) 
     if (px_tee_measure(expected, worker, req->kind, code, config, err))
         return -1;
     px_tee_spawn_req sr = {req->worker_path, NULL, req->mem_bytes, req->cpu_seconds};
+    if (!strcmp(req->kind, px_stage_wasm.kind)) {
+        sr.mem_bytes = sr.mem_bytes ? sr.mem_bytes : WASM_WORKER_AS_BYTES;
+        sr.cpu_seconds = sr.cpu_seconds ? sr.cpu_seconds : WASM_WORKER_CPU_SECONDS;
+    }
     if (req->backend->spawn(&sr, &h->worker, err))
         return -1;
     unsigned isolation = h->worker.isolation;

@@ -24,17 +24,36 @@ static int expect(int fd, int want, px_buf *payload, px_err *err) {
     return 0;
 }
 
-static int birth(int fd, const px_stage_kind *const *table, px_buf *payload, px_lambda **l, px_err *err) {
-    px_bytes f[INIT_FIELDS];
+/* INIT's fields: worker digest, kind, code digest, config. */
+static int split_init(const px_buf *payload, px_bytes f[INIT_FIELDS], char kind[PX_TEE_KIND_MAX + 1],
+                      px_err *err) {
     size_t n = 0;
-    if (expect(fd, PX_MSG_INIT, payload, err) || px_wire_split(payload->data, payload->len, f, INIT_FIELDS, &n, err))
+    if (px_wire_split(payload->data, payload->len, f, INIT_FIELDS, &n, err))
         return -1;
-    char kind[PX_TEE_KIND_MAX + 1];
     if (n != INIT_FIELDS || f[0].n != PX_SHA256_BYTES || f[2].n != PX_SHA256_BYTES || f[1].n == 0 ||
         f[1].n > PX_TEE_KIND_MAX)
         return px_fail(err, PX_E_INVALID, "INIT message is malformed");
     memcpy(kind, f[1].p, f[1].n);
     kind[f[1].n] = 0;
+    return 0;
+}
+
+/* Stages that run task code start a sandbox child and need the wider
+ * profile; everything else gets the strict one. */
+static int lock_for_kind(const px_stage_kind *const *table, const px_tee_backend *backend, const px_buf *init,
+                         unsigned *isolation, px_err *err) {
+    px_bytes f[INIT_FIELDS];
+    char kind[PX_TEE_KIND_MAX + 1];
+    const px_stage_kind *k = split_init(init, f, kind, NULL) == 0 ? px_stage_find(table, kind) : NULL;
+    px_tee_profile profile = k && k->needs_code ? PX_TEE_PROFILE_SPAWN : PX_TEE_PROFILE_COMPUTE;
+    return backend->lockdown(profile, isolation, err);
+}
+
+static int birth(const px_stage_kind *const *table, const px_buf *init, px_lambda **l, px_err *err) {
+    px_bytes f[INIT_FIELDS];
+    char kind[PX_TEE_KIND_MAX + 1];
+    if (split_init(init, f, kind, err))
+        return -1;
     return px_lambda_new(l, table, f[0].p, kind, f[2].p, f[3].p, f[3].n, err);
 }
 
@@ -90,18 +109,18 @@ int px_lambda_worker_main(int fd, const px_stage_kind *const *table, const px_te
     px_err err = {0};
     unsigned isolation = 0;
     /* jansson seeds its hash tables from /dev/urandom on first use; after
-     * lockdown there is no open(), so seed now. */
+     * lockdown there may be no open(), so seed now. */
     json_object_seed(0);
-    if (backend->lockdown(PX_TEE_PROFILE_COMPUTE, &isolation, &err))
-        return send_error(fd, &err);
     px_buf payload = PX_BUF_INIT;
     px_lambda *l = NULL;
     px_step_result res;
     memset(&res, 0, sizeof res);
     int status = 1;
-    if (birth(fd, table, &payload, &l, &err) || send_keys(fd, l, isolation, &err) ||
-        take_evidence(fd, l, &payload, &err) ||
-        step(fd, l, &payload, &res, &err))
+    /* INIT comes from the node, before anything from outside is read; the
+     * kind it names decides how tight the lockdown can be. */
+    if (expect(fd, PX_MSG_INIT, &payload, &err) || lock_for_kind(table, backend, &payload, &isolation, &err) ||
+        birth(table, &payload, &l, &err) || send_keys(fd, l, isolation, &err) ||
+        take_evidence(fd, l, &payload, &err) || step(fd, l, &payload, &res, &err))
         send_error(fd, &err);
     else if (send_result(fd, &res, &err) == 0)
         status = 0;

@@ -177,7 +177,7 @@ static int stored_size(PGconn *c, uint64_t *size, px_err *err) {
 }
 
 static int pg_commit_body(pg_store *s, const px_log_commit *cm, px_err *err) {
-    uint64_t stored;
+    uint64_t stored = 0;
     if (exec_ok(s->w, "LOCK TABLE checkpoints IN EXCLUSIVE MODE", err, "locking") ||
         stored_size(s->w, &stored, err))
         return -1;

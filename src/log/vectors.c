@@ -76,7 +76,7 @@ int px_log_check_inclusion_json(const void *data, size_t len, px_err *err) {
     if (!o)
         return -1;
     px_buf root = PX_BUF_INIT, leaf = PX_BUF_INIT, proof = PX_BUF_INIT;
-    uint64_t index, size;
+    uint64_t index = 0, size = 0;
     size_t n = 0;
     int bad_len = 0, rc = -1;
     if (!json_is_object(o)) {
@@ -105,7 +105,7 @@ int px_log_check_consistency_json(const void *data, size_t len, px_err *err) {
     if (!o)
         return -1;
     px_buf r1 = PX_BUF_INIT, r2 = PX_BUF_INIT, proof = PX_BUF_INIT;
-    uint64_t size1, size2;
+    uint64_t size1 = 0, size2 = 0;
     size_t n = 0;
     int bad_len = 0, rc = -1;
     if (!json_is_object(o)) {

@@ -16,6 +16,7 @@
 
 static const char *const iso_names[PX_ISO_COUNT] = {
     "seccomp", "nodump", "nonewprivs", "userns", "netns", "ipcns", "rlimit-mem", "rlimit-cpu", "rlimit-files",
+    "seccomp-spawn",
 };
 
 const char *px_tee_isolation_name(unsigned bit) {

@@ -30,7 +30,7 @@
 #define DEFAULT_MEM_BYTES (1ull << 30)
 #define DEFAULT_CPU_SECONDS 60
 #define WORKER_MAX_FILES 32
-#define ENV_MAX 8
+#define ENV_MAX 12
 
 /* AddressSanitizer reserves terabytes of shadow address space, so an
  * address-space limit cannot be applied to a sanitizer build; the evidence
@@ -47,10 +47,12 @@ static int process_available(void) {
     return 1;
 }
 
-/* Only sanitizer settings are passed on: the worker needs nothing else
- * from the host's environment, and should learn nothing from it. */
+/* Only what a worker needs is passed on: sanitizer settings, and where the
+ * sandbox finds its tools, runner and object cache. Nothing else of the
+ * node's environment reaches it. */
 static void build_env(char **env) {
-    static const char *const keep[] = {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"};
+    static const char *const keep[] = {"ASAN_OPTIONS",     "UBSAN_OPTIONS",     "LSAN_OPTIONS", "PATH",
+                                       "PIXIU_CACHE_DIR",  "PIXIU_WASM_RUNNER", "HOME",         "XDG_CACHE_HOME"};
     size_t n = 0;
     extern char **environ;
     for (char **e = environ; e && *e && n < ENV_MAX - 1; e++)
@@ -185,22 +187,50 @@ static int add_rules(scmp_filter_ctx ctx) {
     return 0;
 }
 
+/* The spawn profile: what a worker and the compilers and sandbox runner it
+ * starts never need, above all the network and other processes' memory. */
+static int add_denials(scmp_filter_ctx ctx) {
+    static const int deny[] = {
+        SCMP_SYS(connect),       SCMP_SYS(bind),           SCMP_SYS(listen),
+        SCMP_SYS(accept),        SCMP_SYS(accept4),        SCMP_SYS(ptrace),
+        SCMP_SYS(process_vm_readv), SCMP_SYS(process_vm_writev), SCMP_SYS(pidfd_getfd),
+        SCMP_SYS(kcmp),          SCMP_SYS(mount),          SCMP_SYS(umount2),
+        SCMP_SYS(pivot_root),    SCMP_SYS(chroot),         SCMP_SYS(setns),
+        SCMP_SYS(unshare),       SCMP_SYS(open_by_handle_at), SCMP_SYS(name_to_handle_at),
+        SCMP_SYS(kexec_load),    SCMP_SYS(kexec_file_load), SCMP_SYS(init_module),
+        SCMP_SYS(finit_module),  SCMP_SYS(delete_module),  SCMP_SYS(bpf),
+        SCMP_SYS(perf_event_open), SCMP_SYS(keyctl),       SCMP_SYS(add_key),
+        SCMP_SYS(request_key),   SCMP_SYS(userfaultfd),    SCMP_SYS(io_uring_setup),
+        SCMP_SYS(reboot),        SCMP_SYS(swapon),         SCMP_SYS(swapoff),
+        SCMP_SYS(settimeofday),  SCMP_SYS(clock_settime),  SCMP_SYS(clock_adjtime),
+        SCMP_SYS(adjtimex),      SCMP_SYS(acct),           SCMP_SYS(quotactl),
+        SCMP_SYS(syslog),        SCMP_SYS(iopl),           SCMP_SYS(ioperm),
+        SCMP_SYS(fanotify_init), SCMP_SYS(personality),    SCMP_SYS(vhangup),
+    };
+    for (size_t i = 0; i < sizeof deny / sizeof deny[0]; i++)
+        if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), deny[i], 0) != 0)
+            return -1;
+    /* Unix socketpairs only: no network sockets of any family. */
+    return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_NE, AF_UNIX));
+}
+
 static int process_lockdown(px_tee_profile profile, unsigned *isolation, px_err *err) {
-    if (profile != PX_TEE_PROFILE_COMPUTE)
+    if (profile != PX_TEE_PROFILE_COMPUTE && profile != PX_TEE_PROFILE_SPAWN)
         return px_fail(err, PX_E_INVALID, "the process backend has no lockdown profile %d", (int)profile);
     if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
         return px_fail(err, PX_E_INTERNAL, "cannot make the worker non-dumpable: %s", strerror(errno));
     *isolation |= PX_ISO_NODUMP;
-    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+    int compute = profile == PX_TEE_PROFILE_COMPUTE;
+    scmp_filter_ctx ctx = seccomp_init(compute ? SCMP_ACT_KILL_PROCESS : SCMP_ACT_ALLOW);
     if (!ctx)
         return px_fail(err, PX_E_INTERNAL, "cannot create a seccomp filter");
-    int rc = add_rules(ctx);
+    int rc = compute ? add_rules(ctx) : add_denials(ctx);
     if (rc == 0)
         rc = seccomp_load(ctx);
     seccomp_release(ctx);
     if (rc != 0)
         return px_fail(err, PX_E_INTERNAL, "cannot load the worker's seccomp filter");
-    *isolation |= PX_ISO_SECCOMP;
+    *isolation |= compute ? PX_ISO_SECCOMP : PX_ISO_SECCOMP_SPAWN;
     return 0;
 }
 

@@ -39,22 +39,29 @@ static inline char *fx_vkey(const px_verifier *v) {
     return px_buf_cstr(&b, &err);
 }
 
-/* Config of stage `index` sending to `to` and trusting the fixture's
- * platform and POD keys at min_level. */
-static inline void fx_config(const fixture *f, px_buf *out, uint32_t index, const uint8_t to[32], int min_level) {
+/* Config of stage `index` of `kind` sending to `to` and trusting the
+ * fixture's platform and POD keys at min_level; params is a JSON object
+ * text or NULL. */
+static inline void fx_config_kind(const fixture *f, px_buf *out, uint32_t index, const uint8_t to[32], int min_level,
+                                  const char *kind, const char *params) {
     char m[65], s[65];
     px_hex_encode(m, f->manifest, 32);
     px_hex_encode(s, to, 32);
     char *pv = fx_vkey(&f->platform_v), *dv = fx_vkey(&f->pod_v);
     px_err err = {0};
     px_assert_ok(px_buf_printf(out, &err,
-                               "{\"manifest\":\"%s\",\"stage\":{\"index\":%u,\"kind\":\"aggregate\"},"
+                               "{\"manifest\":\"%s\",\"stage\":{\"index\":%u,\"kind\":\"%s\"},"
                                "\"successors\":[\"%s\"],\"predecessors\":{\"platform_keys\":[\"%s\"],"
-                               "\"min_level\":%d,\"pods\":[\"%s\"]}}",
-                               m, index, s, pv, min_level, dv),
+                               "\"min_level\":%d,\"pods\":[\"%s\"]}%s%s}",
+                               m, index, kind, s, pv, min_level, dv, params ? ",\"params\":" : "",
+                               params ? params : ""),
                  &err);
     free(pv);
     free(dv);
+}
+
+static inline void fx_config(const fixture *f, px_buf *out, uint32_t index, const uint8_t to[32], int min_level) {
+    fx_config_kind(f, out, index, to, min_level, "aggregate", NULL);
 }
 
 /* A POD release of data to stage key `to`, signed by `by`. */

@@ -197,11 +197,111 @@ static void test_worker_silent_or_wrong(void **state) {
     px_buf_free(&cfg);
 }
 
+#define WASI "(import \"wasi_snapshot_preview1\" "
+
+/* Copies standard input to standard output. */
+static const char echo_wat[] =
+    "(module " WASI "\"fd_read\" (func $read (param i32 i32 i32 i32) (result i32)))"
+    WASI "\"fd_write\" (func $write (param i32 i32 i32 i32) (result i32)))"
+    "(memory (export \"memory\") 2)"
+    "(func (export \"_start\") (local $n i32)"
+    " (block $done (loop $l"
+    "  (i32.store (i32.const 0) (i32.const 1024))"
+    "  (i32.store (i32.const 4) (i32.const 60000))"
+    "  (drop (call $read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 8)))"
+    "  (local.set $n (i32.load (i32.const 8)))"
+    "  (br_if $done (i32.eqz (local.get $n)))"
+    "  (i32.store (i32.const 4) (local.get $n))"
+    "  (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 12)))"
+    "  (br $l)))))";
+
+static const char trap_wat[] = "(module (memory (export \"memory\") 1)"
+                               "(func (export \"_start\") unreachable))";
+
+/* Assemble text-format source with wabt's wat2wasm. */
+static void wat(const char *dir, const char *name, const char *src, px_buf *out) {
+    char path[300], cmd[800];
+    snprintf(path, sizeof path, "%s/%s.wat", dir, name);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs(src, fp);
+    fclose(fp);
+    snprintf(cmd, sizeof cmd, "wat2wasm '%s' -o '%s/%s.wasm'", path, dir, name);
+    assert_int_equal(system(cmd), 0);
+    snprintf(path, sizeof path, "%s/%s.wasm", dir, name);
+    px_err err = {0};
+    px_assert_ok(px_file_read(path, 1 << 20, out, &err), &err);
+}
+
+/* One wasm instance attested for `attested`, sent `sent` as its code. */
+static void wasm_step(const fixture *f, const px_buf *attested, const px_buf *sent, const char *want) {
+    px_err err = {0};
+    px_buf cfg = PX_BUF_INIT, vec = PX_BUF_INIT, rel = PX_BUF_INIT, sealed = PX_BUF_INIT, code = PX_BUF_INIT,
+           out = PX_BUF_INIT;
+    fx_config_kind(f, &cfg, 2, f->successor.pk, 1, "wasm", "{\"cpu_ms\":2000,\"mem_mb\":16}");
+    uint8_t nonce[32], cd[32];
+    px_random(nonce, 32);
+    px_sha256(cd, attested->data, attested->len);
+    px_lambda_host h;
+    px_lambda_host_req req = {&px_tee_process, WORKER, NULL, &f->platform, "node-a", "wasm", cd, cfg.data,
+                              cfg.len, nonce, 0, 30, 60000};
+    px_assert_ok(px_lambda_host_start(&h, &req, &err), &err);
+    px_evidence ev;
+    px_assert_ok(px_evidence_parse(&ev, h.evidence.data, h.evidence.len, &err), &err);
+    assert_true(ev.isolation & PX_ISO_SECCOMP_SPAWN);
+    assert_false(ev.isolation & PX_ISO_SECCOMP);
+    fx_vector(&vec, 127, 7.0);
+    fx_release(f, &rel, &f->pod, vec.data, vec.len, h.box_pk);
+    fx_seal(&sealed, &vec, h.box_pk);
+    fx_seal(&code, sent, h.box_pk);
+    px_step_input in = {sealed.data, sealed.len, rel.data, rel.len, NULL, 0};
+    px_step_result r;
+    px_assert_ok(px_lambda_host_step(&h, code.data, code.len, &in, 1, &r, &err), &err);
+    if (strcmp(r.status, want) != 0)
+        fail_msg("wasm step: status %s, expected %s", r.status, want);
+    if (r.ok) {
+        px_assert_ok(px_seal_open(&out, r.outputs[0].data, r.outputs[0].len, &f->successor, &err), &err);
+        assert_int_equal(out.len, vec.len);
+        assert_memory_equal(out.data, vec.data, vec.len);
+    }
+    px_step_result_free(&r);
+    px_lambda_host_free(&h);
+    px_buf *bufs[] = {&cfg, &vec, &rel, &sealed, &code, &out};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        px_buf_free(bufs[i]);
+}
+
+/* Consumer code in the sandbox, inside the worker: the code must be the
+ * attested code, and a trap is a signed failure. */
+static void test_worker_wasm(void **state) {
+    (void)state;
+    fixture f;
+    fx_init(&f);
+    char dir[] = PX_BUILD_DIR "/step-wasm-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char cache[300];
+    snprintf(cache, sizeof cache, "%s/cache", dir);
+    setenv("PIXIU_CACHE_DIR", cache, 1);
+    setenv("PIXIU_WASM_RUNNER", PX_BUILD_DIR "/pixiu-wasm-runner", 1);
+    px_buf echo = PX_BUF_INIT, trap = PX_BUF_INIT;
+    wat(dir, "echo", echo_wat, &echo);
+    wat(dir, "trap", trap_wat, &trap);
+    wasm_step(&f, &echo, &echo, PX_STATUS_OK);
+    wasm_step(&f, &echo, &trap, PX_STATUS_INVALID_MODULE); /* not the attested code */
+    wasm_step(&f, &trap, &trap, PX_STATUS_TRAP);
+    px_buf_free(&echo);
+    px_buf_free(&trap);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_worker_step),
         cmocka_unit_test(test_worker_refuses),
         cmocka_unit_test(test_worker_silent_or_wrong),
+        cmocka_unit_test(test_worker_wasm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
