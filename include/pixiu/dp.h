@@ -201,6 +201,9 @@ typedef struct px_dp_config {
 int px_dp_config_parse(px_dp_config *c, const void *json, size_t len,
                        px_err *err);
 void px_dp_config_free(px_dp_config *c);
+/* What a release under this config will state as its spend, known before
+ * any data is seen: a POD can charge exactly this at admission. */
+int px_dp_config_spend(const px_dp_config *c, px_dp_spend *s, px_err *err);
 const char *px_dp_mechanism_name(px_dp_mechanism m);
 
 /* What enforcement did to the inputs: the stage's proof states it. */

@@ -147,10 +147,30 @@ static int px_dp_key_of(double x, int64_t *key) {
     return 0;
 }
 
-/* Append the first max_contrib distinct valid keys of one user. */
+/* A key and where the user listed it. */
+typedef struct px_dp_keypos {
+    int64_t key;
+    uint32_t pos;
+} px_dp_keypos;
+
+static int px_dp_cmp_key_pos(const void *a, const void *b) {
+    const px_dp_keypos *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+static int px_dp_cmp_pos(const void *a, const void *b) {
+    const px_dp_keypos *x = a, *y = b;
+    return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/* Append the first max_contrib distinct valid keys of one user, in the
+ * order listed. Sorting (not pairwise search) keeps a hostile user with
+ * thousands of keys at O(n log n). scratch holds c->dim entries. */
 static int px_dp_user_keys(const px_dp_config *c, const px_dp_vec *v,
-                           int64_t *entries, size_t *nent,
-                           px_dp_enforced *e, px_err *err) {
+                           px_dp_keypos *scratch, int64_t *entries,
+                           size_t *nent, px_dp_enforced *e, px_err *err) {
     if (v->n == PX_DP_VEC_UNDECODABLE) {
         e->rejected_decode++;
         return 0;
@@ -159,30 +179,30 @@ static int px_dp_user_keys(const px_dp_config *c, const px_dp_vec *v,
         e->rejected_length++;
         return 0;
     }
-    size_t first = *nent, kept = 0;
+    size_t m = 0, d = 0;
     for (uint32_t j = 0; j < v->n; j++) {
-        int64_t k;
         if (v->v[j] == 0 && signbit(v->v[j]))
             e->negative_zero++;
-        if (px_dp_key_of(v->v[j], &k) != 0) {
+        if (px_dp_key_of(v->v[j], &scratch[m].key) != 0) {
             e->rejected_values++;
             continue;
         }
-        int dup = 0;
-        for (size_t i = first; i < first + kept && !dup; i++)
-            dup = entries[i] == k;
-        if (dup)
-            continue;
-        if (kept == c->max_contrib) {
-            e->limited++;
-            break;
-        }
-        if (*nent == PX_DP_KEYS_MAX_ENTRIES)
-            return px_fail(err, PX_E_LIMIT, "more than %u keys in total",
-                           PX_DP_KEYS_MAX_ENTRIES);
-        entries[(*nent)++] = k;
-        kept++;
+        scratch[m++].pos = j;
     }
+    qsort(scratch, m, sizeof *scratch, px_dp_cmp_key_pos);
+    for (size_t i = 0; i < m; i++)
+        if (i == 0 || scratch[i].key != scratch[i - 1].key)
+            scratch[d++] = scratch[i];
+    qsort(scratch, d, sizeof *scratch, px_dp_cmp_pos);
+    if (d > c->max_contrib) {
+        e->limited++;
+        d = c->max_contrib;
+    }
+    if (d > PX_DP_KEYS_MAX_ENTRIES - *nent)
+        return px_fail(err, PX_E_LIMIT, "more than %u keys in total",
+                       PX_DP_KEYS_MAX_ENTRIES);
+    for (size_t i = 0; i < d; i++)
+        entries[(*nent)++] = scratch[i].key;
     e->used++;
     return 0;
 }
@@ -216,16 +236,18 @@ int px_dp_mech_keys(const px_dp_config *c, const px_dp_vec *in, size_t n,
     if (cap > PX_DP_KEYS_MAX_ENTRIES)
         cap = PX_DP_KEYS_MAX_ENTRIES;
     int64_t *ent = malloc((cap ? cap : 1) * sizeof *ent);
+    px_dp_keypos *scratch = malloc(c->dim * sizeof *scratch);
     double *outv = NULL;
     px_dp_spend part;
     int64_t tau = 0;
-    if (!ent) {
+    if (!ent || !scratch) {
         px_fail(err, PX_E_NOMEM, "out of memory for keys");
         goto out;
     }
     res->enforced.inputs = n;
     for (size_t i = 0; i < n; i++)
-        if (px_dp_user_keys(c, &in[i], ent, &nent, &res->enforced, err) != 0)
+        if (px_dp_user_keys(c, &in[i], scratch, ent, &nent, &res->enforced,
+                            err) != 0)
             goto out;
     if (px_dp_noise_calibrate(&res->noise, PX_DP_NOISE_LAPLACE,
                               c->max_contrib, 1, c->epsilon, c->delta, &part,
@@ -257,6 +279,7 @@ int px_dp_mech_keys(const px_dp_config *c, const px_dp_vec *in, size_t n,
     rc = 0;
 out:
     free(ent);
+    free(scratch);
     free(outv);
     return rc;
 }

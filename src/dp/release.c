@@ -33,8 +33,7 @@ int px_dp_calibrate(const px_dp_config *c, px_dp_q eps, px_dp_q delta,
 
 /* What the whole release spends: the configured budget, since the parts
  * are exact fractions of it and any rounding only added noise. */
-static int px_dp_total_spend(const px_dp_config *c, px_dp_spend *s,
-                             px_err *err) {
+int px_dp_config_spend(const px_dp_config *c, px_dp_spend *s, px_err *err) {
     px_dp_q eps, delta, rho;
     px_dp_noise nz;
     if (px_dp_split_budget(c, 1, &eps, &delta, &rho, err) != 0)
@@ -75,7 +74,7 @@ int px_dp_release(const px_dp_config *c, const px_dp_vec *in, size_t n,
         rc = px_fail(err, PX_E_INVALID, "unknown mechanism");
     }
     if (rc == 0)
-        rc = px_dp_total_spend(c, &res->spend, err);
+        rc = px_dp_config_spend(c, &res->spend, err);
     if (rc != 0)
         px_dp_result_free(res);
     return rc;

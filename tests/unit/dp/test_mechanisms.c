@@ -107,6 +107,47 @@ static void test_count_noise_law(void **state) {
     px_dp_config_free(&c);
 }
 
+/* Gaussian noise at ρ = 1/2 on a count (L2² = 1): σ² = 1 exactly (CKS20
+ * Theorem 14). The discrete Gaussian's variance at σ² = 1 is
+ * Σ x² e^{-x²/2} / Σ e^{-x²/2}; the spend is known before the release. */
+static void test_count_gaussian_law(void **state) {
+    (void)state;
+    px_test_seed s;
+    px_dp_rng r;
+    px_test_rng(&r, &s, 18);
+    px_dp_config c;
+    config(&c, "{\"mechanism\":\"count\",\"noise\":\"gaussian\","
+               "\"rho\":\"0.5\",\"delta\":\"0.00001\"}");
+    px_dp_spend before;
+    assert_int_equal(px_dp_config_spend(&c, &before, NULL), 0);
+    enum { RUNS = 4000 };
+    double one = 1, sum = 0, sq = 0, z = 0, m2 = 0;
+    px_dp_vec in[3] = {{&one, 1}, {&one, 1}, {&one, 1}};
+    for (int k = 0; k < RUNS; k++) {
+        px_dp_result res;
+        release(&c, in, 3, &r, &res);
+        assert_true(res.noise.a == 1 && res.noise.b == 1);
+        assert_int_equal(px_dp_q_cmp(res.spend.epsilon, before.epsilon), 0);
+        assert_int_equal(px_dp_q_cmp(res.spend.rho, before.rho), 0);
+        double d = res.values[0] - 3;
+        sum += d;
+        sq += d * d;
+        px_dp_result_free(&res);
+    }
+    for (int x = -30; x <= 30; x++) {
+        z += exp(-x * x / 2.0);
+        m2 += x * x * exp(-x * x / 2.0);
+    }
+    double var = m2 / z, m = sum / RUNS, v = sq / RUNS - m * m;
+    printf("# gaussian count noise: mean %.3f var %.3f (exact %.3f)\n", m, v,
+           var);
+    assert_true(fabs(m) < 5 * sqrt(var / RUNS));
+    /* Kurtosis of a (discrete) Gaussian is about 3: Var(s²) ≈ 2σ⁴/n. */
+    assert_true(fabs(v - var) < 5 * var * sqrt(3.0 / RUNS));
+    assert_int_equal(before.kind, PX_DP_ZCDP);
+    px_dp_config_free(&c);
+}
+
 static void test_mean(void **state) {
     (void)state;
     px_test_seed s;
@@ -216,6 +257,40 @@ static void test_keys_threshold(void **state) {
     px_dp_config_free(&c);
 }
 
+/* A user listing 4096 keys, all distinct or all equal, costs O(n log n):
+ * the contribution limit keeps the first distinct ones in listed order. */
+static void test_keys_many(void **state) {
+    (void)state;
+    px_test_seed s;
+    px_dp_rng r;
+    px_test_rng(&r, &s, 19);
+    px_dp_config c;
+    config(&c, "{\"mechanism\":\"keys\",\"dim\":4096,"
+               "\"max_contributions\":3,\"epsilon\":\"50\","
+               "\"delta\":\"0.001\"}");
+    enum { USERS = 200 };
+    double *big = malloc(4096 * sizeof *big), same[4096];
+    for (int j = 0; j < 4096; j++) {
+        big[j] = 4095 - j; /* first three distinct: 4095, 4094, 4093 */
+        same[j] = 9;
+    }
+    px_dp_vec in[USERS];
+    for (int i = 0; i < USERS; i++)
+        in[i] = (px_dp_vec){i % 2 ? big : same, 4096};
+    px_dp_result res;
+    release(&c, in, USERS, &r, &res);
+    assert_int_equal(res.enforced.limited, USERS / 2);
+    assert_int_equal(res.n, 8); /* keys 9, 4093, 4094, 4095 with counts */
+    const double keys[4] = {9, 4093, 4094, 4095};
+    for (int j = 0; j < 4; j++) {
+        assert_true(res.values[2 * j] == keys[j]);
+        assert_true(fabs(res.values[2 * j + 1] - USERS / 2) < 5);
+    }
+    px_dp_result_free(&res);
+    free(big);
+    px_dp_config_free(&c);
+}
+
 static void test_topk(void **state) {
     (void)state;
     px_test_seed s;
@@ -295,9 +370,11 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sum_adversarial),
         cmocka_unit_test(test_count_noise_law),
+        cmocka_unit_test(test_count_gaussian_law),
         cmocka_unit_test(test_mean),
         cmocka_unit_test(test_histogram_limits),
         cmocka_unit_test(test_keys_threshold),
+        cmocka_unit_test(test_keys_many),
         cmocka_unit_test(test_topk),
         cmocka_unit_test(test_sample_and_aggregate),
         cmocka_unit_test(test_block_assignment),
