@@ -29,3 +29,81 @@ void px_node_trust_free(px_node_trust *t);
 int px_node_sibling_path(char *out, size_t cap, const char *name, px_err *err);
 
 #endif
+
+/* ---- the node daemon ---------------------------------------------------------- */
+
+#include <pthread.h>
+#include <sys/stat.h>
+
+#include "pixiu/lambda.h"
+#include "pixiu/log.h"
+#include "pixiu/pod.h"
+
+#define PX_NODE_PATH_MAX 1024
+#define PX_NODE_MAX_INSTANCES 4096
+#define PX_NODE_BODY_MAX (256u << 20)
+#define PX_NODE_CALL_TIMEOUT_MS 120000
+
+/* The node config file (docs/executor.md, "pixiud"). Paths are relative to
+ * the node directory unless absolute. */
+typedef struct px_node_config {
+    char id[PX_MEMBER_ID_MAX + 1];
+    char dir[PX_NODE_PATH_MAX];
+    char listen[64];
+    uint16_t port;
+    char port_file[PX_NODE_PATH_MAX]; /* "" = none */
+    char membership[PX_NODE_PATH_MAX];
+    char key[PX_NODE_PATH_MAX];
+    char platform_key[PX_NODE_PATH_MAX]; /* executors */
+    char worker[PX_NODE_PATH_MAX];       /* "" = pixiu_worker next to pixiud */
+    unsigned roles;
+} px_node_config;
+
+int px_node_config_load(px_node_config *c, const char *path, px_err *err);
+
+typedef struct px_node_instance {
+    int used;
+    uint8_t id[PX_SIGN_PUBLICKEYBYTES]; /* the instance's signing key */
+    char consumer[PX_MEMBER_ID_MAX + 1];
+    int busy;
+    px_lambda_host host;
+} px_node_instance;
+
+typedef struct px_node {
+    px_node_config cfg;
+    px_signer key, platform;
+    pthread_mutex_t mu; /* membership, instances */
+    px_membership members;
+    struct stat members_st;
+    px_replay *replay;
+    px_http_server *srv;
+    px_log *log;
+    px_witness *witness;
+    px_witness_log *wlogs;
+    px_witness_service wsvc;
+    px_pod *pod;
+    px_admissions *admissions;
+    px_node_instance *inst;
+    size_t ninst;
+} px_node;
+
+int px_node_start(px_node *n, const px_node_config *cfg, px_err *err);
+/* Stops serving (in-flight requests finish), kills instances, closes state. */
+void px_node_stop(px_node *n);
+
+/* Copy of the current membership (reloaded when its file changed). */
+int px_node_members(px_node *n, px_membership *out, px_err *err);
+/* Append an entry to the network's log (the member with role log). */
+int px_node_log_append(px_node *n, const uint8_t *entry, size_t len, uint64_t *index, px_err *err);
+
+/* Role handlers: reply in resp; sender is the verified member. */
+void px_node_recruit(px_node *n, const px_member *sender, const px_http_request *req, px_http_response *resp);
+void px_node_step(px_node *n, const px_member *sender, const px_http_request *req, px_http_response *resp);
+void px_node_admit(px_node *n, const px_member *sender, const px_http_request *req, px_http_response *resp);
+
+/* A copy of membership m's nodes into a JSON array of verifier keys. */
+const px_member *px_node_find_role(const px_membership *m, unsigned role);
+
+/* Reply helpers. */
+void px_node_reply_json(px_http_response *resp, json_t *o);
+void px_node_reply_err(px_http_response *resp, const px_err *err);
