@@ -33,7 +33,7 @@ extern "C" {
 #define PX_SRC_PK_MAX 65     /* P-256 uncompressed SEC1 point */
 #define PX_SRC_SK_MAX 64     /* Ed25519 secret key (seed || pk) */
 #define PX_SRC_SIG_BYTES 64  /* Ed25519, or P-256 r || s */
-#define PX_SRC_REF_MAX (PX_KEY_NAME_MAX + 10) /* "<name>+<8 hex>" */
+#define PX_SRC_REF_MAX (PX_KEY_NAME_MAX + 9) /* "<name>+<8 hex>" */
 
 /* Field names the import formats and the prover's input stream reserve for
  * provenance: the signing source ("<name>+<hex id>") and the signature. */

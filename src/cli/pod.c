@@ -12,6 +12,7 @@
 #define INPUT_MAX PX_POD_IMPORT_MAX_BYTES
 #define SMALL_FILE_MAX (4u << 20)
 #define MAX_STAGES 16
+#define DEMO_MAX_ROWS 20000000UL
 
 static const char usage[] =
     "usage: pixiu pod <command> [--pod DIR] ...\n"
@@ -60,7 +61,11 @@ static int parse_opts(int argc, char **argv, opts *o) {
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:h", lo, NULL)) != -1) {
-        unsigned long *num = c == 'u' ? &o->users : c == 't' ? &o->txns : c == 'x' ? &o->seed : c == 'p' ? &o->permille : NULL;
+        unsigned long *num = c == 'u'   ? &o->users
+                             : c == 't' ? &o->txns
+                             : c == 'x' ? &o->seed
+                             : c == 'p' ? &o->permille
+                                        : NULL;
         if (num && parse_ulong(optarg, num))
             return px_cli_errorf(PX_EXIT_USAGE, "pod: \"%s\" is not a non-negative integer", optarg), -1;
         switch (c) {
@@ -213,7 +218,10 @@ static int cmd_import(px_pod *p, const opts *o) {
     const char *file = o->args[1], *fmt = o->format;
     if (!fmt) {
         size_t n = strlen(file);
-        fmt = n > 6 && !strcmp(file + n - 6, ".jsonl") ? "jsonl" : n > 4 && !strcmp(file + n - 4, ".csv") ? "csv" : NULL;
+        if (n > 6 && !strcmp(file + n - 6, ".jsonl"))
+            fmt = "jsonl";
+        else if (n > 4 && !strcmp(file + n - 4, ".csv"))
+            fmt = "csv";
     }
     if (!fmt || (strcmp(fmt, "csv") && strcmp(fmt, "jsonl")))
         return px_cli_errorf(PX_EXIT_USAGE, "pod import: say --format csv or --format jsonl");
@@ -322,14 +330,19 @@ static int cmd_policy(px_pod *p, const opts *o) {
     px_buf b = PX_BUF_INIT;
     int rc;
     const char *sub = o->nargs ? o->args[0] : "";
-    if (!strcmp(sub, "set") && o->nargs == 3)
-        rc = px_file_read(o->args[2], SMALL_FILE_MAX, &b, &err) ? px_cli_error(PX_EXIT_USAGE, &err, "pod policy set")
-             : px_pod_policy_set(p, o->args[1], b.data, b.len, &err) ? px_cli_error(fail_status(&err), &err, "pod policy set")
-                                                                      : PX_EXIT_OK;
-    else if (!strcmp(sub, "show") && o->nargs == 2)
-        rc = px_pod_policy_get(p, o->args[1], &b, &err) ? px_cli_error(PX_EXIT_USAGE, &err, "pod policy show")
-                                                        : (printf("%.*s\n", (int)b.len, (const char *)b.data), PX_EXIT_OK);
-    else
+    if (!strcmp(sub, "set") && o->nargs == 3) {
+        if (px_file_read(o->args[2], SMALL_FILE_MAX, &b, &err))
+            rc = px_cli_error(PX_EXIT_USAGE, &err, "pod policy set");
+        else if (px_pod_policy_set(p, o->args[1], b.data, b.len, &err))
+            rc = px_cli_error(fail_status(&err), &err, "pod policy set");
+        else
+            rc = PX_EXIT_OK;
+    } else if (!strcmp(sub, "show") && o->nargs == 2) {
+        if (px_pod_policy_get(p, o->args[1], &b, &err))
+            rc = px_cli_error(PX_EXIT_USAGE, &err, "pod policy show");
+        else
+            rc = (printf("%.*s\n", (int)b.len, (const char *)b.data), PX_EXIT_OK);
+    } else
         rc = (fputs(usage, stderr), PX_EXIT_USAGE);
     px_buf_free(&b);
     return rc;
@@ -400,8 +413,9 @@ static int cmd_budget(px_pod *p, const opts *o) {
         px_eps_format(es, st.eps_spent), px_eps_format(el, st.eps_limit);
         px_delta_format(ds, st.delta_spent), px_delta_format(dl, st.delta_limit);
         if (o->json)
-            return print_json(json_pack("{s:s,s:s?,s:s,s:s,s:s,s:s}", "dataset", o->args[1], "consumer", o->consumer,
-                                        "epsilon_spent", es, "epsilon_limit", el, "delta_spent", ds, "delta_limit", dl));
+            return print_json(json_pack("{s:s,s:s?,s:s,s:s,s:s,s:s}", "dataset", o->args[1], "consumer",
+                                        o->consumer, "epsilon_spent", es, "epsilon_limit", el, "delta_spent", ds,
+                                        "delta_limit", dl));
         printf("%s%s%s: epsilon %s of %s, delta %s of %s\n", o->args[1], o->consumer ? " for " : "",
                o->consumer ? o->consumer : "", es, el, ds, dl);
         return PX_EXIT_OK;
@@ -462,8 +476,11 @@ static int cmd_releases(px_pod *p, const opts *o) {
     px_err err = {0};
     if (o->nargs == 2 && !strcmp(o->args[0], "show")) {
         px_buf env = PX_BUF_INIT;
-        int rc = px_pod_release_get(p, o->args[1], &env, &err) ? px_cli_error(PX_EXIT_USAGE, &err, "pod releases show")
-                                                               : (printf("%.*s\n", (int)env.len, (const char *)env.data), PX_EXIT_OK);
+        int rc = PX_EXIT_OK;
+        if (px_pod_release_get(p, o->args[1], &env, &err))
+            rc = px_cli_error(PX_EXIT_USAGE, &err, "pod releases show");
+        else
+            printf("%.*s\n", (int)env.len, (const char *)env.data);
         px_buf_free(&env);
         return rc;
     }
@@ -533,7 +550,8 @@ static int cmd_prove(const opts *o) {
 }
 
 static int cmd_gen_demo(const opts *o) {
-    if (!o->out || o->nargs || o->permille > 1000 || o->users == 0 || o->users > 10000000 || o->txns > 100000)
+    if (!o->out || o->nargs || o->permille > 1000 || o->users == 0 || o->users > 10000000 || o->txns > 100000 ||
+        o->users * o->txns > DEMO_MAX_ROWS)
         return fputs(usage, stderr), PX_EXIT_USAGE;
     px_err err = {0};
     px_source_signer bank;

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "pixiu/pod.h"
+#include "pod/row.h"
 
 #define AMOUNT_TEXT_MAX 64
 #define EXP_MAX 40
@@ -25,11 +25,11 @@ static int split_decimal(const char *t, char *digits, size_t *nd, int *exp10, px
                 digits[n++] = *p;
             frac += seen_dot;
         } else {
-            return px_fail(err, PX_E_INVALID, "\"%.64s\" is not a non-negative decimal number", t);
+            return px_fail(err, PX_E_INVALID, "\"%s\" is not a non-negative decimal number", px_row_safe_name(t));
         }
     }
     if (!seen_digit)
-        return px_fail(err, PX_E_INVALID, "\"%.64s\" is not a non-negative decimal number", t);
+        return px_fail(err, PX_E_INVALID, "\"%s\" is not a non-negative decimal number", px_row_safe_name(t));
     int e = 0;
     if (*p) {
         int neg = 0;
@@ -37,10 +37,10 @@ static int split_decimal(const char *t, char *digits, size_t *nd, int *exp10, px
         if (*p == '+' || *p == '-')
             neg = *p++ == '-';
         if (!*p)
-            return px_fail(err, PX_E_INVALID, "\"%.64s\": missing exponent digits", t);
+            return px_fail(err, PX_E_INVALID, "\"%s\": missing exponent digits", px_row_safe_name(t));
         for (; *p; p++) {
             if (*p < '0' || *p > '9' || e > EXP_MAX * 10)
-                return px_fail(err, PX_E_INVALID, "\"%.64s\": bad exponent", t);
+                return px_fail(err, PX_E_INVALID, "\"%s\": bad exponent", px_row_safe_name(t));
             e = e * 10 + (*p - '0');
         }
         e = neg ? -e : e;

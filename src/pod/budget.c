@@ -11,7 +11,10 @@
 #define HEX_DIGEST_LEN (2 * PX_SHA256_BYTES)
 
 const char *px_charge_state_name(px_charge_state s) {
-    return s == PX_CHARGE_CHARGED ? "charged" : s == PX_CHARGE_STARTED ? "started" : s == PX_CHARGE_REFUNDED ? "refunded" : "?";
+    return s == PX_CHARGE_CHARGED    ? "charged"
+           : s == PX_CHARGE_STARTED  ? "started"
+           : s == PX_CHARGE_REFUNDED ? "refunded"
+                                     : "?";
 }
 
 static int manifest_check(const char *m, px_err *err) {

@@ -146,7 +146,7 @@ static int map_header(const px_pod_schema *s, const csv_cells *c, int *map, px_e
         else if (!strcmp(name, PX_POD_FIELD_SIG))
             idx = COL_SIG, sig++;
         else if (idx < 0)
-            return px_fail(err, PX_E_INVALID, "header: unknown column \"%.64s\"", name);
+            return px_fail(err, PX_E_INVALID, "header: unknown column \"%s\"", px_row_safe_name(name));
         else if (seen[idx]++)
             return px_fail(err, PX_E_INVALID, "header: duplicate column \"%s\"", name);
         if (src > 1 || sig > 1)

@@ -140,7 +140,7 @@ static int import_row(void *ctx, const px_pod_row *row, px_err *err) {
         sqlite3_bind_null(st, 7);
     }
     if (sqlite3_step(st) != SQLITE_DONE) {
-        if ((sqlite3_extended_errcode(c->p->db) & 0xff) == SQLITE_CONSTRAINT)
+        if ((sqlite3_extended_errcode(c->p->db) & 0xff) == SQLITE_CONSTRAINT && c->s->key_field >= 0)
             return px_fail(err, PX_E_STATE, "duplicate value of unique key column %s",
                            c->s->rec.fields[c->s->key_field].name);
         return px_db_fail(c->p, "storing a record", err);

@@ -68,6 +68,9 @@ static const char demo_schema[] =
     "{\"name\":\"category\",\"type\":\"text\"},{\"name\":\"merchant\",\"type\":\"text\"}],"
     "\"user\":\"user_id\",\"key\":\"txn_id\"}";
 
+static const char demo_header[] =
+    "txn_id,user_id,account,timestamp,amount,currency,category,merchant,px_source,px_sig\n";
+
 typedef struct txn {
     char id[40], user[24], account[32], amount[AMOUNT_TEXT];
     int64_t ts;
@@ -126,9 +129,7 @@ int px_pod_demo_generate(px_buf *csv, px_buf *schema_json, uint32_t users, uint3
         return -1;
     size_t c0 = csv->len, s0 = schema_json->len;
     uint64_t s = seed;
-    int rc = px_buf_append_str(schema_json, demo_schema, err) ||
-             px_buf_append_str(csv, "txn_id,user_id,account,timestamp,amount,currency,category,merchant,px_source,px_sig\n",
-                               err);
+    int rc = px_buf_append_str(schema_json, demo_schema, err) || px_buf_append_str(csv, demo_header, err);
     for (uint32_t u = 0; rc == 0 && u < users; u++) {
         double income = exp(0.5 * next_normal(&s)); /* relative income level */
         for (uint32_t k = 0; rc == 0 && k < txns_per_user; k++) {

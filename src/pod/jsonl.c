@@ -57,7 +57,7 @@ static int convert_object(const px_pod_schema *s, json_t *obj, px_buf *arena, px
     json_t *m;
     json_object_foreach(obj, k, m) {
         if (px_schema_find(&s->rec, k) < 0 && strcmp(k, PX_POD_FIELD_SOURCE) && strcmp(k, PX_POD_FIELD_SIG))
-            return px_fail(err, PX_E_INVALID, "unknown member \"%.64s\"", k);
+            return px_fail(err, PX_E_INVALID, "unknown member \"%s\"", px_row_safe_name(k));
     }
     size_t blob_off[PX_RECORDS_MAX_FIELDS];
     px_buf_reset(arena);

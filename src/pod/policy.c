@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "pod/db.h"
+#include "pod/row.h"
 
 #define POLICY_JSON_MAX (1u << 20)
 #define ANY_BEHIND_DP "any-behind-dp"
@@ -79,13 +80,14 @@ static int parse_levels(px_pod_policy *pol, const json_t *o, px_err *err) {
     json_object_foreach((json_t *)o, k, v) {
         json_int_t l = json_integer_value(v);
         if (!json_is_integer(v) || l < 0 || l > LEVEL_MAX)
-            return px_fail(err, PX_E_INVALID, "\"min_level\".%.32s must be an integer in 0..%d", k, LEVEL_MAX);
+            return px_fail(err, PX_E_INVALID, "\"min_level\".%s must be an integer in 0..%d", px_row_safe_name(k),
+                           LEVEL_MAX);
         if (!strcmp(k, "default")) {
             pol->default_level = (int)l;
             continue;
         }
         if (strlen(k) == 0 || strlen(k) > PX_STAGE_KIND_MAX)
-            return px_fail(err, PX_E_INVALID, "\"min_level\": bad stage kind \"%.32s\"", k);
+            return px_fail(err, PX_E_INVALID, "\"min_level\": bad stage kind \"%s\"", px_row_safe_name(k));
         strcpy(pol->levels[pol->nlevels].kind, k);
         pol->levels[pol->nlevels++].level = (int)l;
     }
@@ -127,7 +129,7 @@ static int parse_root(px_pod_policy *pol, const json_t *root, px_err *err) {
         while (known[i] && strcmp(known[i], k))
             i++;
         if (!known[i])
-            return px_fail(err, PX_E_INVALID, "unknown member \"%.64s\"", k);
+            return px_fail(err, PX_E_INVALID, "unknown member \"%s\"", px_row_safe_name(k));
     }
     json_t *rd = json_object_get(root, "require_dp");
     if (rd && !json_is_boolean(rd))

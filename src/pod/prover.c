@@ -81,20 +81,18 @@ int px_prover_config_format(px_buf *out, const px_source_key *keys, size_t n, in
                             px_err *err) {
     json_t *root = json_object(), *a = json_array();
     px_buf k = PX_BUF_INIT;
-    int rc = -1;
-    if (!root || !a || json_object_set_new(root, "require", json_string(require_authenticated ? "authenticated" : "any")))
-        goto done;
-    for (size_t i = 0; i < n; i++) {
+    int rc = -1, built = root && a &&
+                         !json_object_set_new(root, "require",
+                                              json_string(require_authenticated ? "authenticated" : "any"));
+    for (size_t i = 0; built && i < n; i++) {
         px_buf_reset(&k);
-        if (px_source_key_format(&keys[i], &k, err) || !px_buf_cstr(&k, err))
-            goto done;
-        if (json_array_append_new(a, json_string((const char *)k.data)))
-            goto done;
+        if (px_source_key_format(&keys[i], &k, err) || !px_buf_cstr(&k, err) ||
+            json_array_append_new(a, json_string((const char *)k.data)))
+            built = 0;
     }
-    if (json_object_set(root, "sources", a) == 0)
+    if (built && json_object_set(root, "sources", a) == 0)
         rc = px_json_dump(root, out, err);
-done:
-    if (rc && err && err->code != PX_E_INVALID)
+    else
         px_fail(err, PX_E_NOMEM, "could not build the prover config");
     px_buf_free(&k);
     json_decref(a);
@@ -110,7 +108,7 @@ static const px_source_key *lookup(const px_prover_config *c, const px_value *sr
     if (src->len < 10 || src->len > PX_SRC_REF_MAX)
         return NULL;
     size_t nlen = src->len - 9;
-    if (src->p[nlen] != '+')
+    if (nlen > PX_KEY_NAME_MAX || src->p[nlen] != '+')
         return NULL;
     uint8_t idb[4];
     if (px_hex_decode_exact(idb, 4, (const char *)src->p + nlen + 1, 8, NULL))

@@ -8,6 +8,7 @@
 
 #include "pixiu/proof.h"
 #include "pod/db.h"
+#include "pod/row.h"
 
 #define HEX_DIGEST_LEN (2 * PX_SHA256_BYTES)
 
@@ -206,7 +207,7 @@ int px_pod_release_get(px_pod *p, const char *id_hex, px_buf *envelope, px_err *
     if (rc == SQLITE_ROW)
         rc = px_buf_append(envelope, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), err);
     else
-        rc = rc == SQLITE_DONE ? px_fail(err, PX_E_NOTFOUND, "no release %.64s", id_hex)
+        rc = rc == SQLITE_DONE ? px_fail(err, PX_E_NOTFOUND, "no release %s", px_row_safe_name(id_hex))
                                : px_db_fail(p, "reading releases", err);
     sqlite3_finalize(st);
     return rc;

@@ -10,6 +10,7 @@
 #include "pod/row.h"
 
 #define NUM_TEXT_MAX 64
+#define SAFE_NAME_MAX 64
 
 void px_pod_report_free(px_pod_report *r) {
     if (r)
@@ -28,6 +29,16 @@ void px_row_report(px_pod_report *r, uint64_t line, const px_err *e) {
         px_buf_printf(&r->text, NULL, "%s\n", e->msg);
     if (r->errors == PX_POD_MAX_REPORTED_ERRORS)
         px_buf_append_str(&r->text, "(further errors not listed)\n", NULL);
+}
+
+const char *px_row_safe_name(const char *name) {
+    size_t n = strlen(name);
+    if (n == 0 || n > SAFE_NAME_MAX)
+        return "(unprintable name)";
+    for (size_t i = 0; i < n; i++)
+        if (name[i] <= 0x20 || name[i] >= 0x7f || name[i] == '"')
+            return "(unprintable name)";
+    return name;
 }
 
 void px_row_error(px_pod_report *report, px_err *first, int *nerr, uint64_t line, const px_err *e) {

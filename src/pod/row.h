@@ -14,6 +14,10 @@ typedef struct px_row_prov {
 /* Record one error (line 0: not tied to a line) in the report, if any. */
 void px_row_report(px_pod_report *r, uint64_t line, const px_err *e);
 
+/* name itself if it is short printable ASCII, else a placeholder: error
+ * messages stay one clean line whatever the input holds. */
+const char *px_row_safe_name(const char *name);
+
 /* Report an error and keep the first one, prefixed with its line, in first. */
 void px_row_error(px_pod_report *report, px_err *first, int *nerr, uint64_t line, const px_err *e);
 

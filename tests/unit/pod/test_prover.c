@@ -21,7 +21,7 @@ static void add_record(stream_fixture *x, const px_source_signer *signer, const 
     px_value v[7];
     test_values(v, txn, x->n % 2 ? "alice" : "bob", (double)x->n * 1.25, (int64_t)x->n, note);
     uint8_t d[32], sig[64];
-    char ref[PX_SRC_REF_MAX + 1] = "";
+    char ref[PX_SRC_REF_MAX + 16] = "";
     px_err err = {0};
     if (signer) {
         px_assert_ok(px_record_digest(d, &x->sch.rec, v, &err), &err);
@@ -243,6 +243,42 @@ static void test_bad_inputs(void **state) {
     free_stream(&x);
 }
 
+/* Source references at and past the longest key name. */
+static void test_long_source_names(void **state) {
+    (void)state;
+    stream_fixture x;
+    build_stream(&x);
+    x.stream.len = 0;
+    px_err err = {0};
+    char name[PX_KEY_NAME_MAX + 1];
+    memset(name, 'k', PX_KEY_NAME_MAX);
+    name[PX_KEY_NAME_MAX] = 0;
+    px_source_signer longest;
+    px_assert_ok(px_source_signer_generate(&longest, name, PX_SRC_ED25519, &err), &err);
+    px_assert_ok(px_records_begin(&x.stream, &x.in_schema, 3, &err), &err);
+    x.n = 0;
+    add_record(&x, &longest, NULL, 0, 1);
+    char ref[PX_SRC_REF_MAX + 8];
+    snprintf(ref, sizeof ref, "k%s+%08x", name, longest.pub.id); /* one byte too long */
+    add_record(&x, &longest, ref, 0, 0);
+    snprintf(ref, sizeof ref, "kk%s+%08x", name, longest.pub.id);
+    add_record(&x, &longest, ref, 0, 0);
+    px_prover_config c;
+    px_source_key keys[1] = {longest.pub};
+    px_buf json = PX_BUF_INIT, out = PX_BUF_INIT;
+    px_assert_ok(px_prover_config_format(&json, keys, 1, 0, &err), &err);
+    px_assert_ok(px_prover_config_parse(&c, json.data, json.len, &err), &err);
+    px_prover_counts n;
+    px_assert_ok(px_prover_run(&c, x.stream.data, x.stream.len, &out, &n, &err), &err);
+    assert_int_equal(n.authenticated, 1);
+    assert_int_equal(n.unknown_source, 2);
+    px_prover_config_free(&c);
+    px_source_signer_free(&longest);
+    px_buf_free(&json);
+    px_buf_free(&out);
+    free_stream(&x);
+}
+
 /* Two PODs feed one prover: one stream out, counts summed; schemas must agree. */
 static void test_many_inputs(void **state) {
     (void)state;
@@ -351,6 +387,7 @@ int main(void) {
         cmocka_unit_test(test_empty_trust_and_forged_flags),
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_many_inputs),
+        cmocka_unit_test(test_long_source_names),
         cmocka_unit_test(test_pod_export_proves),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

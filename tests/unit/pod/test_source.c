@@ -128,6 +128,15 @@ static void test_digest_definition(void **state) {
     px_sha256(want, b.data, b.len);
     assert_memory_equal(d, want, 32);
     px_buf_free(&b);
+    /* known answers, computed independently with Python's struct and
+     * hashlib from the layout in docs/formats.md */
+    char hex[65];
+    px_hex_encode(hex, d, 32);
+    assert_string_equal(hex, "583c583c3678626f0b20f9c89b7ad04edfe802d981207e056d4da51d9801a7f0");
+    test_values(v, "", "\xc3\xa9" "e", -0.0, INT64_MIN, "");
+    px_assert_ok(px_record_digest(d, &s.rec, v, &err), &err);
+    px_hex_encode(hex, d, 32);
+    assert_string_equal(hex, "58528e8e47b496fc78a878948c1684529d5ca31d5ff6b37ce89a812a6686553d");
 }
 
 static void test_amounts(void **state) {

@@ -215,7 +215,8 @@ static void test_bad_params_refused_at_birth(void **state) {
     uint8_t spk[32], bpk[32];
     px_buf evidence = PX_BUF_INIT;
     assert_null(prover_instance(&w, "{\"require\":\"maybe\",\"sources\":[]}", spk, bpk, &evidence));
-    assert_null(prover_instance(&w, "{\"require\":\"any\",\"sources\":[\"forged+00000000+AQ==\"]}", spk, bpk, &evidence));
+    assert_null(
+        prover_instance(&w, "{\"require\":\"any\",\"sources\":[\"forged+00000000+AQ==\"]}", spk, bpk, &evidence));
     px_buf_free(&evidence);
     world_free(&w);
 }
