@@ -4,6 +4,8 @@
  *    from many concurrent clients (entry bundles), SQLite store with
  *    synchronous=FULL; baseline: raw SQLite batched inserts of the same
  *    entries with the same durability settings.
+ *  log_append_http_single: the same with one entry per request (POST /add)
+ *    from more clients, each request a new connection.
  *  log_inclusion_verify_1m: verifying one inclusion proof in a tree of 2^20
  *    entries; baseline: one SHA-256 of 64 bytes.
  */
@@ -19,6 +21,7 @@
 #define ENTRY_BYTES 256
 #define CLIENTS 8
 #define BUNDLE 1000
+#define SINGLE_CLIENTS 32
 #define APPEND_SECONDS 8
 #define RAW_BATCH 2000
 #define RAW_ROWS 400000
@@ -38,7 +41,7 @@ static void bench_line(const char *name, double v, const char *unit, double base
 typedef struct client {
     const char *url;
     double until;
-    int id;
+    int id, bundle; /* bundle: entries per request, 0 = single /add */
     uint64_t appended;
     int failed;
 } client;
@@ -49,11 +52,12 @@ static void *client_run(void *arg) {
     uint8_t e[ENTRY_BYTES];
     for (uint64_t seq = 0; now_s() < c->until; seq++) {
         px_buf_reset(&body);
-        for (int k = 0; k < BUNDLE; k++) {
+        for (int k = 0; k < (c->bundle ? c->bundle : 1); k++) {
             memset(e, 'a' + k % 26, sizeof e);
             snprintf((char *)e, sizeof e, "client %d bundle %llu entry %d", c->id, (unsigned long long)seq, k);
             uint8_t len[2] = {ENTRY_BYTES >> 8, ENTRY_BYTES & 0xff};
-            px_buf_append(&body, len, 2, NULL);
+            if (c->bundle)
+                px_buf_append(&body, len, 2, NULL);
             px_buf_append(&body, e, sizeof e, NULL);
         }
         int status = 0;
@@ -63,16 +67,16 @@ static void *client_run(void *arg) {
             c->failed = 1;
             break;
         }
-        c->appended += BUNDLE;
+        c->appended += c->bundle ? (uint64_t)c->bundle : 1;
     }
     px_buf_free(&body);
     px_buf_free(&resp);
     return NULL;
 }
 
-static double http_appends(const char *dir) {
+static double http_appends(const char *dir, int nclients, int bundle, double seconds) {
     char store[512];
-    snprintf(store, sizeof store, "sqlite:%s/bench-log.db", dir);
+    snprintf(store, sizeof store, "sqlite:%s/bench-log-%d.db", dir, bundle);
     px_signer key;
     px_err err = {0};
     px_log *log = NULL;
@@ -85,16 +89,16 @@ static double http_appends(const char *dir) {
         exit(1);
     }
     char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%u/add-bundle", px_http_server_port(srv));
-    client cs[CLIENTS];
-    pthread_t th[CLIENTS];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/%s", px_http_server_port(srv), bundle ? "add-bundle" : "add");
+    client cs[SINGLE_CLIENTS];
+    pthread_t th[SINGLE_CLIENTS];
     double t0 = now_s();
-    for (int i = 0; i < CLIENTS; i++) {
-        cs[i] = (client){.url = url, .until = t0 + APPEND_SECONDS, .id = i};
+    for (int i = 0; i < nclients; i++) {
+        cs[i] = (client){.url = url, .until = t0 + seconds, .id = i, .bundle = bundle};
         pthread_create(&th[i], NULL, client_run, &cs[i]);
     }
     uint64_t total = 0;
-    for (int i = 0; i < CLIENTS; i++) {
+    for (int i = 0; i < nclients; i++) {
         pthread_join(th[i], NULL);
         if (cs[i].failed) {
             fprintf(stderr, "bench log: client %d failed\n", i);
@@ -114,7 +118,8 @@ static double http_appends(const char *dir) {
     px_buf_free(&cp);
     px_http_server_stop(srv);
     px_log_close(log);
-    fprintf(stderr, "log: %llu entries in %.2f s over HTTP from %d clients\n", (unsigned long long)total, dt, CLIENTS);
+    fprintf(stderr, "log: %llu entries in %.2f s over HTTP from %d clients, %d per request\n",
+            (unsigned long long)total, dt, nclients, bundle ? bundle : 1);
     return (double)total / dt;
 }
 
@@ -214,8 +219,10 @@ int main(void) {
         return 1;
     inclusion_verify();
     double raw = raw_sqlite(dir);
-    double log = http_appends(dir);
+    double log = http_appends(dir, CLIENTS, BUNDLE, APPEND_SECONDS);
     bench_line("log_append_http", log, "entries/s", raw);
+    double single = http_appends(dir, SINGLE_CLIENTS, 0, APPEND_SECONDS / 2);
+    bench_line("log_append_http_single", single, "entries/s", raw);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     return system(cmd) == 0 ? 0 : 1;

@@ -128,12 +128,37 @@ void px_witness_close(px_witness *w);
  * success the new state is durable and the cosigned note (the checkpoint
  * with the witness's signature line added) is appended to out. Refusals say
  * why: PX_E_STATE for a size that does not match (err names the witness's
- * size), a rollback, or a fork; PX_E_VERIFY for a bad signature or proof. */
+ * size), a rollback, or two roots for one size; PX_E_VERIFY for a bad
+ * signature, or a consistency proof that fails (a fork, "forked history"). */
 int px_witness_add(px_witness *w, const px_verifier *log_key, const char *note, size_t len,
                    uint64_t old_size, const uint8_t *proof, size_t nproof, px_buf *out,
                    px_err *err);
 /* The size the witness last cosigned for origin (0 if none). */
 int px_witness_size(px_witness *w, const char *origin, uint64_t *size, px_err *err);
+/* The witness's key as a cosigner (for checking its cosignatures). */
+int px_witness_cosigner(px_witness *w, px_cosigner *c);
+
+/* The C2SP tlog-witness HTTP interface (POST /add-checkpoint) over a
+ * witness. Each trusted log is known by its origin line and key. */
+typedef struct px_witness_log {
+    char origin[PX_LOG_ORIGIN_MAX + 1];
+    px_verifier key;
+} px_witness_log;
+
+typedef struct px_witness_service {
+    px_witness *witness;
+    const px_witness_log *logs;
+    size_t nlogs;
+} px_witness_service;
+
+/* ctx is a px_witness_service. */
+void px_witness_http_handler(void *ctx, const px_http_request *req, px_http_response *resp);
+
+/* Client side: ask the witness at url (its submission prefix) to cosign
+ * the signed checkpoint note, fetching consistency proofs from the log at
+ * log_url as needed; the witness's cosignature lines are appended to out. */
+int px_witness_request(const char *url, const char *log_url, const char *note, size_t len, px_buf *out,
+                       px_err *err);
 
 /* ---- the log service ------------------------------------------------------ */
 

@@ -8,7 +8,9 @@
  *   verify-inclusion    check a proof file: exit 0 valid, 1 invalid, 2 unreadable
  *   verify-consistency  the same for a consistency proof
  *   check-consistency   is a checkpoint seen before consistent with the current one?
- *   witness             cosign a log's checkpoint if consistent with the last one
+ *   witness             cosign a log's checkpoint if consistent with the last one,
+ *                       locally or through a witness's tlog-witness endpoint
+ *   witness-serve       run a witness (C2SP tlog-witness add-checkpoint)
  *   cosigner-key        print the cosignature verifier key of a private key
  */
 #include <getopt.h>
@@ -35,14 +37,22 @@ static const char usage[] =
     "       pixiu log verify-consistency FILE.json\n"
     "       pixiu log check-consistency --url URL --key VKEY OLD_CHECKPOINT\n"
     "       pixiu log witness --url URL --state DB --key KEYFILE --log-key VKEY\n"
+    "       pixiu log witness --url URL --witness-url WURL [--log-key VKEY]\n"
+    "       pixiu log witness-serve --state DB --key KEYFILE --log-key VKEY [--log-key ...]\n"
+    "                               [--listen ADDR:PORT] [--port-file FILE]\n"
     "       pixiu log cosigner-key KEYFILE\n"
     "STORE is sqlite:PATH, postgres:CONNINFO or a path. Proof files use the JSON\n"
     "form of the transparency-dev/merkle test vectors.\n";
 
 /* ---- shared option parsing -------------------------------------------------- */
 
+#define LOG_KEYS_MAX 16
+_Static_assert(PX_KEY_NAME_MAX < PX_LOG_ORIGIN_MAX, "a key name must fit an origin line");
+
 typedef struct opts {
-    const char *store, *key, *origin, *listen, *port_file, *url, *state, *log_key;
+    const char *store, *key, *origin, *listen, *port_file, *url, *state, *log_key, *witness_url;
+    const char *log_keys[LOG_KEYS_MAX];
+    size_t nlog_keys;
     const char *subject, *input, *manifest;
     const char *index, *size, *max_entry;
     int wait;
@@ -57,7 +67,7 @@ static int parse_opts(int argc, char **argv, opts *o) {
         {"subject", required_argument, 0, 'j'}, {"input", required_argument, 0, 'i'},
         {"manifest", required_argument, 0, 'm'}, {"index", required_argument, 0, 'x'},
         {"size", required_argument, 0, 'z'},    {"max-entry", required_argument, 0, 'M'},
-        {"wait", no_argument, 0, 'w'},          {0}};
+        {"wait", no_argument, 0, 'w'},          {"witness-url", required_argument, 0, 'W'}, {0}};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -69,7 +79,13 @@ static int parse_opts(int argc, char **argv, opts *o) {
         case 'P': o->port_file = optarg; break;
         case 'u': o->url = optarg; break;
         case 'S': o->state = optarg; break;
-        case 'L': o->log_key = optarg; break;
+        case 'L':
+            o->log_key = optarg;
+            if (o->nlog_keys == LOG_KEYS_MAX)
+                return -1;
+            o->log_keys[o->nlog_keys++] = optarg;
+            break;
+        case 'W': o->witness_url = optarg; break;
         case 'j': o->subject = optarg; break;
         case 'i': o->input = optarg; break;
         case 'm': o->manifest = optarg; break;
@@ -139,6 +155,25 @@ static int split_listen(const char *listen, char *addr, size_t cap, uint16_t *po
     return 0;
 }
 
+/* Block the stop signals (before any thread starts) so sigwait can take
+ * them. */
+static void block_stop_signals(sigset_t *stop) {
+    sigemptyset(stop);
+    sigaddset(stop, SIGTERM);
+    sigaddset(stop, SIGINT);
+    pthread_sigmask(SIG_BLOCK, stop, NULL);
+}
+
+static int announce(const char *what, const char *addr, px_http_server *srv, const char *port_file, px_err *err) {
+    char line[64];
+    int n = snprintf(line, sizeof line, "%u\n", px_http_server_port(srv));
+    if (port_file && px_file_write_atomic(port_file, line, (size_t)n, 0644, err))
+        return -1;
+    printf("pixiu log: %s on http://%s:%u\n", what, addr, px_http_server_port(srv));
+    fflush(stdout);
+    return 0;
+}
+
 static int cmd_serve(opts *o) {
     if (need(o->store, "--store") || need(o->key, "--key"))
         return PX_EXIT_USAGE;
@@ -153,12 +188,8 @@ static int cmd_serve(opts *o) {
     px_signer key;
     if (px_signer_load(&key, o->key, &err))
         return px_cli_error(PX_EXIT_USAGE, &err, "log serve");
-    /* Block the stop signals before any thread starts, then wait for one. */
     sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGTERM);
-    sigaddset(&stop, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    block_stop_signals(&stop);
     px_log *log = NULL;
     px_log_opts lo = {.store = o->store, .key = &key, .origin = o->origin, .max_entry = (size_t)max_entry};
     int rc = px_log_open(&log, &lo, &err);
@@ -173,15 +204,11 @@ static int cmd_serve(opts *o) {
         px_log_close(log);
         return px_cli_error(PX_EXIT_USAGE, &err, "log serve");
     }
-    char line[64];
-    int n = snprintf(line, sizeof line, "%u\n", px_http_server_port(srv));
-    if (o->port_file && px_file_write_atomic(o->port_file, line, (size_t)n, 0644, &err)) {
+    if (announce("serving", addr, srv, o->port_file, &err)) {
         px_http_server_stop(srv);
         px_log_close(log);
         return px_cli_error(PX_EXIT_USAGE, &err, "log serve");
     }
-    printf("pixiu log: serving on http://%s:%u\n", addr, px_http_server_port(srv));
-    fflush(stdout);
     int sig;
     sigwait(&stop, &sig);
     px_http_server_stop(srv); /* finishes in-flight requests */
@@ -430,7 +457,72 @@ out:
 
 /* Fetch the log's checkpoint and the consistency proof from the witness's
  * last cosigned size, and ask the witness to cosign. */
+/* Ask a remote witness (tlog-witness) to cosign the log's checkpoint;
+ * print the checkpoint with the witness's cosignature lines added. */
+static int cmd_witness_remote(opts *o) {
+    px_buf note = PX_BUF_INIT, lines = PX_BUF_INIT;
+    px_checkpoint cp = {0};
+    px_err err = {0};
+    int rc = PX_EXIT_OK;
+    if (fetch_checkpoint(o->url, o->log_key, &note, &cp, &err) ||
+        px_witness_request(o->witness_url, o->url, (const char *)note.data, note.len, &lines, &err)) {
+        rc = px_cli_error(err.code == PX_E_VERIFY ? PX_EXIT_INVALID : PX_EXIT_USAGE, &err, "log witness");
+    } else {
+        fwrite(note.data, 1, note.len, stdout);
+        fwrite(lines.data, 1, lines.len, stdout);
+    }
+    px_checkpoint_free(&cp);
+    px_buf_free(&note);
+    px_buf_free(&lines);
+    return rc;
+}
+
+static int cmd_witness_serve(opts *o) {
+    if (need(o->state, "--state") || need(o->key, "--key") || need(o->log_key, "--log-key"))
+        return PX_EXIT_USAGE;
+    char addr[64] = "127.0.0.1";
+    uint16_t port = 0;
+    if (o->listen && split_listen(o->listen, addr, sizeof addr, &port))
+        return px_cli_errorf(PX_EXIT_USAGE, "log witness-serve: --listen must be ADDR:PORT");
+    px_err err = {0};
+    px_signer key;
+    px_witness_log logs[LOG_KEYS_MAX];
+    if (px_signer_load(&key, o->key, &err))
+        return px_cli_error(PX_EXIT_USAGE, &err, "log witness-serve");
+    /* A log is known by its key, and its origin is the key's name. */
+    for (size_t i = 0; i < o->nlog_keys; i++) {
+        if (px_verifier_load(&logs[i].key, o->log_keys[i], &err)) {
+            px_signer_wipe(&key);
+            return px_cli_error(PX_EXIT_USAGE, &err, "log witness-serve");
+        }
+        memcpy(logs[i].origin, logs[i].key.name, strlen(logs[i].key.name) + 1); /* name is shorter */
+    }
+    sigset_t stop;
+    block_stop_signals(&stop);
+    px_witness *w = NULL;
+    int rc = px_witness_open(&w, o->state, &key, &err);
+    px_signer_wipe(&key);
+    if (rc)
+        return px_cli_error(PX_EXIT_USAGE, &err, "log witness-serve");
+    px_witness_service svc = {.witness = w, .logs = logs, .nlogs = o->nlog_keys};
+    px_http_server *srv = NULL;
+    px_http_server_opts so = {.bind_addr = addr, .port = port, .handler = px_witness_http_handler, .ctx = &svc,
+                              .max_body = 1u << 16};
+    if (px_http_server_start(&srv, &so, &err) || announce("witnessing", addr, srv, o->port_file, &err)) {
+        px_http_server_stop(srv);
+        px_witness_close(w);
+        return px_cli_error(PX_EXIT_USAGE, &err, "log witness-serve");
+    }
+    int sig;
+    sigwait(&stop, &sig);
+    px_http_server_stop(srv);
+    px_witness_close(w);
+    return PX_EXIT_OK;
+}
+
 static int cmd_witness(opts *o) {
+    if (o->witness_url && !need(o->url, "--url"))
+        return cmd_witness_remote(o);
     if (need(o->url, "--url") || need(o->state, "--state") || need(o->key, "--key") || need(o->log_key, "--log-key"))
         return PX_EXIT_USAGE;
     px_err err = {0};
@@ -528,6 +620,8 @@ static int run(int argc, char **argv) {
         return cmd_check_consistency(&o, argc, argv);
     if (!strcmp(sub, "witness"))
         return cmd_witness(&o);
+    if (!strcmp(sub, "witness-serve"))
+        return cmd_witness_serve(&o);
     if (!strcmp(sub, "cosigner-key"))
         return cmd_cosigner_key(argc, argv);
     fprintf(stderr, "pixiu: log: unknown subcommand '%s'\n%s", sub, usage);

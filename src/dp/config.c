@@ -154,6 +154,8 @@ static int px_dp_config_rules(px_dp_config *c, px_err *err) {
                        PX_DP_EPS_MAX_NUM);
     if (c->rho.num && c->noise != PX_DP_NOISE_GAUSSIAN)
         return px_fail(err, PX_E_INVALID, "rho needs gaussian noise");
+    if (c->rho.num && c->epsilon.num)
+        return px_fail(err, PX_E_INVALID, "give epsilon or rho, not both");
     if (c->noise == PX_DP_NOISE_GAUSSIAN && c->delta.num == 0)
         return px_fail(err, PX_E_INVALID, "gaussian noise needs delta > 0");
     if (c->epsilon.num == 0 && c->rho.num == 0)

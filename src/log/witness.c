@@ -108,7 +108,7 @@ static int check_successor(int found, uint64_t size, const uint8_t root[PX_LOG_H
     }
     px_err why = {0};
     if (px_log_verify_consistency(size, cp->size, root, cp->root, proof, nproof, &why))
-        return px_fail(err, PX_E_STATE,
+        return px_fail(err, PX_E_VERIFY,
                        "witness: forked history: %s at size %llu is not consistent with size %llu cosigned before (%s)",
                        cp->origin, (unsigned long long)cp->size, (unsigned long long)size, why.msg);
     return 0;
@@ -162,4 +162,9 @@ int px_witness_size(px_witness *w, const char *origin, uint64_t *size, px_err *e
     uint8_t root[PX_LOG_HASH_BYTES];
     *size = 0;
     return load_state(w, origin, &found, size, root, err);
+}
+
+int px_witness_cosigner(px_witness *w, px_cosigner *c) {
+    px_cosigner_from_signer(&w->key, c);
+    return 0;
 }

@@ -110,6 +110,44 @@ echo "witness refused the fork: $(cat "$tmp/werr")"
 set +e; "$px" log check-consistency --url "$URL_B" --key "$vkey" "$tmp/cp3" >/dev/null 2>&1; rc=$?; set -e
 [ "$rc" = 1 ] || fail "check-consistency against a fork: exit $rc, want 1"
 
+# 3b. The same over C2SP tlog-witness: a witness server, a remote request.
+start_wit() {
+  rm -f "$tmp/wit.port"
+  "$px" log witness-serve --state "$tmp/w2.db" --key "$wkey" --log-key "$vkey" --port-file "$tmp/wit.port" >"$tmp/wit.out" 2>&1 &
+  pids+=($!); PID_W=$!
+  for _ in $(seq 100); do [ -s "$tmp/wit.port" ] && break; sleep 0.1; done
+  [ -s "$tmp/wit.port" ] || { cat "$tmp/wit.out" >&2; fail "witness did not start"; }
+  URL_W=http://127.0.0.1:$(cat "$tmp/wit.port")
+}
+start_wit
+"$px" log witness --url "$URL_A" --witness-url "$URL_W" --log-key "$vkey" >"$tmp/rcos1" || fail "remote witness refused"
+grep -q '^— witness.example/w1 ' "$tmp/rcos1" || fail "no remote cosignature line"
+"$px" log append --url "$URL_A" "$tmp/e.4" >/dev/null
+"$px" log witness --url "$URL_A" --witness-url "$URL_W" --log-key "$vkey" >"$tmp/rcos2" || fail "remote witness refused a consistent checkpoint"
+set +e; "$px" log witness --url "$URL_B" --witness-url "$URL_W" --log-key "$vkey" >/dev/null 2>"$tmp/rwerr"; rc=$?; set -e
+[ "$rc" = 1 ] && grep -q 'forked history' "$tmp/rwerr" || fail "remote witness shown a fork: exit $rc, $(cat "$tmp/rwerr")"
+# Protocol statuses, straight from the spec.
+"$px" log checkpoint --url "$URL_A" >"$tmp/cpA"
+size=$(sed -n 2p "$tmp/cpA")
+printf 'old 1\n\n' | cat - "$tmp/cpA" >"$tmp/req"
+code=$(curl -s -o "$tmp/r" -w '%{http_code} %{content_type}' --data-binary @"$tmp/req" "$URL_W/add-checkpoint")
+[ "$code" = "409 text/x.tlog.size" ] && [ "$(cat "$tmp/r")" = "$size" ] || fail "stale old size: $code $(cat "$tmp/r")"
+printf 'old 99999\n\n' | cat - "$tmp/cpA" >"$tmp/req"
+[ "$(curl -s -o /dev/null -w '%{http_code}' --data-binary @"$tmp/req" "$URL_W/add-checkpoint")" = 400 ] || fail "old > size not 400"
+printf 'nonsense\n' >"$tmp/req"
+[ "$(curl -s -o /dev/null -w '%{http_code}' --data-binary @"$tmp/req" "$URL_W/add-checkpoint")" = 400 ] || fail "malformed body not 400"
+mkdir -p "$tmp/other"; "$px" keygen log.example/test --out "$tmp/other" >/dev/null
+start_log C "sqlite:$tmp/c.db" "$tmp/other/log.example_test.key"
+"$px" log checkpoint --url "$URL_C" >"$tmp/cpC"
+printf 'old 0\n\n' | cat - "$tmp/cpC" >"$tmp/req"
+[ "$(curl -s -o /dev/null -w '%{http_code}' --data-binary @"$tmp/req" "$URL_W/add-checkpoint")" = 403 ] || fail "checkpoint by an untrusted key not 403"
+"$px" keygen unknown.example/log --out "$tmp/other" >/dev/null
+start_log D "sqlite:$tmp/d.db" "$tmp/other/unknown.example_log.key"
+"$px" log checkpoint --url "$URL_D" >"$tmp/cpD"
+printf 'old 0\n\n' | cat - "$tmp/cpD" >"$tmp/req"
+[ "$(curl -s -o /dev/null -w '%{http_code}' --data-binary @"$tmp/req" "$URL_W/add-checkpoint")" = 404 ] || fail "unknown origin not 404"
+kill -TERM "$PID_W"; wait "$PID_W" || fail "witness-serve did not exit cleanly"
+
 # 4. SIGTERM stops the server cleanly.
 kill -TERM "$PID_A"
 set +e; wait "$PID_A"; rc=$?; set -e

@@ -2,7 +2,8 @@
 # kill -9 of `pixiu log serve` under heavy concurrent append load, again and
 # again: after each restart every acknowledged entry must be in the log at
 # its acknowledged index, and the new checkpoint must be consistent with
-# every checkpoint the log signed and showed before.
+# every checkpoint the log signed and showed before. Runs on SQLite, and on
+# PostgreSQL too when PX_TEST_PG_DSN is set (then it must be reachable).
 set -euo pipefail
 build=$1
 px="$build/pixiu"
@@ -15,8 +16,6 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 
 "$px" keygen crash.example/log --out "$tmp" >/dev/null
 key="$tmp/crash.example_log.key"; vkey="$tmp/crash.example_log.vkey"
-store="sqlite:$tmp/log.db"
-mkdir -p "$tmp/cps"
 
 start() {
   rm -f "$tmp/port"
@@ -109,7 +108,11 @@ print("log size %d, %d acknowledged entries present" % (size, n))
 PY
 }
 
-for r in $(seq 1 "$rounds"); do
+# crash_rounds STORE N: N kill -9 rounds against one store.
+crash_rounds() {
+store=$1
+rm -rf "$tmp/cps" "$tmp/acks"; mkdir -p "$tmp/cps"; : >"$tmp/acks"
+for r in $(seq 1 "$2"); do
   start
   load "$r" &
   loader=$!
@@ -126,5 +129,17 @@ for r in $(seq 1 "$rounds"); do
   kill -9 "$pid"; wait "$pid" 2>/dev/null || true; pid=
 done
 n=$(wc -l <"$tmp/acks")
-[ "$n" -gt 1000 ] || fail "only $n entries acknowledged in $rounds rounds: not a heavy load"
-echo "log_crash: $rounds kill -9 rounds, $n acknowledged entries, $(ls "$tmp/cps" | wc -l) checkpoints: all durable and consistent"
+[ "$n" -gt 1000 ] || fail "only $n entries acknowledged in $2 rounds: not a heavy load"
+echo "log_crash ${store%%:*}: $2 kill -9 rounds, $n acknowledged entries, $(ls "$tmp/cps" | wc -l) checkpoints: all durable and consistent"
+}
+
+crash_rounds "sqlite:$tmp/log.db" "$rounds"
+if [ -n "${PX_TEST_PG_DSN:-}" ]; then
+  schema="log_crash_$$_$RANDOM"
+  psql "$PX_TEST_PG_DSN" -qc "CREATE SCHEMA $schema" >/dev/null ||
+    fail "PX_TEST_PG_DSN is set but PostgreSQL is unreachable"
+  crash_rounds "postgres:$PX_TEST_PG_DSN options='-csearch_path=$schema'" 3
+  psql "$PX_TEST_PG_DSN" -qc "SET client_min_messages=warning; DROP SCHEMA $schema CASCADE" >/dev/null
+else
+  echo "log_crash: PX_TEST_PG_DSN is not set, PostgreSQL store not crash-tested"
+fi

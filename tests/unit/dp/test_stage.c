@@ -131,6 +131,9 @@ static void test_stage_bad_configs(void **state) {
         {"{\"mechanism\":\"count\",\"epsilon\":\"1\",\"epsilon\":\"2\"}",
          "duplicate"},
         {"[1,2]", "not a JSON object"},
+        {"{\"mechanism\":\"count\",\"noise\":\"gaussian\",\"rho\":\"1\","
+         "\"epsilon\":\"1\",\"delta\":\"0.1\"}", "not both"},
+        {"{\"mechanism\":\"count\",\"rho\":\"1\"}", "rho needs gaussian"},
         {"{\"mechanism\":\"sum\",\"dim\":0,\"epsilon\":\"1\"}", "dim"},
         {"{\"mechanism\":\"count\",\"epsilon\":\"1\",\"delta\":\"1\"}",
          "delta must be below 1"},

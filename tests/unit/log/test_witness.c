@@ -200,7 +200,7 @@ static void test_witness(void **state) {
     px_buf_reset(&proof);
     assert_int_equal(px_log_prove_consistency(mem_node, f30l, 20, 30, &proof, &err), 0);
     assert_int_equal(px_witness_add(w, &lv, (char *)note.data, note.len, 20, proof.data, proof.len / 32, &out, &err), -1);
-    assert_int_equal(err.code, PX_E_STATE);
+    assert_int_equal(err.code, PX_E_VERIFY);
     assert_non_null(strstr(err.msg, "forked history"));
     /* Rollback. */
     signed_cp(&note, &log, 10, r10);
