@@ -207,6 +207,15 @@ static void test_traps(void **state) {
                " (func (export \"_start\") unreachable))",
                &l, PX_SB_TRAP, "unreachable");
     assert_int_equal(r.trap, PX_TRAP_UNREACHABLE);
+    /* Segments outside their memory or table trap while instantiating. */
+    expect(*state, "dataseg",
+           "(module (memory (export \"memory\") 1) (data (i32.const 65535) \"ab\")"
+           " (func (export \"_start\")))",
+           &l, PX_SB_TRAP, "trap: out of bounds");
+    expect(*state, "elemseg",
+           "(module (memory (export \"memory\") 1) (table 1 funcref)"
+           " (elem (i32.const 5) $f) (func $f) (func (export \"_start\")))",
+           &l, PX_SB_TRAP, "trap: out of bounds");
     expect(*state, "div",
            "(module (memory (export \"memory\") 1) (func (export \"_start\")"
            " (drop (i32.div_u (i32.const 1) (i32.load (i32.const 0))))))",
