@@ -101,9 +101,9 @@ int px_node_log_append(px_node *n, const uint8_t *entry, size_t len, uint64_t *i
         px_fail(err, PX_E_UNAVAILABLE, "the membership has no log");
         goto out;
     }
-    snprintf(url, sizeof url, "%s/log", log->url);
+    snprintf(url, sizeof url, "%s", log->url);
     snprintf(to, sizeof to, "%s", log->id);
-    if (px_signed_call(&n->key, n->cfg.id, to, "POST", url, "/add", entry, len, PX_NODE_CALL_TIMEOUT_MS, 1 << 20,
+    if (px_signed_call(&n->key, n->cfg.id, to, "POST", url, "/log/add", entry, len, PX_NODE_CALL_TIMEOUT_MS, 1 << 20,
                        &status, &resp, err))
         goto out;
     json_t *o = status == 200 ? px_json_parse(resp.data, resp.len, 1 << 20, NULL) : NULL;

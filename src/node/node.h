@@ -107,3 +107,37 @@ const px_member *px_node_find_role(const px_membership *m, unsigned role);
 /* Reply helpers. */
 void px_node_reply_json(px_http_response *resp, json_t *o);
 void px_node_reply_err(px_http_response *resp, const px_err *err);
+
+/* ---- the consumer's dispatcher ------------------------------------------------ */
+
+typedef struct px_submit_opts {
+    const char *id;              /* the consumer node's id */
+    const px_signer *key;        /* its node key */
+    const px_membership *members;
+    const uint8_t *code;         /* the task module, for wasm stages */
+    size_t code_len;
+    char *const *workers;        /* accepted worker builds (see px_node_trust_init) */
+    size_t nworkers;
+    FILE *progress;              /* stage-by-stage lines, or NULL */
+} px_submit_opts;
+
+typedef struct px_submit_result {
+    int ok;                          /* the task completed and the receipt checks */
+    uint8_t manifest[PX_SHA256_BYTES];
+    px_buf manifest_env;             /* the signed manifest */
+    px_buf result;                   /* the opened result (last stage output) */
+    uint8_t result_digest[PX_SHA256_BYTES];
+    px_buf receipt;                  /* JSON, when the task completed */
+    uint64_t records, authenticated, alleged; /* from the first stage's proof */
+    size_t releases, refusals;
+    char failure[2 * PX_ERR_MSG_MAX]; /* why not ok */
+} px_submit_result;
+
+/* Complete the manifest template (consumer, nonce, times, receivers, code
+ * digest), sign it, recruit back to front, publish the plan, ask each POD
+ * to admit it, drive the stages, open the result and build the receipt.
+ * Returns 0 when the task ran to a verdict (see r->ok), -1 on errors that
+ * stop the consumer itself (bad template, no log, ...). */
+int px_submit(const px_submit_opts *o, const void *manifest_template, size_t len, px_submit_result *r,
+              px_err *err);
+void px_submit_result_free(px_submit_result *r);
