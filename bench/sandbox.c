@@ -148,7 +148,7 @@ static void print(const char *name, double v, const char *unit, double base) {
 }
 
 static uint64_t gcc_native(const char *src, const char *exe) {
-    char cmd[2048];
+    char cmd[4096];
     snprintf(cmd, sizeof cmd, "gcc -O2 -I'%s/sdk' -o '%s' '%s' -lm", PX_SOURCE_DIR,
              exe, src);
     uint64_t t0 = px_mono_ns();

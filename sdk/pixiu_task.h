@@ -224,6 +224,9 @@ static inline int px_task_records_open(px_task_records *r, const uint8_t *data,
         memcpy(r->fields[i].name, p, nlen);
         r->fields[i].name[nlen] = '\0';
         r->fields[i].type = type;
+        for (uint32_t k = 0; k < i; k++)
+            if (!strcmp(r->fields[k].name, r->fields[i].name))
+                return px_task__bad(r, "PXR1: field name appears twice");
     }
     if (px_task__take(r, 12, &p))
         return -1;

@@ -345,6 +345,25 @@ int px_trace(px_buf *out, const uint8_t digest[PX_SHA256_BYTES],
              px_subject_lookup_fn lookup, void *ctx, px_trace_format fmt,
              px_err *err);
 
+/* ---- reading a log service over HTTP (docs/log.md) ------------------------ */
+
+#define PX_LOGREAD_TIMEOUT_MS 30000
+#define PX_LOGREAD_MAX_ENTRIES 100000
+
+/* Indices of the entries indexed under key ("subject", "input" or
+ * "manifest") and digest, ascending. *out is malloc'd. */
+int px_logread_lookup(const char *base_url, const char *key,
+                      const uint8_t digest[PX_SHA256_BYTES], uint64_t **out,
+                      size_t *n, px_err *err);
+int px_logread_entry(const char *base_url, uint64_t index, px_buf *out,
+                     px_err *err);
+/* Look up and fetch the entries, parsed; entries that are not well-formed
+ * PIXIU statements are skipped (anyone can append to a public log). Free
+ * each with px_entry_free and the array with free(). */
+int px_logread_entries(const char *base_url, const char *key,
+                       const uint8_t digest[PX_SHA256_BYTES], px_entry **out,
+                       size_t *n, px_err *err);
+
 /* ---- receipts ---------------------------------------------------------------- */
 
 #define PX_RECEIPT_TYPE "urn:pixiu:receipt:v1"

@@ -255,6 +255,7 @@ typedef struct px_lambda_host {
     uint8_t box_pk[PX_BOX_PUBLICKEYBYTES];
     uint8_t measurement[PX_TEE_MEASUREMENT_BYTES];
     int timeout_ms;
+    size_t nsuccessors; /* from the config: outputs a success must carry */
 } px_lambda_host;
 
 /* Spawn a worker under the backend, give it its config, check the

@@ -76,7 +76,8 @@ const px_member *px_membership_find(const px_membership *m, const char *id);
 #define PX_REPLAY_MAX_DEFAULT (1u << 20) /* nonces remembered at once */
 
 /* The exact bytes a request signature covers (docs/network.md). */
-int px_request_message(px_buf *out, const char *node, const char *method,
+int px_request_message(px_buf *out, const char *node, const char *to,
+                       const char *method,
                        const char *path, const char *query,
                        const uint8_t body_digest[PX_SHA256_BYTES],
                        int64_t time_ms, const uint8_t nonce[PX_REQ_NONCE_BYTES],
@@ -90,10 +91,10 @@ typedef struct px_request_auth {
     char sig[96];
 } px_request_auth;
 
-/* Sign a request as node `node` with its key, at time_ms with a fresh
- * nonce. query is "" when there is none. */
+/* Sign a request from node `node` to node `to` with node's key, at time_ms
+ * with a fresh nonce. query is "" when there is none. */
 int px_request_sign(px_request_auth *a, const px_signer *key, const char *node,
-                    const char *method, const char *path, const char *query,
+                    const char *to, const char *method, const char *path, const char *query,
                     const void *body, size_t body_len, int64_t time_ms,
                     px_err *err);
 
@@ -106,21 +107,22 @@ int px_replay_new(px_replay **out, int64_t window_ms, int64_t start_ms,
                   size_t max_entries, px_err *err);
 void px_replay_free(px_replay *r);
 
-/* Check a request's signature headers: known sender, valid signature, time
+/* Check a request addressed to node `self`: known sender, valid signature, time
  * within the window of now, nonce not seen before (then remembered).
  * *sender (may be NULL) points into m. Refusals are PX_E_DENIED (unknown
  * sender), PX_E_VERIFY (signature), PX_E_STATE (stale or replayed) or
  * PX_E_LIMIT (the replay cache is full). */
-int px_request_verify(const px_membership *m, px_replay *r,
+int px_request_verify(const px_membership *m, const char *self, px_replay *r,
                       const px_http_request *req, int64_t now,
                       const px_member **sender, px_err *err);
 
 /* HTTP status for a refusal's code: 401, 403, 409, 503. */
 int px_request_refusal_status(px_code code);
 
-/* A signed call to a member: POST/GET base_url + path with the signature
- * headers of node `node`. Other arguments as px_http_call. */
-int px_signed_call(const px_signer *key, const char *node, const char *method,
+/* A signed call from node `node` to member `to`: base_url + path with the
+ * signature headers. Other arguments as px_http_call. */
+int px_signed_call(const px_signer *key, const char *node, const char *to,
+                   const char *method,
                    const char *base_url, const char *path, const void *body,
                    size_t body_len, long timeout_ms, size_t max_resp,
                    int *status, px_buf *resp, px_err *err);

@@ -81,6 +81,10 @@ int px_source_signer_format(const px_source_signer *s, px_buf *out, px_err *err)
 int px_source_sign(const px_source_signer *s, const uint8_t digest[PX_SHA256_BYTES],
                    uint8_t sig[PX_SRC_SIG_BYTES], px_err *err);
 void px_source_signer_free(px_source_signer *s); /* wipes */
+/* OpenSSL loads its configuration and providers on first use, reading
+ * files. A process that will verify P-256 signatures under a syscall
+ * filter (a trust-λ worker) calls this once before locking down. */
+int px_source_preload(px_err *err);
 
 /* ---- dataset schemas -------------------------------------------------------- */
 

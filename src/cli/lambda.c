@@ -94,8 +94,7 @@ static int lambda_run(int argc, char **argv) {
             fwrite(errout.data, 1, errout.len, stderr);
         status = px_cli_errorf(res.status == PX_SB_INTERNAL ? PX_EXIT_USAGE
                                                             : PX_EXIT_INVALID,
-                               "lambda run: %s: %s",
-                               px_sandbox_status_name(res.status), res.reason);
+                               "lambda run: %s", res.reason);
     } else {
         if (errout.len)
             fwrite(errout.data, 1, errout.len, stderr);

@@ -287,7 +287,7 @@ int px_audit_run(px_audit *a, const uint8_t manifest_id[PX_SHA256_BYTES], const 
         px_hex_encode(hex, a->result, sizeof a->result);
         say(&w, "verdict: ok: result %s from %" PRIu64 " releases", hex, a->releases);
     } else {
-        say(&w, "verdict: %s: %s", px_verdict_name(a->verdict), a->why);
+        say(&w, "verdict: %s (%s): %s", px_verdict_name(a->verdict), a->status, a->why);
     }
     if (!px_buf_cstr(&a->report, err)) {
         px_audit_free(a);

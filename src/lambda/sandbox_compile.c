@@ -215,10 +215,17 @@ static void remove_tree(const char *dir) {
     rmdir(dir);
 }
 
-static void set_res(px_sandbox_result *res, px_sandbox_status s,
-                    const px_err *err) {
+/* Reason "<status name>: <detail>", as for runs (see sandbox_run.c); the
+ * error message becomes the same line. */
+static void set_res(px_sandbox_result *res, px_sandbox_status s, px_err *err) {
+    static const char dup[] = "invalid wasm module: ";
+    const char *m = err->msg;
+    if (!strncmp(m, dup, sizeof dup - 1))
+        m += sizeof dup - 1;
     res->status = s;
-    snprintf(res->reason, sizeof res->reason, "%s", err->msg);
+    snprintf(res->reason, sizeof res->reason, "%s: %.*s",
+             px_sandbox_status_name(s), PX_ERR_MSG_MAX - 32, m);
+    memcpy(err->msg, res->reason, sizeof err->msg);
 }
 
 /* Run one compiler step in dir; a refusal is blamed on the module. */

@@ -70,7 +70,10 @@ static void outcome(px_sandbox_result *res, px_sandbox_status s,
     va_list ap;
     va_start(ap, fmt);
     res->status = s;
-    vsnprintf(res->reason, sizeof res->reason, fmt, ap);
+    /* "<status name>: <detail>", so the reason alone names the outcome. */
+    int k = snprintf(res->reason, sizeof res->reason, "%s: ",
+                     px_sandbox_status_name(s));
+    vsnprintf(res->reason + k, sizeof res->reason - (size_t)k, fmt, ap);
     va_end(ap);
 }
 
@@ -109,17 +112,17 @@ static void classify_status(const px_sb_proc *p, uint32_t cap_pages,
         const char *name = seccomp_syscall_resolve_num_arch(
             SCMP_ARCH_NATIVE, (int)code);
         outcome(res, PX_SB_FORBIDDEN_SYSCALL,
-                "forbidden syscall: %s (%llu) outside the seccomp filter",
+                "%s (%llu) is outside the seccomp filter",
                 name ? name : "unknown", code);
         free((void *)name);
     } else if (n == 4 && !strcmp(kind, "exit")) {
         res->exit_code = (int)code;
         if (code == 0)
-            outcome(res, PX_SB_OK, "ok");
+            outcome(res, PX_SB_OK, "exit status 0");
         else if (refused)
             outcome(res, PX_SB_MEMORY_LIMIT,
-                    "memory limit: memory.grow refused at %u pages, then "
-                    "the task exited with status %llu", pages, code);
+                    "memory.grow refused at %u pages, then the task "
+                    "exited with status %llu", pages, code);
         else
             outcome(res, PX_SB_EXIT, "task exited with status %llu", code);
     } else if (n == 4 && !strcmp(kind, "trap")) {
@@ -127,11 +130,11 @@ static void classify_status(const px_sb_proc *p, uint32_t cap_pages,
                                                      : PX_TRAP_NONE;
         if (refused)
             outcome(res, PX_SB_MEMORY_LIMIT,
-                    "memory limit: memory.grow refused at %u pages (limit "
-                    "%" PRIu32 "), then trap: %s", pages, cap_pages,
+                    "memory.grow refused at %u pages (limit %" PRIu32
+                    "), then trap: %s", pages, cap_pages,
                     px_trap_kind_name(res->trap));
         else
-            outcome(res, PX_SB_TRAP, "trap: %s", px_trap_kind_name(res->trap));
+            outcome(res, PX_SB_TRAP, "%s", px_trap_kind_name(res->trap));
     } else if (!strncmp(p->status, "error ", 6)) {
         char line[160];
         px_buf b = {(uint8_t *)p->status + 6, strlen(p->status) - 6, 0};
@@ -153,23 +156,23 @@ static void classify(const px_sb_proc *p, const px_sandbox_limits *lim,
     res->wall_us = p->wall_us;
     int sig = WIFSIGNALED(p->wstatus) ? WTERMSIG(p->wstatus) : 0;
     if (p->out_overflow)
-        outcome(res, PX_SB_OUTPUT_LIMIT, "output limit: more than %zu bytes "
+        outcome(res, PX_SB_OUTPUT_LIMIT, "more than %zu bytes "
                 "on standard output", lim->max_output);
     else if (sig == SIGPROF || sig == SIGXCPU ||
              (p->timed_out && res->cpu_us >= (uint64_t)lim->cpu_ms * 1000))
-        outcome(res, PX_SB_CPU_LIMIT, "cpu limit: %" PRIu32 " ms of CPU time "
-                "used up", lim->cpu_ms);
+        outcome(res, PX_SB_CPU_LIMIT, "%" PRIu32 " ms of CPU time used up",
+                lim->cpu_ms);
     else if (p->timed_out)
-        outcome(res, PX_SB_TIMEOUT, "timeout: no result after %" PRIu32
+        outcome(res, PX_SB_TIMEOUT, "no result after %" PRIu32
                 " ms of wall-clock time", lim->wall_ms);
     else if (sig == SIGSYS)
-        outcome(res, PX_SB_FORBIDDEN_SYSCALL, "forbidden syscall: killed by "
-                "the seccomp filter (SIGSYS)");
+        outcome(res, PX_SB_FORBIDDEN_SYSCALL, "killed by the seccomp filter "
+                "(SIGSYS)");
     else if (p->status[0])
         classify_status(p, cap_pages, res);
     else if (sig == SIGKILL && res->cpu_us >= (uint64_t)lim->cpu_ms * 1000)
-        outcome(res, PX_SB_CPU_LIMIT, "cpu limit: %" PRIu32 " ms of CPU time "
-                "used up (hard limit)", lim->cpu_ms);
+        outcome(res, PX_SB_CPU_LIMIT, "%" PRIu32 " ms of CPU time used up "
+                "(hard limit)", lim->cpu_ms);
     else if (sig)
         outcome(res, PX_SB_INTERNAL, "sandbox runner killed by signal %d (%s)",
                 sig, strsignal(sig));

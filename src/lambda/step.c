@@ -42,6 +42,15 @@ static int birth_checks(const px_stage_kind *k, const px_stage_config *c, const 
                        kind);
     if (k->check && k->check(c->params, err))
         return px_err_prefix(err, "params of stage kind \"%s\": ", kind);
+    /* A key nothing can be sealed to (a low-order point) would leave the
+     * step unable to deliver: refuse it before any evidence exists. */
+    for (size_t i = 0; i < c->nsuccessors; i++) {
+        px_buf probe = PX_BUF_INIT;
+        int bad = px_seal(&probe, "", 0, c->successors[i], NULL);
+        px_buf_free(&probe);
+        if (bad)
+            return px_fail(err, PX_E_INVALID, "successor %zu is not a usable X25519 key", i);
+    }
     return 0;
 }
 
@@ -200,8 +209,19 @@ static void step_state_free(step_state *s) {
 
 static int finish(px_lambda *l, step_state *s, int64_t started, px_step_result *res, px_err *err) {
     int ok = !strcmp(s->status, PX_STATUS_OK);
-    if (ok && seal_outputs(l, s, res, err))
-        return -1;
+    px_err why = {0};
+    if (ok && seal_outputs(l, s, res, &why)) {
+        /* Keys were checked at birth, so this is a bug or no memory; the
+         * step still ends in a signed proof. */
+        for (size_t i = 0; i < res->noutputs; i++)
+            px_buf_free(&res->outputs[i]);
+        free(res->outputs);
+        res->outputs = NULL;
+        res->noutputs = 0;
+        px_err_prefix(&why, "sealing the output: ");
+        set_failure(s, PX_STATUS_INTERNAL, &why, s->subject);
+        ok = 0;
+    }
     px_proof_draft d = {l, s->in, s->nreport, &s->out, s->status, ok ? NULL : s->reason, s->subject, started,
                         px_now_ms()};
     if (px_proofgen_sign(&res->proof, &d, err))

@@ -86,6 +86,11 @@ static int start(px_lambda_host *h, const px_lambda_host_req *req, px_err *err) 
         memcpy(worker, req->worker_digest, 32);
     else if (px_tee_file_digest(worker, req->worker_path, err))
         return -1;
+    px_stage_config parsed;
+    if (px_stage_config_parse(&parsed, req->config, req->config_len, err))
+        return -1;
+    h->nsuccessors = parsed.nsuccessors;
+    px_stage_config_free(&parsed);
     px_sha256(config, req->config, req->config_len);
     if (px_tee_measure(expected, worker, req->kind, code, config, err))
         return -1;
@@ -129,7 +134,7 @@ static int read_result(px_lambda_host *h, px_step_result *res, px_err *err) {
     if (rc == 0 && px_exec_proof_verify(&p, f[0].p, f[0].n, h->sign_pk, err))
         rc = px_err_prefix(err, "the λ worker's proof: ");
     int ok = rc == 0 && !strcmp(p.status, PX_STATUS_OK);
-    if (rc == 0 && (ok ? n < 2 : n != 1))
+    if (rc == 0 && (ok ? n - 1 != h->nsuccessors : n != 1))
         rc = px_fail(err, PX_E_INVALID, "the λ worker sent %zu outputs with status %s", n - 1, p.status);
     if (rc == 0 && !(res->outputs = calloc(n, sizeof *res->outputs)))
         rc = px_fail(err, PX_E_NOMEM, "out of memory");

@@ -1,7 +1,7 @@
 /* Signed requests: every request between nodes carries the sender's id, a
  * time, a nonce and an Ed25519 signature by the sender's node key over
  *
- *   "pixiu-request-v1\n" node "\n" METHOD "\n" path "\n" query "\n"
+ *   "pixiu-request-v1\n" node "\n" to "\n" METHOD "\n" path "\n" query "\n"
  *   hex(SHA-256(body)) "\n" time "\n" hex(nonce) "\n"
  *
  * The receiver checks the key from the membership, the time against its
@@ -17,28 +17,30 @@
 #define PX_REPLAY_KEY_BYTES 16
 #define PX_REPLAY_MIN_SLOTS 1024u
 
-int px_request_message(px_buf *out, const char *node, const char *method, const char *path, const char *query,
+int px_request_message(px_buf *out, const char *node, const char *to, const char *method, const char *path,
+                       const char *query,
                        const uint8_t body_digest[PX_SHA256_BYTES], int64_t time_ms,
                        const uint8_t nonce[PX_REQ_NONCE_BYTES], px_err *err) {
     char dh[2 * PX_SHA256_BYTES + 1], nh[2 * PX_REQ_NONCE_BYTES + 1];
     px_hex_encode(dh, body_digest, PX_SHA256_BYTES);
     px_hex_encode(nh, nonce, PX_REQ_NONCE_BYTES);
     /* Newlines inside a field would let two requests share a message. */
-    if (strchr(node, '\n') || strchr(method, '\n') || strchr(path, '\n') || strchr(query, '\n'))
+    if (strchr(node, '\n') || strchr(to, '\n') || strchr(method, '\n') || strchr(path, '\n') || strchr(query, '\n'))
         return px_fail(err, PX_E_INVALID, "request field contains a newline");
-    return px_buf_printf(out, err, PX_REQ_DOMAIN "%s\n%s\n%s\n%s\n%s\n%" PRId64 "\n%s\n", node, method, path, query,
-                         dh, time_ms, nh);
+    return px_buf_printf(out, err, PX_REQ_DOMAIN "%s\n%s\n%s\n%s\n%s\n%s\n%" PRId64 "\n%s\n", node, to, method, path,
+                         query, dh, time_ms, nh);
 }
 
-int px_request_sign(px_request_auth *a, const px_signer *key, const char *node, const char *method, const char *path,
-                    const char *query, const void *body, size_t body_len, int64_t time_ms, px_err *err) {
+int px_request_sign(px_request_auth *a, const px_signer *key, const char *node, const char *to, const char *method,
+                    const char *path, const char *query, const void *body, size_t body_len, int64_t time_ms,
+                    px_err *err) {
     uint8_t digest[PX_SHA256_BYTES], nonce[PX_REQ_NONCE_BYTES], sig[PX_SIGN_BYTES];
     if (strlen(node) > PX_MEMBER_ID_MAX)
         return px_fail(err, PX_E_INVALID, "node id too long");
     px_sha256(digest, body, body_len);
     px_random(nonce, sizeof nonce);
     px_buf msg = PX_BUF_INIT;
-    if (px_request_message(&msg, node, method, path, query, digest, time_ms, nonce, err)) {
+    if (px_request_message(&msg, node, to, method, path, query, digest, time_ms, nonce, err)) {
         px_buf_free(&msg);
         return -1;
     }
@@ -176,8 +178,8 @@ static int headers(const px_http_request *req, const char **node, const char **t
     return 0;
 }
 
-int px_request_verify(const px_membership *m, px_replay *r, const px_http_request *req, int64_t now,
-                      const px_member **sender, px_err *err) {
+int px_request_verify(const px_membership *m, const char *self, px_replay *r, const px_http_request *req,
+                      int64_t now, const px_member **sender, px_err *err) {
     const char *node, *time, *nonce_hex, *sig_b64;
     if (headers(req, &node, &time, &nonce_hex, &sig_b64, err))
         return -1;
@@ -193,7 +195,8 @@ int px_request_verify(const px_membership *m, px_replay *r, const px_http_reques
         return px_fail(err, PX_E_VERIFY, "request nonce or signature is malformed");
     px_sha256(digest, req->body, req->body_len);
     px_buf msg = PX_BUF_INIT;
-    int rc = px_request_message(&msg, node, req->method, req->path, req->query ? req->query : "", digest, t, nonce, err);
+    int rc = px_request_message(&msg, node, self, req->method, req->path, req->query ? req->query : "", digest, t,
+                                nonce, err);
     if (rc == 0 && px_sign_verify(sig, msg.data, msg.len, who->signing.pk))
         rc = px_fail(err, PX_E_VERIFY, "request signature by \"%s\" does not verify", node);
     px_buf_free(&msg);
@@ -226,8 +229,8 @@ int px_request_refusal_status(px_code code) {
     }
 }
 
-int px_signed_call(const px_signer *key, const char *node, const char *method, const char *base_url,
-                   const char *path, const void *body, size_t body_len, long timeout_ms, size_t max_resp, int *status,
+int px_signed_call(const px_signer *key, const char *node, const char *to, const char *method,
+                   const char *base_url, const char *path, const void *body, size_t body_len, long timeout_ms, size_t max_resp, int *status,
                    px_buf *resp, px_err *err) {
     char p[PX_MEMBER_URL_MAX * 4], url[PX_MEMBER_URL_MAX * 5];
     if (snprintf(p, sizeof p, "%s", path) >= (int)sizeof p ||
@@ -240,7 +243,7 @@ int px_signed_call(const px_signer *key, const char *node, const char *method, c
         query = q + 1;
     }
     px_request_auth a;
-    if (px_request_sign(&a, key, node, method, p, query, body, body_len, px_now_ms(), err))
+    if (px_request_sign(&a, key, node, to, method, p, query, body, body_len, px_now_ms(), err))
         return -1;
     px_http_header h[] = {
         {PX_REQ_HDR_NODE, a.node}, {PX_REQ_HDR_TIME, a.time}, {PX_REQ_HDR_NONCE, a.nonce}, {PX_REQ_HDR_SIG, a.sig}};

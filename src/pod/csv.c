@@ -116,7 +116,7 @@ static int csv_row(csv_ctx *x, csv_cells *c, uint64_t *first_line, px_err *err) 
         if (rc == 0 && x->pos - row_start > PX_POD_ROW_MAX_BYTES)
             rc = px_fail(err, PX_E_LIMIT, "row exceeds %u bytes", PX_POD_ROW_MAX_BYTES);
         if (rc == 0 && !at_separator(x, &row_end))
-            rc = px_fail(err, PX_E_INVALID, "a quoted field must be followed by a comma or the end of the row");
+            rc = px_fail(err, PX_E_INVALID, "a field must be followed by a comma or the end of the row (LF or CRLF)");
         if (rc == 0)
             rc = cell_end(c, start, err);
         if (rc) {

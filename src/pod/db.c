@@ -1,5 +1,5 @@
 /* The POD database: opening it (creating the tables on first use) and the
- * small helpers every POD file uses. WAL with synchronous=FULL: a commit
+ * small routines every POD file uses. WAL with synchronous=FULL: a commit
  * that returned is on disk, and a crash leaves the last committed state. */
 #include <string.h>
 

@@ -1,4 +1,4 @@
-/* Internal to src/pod: the POD's SQLite handle and small statement helpers. */
+/* Internal to src/pod: the POD's SQLite handle and small statement routines. */
 #ifndef PIXIU_POD_DB_H
 #define PIXIU_POD_DB_H
 

@@ -385,6 +385,18 @@ int px_source_sign(const px_source_signer *s, const uint8_t digest[PX_SHA256_BYT
     return px_fail(err, PX_E_INVALID, "source key cannot sign");
 }
 
+int px_source_preload(px_err *err) {
+    px_source_signer s;
+    uint8_t digest[PX_SHA256_BYTES] = {0}, sig[PX_SRC_SIG_BYTES];
+    if (px_source_signer_generate(&s, "preload", PX_SRC_P256, err))
+        return -1;
+    int rc = px_source_sign(&s, digest, sig, err);
+    if (rc == 0 && px_source_verify(&s.pub, digest, sig, sizeof sig) != 0)
+        rc = px_fail(err, PX_E_INTERNAL, "P-256 self-test failed");
+    px_source_signer_free(&s);
+    return rc;
+}
+
 void px_source_signer_free(px_source_signer *s) {
     px_source_key_free(&s->pub);
     px_memzero(s, sizeof *s);

@@ -211,7 +211,8 @@ static int add_denials(scmp_filter_ctx ctx) {
         if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), deny[i], 0) != 0)
             return -1;
     /* Unix socketpairs only: no network sockets of any family. */
-    return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_NE, AF_UNIX));
+    struct scmp_arg_cmp not_unix = {0, SCMP_CMP_NE, AF_UNIX, 0};
+    return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 1, not_unix);
 }
 
 static int process_lockdown(px_tee_profile profile, unsigned *isolation, px_err *err) {

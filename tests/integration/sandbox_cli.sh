@@ -44,7 +44,7 @@ grep -q "lambda run: exit: task exited with status 1" "$work/err" || fail "short
 printf '(module (memory (export "memory") 1) (func (export "_start") (loop (br 0))))' > "$work/loop.wat"
 wat2wasm "$work/loop.wat" -o "$work/loop.wasm"
 set +e
-"$pixiu" lambda run --code "$work/loop.wasm" --cpu-ms 200 < /dev/null 2> "$work/err"
+"$pixiu" lambda run --code "$work/loop.wasm" --cpu-ms 200 --wall-ms 30000 < /dev/null 2> "$work/err"
 rc=$?
 "$pixiu" lambda run --code "$work/in.pxr" < /dev/null 2> "$work/err2"
 rc2=$?

@@ -468,6 +468,11 @@ int main(int argc, char **argv) {
     if (!inst)
         setup_failed("out of memory", NULL);
     set_limits(cpu_ms, pages);
+    /* Instantiation copies data and element segments and traps if one lies
+     * outside its memory or table: catch that too. */
+    int trap = sigsetjmp(wasm_rt_jmp_buf, 1);
+    if (trap)
+        finish("trap", (uint64_t)trap);
     glue.instantiate(inst, &host);
     host.mem = glue.memory(inst);
     if (host.mem->pages > pages)
@@ -485,7 +490,7 @@ int main(int argc, char **argv) {
         setup_failed("sigaction failed", strerror(errno));
     enter_filter(host.clock_granted);
 
-    int trap = sigsetjmp(wasm_rt_jmp_buf, 1);
+    trap = sigsetjmp(wasm_rt_jmp_buf, 1);
     if (trap == 0) {
         glue.start(inst);
         finish("exit", 0);

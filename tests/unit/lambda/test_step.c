@@ -418,6 +418,14 @@ static void test_birth_and_evidence(void **state) {
                     PX_E_NOTFOUND);
     px_assert_fails(px_lambda_new(&l, table, f.worker, "aggregate", code, cfg.data, cfg.len, &err), &err,
                     PX_E_INVALID);
+    /* A successor key nothing can be sealed to. */
+    uint8_t zero[32] = {0};
+    px_buf zc = PX_BUF_INIT;
+    fx_config(&f, &zc, 1, zero, 1);
+    px_assert_fails(px_lambda_new(&l, table, f.worker, "aggregate", px_tee_builtin_code, zc.data, zc.len, &err),
+                    &err, PX_E_INVALID);
+    assert_non_null(strstr(err.msg, "successor 0"));
+    px_buf_free(&zc);
     /* A successor key changes the measurement: evidence pins where output
      * may go. */
     inst a, b;

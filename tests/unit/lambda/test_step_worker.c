@@ -141,14 +141,23 @@ static void test_worker_refuses(void **state) {
     assert_string_equal(p.status, PX_STATUS_BAD_INPUT);
     px_buf_free(&payload);
     host_done(&x);
-    /* A config the worker refuses: no evidence is ever produced. */
+    /* A config the node itself refuses, and a kind the worker does not
+     * have: no evidence is ever produced. */
     px_lambda_host h;
     uint8_t nonce[32] = {0};
     const char *bad = "{\"manifest\":\"00\"}";
     px_lambda_host_req req = {&px_tee_process, WORKER, NULL, &f.platform, "node-a", "aggregate", NULL, bad,
                               strlen(bad), nonce, 0, 10, 20000};
-    px_assert_fails(px_lambda_host_start(&h, &req, &err), &err, PX_E_INTERNAL);
+    px_assert_fails(px_lambda_host_start(&h, &req, &err), &err, PX_E_INVALID);
     assert_non_null(strstr(err.msg, "stage config"));
+    px_buf cfg = PX_BUF_INIT;
+    fx_config_kind(&f, &cfg, 1, f.successor.pk, 1, "nosuch", NULL);
+    req.kind = "nosuch";
+    req.config = cfg.data;
+    req.config_len = cfg.len;
+    px_assert_fails(px_lambda_host_start(&h, &req, &err), &err, PX_E_INTERNAL);
+    assert_non_null(strstr(err.msg, "no stage kind"));
+    px_buf_free(&cfg);
     px_buf *bufs[] = {&vec, &rel, &sealed};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         px_buf_free(bufs[i]);

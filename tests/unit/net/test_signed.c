@@ -16,7 +16,7 @@ static void verify_handler(void *ctx, const px_http_request *req, px_http_respon
     world *w = ctx;
     px_err err = {0};
     const px_member *who;
-    if (px_request_verify(&w->m, w->replay, req, px_now_ms(), &who, &err)) {
+    if (px_request_verify(&w->m, "server", w->replay, req, px_now_ms(), &who, &err)) {
         px_http_error(resp, px_request_refusal_status(err.code), "%s", err.msg);
         return;
     }
@@ -85,19 +85,23 @@ static void test_member_passes_replay_refused(void **state) {
     px_err err = {0};
     px_buf resp = PX_BUF_INIT;
     int status = 0;
-    px_assert_ok(px_signed_call(&w->alice, "alice", "POST", w->base, "/v1/task?x=1", "{}", 2, 5000, 1 << 16, &status,
+    px_assert_ok(px_signed_call(&w->alice, "alice", "server", "POST", w->base, "/v1/task?x=1", "{}", 2, 5000, 1 << 16, &status,
                                 &resp, &err), &err);
     assert_int_equal(status, 200);
     px_request_auth a;
-    px_assert_ok(px_request_sign(&a, &w->alice, "alice", "POST", "/v1/plan", "", "body", 4, px_now_ms(), &err), &err);
+    px_assert_ok(px_request_sign(&a, &w->alice, "alice", "server", "POST", "/v1/plan", "", "body", 4, px_now_ms(), &err), &err);
     assert_int_equal(send_raw(w, &a, "/v1/plan", "body", &resp), 200);
     assert_int_equal(send_raw(w, &a, "/v1/plan", "body", &resp), 409);
     px_buf_cstr(&resp, &err);
     assert_non_null(strstr((char *)resp.data, "replayed"));
     /* Same signature on another body or path. */
-    px_assert_ok(px_request_sign(&a, &w->alice, "alice", "POST", "/v1/plan", "", "body", 4, px_now_ms(), &err), &err);
+    px_assert_ok(px_request_sign(&a, &w->alice, "alice", "server", "POST", "/v1/plan", "", "body", 4, px_now_ms(), &err), &err);
     assert_int_equal(send_raw(w, &a, "/v1/plan", "bodY", &resp), 401);
     assert_int_equal(send_raw(w, &a, "/v1/other", "body", &resp), 401);
+    /* Addressed to another node. */
+    px_assert_ok(px_request_sign(&a, &w->alice, "alice", "other", "POST", "/v1/plan", "", "body", 4, px_now_ms(), &err),
+                 &err);
+    assert_int_equal(send_raw(w, &a, "/v1/plan", "body", &resp), 401);
     px_buf_free(&resp);
 }
 
@@ -107,10 +111,10 @@ static void test_refusals(void **state) {
     px_buf resp = PX_BUF_INIT;
     int status = 0;
     /* Not a member, or a member's name with another key. */
-    px_assert_ok(px_signed_call(&w->mallory, "mallory", "POST", w->base, "/v1/x", "", 0, 5000, 1 << 16, &status, &resp,
+    px_assert_ok(px_signed_call(&w->mallory, "mallory", "server", "POST", w->base, "/v1/x", "", 0, 5000, 1 << 16, &status, &resp,
                                 &err), &err);
     assert_int_equal(status, 403);
-    px_assert_ok(px_signed_call(&w->mallory, "alice", "POST", w->base, "/v1/x", "", 0, 5000, 1 << 16, &status, &resp,
+    px_assert_ok(px_signed_call(&w->mallory, "alice", "server", "POST", w->base, "/v1/x", "", 0, 5000, 1 << 16, &status, &resp,
                                 &err), &err);
     assert_int_equal(status, 401);
     /* No signature at all. */
@@ -122,11 +126,11 @@ static void test_refusals(void **state) {
     px_request_auth a;
     int64_t times[] = {px_now_ms() - 60000, px_now_ms() + 60000, px_now_ms() - 3000};
     for (size_t i = 0; i < 3; i++) {
-        px_assert_ok(px_request_sign(&a, &w->alice, "alice", "POST", "/v1/x", "", "", 0, times[i], &err), &err);
+        px_assert_ok(px_request_sign(&a, &w->alice, "alice", "server", "POST", "/v1/x", "", "", 0, times[i], &err), &err);
         assert_int_equal(send_raw(w, &a, "/v1/x", "", &resp), 409);
     }
     /* Malformed headers. */
-    px_assert_ok(px_request_sign(&a, &w->alice, "alice", "POST", "/v1/x", "", "", 0, px_now_ms(), &err), &err);
+    px_assert_ok(px_request_sign(&a, &w->alice, "alice", "server", "POST", "/v1/x", "", "", 0, px_now_ms(), &err), &err);
     strcpy(a.time, "12x");
     assert_int_equal(send_raw(w, &a, "/v1/x", "", &resp), 401);
     px_buf_free(&resp);
@@ -141,7 +145,7 @@ static void test_replay_cache(void **state) {
     static px_request_auth a[N];
     int64_t now = px_now_ms();
     for (int i = 0; i < N; i++)
-        px_assert_ok(px_request_sign(&a[i], &w->alice, "alice", "POST", "/p", "", "", 0, now, &err), &err);
+        px_assert_ok(px_request_sign(&a[i], &w->alice, "alice", "server", "POST", "/p", "", "", 0, now, &err), &err);
     size_t sizes[] = {N + 10, SMALL};
     for (int round = 0; round < 2; round++) {
         world local = *w;

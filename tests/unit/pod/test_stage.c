@@ -207,6 +207,67 @@ static void test_release_to_prover_authenticated(void **state) {
     run_world(1);
 }
 
+/* The same in a real worker process under the process backend (seccomp,
+ * namespaces, limits): the prover, OpenSSL's P-256 included, must run
+ * inside the filter. */
+#define WORKER PX_BUILD_DIR "/pixiu_worker"
+
+static void test_prover_in_worker(void **state) {
+    (void)state;
+    world w;
+    world_init(&w);
+    px_err err = {0};
+    char succ[65];
+    px_hex_encode(succ, w.successor.pk, 32);
+    char *pv = vkey_text(&w.platform), *dv = vkey_text(&w.pod_key);
+    px_buf cfg = PX_BUF_INIT;
+    px_assert_ok(px_buf_printf(&cfg, &err,
+                               "{\"manifest\":\"%s\",\"stage\":{\"index\":0,\"kind\":\"prover\"},"
+                               "\"successors\":[\"%s\"],\"predecessors\":{\"platform_keys\":[\"%s\"],"
+                               "\"min_level\":1,\"pods\":[\"%s\"]},\"params\":%.*s}",
+                               w.manifest_hex, succ, pv, dv, (int)w.trust_cfg.len, (char *)w.trust_cfg.data),
+                 &err);
+    free(pv);
+    free(dv);
+    uint8_t nonce[32];
+    px_random(nonce, 32);
+    px_lambda_host h;
+    px_lambda_host_req req = {&px_tee_process, WORKER, NULL, &w.platform, "node-a", "prover", NULL,
+                              cfg.data, cfg.len, nonce, 0, 10, 20000};
+    px_assert_ok(px_lambda_host_start(&h, &req, &err), &err);
+
+    px_pod_stage_req stages[1] = {{"prover", NULL, 1}};
+    px_pod_request preq = {"analyst", "bank", stages, 1};
+    const char *policy = "{\"consumers\":[\"analyst\"],\"code\":[],\"budget\":{\"epsilon\":\"1\",\"delta\":\"0\"}}";
+    px_assert_ok(px_pod_policy_set(w.f.pod, "bank", policy, strlen(policy), &err), &err);
+    px_assert_ok(px_pod_admit(w.f.pod, w.manifest_hex, &preq, "0", "0", &err), &err);
+    px_buf stream = PX_BUF_INIT, rel = PX_BUF_INIT, sealed = PX_BUF_INIT, opened = PX_BUF_INIT;
+    px_assert_ok(px_pod_release(w.f.pod, &w.pod_key, "pod-1", w.manifest_hex, "bank", h.box_pk, &stream, &rel, &err),
+                 &err);
+    px_assert_ok(px_seal(&sealed, stream.data, stream.len, h.box_pk, &err), &err);
+    px_step_input in = {sealed.data, sealed.len, rel.data, rel.len, NULL, 0};
+    px_step_result r;
+    px_assert_ok(px_lambda_host_step(&h, NULL, 0, &in, 1, &r, &err), &err);
+    if (!r.ok)
+        fail_msg("prover step in the worker failed: %s", r.status);
+    json_t *pred = proof_predicate(&r.proof);
+    assert_int_equal(count_of(pred, "authenticated"), w.nsigned);
+    assert_int_equal(count_of(pred, "alleged"), w.nrecords - w.nsigned);
+    json_decref(pred);
+    px_assert_ok(px_seal_open(&opened, r.outputs[0].data, r.outputs[0].len, &w.successor, &err), &err);
+    px_records_reader rd;
+    px_assert_ok(px_records_open(&rd, opened.data, opened.len, &err), &err);
+    assert_int_equal(rd.count, w.nrecords);
+    px_step_result_free(&r);
+    px_lambda_host_free(&h);
+    px_buf_free(&cfg);
+    px_buf_free(&stream);
+    px_buf_free(&rel);
+    px_buf_free(&sealed);
+    px_buf_free(&opened);
+    world_free(&w);
+}
+
 /* Bad params are refused at birth, before any evidence exists. */
 static void test_bad_params_refused_at_birth(void **state) {
     (void)state;
@@ -229,6 +290,7 @@ int main(void) {
         cmocka_unit_test(test_release_to_prover_any),
         cmocka_unit_test(test_release_to_prover_authenticated),
         cmocka_unit_test(test_bad_params_refused_at_birth),
+        cmocka_unit_test(test_prover_in_worker),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,9 @@
 /* The process backend for real: what a spawned worker sees (namespaces, no
  * new privileges, limits, only its channel), and that lockdown's seccomp
  * filter kills on a forbidden call while allowing the worker's own. */
+#include <errno.h>
 #include <signal.h>
+#include <sys/ptrace.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -97,6 +99,35 @@ static void test_lockdown(void **state) {
     }
 }
 
+/* The spawn profile: processes may be started, the network and other
+ * processes' memory may not be touched (EPERM, not death). */
+static void test_lockdown_spawn(void **state) {
+    (void)state;
+    pid_t pid = fork();
+    if (pid == 0) {
+        unsigned iso = 0;
+        px_err err = {0};
+        if (px_tee_process.lockdown(PX_TEE_PROFILE_SPAWN, &iso, &err) || !(iso & PX_ISO_SECCOMP_SPAWN) ||
+            (iso & PX_ISO_SECCOMP))
+            _exit(3);
+        if (socket(AF_INET, SOCK_STREAM, 0) != -1 || errno != EPERM)
+            _exit(4);
+        if (socket(AF_INET6, SOCK_DGRAM, 0) != -1 || errno != EPERM)
+            _exit(5);
+        if (ptrace(PTRACE_ATTACH, getppid(), 0, 0) != -1 || errno != EPERM)
+            _exit(6);
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
+            _exit(7);
+        int st = system("exit 9"); /* fork + exec still work */
+        _exit(WIFEXITED(st) && WEXITSTATUS(st) == 9 ? 0 : 8);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 int main(void) {
     px_err err = {0};
     px_crypto_init(&err);
@@ -104,6 +135,7 @@ int main(void) {
         cmocka_unit_test(test_spawn_isolation),
         cmocka_unit_test(test_spawn_missing),
         cmocka_unit_test(test_lockdown),
+        cmocka_unit_test(test_lockdown_spawn),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
