@@ -24,6 +24,7 @@
 #define URL_MAX 2048
 #define RESP_MAX (64u << 20)
 #define TIMEOUT_MS 60000
+#define SERVE_BODY_MAX (16u << 20) /* one request, whatever the entry limit */
 
 static const char usage[] =
     "usage: pixiu log serve --store STORE --key KEYFILE [--origin O] [--listen ADDR:PORT]\n"
@@ -198,8 +199,9 @@ static int cmd_serve(opts *o) {
         return px_cli_error(PX_EXIT_USAGE, &err, "log serve");
     size_t limit = max_entry ? (size_t)max_entry : PX_LOG_ENTRY_MAX_DEFAULT;
     px_http_server *srv = NULL;
+    size_t body = 20000 * (limit + 2) < SERVE_BODY_MAX ? 20000 * (limit + 2) : SERVE_BODY_MAX;
     px_http_server_opts so = {.bind_addr = addr, .port = port, .handler = px_log_http_handler, .ctx = log,
-                              .max_body = 20000 * (limit + 2)};
+                              .max_body = body};
     if (px_http_server_start(&srv, &so, &err)) {
         px_log_close(log);
         return px_cli_error(PX_EXIT_USAGE, &err, "log serve");

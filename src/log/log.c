@@ -267,8 +267,13 @@ int px_log_open(px_log **out, const px_log_opts *opts, px_err *err) {
     if (!opts || !opts->key)
         return px_fail(err, PX_E_INVALID, "log: no signing key");
     const char *origin = opts->origin ? opts->origin : opts->key->name;
-    if (!*origin || strlen(origin) > PX_LOG_ORIGIN_MAX || strchr(origin, '\n'))
-        return px_fail(err, PX_E_INVALID, "log: invalid origin");
+    size_t olen = strlen(origin);
+    int bad = olen == 0 || olen > PX_LOG_ORIGIN_MAX || !px_utf8_valid((const uint8_t *)origin, olen);
+    for (size_t i = 0; i < olen && !bad; i++)
+        bad = (uint8_t)origin[i] < 0x20;
+    if (bad)
+        return px_fail(err, PX_E_INVALID, "log: origin must be 1..%d bytes of UTF-8 without control characters",
+                       PX_LOG_ORIGIN_MAX);
     if (opts->max_entry > PX_LOG_ENTRY_MAX)
         return px_fail(err, PX_E_INVALID, "log: entry limit %zu is above %d (tile bundles use 16-bit lengths)",
                        opts->max_entry, PX_LOG_ENTRY_MAX);
