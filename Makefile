@@ -8,7 +8,10 @@ CMAKE_FLAGS ?=
 RELEASE := build/release
 CHECK   := build/check
 FUZZDIR := build/fuzz
-PG_PORT ?= 55432
+# A random loopback port for the throwaway PostgreSQL server of `make check`,
+# so that two checks on one machine do not share a server.
+PG_PORT ?= $(shell shuf -i 20000-60000 -n 1)
+PG_PORT := $(PG_PORT)
 export PX_TEST_PG_DSN ?= host=127.0.0.1 port=$(PG_PORT) user=pixiu dbname=pixiu_test
 
 .PHONY: all deps build demo check test fuzz fuzz-smoke bench clean

@@ -27,8 +27,8 @@
 #include "pixiu/tee.h"
 
 #define PROCESS_LEVEL PX_TEE_LEVEL_PROCESS
-#define DEFAULT_MEM_BYTES (1ull << 30)
-#define DEFAULT_CPU_SECONDS 60
+#define DEFAULT_MEM_BYTES (4ull << 30)
+#define DEFAULT_CPU_SECONDS 600
 #define WORKER_MAX_FILES 32
 #define ENV_MAX 12
 

@@ -363,8 +363,19 @@ static void load(const char *path, glue_t *g) {
         setup_failed("object was built for another runner version", NULL);
 }
 
-static void limit(int resource, rlim_t soft, rlim_t hard) {
-    struct rlimit rl = {soft, hard};
+/* Limits only ever go down from what the parent allows; a parent whose
+ * hard limit is below what the run needs (wabt's 8 GiB address-space
+ * reservation, above all) gets an error naming the numbers. */
+static void limit(int resource, rlim_t soft, rlim_t hard, const char *name) {
+    struct rlimit cur, rl = {soft, hard};
+    if (getrlimit(resource, &cur) == 0 && cur.rlim_max != RLIM_INFINITY &&
+        cur.rlim_max < hard) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "%s hard limit %llu is below the %llu the "
+                 "run needs", name, (unsigned long long)cur.rlim_max,
+                 (unsigned long long)hard);
+        setup_failed("resource limit too low", msg);
+    }
     if (setrlimit(resource, &rl))
         setup_failed("setrlimit failed", strerror(errno));
 }
@@ -375,14 +386,14 @@ static void limit(int resource, rlim_t soft, rlim_t hard) {
  * RLIMIT_AS the whole address space including wabt's 8 GiB reservation. */
 static void set_limits(uint64_t cpu_ms, uint64_t mem_pages) {
     uint64_t cpu_s = (cpu_ms + 999) / 1000 + 1;
-    limit(RLIMIT_CPU, cpu_s, cpu_s + 1);
-    limit(RLIMIT_DATA, mem_pages * PAGE_BYTES + OVERHEAD_BYTES,
-          mem_pages * PAGE_BYTES + OVERHEAD_BYTES);
-    limit(RLIMIT_AS, RESERVE_BYTES + mem_pages * PAGE_BYTES + 2 * OVERHEAD_BYTES,
-          RESERVE_BYTES + mem_pages * PAGE_BYTES + 2 * OVERHEAD_BYTES);
-    limit(RLIMIT_FSIZE, 0, 0);
-    limit(RLIMIT_CORE, 0, 0);
-    limit(RLIMIT_NOFILE, 8, 8);
+    limit(RLIMIT_CPU, cpu_s, cpu_s + 1, "RLIMIT_CPU");
+    rlim_t data = mem_pages * PAGE_BYTES + OVERHEAD_BYTES;
+    rlim_t as = RESERVE_BYTES + mem_pages * PAGE_BYTES + 2 * OVERHEAD_BYTES;
+    limit(RLIMIT_DATA, data, data, "RLIMIT_DATA");
+    limit(RLIMIT_AS, as, as, "RLIMIT_AS");
+    limit(RLIMIT_FSIZE, 0, 0, "RLIMIT_FSIZE");
+    limit(RLIMIT_CORE, 0, 0, "RLIMIT_CORE");
+    limit(RLIMIT_NOFILE, 8, 8, "RLIMIT_NOFILE");
     struct itimerval it = {{0, 0}, {(time_t)(cpu_ms / 1000),
                                     (suseconds_t)(cpu_ms % 1000) * 1000}};
     if (setitimer(ITIMER_PROF, &it, NULL))

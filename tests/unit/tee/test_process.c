@@ -1,6 +1,8 @@
 /* The process backend for real: what a spawned worker sees (namespaces, no
  * new privileges, limits, only its channel), and that lockdown's seccomp
  * filter kills on a forbidden call while allowing the worker's own. */
+#include <dirent.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <signal.h>
 #include <sys/ptrace.h>
@@ -48,6 +50,40 @@ static void test_spawn_isolation(void **state) {
     assert_non_null(strstr(s, "Max cpu time              5"));
     assert_non_null(strstr(s, "Max open files            32"));
     px_buf_free(&out);
+}
+
+/* Only the channel crosses into the worker: a descriptor the host left
+ * inheritable does not. */
+static void test_spawn_fds(void **state) {
+    (void)state;
+    int leak = fcntl(2, F_DUPFD, 10); /* no close-on-exec */
+    assert_true(leak > 3);
+    char *argv[] = {"/bin/sleep", "5", NULL};
+    px_tee_spawn_req req = {"/bin/sleep", argv, 0, 5};
+    px_tee_worker w;
+    px_err err = {0};
+    px_assert_ok(px_tee_process.spawn(&req, &w, &err), &err);
+    char dir[64], seen[64] = {0};
+    snprintf(dir, sizeof dir, "/proc/%d/fd", (int)w.pid);
+    /* Wait for exec to have replaced the child. */
+    char exe[64], target[256];
+    snprintf(exe, sizeof exe, "/proc/%d/exe", (int)w.pid);
+    for (int i = 0; i < 500; i++) {
+        ssize_t n = readlink(exe, target, sizeof target - 1);
+        if (n > 0 && (target[n] = 0, strstr(target, "sleep")))
+            break;
+        usleep(2000);
+    }
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.')
+            strncat(seen, e->d_name, sizeof seen - strlen(seen) - 2), strcat(seen, " ");
+    closedir(d);
+    assert_string_equal(seen, "0 1 2 3 ");
+    px_assert_ok(px_tee_worker_finish(&w, 1, NULL, &err), &err);
+    close(leak);
 }
 
 static void test_spawn_missing(void **state) {
@@ -133,6 +169,7 @@ int main(void) {
     px_crypto_init(&err);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_spawn_isolation),
+        cmocka_unit_test(test_spawn_fds),
         cmocka_unit_test(test_spawn_missing),
         cmocka_unit_test(test_lockdown),
         cmocka_unit_test(test_lockdown_spawn),
