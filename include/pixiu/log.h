@@ -111,6 +111,8 @@ int px_cosigner_load(px_cosigner *c, const char *arg, px_err *err);
 /* Add (or replace) the cosignature of key over the note's text at the given
  * POSIX time. */
 int px_cosign_note(px_note *note, const px_signer *key, uint64_t timestamp, px_err *err);
+/* Append the note signature line(s) of c's cosignature on n to out. */
+int px_cosign_lines_append(const px_note *n, const px_cosigner *c, px_buf *out);
 /* Find and check c's cosignature on note; *timestamp gets its time. */
 int px_cosig_verify(const px_note *note, const px_cosigner *c, uint64_t *timestamp, px_err *err);
 
@@ -154,15 +156,27 @@ typedef struct px_witness_service {
 /* ctx is a px_witness_service. */
 void px_witness_http_handler(void *ctx, const px_http_request *req, px_http_response *resp);
 
+/* A source of consistency proofs (hashes appended to out). */
+typedef int (*px_log_proof_fn)(void *ctx, uint64_t size1, uint64_t size2, px_buf *out, px_err *err);
+
 /* Client side: ask the witness at url (its submission prefix) to cosign
- * the signed checkpoint note, fetching consistency proofs from the log at
- * log_url as needed; the witness's cosignature lines are appended to out. */
-int px_witness_request(const char *url, const char *log_url, const char *note, size_t len, px_buf *out,
-                       px_err *err);
+ * the signed checkpoint note, with consistency proofs from proof(ctx).
+ * *old is the witness's size as far as the caller knows (0 if unknown) and
+ * is updated. The witness's cosignature lines are appended to out. */
+int px_witness_request(const char *url, const char *note, size_t len, px_log_proof_fn proof, void *ctx,
+                       uint64_t *old, px_buf *out, px_err *err);
 
 /* ---- the log service ------------------------------------------------------ */
 
 typedef struct px_log px_log;
+
+/* A witness the log sends its checkpoints to (C2SP tlog-witness). */
+typedef struct px_log_witness {
+    char url[1024];   /* submission prefix, e.g. http://host:port */
+    px_cosigner key;  /* its cosignatures are checked before being served */
+} px_log_witness;
+
+#define PX_LOG_WITNESSES_MAX 16
 
 typedef struct px_log_opts {
     /* "sqlite:PATH", "postgres:CONNINFO", or a plain path (SQLite). */
@@ -171,6 +185,10 @@ typedef struct px_log_opts {
     const char *origin;   /* checkpoint origin line; NULL = the key's name */
     size_t max_entry;     /* largest entry accepted; 0 = PX_LOG_ENTRY_MAX_DEFAULT */
     size_t max_batch;     /* most entries per commit; 0 = default */
+    /* Witnesses asked, in the background, to cosign each new checkpoint;
+     * px_log_checkpoint then carries the cosignatures collected so far. */
+    const px_log_witness *witnesses;
+    size_t nwitnesses;
 } px_log_opts;
 
 int px_log_open(px_log **out, const px_log_opts *opts, px_err *err);
@@ -183,7 +201,8 @@ void px_log_close(px_log *log);
  * is not NULL it receives the signed checkpoint note that covers them. */
 int px_log_append(px_log *log, const uint8_t *const *entries, const size_t *lens, size_t n,
                   uint64_t *first, px_buf *cp, px_err *err);
-/* The latest signed checkpoint note (appended to out) and its size. */
+/* The latest signed checkpoint note (appended to out) and its size, with
+ * the witnesses' cosignature lines collected for it so far. */
 int px_log_checkpoint(px_log *log, px_buf *out, uint64_t *size, px_err *err);
 /* Proofs against the tree of the given size (at most the latest
  * checkpoint's size); hashes appended to out. */

@@ -24,12 +24,13 @@
 #define URL_MAX 2048
 #define RESP_MAX (64u << 20)
 #define TIMEOUT_MS 60000
+#define SERVE_BODY_MAX (16u << 20) /* one request, whatever the entry limit */
 
 static const char usage[] =
     "usage: pixiu log serve --store STORE --key KEYFILE [--origin O] [--listen ADDR:PORT]\n"
     "                       [--max-entry BYTES] [--port-file FILE]\n"
     "       pixiu log append --url URL [--wait] [FILE|-]\n"
-    "       pixiu log checkpoint --url URL [--key VKEY]\n"
+    "       pixiu log checkpoint --url URL [--key VKEY] [--witness-key COSIGNER_VKEY]\n"
     "       pixiu log get --url URL INDEX\n"
     "       pixiu log find --url URL (--subject|--input|--manifest) HEX\n"
     "       pixiu log prove --url URL --index I [--size S] [--key VKEY]\n"
@@ -53,6 +54,9 @@ typedef struct opts {
     const char *store, *key, *origin, *listen, *port_file, *url, *state, *log_key, *witness_url;
     const char *log_keys[LOG_KEYS_MAX];
     size_t nlog_keys;
+    const char *witnesses[PX_LOG_WITNESSES_MAX]; /* COSIGNER_VKEY@URL */
+    size_t nwitnesses;
+    const char *witness_key;
     const char *subject, *input, *manifest;
     const char *index, *size, *max_entry;
     int wait;
@@ -67,7 +71,8 @@ static int parse_opts(int argc, char **argv, opts *o) {
         {"subject", required_argument, 0, 'j'}, {"input", required_argument, 0, 'i'},
         {"manifest", required_argument, 0, 'm'}, {"index", required_argument, 0, 'x'},
         {"size", required_argument, 0, 'z'},    {"max-entry", required_argument, 0, 'M'},
-        {"wait", no_argument, 0, 'w'},          {"witness-url", required_argument, 0, 'W'}, {0}};
+        {"wait", no_argument, 0, 'w'},          {"witness-url", required_argument, 0, 'W'},
+        {"witness", required_argument, 0, 'V'},  {"witness-key", required_argument, 0, 'K'}, {0}};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -86,6 +91,12 @@ static int parse_opts(int argc, char **argv, opts *o) {
             o->log_keys[o->nlog_keys++] = optarg;
             break;
         case 'W': o->witness_url = optarg; break;
+        case 'V':
+            if (o->nwitnesses == PX_LOG_WITNESSES_MAX)
+                return -1;
+            o->witnesses[o->nwitnesses++] = optarg;
+            break;
+        case 'K': o->witness_key = optarg; break;
         case 'j': o->subject = optarg; break;
         case 'i': o->input = optarg; break;
         case 'm': o->manifest = optarg; break;
@@ -185,21 +196,32 @@ static int cmd_serve(opts *o) {
     if (o->max_entry && (to_u64(o->max_entry, &max_entry) || max_entry == 0 || max_entry > PX_LOG_ENTRY_MAX))
         return px_cli_errorf(PX_EXIT_USAGE, "log serve: --max-entry must be 1..%d", PX_LOG_ENTRY_MAX);
     px_err err = {0};
+    px_log_witness wit[PX_LOG_WITNESSES_MAX];
+    for (size_t i = 0; i < o->nwitnesses; i++) {
+        const char *at = strchr(o->witnesses[i], '@');
+        if (!at || (size_t)(strlen(at + 1)) >= sizeof wit[i].url ||
+            px_cosigner_parse(&wit[i].key, o->witnesses[i], (size_t)(at - o->witnesses[i]), &err))
+            return px_cli_errorf(PX_EXIT_USAGE, "log serve: --witness must be COSIGNER_VKEY@URL (%s)",
+                                 at ? err.msg : "no '@'");
+        snprintf(wit[i].url, sizeof wit[i].url, "%s", at + 1);
+    }
     px_signer key;
     if (px_signer_load(&key, o->key, &err))
         return px_cli_error(PX_EXIT_USAGE, &err, "log serve");
     sigset_t stop;
     block_stop_signals(&stop);
     px_log *log = NULL;
-    px_log_opts lo = {.store = o->store, .key = &key, .origin = o->origin, .max_entry = (size_t)max_entry};
+    px_log_opts lo = {.store = o->store, .key = &key, .origin = o->origin, .max_entry = (size_t)max_entry,
+                      .witnesses = wit, .nwitnesses = o->nwitnesses};
     int rc = px_log_open(&log, &lo, &err);
     px_signer_wipe(&key);
     if (rc)
         return px_cli_error(PX_EXIT_USAGE, &err, "log serve");
     size_t limit = max_entry ? (size_t)max_entry : PX_LOG_ENTRY_MAX_DEFAULT;
     px_http_server *srv = NULL;
+    size_t body = 20000 * (limit + 2) < SERVE_BODY_MAX ? 20000 * (limit + 2) : SERVE_BODY_MAX;
     px_http_server_opts so = {.bind_addr = addr, .port = port, .handler = px_log_http_handler, .ctx = log,
-                              .max_body = 20000 * (limit + 2)};
+                              .max_body = body};
     if (px_http_server_start(&srv, &so, &err)) {
         px_log_close(log);
         return px_cli_error(PX_EXIT_USAGE, &err, "log serve");
@@ -252,6 +274,16 @@ static int fetch_checkpoint(const char *url, const char *vkey, px_buf *note, px_
     return rc ? -1 : 0;
 }
 
+static int check_cosigned(const char *cosigner, const px_buf *note, px_err *err) {
+    px_cosigner c;
+    px_note n = {0};
+    if (px_cosigner_load(&c, cosigner, err))
+        return -1;
+    int rc = px_note_parse(&n, (const char *)note->data, note->len, err) || px_cosig_verify(&n, &c, NULL, err) ? -1 : 0;
+    px_note_free(&n);
+    return rc;
+}
+
 static int cmd_checkpoint(opts *o) {
     if (need(o->url, "--url"))
         return PX_EXIT_USAGE;
@@ -259,7 +291,7 @@ static int cmd_checkpoint(opts *o) {
     px_checkpoint cp = {0};
     px_err err = {0};
     int rc = PX_EXIT_OK;
-    if (fetch_checkpoint(o->url, o->key, &note, &cp, &err))
+    if (fetch_checkpoint(o->url, o->key, &note, &cp, &err) || (o->witness_key && check_cosigned(o->witness_key, &note, &err)))
         rc = px_cli_error(err.code == PX_E_VERIFY ? PX_EXIT_INVALID : PX_EXIT_USAGE, &err, "log checkpoint");
     else
         fwrite(note.data, 1, note.len, stdout);
@@ -457,6 +489,17 @@ out:
 
 /* Fetch the log's checkpoint and the consistency proof from the witness's
  * last cosigned size, and ask the witness to cosign. */
+/* Consistency proofs fetched from the log at ctx (its URL). */
+static int http_proof(void *ctx, uint64_t from, uint64_t to, px_buf *out, px_err *err) {
+    char path[96];
+    snprintf(path, sizeof path, "/proof/consistency?from=%llu&to=%llu", (unsigned long long)from,
+             (unsigned long long)to);
+    px_buf resp = PX_BUF_INIT;
+    int rc = call("GET", ctx, path, NULL, 0, &resp, err) || proof_from_json(&resp, out, err) ? -1 : 0;
+    px_buf_free(&resp);
+    return rc;
+}
+
 /* Ask a remote witness (tlog-witness) to cosign the log's checkpoint;
  * print the checkpoint with the witness's cosignature lines added. */
 static int cmd_witness_remote(opts *o) {
@@ -464,8 +507,10 @@ static int cmd_witness_remote(opts *o) {
     px_checkpoint cp = {0};
     px_err err = {0};
     int rc = PX_EXIT_OK;
+    uint64_t old = 0;
     if (fetch_checkpoint(o->url, o->log_key, &note, &cp, &err) ||
-        px_witness_request(o->witness_url, o->url, (const char *)note.data, note.len, &lines, &err)) {
+        px_witness_request(o->witness_url, (const char *)note.data, note.len, http_proof, (void *)o->url, &old,
+                           &lines, &err)) {
         rc = px_cli_error(err.code == PX_E_VERIFY ? PX_EXIT_INVALID : PX_EXIT_USAGE, &err, "log witness");
     } else {
         fwrite(note.data, 1, note.len, stdout);

@@ -11,38 +11,31 @@
 
 #include "lambda/step_internal.h"
 
-static int fail(const char **status, const char *code) {
-    *status = code;
-    return -1;
-}
-
 static int check_exec_proof(const struct px_lambda *l, const px_step_input *in, const uint8_t digest[32],
                             const char **status, px_err *err) {
     const px_stage_config *c = &l->config;
+    *status = PX_STATUS_BAD_PROOF; /* unless only the digest is wrong */
     px_evidence_policy pol = {c->platform_keys, c->nplatform_keys, c->min_level, NULL, NULL, NULL};
     px_evidence ev;
     if (px_evidence_verify(in->evidence, in->evidence_len, &pol, &ev, NULL, err))
-        return px_err_prefix(err, "predecessor "), fail(status, PX_STATUS_BAD_PROOF);
+        return px_err_prefix(err, "predecessor ");
     px_exec_proof p;
     if (px_exec_proof_verify(&p, in->proof, in->proof_len, ev.sign_pk, err))
-        return px_err_prefix(err, "predecessor "), fail(status, PX_STATUS_BAD_PROOF);
+        return px_err_prefix(err, "predecessor ");
     uint8_t evd[PX_SHA256_BYTES];
     px_evidence_digest(evd, in->evidence, in->evidence_len);
     if (!px_ct_equal(p.evidence, evd, sizeof evd) || !px_ct_equal(p.measurement, ev.measurement, 32))
-        return px_fail(err, PX_E_VERIFY, "predecessor proof does not cite the evidence it came with"),
-               fail(status, PX_STATUS_BAD_PROOF);
+        return px_fail(err, PX_E_VERIFY, "predecessor proof does not cite the evidence it came with");
     if (!px_ct_equal(p.manifest, c->manifest, sizeof p.manifest))
-        return px_fail(err, PX_E_VERIFY, "predecessor proof is for another manifest"),
-               fail(status, PX_STATUS_BAD_PROOF);
+        return px_fail(err, PX_E_VERIFY, "predecessor proof is for another manifest");
     if (p.index >= c->index)
-        return px_fail(err, PX_E_VERIFY, "predecessor stage %u does not come before stage %u", p.index, c->index),
-               fail(status, PX_STATUS_BAD_PROOF);
+        return px_fail(err, PX_E_VERIFY, "predecessor stage %u does not come before stage %u", p.index, c->index);
     if (strcmp(p.status, PX_STATUS_OK) != 0)
-        return px_fail(err, PX_E_VERIFY, "predecessor step failed (%s)", p.status),
-               fail(status, PX_STATUS_BAD_PROOF);
-    if (!px_ct_equal(p.subject, digest, PX_SHA256_BYTES))
-        return px_fail(err, PX_E_VERIFY, "input digest does not match the digest in the predecessor proof"),
-               fail(status, PX_STATUS_DIGEST_MISMATCH);
+        return px_fail(err, PX_E_VERIFY, "predecessor step failed (%s)", p.status);
+    if (!px_ct_equal(p.subject, digest, PX_SHA256_BYTES)) {
+        *status = PX_STATUS_DIGEST_MISMATCH;
+        return px_fail(err, PX_E_VERIFY, "input digest does not match the digest in the predecessor proof");
+    }
     return 0;
 }
 
@@ -56,48 +49,47 @@ static int verify_release_sig(const px_stage_config *c, const px_dsse *e, px_err
 static int check_release_claims(const struct px_lambda *l, const px_statement *st, const uint8_t digest[32],
                                 const char **status, px_err *err) {
     uint8_t manifest[32], dataset[32], stage_key[32];
+    *status = PX_STATUS_BAD_PROOF; /* unless only the digest is wrong */
     if (strcmp(st->predicate_type, PX_RELEASE_PREDICATE) != 0 || st->nsubjects != 1 ||
         strcmp(st->subjects[0].name, "release") != 0)
-        return px_fail(err, PX_E_INVALID, "release statement does not have the release predicate and subject"),
-               fail(status, PX_STATUS_BAD_PROOF);
+        return px_fail(err, PX_E_INVALID, "release statement does not have the release predicate and subject");
     if (px_json_hex(st->predicate, "manifest", manifest, 32, err) ||
         px_json_hex(st->predicate, "dataset_digest", dataset, 32, err) ||
         px_json_hex(st->predicate, "stage_key", stage_key, 32, err))
-        return px_err_prefix(err, "release: "), fail(status, PX_STATUS_BAD_PROOF);
+        return px_err_prefix(err, "release: ");
     if (!px_ct_equal(manifest, l->config.manifest, 32))
-        return px_fail(err, PX_E_VERIFY, "release is for another manifest"), fail(status, PX_STATUS_BAD_PROOF);
+        return px_fail(err, PX_E_VERIFY, "release is for another manifest");
     if (!px_ct_equal(stage_key, l->box.pk, 32))
-        return px_fail(err, PX_E_VERIFY, "release was made for another stage key"),
-               fail(status, PX_STATUS_BAD_PROOF);
+        return px_fail(err, PX_E_VERIFY, "release was made for another stage key");
     if (!px_ct_equal(dataset, st->subjects[0].sha256, 32))
-        return px_fail(err, PX_E_VERIFY, "release subject and dataset digest differ"),
-               fail(status, PX_STATUS_BAD_PROOF);
-    if (!px_ct_equal(dataset, digest, 32))
-        return px_fail(err, PX_E_VERIFY, "input digest does not match the digest in the release"),
-               fail(status, PX_STATUS_DIGEST_MISMATCH);
+        return px_fail(err, PX_E_VERIFY, "release subject and dataset digest differ");
+    if (!px_ct_equal(dataset, digest, 32)) {
+        *status = PX_STATUS_DIGEST_MISMATCH;
+        return px_fail(err, PX_E_VERIFY, "input digest does not match the digest in the release");
+    }
     return 0;
 }
 
 static int check_release(const struct px_lambda *l, const px_step_input *in, const uint8_t digest[32],
                          const char **status, px_err *err) {
     px_dsse e;
+    *status = PX_STATUS_BAD_PROOF;
     if (px_dsse_parse(&e, in->proof, in->proof_len, err))
-        return px_err_prefix(err, "release: "), fail(status, PX_STATUS_BAD_PROOF);
+        return px_err_prefix(err, "release: ");
     int rc = -1;
     px_statement st;
-    if (strcmp(e.payload_type, PX_INTOTO_PAYLOAD_TYPE) != 0)
+    if (strcmp(e.payload_type, PX_INTOTO_PAYLOAD_TYPE) != 0) {
         px_fail(err, PX_E_INVALID, "release payload type is not %s", PX_INTOTO_PAYLOAD_TYPE);
-    else if (verify_release_sig(&l->config, &e, err) == 0) {
-        if (px_statement_parse(&st, e.payload.data, e.payload.len, err) == 0) {
-            rc = check_release_claims(l, &st, digest, status, err);
-            px_statement_free(&st);
-            px_dsse_free(&e);
-            return rc;
-        }
+    } else if (verify_release_sig(&l->config, &e, err) != 0) {
+        /* err says so */
+    } else if (px_statement_parse(&st, e.payload.data, e.payload.len, err) != 0) {
         px_err_prefix(err, "release: ");
+    } else {
+        rc = check_release_claims(l, &st, digest, status, err);
+        px_statement_free(&st);
     }
     px_dsse_free(&e);
-    return fail(status, PX_STATUS_BAD_PROOF);
+    return rc;
 }
 
 int px_validate_input(const struct px_lambda *l, const px_step_input *in, px_buf *plain, px_stage_input *out,
@@ -107,12 +99,12 @@ int px_validate_input(const struct px_lambda *l, const px_step_input *in, px_buf
     uint8_t pid[PX_SHA256_BYTES];
     px_sha256(pid, in->proof, in->proof_len);
     px_hex_encode(out->proof_id, pid, sizeof pid);
+    *status = PX_STATUS_BAD_INPUT;
     if (in->sealed_len > PX_LAMBDA_MAX_INPUT_BYTES)
-        return px_fail(err, PX_E_LIMIT, "sealed input exceeds %u bytes", PX_LAMBDA_MAX_INPUT_BYTES),
-               fail(status, PX_STATUS_BAD_INPUT);
+        return px_fail(err, PX_E_LIMIT, "sealed input exceeds %u bytes", PX_LAMBDA_MAX_INPUT_BYTES);
     px_buf_reset(plain);
     if (px_seal_open(plain, in->sealed, in->sealed_len, &l->box, err))
-        return px_err_prefix(err, "input: "), fail(status, PX_STATUS_BAD_INPUT);
+        return px_err_prefix(err, "input: ");
     px_sha256(out->digest, plain->data, plain->len);
     out->from_release = in->evidence_len == 0;
     int rc = out->from_release ? check_release(l, in, out->digest, status, err)

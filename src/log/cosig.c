@@ -69,8 +69,9 @@ int px_cosigner_parse(px_cosigner *c, const char *text, size_t len, px_err *err)
 }
 
 int px_cosigner_load(px_cosigner *c, const char *arg, px_err *err) {
-    if (strchr(arg, '+') && !strchr(arg, '/'))
-        return px_cosigner_parse(c, arg, strlen(arg), err);
+    /* Key names may contain '/', so try the argument as a key first. */
+    if (px_cosigner_parse(c, arg, strlen(arg), NULL) == 0)
+        return 0;
     px_buf b = PX_BUF_INIT;
     int rc = px_file_read(arg, COSIGNER_KEY_MAX, &b, err);
     if (!rc)
@@ -157,4 +158,22 @@ int px_cosig_verify(const px_note *note, const px_cosigner *c, uint64_t *timesta
         return 0;
     }
     return px_fail(err, PX_E_VERIFY, "no cosignature by %s+%08x", c->name, c->id);
+}
+
+int px_cosign_lines_append(const px_note *n, const px_cosigner *c, px_buf *out) {
+    for (size_t i = 0; i < n->nsigs; i++) {
+        const px_note_sig *s = &n->sigs[i];
+        if (s->id != c->id || strcmp(s->name, c->name) != 0 || s->sig_len != COSIG_SIG_BYTES)
+            continue;
+        uint8_t raw[4 + COSIG_SIG_BYTES];
+        raw[0] = (uint8_t)(c->id >> 24);
+        raw[1] = (uint8_t)(c->id >> 16);
+        raw[2] = (uint8_t)(c->id >> 8);
+        raw[3] = (uint8_t)c->id;
+        memcpy(raw + 4, s->sig, COSIG_SIG_BYTES);
+        if (px_buf_printf(out, NULL, "\xe2\x80\x94 %s ", c->name) || px_buf_append_b64(out, raw, sizeof raw, NULL) ||
+            px_buf_append_str(out, "\n", NULL))
+            return -1;
+    }
+    return 0;
 }

@@ -7,7 +7,11 @@
  * edge of the tree, signs the checkpoint of the new size and commits the
  * lot in one store transaction. Only then are the appenders woken and the
  * checkpoint published, so an acknowledged entry is durable and every
- * published checkpoint describes durable data. */
+ * published checkpoint describes durable data.
+ *
+ * When witnesses are configured, a second thread sends each newly
+ * published checkpoint to them (C2SP tlog-witness) and attaches the
+ * cosignatures that check out to the checkpoint the log serves. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,14 +37,20 @@ struct px_log {
     px_signer key;
     char origin[PX_LOG_ORIGIN_MAX + 1];
     size_t max_entry, max_batch;
+    px_log_witness *witnesses;
+    uint64_t *witness_size; /* each witness's size as last seen */
+    size_t nwitnesses;
 
     pthread_mutex_t mu;
-    pthread_cond_t work, done;
+    pthread_cond_t work, done, published;
     append_req *head, *tail; /* queued appends */
     int stopping;
     uint64_t size;  /* size of the latest published checkpoint */
     px_buf note;    /* the latest published checkpoint */
-    pthread_t committer;
+    px_buf cosigs;  /* cosignature lines collected for it */
+    uint64_t cosigs_size; /* the size they cosign */
+    pthread_t committer, witnessing;
+    int witnessing_started;
 
     /* committer-only state */
     px_log_edge edge;
@@ -183,6 +193,7 @@ static void *committer(void *arg) {
             px_buf_reset(&log->note);
             if (px_buf_append(&log->note, note.data, note.len, &err))
                 rc = -1;
+            pthread_cond_broadcast(&log->published);
         }
         for (append_req *r = batch, *next; r; r = next) {
             next = r->next;
@@ -196,6 +207,61 @@ static void *committer(void *arg) {
     }
     pthread_mutex_unlock(&log->mu);
     px_buf_free(&note);
+    return NULL;
+}
+
+/* ---- witnessing ------------------------------------------------------------- */
+
+static int own_proof(void *ctx, uint64_t size1, uint64_t size2, px_buf *out, px_err *err) {
+    return px_log_consistency(ctx, size1, size2, out, err);
+}
+
+/* Ask one witness to cosign note; append its lines to out only if they
+ * hold a valid cosignature by the configured key. */
+static void witness_one(px_log *log, size_t i, const px_buf *note, px_buf *out) {
+    px_buf lines = PX_BUF_INIT, joined = PX_BUF_INIT;
+    px_note n = {0};
+    px_err err = {0};
+    if (px_witness_request(log->witnesses[i].url, (const char *)note->data, note->len, own_proof, log,
+                           &log->witness_size[i], &lines, &err) == 0 &&
+        px_buf_append(&joined, note->data, note->len, NULL) == 0 &&
+        px_buf_append(&joined, lines.data, lines.len, NULL) == 0 &&
+        px_note_parse(&n, (const char *)joined.data, joined.len, NULL) == 0 &&
+        px_cosig_verify(&n, &log->witnesses[i].key, NULL, NULL) == 0)
+        px_cosign_lines_append(&n, &log->witnesses[i].key, out);
+    px_note_free(&n);
+    px_buf_free(&lines);
+    px_buf_free(&joined);
+}
+
+static void *witnessing(void *arg) {
+    px_log *log = arg;
+    px_buf note = PX_BUF_INIT, lines = PX_BUF_INIT;
+    uint64_t done = UINT64_MAX;
+    pthread_mutex_lock(&log->mu);
+    for (;;) {
+        while (!log->stopping && log->size == done)
+            pthread_cond_wait(&log->published, &log->mu);
+        if (log->stopping)
+            break;
+        uint64_t size = log->size;
+        px_buf_reset(&note);
+        px_buf_append(&note, log->note.data, log->note.len, NULL);
+        pthread_mutex_unlock(&log->mu);
+        px_buf_reset(&lines);
+        for (size_t i = 0; i < log->nwitnesses; i++)
+            witness_one(log, i, &note, &lines);
+        pthread_mutex_lock(&log->mu);
+        if (log->size == size) {
+            px_buf_reset(&log->cosigs);
+            px_buf_append(&log->cosigs, lines.data, lines.len, NULL);
+            log->cosigs_size = size;
+        }
+        done = size;
+    }
+    pthread_mutex_unlock(&log->mu);
+    px_buf_free(&note);
+    px_buf_free(&lines);
     return NULL;
 }
 
@@ -267,8 +333,13 @@ int px_log_open(px_log **out, const px_log_opts *opts, px_err *err) {
     if (!opts || !opts->key)
         return px_fail(err, PX_E_INVALID, "log: no signing key");
     const char *origin = opts->origin ? opts->origin : opts->key->name;
-    if (!*origin || strlen(origin) > PX_LOG_ORIGIN_MAX || strchr(origin, '\n'))
-        return px_fail(err, PX_E_INVALID, "log: invalid origin");
+    size_t olen = strlen(origin);
+    int bad = olen == 0 || olen > PX_LOG_ORIGIN_MAX || !px_utf8_valid((const uint8_t *)origin, olen);
+    for (size_t i = 0; i < olen && !bad; i++)
+        bad = (uint8_t)origin[i] < 0x20;
+    if (bad)
+        return px_fail(err, PX_E_INVALID, "log: origin must be 1..%d bytes of UTF-8 without control characters",
+                       PX_LOG_ORIGIN_MAX);
     if (opts->max_entry > PX_LOG_ENTRY_MAX)
         return px_fail(err, PX_E_INVALID, "log: entry limit %zu is above %d (tile bundles use 16-bit lengths)",
                        opts->max_entry, PX_LOG_ENTRY_MAX);
@@ -282,15 +353,39 @@ int px_log_open(px_log **out, const px_log_opts *opts, px_err *err) {
     pthread_mutex_init(&log->mu, NULL);
     pthread_cond_init(&log->work, NULL);
     pthread_cond_init(&log->done, NULL);
+    pthread_cond_init(&log->published, NULL);
+    if (opts->nwitnesses > PX_LOG_WITNESSES_MAX) {
+        px_fail(err, PX_E_LIMIT, "log: more than %d witnesses", PX_LOG_WITNESSES_MAX);
+        goto fail;
+    }
+    if (opts->nwitnesses) {
+        log->witnesses = calloc(opts->nwitnesses, sizeof *log->witnesses);
+        log->witness_size = calloc(opts->nwitnesses, sizeof *log->witness_size);
+        if (!log->witnesses || !log->witness_size) {
+            px_fail(err, PX_E_NOMEM, "out of memory");
+            goto fail;
+        }
+        memcpy(log->witnesses, opts->witnesses, opts->nwitnesses * sizeof *log->witnesses);
+        log->nwitnesses = opts->nwitnesses;
+    }
     if (px_log_store_open(&log->store, opts->store, err) || load_or_init(log, err))
         goto fail;
     if (pthread_create(&log->committer, NULL, committer, log)) {
         px_fail(err, PX_E_INTERNAL, "log: cannot start the committer thread");
         goto fail;
     }
+    if (log->nwitnesses) {
+        if (pthread_create(&log->witnessing, NULL, witnessing, log)) {
+            px_log_close(log);
+            return px_fail(err, PX_E_INTERNAL, "log: cannot start the witnessing thread");
+        }
+        log->witnessing_started = 1;
+    }
     *out = log;
     return 0;
 fail:
+    free(log->witnesses);
+    free(log->witness_size);
     if (log->store)
         log->store->ops->close(log->store);
     px_buf_free(&log->note);
@@ -306,14 +401,21 @@ void px_log_close(px_log *log) {
     pthread_mutex_lock(&log->mu);
     log->stopping = 1;
     pthread_cond_broadcast(&log->work);
+    pthread_cond_broadcast(&log->published);
     pthread_mutex_unlock(&log->mu);
     pthread_join(log->committer, NULL);
+    if (log->witnessing_started)
+        pthread_join(log->witnessing, NULL);
     log->store->ops->close(log->store);
+    free(log->witnesses);
+    free(log->witness_size);
+    px_buf_free(&log->cosigs);
     px_buf_free(&log->note);
     px_log_tile_list_free(&log->tiles);
     px_signer_wipe(&log->key);
     pthread_cond_destroy(&log->work);
     pthread_cond_destroy(&log->done);
+    pthread_cond_destroy(&log->published);
     pthread_mutex_destroy(&log->mu);
     free(log);
 }
@@ -323,6 +425,8 @@ void px_log_close(px_log *log) {
 int px_log_checkpoint(px_log *log, px_buf *out, uint64_t *size, px_err *err) {
     pthread_mutex_lock(&log->mu);
     int rc = px_buf_append(out, log->note.data, log->note.len, err);
+    if (!rc && log->cosigs_size == log->size && log->cosigs.len)
+        rc = px_buf_append(out, log->cosigs.data, log->cosigs.len, err);
     if (size)
         *size = log->size;
     pthread_mutex_unlock(&log->mu);

@@ -15,7 +15,7 @@
 
 #define WITNESS_PROOF_MAX 63
 #define RESP_MAX (1u << 20)
-#define TIMEOUT_MS 30000
+#define TIMEOUT_MS 10000
 
 typedef struct add_req {
     uint64_t old;
@@ -79,26 +79,6 @@ static int note_origin(const char *note, size_t len, char *origin, uint64_t *siz
     *size = cp.size;
     px_checkpoint_free(&cp);
     px_note_free(&n);
-    return 0;
-}
-
-/* The witness's own cosignature line(s) from a cosigned note. */
-static int cosig_lines(const px_note *n, const px_cosigner *c, px_buf *out, px_err *err) {
-    for (size_t i = 0; i < n->nsigs; i++) {
-        if (n->sigs[i].id != c->id || strcmp(n->sigs[i].name, c->name) != 0)
-            continue;
-        uint8_t raw[4 + 8 + PX_SIGN_BYTES];
-        if (n->sigs[i].sig_len + 4 > sizeof raw)
-            return px_fail(err, PX_E_INTERNAL, "cosignature too long");
-        raw[0] = (uint8_t)(c->id >> 24);
-        raw[1] = (uint8_t)(c->id >> 16);
-        raw[2] = (uint8_t)(c->id >> 8);
-        raw[3] = (uint8_t)c->id;
-        memcpy(raw + 4, n->sigs[i].sig, n->sigs[i].sig_len);
-        if (px_buf_printf(out, err, "\xe2\x80\x94 %s ", c->name) ||
-            px_buf_append_b64(out, raw, 4 + n->sigs[i].sig_len, err) || px_buf_append_str(out, "\n", err))
-            return -1;
-    }
     return 0;
 }
 
@@ -172,7 +152,7 @@ static void handle_add(px_witness_service *svc, add_req *rq, const px_http_reque
     px_cosigner c;
     resp->content_type = "text/plain; charset=utf-8";
     if (px_witness_cosigner(svc->witness, &c) ||
-        px_note_parse(&n, (const char *)cosigned.data, cosigned.len, &err) || cosig_lines(&n, &c, &resp->body, &err))
+        px_note_parse(&n, (const char *)cosigned.data, cosigned.len, &err) || px_cosign_lines_append(&n, &c, &resp->body))
         px_http_error(resp, 500, "%s", err.msg);
     px_note_free(&n);
     px_buf_free(&cosigned);
@@ -188,43 +168,26 @@ static int post(const char *url, const px_buf *body, int *status, px_buf *out, p
     return px_http_call("POST", full, h, 1, body->data, body->len, TIMEOUT_MS, RESP_MAX, status, out, err);
 }
 
-static int fetch_proof(const char *log_url, uint64_t from, uint64_t to, px_buf *body, px_err *err) {
-    char url[2048];
-    if ((size_t)snprintf(url, sizeof url, "%s/proof/consistency?from=%llu&to=%llu", log_url, (unsigned long long)from,
-                         (unsigned long long)to) >= sizeof url)
-        return px_fail(err, PX_E_INVALID, "log URL too long");
-    px_buf resp = PX_BUF_INIT;
-    int status = 0, rc = -1;
-    json_t *j = NULL;
-    if (px_http_call("GET", url, NULL, 0, NULL, 0, TIMEOUT_MS, RESP_MAX, &status, &resp, err))
-        goto out;
-    if (status != 200) {
-        px_fail(err, PX_E_UNAVAILABLE, "log answered HTTP %d to a consistency proof request", status);
-        goto out;
-    }
-    if (!(j = px_json_parse(resp.data, resp.len, RESP_MAX, err)))
-        goto out;
-    json_t *a = json_object_get(j, "proof");
-    for (size_t i = 0; i < json_array_size(a); i++) {
-        const char *h = json_string_value(json_array_get(a, i));
-        if (!h || px_buf_printf(body, err, "%s\n", h))
-            goto out;
-    }
-    rc = 0;
-out:
-    json_decref(j);
-    px_buf_free(&resp);
+/* Proof lines for the request body: one base64 hash per line. */
+static int proof_lines(px_log_proof_fn proof, void *ctx, uint64_t from, uint64_t to, px_buf *body, px_err *err) {
+    px_buf hashes = PX_BUF_INIT;
+    int rc = proof(ctx, from, to, &hashes, err);
+    if (!rc && hashes.len % PX_LOG_HASH_BYTES)
+        rc = px_fail(err, PX_E_VERIFY, "consistency proof is not a list of %d-byte hashes", PX_LOG_HASH_BYTES);
+    for (size_t i = 0; !rc && i < hashes.len; i += PX_LOG_HASH_BYTES)
+        rc = px_buf_append_b64(body, hashes.data + i, PX_LOG_HASH_BYTES, err) || px_buf_append_str(body, "\n", err) ? -1 : 0;
+    px_buf_free(&hashes);
     return rc;
 }
 
 /* One add-checkpoint round: 0 on success (lines appended to out), 1 when
  * the witness is at another size (*have set), -1 on refusal or error. */
-static int request_round(const char *url, const char *log_url, const char *note, size_t len, uint64_t old,
-                         uint64_t size, uint64_t *have, px_buf *out, px_err *err) {
+static int request_round(const char *url, const char *note, size_t len, px_log_proof_fn proof, void *ctx,
+                         uint64_t old, uint64_t size, uint64_t *have, px_buf *out, px_err *err) {
     px_buf body = PX_BUF_INIT, resp = PX_BUF_INIT;
     int status = 0, rc = -1;
     if (px_buf_printf(&body, err, "old %llu\n", (unsigned long long)old) ||
-        (old > 0 && old < size && fetch_proof(log_url, old, size, &body, err)) ||
+        (old > 0 && old < size && proof_lines(proof, ctx, old, size, &body, err)) ||
         px_buf_append_str(&body, "\n", err) || px_buf_append(&body, note, len, err) ||
         post(url, &body, &status, &resp, err))
         goto out;
@@ -248,22 +211,27 @@ out:
     return rc;
 }
 
-int px_witness_request(const char *url, const char *log_url, const char *note, size_t len, px_buf *out,
-                       px_err *err) {
+int px_witness_request(const char *url, const char *note, size_t len, px_log_proof_fn proof, void *ctx,
+                       uint64_t *old, px_buf *out, px_err *err) {
     char origin[PX_LOG_ORIGIN_MAX + 1];
-    uint64_t size, old = 0, have = 0;
+    uint64_t size, have = 0;
     if (note_origin(note, len, origin, &size, err))
         return -1;
-    /* Start from size 0; a 409 tells the witness's size, then one retry. */
-    int rc = request_round(url, log_url, note, len, old, size, &have, out, err);
+    if (*old > size)
+        *old = 0;
+    /* A 409 tells the witness's real size: then one retry from there. */
+    int rc = request_round(url, note, len, proof, ctx, *old, size, &have, out, err);
     if (rc == 1) {
         if (have > size)
             return px_fail(err, PX_E_VERIFY, "witness has cosigned size %llu, larger than this checkpoint (%llu)",
                            (unsigned long long)have, (unsigned long long)size);
-        rc = request_round(url, log_url, note, len, have, size, &have, out, err);
+        *old = have;
+        rc = request_round(url, note, len, proof, ctx, have, size, &have, out, err);
         if (rc == 1)
             return px_fail(err, PX_E_VERIFY, "witness conflict at size %llu: two roots for one size, or a race",
                            (unsigned long long)have);
     }
+    if (rc == 0)
+        *old = size;
     return rc;
 }

@@ -148,6 +148,26 @@ printf 'old 0\n\n' | cat - "$tmp/cpD" >"$tmp/req"
 [ "$(curl -s -o /dev/null -w '%{http_code}' --data-binary @"$tmp/req" "$URL_W/add-checkpoint")" = 404 ] || fail "unknown origin not 404"
 kill -TERM "$PID_W"; wait "$PID_W" || fail "witness-serve did not exit cleanly"
 
+# 3c. A log that collects cosignatures itself and serves them on /checkpoint.
+"$px" keygen log.example/e --out "$tmp" >/dev/null
+cosigner=$("$px" log cosigner-key "$wkey")
+rm -f "$tmp/wit.port"
+"$px" log witness-serve --state "$tmp/w3.db" --key "$wkey" --log-key "$tmp/log.example_e.vkey" --port-file "$tmp/wit.port" >"$tmp/wit3.out" 2>&1 &
+pids+=($!); PID_W3=$!
+for _ in $(seq 100); do [ -s "$tmp/wit.port" ] && break; sleep 0.1; done
+start_log E "sqlite:$tmp/e.db" "$tmp/log.example_e.key" --witness "$cosigner@http://127.0.0.1:$(cat "$tmp/wit.port")"
+for i in 1 2 3 4 5; do "$px" log append --url "$URL_E" "$tmp/e.$i" >/dev/null; done
+ok=
+for _ in $(seq 100); do
+  if "$px" log checkpoint --url "$URL_E" --key "$tmp/log.example_e.vkey" --witness-key "$cosigner" >"$tmp/cpE" 2>/dev/null &&
+     [ "$(sed -n 2p "$tmp/cpE")" = 5 ]; then ok=1; break; fi
+  sleep 0.1
+done
+[ -n "$ok" ] || fail "the log never served a cosigned checkpoint of size 5"
+set +e; "$px" log checkpoint --url "$URL_A" --key "$vkey" --witness-key "$cosigner" >/dev/null 2>&1; rc=$?; set -e
+[ "$rc" = 1 ] || fail "a checkpoint without the cosignature passed --witness-key (exit $rc)"
+kill -TERM "$PID_W3"; wait "$PID_W3" || true
+
 # 4. SIGTERM stops the server cleanly.
 kill -TERM "$PID_A"
 set +e; wait "$PID_A"; rc=$?; set -e

@@ -12,7 +12,7 @@ tmp=$(mktemp -d)
 pid=
 cleanup() { [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$tmp"; }
 trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+fail() { echo "FAIL: $*" >&2; tail -n 20 "$tmp/serve.log" "$tmp/load.err" >&2 2>/dev/null; exit 1; }
 
 "$px" keygen crash.example/log --out "$tmp" >/dev/null
 key="$tmp/crash.example_log.key"; vkey="$tmp/crash.example_log.vkey"
@@ -26,44 +26,48 @@ start() {
   url="http://127.0.0.1:$(cat "$tmp/port")"
 }
 
-# Load: THREADS writers posting bundles until the server dies; each
-# acknowledged bundle is recorded (first index, entries) before the next
-# request; a poller keeps the checkpoints the log showed.
+# Load: THREADS writers posting bundles until the test drops the stop file
+# (after the kill); each acknowledged bundle is recorded (first index,
+# entries) before the next request; a poller keeps the checkpoints the log
+# showed. A failed request is retried: the server may just be busy.
 load() {
-  python3 - "$url" "$1" "$tmp/acks" "$tmp/cps" <<'PY'
+  python3 - "$url" "$1" "$tmp/acks" "$tmp/cps" "$tmp/stop" <<'PY' 2>>"$tmp/load.err"
 import http.client, json, os, sys, threading, time
-url, rnd, acks, cps = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+url, rnd, acks, cps, stopfile = sys.argv[1:6]
 host, port = url[7:].split(":")
 lock = threading.Lock()
 out = open(acks, "a")
-stop = threading.Event()
+def stopped():
+    return os.path.exists(stopfile)
 def writer(w):
     seq = 0
-    while not stop.is_set():
+    while not stopped():
         ents = [("r%s w%d s%d n%d " % (rnd, w, seq, k)).encode() + b"x" * 200 for k in range(50)]
         body = b"".join(len(e).to_bytes(2, "big") + e for e in ents)
+        seq += 1
         try:
             c = http.client.HTTPConnection(host, int(port), timeout=10)
             c.request("POST", "/add-bundle", body)
             r = c.getresponse(); data = r.read(); c.close()
         except Exception:
-            stop.set(); return
+            time.sleep(0.02); continue
         if r.status != 200:
-            print("writer: HTTP", r.status, data, file=sys.stderr); stop.set(); return
+            print("writer: HTTP", r.status, data, file=sys.stderr); continue
         first = json.loads(data)["first"]
         with lock:
             for k, e in enumerate(ents):
                 out.write("%d %s\n" % (first + k, e.hex()))
             out.flush()
-        seq += 1
 def poller():
     saved = 0
-    while not stop.is_set() and saved < 6:
+    while not stopped() and saved < 6:
         try:
             c = http.client.HTTPConnection(host, int(port), timeout=10)
             c.request("GET", "/checkpoint"); r = c.getresponse(); note = r.read(); c.close()
         except Exception:
-            stop.set(); return
+            time.sleep(0.05); continue
+        if r.status != 200:
+            continue
         p = os.path.join(cps, "r%s-%d" % (rnd, saved))
         open(p, "wb").write(note); saved += 1
         time.sleep(0.15)
@@ -114,10 +118,15 @@ store=$1
 rm -rf "$tmp/cps" "$tmp/acks"; mkdir -p "$tmp/cps"; : >"$tmp/acks"
 for r in $(seq 1 "$2"); do
   start
+  rm -f "$tmp/stop"
+  before=$(wc -l <"$tmp/acks")
   load "$r" &
   loader=$!
-  sleep "0.$((RANDOM % 6 + 5))"
+  # Kill at a random moment once the load is really flowing.
+  for _ in $(seq 200); do [ "$(wc -l <"$tmp/acks")" -gt "$before" ] && break; sleep 0.05; done
+  sleep "0.$((RANDOM % 6 + 3))"
   kill -9 "$pid"; wait "$pid" 2>/dev/null || true; pid=
+  touch "$tmp/stop"
   wait "$loader" || true
   start
   check_acks || fail "round $r"

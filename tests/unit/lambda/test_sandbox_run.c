@@ -407,6 +407,64 @@ static void test_random_grant(void **state) {
     px_buf_free(&m);
 }
 
+/* clock_time_get: refused unless granted; granted, coarse (10 ms). */
+static void test_clock_grant(void **state) {
+    fixture *f = *state;
+    px_buf m = PX_BUF_INIT;
+    wat(f, "clock",
+        "(module " WASI "\"clock_time_get\" (func $c (param i32 i64 i32) (result i32)))"
+        WASI "\"fd_write\" (func $w (param i32 i32 i32 i32) (result i32)))"
+        " (memory (export \"memory\") 1)"
+        " (func (export \"_start\")"
+        "  (i32.store (i32.const 100) (call $c (i32.const 0) (i64.const 1) (i32.const 104)))"
+        "  (i32.store (i32.const 0) (i32.const 100))"
+        "  (i32.store (i32.const 4) (i32.const 12))"
+        "  (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))",
+        &m);
+    px_sandbox_limits l;
+    limits(&l);
+    px_buf a = PX_BUF_INIT, b = PX_BUF_INIT;
+    px_sandbox_result res;
+    assert_int_equal(px_sandbox_run(&f->sb, m.data, m.len, NULL, 0, &l, &a,
+                                    NULL, &res, NULL), 0);
+    assert_int_equal(a.len, 12);
+    assert_int_equal(px_load_u32le(a.data), 52); /* ENOSYS */
+    l.grant_clock = 1;
+    assert_int_equal(px_sandbox_run(&f->sb, m.data, m.len, NULL, 0, &l, &b,
+                                    NULL, &res, NULL), 0);
+    assert_int_equal(px_load_u32le(b.data), 0);
+    uint64_t ns = px_load_u64le(b.data + 4);
+    assert_int_equal(ns % 10000000u, 0);
+    assert_true(ns / 1000000u + 60000 > (uint64_t)px_now_ms());
+    px_buf_free(&a);
+    px_buf_free(&b);
+    px_buf_free(&m);
+}
+
+/* A compile that outlives its time limit is refused, and leaves nothing
+ * behind in the cache. */
+static void test_compile_timeout(void **state) {
+    fixture *f = *state;
+    px_sandbox quick = f->sb;
+    quick.compile_timeout_ms = 1;
+    px_buf m = PX_BUF_INIT;
+    wat(f, "slow", "(module (memory (export \"memory\") 1)"
+                   " (func (export \"_start\") (nop) (nop) (nop)))", &m);
+    px_sandbox_limits l;
+    limits(&l);
+    char so[PX_SANDBOX_PATH_MAX];
+    px_sandbox_result res;
+    assert_int_equal(px_sandbox_compile(&quick, m.data, m.len, &l, so, &res,
+                                        NULL), -1);
+    assert_int_equal(res.status, PX_SB_INVALID_MODULE);
+    assert_non_null(strstr(res.reason, "compile limits"));
+    char cmd[PX_SANDBOX_PATH_MAX + 64];
+    snprintf(cmd, sizeof cmd, "test -z \"$(ls '%s' | grep tmp-)\"",
+             f->sb.cache_dir);
+    assert_int_equal(system(cmd), 0);
+    px_buf_free(&m);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_echo),
@@ -420,6 +478,8 @@ int main(void) {
         cmocka_unit_test(test_forbidden_syscalls),
         cmocka_unit_test(test_cache),
         cmocka_unit_test(test_random_grant),
+        cmocka_unit_test(test_clock_grant),
+        cmocka_unit_test(test_compile_timeout),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
