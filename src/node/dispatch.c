@@ -456,27 +456,8 @@ static int fetch(const char *url, size_t max, px_buf *out, px_err *err) {
     return 0;
 }
 
-static int cosigned_checkpoint(const job *j, const char *log_url, px_buf *note, size_t *nwit, px_err *err) {
-    char url[PX_MEMBER_URL_MAX + 32];
-    snprintf(url, sizeof url, "%s/checkpoint", log_url);
-    if (fetch(url, 1 << 20, note, err))
-        return -1;
-    const px_membership *mem = j->o->members;
-    size_t base = note->len;
-    for (size_t i = 0; i < mem->n; i++) {
-        if (!(mem->nodes[i].roles & PX_ROLE_WITNESS))
-            continue;
-        snprintf(url, sizeof url, "%s/witness", mem->nodes[i].url);
-        if (px_witness_request(url, log_url, (const char *)note->data, base, note, err))
-            return px_err_prefix(err, "witness %s: ", mem->nodes[i].id);
-        (*nwit)++;
-    }
-    return 0;
-}
-
-static int inclusion(const char *log_url, uint64_t index, uint64_t size, px_buf *out, px_err *err) {
-    char url[PX_MEMBER_URL_MAX + 96];
-    snprintf(url, sizeof url, "%s/proof/inclusion?index=%" PRIu64 "&size=%" PRIu64, log_url, index, size);
+/* GET a proof ({"proof": [base64 hashes]}) from the log; hashes appended. */
+static int get_proof(const char *url, px_buf *out, px_err *err) {
     px_buf b = PX_BUF_INIT;
     json_t *o = NULL, *arr, *h;
     size_t i;
@@ -491,13 +472,45 @@ static int inclusion(const char *log_url, uint64_t index, uint64_t size, px_buf 
             if (!json_is_string(h) ||
                 px_b64_decode_exact(one, sizeof one, json_string_value(h), json_string_length(h), err) ||
                 px_buf_append(out, one, sizeof one, err)) {
-                rc = px_fail(err, PX_E_INVALID, "inclusion proof from the log is malformed");
+                rc = px_fail(err, PX_E_INVALID, "proof from the log is malformed");
                 break;
             }
         }
     json_decref(o);
     px_buf_free(&b);
     return rc;
+}
+
+static int inclusion(const char *log_url, uint64_t index, uint64_t size, px_buf *out, px_err *err) {
+    char url[PX_MEMBER_URL_MAX + 96];
+    snprintf(url, sizeof url, "%s/proof/inclusion?index=%" PRIu64 "&size=%" PRIu64, log_url, index, size);
+    return get_proof(url, out, err);
+}
+
+/* px_log_proof_fn for witnesses: consistency proofs from the log's API. */
+static int consistency(void *ctx, uint64_t size1, uint64_t size2, px_buf *out, px_err *err) {
+    char url[PX_MEMBER_URL_MAX + 96];
+    snprintf(url, sizeof url, "%s/proof/consistency?from=%" PRIu64 "&to=%" PRIu64, (const char *)ctx, size1, size2);
+    return get_proof(url, out, err);
+}
+
+static int cosigned_checkpoint(const job *j, const char *log_url, px_buf *note, size_t *nwit, px_err *err) {
+    char url[PX_MEMBER_URL_MAX + 32];
+    snprintf(url, sizeof url, "%s/checkpoint", log_url);
+    if (fetch(url, 1 << 20, note, err))
+        return -1;
+    const px_membership *mem = j->o->members;
+    size_t base = note->len;
+    for (size_t i = 0; i < mem->n; i++) {
+        if (!(mem->nodes[i].roles & PX_ROLE_WITNESS))
+            continue;
+        snprintf(url, sizeof url, "%s/witness", mem->nodes[i].url);
+        uint64_t old = 0;
+        if (px_witness_request(url, (const char *)note->data, base, consistency, (void *)log_url, &old, note, err))
+            return px_err_prefix(err, "witness %s: ", mem->nodes[i].id);
+        (*nwit)++;
+    }
+    return 0;
 }
 
 typedef struct keyset {
