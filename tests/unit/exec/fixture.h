@@ -92,7 +92,7 @@ static inline void fx_manifest_json(fx *f, px_buf *out, const char *stages_json)
     "{\"kind\":\"wasm\",\"code\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\",\"min_level\":1," \
     "\"limits\":{\"cpu_ms\":5000,\"mem_mb\":64}},"                                                              \
     "{\"kind\":\"dp\",\"min_level\":1,\"dp\":{\"mechanism\":\"laplace\",\"epsilon\":\"0.5\",\"delta\":\"0\"},"   \
-    "\"params\":{\"mode\":\"per-user\",\"bounds\":[[0,1000]]}}]"
+    "\"params\":{\"mechanism\":\"sum\",\"epsilon\":\"0.5\",\"dim\":1,\"lower\":0,\"upper\":1000}}]"
 
 /* The config of stage i: trusts the platform key, or the PODs at stage 0. */
 static inline void fx_config(fx *f, px_buf *out, uint32_t i, uint8_t succ[1][32]) {
