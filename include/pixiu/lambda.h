@@ -246,7 +246,7 @@ typedef struct px_lambda_host_req {
     int timeout_ms;               /* per exchange; 0: PX_LAMBDA_TIMEOUT_MS */
 } px_lambda_host_req;
 
-#define PX_LAMBDA_TIMEOUT_MS 60000
+#define PX_LAMBDA_TIMEOUT_MS 600000 /* as long as the default CPU limit */
 
 typedef struct px_lambda_host {
     px_tee_worker worker;

@@ -87,8 +87,10 @@ static void pump(px_sb_proc *p, pid_t pid, int fds[NPIPES][2], uint64_t t0) {
             break;
         }
         int r = poll(pf, (nfds_t)n, left > INT_MAX ? INT_MAX : (int)left);
-        if (r < 0 && errno != EINTR)
+        if (r < 0 && errno != EINTR) { /* cannot watch it: stop it */
+            p->timed_out = 1;
             break;
+        }
         for (int k = 0; r > 0 && k < n; k++) {
             if (!pf[k].revents)
                 continue;
