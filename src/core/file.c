@@ -56,7 +56,26 @@ static int write_all(int fd, const uint8_t *p, size_t n) {
     return 0;
 }
 
+/* A destination that exists and is not a regular file (/dev/null, a FIFO,
+ * /dev/stdout) is written in place: renaming over it would replace the
+ * device node itself with a regular file. */
+static int write_in_place(const char *path, const void *data, size_t len, px_err *err) {
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return px_fail(err, PX_E_IO, "%s: %s", path, strerror(errno));
+    int rc = write_all(fd, data, len);
+    int saved = errno;
+    close(fd);
+    return rc ? px_fail(err, PX_E_IO, "%s: %s", path, strerror(saved)) : 0;
+}
+
 int px_file_write_atomic(const char *path, const void *data, size_t len, unsigned mode, px_err *err) {
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        if (S_ISDIR(st.st_mode))
+            return px_fail(err, PX_E_IO, "%s: is a directory", path);
+        return write_in_place(path, data, len, err);
+    }
     size_t plen = strlen(path);
     char *tmp = malloc(plen + 32);
     char *dcopy = strdup(path);

@@ -1,4 +1,6 @@
 /* Hex, base64, UTF-8 and strict JSON: the first line of defence. */
+#include <sys/stat.h>
+
 #include "px_test.h"
 
 static void test_hex(void **state) {
@@ -103,6 +105,13 @@ static void test_files(void **state) {
     unlink(path);
     px_assert_fails(px_file_read(path, 2, &b, &err), &err, PX_E_NOTFOUND);
     px_buf_free(&b);
+    /* Writing to a device writes through it; it must not replace the node
+     * (a test writing its output to /dev/null once turned it into a file). */
+    px_assert_ok(px_file_write_atomic("/dev/null", "abc", 3, 0644, &err), &err);
+    struct stat st;
+    assert_int_equal(stat("/dev/null", &st), 0);
+    assert_true(S_ISCHR(st.st_mode));
+    px_assert_fails(px_file_write_atomic("/tmp", "abc", 3, 0644, &err), &err, PX_E_IO);
 }
 
 int main(void) {
