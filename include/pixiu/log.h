@@ -221,9 +221,9 @@ typedef enum px_log_key_kind {
 
 #define PX_LOG_LOOKUP_MAX 10000
 
-/* Indices of the entries indexed under (kind, digest), ascending; *n gets
- * their number (at most max). */
-int px_log_lookup(px_log *log, px_log_key_kind kind, const uint8_t digest[PX_SHA256_BYTES],
+/* Indices >= from of the entries indexed under (kind, digest), ascending;
+ * *n gets their number (at most max). Page with from = last + 1. */
+int px_log_lookup(px_log *log, px_log_key_kind kind, const uint8_t digest[PX_SHA256_BYTES], uint64_t from,
                   uint64_t *out, size_t max, size_t *n, px_err *err);
 
 /* The index keys of one entry: entries that parse as DSSE envelopes of

@@ -319,28 +319,37 @@ static int cmd_get(opts *o, int argc, char **argv) {
     return rc;
 }
 
+#define LOOKUP_PAGE 1000 /* what the server returns at most per request */
+
+/* Print every index under the digest, following the server's pages. */
 static int cmd_find(opts *o) {
     const char *kind = o->subject ? "subject" : o->input ? "input" : o->manifest ? "manifest" : NULL;
     const char *hex = o->subject ? o->subject : o->input ? o->input : o->manifest;
     if (need(o->url, "--url") || need(kind, "--subject, --input or --manifest"))
         return PX_EXIT_USAGE;
-    char path[200];
-    snprintf(path, sizeof path, "/lookup?%s=%.128s", kind, hex);
-    px_buf out = PX_BUF_INIT;
     px_err err = {0};
-    int rc = PX_EXIT_OK;
-    json_t *j = NULL;
-    if (call("GET", o->url, path, NULL, 0, &out, &err) ||
-        !(j = px_json_parse(out.data, out.len, RESP_MAX, &err))) {
-        rc = px_cli_error(PX_EXIT_USAGE, &err, "log find");
-    } else {
+    uint64_t from = 0;
+    for (;;) {
+        char path[240];
+        snprintf(path, sizeof path, "/lookup?%s=%.128s&from=%llu", kind, hex, (unsigned long long)from);
+        px_buf out = PX_BUF_INIT;
+        json_t *j = NULL;
+        if (call("GET", o->url, path, NULL, 0, &out, &err) || !(j = px_json_parse(out.data, out.len, RESP_MAX, &err))) {
+            px_buf_free(&out);
+            return px_cli_error(PX_EXIT_USAGE, &err, "log find");
+        }
         json_t *a = json_object_get(j, "entries");
-        for (size_t i = 0; i < json_array_size(a); i++)
-            printf("%lld\n", (long long)json_integer_value(json_array_get(a, i)));
+        size_t n = json_array_size(a);
+        for (size_t i = 0; i < n; i++) {
+            json_int_t v = json_integer_value(json_array_get(a, i));
+            printf("%lld\n", (long long)v);
+            from = (uint64_t)v + 1;
+        }
+        json_decref(j);
+        px_buf_free(&out);
+        if (n < LOOKUP_PAGE)
+            return PX_EXIT_OK;
     }
-    json_decref(j);
-    px_buf_free(&out);
-    return rc;
 }
 
 static char *b64(const uint8_t *p, size_t n, char *buf) {

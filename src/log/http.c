@@ -8,7 +8,7 @@
  *   GET  /entry/<N>                       one entry's bytes
  *   GET  /proof/inclusion?index=I&size=S  {"index","size","proof":[b64]}
  *   GET  /proof/consistency?from=A&to=B   {"size1","size2","proof":[b64]}
- *   GET  /lookup?subject|input|manifest=<hex sha256>   {"entries":[...]}
+ *   GET  /lookup?subject|input|manifest=<hex sha256>[&from=N]   {"entries":[...]}
  */
 #include <stdlib.h>
 #include <string.h>
@@ -248,7 +248,14 @@ static void get_lookup(px_log *log, const px_http_request *req, px_http_response
             px_http_error(resp, 500, "out of memory");
             return;
         }
-        if (px_log_lookup(log, kinds[k].kind, d, hits, LOOKUP_PAGE, &n, &err)) {
+        uint64_t from = 0;
+        char fs[32];
+        if (query_get(req->query, "from", fs, sizeof fs) == 0 && parse_u64(fs, &from)) {
+            free(hits);
+            px_http_error(resp, 400, "'from' must be a decimal entry index");
+            return;
+        }
+        if (px_log_lookup(log, kinds[k].kind, d, from, hits, LOOKUP_PAGE, &n, &err)) {
             fail(resp, &err);
         } else {
             json_t *a = json_array();

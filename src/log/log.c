@@ -531,14 +531,14 @@ int px_log_tile(px_log *log, int level, uint64_t index, unsigned width, px_buf *
     return rc;
 }
 
-int px_log_lookup(px_log *log, px_log_key_kind kind, const uint8_t digest[PX_SHA256_BYTES],
+int px_log_lookup(px_log *log, px_log_key_kind kind, const uint8_t digest[PX_SHA256_BYTES], uint64_t from,
                   uint64_t *out, size_t max, size_t *n, px_err *err) {
     if (kind < PX_LOG_BY_SUBJECT || kind > PX_LOG_BY_MANIFEST)
         return px_fail(err, PX_E_INVALID, "log: unknown lookup kind");
     /* Entries committed after the published checkpoint are left out. */
     uint64_t size = published_size(log);
     size_t got = 0;
-    if (log->store->ops->lookup(log->store, kind, digest, out, max, &got, err))
+    if (log->store->ops->lookup(log->store, kind, digest, from, out, max, &got, err))
         return -1;
     while (got && out[got - 1] >= size)
         got--;

@@ -50,7 +50,7 @@ typedef struct px_log_store_ops {
     int (*tile)(px_log_store *s, int level, uint64_t index, px_buf *out, px_err *err);
     /* Append entries start..start+n-1 as an entry bundle (u16 BE lengths). */
     int (*entries)(px_log_store *s, uint64_t start, uint64_t n, px_buf *out, px_err *err);
-    int (*lookup)(px_log_store *s, px_log_key_kind kind, const uint8_t digest[PX_SHA256_BYTES],
+    int (*lookup)(px_log_store *s, px_log_key_kind kind, const uint8_t digest[PX_SHA256_BYTES], uint64_t from,
                   uint64_t *out, size_t max, size_t *n, px_err *err);
     /* Every checkpoint note ever committed, oldest first, for audits. */
     int (*history)(px_log_store *s, int (*fn)(void *ctx, uint64_t size, const char *note,

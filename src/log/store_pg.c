@@ -307,19 +307,20 @@ static int pg_entries(px_log_store *base, uint64_t start, uint64_t n, px_buf *ou
     return rc;
 }
 
-static int pg_lookup(px_log_store *base, px_log_key_kind kind, const uint8_t digest[PX_SHA256_BYTES],
+static int pg_lookup(px_log_store *base, px_log_key_kind kind, const uint8_t digest[PX_SHA256_BYTES], uint64_t from,
                      uint64_t *out, size_t max, size_t *n, px_err *err) {
     pg_store *s = (pg_store *)base;
-    char k[16], hex[2 * PX_SHA256_BYTES + 3], lim[24];
+    char k[16], hex[2 * PX_SHA256_BYTES + 3], lim[24], fr[24];
     snprintf(k, sizeof k, "%d", (int)kind);
     hex[0] = '\\';
     hex[1] = 'x';
     px_hex_encode(hex + 2, digest, PX_SHA256_BYTES);
     snprintf(lim, sizeof lim, "%zu", max);
-    const char *vals[3] = {k, hex, lim};
+    snprintf(fr, sizeof fr, "%llu", (unsigned long long)(from > INT64_MAX ? INT64_MAX : from));
+    const char *vals[4] = {k, hex, lim, fr};
     PGconn *c;
-    PGresult *r = query(s, &c, "SELECT idx FROM keys WHERE kind=$1 AND digest=$2::bytea ORDER BY idx LIMIT $3", 3,
-                        vals, err);
+    PGresult *r = query(s, &c, "SELECT idx FROM keys WHERE kind=$1 AND digest=$2::bytea AND idx >= $4 ORDER BY idx LIMIT $3",
+                        4, vals, err);
     if (!r)
         return -1;
     size_t got = 0;

@@ -229,7 +229,7 @@ out:
     return rc;
 }
 
-static int sq_lookup(px_log_store *base, px_log_key_kind kind, const uint8_t digest[PX_SHA256_BYTES],
+static int sq_lookup(px_log_store *base, px_log_key_kind kind, const uint8_t digest[PX_SHA256_BYTES], uint64_t from,
                      uint64_t *out, size_t max, size_t *n, px_err *err) {
     sq_store *s = (sq_store *)base;
     sqlite3 *db = reader_get(s, err);
@@ -238,13 +238,14 @@ static int sq_lookup(px_log_store *base, px_log_key_kind kind, const uint8_t dig
     sqlite3_stmt *st = NULL;
     int rc = -1;
     size_t k = 0;
-    if (sqlite3_prepare_v2(db, "SELECT idx FROM keys WHERE kind=?1 AND digest=?2 ORDER BY idx LIMIT ?3", -1, &st, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(db, "SELECT idx FROM keys WHERE kind=?1 AND digest=?2 AND idx>=?4 ORDER BY idx LIMIT ?3", -1, &st, NULL) != SQLITE_OK) {
         sq_fail(err, db, "looking up");
         goto out;
     }
     sqlite3_bind_int(st, 1, (int)kind);
     sqlite3_bind_blob(st, 2, digest, PX_SHA256_BYTES, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, (sqlite3_int64)max);
+    sqlite3_bind_int64(st, 4, from > INT64_MAX ? INT64_MAX : (sqlite3_int64)from);
     int r;
     while ((r = sqlite3_step(st)) == SQLITE_ROW && k < max)
         out[k++] = (uint64_t)sqlite3_column_int64(st, 0);

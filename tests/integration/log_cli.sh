@@ -75,7 +75,20 @@ for bad in tile/0/1 tile/00/000 tile/0/x000/001 tile/0/000.p/0 tile/0/000.p/256 
 done
 curl -s "$URL_A/tile/entries/000" | head -c 9 | od -An -c | grep -q 'e   n   t   r   y' || fail "entry bundle does not start with a length-prefixed entry"
 
+# The lookup index: a signed in-toto statement found by subject, input and manifest.
+d1=1111111111111111111111111111111111111111111111111111111111111111
+d2=2222222222222222222222222222222222222222222222222222222222222222
+d3=3333333333333333333333333333333333333333333333333333333333333333
+printf '{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"out","digest":{"sha256":"%s"}}],"predicateType":"urn:pixiu:predicate:execution:v1","predicate":{"manifest":"%s","inputs":[{"digest":{"sha256":"%s"},"proof":"x"}],"status":"ok"}}' $d1 $d3 $d2 >"$tmp/st.json"
+"$px" dsse sign --key "$key" --type application/vnd.in-toto+json "$tmp/st.json" >"$tmp/st.env"
+sidx=$("$px" log append --url "$URL_A" "$tmp/st.env" | sed 's/.*"index":\([0-9]*\).*/\1/')
+[ "$("$px" log find --url "$URL_A" --subject $d1)" = "$sidx" ] || fail "find --subject"
+[ "$("$px" log find --url "$URL_A" --input $d2)" = "$sidx" ] || fail "find --input"
+[ "$("$px" log find --url "$URL_A" --manifest $d3)" = "$sidx" ] || fail "find --manifest"
+[ -z "$("$px" log find --url "$URL_A" --input $d1)" ] || fail "find --input of a subject digest found something"
+
 # Refusals: nothing stored, and the 413 names the limit.
+"$px" log checkpoint --url "$URL_A" --key "$vkey" >"$tmp/cp1b"
 head -c 5000 /dev/zero >"$tmp/big"
 code=$(curl -s -o "$tmp/r" -w '%{http_code}' --data-binary @"$tmp/big" "$URL_A/add")
 [ "$code" = 413 ] && grep -q '4096 bytes' "$tmp/r" || fail "oversized entry: HTTP $code $(cat "$tmp/r")"
@@ -89,7 +102,7 @@ for q in 'proof/inclusion?index=x&size=1' 'proof/inclusion?index=5&size=999999' 
   case $code in 4??) ;; *) fail "bad request $q: HTTP $code" ;; esac
 done
 "$px" log checkpoint --url "$URL_A" --key "$vkey" >"$tmp/cp2"
-cmp -s "$tmp/cp1" "$tmp/cp2" || fail "a refused request changed the log"
+cmp -s "$tmp/cp1b" "$tmp/cp2" || fail "a refused request changed the log"
 "$px" log check-consistency --url "$URL_A" --key "$vkey" "$tmp/cp1" >/dev/null || fail "checkpoint not consistent with itself"
 
 # 3. Witness: cosigns a growing log, refuses a fork with the same key.

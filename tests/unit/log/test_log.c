@@ -240,17 +240,21 @@ static void run_suite(suite *s) {
     uint64_t hits[8];
     size_t nh;
     px_hex_decode_exact(d, 32, in, 64, &err);
-    assert_int_equal(px_log_lookup(log, PX_LOG_BY_INPUT, d, hits, 8, &nh, &err), 0);
+    assert_int_equal(px_log_lookup(log, PX_LOG_BY_INPUT, d, 0, hits, 8, &nh, &err), 0);
     assert_int_equal(nh, 1);
     assert_int_equal(hits[0], i1);
-    assert_int_equal(px_log_lookup(log, PX_LOG_BY_SUBJECT, d, hits, 8, &nh, &err), 0);
+    assert_int_equal(px_log_lookup(log, PX_LOG_BY_SUBJECT, d, 0, hits, 8, &nh, &err), 0);
     assert_int_equal(nh, 1);
     assert_int_equal(hits[0], i2);
     px_hex_decode_exact(d, 32, man, 64, &err);
-    assert_int_equal(px_log_lookup(log, PX_LOG_BY_MANIFEST, d, hits, 8, &nh, &err), 0);
+    assert_int_equal(px_log_lookup(log, PX_LOG_BY_MANIFEST, d, 0, hits, 8, &nh, &err), 0);
     assert_int_equal(nh, 2);
+    /* Paging: from the second hit on. */
+    assert_int_equal(px_log_lookup(log, PX_LOG_BY_MANIFEST, d, hits[0] + 1, hits, 8, &nh, &err), 0);
+    assert_int_equal(nh, 1);
+    assert_int_equal(hits[0], i2);
     px_hex_decode_exact(d, 32, out, 64, &err);
-    assert_int_equal(px_log_lookup(log, PX_LOG_BY_INPUT, d, hits, 8, &nh, &err), 0);
+    assert_int_equal(px_log_lookup(log, PX_LOG_BY_INPUT, d, 0, hits, 8, &nh, &err), 0);
     assert_int_equal(nh, 0);
 
     px_checkpoint before;
