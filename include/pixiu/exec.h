@@ -364,6 +364,12 @@ int px_logread_entries(const char *base_url, const char *key,
                        const uint8_t digest[PX_SHA256_BYTES], px_entry **out,
                        size_t *n, px_err *err);
 
+/* A node id with one of its keys. */
+typedef struct px_node_key {
+    char id[PX_NODE_ID_MAX + 1];
+    px_verifier key;
+} px_node_key;
+
 /* ---- receipts ---------------------------------------------------------------- */
 
 #define PX_RECEIPT_TYPE "urn:pixiu:receipt:v1"
@@ -390,7 +396,7 @@ typedef struct px_receipt_parts {
     size_t checkpoint_len;
     const px_cosigner *witnesses;
     size_t nwitnesses;
-    const px_verifier *pods; /* key names are the POD node ids */
+    const px_node_key *pods; /* the PODs that released */
     size_t npods;
     const px_node_platform *platforms;
     size_t nplatforms;

@@ -25,6 +25,15 @@ static int fmt_cosigner(const void *k, px_buf *b, px_err *err) {
     return px_cosigner_format(k, b, err);
 }
 
+/* {"node": id, "key": verifier key} */
+static int node_key(json_t *arr, const char *id, const px_verifier *v, px_err *err) {
+    json_t *o = json_object(), *k = json_array();
+    int rc = px_x_append(arr, o, err) || px_x_set(o, "node", json_string(id), err) || !k ||
+             key_string(k, fmt_verifier, v, err) || px_x_set(o, "key", json_incref(json_array_get(k, 0)), err);
+    json_decref(k);
+    return rc ? -1 : 0;
+}
+
 static int build_keys(json_t *r, const px_receipt_parts *p, px_err *err) {
     json_t *log = json_array(), *wit = json_array(), *pods = json_array(), *plat = json_array(),
            *work = json_array();
@@ -37,18 +46,11 @@ static int build_keys(json_t *r, const px_receipt_parts *p, px_err *err) {
         if (key_string(wit, fmt_cosigner, &p->witnesses[i], err))
             goto fail;
     for (size_t i = 0; i < p->npods; i++)
-        if (key_string(pods, fmt_verifier, &p->pods[i], err))
+        if (node_key(pods, p->pods[i].id, &p->pods[i].key, err))
             goto fail;
-    for (size_t i = 0; i < p->nplatforms; i++) {
-        json_t *o = json_object(), *k = json_array();
-        if (px_x_append(plat, o, err) || px_x_set(o, "node", json_string(p->platforms[i].id), err) || !k ||
-            key_string(k, fmt_verifier, &p->platforms[i].platform, err) ||
-            px_x_set(o, "key", json_incref(json_array_get(k, 0)), err)) {
-            json_decref(k);
+    for (size_t i = 0; i < p->nplatforms; i++)
+        if (node_key(plat, p->platforms[i].id, &p->platforms[i].platform, err))
             goto fail;
-        }
-        json_decref(k);
-    }
     for (size_t i = 0; i < p->nworkers; i++) {
         char hex[2 * PX_SHA256_BYTES + 1];
         px_hex_encode(hex, p->workers[i], PX_SHA256_BYTES);
@@ -104,7 +106,6 @@ typedef struct rcpt {
     px_cosigner *witnesses;
     size_t nwitnesses;
     px_pod_key *pods;
-    px_verifier *pod_verifiers;
     size_t npods;
     px_node_platform *platforms;
     size_t nplatforms;
@@ -121,7 +122,6 @@ static void rcpt_free(rcpt *r) {
     free(r->entries);
     free(r->witnesses);
     free(r->pods);
-    free(r->pod_verifiers);
     free(r->platforms);
     free(r->workers);
     free(r->platform_used);
@@ -129,10 +129,6 @@ static void rcpt_free(rcpt *r) {
 }
 
 typedef int (*key_parse_fn)(void *out, const char *s, size_t n, px_err *err);
-
-static int parse_verifier(void *out, const char *s, size_t n, px_err *err) {
-    return px_verifier_parse(out, s, n, err);
-}
 
 static int parse_cosigner(void *out, const char *s, size_t n, px_err *err) {
     return px_cosigner_parse(out, s, n, err);
@@ -155,24 +151,32 @@ static int parse_key_list(const json_t *r, const char *key, size_t size, void **
     return 0;
 }
 
-static int parse_platforms(rcpt *r, const json_t *doc, px_err *err) {
+/* An array of {"node", "key"} objects. */
+static int parse_node_keys(const json_t *doc, const char *field, px_node_platform **out, size_t *n, px_err *err) {
     static const char *const keys[] = {"node", "key", NULL};
     json_t *arr, *v;
     size_t i;
     const char *k;
-    if (px_x_arr(doc, "platforms", 0, PX_RECEIPT_MAX_KEYS, &arr, err))
+    if (px_x_arr(doc, field, 0, PX_RECEIPT_MAX_KEYS, &arr, err))
         return -1;
-    r->platforms = calloc(json_array_size(arr) + 1, sizeof *r->platforms);
-    r->platform_used = calloc(json_array_size(arr) + 1, sizeof *r->platform_used);
-    if (!r->platforms || !r->platform_used)
-        return px_fail(err, PX_E_NOMEM, "out of memory reading platforms");
+    if (!(*out = calloc(json_array_size(arr) + 1, sizeof **out)))
+        return px_fail(err, PX_E_NOMEM, "out of memory reading %s", field);
     json_array_foreach(arr, i, v) {
-        if (px_x_only_keys(v, "platform", keys, err) ||
-            px_x_strcpy(v, "node", r->platforms[i].id, sizeof r->platforms[i].id, err) ||
-            px_json_str(v, "key", &k, err) || px_verifier_parse(&r->platforms[i].platform, k, strlen(k), err))
-            return px_err_prefix(err, "platform %zu: ", i);
+        if (px_x_only_keys(v, field, keys, err) || px_x_strcpy(v, "node", (*out)[i].id, sizeof (*out)[i].id, err) ||
+            px_json_str(v, "key", &k, err) || px_verifier_parse(&(*out)[i].platform, k, strlen(k), err))
+            return px_err_prefix(err, "%s %zu: ", field, i);
+        if (!px_node_id_valid((*out)[i].id))
+            return px_fail(err, PX_E_INVALID, "%s %zu: invalid node id", field, i);
     }
-    r->nplatforms = json_array_size(arr);
+    *n = json_array_size(arr);
+    return 0;
+}
+
+static int parse_platforms(rcpt *r, const json_t *doc, px_err *err) {
+    if (parse_node_keys(doc, "platforms", &r->platforms, &r->nplatforms, err))
+        return -1;
+    if (!(r->platform_used = calloc(r->nplatforms + 1, sizeof *r->platform_used)))
+        return px_fail(err, PX_E_NOMEM, "out of memory reading platforms");
     return 0;
 }
 
@@ -194,17 +198,21 @@ static int parse_workers(rcpt *r, const json_t *doc, px_err *err) {
 }
 
 static int parse_pods(rcpt *r, const json_t *doc, px_err *err) {
-    if (parse_key_list(doc, "pods", sizeof *r->pod_verifiers, (void **)&r->pod_verifiers, &r->npods, parse_verifier,
-                       err))
+    px_node_platform *nk = NULL;
+    if (parse_node_keys(doc, "pods", &nk, &r->npods, err)) {
+        free(nk);
         return -1;
-    if (!(r->pods = calloc(r->npods + 1, sizeof *r->pods)))
-        return px_fail(err, PX_E_NOMEM, "out of memory reading pods");
-    for (size_t i = 0; i < r->npods; i++) {
-        if (!px_node_id_valid(r->pod_verifiers[i].name))
-            return px_fail(err, PX_E_INVALID, "pod key %zu is not named by a node id", i);
-        memcpy(r->pods[i].id, r->pod_verifiers[i].name, strlen(r->pod_verifiers[i].name) + 1);
-        memcpy(r->pods[i].sign_pk, r->pod_verifiers[i].pk, PX_SIGN_PUBLICKEYBYTES);
     }
+    r->pods = calloc(r->npods + 1, sizeof *r->pods);
+    if (!r->pods) {
+        free(nk);
+        return px_fail(err, PX_E_NOMEM, "out of memory reading pods");
+    }
+    for (size_t i = 0; i < r->npods; i++) {
+        memcpy(r->pods[i].id, nk[i].id, sizeof r->pods[i].id);
+        memcpy(r->pods[i].sign_pk, nk[i].platform.pk, PX_SIGN_PUBLICKEYBYTES);
+    }
+    free(nk);
     return 0;
 }
 

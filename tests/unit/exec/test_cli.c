@@ -169,12 +169,15 @@ static void receipt_from_log(env *e, const uint8_t result[32], px_signer *witnes
         px_assert_ok(px_log_inclusion(e->log, i, size, &proofs[i], &err), &err);
         re[i] = (px_receipt_entry){i, data[i].data, data[i].len, proofs[i].data, proofs[i].len / 32};
     }
-    px_verifier lv, pods[FX_PODS];
+    px_verifier lv;
+    px_node_key pods[FX_PODS];
     px_signer_verifier(&e->log_key, &lv);
     px_cosigner wc;
     px_cosigner_from_signer(witness, &wc);
-    for (int i = 0; i < FX_PODS; i++)
-        px_signer_verifier(&e->f.pods[i], &pods[i]);
+    for (int i = 0; i < FX_PODS; i++) {
+        snprintf(pods[i].id, sizeof pods[i].id, "pod-%d", i);
+        px_signer_verifier(&e->f.pods[i], &pods[i].key);
+    }
     px_receipt_parts parts = {
         .manifest = e->f.m.id, .result = result, .log_key = &lv, .checkpoint = (char *)cos.data,
         .checkpoint_len = cos.len, .witnesses = &wc, .nwitnesses = 1, .pods = pods, .npods = FX_PODS,

@@ -57,9 +57,11 @@ static void make_receipt(fx *f, lg *l, const tlog *t, const uint8_t result[32], 
     }
     px_cosigner wit;
     px_cosigner_from_signer(&l->witness_key, &wit);
-    px_verifier pods[FX_PODS];
-    for (int i = 0; i < FX_PODS; i++)
-        px_signer_verifier(&f->pods[i], &pods[i]);
+    px_node_key pods[FX_PODS];
+    for (int i = 0; i < FX_PODS; i++) {
+        snprintf(pods[i].id, sizeof pods[i].id, "pod-%d", i);
+        px_signer_verifier(&f->pods[i], &pods[i].key);
+    }
     px_receipt_parts parts = {
         .manifest = f->m.id, .result = result, .log_key = &lv, .checkpoint = (char *)cosigned.data,
         .checkpoint_len = cosigned.len, .witnesses = &wit, .nwitnesses = 1, .pods = pods, .npods = FX_PODS,

@@ -1,0 +1,85 @@
+/* The node config file: who this node is, where it keeps its state, which
+ * keys it holds and which roles it plays. */
+#include <string.h>
+
+#include "node/node.h"
+
+static int path_member(const json_t *o, const char *key, const char *dir, char *out, int required, px_err *err) {
+    json_t *v = json_object_get(o, key);
+    if (!v) {
+        if (required)
+            return px_fail(err, PX_E_INVALID, "missing field \"%s\"", key);
+        out[0] = 0;
+        return 0;
+    }
+    if (!json_is_string(v) || json_string_length(v) == 0)
+        return px_fail(err, PX_E_INVALID, "field \"%s\" must be a path", key);
+    const char *s = json_string_value(v);
+    int w = s[0] == '/' || !dir ? snprintf(out, PX_NODE_PATH_MAX, "%s", s)
+                                : snprintf(out, PX_NODE_PATH_MAX, "%s/%s", dir, s);
+    if (w < 0 || w >= PX_NODE_PATH_MAX)
+        return px_fail(err, PX_E_LIMIT, "field \"%s\" is too long", key);
+    return 0;
+}
+
+static int read_roles(px_node_config *c, const json_t *o, px_err *err) {
+    json_t *roles = json_object_get(o, "roles"), *r;
+    size_t i;
+    if (!json_is_array(roles) || json_array_size(roles) == 0)
+        return px_fail(err, PX_E_INVALID, "field \"roles\" must be a non-empty array");
+    json_array_foreach(roles, i, r) {
+        unsigned bit;
+        if (!json_is_string(r) || px_role_parse(json_string_value(r), &bit))
+            return px_fail(err, PX_E_INVALID, "role %zu is not pod, executor, log, witness or consumer", i);
+        c->roles |= bit;
+    }
+    return 0;
+}
+
+static int read_doc(px_node_config *c, const json_t *o, px_err *err) {
+    static const char *const keys[] = {"id", "dir", "listen", "port", "port_file", "membership", "key",
+                                       "platform_key", "worker", "roles", NULL};
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)o, k, v) {
+        size_t i = 0;
+        while (keys[i] && strcmp(keys[i], k))
+            i++;
+        if (!keys[i])
+            return px_fail(err, PX_E_INVALID, "unknown field \"%.64s\"", k);
+    }
+    const char *id;
+    if (px_json_str(o, "id", &id, err))
+        return -1;
+    if (!px_node_id_valid(id))
+        return px_fail(err, PX_E_INVALID, "id must be 1 to 64 characters of [A-Za-z0-9._-]");
+    strcpy(c->id, id);
+    if (path_member(o, "dir", NULL, c->dir, 1, err) || path_member(o, "membership", c->dir, c->membership, 1, err) ||
+        path_member(o, "key", c->dir, c->key, 1, err) ||
+        path_member(o, "platform_key", c->dir, c->platform_key, 0, err) ||
+        path_member(o, "worker", c->dir, c->worker, 0, err) ||
+        path_member(o, "port_file", c->dir, c->port_file, 0, err) || read_roles(c, o, err))
+        return -1;
+    json_t *listen = json_object_get(o, "listen"), *port = json_object_get(o, "port");
+    snprintf(c->listen, sizeof c->listen, "%s", json_is_string(listen) ? json_string_value(listen) : "127.0.0.1");
+    if (port && (!json_is_integer(port) || json_integer_value(port) < 0 || json_integer_value(port) > 65535))
+        return px_fail(err, PX_E_INVALID, "field \"port\" must be 0 to 65535");
+    c->port = port ? (uint16_t)json_integer_value(port) : 0;
+    if ((c->roles & PX_ROLE_EXECUTOR) && !c->platform_key[0])
+        return px_fail(err, PX_E_INVALID, "an executor needs \"platform_key\"");
+    return 0;
+}
+
+int px_node_config_load(px_node_config *c, const char *path, px_err *err) {
+    memset(c, 0, sizeof *c);
+    px_buf b = PX_BUF_INIT;
+    if (px_file_read(path, 1u << 20, &b, err))
+        return px_err_prefix(err, "node config %s: ", path);
+    json_t *o = px_json_parse(b.data, b.len, 1u << 20, err);
+    px_buf_free(&b);
+    if (!o)
+        return px_err_prefix(err, "node config %s: ", path);
+    int rc = json_is_object(o) ? read_doc(c, o, err) : px_fail(err, PX_E_INVALID, "must be a JSON object");
+    json_decref(o);
+    return rc ? px_err_prefix(err, "node config %s: ", path) : 0;
+}

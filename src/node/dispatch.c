@@ -1,0 +1,705 @@
+/* The consumer's dispatcher: from a manifest template to a verified
+ * receipt. It recruits one instance per stage back to front (so each
+ * config can name its successor's attested key), publishes the signed plan,
+ * asks each POD to admit it, drives the stages in order, and proves the
+ * outcome from the log. Sealed payloads pass through it; it can open only
+ * what the last stage sealed to its own receiver key. */
+#include <inttypes.h>
+#include <string.h>
+
+#include "exec/util.h"
+#include "node/node.h"
+
+#define PX_SUBMIT_DEADLINE_MS (10 * 60 * 1000)
+
+typedef struct slot {
+    uint32_t stage, partition;
+    const px_member *node;
+    uint8_t nonce[PX_TEE_NONCE_BYTES];
+    uint8_t instance[PX_SIGN_PUBLICKEYBYTES];
+    px_buf config, evidence;
+    px_attested att;
+    px_buf proof;       /* after its step */
+    px_buf *outputs;    /* one per successor */
+    size_t noutputs;
+} slot;
+
+typedef struct job {
+    const px_submit_opts *o;
+    px_submit_result *r;
+    px_manifest m;
+    px_box_keypair receiver;
+    px_node_trust trust;
+    const px_member *log;
+    slot *s;
+    size_t ns;
+    px_buf plan;
+    px_buf *rel_sealed, *rel_env; /* per release */
+    size_t nrel;
+} job;
+
+static void progress(const job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void progress(const job *j, const char *fmt, ...) {
+    if (!j->o->progress)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(j->o->progress, fmt, ap);
+    va_end(ap);
+    fputc('\n', j->o->progress);
+    fflush(j->o->progress);
+}
+
+/* A signed JSON call to a member; the reply parsed into *out. */
+static int call(const job *j, const px_member *to, const char *path, const void *body, size_t len, json_t **out,
+                px_err *err) {
+    px_buf resp = PX_BUF_INIT;
+    int status = 0;
+    int rc = px_signed_call(j->o->key, j->o->id, to->id, "POST", to->url, path, body, len, PX_NODE_CALL_TIMEOUT_MS,
+                            PX_NODE_BODY_MAX, &status, &resp, err);
+    if (rc == 0) {
+        json_t *o = px_json_parse(resp.data, resp.len, PX_NODE_BODY_MAX, NULL);
+        if (status != 200) {
+            const char *e = json_string_value(json_object_get(o, "error"));
+            rc = px_fail(err, status == 504 ? PX_E_UNAVAILABLE : PX_E_DENIED, "%s %s: HTTP %d: %s", to->id, path,
+                         status, e ? e : "no reason given");
+            json_decref(o);
+        } else if (!o) {
+            rc = px_fail(err, PX_E_INVALID, "%s %s: the reply is not JSON", to->id, path);
+        } else {
+            *out = o;
+        }
+    } else {
+        px_err_prefix(err, "%s: ", to->id);
+    }
+    px_buf_free(&resp);
+    return rc;
+}
+
+static int append_log(const job *j, const px_buf *entry, px_err *err) {
+    px_buf resp = PX_BUF_INIT;
+    int status = 0;
+    int rc = px_signed_call(j->o->key, j->o->id, j->log->id, "POST", j->log->url, "/log/add", entry->data, entry->len,
+                            PX_NODE_CALL_TIMEOUT_MS, 1 << 20, &status, &resp, err);
+    if (rc == 0 && status != 200)
+        rc = px_fail(err, PX_E_UNAVAILABLE, "log refused an entry: HTTP %d %.*s", status,
+                     (int)(resp.len > 160 ? 160 : resp.len), (const char *)resp.data);
+    px_buf_free(&resp);
+    return rc;
+}
+
+/* ---- the manifest ------------------------------------------------------------ */
+
+static int complete_manifest(job *j, const void *tmpl, size_t len, px_err *err) {
+    json_t *doc = px_json_parse(tmpl, len, PX_MANIFEST_MAX_BYTES, err);
+    if (!doc || !json_is_object(doc)) {
+        json_decref(doc);
+        return doc ? px_fail(err, PX_E_INVALID, "manifest template must be a JSON object") : -1;
+    }
+    px_verifier v;
+    px_buf vk = PX_BUF_INIT, body = PX_BUF_INIT;
+    px_signer_verifier(j->o->key, &v);
+    uint8_t nonce[PX_NONCE_BYTES];
+    px_random(nonce, sizeof nonce);
+    int64_t now = px_now_ms();
+    px_box_keygen(&j->receiver);
+    int rc = px_verifier_format(&v, &vk, err) ||
+             px_x_set(doc, "consumer", json_pack("{s:s,s:s%}", "id", j->o->id, "key", (char *)vk.data, vk.len), err);
+    if (!rc && !json_object_get(doc, "schema"))
+        rc = px_x_set(doc, "schema", json_string(PX_MANIFEST_SCHEMA), err);
+    if (!rc)
+        rc = px_x_set_hex(doc, "nonce", nonce, sizeof nonce, err) || px_x_set(doc, "created", json_integer(now), err);
+    if (!rc && !json_object_get(doc, "deadline"))
+        rc = px_x_set(doc, "deadline", json_integer(now + PX_SUBMIT_DEADLINE_MS), err);
+    if (!rc && !json_object_get(doc, "receivers")) {
+        char hex[2 * PX_BOX_PUBLICKEYBYTES + 1];
+        px_hex_encode(hex, j->receiver.pk, sizeof j->receiver.pk);
+        rc = px_x_set(doc, "receivers", json_pack("[{s:s,s:s}]", "id", j->o->id, "key", hex), err);
+    }
+    /* The task's code digest, when the template leaves it to us. */
+    json_t *stages = json_object_get(doc, "stages"), *st;
+    size_t i;
+    json_array_foreach(stages, i, st) {
+        json_t *kind = json_object_get(st, "kind");
+        if (!rc && json_is_string(kind) && !strcmp(json_string_value(kind), "wasm") && !json_object_get(st, "code")) {
+            uint8_t d[PX_SHA256_BYTES];
+            if (!j->o->code)
+                rc = px_fail(err, PX_E_INVALID, "stage %zu is a wasm stage and no task code was given", i);
+            else {
+                px_sha256(d, j->o->code, j->o->code_len);
+                rc = px_x_set_hex(st, "code", d, sizeof d, err);
+            }
+        }
+    }
+    if (!rc)
+        rc = px_json_dump(doc, &body, err) ||
+             px_manifest_sign(&j->r->manifest_env, body.data, body.len, j->o->key, err) ||
+             px_manifest_parse(&j->m, j->r->manifest_env.data, j->r->manifest_env.len, err);
+    json_decref(doc);
+    px_buf_free(&vk);
+    px_buf_free(&body);
+    if (rc == 0)
+        memcpy(j->r->manifest, j->m.id, PX_SHA256_BYTES);
+    return rc;
+}
+
+/* ---- recruitment, back to front ------------------------------------------------ */
+
+static int assign(job *j, px_err *err) {
+    const px_membership *mem = j->o->members;
+    size_t nexec = 0, k = 0;
+    for (size_t i = 0; i < mem->n; i++)
+        nexec += (mem->nodes[i].roles & PX_ROLE_EXECUTOR) != 0;
+    if (!nexec)
+        return px_fail(err, PX_E_UNAVAILABLE, "the membership has no executor");
+    for (size_t s = 0; s < j->m.nstages; s++)
+        j->ns += j->m.stages[s].partitions;
+    if (j->m.stages[0].partitions != 1)
+        return px_fail(err, PX_E_INVALID, "the first stage must have one partition (PODs release to one instance)");
+    if (!(j->s = calloc(j->ns, sizeof *j->s)))
+        return px_fail(err, PX_E_NOMEM, "out of memory");
+    for (uint32_t s = 0; s < j->m.nstages; s++)
+        for (uint32_t q = 0; q < j->m.stages[s].partitions; q++, k++) {
+            size_t pick = k % nexec, seen = 0;
+            for (size_t i = 0; i < mem->n; i++)
+                if ((mem->nodes[i].roles & PX_ROLE_EXECUTOR) && seen++ == pick)
+                    j->s[k].node = &mem->nodes[i];
+            j->s[k].stage = s;
+            j->s[k].partition = q;
+        }
+    return 0;
+}
+
+/* Verifier keys the instance of stage s accepts input from. */
+static int predecessors(const job *j, uint32_t s, px_verifier **out, size_t *n, int *pods, px_err *err) {
+    const px_membership *mem = j->o->members;
+    *out = calloc(mem->n + 1, sizeof **out);
+    *n = 0;
+    if (!*out)
+        return px_fail(err, PX_E_NOMEM, "out of memory");
+    *pods = s == 0;
+    for (size_t i = 0; i < mem->n; i++) {
+        const px_member *x = &mem->nodes[i];
+        int want = 0;
+        if (s == 0)
+            want = (x->roles & PX_ROLE_POD) && px_manifest_has_pod(&j->m, x->id);
+        else
+            for (size_t k = 0; k < j->ns; k++)
+                want |= j->s[k].stage == s - 1 && j->s[k].node == x;
+        if (want && s == 0)
+            (*out)[(*n)++] = x->signing;
+        else if (want && x->has_platform)
+            (*out)[(*n)++] = x->platform;
+    }
+    return 0;
+}
+
+static int recruit_one(job *j, slot *sl, px_err *err) {
+    const px_manifest *m = &j->m;
+    uint8_t succ[PX_LAMBDA_MAX_SUCCESSORS][PX_BOX_PUBLICKEYBYTES];
+    size_t nsucc = 0;
+    if (sl->stage + 1 == m->nstages)
+        for (size_t i = 0; i < m->nreceivers && nsucc < PX_LAMBDA_MAX_SUCCESSORS; i++)
+            memcpy(succ[nsucc++], m->receivers[i].box_pk, PX_BOX_PUBLICKEYBYTES);
+    else
+        for (size_t k = 0; k < j->ns && nsucc < PX_LAMBDA_MAX_SUCCESSORS; k++)
+            if (j->s[k].stage == sl->stage + 1)
+                memcpy(succ[nsucc++], j->s[k].att.box_pk, PX_BOX_PUBLICKEYBYTES);
+    px_verifier *pre;
+    size_t npre;
+    int pods;
+    if (predecessors(j, sl->stage, &pre, &npre, &pods, err))
+        return -1;
+    int rc = px_stage_config_build(&sl->config, m, sl->stage, sl->partition, (const uint8_t(*)[32])succ, nsucc,
+                                   pods ? NULL : pre, pods ? 0 : npre, pods ? pre : NULL, pods ? npre : 0, err);
+    free(pre);
+    if (rc)
+        return -1;
+    px_random(sl->nonce, sizeof sl->nonce);
+    json_t *req = json_object(), *rep = NULL;
+    px_buf body = PX_BUF_INIT;
+    rc = px_x_set_b64(req, "manifest", m->envelope.data, m->envelope.len, err) ||
+         px_x_set(req, "stage", json_integer(sl->stage), err) ||
+         px_x_set(req, "partition", json_integer(sl->partition), err) ||
+         px_x_set_b64(req, "config", sl->config.data, sl->config.len, err) ||
+         px_x_set_hex(req, "nonce", sl->nonce, sizeof sl->nonce, err) || px_json_dump(req, &body, err) ||
+         call(j, sl->node, "/v1/recruit", body.data, body.len, &rep, err) ||
+         px_json_hex(rep, "instance", sl->instance, sizeof sl->instance, err) ||
+         px_json_b64(rep, "evidence", &sl->evidence, err);
+    /* Trust nothing the executor said until its evidence checks out. */
+    if (!rc)
+        rc = px_exec_evidence_check(&j->trust.exec, sl->node->id, sl->evidence.data, sl->evidence.len, sl->nonce,
+                                    &m->stages[sl->stage], sl->config.data, sl->config.len, &sl->att, err);
+    if (!rc && sl->att.level < m->stages[sl->stage].min_level)
+        rc = px_fail(err, PX_E_DENIED, "level %u is below the manifest's minimum", sl->att.level);
+    if (!rc && !px_ct_equal(sl->att.sign_pk, sl->instance, PX_SIGN_PUBLICKEYBYTES))
+        rc = px_fail(err, PX_E_VERIFY, "the evidence is for another instance");
+    json_decref(req);
+    json_decref(rep);
+    px_buf_free(&body);
+    if (rc)
+        return px_err_prefix(err, "recruiting stage %u (%s) on %s: ", sl->stage,
+                             px_stage_type_name(m->stages[sl->stage].kind), sl->node->id);
+    progress(j, "  recruited stage %u (%s) partition %u on %s: %s level %u", sl->stage,
+             px_stage_type_name(m->stages[sl->stage].kind), sl->partition, sl->node->id, sl->att.backend,
+             sl->att.level);
+    return 0;
+}
+
+static int recruit(job *j, px_err *err) {
+    for (size_t k = j->ns; k-- > 0;)
+        if (recruit_one(j, &j->s[k], err))
+            return -1;
+    px_plan_instance *ins = calloc(j->ns, sizeof *ins);
+    if (!ins)
+        return px_fail(err, PX_E_NOMEM, "out of memory");
+    for (size_t k = 0; k < j->ns; k++) {
+        ins[k] = (px_plan_instance){.stage = j->s[k].stage, .partition = j->s[k].partition,
+                                    .config = j->s[k].config, .evidence = j->s[k].evidence};
+        memcpy(ins[k].node, j->s[k].node->id, strlen(j->s[k].node->id) + 1);
+        memcpy(ins[k].nonce, j->s[k].nonce, sizeof ins[k].nonce);
+    }
+    int rc = px_plan_sign(&j->plan, &j->m, ins, j->ns, j->o->key, err) || append_log(j, &j->plan, err);
+    free(ins);
+    if (rc == 0)
+        progress(j, "  plan published (%zu instances)", j->ns);
+    return rc;
+}
+
+/* ---- admission ----------------------------------------------------------------- */
+
+static int keep_release(job *j, const json_t *rel, px_err *err) {
+    px_buf *s = realloc(j->rel_sealed, (j->nrel + 1) * sizeof *s), *e;
+    if (s)
+        j->rel_sealed = s;
+    e = s ? realloc(j->rel_env, (j->nrel + 1) * sizeof *e) : NULL;
+    if (!s || !e)
+        return px_fail(err, PX_E_NOMEM, "out of memory");
+    j->rel_env = e;
+    memset(&j->rel_sealed[j->nrel], 0, sizeof *s);
+    memset(&j->rel_env[j->nrel], 0, sizeof *e);
+    j->nrel++;
+    return px_json_b64(rel, "sealed", &j->rel_sealed[j->nrel - 1], err) ||
+                   px_json_b64(rel, "release", &j->rel_env[j->nrel - 1], err)
+               ? -1
+               : 0;
+}
+
+static int admit_all(job *j, px_err *err) {
+    const px_membership *mem = j->o->members;
+    for (size_t i = 0; i < mem->n; i++) {
+        const px_member *pod = &mem->nodes[i];
+        if (!(pod->roles & PX_ROLE_POD) || !px_manifest_has_pod(&j->m, pod->id))
+            continue;
+        json_t *rep = NULL, *rels, *rel;
+        px_err e = {0};
+        size_t k;
+        if (call(j, pod, "/v1/admit", j->plan.data, j->plan.len, &rep, &e) ||
+            px_x_arr(rep, "releases", 0, PX_MANIFEST_MAX_DATASETS, &rels, &e)) {
+            j->r->refusals++;
+            progress(j, "  %s refused: %s", pod->id, e.msg);
+        } else {
+            json_array_foreach(rels, k, rel) {
+                if (keep_release(j, rel, err)) {
+                    json_decref(rep);
+                    return -1;
+                }
+            }
+            j->r->releases += json_array_size(rels);
+        }
+        json_decref(rep);
+    }
+    progress(j, "  %zu releases admitted, %zu PODs refused", j->r->releases, j->r->refusals);
+    if (j->nrel == 0)
+        return px_fail(err, PX_E_DENIED, "no POD admitted the plan");
+    return 0;
+}
+
+/* ---- stages ---------------------------------------------------------------------- */
+
+static int add_input(json_t *arr, const px_buf *sealed, const px_buf *proof, const px_buf *ev, px_err *err) {
+    json_t *o = json_object();
+    return px_x_append(arr, o, err) || px_x_set_b64(o, "sealed", sealed->data, sealed->len, err) ||
+                   px_x_set_b64(o, "proof", proof->data, proof->len, err) ||
+                   (ev && px_x_set_b64(o, "evidence", ev->data, ev->len, err))
+               ? -1
+               : 0;
+}
+
+/* The inputs of sl: the POD releases, or output `partition` of every
+ * instance of the previous stage. */
+static int step_inputs(const job *j, const slot *sl, json_t *arr, px_err *err) {
+    if (sl->stage == 0) {
+        for (size_t i = 0; i < j->nrel; i++)
+            if (add_input(arr, &j->rel_sealed[i], &j->rel_env[i], NULL, err))
+                return -1;
+        return 0;
+    }
+    for (size_t k = 0; k < j->ns; k++) {
+        const slot *p = &j->s[k];
+        if (p->stage + 1 != sl->stage)
+            continue;
+        if (sl->partition >= p->noutputs)
+            return px_fail(err, PX_E_INVALID, "stage %u produced no output for partition %u", p->stage, sl->partition);
+        if (add_input(arr, &p->outputs[sl->partition], &p->proof, &p->evidence, err))
+            return -1;
+    }
+    return 0;
+}
+
+/* The dispatcher's signed word that an instance never answered. */
+static void report_silence(const job *j, const slot *sl, const px_err *why) {
+    json_t *p = json_pack("{s:s%,s:{s:i,s:i},s:s,s:s,s:s}", "manifest", "", (size_t)0, "stage", "index",
+                          (int)sl->stage, "partition", (int)sl->partition, "node", sl->node->id, "status", "timeout",
+                          "reason", why->msg);
+    px_buf st = PX_BUF_INIT, env = PX_BUF_INIT;
+    px_subject subj = {.name = (char *)"manifest"};
+    memcpy(subj.sha256, j->m.id, PX_SHA256_BYTES);
+    px_x_set_hex(p, "manifest", j->m.id, PX_SHA256_BYTES, NULL);
+    if (px_statement_build(&st, &subj, 1, PX_REPORT_PREDICATE, p, NULL) == 0 &&
+        px_dsse_sign(&env, PX_INTOTO_PAYLOAD_TYPE, st.data, st.len, j->o->key, 1, NULL) == 0)
+        append_log(j, &env, NULL);
+    json_decref(p);
+    px_buf_free(&st);
+    px_buf_free(&env);
+}
+
+static int read_step(slot *sl, const json_t *rep, int *ok, char *status, size_t cap, px_err *err) {
+    json_t *outs, *v;
+    size_t i;
+    if (px_json_b64(rep, "proof", &sl->proof, err) || px_x_arr(rep, "outputs", 0, PX_LAMBDA_MAX_SUCCESSORS, &outs, err))
+        return -1;
+    *ok = json_is_true(json_object_get(rep, "ok"));
+    snprintf(status, cap, "%s", json_is_string(json_object_get(rep, "status"))
+                                    ? json_string_value(json_object_get(rep, "status")) : "unknown");
+    if (!(sl->outputs = calloc(json_array_size(outs) + 1, sizeof *sl->outputs)))
+        return px_fail(err, PX_E_NOMEM, "out of memory");
+    json_array_foreach(outs, i, v) {
+        if (!json_is_string(v) ||
+            px_b64_decode(&sl->outputs[i], json_string_value(v), json_string_length(v), err))
+            return px_fail(err, PX_E_INVALID, "output %zu is not base64", i);
+        sl->noutputs = i + 1;
+    }
+    return 0;
+}
+
+/* Run one instance's step. 1 = the task stops here (failure proven or
+ * reported), 0 = go on, -1 = the dispatcher itself failed. */
+static int run_one(job *j, slot *sl, px_err *err) {
+    const px_stage_spec *spec = &j->m.stages[sl->stage];
+    json_t *req = json_object(), *inputs = json_array(), *rep = NULL;
+    px_buf body = PX_BUF_INIT, code = PX_BUF_INIT;
+    int rc = px_x_set_hex(req, "instance", sl->instance, sizeof sl->instance, err) ||
+             px_x_set(req, "inputs", inputs, err) || step_inputs(j, sl, inputs, err);
+    /* The task code, sealed to the instance whose evidence was checked. */
+    if (!rc && spec->has_code)
+        rc = px_seal(&code, j->o->code, j->o->code_len, sl->att.box_pk, err) ||
+             px_x_set_b64(req, "code", code.data, code.len, err);
+    if (!rc)
+        rc = px_json_dump(req, &body, err);
+    json_decref(req);
+    px_buf_free(&code);
+    if (rc) {
+        px_buf_free(&body);
+        return -1;
+    }
+    px_err cerr = {0};
+    int ok = 0;
+    char status[32];
+    if (call(j, sl->node, "/v1/step", body.data, body.len, &rep, &cerr)) {
+        px_buf_free(&body);
+        report_silence(j, sl, &cerr);
+        snprintf(j->r->failure, sizeof j->r->failure, "stage %u (%s) on %s gave no proof: %.150s", sl->stage,
+                 px_stage_type_name(spec->kind), sl->node->id, cerr.msg);
+        progress(j, "  stage %u (%s) on %s: no answer: %s", sl->stage, px_stage_type_name(spec->kind), sl->node->id,
+                 cerr.msg);
+        return 1;
+    }
+    px_buf_free(&body);
+    rc = read_step(sl, rep, &ok, status, sizeof status, err);
+    json_decref(rep);
+    if (rc)
+        return -1;
+    progress(j, "  stage %u (%s) on %s: %s", sl->stage, px_stage_type_name(spec->kind), sl->node->id, status);
+    if (!ok) {
+        snprintf(j->r->failure, sizeof j->r->failure, "stage %u (%s) on %s failed: %s", sl->stage,
+                 px_stage_type_name(spec->kind), sl->node->id, status);
+        return 1;
+    }
+    return 0;
+}
+
+static int run_stages(job *j, px_err *err) {
+    for (size_t k = 0; k < j->ns; k++) {
+        int r = run_one(j, &j->s[k], err);
+        if (r)
+            return r;
+    }
+    /* The last stage sealed the result to our receiver key. */
+    slot *last = &j->s[j->ns - 1];
+    if (last->noutputs == 0)
+        return px_fail(err, PX_E_INVALID, "the last stage returned no output");
+    if (px_seal_open(&j->r->result, last->outputs[0].data, last->outputs[0].len, &j->receiver, err))
+        return px_err_prefix(err, "opening the result: ");
+    px_sha256(j->r->result_digest, j->r->result.data, j->r->result.len);
+    return 0;
+}
+
+/* ---- proof: checkpoint, cosignatures, inclusion, receipt ------------------------ */
+
+static int fetch(const char *url, size_t max, px_buf *out, px_err *err) {
+    int status = 0;
+    if (px_http_call("GET", url, NULL, 0, NULL, 0, PX_NODE_CALL_TIMEOUT_MS, max, &status, out, err))
+        return -1;
+    if (status != 200)
+        return px_fail(err, PX_E_UNAVAILABLE, "%s: HTTP %d", url, status);
+    return 0;
+}
+
+/* GET a proof ({"proof": [base64 hashes]}) from the log; hashes appended. */
+static int get_proof(const char *url, px_buf *out, px_err *err) {
+    px_buf b = PX_BUF_INIT;
+    json_t *o = NULL, *arr, *h;
+    size_t i;
+    int rc = fetch(url, 1 << 20, &b, err);
+    if (rc == 0 && !(o = px_json_parse(b.data, b.len, 1 << 20, err)))
+        rc = -1;
+    if (rc == 0)
+        rc = px_x_arr(o, "proof", 0, PX_LOG_MAX_PROOF, &arr, err);
+    if (rc == 0)
+        json_array_foreach(arr, i, h) {
+            uint8_t one[PX_LOG_HASH_BYTES];
+            if (!json_is_string(h) ||
+                px_b64_decode_exact(one, sizeof one, json_string_value(h), json_string_length(h), err) ||
+                px_buf_append(out, one, sizeof one, err)) {
+                rc = px_fail(err, PX_E_INVALID, "proof from the log is malformed");
+                break;
+            }
+        }
+    json_decref(o);
+    px_buf_free(&b);
+    return rc;
+}
+
+static int inclusion(const char *log_url, uint64_t index, uint64_t size, px_buf *out, px_err *err) {
+    char url[PX_MEMBER_URL_MAX + 96];
+    snprintf(url, sizeof url, "%s/proof/inclusion?index=%" PRIu64 "&size=%" PRIu64, log_url, index, size);
+    return get_proof(url, out, err);
+}
+
+/* px_log_proof_fn for witnesses: consistency proofs from the log's API. */
+static int consistency(void *ctx, uint64_t size1, uint64_t size2, px_buf *out, px_err *err) {
+    char url[PX_MEMBER_URL_MAX + 96];
+    snprintf(url, sizeof url, "%s/proof/consistency?from=%" PRIu64 "&to=%" PRIu64, (const char *)ctx, size1, size2);
+    return get_proof(url, out, err);
+}
+
+static int cosigned_checkpoint(const job *j, const char *log_url, px_buf *note, size_t *nwit, px_err *err) {
+    char url[PX_MEMBER_URL_MAX + 32];
+    snprintf(url, sizeof url, "%s/checkpoint", log_url);
+    if (fetch(url, 1 << 20, note, err))
+        return -1;
+    const px_membership *mem = j->o->members;
+    size_t base = note->len;
+    for (size_t i = 0; i < mem->n; i++) {
+        if (!(mem->nodes[i].roles & PX_ROLE_WITNESS))
+            continue;
+        snprintf(url, sizeof url, "%s/witness", mem->nodes[i].url);
+        uint64_t old = 0;
+        if (px_witness_request(url, (const char *)note->data, base, consistency, (void *)log_url, &old, note, err))
+            return px_err_prefix(err, "witness %s: ", mem->nodes[i].id);
+        (*nwit)++;
+    }
+    return 0;
+}
+
+typedef struct keyset {
+    px_node_key pods[PX_MANIFEST_MAX_PODS];
+    size_t npods;
+    px_node_platform plat[PX_PLAN_MAX_INSTANCES];
+    size_t nplat;
+    px_cosigner wit[PX_MEMBERSHIP_MAX_NODES > 64 ? 64 : PX_MEMBERSHIP_MAX_NODES];
+    size_t nwit;
+} keyset;
+
+/* The keys a receipt lists: PODs that released, nodes that hosted an
+ * instance, and the witnesses. */
+static void receipt_keys(const job *j, keyset *k) {
+    const px_membership *mem = j->o->members;
+    for (size_t i = 0; i < j->nrel && k->npods < PX_MANIFEST_MAX_PODS; i++) {
+        px_entry e;
+        if (px_entry_parse(&e, 0, j->rel_env[i].data, j->rel_env[i].len, NULL))
+            continue;
+        const px_member *pod = px_membership_find(mem, e.pod);
+        int dup = 0;
+        for (size_t q = 0; pod && q < k->npods; q++)
+            dup |= !strcmp(k->pods[q].id, pod->id);
+        if (pod && !dup) {
+            memcpy(k->pods[k->npods].id, pod->id, strlen(pod->id) + 1);
+            k->pods[k->npods++].key = pod->signing;
+        }
+        px_entry_free(&e);
+    }
+    for (size_t s = 0; s < j->ns; s++) {
+        int dup = 0;
+        for (size_t q = 0; q < k->nplat; q++)
+            dup |= !strcmp(k->plat[q].id, j->s[s].node->id);
+        if (!dup && j->s[s].node->has_platform) {
+            memcpy(k->plat[k->nplat].id, j->s[s].node->id, strlen(j->s[s].node->id) + 1);
+            k->plat[k->nplat++].platform = j->s[s].node->platform;
+        }
+    }
+    for (size_t i = 0; i < mem->n && k->nwit < 64; i++)
+        if (mem->nodes[i].roles & PX_ROLE_WITNESS) {
+            px_cosigner *c = &k->wit[k->nwit++];
+            memcpy(c->name, mem->nodes[i].signing.name, sizeof c->name);
+            memcpy(c->pk, mem->nodes[i].signing.pk, sizeof c->pk);
+            c->id = px_cosig_key_id(c->name, c->pk);
+        }
+}
+
+static int build_receipt(job *j, px_err *err) {
+    char log_url[PX_MEMBER_URL_MAX + 8];
+    snprintf(log_url, sizeof log_url, "%s/log", j->log->url);
+    px_buf note = PX_BUF_INIT;
+    size_t nwit = 0;
+    uint64_t *idx = NULL;
+    size_t n = 0;
+    px_checkpoint cp = {0};
+    keyset *k = calloc(1, sizeof *k);
+    px_buf *data = NULL, *proofs = NULL;
+    px_receipt_entry *re = NULL;
+    int rc = !k ? px_fail(err, PX_E_NOMEM, "out of memory") : 0;
+    if (!rc)
+        rc = cosigned_checkpoint(j, log_url, &note, &nwit, err) ||
+             px_checkpoint_open(&cp, (const char *)note.data, note.len, &j->log->signing, NULL, err) ||
+             px_logread_lookup(log_url, "manifest", j->m.id, &idx, &n, err);
+    if (!rc && !(data = calloc(n + 1, sizeof *data)))
+        rc = px_fail(err, PX_E_NOMEM, "out of memory");
+    if (!rc && !(proofs = calloc(n + 1, sizeof *proofs)))
+        rc = px_fail(err, PX_E_NOMEM, "out of memory");
+    if (!rc && !(re = calloc(n + 1, sizeof *re)))
+        rc = px_fail(err, PX_E_NOMEM, "out of memory");
+    size_t m = 0;
+    for (size_t i = 0; !rc && i < n; i++) {
+        if (idx[i] >= cp.size)
+            continue;
+        rc = px_logread_entry(log_url, idx[i], &data[m], err) || inclusion(log_url, idx[i], cp.size, &proofs[m], err);
+        re[m] = (px_receipt_entry){idx[i], data[m].data, data[m].len, proofs[m].data, proofs[m].len / 32};
+        m++;
+    }
+    if (!rc) {
+        receipt_keys(j, k);
+        px_receipt_parts parts = {
+            .manifest = j->m.id, .result = j->r->result_digest, .log_key = &j->log->signing,
+            .checkpoint = (const char *)note.data, .checkpoint_len = note.len, .witnesses = k->wit,
+            .nwitnesses = k->nwit, .pods = k->pods, .npods = k->npods, .platforms = k->plat, .nplatforms = k->nplat,
+            .workers = (const uint8_t(*)[PX_SHA256_BYTES])j->trust.workers, .nworkers = j->trust.nworkers,
+            .entries = re, .nentries = m};
+        rc = px_receipt_build(&j->r->receipt, &parts, err);
+        progress(j, "  receipt: %zu log entries in a checkpoint of %" PRIu64 ", %zu cosignature(s)", m, cp.size, nwit);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (data)
+            px_buf_free(&data[i]);
+        if (proofs)
+            px_buf_free(&proofs[i]);
+    }
+    free(data);
+    free(proofs);
+    free(re);
+    free(idx);
+    free(k);
+    px_checkpoint_free(&cp);
+    px_buf_free(&note);
+    return rc;
+}
+
+/* Check our own receipt the way anyone would, with the membership's keys. */
+static int check_receipt(job *j, px_err *err) {
+    keyset *k = calloc(1, sizeof *k);
+    if (!k)
+        return px_fail(err, PX_E_NOMEM, "out of memory");
+    receipt_keys(j, k);
+    px_receipt_pins pins = {&j->log->signing, k->wit, k->nwit};
+    px_receipt_summary s;
+    int rc = px_receipt_check(j->r->receipt.data, j->r->receipt.len, &pins, &s, err);
+    free(k);
+    if (rc)
+        return -1;
+    for (size_t i = 0; i < j->ns; i++)
+        if (j->s[i].stage == 0) {
+            px_entry e;
+            if (px_entry_parse(&e, 0, j->s[i].proof.data, j->s[i].proof.len, NULL) == 0) {
+                j->r->records = e.records;
+                j->r->authenticated = e.authenticated;
+                j->r->alleged = e.alleged;
+                px_entry_free(&e);
+            }
+        }
+    px_receipt_summary_free(&s);
+    return 0;
+}
+
+/* ---- the whole task ------------------------------------------------------------- */
+
+static void job_free(job *j) {
+    for (size_t k = 0; j->s && k < j->ns; k++) {
+        px_buf_free(&j->s[k].config);
+        px_buf_free(&j->s[k].evidence);
+        px_buf_free(&j->s[k].proof);
+        for (size_t i = 0; i < j->s[k].noutputs; i++)
+            px_buf_free(&j->s[k].outputs[i]);
+        free(j->s[k].outputs);
+    }
+    free(j->s);
+    for (size_t i = 0; i < j->nrel; i++) {
+        px_buf_free(&j->rel_sealed[i]);
+        px_buf_free(&j->rel_env[i]);
+    }
+    free(j->rel_sealed);
+    free(j->rel_env);
+    px_buf_free(&j->plan);
+    px_manifest_free(&j->m);
+    px_node_trust_free(&j->trust);
+    px_memzero(&j->receiver, sizeof j->receiver);
+}
+
+int px_submit(const px_submit_opts *o, const void *tmpl, size_t len, px_submit_result *r, px_err *err) {
+    memset(r, 0, sizeof *r);
+    job j = {.o = o, .r = r};
+    int rc = -1;
+    if (!(j.log = px_node_find_role(o->members, PX_ROLE_LOG))) {
+        px_fail(err, PX_E_UNAVAILABLE, "the membership has no log");
+        goto out;
+    }
+    if (px_node_trust_init(&j.trust, o->members, o->workers, o->nworkers, err) ||
+        complete_manifest(&j, tmpl, len, err) || assign(&j, err))
+        goto out;
+    char hex[2 * PX_SHA256_BYTES + 1];
+    px_hex_encode(hex, j.m.id, sizeof j.m.id);
+    progress(&j, "task %s", hex);
+    if (recruit(&j, err) || admit_all(&j, err))
+        goto out;
+    int stopped = run_stages(&j, err);
+    if (stopped < 0)
+        goto out;
+    rc = 0;
+    if (stopped)
+        goto out;
+    if (build_receipt(&j, err) || check_receipt(&j, err)) {
+        rc = -1;
+        goto out;
+    }
+    r->ok = 1;
+out:
+    job_free(&j);
+    return rc;
+}
+
+void px_submit_result_free(px_submit_result *r) {
+    px_buf_free(&r->manifest_env);
+    px_buf_free(&r->result);
+    px_buf_free(&r->receipt);
+    memset(r, 0, sizeof *r);
+}

@@ -1,0 +1,221 @@
+/* The executor role: recruit a trust-λ instance for one stage of a task
+ * (spawned under the node's TEE backend, which signs its evidence), then
+ * run its one step on sealed inputs and commit the signed proof to the log.
+ * Only the task's consumer may recruit for it or drive its instances. */
+#include <string.h>
+
+#include "exec/util.h"
+#include "node/node.h"
+
+#define PX_NODE_MS_PER_S 1000
+
+static json_t *body_json(const px_http_request *req, px_err *err) {
+    json_t *o = px_json_parse(req->body, req->body_len, PX_NODE_BODY_MAX, err);
+    if (o && !json_is_object(o)) {
+        json_decref(o);
+        px_fail(err, PX_E_INVALID, "request body must be a JSON object");
+        return NULL;
+    }
+    return o;
+}
+
+/* The manifest must be the sender's, and the config must be for its stage. */
+static int recruit_checks(const px_member *sender, const px_manifest *m, uint32_t stage, uint32_t part,
+                          const px_buf *config, px_err *err) {
+    if (strcmp(sender->id, m->consumer_id) ||
+        !px_ct_equal(sender->signing.pk, m->consumer.pk, PX_SIGN_PUBLICKEYBYTES))
+        return px_fail(err, PX_E_DENIED, "only the manifest's consumer %s may recruit for it", m->consumer_id);
+    if (stage >= m->nstages || part >= m->stages[stage].partitions)
+        return px_fail(err, PX_E_INVALID, "stage %u partition %u is not in the manifest", stage, part);
+    px_stage_config c;
+    if (px_stage_config_parse(&c, config->data, config->len, err))
+        return -1;
+    int rc = 0;
+    if (!px_ct_equal(c.manifest, m->id, PX_SHA256_BYTES) || c.index != stage || c.partition != part ||
+        strcmp(c.kind, px_stage_type_name(m->stages[stage].kind)))
+        rc = px_fail(err, PX_E_INVALID, "stage config is not for stage %u partition %u of this manifest", stage, part);
+    px_stage_config_free(&c);
+    return rc;
+}
+
+static px_node_instance *slot_take(px_node *n) {
+    for (size_t i = 0; i < n->ninst; i++)
+        if (!n->inst[i].used) {
+            n->inst[i].used = 1;
+            return &n->inst[i];
+        }
+    return NULL;
+}
+
+static int start_instance(px_node *n, const px_manifest *m, uint32_t stage, const px_buf *config,
+                          const uint8_t *nonce, px_lambda_host *h, px_err *err) {
+    const px_stage_spec *s = &m->stages[stage];
+    char worker[PX_NODE_PATH_MAX];
+    if (n->cfg.worker[0])
+        snprintf(worker, sizeof worker, "%s", n->cfg.worker);
+    else if (px_node_sibling_path(worker, sizeof worker, "pixiu_worker", err))
+        return -1;
+    px_lambda_host_req r = {
+        .backend = &px_tee_process, .worker_path = worker, .platform = &n->platform, .node = n->cfg.id,
+        .kind = px_stage_type_name(s->kind), .code_digest = s->has_code ? s->code : NULL, .config = config->data,
+        .config_len = config->len, .nonce = nonce, .mem_bytes = s->mem_mb << 20,
+        .cpu_seconds = (s->cpu_ms + PX_NODE_MS_PER_S - 1) / PX_NODE_MS_PER_S, .timeout_ms = (int)s->timeout_ms};
+    return px_lambda_host_start(h, &r, err);
+}
+
+void px_node_recruit(px_node *n, const px_member *sender, const px_http_request *req, px_http_response *resp) {
+    px_err err = {0};
+    json_t *o = body_json(req, &err);
+    px_buf env = PX_BUF_INIT, config = PX_BUF_INIT;
+    px_manifest m = {0};
+    int64_t stage, part;
+    uint8_t nonce[PX_TEE_NONCE_BYTES];
+    px_lambda_host h;
+    int rc = !o || px_json_b64(o, "manifest", &env, &err) || px_json_int(o, "stage", &stage, &err) ||
+             px_json_int(o, "partition", &part, &err) || px_json_b64(o, "config", &config, &err) ||
+             px_json_hex(o, "nonce", nonce, sizeof nonce, &err) || px_manifest_parse(&m, env.data, env.len, &err);
+    if (!rc && (stage < 0 || part < 0 || stage >= PX_MANIFEST_MAX_STAGES || part >= PX_PLAN_MAX_INSTANCES))
+        rc = px_fail(&err, PX_E_INVALID, "stage or partition out of range");
+    if (!rc)
+        rc = recruit_checks(sender, &m, (uint32_t)stage, (uint32_t)part, &config, &err) ||
+             start_instance(n, &m, (uint32_t)stage, &config, nonce, &h, &err);
+    if (rc) {
+        px_node_reply_err(resp, &err);
+        goto out;
+    }
+    pthread_mutex_lock(&n->mu);
+    px_node_instance *in = slot_take(n);
+    if (in) {
+        memcpy(in->id, h.sign_pk, sizeof in->id);
+        snprintf(in->consumer, sizeof in->consumer, "%s", sender->id);
+        in->busy = 0;
+        in->host = h;
+    }
+    pthread_mutex_unlock(&n->mu);
+    if (!in) {
+        px_lambda_host_free(&h);
+        px_http_error(resp, 503, "node %s hosts too many instances", n->cfg.id);
+        goto out;
+    }
+    json_t *r = json_object();
+    px_x_set_hex(r, "instance", h.sign_pk, sizeof h.sign_pk, NULL);
+    px_x_set_b64(r, "evidence", h.evidence.data, h.evidence.len, NULL);
+    px_node_reply_json(resp, r);
+out:
+    px_manifest_free(&m);
+    px_buf_free(&env);
+    px_buf_free(&config);
+    json_decref(o);
+}
+
+/* ---- step ----------------------------------------------------------------------- */
+
+typedef struct step_in {
+    px_buf *bufs; /* 3 per input: sealed, proof, evidence */
+    px_step_input *in;
+    size_t n;
+    px_buf code;
+} step_in;
+
+static void step_in_free(step_in *s) {
+    for (size_t i = 0; s->bufs && i < 3 * s->n; i++)
+        px_buf_free(&s->bufs[i]);
+    free(s->bufs);
+    free(s->in);
+    px_buf_free(&s->code);
+}
+
+static int read_inputs(step_in *s, const json_t *o, px_err *err) {
+    json_t *arr, *v;
+    size_t i;
+    if (px_x_arr(o, "inputs", 1, PX_LAMBDA_MAX_INPUTS, &arr, err))
+        return -1;
+    s->bufs = calloc(3 * json_array_size(arr), sizeof *s->bufs);
+    s->in = calloc(json_array_size(arr), sizeof *s->in);
+    if (!s->bufs || !s->in)
+        return px_fail(err, PX_E_NOMEM, "out of memory reading inputs");
+    s->n = json_array_size(arr);
+    json_array_foreach(arr, i, v) {
+        px_buf *b = &s->bufs[3 * i];
+        if (px_json_b64(v, "sealed", &b[0], err) || px_json_b64(v, "proof", &b[1], err) ||
+            (json_object_get(v, "evidence") && px_json_b64(v, "evidence", &b[2], err)))
+            return px_err_prefix(err, "input %zu: ", i);
+        s->in[i] = (px_step_input){b[0].data, b[0].len, b[1].data, b[1].len, b[2].data, b[2].len};
+    }
+    if (json_object_get(o, "code") && px_json_b64(o, "code", &s->code, err))
+        return -1;
+    return 0;
+}
+
+/* Take the instance for its one step: it must be the sender's and idle. */
+static px_node_instance *claim(px_node *n, const px_member *sender, const uint8_t *id, px_err *err) {
+    px_node_instance *found = NULL;
+    pthread_mutex_lock(&n->mu);
+    for (size_t i = 0; i < n->ninst && !found; i++)
+        if (n->inst[i].used && !memcmp(n->inst[i].id, id, sizeof n->inst[i].id))
+            found = &n->inst[i];
+    if (!found)
+        px_fail(err, PX_E_NOTFOUND, "no such instance on node %s", n->cfg.id);
+    else if (strcmp(found->consumer, sender->id))
+        found = NULL, px_fail(err, PX_E_DENIED, "the instance belongs to another consumer");
+    else if (found->busy)
+        found = NULL, px_fail(err, PX_E_STATE, "the instance already took its step");
+    else
+        found->busy = 1;
+    pthread_mutex_unlock(&n->mu);
+    return found;
+}
+
+static void release_slot(px_node *n, px_node_instance *in) {
+    pthread_mutex_lock(&n->mu);
+    px_lambda_host_free(&in->host);
+    memset(in, 0, sizeof *in);
+    pthread_mutex_unlock(&n->mu);
+}
+
+static void step_reply(px_node *n, px_step_result *res, px_http_response *resp) {
+    px_err err = {0};
+    uint64_t index = 0;
+    /* Every step's proof, failed ones too, goes to the public log. */
+    int logged = px_node_log_append(n, res->proof.data, res->proof.len, &index, &err) == 0;
+    json_t *r = json_object(), *outs = json_array();
+    json_object_set_new(r, "ok", json_boolean(res->ok));
+    json_object_set_new(r, "status", json_string(res->status));
+    px_x_set_b64(r, "proof", res->proof.data, res->proof.len, NULL);
+    json_object_set_new(r, "outputs", outs);
+    for (size_t i = 0; i < res->noutputs; i++) {
+        json_t *h = json_object();
+        px_x_set_b64(h, "b", res->outputs[i].data, res->outputs[i].len, NULL);
+        json_array_append(outs, json_object_get(h, "b"));
+        json_decref(h);
+    }
+    if (logged)
+        json_object_set_new(r, "log_index", json_integer((json_int_t)index));
+    else
+        json_object_set_new(r, "log_error", json_string(err.msg));
+    px_node_reply_json(resp, r);
+}
+
+void px_node_step(px_node *n, const px_member *sender, const px_http_request *req, px_http_response *resp) {
+    px_err err = {0};
+    json_t *o = body_json(req, &err);
+    step_in s = {0};
+    uint8_t id[PX_SIGN_PUBLICKEYBYTES];
+    px_node_instance *in = NULL;
+    if (!o || px_json_hex(o, "instance", id, sizeof id, &err) || read_inputs(&s, o, &err) ||
+        !(in = claim(n, sender, id, &err))) {
+        px_node_reply_err(resp, &err);
+        goto out;
+    }
+    px_step_result res;
+    memset(&res, 0, sizeof res);
+    if (px_lambda_host_step(&in->host, s.code.len ? s.code.data : NULL, s.code.len, s.in, s.n, &res, &err))
+        px_node_reply_err(resp, &err); /* no proof: the dispatcher reports it */
+    else
+        step_reply(n, &res, resp);
+    px_step_result_free(&res);
+    release_slot(n, in);
+out:
+    step_in_free(&s);
+    json_decref(o);
+}
