@@ -261,6 +261,13 @@ int px_log_remote_entry(const char *url, uint64_t index, px_buf *out, px_err *er
 int px_log_remote_lookup(const char *url, px_log_key_kind kind, const uint8_t digest[PX_SHA256_BYTES],
                          uint64_t *out, size_t max, size_t *n, px_err *err);
 
+/* Mirror the log at url into dir in the static tlog-tiles layout (checkpoint,
+ * tile/..., tile/entries/...), verifying every entry, tile and the root
+ * against the checkpoint signed by log_key, which is written last. *size
+ * gets the mirrored size, *fetched the number of resources downloaded. */
+int px_log_mirror(const char *url, const px_verifier *log_key, const char *dir, uint64_t *size, size_t *fetched,
+                  px_err *err);
+
 /* The HTTP API of docs/log.md on top of http.h; ctx is the px_log. */
 void px_log_http_handler(void *ctx, const px_http_request *req, px_http_response *resp);
 

@@ -11,6 +11,7 @@
  *   witness             cosign a log's checkpoint if consistent with the last one,
  *                       locally or through a witness's tlog-witness endpoint
  *   witness-serve       run a witness (C2SP tlog-witness add-checkpoint)
+ *   mirror              copy a log into a directory as static tiles, verifying all of it
  *   cosigner-key        print the cosignature verifier key of a private key
  */
 #include <getopt.h>
@@ -41,6 +42,7 @@ static const char usage[] =
     "       pixiu log witness --url URL --witness-url WURL [--log-key VKEY]\n"
     "       pixiu log witness-serve --state DB --key KEYFILE --log-key VKEY [--log-key ...]\n"
     "                               [--listen ADDR:PORT] [--port-file FILE]\n"
+    "       pixiu log mirror --url URL --key VKEY --out DIR\n"
     "       pixiu log cosigner-key KEYFILE\n"
     "STORE is sqlite:PATH, postgres:CONNINFO or a path. Proof files use the JSON\n"
     "form of the transparency-dev/merkle test vectors.\n";
@@ -56,7 +58,7 @@ typedef struct opts {
     size_t nlog_keys;
     const char *witnesses[PX_LOG_WITNESSES_MAX]; /* COSIGNER_VKEY@URL */
     size_t nwitnesses;
-    const char *witness_key;
+    const char *witness_key, *out_dir;
     const char *subject, *input, *manifest;
     const char *index, *size, *max_entry;
     int wait;
@@ -72,7 +74,8 @@ static int parse_opts(int argc, char **argv, opts *o) {
         {"manifest", required_argument, 0, 'm'}, {"index", required_argument, 0, 'x'},
         {"size", required_argument, 0, 'z'},    {"max-entry", required_argument, 0, 'M'},
         {"wait", no_argument, 0, 'w'},          {"witness-url", required_argument, 0, 'W'},
-        {"witness", required_argument, 0, 'V'},  {"witness-key", required_argument, 0, 'K'}, {0}};
+        {"witness", required_argument, 0, 'V'},  {"witness-key", required_argument, 0, 'K'},
+        {"out", required_argument, 0, 'O'}, {0}};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -97,6 +100,7 @@ static int parse_opts(int argc, char **argv, opts *o) {
             o->witnesses[o->nwitnesses++] = optarg;
             break;
         case 'K': o->witness_key = optarg; break;
+        case 'O': o->out_dir = optarg; break;
         case 'j': o->subject = optarg; break;
         case 'i': o->input = optarg; break;
         case 'm': o->manifest = optarg; break;
@@ -586,6 +590,21 @@ out:
     return rc;
 }
 
+static int cmd_mirror(opts *o) {
+    if (need(o->url, "--url") || need(o->key, "--key") || need(o->out_dir, "--out"))
+        return PX_EXIT_USAGE;
+    px_err err = {0};
+    px_verifier v;
+    uint64_t size;
+    size_t fetched;
+    if (px_verifier_load(&v, o->key, &err))
+        return px_cli_error(PX_EXIT_USAGE, &err, "log mirror");
+    if (px_log_mirror(o->url, &v, o->out_dir, &size, &fetched, &err))
+        return px_cli_error(err.code == PX_E_VERIFY ? PX_EXIT_INVALID : PX_EXIT_USAGE, &err, "log mirror");
+    printf("mirrored and verified %llu entries (%zu resources fetched)\n", (unsigned long long)size, fetched);
+    return PX_EXIT_OK;
+}
+
 static int cmd_cosigner_key(int argc, char **argv) {
     if (optind != argc - 1)
         return px_cli_errorf(PX_EXIT_USAGE, "log cosigner-key: give one private key file");
@@ -639,6 +658,8 @@ static int run(int argc, char **argv) {
         return cmd_witness(&o);
     if (!strcmp(sub, "witness-serve"))
         return cmd_witness_serve(&o);
+    if (!strcmp(sub, "mirror"))
+        return cmd_mirror(&o);
     if (!strcmp(sub, "cosigner-key"))
         return cmd_cosigner_key(argc, argv);
     fprintf(stderr, "pixiu: log: unknown subcommand '%s'\n%s", sub, usage);
