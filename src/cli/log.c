@@ -426,23 +426,6 @@ static int cmd_verify(int consistency, int argc, char **argv) {
     return rc;
 }
 
-static int proof_from_json(const px_buf *resp, px_buf *proof, px_err *err) {
-    json_t *j = px_json_parse(resp->data, resp->len, RESP_MAX, err);
-    if (!j)
-        return -1;
-    json_t *a = json_object_get(j, "proof");
-    int rc = json_is_array(a) ? 0 : px_fail(err, PX_E_INVALID, "response has no proof array");
-    for (size_t i = 0; !rc && i < json_array_size(a); i++) {
-        const json_t *h = json_array_get(a, i);
-        size_t before = proof->len;
-        if (!json_is_string(h) || px_b64_decode(proof, json_string_value(h), json_string_length(h), err) ||
-            proof->len - before != PX_LOG_HASH_BYTES)
-            rc = px_fail(err, PX_E_VERIFY, "proof hash %zu is not base64 of %d bytes", i, PX_LOG_HASH_BYTES);
-    }
-    json_decref(j);
-    return rc;
-}
-
 /* Is a checkpoint seen before consistent with the log's current one? */
 static int cmd_check_consistency(opts *o, int argc, char **argv) {
     if (need(o->url, "--url") || need(o->key, "--key"))
@@ -466,16 +449,9 @@ static int cmd_check_consistency(opts *o, int argc, char **argv) {
         rc = PX_EXIT_INVALID;
         goto out;
     }
-    if (a.size > 0 && a.size < b.size) {
-        char path[96];
-        snprintf(path, sizeof path, "/proof/consistency?from=%llu&to=%llu", (unsigned long long)a.size,
-                 (unsigned long long)b.size);
-        if (call("GET", o->url, path, NULL, 0, &resp, &err))
-            goto out;
-        if (proof_from_json(&resp, &proof, &err)) {
-            rc = PX_EXIT_INVALID;
-            goto out;
-        }
+    if (a.size > 0 && a.size < b.size && px_log_remote_consistency(o->url, a.size, b.size, &proof, &err)) {
+        rc = err.code == PX_E_INVALID ? PX_EXIT_INVALID : PX_EXIT_USAGE;
+        goto out;
     }
     if (a.size > 0 && px_log_verify_consistency(a.size, b.size, a.root, b.root, proof.data,
                                                 proof.len / PX_LOG_HASH_BYTES, &err)) {
@@ -500,13 +476,7 @@ out:
  * last cosigned size, and ask the witness to cosign. */
 /* Consistency proofs fetched from the log at ctx (its URL). */
 static int http_proof(void *ctx, uint64_t from, uint64_t to, px_buf *out, px_err *err) {
-    char path[96];
-    snprintf(path, sizeof path, "/proof/consistency?from=%llu&to=%llu", (unsigned long long)from,
-             (unsigned long long)to);
-    px_buf resp = PX_BUF_INIT;
-    int rc = call("GET", ctx, path, NULL, 0, &resp, err) || proof_from_json(&resp, out, err) ? -1 : 0;
-    px_buf_free(&resp);
-    return rc;
+    return px_log_remote_consistency(ctx, from, to, out, err);
 }
 
 /* Ask a remote witness (tlog-witness) to cosign the log's checkpoint;
@@ -592,16 +562,9 @@ static int cmd_witness(opts *o) {
     if (px_witness_open(&w, o->state, &key, &err) || fetch_checkpoint(o->url, o->log_key, &note, &cp, &err) ||
         px_witness_size(w, cp.origin, &old, &err))
         goto out;
-    if (old > 0 && old < cp.size) {
-        char path[96];
-        snprintf(path, sizeof path, "/proof/consistency?from=%llu&to=%llu", (unsigned long long)old,
-                 (unsigned long long)cp.size);
-        if (call("GET", o->url, path, NULL, 0, &resp, &err))
-            goto out;
-        if (proof_from_json(&resp, &proof, &err)) {
-            rc = PX_EXIT_INVALID;
-            goto out;
-        }
+    if (old > 0 && old < cp.size && px_log_remote_consistency(o->url, old, cp.size, &proof, &err)) {
+        rc = err.code == PX_E_INVALID ? PX_EXIT_INVALID : PX_EXIT_USAGE;
+        goto out;
     }
     if (px_witness_add(w, &lv, (const char *)note.data, note.len, old, proof.data, proof.len / PX_LOG_HASH_BYTES,
                        &out, &err)) {
