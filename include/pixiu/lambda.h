@@ -142,6 +142,10 @@ typedef struct px_stage_kind {
     /* Optional: reject bad params at birth, before any evidence exists. */
     int (*check)(const json_t *params, px_err *err);
     px_stage_run_fn run;
+    /* Optional: called once in the worker before its seccomp filter, for
+     * what needs files or syscalls the filter forbids (e.g. loading a
+     * crypto library's tables). Only the kind being run is prepared. */
+    int (*prepare)(px_err *err);
 } px_stage_kind;
 
 /* A table is an array of pointers to kinds, ended by NULL. */

@@ -173,6 +173,24 @@ static int parse_dp(px_stage_spec *s, const json_t *o, px_err *err) {
     return 0;
 }
 
+/* The DP stage spends what its params say; a POD charges what the manifest's
+ * "dp" says. They must be the same numbers, or a POD would undercharge. */
+static int dp_params_agree(const px_stage_spec *s, const json_t *params, px_err *err) {
+    if (s->kind != PX_STAGE_DP)
+        return 0;
+    const json_t *e = params ? json_object_get(params, "epsilon") : NULL;
+    const json_t *d = params ? json_object_get(params, "delta") : NULL;
+    if (params && json_object_get(params, "rho"))
+        return px_fail(err, PX_E_INVALID, "dp params with \"rho\" cannot be budgeted: give epsilon and delta");
+    if (!e || !json_is_string(e) || strcmp(json_string_value(e), s->epsilon))
+        return px_fail(err, PX_E_INVALID, "dp params.epsilon must be the string \"%s\" of the stage's \"dp\"",
+                       s->epsilon);
+    if (d ? !json_is_string(d) || strcmp(json_string_value(d), s->delta) : strcmp(s->delta, "0"))
+        return px_fail(err, PX_E_INVALID, "dp params.delta must be the string \"%s\" of the stage's \"dp\"",
+                       s->delta);
+    return 0;
+}
+
 static int parse_stage(px_stage_spec *s, const json_t *o, px_err *err) {
     static const char *const keys[] = {"kind", "code", "min_level", "partitions", "at", "limits", "dp",
                                        "params", NULL};
@@ -209,6 +227,8 @@ static int parse_stage(px_stage_spec *s, const json_t *o, px_err *err) {
     json_t *params = json_object_get(o, "params");
     if (params && !json_is_object(params))
         return px_fail(err, PX_E_INVALID, "field \"params\" must be an object");
+    if (dp_params_agree(s, params, err))
+        return -1;
     s->params = params ? json_incref(params) : NULL;
     return 0;
 }

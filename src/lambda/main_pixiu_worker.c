@@ -21,7 +21,7 @@ static const px_stage_kind *const stage_table[] = {
 
 int main(void) {
     px_err err = {0};
-    if (px_crypto_init(&err) || px_source_preload(&err)) {
+    if (px_crypto_init(&err)) {
         fprintf(stderr, "pixiu_worker: %s\n", err.msg);
         return 1;
     }

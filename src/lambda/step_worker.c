@@ -46,6 +46,8 @@ static int lock_for_kind(const px_stage_kind *const *table, const px_tee_backend
     char kind[PX_TEE_KIND_MAX + 1];
     const px_stage_kind *k = split_init(init, f, kind, NULL) == 0 ? px_stage_find(table, kind) : NULL;
     px_tee_profile profile = k && k->needs_code ? PX_TEE_PROFILE_SPAWN : PX_TEE_PROFILE_COMPUTE;
+    if (k && k->prepare && k->prepare(err))
+        return px_err_prefix(err, "preparing stage kind \"%s\": ", kind);
     return backend->lockdown(profile, isolation, err);
 }
 

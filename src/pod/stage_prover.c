@@ -53,4 +53,5 @@ const px_stage_kind px_stage_prover = {
     .needs_code = 0,
     .check = prover_check,
     .run = prover_run,
+    .prepare = px_source_preload, /* OpenSSL's P-256 before the worker's filter */
 };

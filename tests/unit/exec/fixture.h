@@ -32,6 +32,7 @@ typedef struct fx {
     uint8_t worker[32];
     px_node_platform nodes[FX_STAGES];
     px_exec_trust trust;
+    unsigned serial; /* makes each manifest of one fixture distinct */
 } fx;
 
 /* Evidence as the TEE module's process backend signs it, for instance i
@@ -79,11 +80,11 @@ static inline void fx_manifest_json(fx *f, px_buf *out, const char *stages_json)
     int64_t now = px_now_ms();
     px_assert_ok(px_buf_printf(out, &err,
         "{\"schema\":\"urn:pixiu:manifest:v1\",\"name\":\"spend\",\"consumer\":{\"id\":\"consumer-1\",\"key\":\"%s\"},"
-        "\"nonce\":\"00112233445566778899aabbccddeeff\",\"created\":%lld,\"deadline\":%lld,"
+        "\"nonce\":\"%032x\",\"created\":%lld,\"deadline\":%lld,"
         "\"datasets\":[{\"name\":\"transactions\",\"schema\":{\"fields\":[{\"name\":\"user\",\"type\":\"text\"},"
         "{\"name\":\"amount\",\"type\":\"int\"}],\"user\":\"user\"},\"pods\":[\"pod-0\",\"pod-1\",\"pod-2\"]}],"
         "\"stages\":%s,\"receivers\":[{\"id\":\"consumer-1\",\"key\":\"%s\"}]}",
-        (char *)vk.data, (long long)now, (long long)now + 600000, stages_json, rk), &err);
+        (char *)vk.data, f->serial++, (long long)now, (long long)now + 600000, stages_json, rk), &err);
     px_buf_free(&vk);
 }
 
@@ -92,7 +93,7 @@ static inline void fx_manifest_json(fx *f, px_buf *out, const char *stages_json)
     "{\"kind\":\"wasm\",\"code\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\",\"min_level\":1," \
     "\"limits\":{\"cpu_ms\":5000,\"mem_mb\":64}},"                                                              \
     "{\"kind\":\"dp\",\"min_level\":1,\"dp\":{\"mechanism\":\"laplace\",\"epsilon\":\"0.5\",\"delta\":\"0\"},"   \
-    "\"params\":{\"mode\":\"per-user\",\"bounds\":[[0,1000]]}}]"
+    "\"params\":{\"mechanism\":\"sum\",\"epsilon\":\"0.5\",\"dim\":1,\"lower\":0,\"upper\":1000}}]"
 
 /* The config of stage i: trusts the platform key, or the PODs at stage 0. */
 static inline void fx_config(fx *f, px_buf *out, uint32_t i, uint8_t succ[1][32]) {
@@ -156,6 +157,19 @@ static inline void fx_init_with(fx *f, const char *stages_json) {
         f->inst[i].level = 1;
     }
     px_buf doc = PX_BUF_INIT;
+    fx_manifest_json(f, &doc, stages_json);
+    px_assert_ok(px_manifest_sign(&f->manifest_env, doc.data, doc.len, &f->consumer, &err), &err);
+    px_assert_ok(px_manifest_parse(&f->m, f->manifest_env.data, f->manifest_env.len, &err), &err);
+    px_buf_free(&doc);
+}
+
+/* Replace the fixture's manifest by a new one (a new task) with the same
+ * parties. */
+static inline void fx_new_manifest(fx *f, const char *stages_json) {
+    px_err err = {0};
+    px_buf doc = PX_BUF_INIT;
+    px_manifest_free(&f->m);
+    px_buf_reset(&f->manifest_env);
     fx_manifest_json(f, &doc, stages_json);
     px_assert_ok(px_manifest_sign(&f->manifest_env, doc.data, doc.len, &f->consumer, &err), &err);
     px_assert_ok(px_manifest_parse(&f->m, f->manifest_env.data, f->manifest_env.len, &err), &err);

@@ -98,6 +98,13 @@ static void test_hostile(void **state) {
     expect_refused(&f, "[{\"kind\":\"dp\",\"dp\":{\"mechanism\":\"laplace\",\"epsilon\":\"1\",\"delta\":\"1.5\"}}]",
                    "delta");
     expect_refused(&f, "[{\"kind\":\"prover\",\"limits\":{\"cpu_ms\":-5}}]", "cpu_ms");
+    /* The DP stage must spend what PODs are charged. */
+    expect_refused(&f, "[{\"kind\":\"dp\",\"dp\":{\"mechanism\":\"laplace\",\"epsilon\":\"0.1\",\"delta\":\"0\"},"
+                       "\"params\":{\"mechanism\":\"count\",\"epsilon\":\"5\"}}]", "params.epsilon");
+    expect_refused(&f, "[{\"kind\":\"dp\",\"dp\":{\"mechanism\":\"laplace\",\"epsilon\":\"1\",\"delta\":\"0\"},"
+                       "\"params\":{\"mechanism\":\"count\",\"epsilon\":\"1\",\"delta\":\"0.1\"}}]", "params.delta");
+    expect_refused(&f, "[{\"kind\":\"dp\",\"dp\":{\"mechanism\":\"laplace\",\"epsilon\":\"1\",\"delta\":\"0\"}}]",
+                   "params.epsilon");
     expect_refused(&f, "[{\"kind\":\"prover\",\"partitions\":0}]", "partitions");
     expect_refused(&f, "[{\"kind\":\"prover\",\"at\":\"moon\"}]", "\"at\"");
     expect_refused(&f, "[{\"kind\":\"prover\",\"dp\":{}}]", "only allowed on a dp stage");
@@ -120,7 +127,7 @@ static void test_behind_dp(void **state) {
     assert_false(px_manifest_behind_dp(&f.m));
     fx_free(&f);
     fx_init_with(&f, "[{\"kind\":\"prover\"},{\"kind\":\"dp\",\"dp\":{\"mechanism\":\"laplace\",\"epsilon\":\"1\","
-                     "\"delta\":\"0\"}},{\"kind\":\"wasm\",\"code\":\""
+                     "\"delta\":\"0\"},\"params\":{\"mechanism\":\"count\",\"epsilon\":\"1\"}},{\"kind\":\"wasm\",\"code\":\""
                      "0000000000000000000000000000000000000000000000000000000000000000\"}]");
     assert_false(px_manifest_behind_dp(&f.m));
     fx_free(&f);
