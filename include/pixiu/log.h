@@ -233,6 +233,41 @@ typedef int (*px_log_key_fn)(void *ctx, px_log_key_kind kind, const uint8_t dige
                              px_err *err);
 int px_log_entry_keys(const uint8_t *entry, size_t len, px_log_key_fn fn, void *ctx, px_err *err);
 
+/* ---- client of a remote log (HTTP API of docs/log.md) ------------------- */
+
+/* What a verified append returns: the entry's index, the signed
+ * checkpoint covering it (parsed and as note text) and the inclusion proof
+ * against it (32-byte hashes). */
+typedef struct px_log_receipt {
+    uint64_t index;
+    px_checkpoint checkpoint;
+    px_buf note;
+    px_buf proof;
+} px_log_receipt;
+
+void px_log_receipt_free(px_log_receipt *r);
+/* Append one entry and wait for it: succeeds only when the checkpoint is
+ * signed by log_key and the proof shows the entry at the index in it. */
+int px_log_remote_append(const char *url, const uint8_t *entry, size_t len, const px_verifier *log_key,
+                         px_log_receipt *out, px_err *err);
+/* The log's checkpoint, checked against log_key; the note (with any
+ * cosignatures) is appended to note. */
+int px_log_remote_checkpoint(const char *url, const px_verifier *log_key, px_buf *note, px_checkpoint *cp,
+                             px_err *err);
+int px_log_remote_inclusion(const char *url, uint64_t index, uint64_t size, px_buf *proof, px_err *err);
+int px_log_remote_consistency(const char *url, uint64_t size1, uint64_t size2, px_buf *proof, px_err *err);
+int px_log_remote_entry(const char *url, uint64_t index, px_buf *out, px_err *err);
+/* Every index under (kind, digest), following pages; at most max. */
+int px_log_remote_lookup(const char *url, px_log_key_kind kind, const uint8_t digest[PX_SHA256_BYTES],
+                         uint64_t *out, size_t max, size_t *n, px_err *err);
+
+/* Mirror the log at url into dir in the static tlog-tiles layout (checkpoint,
+ * tile/..., tile/entries/...), verifying every entry, tile and the root
+ * against the checkpoint signed by log_key, which is written last. *size
+ * gets the mirrored size, *fetched the number of resources downloaded. */
+int px_log_mirror(const char *url, const px_verifier *log_key, const char *dir, uint64_t *size, size_t *fetched,
+                  px_err *err);
+
 /* The HTTP API of docs/log.md on top of http.h; ctx is the px_log. */
 void px_log_http_handler(void *ctx, const px_http_request *req, px_http_response *resp);
 

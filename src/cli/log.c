@@ -11,6 +11,7 @@
  *   witness             cosign a log's checkpoint if consistent with the last one,
  *                       locally or through a witness's tlog-witness endpoint
  *   witness-serve       run a witness (C2SP tlog-witness add-checkpoint)
+ *   mirror              copy a log into a directory as static tiles, verifying all of it
  *   cosigner-key        print the cosignature verifier key of a private key
  */
 #include <getopt.h>
@@ -41,6 +42,7 @@ static const char usage[] =
     "       pixiu log witness --url URL --witness-url WURL [--log-key VKEY]\n"
     "       pixiu log witness-serve --state DB --key KEYFILE --log-key VKEY [--log-key ...]\n"
     "                               [--listen ADDR:PORT] [--port-file FILE]\n"
+    "       pixiu log mirror --url URL --key VKEY --out DIR\n"
     "       pixiu log cosigner-key KEYFILE\n"
     "STORE is sqlite:PATH, postgres:CONNINFO or a path. Proof files use the JSON\n"
     "form of the transparency-dev/merkle test vectors.\n";
@@ -56,7 +58,7 @@ typedef struct opts {
     size_t nlog_keys;
     const char *witnesses[PX_LOG_WITNESSES_MAX]; /* COSIGNER_VKEY@URL */
     size_t nwitnesses;
-    const char *witness_key;
+    const char *witness_key, *out_dir;
     const char *subject, *input, *manifest;
     const char *index, *size, *max_entry;
     int wait;
@@ -72,7 +74,8 @@ static int parse_opts(int argc, char **argv, opts *o) {
         {"manifest", required_argument, 0, 'm'}, {"index", required_argument, 0, 'x'},
         {"size", required_argument, 0, 'z'},    {"max-entry", required_argument, 0, 'M'},
         {"wait", no_argument, 0, 'w'},          {"witness-url", required_argument, 0, 'W'},
-        {"witness", required_argument, 0, 'V'},  {"witness-key", required_argument, 0, 'K'}, {0}};
+        {"witness", required_argument, 0, 'V'},  {"witness-key", required_argument, 0, 'K'},
+        {"out", required_argument, 0, 'O'}, {0}};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -97,6 +100,7 @@ static int parse_opts(int argc, char **argv, opts *o) {
             o->witnesses[o->nwitnesses++] = optarg;
             break;
         case 'K': o->witness_key = optarg; break;
+        case 'O': o->out_dir = optarg; break;
         case 'j': o->subject = optarg; break;
         case 'i': o->input = optarg; break;
         case 'm': o->manifest = optarg; break;
@@ -426,23 +430,6 @@ static int cmd_verify(int consistency, int argc, char **argv) {
     return rc;
 }
 
-static int proof_from_json(const px_buf *resp, px_buf *proof, px_err *err) {
-    json_t *j = px_json_parse(resp->data, resp->len, RESP_MAX, err);
-    if (!j)
-        return -1;
-    json_t *a = json_object_get(j, "proof");
-    int rc = json_is_array(a) ? 0 : px_fail(err, PX_E_INVALID, "response has no proof array");
-    for (size_t i = 0; !rc && i < json_array_size(a); i++) {
-        const json_t *h = json_array_get(a, i);
-        size_t before = proof->len;
-        if (!json_is_string(h) || px_b64_decode(proof, json_string_value(h), json_string_length(h), err) ||
-            proof->len - before != PX_LOG_HASH_BYTES)
-            rc = px_fail(err, PX_E_VERIFY, "proof hash %zu is not base64 of %d bytes", i, PX_LOG_HASH_BYTES);
-    }
-    json_decref(j);
-    return rc;
-}
-
 /* Is a checkpoint seen before consistent with the log's current one? */
 static int cmd_check_consistency(opts *o, int argc, char **argv) {
     if (need(o->url, "--url") || need(o->key, "--key"))
@@ -466,16 +453,9 @@ static int cmd_check_consistency(opts *o, int argc, char **argv) {
         rc = PX_EXIT_INVALID;
         goto out;
     }
-    if (a.size > 0 && a.size < b.size) {
-        char path[96];
-        snprintf(path, sizeof path, "/proof/consistency?from=%llu&to=%llu", (unsigned long long)a.size,
-                 (unsigned long long)b.size);
-        if (call("GET", o->url, path, NULL, 0, &resp, &err))
-            goto out;
-        if (proof_from_json(&resp, &proof, &err)) {
-            rc = PX_EXIT_INVALID;
-            goto out;
-        }
+    if (a.size > 0 && a.size < b.size && px_log_remote_consistency(o->url, a.size, b.size, &proof, &err)) {
+        rc = err.code == PX_E_INVALID ? PX_EXIT_INVALID : PX_EXIT_USAGE;
+        goto out;
     }
     if (a.size > 0 && px_log_verify_consistency(a.size, b.size, a.root, b.root, proof.data,
                                                 proof.len / PX_LOG_HASH_BYTES, &err)) {
@@ -500,13 +480,7 @@ out:
  * last cosigned size, and ask the witness to cosign. */
 /* Consistency proofs fetched from the log at ctx (its URL). */
 static int http_proof(void *ctx, uint64_t from, uint64_t to, px_buf *out, px_err *err) {
-    char path[96];
-    snprintf(path, sizeof path, "/proof/consistency?from=%llu&to=%llu", (unsigned long long)from,
-             (unsigned long long)to);
-    px_buf resp = PX_BUF_INIT;
-    int rc = call("GET", ctx, path, NULL, 0, &resp, err) || proof_from_json(&resp, out, err) ? -1 : 0;
-    px_buf_free(&resp);
-    return rc;
+    return px_log_remote_consistency(ctx, from, to, out, err);
 }
 
 /* Ask a remote witness (tlog-witness) to cosign the log's checkpoint;
@@ -592,16 +566,9 @@ static int cmd_witness(opts *o) {
     if (px_witness_open(&w, o->state, &key, &err) || fetch_checkpoint(o->url, o->log_key, &note, &cp, &err) ||
         px_witness_size(w, cp.origin, &old, &err))
         goto out;
-    if (old > 0 && old < cp.size) {
-        char path[96];
-        snprintf(path, sizeof path, "/proof/consistency?from=%llu&to=%llu", (unsigned long long)old,
-                 (unsigned long long)cp.size);
-        if (call("GET", o->url, path, NULL, 0, &resp, &err))
-            goto out;
-        if (proof_from_json(&resp, &proof, &err)) {
-            rc = PX_EXIT_INVALID;
-            goto out;
-        }
+    if (old > 0 && old < cp.size && px_log_remote_consistency(o->url, old, cp.size, &proof, &err)) {
+        rc = err.code == PX_E_INVALID ? PX_EXIT_INVALID : PX_EXIT_USAGE;
+        goto out;
     }
     if (px_witness_add(w, &lv, (const char *)note.data, note.len, old, proof.data, proof.len / PX_LOG_HASH_BYTES,
                        &out, &err)) {
@@ -621,6 +588,21 @@ out:
     px_buf_free(&proof);
     px_buf_free(&out);
     return rc;
+}
+
+static int cmd_mirror(opts *o) {
+    if (need(o->url, "--url") || need(o->key, "--key") || need(o->out_dir, "--out"))
+        return PX_EXIT_USAGE;
+    px_err err = {0};
+    px_verifier v;
+    uint64_t size;
+    size_t fetched;
+    if (px_verifier_load(&v, o->key, &err))
+        return px_cli_error(PX_EXIT_USAGE, &err, "log mirror");
+    if (px_log_mirror(o->url, &v, o->out_dir, &size, &fetched, &err))
+        return px_cli_error(err.code == PX_E_VERIFY ? PX_EXIT_INVALID : PX_EXIT_USAGE, &err, "log mirror");
+    printf("mirrored and verified %llu entries (%zu resources fetched)\n", (unsigned long long)size, fetched);
+    return PX_EXIT_OK;
 }
 
 static int cmd_cosigner_key(int argc, char **argv) {
@@ -676,6 +658,8 @@ static int run(int argc, char **argv) {
         return cmd_witness(&o);
     if (!strcmp(sub, "witness-serve"))
         return cmd_witness_serve(&o);
+    if (!strcmp(sub, "mirror"))
+        return cmd_mirror(&o);
     if (!strcmp(sub, "cosigner-key"))
         return cmd_cosigner_key(argc, argv);
     fprintf(stderr, "pixiu: log: unknown subcommand '%s'\n%s", sub, usage);
