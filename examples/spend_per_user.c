@@ -1,4 +1,4 @@
-/* A task for the DP stage's per-user mode: for each user in the input
+/* A task for the DP stage's per-user mode: for each account holder in the input
  * records, one PXV1 vector [number of transactions, total spent], where
  * "spent" is the absolute value of negative amounts. The DP stage clamps
  * each user's vector to the manifest's bounds before it sums them. */
@@ -50,9 +50,9 @@ int main(void) {
         px_task_fail("reading the input failed");
     if (px_task_records_open(&r, in, len))
         px_task_fail(r.error);
-    int uf = px_task_find(&r, "user_id"), af = px_task_find(&r, "amount");
+    int uf = px_task_find(&r, "account"), af = px_task_find(&r, "amount");
     if (uf < 0 || af < 0 || r.fields[af].type != PX_TASK_REAL)
-        px_task_fail("the input needs user_id and a real amount");
+        px_task_fail("the input needs account and a real amount");
     px_task_value v[PX_TASK_MAX_FIELDS];
     uint8_t flags;
     int rc;
