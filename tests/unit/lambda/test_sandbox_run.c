@@ -144,6 +144,28 @@ static px_sandbox_result expect(fixture *f, const char *name, const char *src,
 
 static void test_echo(void **state) { run_ok_echo(*state); }
 
+/* Tool versions are asked once and remembered in the cache, keyed by the
+ * binaries; a second sandbox on the same cache gets the same toolchain id,
+ * and a memo that goes missing is simply asked for again. */
+static void test_toolchain_memo(void **state) {
+    fixture *f = *state;
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "test $(ls '%s/cache' | grep -c '^tool-') -eq 2", f->dir);
+    assert_int_equal(system(cmd), 0);
+    px_sandbox again;
+    px_err err = {0};
+    char cache[300];
+    snprintf(cache, sizeof cache, "%s/cache", f->dir);
+    if (px_sandbox_init(&again, cache, &err))
+        fail_msg("init: %s", err.msg);
+    assert_string_equal(again.toolchain, f->sb.toolchain);
+    snprintf(cmd, sizeof cmd, "rm -f '%s/cache'/tool-*", f->dir);
+    assert_int_equal(system(cmd), 0);
+    if (px_sandbox_init(&again, cache, &err))
+        fail_msg("init: %s", err.msg);
+    assert_string_equal(again.toolchain, f->sb.toolchain);
+}
+
 static void test_infinite_loop(void **state) {
     px_sandbox_limits l;
     limits(&l);
@@ -468,6 +490,7 @@ static void test_compile_timeout(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_echo),
+        cmocka_unit_test(test_toolchain_memo),
         cmocka_unit_test(test_infinite_loop),
         cmocka_unit_test(test_wall_timeout),
         cmocka_unit_test(test_memory_bomb),
