@@ -90,6 +90,11 @@ static void print_outcome(const px_submit_result *r, const char *receipt, int js
             printf(",\"records\":%llu,\"authenticated\":%llu,\"alleged\":%llu,\"releases\":%zu",
                    (unsigned long long)r->records, (unsigned long long)r->authenticated,
                    (unsigned long long)r->alleged, r->releases);
+            printf(",\"ms\":{\"recruit\":%.1f,\"admit\":%.1f,\"receipt\":%.1f,\"stages\":[", r->recruit_ms,
+                   r->admit_ms, r->receipt_ms);
+            for (size_t i = 0; i < r->nstages; i++)
+                printf("%s%.1f", i ? "," : "", r->stage_ms[i]);
+            printf("]}");
         }
         printf("}\n");
         return;

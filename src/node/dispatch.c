@@ -38,6 +38,10 @@ typedef struct job {
     size_t nrel;
 } job;
 
+static double ms_since(uint64_t t0) {
+    return (double)(px_mono_ns() - t0) / 1e6;
+}
+
 static void progress(const job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void progress(const job *j, const char *fmt, ...) {
     if (!j->o->progress)
@@ -406,7 +410,11 @@ static int run_one(job *j, slot *sl, px_err *err) {
     px_err cerr = {0};
     int ok = 0;
     char status[32];
-    if (call(j, sl->node, "/v1/step", body.data, body.len, &rep, &cerr)) {
+    uint64_t t0 = px_mono_ns();
+    int called = call(j, sl->node, "/v1/step", body.data, body.len, &rep, &cerr);
+    double ms = ms_since(t0);
+    j->r->stage_ms[sl->stage] += ms;
+    if (called) {
         px_buf_free(&body);
         report_silence(j, sl, &cerr);
         snprintf(j->r->failure, sizeof j->r->failure, "stage %u (%s) on %s gave no proof: %.150s", sl->stage,
@@ -420,7 +428,8 @@ static int run_one(job *j, slot *sl, px_err *err) {
     json_decref(rep);
     if (rc)
         return -1;
-    progress(j, "  stage %u (%s) on %s: %s", sl->stage, px_stage_type_name(spec->kind), sl->node->id, status);
+    progress(j, "  stage %u (%s) on %s: %s (%.0f ms)", sl->stage, px_stage_type_name(spec->kind), sl->node->id, status,
+             ms);
     if (!ok) {
         snprintf(j->r->failure, sizeof j->r->failure, "stage %u (%s) on %s failed: %s", sl->stage,
                  px_stage_type_name(spec->kind), sl->node->id, status);
@@ -679,18 +688,27 @@ int px_submit(const px_submit_opts *o, const void *tmpl, size_t len, px_submit_r
     char hex[2 * PX_SHA256_BYTES + 1];
     px_hex_encode(hex, j.m.id, sizeof j.m.id);
     progress(&j, "task %s", hex);
-    if (recruit(&j, err) || admit_all(&j, err))
+    r->nstages = j.m.nstages;
+    uint64_t t0 = px_mono_ns();
+    if (recruit(&j, err))
         goto out;
+    r->recruit_ms = ms_since(t0);
+    t0 = px_mono_ns();
+    if (admit_all(&j, err))
+        goto out;
+    r->admit_ms = ms_since(t0);
     int stopped = run_stages(&j, err);
     if (stopped < 0)
         goto out;
     rc = 0;
     if (stopped)
         goto out;
+    t0 = px_mono_ns();
     if (build_receipt(&j, err) || check_receipt(&j, err)) {
         rc = -1;
         goto out;
     }
+    r->receipt_ms = ms_since(t0);
     r->ok = 1;
 out:
     job_free(&j);

@@ -131,6 +131,10 @@ typedef struct px_submit_result {
     uint64_t records, authenticated, alleged; /* from the first stage's proof */
     size_t releases, refusals;
     char failure[2 * PX_ERR_MSG_MAX]; /* why not ok */
+    /* Wall time of each phase, milliseconds. */
+    double recruit_ms, admit_ms, receipt_ms;
+    double stage_ms[PX_MANIFEST_MAX_STAGES];
+    size_t nstages;
 } px_submit_result;
 
 /* Complete the manifest template (consumer, nonce, times, receivers, code
