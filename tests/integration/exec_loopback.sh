@@ -84,4 +84,8 @@ for p in 1 2 3; do
   n=$("$pixiu" pod budget history transactions --pod "$tmp/net/pod-$p" --json | { grep -o '"state": *"started"' || true; } | wc -l)
   [ "$n" -eq 3 ] || fail "pod-$p has $n started charges, want 3"
 done
+# 5. Clean shutdown: every node still running stops on SIGTERM, and the
+# sanitizers (in the check build) found nothing in any node.
+"$net" stop "$tmp/net"
+if grep -l 'Sanitizer' "$tmp"/net/*/pixiud.log; then fail "a node reported a sanitizer error"; fi
 echo "exec loopback ok"
