@@ -38,7 +38,15 @@ static int recruit_checks(const px_member *sender, const px_manifest *m, uint32_
     return rc;
 }
 
+/* A free slot; instances left idle past their task's deadline are reaped
+ * first, so a consumer that recruits and walks away cannot fill the node. */
 static px_node_instance *slot_take(px_node *n) {
+    int64_t now = px_now_ms();
+    for (size_t i = 0; i < n->ninst; i++)
+        if (n->inst[i].used && !n->inst[i].busy && n->inst[i].deadline < now) {
+            px_lambda_host_free(&n->inst[i].host);
+            memset(&n->inst[i], 0, sizeof n->inst[i]);
+        }
     for (size_t i = 0; i < n->ninst; i++)
         if (!n->inst[i].used) {
             n->inst[i].used = 1;
@@ -88,6 +96,7 @@ void px_node_recruit(px_node *n, const px_member *sender, const px_http_request 
     if (in) {
         memcpy(in->id, h.sign_pk, sizeof in->id);
         snprintf(in->consumer, sizeof in->consumer, "%s", sender->id);
+        in->deadline = m.deadline;
         in->busy = 0;
         in->host = h;
     }

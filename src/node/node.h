@@ -65,6 +65,7 @@ typedef struct px_node_instance {
     int used;
     uint8_t id[PX_SIGN_PUBLICKEYBYTES]; /* the instance's signing key */
     char consumer[PX_MEMBER_ID_MAX + 1];
+    int64_t deadline; /* the manifest's: an idle instance is dropped after it */
     int busy;
     px_lambda_host host;
 } px_node_instance;
