@@ -158,8 +158,12 @@ static int assign(job *j, px_err *err) {
         return px_fail(err, PX_E_UNAVAILABLE, "the membership has no executor");
     for (size_t s = 0; s < j->m.nstages; s++)
         j->ns += j->m.stages[s].partitions;
-    if (j->m.stages[0].partitions != 1)
-        return px_fail(err, PX_E_INVALID, "the first stage must have one partition (PODs release to one instance)");
+    for (size_t s = 0; s + 1 < j->m.nstages; s++) {
+        uint32_t a = j->m.stages[s].partitions, b = j->m.stages[s + 1].partitions;
+        if (a != b && b != 1 && a != 1)
+            return px_fail(err, PX_E_INVALID, "stage %zu has %u partitions and stage %zu has %u: a stage must have "
+                           "as many partitions as the one before it, or one, or follow a single one", s, a, s + 1, b);
+    }
     if (!(j->s = calloc(j->ns, sizeof *j->s)))
         return px_fail(err, PX_E_NOMEM, "out of memory");
     for (uint32_t s = 0; s < j->m.nstages; s++)
@@ -198,6 +202,19 @@ static int predecessors(const job *j, uint32_t s, px_verifier **out, size_t *n, 
     return 0;
 }
 
+/* Which output of instance a (stage s) goes to instance b (stage s+1): with
+ * equal partition counts partition q feeds partition q; into a single
+ * instance every partition feeds it; out of a single instance, output k
+ * goes to partition k. -1 when a does not feed b. */
+static int output_for(const job *j, const slot *a, const slot *b) {
+    uint32_t pa = j->m.stages[a->stage].partitions, pb = j->m.stages[b->stage].partitions;
+    if (pb == 1)
+        return 0;
+    if (pa == pb)
+        return a->partition == b->partition ? 0 : -1;
+    return (int)b->partition;
+}
+
 static int recruit_one(job *j, slot *sl, px_err *err) {
     const px_manifest *m = &j->m;
     uint8_t succ[PX_LAMBDA_MAX_SUCCESSORS][PX_BOX_PUBLICKEYBYTES];
@@ -207,7 +224,7 @@ static int recruit_one(job *j, slot *sl, px_err *err) {
             memcpy(succ[nsucc++], m->receivers[i].box_pk, PX_BOX_PUBLICKEYBYTES);
     else
         for (size_t k = 0; k < j->ns && nsucc < PX_LAMBDA_MAX_SUCCESSORS; k++)
-            if (j->s[k].stage == sl->stage + 1)
+            if (j->s[k].stage == sl->stage + 1 && output_for(j, sl, &j->s[k]) >= 0)
                 memcpy(succ[nsucc++], j->s[k].att.box_pk, PX_BOX_PUBLICKEYBYTES);
     px_verifier *pre;
     size_t npre;
@@ -332,20 +349,31 @@ static int add_input(json_t *arr, const px_buf *sealed, const px_buf *proof, con
 
 /* The inputs of sl: the POD releases, or output `partition` of every
  * instance of the previous stage. */
-static int step_inputs(const job *j, const slot *sl, json_t *arr, px_err *err) {
-    if (sl->stage == 0) {
-        for (size_t i = 0; i < j->nrel; i++)
-            if (add_input(arr, &j->rel_sealed[i], &j->rel_env[i], NULL, err))
-                return -1;
-        return 0;
+/* The releases sealed to this first-stage instance. */
+static int release_inputs(const job *j, const slot *sl, json_t *arr, px_err *err) {
+    for (size_t i = 0; i < j->nrel; i++) {
+        px_entry e;
+        if (px_entry_parse(&e, 0, j->rel_env[i].data, j->rel_env[i].len, err))
+            return -1;
+        int mine = px_ct_equal(e.stage_key, sl->att.box_pk, PX_BOX_PUBLICKEYBYTES);
+        px_entry_free(&e);
+        if (mine && add_input(arr, &j->rel_sealed[i], &j->rel_env[i], NULL, err))
+            return -1;
     }
+    return 0;
+}
+
+static int step_inputs(const job *j, const slot *sl, json_t *arr, px_err *err) {
+    if (sl->stage == 0)
+        return release_inputs(j, sl, arr, err);
     for (size_t k = 0; k < j->ns; k++) {
         const slot *p = &j->s[k];
-        if (p->stage + 1 != sl->stage)
+        int o = p->stage + 1 == sl->stage ? output_for(j, p, sl) : -1;
+        if (o < 0)
             continue;
-        if (sl->partition >= p->noutputs)
+        if ((size_t)o >= p->noutputs)
             return px_fail(err, PX_E_INVALID, "stage %u produced no output for partition %u", p->stage, sl->partition);
-        if (add_input(arr, &p->outputs[sl->partition], &p->proof, &p->evidence, err))
+        if (add_input(arr, &p->outputs[o], &p->proof, &p->evidence, err))
             return -1;
     }
     return 0;
@@ -395,6 +423,13 @@ static int run_one(job *j, slot *sl, px_err *err) {
     px_buf body = PX_BUF_INIT, code = PX_BUF_INIT;
     int rc = px_x_set_hex(req, "instance", sl->instance, sizeof sl->instance, err) ||
              px_x_set(req, "inputs", inputs, err) || step_inputs(j, sl, inputs, err);
+    if (!rc && json_array_size(inputs) == 0) {
+        snprintf(j->r->failure, sizeof j->r->failure, "stage %u (%s) partition %u on %s has no input", sl->stage,
+                 px_stage_type_name(spec->kind), sl->partition, sl->node->id);
+        progress(j, "  %s", j->r->failure);
+        json_decref(req);
+        return 1;
+    }
     /* The task code, sealed to the instance whose evidence was checked. */
     if (!rc && spec->has_code)
         rc = px_seal(&code, j->o->code, j->o->code_len, sl->att.box_pk, err) ||
@@ -640,9 +675,9 @@ static int check_receipt(job *j, px_err *err) {
         if (j->s[i].stage == 0) {
             px_entry e;
             if (px_entry_parse(&e, 0, j->s[i].proof.data, j->s[i].proof.len, NULL) == 0) {
-                j->r->records = e.records;
-                j->r->authenticated = e.authenticated;
-                j->r->alleged = e.alleged;
+                j->r->records += e.records;
+                j->r->authenticated += e.authenticated;
+                j->r->alleged += e.alleged;
                 px_entry_free(&e);
             }
         }

@@ -51,9 +51,25 @@ static void dp_amount(const px_manifest *m, const char **eps, const char **delta
         }
 }
 
+/* The first-stage instance this POD releases to: PODs are dealt to the
+ * stage's partitions by their position in the dataset's list. */
+static const px_attested *first_stage(const px_node *n, const px_plan *p, const px_attested *att,
+                                      const px_dataset_spec *d) {
+    size_t pos = 0;
+    while (pos < d->npods && strcmp(d->pods[pos], n->cfg.id))
+        pos++;
+    uint32_t q = (uint32_t)(pos % p->manifest.stages[0].partitions);
+    for (size_t i = 0; i < p->ninstances; i++)
+        if (p->instances[i].stage == 0 && p->instances[i].partition == q)
+            return &att[i];
+    return &att[0];
+}
+
 /* Admit and release one dataset; appends {"dataset","sealed","release"}. */
-static int release_one(px_node *n, const px_plan *p, const px_attested *att, const char *dataset, json_t *out,
+static int release_one(px_node *n, const px_plan *p, const px_attested *att, const px_dataset_spec *d, json_t *out,
                        px_err *err) {
+    const char *dataset = d->name;
+    const uint8_t *key = first_stage(n, p, att, d)->box_pk;
     const px_manifest *m = &p->manifest;
     char mid[2 * PX_SHA256_BYTES + 1];
     px_hex_encode(mid, m->id, PX_SHA256_BYTES);
@@ -66,9 +82,8 @@ static int release_one(px_node *n, const px_plan *p, const px_attested *att, con
         return -1;
     px_buf stream = PX_BUF_INIT, env = PX_BUF_INIT, sealed = PX_BUF_INIT;
     uint64_t index = 0;
-    /* Stage 0 partition 0 is the first instance (instances are sorted). */
-    int rc = px_pod_release(n->pod, &n->key, n->cfg.id, mid, dataset, att[0].box_pk, &stream, &env, err) ||
-             px_seal(&sealed, stream.data, stream.len, att[0].box_pk, err) ||
+    int rc = px_pod_release(n->pod, &n->key, n->cfg.id, mid, dataset, key, &stream, &env, err) ||
+             px_seal(&sealed, stream.data, stream.len, key, err) ||
              px_node_log_append(n, env.data, env.len, &index, err);
     if (rc == 0) {
         json_t *r = json_object();
@@ -113,7 +128,7 @@ static int admit(px_node *n, const px_member *sender, const px_plan *p, json_t *
         rc = px_admissions_record(n->admissions, p, px_now_ms(), err);
     for (size_t d = 0; rc == 0 && d < m->ndatasets; d++)
         for (size_t k = 0; rc == 0 && k < m->datasets[d].npods; k++)
-            if (!strcmp(m->datasets[d].pods[k], n->cfg.id) && release_one(n, p, att, m->datasets[d].name, out, err))
+            if (!strcmp(m->datasets[d].pods[k], n->cfg.id) && release_one(n, p, att, &m->datasets[d], out, err))
                 rc = px_err_prefix(err, "dataset %s: ", m->datasets[d].name);
     free(att);
     return rc;

@@ -34,6 +34,17 @@ result=$(sed -n 's/^receipt: verified (result \([0-9a-f]*\)).*/\1/p' "$tmp/out")
 [ ! -s "$tmp/progress2" ] || fail "--json is not quiet: $(cat "$tmp/progress2")"
 grep -q '"ok":true' "$tmp/out.json" || fail "json: $(cat "$tmp/out.json")"
 
+# The first two stages split into two partitions each: pod-1 and pod-3
+# release to one prover, pod-2 to the other; the DP stage joins them.
+sed 's/"kind": "prover", /"kind": "prover", "partitions": 2, /; s/"kind": "wasm", /"kind": "wasm", "partitions": 2, /' \
+  "$tmp/manifest.json" >"$tmp/parts.json"
+"$pixiu" task submit "$tmp/parts.json" --node "$tmp/net/analyst/node.json" --code "$tmp/task.wasm" \
+  --receipt "$tmp/parts.receipt" >"$tmp/parts.out" 2>"$tmp/parts.progress" ||
+  fail "partitioned submit: $(cat "$tmp/parts.out" "$tmp/parts.progress")"
+grep -q 'stage 0 (prover) partition 1 on ' "$tmp/parts.progress" || fail "no second partition: $(cat "$tmp/parts.progress")"
+grep -q '^records: 300 (' "$tmp/parts.out" || fail "partition counts: $(cat "$tmp/parts.out")"
+"$pixiu" verify "$tmp/parts.receipt" --log-key "$tmp/net/log-1/node.vkey" >/dev/null || fail "partitioned receipt"
+
 # 2. The receipt, offline.
 "$pixiu" verify "$tmp/receipt.json" --log-key "$tmp/net/log-1/node.vkey" >/dev/null || fail "verify"
 python3 - "$tmp/receipt.json" "$tmp/bad.json" <<'PY'
@@ -79,10 +90,10 @@ set -e
 [ $rc -eq 1 ] || fail "audit of the killed task exited $rc"
 grep -q 'verdict: missing (timeout): stage 1 (wasm) partition 0 on exec-2 left no proof; the consumer reported' \
   "$tmp/slow.audit" || fail "audit does not pinpoint exec-2: $(cat "$tmp/slow.audit")"
-# Three tasks were admitted and released by each POD: three charges of ε = 1.
+# Four tasks were admitted and released by each POD: four charges of ε = 1.
 for p in 1 2 3; do
   n=$("$pixiu" pod budget history transactions --pod "$tmp/net/pod-$p" --json | { grep -o '"state": *"started"' || true; } | wc -l)
-  [ "$n" -eq 3 ] || fail "pod-$p has $n started charges, want 3"
+  [ "$n" -eq 4 ] || fail "pod-$p has $n started charges, want 4"
 done
 # 5. Clean shutdown: every node still running stops on SIGTERM, and the
 # sanitizers (in the check build) found nothing in any node.
