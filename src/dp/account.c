@@ -38,7 +38,7 @@ int px_dp_zcdp_to_eps(px_dp_q rho, px_dp_q delta, px_dp_q *eps, px_err *err) {
         *eps = px_dp_q_make(0, 1);
         return 0;
     }
-    long double l;
+    long double l = 0;
     if (px_dp_log_inv(delta, &l, err) != 0)
         return -1;
     long double r = px_dp_ld(rho);
@@ -51,7 +51,7 @@ int px_dp_zcdp_to_eps(px_dp_q rho, px_dp_q delta, px_dp_q *eps, px_err *err) {
 }
 
 int px_dp_eps_to_zcdp(px_dp_q eps, px_dp_q delta, px_dp_q *rho, px_err *err) {
-    long double l;
+    long double l = 0;
     if (eps.num == 0)
         return px_fail(err, PX_E_INVALID, "epsilon must be positive");
     if (px_dp_log_inv(delta, &l, err) != 0)

@@ -60,6 +60,10 @@ int px_dp_mech_topk(const px_dp_config *c, const px_dp_vec *in, size_t n,
                 arg = j;
             }
         }
+        if (arg == UINT32_MAX) { /* k > dim: the config check forbids it */
+            px_fail(err, PX_E_INTERNAL, "top-k asked for more indices than categories");
+            goto out;
+        }
         taken[arg] = 1;
         res->values[round] = (double)arg;
     }

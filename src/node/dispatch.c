@@ -239,7 +239,7 @@ static int recruit_one(job *j, slot *sl, px_err *err) {
                 memcpy(succ[nsucc++], j->s[k].att.box_pk, PX_BOX_PUBLICKEYBYTES);
     px_verifier *pre;
     size_t npre;
-    int pods;
+    int pods = 0;
     if (predecessors(j, sl->stage, sl->partition, &pre, &npre, &pods, err))
         return -1;
     int rc = px_stage_config_build(&sl->config, m, sl->stage, sl->partition, (const uint8_t(*)[32])succ, nsucc,
