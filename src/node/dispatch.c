@@ -5,6 +5,7 @@
  * outcome from the log. Sealed payloads pass through it; it can open only
  * what the last stage sealed to its own receiver key. */
 #include <inttypes.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "exec/util.h"
@@ -22,6 +23,8 @@ typedef struct slot {
     px_buf proof;       /* after its step */
     px_buf *outputs;    /* one per successor */
     size_t noutputs;
+    double ms;          /* its step's wall time */
+    char failure[2 * PX_ERR_MSG_MAX]; /* why the task stops here, or "" */
 } slot;
 
 typedef struct job {
@@ -435,9 +438,9 @@ static int run_one(job *j, slot *sl, px_err *err) {
     int rc = px_x_set_hex(req, "instance", sl->instance, sizeof sl->instance, err) ||
              px_x_set(req, "inputs", inputs, err) || step_inputs(j, sl, inputs, err);
     if (!rc && json_array_size(inputs) == 0) {
-        snprintf(j->r->failure, sizeof j->r->failure, "stage %u (%s) partition %u on %s has no input", sl->stage,
+        snprintf(sl->failure, sizeof sl->failure, "stage %u (%s) partition %u on %s has no input", sl->stage,
                  px_stage_type_name(spec->kind), sl->partition, sl->node->id);
-        progress(j, "  %s", j->r->failure);
+        progress(j, "  %s", sl->failure);
         json_decref(req);
         return 1;
     }
@@ -459,11 +462,11 @@ static int run_one(job *j, slot *sl, px_err *err) {
     uint64_t t0 = px_mono_ns();
     int called = call(j, sl->node, "/v1/step", body.data, body.len, &rep, &cerr);
     double ms = ms_since(t0);
-    j->r->stage_ms[sl->stage] += ms;
+    sl->ms = ms;
     if (called) {
         px_buf_free(&body);
         report_silence(j, sl, &cerr);
-        snprintf(j->r->failure, sizeof j->r->failure, "stage %u (%s) on %s gave no proof: %.150s", sl->stage,
+        snprintf(sl->failure, sizeof sl->failure, "stage %u (%s) on %s gave no proof: %.150s", sl->stage,
                  px_stage_type_name(spec->kind), sl->node->id, cerr.msg);
         progress(j, "  stage %u (%s) on %s: no answer: %s", sl->stage, px_stage_type_name(spec->kind), sl->node->id,
                  cerr.msg);
@@ -477,18 +480,72 @@ static int run_one(job *j, slot *sl, px_err *err) {
     progress(j, "  stage %u (%s) on %s: %s (%.0f ms)", sl->stage, px_stage_type_name(spec->kind), sl->node->id, status,
              ms);
     if (!ok) {
-        snprintf(j->r->failure, sizeof j->r->failure, "stage %u (%s) on %s failed: %s", sl->stage,
+        snprintf(sl->failure, sizeof sl->failure, "stage %u (%s) on %s failed: %s", sl->stage,
                  px_stage_type_name(spec->kind), sl->node->id, status);
         return 1;
     }
     return 0;
 }
 
+typedef struct step_thread {
+    job *j;
+    slot *sl;
+    int rc;
+    px_err err;
+    pthread_t th;
+    int started;
+} step_thread;
+
+static void *step_main(void *p) {
+    step_thread *t = p;
+    t->rc = run_one(t->j, t->sl, &t->err);
+    return NULL;
+}
+
+/* The partitions of one stage run at the same time, each on its node; the
+ * outcome is that of the lowest partition that failed, so it does not
+ * depend on which finished first. */
+static int run_stage(job *j, size_t first, size_t n, px_err *err) {
+    step_thread *t = calloc(n, sizeof *t);
+    if (!t)
+        return px_fail(err, PX_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        t[i] = (step_thread){.j = j, .sl = &j->s[first + i]};
+        t[i].started = n > 1 && pthread_create(&t[i].th, NULL, step_main, &t[i]) == 0;
+        if (!t[i].started)
+            step_main(&t[i]);
+    }
+    int rc = 0;
+    double ms = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (t[i].started)
+            pthread_join(t[i].th, NULL);
+        ms = t[i].sl->ms > ms ? t[i].sl->ms : ms;
+    }
+    for (size_t i = 0; i < n && rc == 0; i++)
+        if (t[i].rc < 0) {
+            *err = t[i].err;
+            rc = -1;
+        }
+    for (size_t i = 0; i < n && rc == 0; i++)
+        if (t[i].rc > 0) {
+            memcpy(j->r->failure, t[i].sl->failure, sizeof j->r->failure);
+            rc = 1;
+        }
+    j->r->stage_ms[j->s[first].stage] = ms;
+    free(t);
+    return rc;
+}
+
 static int run_stages(job *j, px_err *err) {
-    for (size_t k = 0; k < j->ns; k++) {
-        int r = run_one(j, &j->s[k], err);
+    for (size_t k = 0; k < j->ns;) {
+        size_t n = 1;
+        while (k + n < j->ns && j->s[k + n].stage == j->s[k].stage)
+            n++;
+        int r = run_stage(j, k, n, err);
         if (r)
             return r;
+        k += n;
     }
     /* The last stage sealed the result to our receiver key. */
     slot *last = &j->s[j->ns - 1];
