@@ -178,8 +178,19 @@ static int assign(job *j, px_err *err) {
     return 0;
 }
 
-/* Verifier keys the instance of stage s accepts input from. */
-static int predecessors(const job *j, uint32_t s, px_verifier **out, size_t *n, int *pods, px_err *err) {
+/* 1 if the POD is dealt to this first-stage partition (see podrole.c). */
+static int pod_feeds(const px_manifest *m, const char *pod, uint32_t partition) {
+    for (size_t d = 0; d < m->ndatasets; d++)
+        for (size_t k = 0; k < m->datasets[d].npods; k++)
+            if (!strcmp(m->datasets[d].pods[k], pod) && k % m->stages[0].partitions == partition)
+                return 1;
+    return 0;
+}
+
+/* Verifier keys the instance of stage s, partition q, accepts input from:
+ * the PODs dealt to it, or the platforms of the previous stage's nodes. */
+static int predecessors(const job *j, uint32_t s, uint32_t q, px_verifier **out, size_t *n, int *pods,
+                        px_err *err) {
     const px_membership *mem = j->o->members;
     *out = calloc(mem->n + 1, sizeof **out);
     *n = 0;
@@ -190,7 +201,7 @@ static int predecessors(const job *j, uint32_t s, px_verifier **out, size_t *n, 
         const px_member *x = &mem->nodes[i];
         int want = 0;
         if (s == 0)
-            want = (x->roles & PX_ROLE_POD) && px_manifest_has_pod(&j->m, x->id);
+            want = (x->roles & PX_ROLE_POD) && pod_feeds(&j->m, x->id, q);
         else
             for (size_t k = 0; k < j->ns; k++)
                 want |= j->s[k].stage == s - 1 && j->s[k].node == x;
@@ -229,7 +240,7 @@ static int recruit_one(job *j, slot *sl, px_err *err) {
     px_verifier *pre;
     size_t npre;
     int pods = 0;
-    if (predecessors(j, sl->stage, &pre, &npre, &pods, err))
+    if (predecessors(j, sl->stage, sl->partition, &pre, &npre, &pods, err))
         return -1;
     int rc = px_stage_config_build(&sl->config, m, sl->stage, sl->partition, (const uint8_t(*)[32])succ, nsucc,
                                    pods ? NULL : pre, pods ? 0 : npre, pods ? pre : NULL, pods ? npre : 0, err);
