@@ -8,11 +8,11 @@ CMAKE_FLAGS ?=
 RELEASE := build/release
 CHECK   := build/check
 FUZZDIR := build/fuzz
-# A random loopback port for the throwaway PostgreSQL server of `make check`,
-# so that two checks on one machine do not share a server.
+# The throwaway PostgreSQL server of `make check` listens on a Unix socket
+# named by a random number, so two checks on one machine never share it.
 PG_PORT ?= $(shell shuf -i 20000-60000 -n 1)
 PG_PORT := $(PG_PORT)
-export PX_TEST_PG_DSN ?= host=127.0.0.1 port=$(PG_PORT) user=pixiu dbname=pixiu_test
+export PX_TEST_PG_DSN ?= host=/tmp/pixiu-pg-$(PG_PORT) port=$(PG_PORT) user=pixiu dbname=pixiu_test
 
 .PHONY: all deps build demo check test fuzz fuzz-smoke bench clean
 
