@@ -8,45 +8,15 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "exec/util.h"
-#include "node/node.h"
+#include "node/dispatch.h"
 
 #define PX_SUBMIT_DEADLINE_MS (10 * 60 * 1000)
 
-typedef struct slot {
-    uint32_t stage, partition;
-    const px_member *node;
-    uint8_t nonce[PX_TEE_NONCE_BYTES];
-    uint8_t instance[PX_SIGN_PUBLICKEYBYTES];
-    px_buf config, evidence;
-    px_attested att;
-    px_buf proof;       /* after its step */
-    px_buf *outputs;    /* one per successor */
-    size_t noutputs;
-    double ms;          /* its step's wall time */
-    char failure[2 * PX_ERR_MSG_MAX]; /* why the task stops here, or "" */
-} slot;
-
-typedef struct job {
-    const px_submit_opts *o;
-    px_submit_result *r;
-    px_manifest m;
-    px_box_keypair receiver;
-    px_node_trust trust;
-    const px_member *log;
-    slot *s;
-    size_t ns;
-    px_buf plan;
-    px_buf *rel_sealed, *rel_env; /* per release */
-    size_t nrel;
-} job;
-
-static double ms_since(uint64_t t0) {
+double px_dispatch_ms_since(uint64_t t0) {
     return (double)(px_mono_ns() - t0) / 1e6;
 }
 
-static void progress(const job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void progress(const job *j, const char *fmt, ...) {
+void px_dispatch_progress(const px_job *j, const char *fmt, ...) {
     if (!j->o->progress)
         return;
     va_list ap;
@@ -58,7 +28,7 @@ static void progress(const job *j, const char *fmt, ...) {
 }
 
 /* A signed JSON call to a member; the reply parsed into *out. */
-static int call(const job *j, const px_member *to, const char *path, const void *body, size_t len, json_t **out,
+static int call(const px_job *j, const px_member *to, const char *path, const void *body, size_t len, json_t **out,
                 px_err *err) {
     px_buf resp = PX_BUF_INIT;
     int status = 0;
@@ -83,7 +53,7 @@ static int call(const job *j, const px_member *to, const char *path, const void 
     return rc;
 }
 
-static int append_log(const job *j, const px_buf *entry, px_err *err) {
+static int append_log(const px_job *j, const px_buf *entry, px_err *err) {
     px_buf resp = PX_BUF_INIT;
     int status = 0;
     int rc = px_signed_call(j->o->key, j->o->id, j->log->id, "POST", j->log->url, "/log/add", entry->data, entry->len,
@@ -97,7 +67,7 @@ static int append_log(const job *j, const px_buf *entry, px_err *err) {
 
 /* ---- the manifest ------------------------------------------------------------ */
 
-static int complete_manifest(job *j, const void *tmpl, size_t len, px_err *err) {
+static int complete_manifest(px_job *j, const void *tmpl, size_t len, px_err *err) {
     json_t *doc = px_json_parse(tmpl, len, PX_MANIFEST_MAX_BYTES, err);
     if (!doc || !json_is_object(doc)) {
         json_decref(doc);
@@ -152,7 +122,7 @@ static int complete_manifest(job *j, const void *tmpl, size_t len, px_err *err) 
 
 /* ---- recruitment, back to front ------------------------------------------------ */
 
-static int assign(job *j, px_err *err) {
+static int assign(px_job *j, px_err *err) {
     const px_membership *mem = j->o->members;
     size_t nexec = 0, k = 0;
     for (size_t i = 0; i < mem->n; i++)
@@ -192,7 +162,7 @@ static int pod_feeds(const px_manifest *m, const char *pod, uint32_t partition) 
 
 /* Verifier keys the instance of stage s, partition q, accepts input from:
  * the PODs dealt to it, or the platforms of the previous stage's nodes. */
-static int predecessors(const job *j, uint32_t s, uint32_t q, px_verifier **out, size_t *n, int *pods,
+static int predecessors(const px_job *j, uint32_t s, uint32_t q, px_verifier **out, size_t *n, int *pods,
                         px_err *err) {
     const px_membership *mem = j->o->members;
     *out = calloc(mem->n + 1, sizeof **out);
@@ -220,7 +190,7 @@ static int predecessors(const job *j, uint32_t s, uint32_t q, px_verifier **out,
  * equal partition counts partition q feeds partition q; into a single
  * instance every partition feeds it; out of a single instance, output k
  * goes to partition k. -1 when a does not feed b. */
-static int output_for(const job *j, const slot *a, const slot *b) {
+static int output_for(const px_job *j, const px_slot *a, const px_slot *b) {
     uint32_t pa = j->m.stages[a->stage].partitions, pb = j->m.stages[b->stage].partitions;
     if (pb == 1)
         return 0;
@@ -229,7 +199,7 @@ static int output_for(const job *j, const slot *a, const slot *b) {
     return (int)b->partition;
 }
 
-static int recruit_one(job *j, slot *sl, px_err *err) {
+static int recruit_one(px_job *j, px_slot *sl, px_err *err) {
     const px_manifest *m = &j->m;
     uint8_t succ[PX_LAMBDA_MAX_SUCCESSORS][PX_BOX_PUBLICKEYBYTES];
     size_t nsucc = 0;
@@ -275,13 +245,13 @@ static int recruit_one(job *j, slot *sl, px_err *err) {
     if (rc)
         return px_err_prefix(err, "recruiting stage %u (%s) on %s: ", sl->stage,
                              px_stage_type_name(m->stages[sl->stage].kind), sl->node->id);
-    progress(j, "  recruited stage %u (%s) partition %u on %s: %s level %u", sl->stage,
+    px_dispatch_progress(j, "  recruited stage %u (%s) partition %u on %s: %s level %u", sl->stage,
              px_stage_type_name(m->stages[sl->stage].kind), sl->partition, sl->node->id, sl->att.backend,
              sl->att.level);
     return 0;
 }
 
-static int recruit(job *j, px_err *err) {
+static int recruit(px_job *j, px_err *err) {
     for (size_t k = j->ns; k-- > 0;)
         if (recruit_one(j, &j->s[k], err))
             return -1;
@@ -297,13 +267,13 @@ static int recruit(job *j, px_err *err) {
     int rc = px_plan_sign(&j->plan, &j->m, ins, j->ns, j->o->key, err) || append_log(j, &j->plan, err);
     free(ins);
     if (rc == 0)
-        progress(j, "  plan published (%zu instances)", j->ns);
+        px_dispatch_progress(j, "  plan published (%zu instances)", j->ns);
     return rc;
 }
 
 /* ---- admission ----------------------------------------------------------------- */
 
-static int keep_release(job *j, const json_t *rel, px_err *err) {
+static int keep_release(px_job *j, const json_t *rel, px_err *err) {
     px_buf *s = realloc(j->rel_sealed, (j->nrel + 1) * sizeof *s), *e;
     if (s)
         j->rel_sealed = s;
@@ -320,7 +290,7 @@ static int keep_release(job *j, const json_t *rel, px_err *err) {
                : 0;
 }
 
-static int admit_all(job *j, px_err *err) {
+static int admit_all(px_job *j, px_err *err) {
     const px_membership *mem = j->o->members;
     for (size_t i = 0; i < mem->n; i++) {
         const px_member *pod = &mem->nodes[i];
@@ -332,7 +302,7 @@ static int admit_all(job *j, px_err *err) {
         if (call(j, pod, "/v1/admit", j->plan.data, j->plan.len, &rep, &e) ||
             px_x_arr(rep, "releases", 0, PX_MANIFEST_MAX_DATASETS, &rels, &e)) {
             j->r->refusals++;
-            progress(j, "  %s refused: %s", pod->id, e.msg);
+            px_dispatch_progress(j, "  %s refused: %s", pod->id, e.msg);
         } else {
             json_array_foreach(rels, k, rel) {
                 if (keep_release(j, rel, err)) {
@@ -344,7 +314,7 @@ static int admit_all(job *j, px_err *err) {
         }
         json_decref(rep);
     }
-    progress(j, "  %zu releases admitted, %zu PODs refused", j->r->releases, j->r->refusals);
+    px_dispatch_progress(j, "  %zu releases admitted, %zu PODs refused", j->r->releases, j->r->refusals);
     if (j->nrel == 0)
         return px_fail(err, PX_E_DENIED, "no POD admitted the plan");
     return 0;
@@ -364,7 +334,7 @@ static int add_input(json_t *arr, const px_buf *sealed, const px_buf *proof, con
 /* The inputs of sl: the POD releases, or output `partition` of every
  * instance of the previous stage. */
 /* The releases sealed to this first-stage instance. */
-static int release_inputs(const job *j, const slot *sl, json_t *arr, px_err *err) {
+static int release_inputs(const px_job *j, const px_slot *sl, json_t *arr, px_err *err) {
     for (size_t i = 0; i < j->nrel; i++) {
         px_entry e;
         if (px_entry_parse(&e, 0, j->rel_env[i].data, j->rel_env[i].len, err))
@@ -377,11 +347,11 @@ static int release_inputs(const job *j, const slot *sl, json_t *arr, px_err *err
     return 0;
 }
 
-static int step_inputs(const job *j, const slot *sl, json_t *arr, px_err *err) {
+static int step_inputs(const px_job *j, const px_slot *sl, json_t *arr, px_err *err) {
     if (sl->stage == 0)
         return release_inputs(j, sl, arr, err);
     for (size_t k = 0; k < j->ns; k++) {
-        const slot *p = &j->s[k];
+        const px_slot *p = &j->s[k];
         int o = p->stage + 1 == sl->stage ? output_for(j, p, sl) : -1;
         if (o < 0)
             continue;
@@ -394,7 +364,7 @@ static int step_inputs(const job *j, const slot *sl, json_t *arr, px_err *err) {
 }
 
 /* The dispatcher's signed word that an instance never answered. */
-static void report_silence(const job *j, const slot *sl, const px_err *why) {
+static void report_silence(const px_job *j, const px_slot *sl, const px_err *why) {
     json_t *p = json_pack("{s:s%,s:{s:i,s:i},s:s,s:s,s:s}", "manifest", "", (size_t)0, "stage", "index",
                           (int)sl->stage, "partition", (int)sl->partition, "node", sl->node->id, "status", "timeout",
                           "reason", why->msg);
@@ -410,7 +380,7 @@ static void report_silence(const job *j, const slot *sl, const px_err *why) {
     px_buf_free(&env);
 }
 
-static int read_step(slot *sl, const json_t *rep, int *ok, char *status, size_t cap, px_err *err) {
+static int read_step(px_slot *sl, const json_t *rep, int *ok, char *status, size_t cap, px_err *err) {
     json_t *outs, *v;
     size_t i;
     if (px_json_b64(rep, "proof", &sl->proof, err) || px_x_arr(rep, "outputs", 0, PX_LAMBDA_MAX_SUCCESSORS, &outs, err))
@@ -431,7 +401,7 @@ static int read_step(slot *sl, const json_t *rep, int *ok, char *status, size_t 
 
 /* Run one instance's step. 1 = the task stops here (failure proven or
  * reported), 0 = go on, -1 = the dispatcher itself failed. */
-static int run_one(job *j, slot *sl, px_err *err) {
+static int run_one(px_job *j, px_slot *sl, px_err *err) {
     const px_stage_spec *spec = &j->m.stages[sl->stage];
     json_t *req = json_object(), *inputs = json_array(), *rep = NULL;
     px_buf body = PX_BUF_INIT, code = PX_BUF_INIT;
@@ -440,7 +410,7 @@ static int run_one(job *j, slot *sl, px_err *err) {
     if (!rc && json_array_size(inputs) == 0) {
         snprintf(sl->failure, sizeof sl->failure, "stage %u (%s) partition %u on %s has no input", sl->stage,
                  px_stage_type_name(spec->kind), sl->partition, sl->node->id);
-        progress(j, "  %s", sl->failure);
+        px_dispatch_progress(j, "  %s", sl->failure);
         json_decref(req);
         return 1;
     }
@@ -461,14 +431,14 @@ static int run_one(job *j, slot *sl, px_err *err) {
     char status[32];
     uint64_t t0 = px_mono_ns();
     int called = call(j, sl->node, "/v1/step", body.data, body.len, &rep, &cerr);
-    double ms = ms_since(t0);
+    double ms = px_dispatch_ms_since(t0);
     sl->ms = ms;
     if (called) {
         px_buf_free(&body);
         report_silence(j, sl, &cerr);
         snprintf(sl->failure, sizeof sl->failure, "stage %u (%s) on %s gave no proof: %.150s", sl->stage,
                  px_stage_type_name(spec->kind), sl->node->id, cerr.msg);
-        progress(j, "  stage %u (%s) on %s: no answer: %s", sl->stage, px_stage_type_name(spec->kind), sl->node->id,
+        px_dispatch_progress(j, "  stage %u (%s) on %s: no answer: %s", sl->stage, px_stage_type_name(spec->kind), sl->node->id,
                  cerr.msg);
         return 1;
     }
@@ -477,7 +447,7 @@ static int run_one(job *j, slot *sl, px_err *err) {
     json_decref(rep);
     if (rc)
         return -1;
-    progress(j, "  stage %u (%s) on %s: %s (%.0f ms)", sl->stage, px_stage_type_name(spec->kind), sl->node->id, status,
+    px_dispatch_progress(j, "  stage %u (%s) on %s: %s (%.0f ms)", sl->stage, px_stage_type_name(spec->kind), sl->node->id, status,
              ms);
     if (!ok) {
         snprintf(sl->failure, sizeof sl->failure, "stage %u (%s) on %s failed: %s", sl->stage,
@@ -488,8 +458,8 @@ static int run_one(job *j, slot *sl, px_err *err) {
 }
 
 typedef struct step_thread {
-    job *j;
-    slot *sl;
+    px_job *j;
+    px_slot *sl;
     int rc;
     px_err err;
     pthread_t th;
@@ -505,7 +475,7 @@ static void *step_main(void *p) {
 /* The partitions of one stage run at the same time, each on its node; the
  * outcome is that of the lowest partition that failed, so it does not
  * depend on which finished first. */
-static int run_stage(job *j, size_t first, size_t n, px_err *err) {
+static int run_stage(px_job *j, size_t first, size_t n, px_err *err) {
     step_thread *t = calloc(n, sizeof *t);
     if (!t)
         return px_fail(err, PX_E_NOMEM, "out of memory");
@@ -537,7 +507,7 @@ static int run_stage(job *j, size_t first, size_t n, px_err *err) {
     return rc;
 }
 
-static int run_stages(job *j, px_err *err) {
+static int run_stages(px_job *j, px_err *err) {
     for (size_t k = 0; k < j->ns;) {
         size_t n = 1;
         while (k + n < j->ns && j->s[k + n].stage == j->s[k].stage)
@@ -548,7 +518,7 @@ static int run_stages(job *j, px_err *err) {
         k += n;
     }
     /* The last stage sealed the result to our receiver key. */
-    slot *last = &j->s[j->ns - 1];
+    px_slot *last = &j->s[j->ns - 1];
     if (last->noutputs == 0)
         return px_fail(err, PX_E_INVALID, "the last stage returned no output");
     if (px_seal_open(&j->r->result, last->outputs[0].data, last->outputs[0].len, &j->receiver, err))
@@ -557,205 +527,9 @@ static int run_stages(job *j, px_err *err) {
     return 0;
 }
 
-/* ---- proof: checkpoint, cosignatures, inclusion, receipt ------------------------ */
-
-static int fetch(const char *url, size_t max, px_buf *out, px_err *err) {
-    int status = 0;
-    if (px_http_call("GET", url, NULL, 0, NULL, 0, PX_NODE_CALL_TIMEOUT_MS, max, &status, out, err))
-        return -1;
-    if (status != 200)
-        return px_fail(err, PX_E_UNAVAILABLE, "%s: HTTP %d", url, status);
-    return 0;
-}
-
-/* GET a proof ({"proof": [base64 hashes]}) from the log; hashes appended. */
-static int get_proof(const char *url, px_buf *out, px_err *err) {
-    px_buf b = PX_BUF_INIT;
-    json_t *o = NULL, *arr, *h;
-    size_t i;
-    int rc = fetch(url, 1 << 20, &b, err);
-    if (rc == 0 && !(o = px_json_parse(b.data, b.len, 1 << 20, err)))
-        rc = -1;
-    if (rc == 0)
-        rc = px_x_arr(o, "proof", 0, PX_LOG_MAX_PROOF, &arr, err);
-    if (rc == 0)
-        json_array_foreach(arr, i, h) {
-            uint8_t one[PX_LOG_HASH_BYTES];
-            if (!json_is_string(h) ||
-                px_b64_decode_exact(one, sizeof one, json_string_value(h), json_string_length(h), err) ||
-                px_buf_append(out, one, sizeof one, err)) {
-                rc = px_fail(err, PX_E_INVALID, "proof from the log is malformed");
-                break;
-            }
-        }
-    json_decref(o);
-    px_buf_free(&b);
-    return rc;
-}
-
-static int inclusion(const char *log_url, uint64_t index, uint64_t size, px_buf *out, px_err *err) {
-    char url[PX_MEMBER_URL_MAX + 96];
-    snprintf(url, sizeof url, "%s/proof/inclusion?index=%" PRIu64 "&size=%" PRIu64, log_url, index, size);
-    return get_proof(url, out, err);
-}
-
-/* px_log_proof_fn for witnesses: consistency proofs from the log's API. */
-static int consistency(void *ctx, uint64_t size1, uint64_t size2, px_buf *out, px_err *err) {
-    char url[PX_MEMBER_URL_MAX + 96];
-    snprintf(url, sizeof url, "%s/proof/consistency?from=%" PRIu64 "&to=%" PRIu64, (const char *)ctx, size1, size2);
-    return get_proof(url, out, err);
-}
-
-static int cosigned_checkpoint(const job *j, const char *log_url, px_buf *note, size_t *nwit, px_err *err) {
-    char url[PX_MEMBER_URL_MAX + 32];
-    snprintf(url, sizeof url, "%s/checkpoint", log_url);
-    if (fetch(url, 1 << 20, note, err))
-        return -1;
-    const px_membership *mem = j->o->members;
-    size_t base = note->len;
-    for (size_t i = 0; i < mem->n; i++) {
-        if (!(mem->nodes[i].roles & PX_ROLE_WITNESS))
-            continue;
-        snprintf(url, sizeof url, "%s/witness", mem->nodes[i].url);
-        uint64_t old = 0;
-        if (px_witness_request(url, (const char *)note->data, base, consistency, (void *)log_url, &old, note, err))
-            return px_err_prefix(err, "witness %s: ", mem->nodes[i].id);
-        (*nwit)++;
-    }
-    return 0;
-}
-
-typedef struct keyset {
-    px_node_key pods[PX_MANIFEST_MAX_PODS];
-    size_t npods;
-    px_node_platform plat[PX_PLAN_MAX_INSTANCES];
-    size_t nplat;
-    px_cosigner wit[PX_MEMBERSHIP_MAX_NODES > 64 ? 64 : PX_MEMBERSHIP_MAX_NODES];
-    size_t nwit;
-} keyset;
-
-/* The keys a receipt lists: PODs that released, nodes that hosted an
- * instance, and the witnesses. */
-static void receipt_keys(const job *j, keyset *k) {
-    const px_membership *mem = j->o->members;
-    for (size_t i = 0; i < j->nrel && k->npods < PX_MANIFEST_MAX_PODS; i++) {
-        px_entry e;
-        if (px_entry_parse(&e, 0, j->rel_env[i].data, j->rel_env[i].len, NULL))
-            continue;
-        const px_member *pod = px_membership_find(mem, e.pod);
-        int dup = 0;
-        for (size_t q = 0; pod && q < k->npods; q++)
-            dup |= !strcmp(k->pods[q].id, pod->id);
-        if (pod && !dup) {
-            memcpy(k->pods[k->npods].id, pod->id, strlen(pod->id) + 1);
-            k->pods[k->npods++].key = pod->signing;
-        }
-        px_entry_free(&e);
-    }
-    for (size_t s = 0; s < j->ns; s++) {
-        int dup = 0;
-        for (size_t q = 0; q < k->nplat; q++)
-            dup |= !strcmp(k->plat[q].id, j->s[s].node->id);
-        if (!dup && j->s[s].node->has_platform) {
-            memcpy(k->plat[k->nplat].id, j->s[s].node->id, strlen(j->s[s].node->id) + 1);
-            k->plat[k->nplat++].platform = j->s[s].node->platform;
-        }
-    }
-    for (size_t i = 0; i < mem->n && k->nwit < 64; i++)
-        if (mem->nodes[i].roles & PX_ROLE_WITNESS) {
-            px_cosigner *c = &k->wit[k->nwit++];
-            memcpy(c->name, mem->nodes[i].signing.name, sizeof c->name);
-            memcpy(c->pk, mem->nodes[i].signing.pk, sizeof c->pk);
-            c->id = px_cosig_key_id(c->name, c->pk);
-        }
-}
-
-static int build_receipt(job *j, px_err *err) {
-    char log_url[PX_MEMBER_URL_MAX + 8];
-    snprintf(log_url, sizeof log_url, "%s/log", j->log->url);
-    px_buf note = PX_BUF_INIT;
-    size_t nwit = 0;
-    uint64_t *idx = NULL;
-    size_t n = 0;
-    px_checkpoint cp = {0};
-    keyset *k = calloc(1, sizeof *k);
-    px_buf *data = NULL, *proofs = NULL;
-    px_receipt_entry *re = NULL;
-    int rc = !k ? px_fail(err, PX_E_NOMEM, "out of memory") : 0;
-    if (!rc)
-        rc = cosigned_checkpoint(j, log_url, &note, &nwit, err) ||
-             px_checkpoint_open(&cp, (const char *)note.data, note.len, &j->log->signing, NULL, err) ||
-             px_logread_lookup(log_url, "manifest", j->m.id, &idx, &n, err);
-    if (!rc && !(data = calloc(n + 1, sizeof *data)))
-        rc = px_fail(err, PX_E_NOMEM, "out of memory");
-    if (!rc && !(proofs = calloc(n + 1, sizeof *proofs)))
-        rc = px_fail(err, PX_E_NOMEM, "out of memory");
-    if (!rc && !(re = calloc(n + 1, sizeof *re)))
-        rc = px_fail(err, PX_E_NOMEM, "out of memory");
-    size_t m = 0;
-    for (size_t i = 0; !rc && i < n; i++) {
-        if (idx[i] >= cp.size)
-            continue;
-        rc = px_logread_entry(log_url, idx[i], &data[m], err) || inclusion(log_url, idx[i], cp.size, &proofs[m], err);
-        re[m] = (px_receipt_entry){idx[i], data[m].data, data[m].len, proofs[m].data, proofs[m].len / 32};
-        m++;
-    }
-    if (!rc) {
-        receipt_keys(j, k);
-        px_receipt_parts parts = {
-            .manifest = j->m.id, .result = j->r->result_digest, .log_key = &j->log->signing,
-            .checkpoint = (const char *)note.data, .checkpoint_len = note.len, .witnesses = k->wit,
-            .nwitnesses = k->nwit, .pods = k->pods, .npods = k->npods, .platforms = k->plat, .nplatforms = k->nplat,
-            .workers = (const uint8_t(*)[PX_SHA256_BYTES])j->trust.workers, .nworkers = j->trust.nworkers,
-            .entries = re, .nentries = m};
-        rc = px_receipt_build(&j->r->receipt, &parts, err);
-        progress(j, "  receipt: %zu log entries in a checkpoint of %" PRIu64 ", %zu cosignature(s)", m, cp.size, nwit);
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (data)
-            px_buf_free(&data[i]);
-        if (proofs)
-            px_buf_free(&proofs[i]);
-    }
-    free(data);
-    free(proofs);
-    free(re);
-    free(idx);
-    free(k);
-    px_checkpoint_free(&cp);
-    px_buf_free(&note);
-    return rc;
-}
-
-/* Check our own receipt the way anyone would, with the membership's keys. */
-static int check_receipt(job *j, px_err *err) {
-    keyset *k = calloc(1, sizeof *k);
-    if (!k)
-        return px_fail(err, PX_E_NOMEM, "out of memory");
-    receipt_keys(j, k);
-    px_receipt_pins pins = {&j->log->signing, k->wit, k->nwit};
-    px_receipt_summary s;
-    int rc = px_receipt_check(j->r->receipt.data, j->r->receipt.len, &pins, &s, err);
-    free(k);
-    if (rc)
-        return -1;
-    for (size_t i = 0; i < j->ns; i++)
-        if (j->s[i].stage == 0) {
-            px_entry e;
-            if (px_entry_parse(&e, 0, j->s[i].proof.data, j->s[i].proof.len, NULL) == 0) {
-                j->r->records += e.records;
-                j->r->authenticated += e.authenticated;
-                j->r->alleged += e.alleged;
-                px_entry_free(&e);
-            }
-        }
-    px_receipt_summary_free(&s);
-    return 0;
-}
-
 /* ---- the whole task ------------------------------------------------------------- */
 
-static void job_free(job *j) {
+static void job_free(px_job *j) {
     for (size_t k = 0; j->s && k < j->ns; k++) {
         px_buf_free(&j->s[k].config);
         px_buf_free(&j->s[k].evidence);
@@ -779,7 +553,7 @@ static void job_free(job *j) {
 
 int px_submit(const px_submit_opts *o, const void *tmpl, size_t len, px_submit_result *r, px_err *err) {
     memset(r, 0, sizeof *r);
-    job j = {.o = o, .r = r};
+    px_job j = {.o = o, .r = r};
     int rc = -1;
     if (!(j.log = px_node_find_role(o->members, PX_ROLE_LOG))) {
         px_fail(err, PX_E_UNAVAILABLE, "the membership has no log");
@@ -790,16 +564,16 @@ int px_submit(const px_submit_opts *o, const void *tmpl, size_t len, px_submit_r
         goto out;
     char hex[2 * PX_SHA256_BYTES + 1];
     px_hex_encode(hex, j.m.id, sizeof j.m.id);
-    progress(&j, "task %s", hex);
+    px_dispatch_progress(&j, "task %s", hex);
     r->nstages = j.m.nstages;
     uint64_t t0 = px_mono_ns();
     if (recruit(&j, err))
         goto out;
-    r->recruit_ms = ms_since(t0);
+    r->recruit_ms = px_dispatch_ms_since(t0);
     t0 = px_mono_ns();
     if (admit_all(&j, err))
         goto out;
-    r->admit_ms = ms_since(t0);
+    r->admit_ms = px_dispatch_ms_since(t0);
     int stopped = run_stages(&j, err);
     if (stopped < 0)
         goto out;
@@ -807,11 +581,11 @@ int px_submit(const px_submit_opts *o, const void *tmpl, size_t len, px_submit_r
     if (stopped)
         goto out;
     t0 = px_mono_ns();
-    if (build_receipt(&j, err) || check_receipt(&j, err)) {
+    if (px_dispatch_receipt(&j, err) || px_dispatch_check_receipt(&j, err)) {
         rc = -1;
         goto out;
     }
-    r->receipt_ms = ms_since(t0);
+    r->receipt_ms = px_dispatch_ms_since(t0);
     r->ok = 1;
 out:
     job_free(&j);

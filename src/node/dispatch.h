@@ -1,0 +1,49 @@
+/* The consumer's dispatcher, internals shared by its two files: dispatch.c
+ * (recruit, admit, run) and dispatch_receipt.c (prove the outcome). */
+#ifndef PX_NODE_DISPATCH_H
+#define PX_NODE_DISPATCH_H
+
+#include <stdarg.h>
+
+#include "exec/util.h"
+#include "node/node.h"
+
+/* One instance of the task (a stage partition) as the dispatcher sees it. */
+typedef struct px_slot {
+    uint32_t stage, partition;
+    const px_member *node;
+    uint8_t nonce[PX_TEE_NONCE_BYTES];
+    uint8_t instance[PX_SIGN_PUBLICKEYBYTES];
+    px_buf config, evidence;
+    px_attested att;
+    px_buf proof;       /* after its step */
+    px_buf *outputs;    /* one per successor */
+    size_t noutputs;
+    double ms;          /* its step's wall time */
+    char failure[2 * PX_ERR_MSG_MAX]; /* why the task stops here, or "" */
+} px_slot;
+
+/* One task being dispatched; owns everything but o and r. */
+typedef struct px_job {
+    const px_submit_opts *o;
+    px_submit_result *r;
+    px_manifest m;
+    px_box_keypair receiver;
+    px_node_trust trust;
+    const px_member *log;
+    px_slot *s;
+    size_t ns;
+    px_buf plan;
+    px_buf *rel_sealed, *rel_env; /* per release */
+    size_t nrel;
+} px_job;
+
+double px_dispatch_ms_since(uint64_t t0);
+void px_dispatch_progress(const px_job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Cosign the log's checkpoint, collect the task's entries with inclusion
+ * proofs, and build j->r->receipt. */
+int px_dispatch_receipt(px_job *j, px_err *err);
+/* Check j->r->receipt as anyone would, and read the first stage's counts. */
+int px_dispatch_check_receipt(px_job *j, px_err *err);
+
+#endif
