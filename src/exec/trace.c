@@ -55,7 +55,7 @@ static void graph_free(graph *g) {
 }
 
 /* Breadth first: each digest's producers, then their inputs. Only
- * execution proofs lead further back; releases are the sources. */
+ * execution proofs go further back; releases are the sources. */
 static int build(graph *g, const uint8_t *root, px_subject_lookup_fn lookup, void *ctx, px_err *err) {
     if (add(g, root, err))
         return -1;

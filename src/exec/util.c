@@ -1,4 +1,4 @@
-/* Small strict-JSON helpers for the executor's documents. */
+/* Small strict-JSON routines for the executor's documents. */
 #include <string.h>
 
 #include "exec/util.h"

@@ -1,4 +1,4 @@
-/* Helpers shared by the executor's parsers (not a public contract). */
+/* Routines shared by the executor's parsers (not a public contract). */
 #ifndef PX_EXEC_UTIL_H
 #define PX_EXEC_UTIL_H
 

@@ -105,7 +105,7 @@ void px_node_admit(px_node *n, const px_member *sender, const px_http_request *r
 /* A copy of membership m's nodes into a JSON array of verifier keys. */
 const px_member *px_node_find_role(const px_membership *m, unsigned role);
 
-/* Reply helpers. */
+/* Replies. */
 void px_node_reply_json(px_http_response *resp, json_t *o);
 void px_node_reply_err(px_http_response *resp, const px_err *err);
 

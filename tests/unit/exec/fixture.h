@@ -1,5 +1,5 @@
 /* A small world for executor tests: a consumer, PODs, one instance per
- * stage with its own keys, a signed manifest and plan, and helpers that
+ * stage with its own keys, a signed manifest and plan, and functions that
  * sign release statements and execution proofs the way the stages do.
  *
  * Evidence is the TEE module's format, signed by a platform key the way the
