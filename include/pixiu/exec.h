@@ -351,7 +351,8 @@ int px_trace(px_buf *out, const uint8_t digest[PX_SHA256_BYTES],
 #define PX_LOGREAD_MAX_ENTRIES 100000
 
 /* Indices of the entries indexed under key ("subject", "input" or
- * "manifest") and digest, ascending. *out is malloc'd. */
+ * "manifest") and digest, ascending, following the log's pages (at most
+ * PX_LOGREAD_MAX_ENTRIES, more is an error). *out is malloc'd. */
 int px_logread_lookup(const char *base_url, const char *key,
                       const uint8_t digest[PX_SHA256_BYTES], uint64_t **out,
                       size_t *n, px_err *err);

@@ -7,8 +7,6 @@
 
 #include "exec/util.h"
 
-#define PX_LOGREAD_LOOKUP_MAX_BYTES (4u << 20)
-
 static int get(const char *url, size_t max, px_buf *out, px_err *err) {
     int status = 0;
     if (px_http_call("GET", url, NULL, 0, NULL, 0, PX_LOGREAD_TIMEOUT_MS, max, &status, out, err))
@@ -18,40 +16,30 @@ static int get(const char *url, size_t max, px_buf *out, px_err *err) {
     return 0;
 }
 
+/* The log answers a lookup in pages (docs/log.md); the log client follows
+ * them and refuses answers that are not strictly ascending, so a task with
+ * more entries than one page is read whole. */
 int px_logread_lookup(const char *base, const char *key, const uint8_t digest[PX_SHA256_BYTES], uint64_t **out,
                       size_t *n, px_err *err) {
-    char hex[2 * PX_SHA256_BYTES + 1], url[1024];
-    px_hex_encode(hex, digest, PX_SHA256_BYTES);
-    if (snprintf(url, sizeof url, "%s/lookup?%s=%s", base, key, hex) >= (int)sizeof url)
-        return px_fail(err, PX_E_LIMIT, "log URL too long");
-    px_buf b = PX_BUF_INIT;
-    json_t *doc = NULL, *arr, *v;
-    size_t i;
-    int rc = get(url, PX_LOGREAD_LOOKUP_MAX_BYTES, &b, err);
-    if (rc == 0 && !(doc = px_json_parse(b.data, b.len, PX_LOGREAD_LOOKUP_MAX_BYTES, err)))
-        rc = -1;
-    if (rc == 0)
-        rc = px_x_arr(doc, "entries", 0, PX_LOGREAD_MAX_ENTRIES, &arr, err);
-    uint64_t *idx = NULL;
-    size_t count = rc ? 0 : json_array_size(arr);
-    if (rc == 0 && !(idx = calloc(json_array_size(arr) + 1, sizeof *idx)))
-        rc = px_fail(err, PX_E_NOMEM, "out of memory reading a lookup");
-    if (rc == 0)
-        json_array_foreach(arr, i, v) {
-            if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-                (i && (uint64_t)json_integer_value(v) <= idx[i - 1])) {
-                rc = px_fail(err, PX_E_INVALID, "log lookup answer is not ascending entry indices");
-                break;
-            }
-            idx[i] = (uint64_t)json_integer_value(v);
-        }
-    json_decref(doc);
-    px_buf_free(&b);
-    if (rc) {
+    px_log_key_kind kind;
+    if (!strcmp(key, "subject"))
+        kind = PX_LOG_BY_SUBJECT;
+    else if (!strcmp(key, "input"))
+        kind = PX_LOG_BY_INPUT;
+    else if (!strcmp(key, "manifest"))
+        kind = PX_LOG_BY_MANIFEST;
+    else
+        return px_fail(err, PX_E_INVALID, "unknown log lookup key \"%s\"", key);
+    uint64_t *idx = malloc(PX_LOGREAD_MAX_ENTRIES * sizeof *idx);
+    if (!idx)
+        return px_fail(err, PX_E_NOMEM, "out of memory reading a lookup");
+    size_t count = 0;
+    if (px_log_remote_lookup(base, kind, digest, idx, PX_LOGREAD_MAX_ENTRIES, &count, err)) {
         free(idx);
-        return -1;
+        return px_err_prefix(err, "log %s: ", base);
     }
-    *out = idx;
+    uint64_t *fit = realloc(idx, (count + 1) * sizeof *idx);
+    *out = fit ? fit : idx;
     *n = count;
     return 0;
 }
