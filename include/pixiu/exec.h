@@ -35,6 +35,7 @@ extern "C" {
 #define PX_MANIFEST_SCHEMA "urn:pixiu:manifest:v1"
 #define PX_PLAN_PREDICATE "urn:pixiu:predicate:plan:v1"
 #define PX_REPORT_PREDICATE "urn:pixiu:predicate:report:v1"
+#define PX_PLAN_PART_PREDICATE "urn:pixiu:predicate:plan-part:v1"
 
 #define PX_MANIFEST_MAX_BYTES (1u << 20)
 #define PX_PLAN_MAX_BYTES (8u << 20)
@@ -47,6 +48,14 @@ extern "C" {
 #define PX_NAME_MAX 64       /* task, dataset and mechanism names */
 #define PX_REASON_MAX 200
 #define PX_NONCE_BYTES 16
+/* A plan larger than one log entry is published in parts of at most this
+ * many plan bytes: base64 twice (statement, DSSE) keeps a part's entry
+ * under the log's 64 KiB entry limit (tlog-tiles bundles use u16 lengths).
+ * A log configured with a smaller limit gets smaller parts, down to
+ * PX_PLAN_PART_MIN_BYTES. */
+#define PX_PLAN_PART_BYTES 30000
+#define PX_PLAN_PART_MIN_BYTES 1024
+#define PX_PLAN_MAX_PARTS (PX_PLAN_MAX_BYTES / PX_PLAN_PART_MIN_BYTES)
 
 /* 1 if s is a valid node id. */
 int px_node_id_valid(const char *s);
@@ -207,6 +216,15 @@ typedef struct px_plan {
 int px_plan_sign(px_buf *out, const px_manifest *m,
                  const px_plan_instance *instances, size_t n,
                  const px_signer *consumer, px_err *err);
+/* The log entries that publish a signed plan (docs/executor.md, "The plan
+ * in the log"): the plan envelope itself when it fits one entry, or else a
+ * hash chain of plan-part statements signed by the consumer, each naming
+ * the chain's head, so any party can put the plan back together from the
+ * log alone. max_entry is the log's entry limit (0: the default). *out
+ * (n buffers) is malloc'd; free each and the array. */
+int px_plan_publish(px_buf **out, size_t *n, const void *plan, size_t len,
+                    size_t max_entry, const px_manifest *m,
+                    const px_signer *consumer, px_err *err);
 /* Parse a plan envelope, verify its manifest and that the consumer named by
  * the manifest signed it. Evidence is not checked here: see px_plan_admit. */
 int px_plan_parse(px_plan *p, const void *envelope, size_t len, px_err *err);
@@ -245,7 +263,8 @@ typedef enum px_entry_kind {
     PX_ENTRY_PLAN,
     PX_ENTRY_EXEC,
     PX_ENTRY_RELEASE,
-    PX_ENTRY_REPORT
+    PX_ENTRY_REPORT,
+    PX_ENTRY_PLAN_PART
 } px_entry_kind;
 
 typedef struct px_input_ref {
@@ -277,6 +296,12 @@ typedef struct px_entry {
     uint8_t stage_key[PX_BOX_PUBLICKEYBYTES];
     /* report (by the dispatcher): node that did not answer */
     char node[PX_NODE_ID_MAX + 1];
+    /* plan part: bytes [part] of the plan whose chain head is part_of;
+     * SHA-256(bytes || part_next) is this part's link (all zeros after
+     * the last part) */
+    uint8_t part_of[PX_SHA256_BYTES], part_next[PX_SHA256_BYTES];
+    uint32_t part, parts;
+    px_buf part_bytes;
 } px_entry;
 
 /* Parse bytes of a log entry. A well-formed envelope that is not a PIXIU

@@ -58,37 +58,64 @@ static void hex8(char out[17], const uint8_t *p) {
 
 /* ---- plan ----------------------------------------------------------------- */
 
-static int find_plan(walk *w, px_evidence_check_fn check, void *ctx) {
-    for (size_t i = 0; i < w->n; i++) {
-        const px_entry *e = &w->e[i];
-        if (!for_manifest(w, e, PX_ENTRY_PLAN))
-            continue;
-        px_err perr = {0};
-        px_plan p;
-        if (px_plan_parse(&p, e->raw.data, e->raw.len, &perr)) {
-            say(w, "entry %" PRIu64 ": ignored: %s", e->index, perr.msg);
-            continue;
-        }
-        if (!px_ct_equal(p.manifest.id, w->mid, PX_SHA256_BYTES)) {
-            say(w, "entry %" PRIu64 ": ignored: plan for another manifest", e->index);
-            px_plan_free(&p);
-            continue;
-        }
-        w->plan = p;
-        say(w, "plan: entry %" PRIu64 " by %s: %zu stages, %zu instances", e->index, p.manifest.consumer_id,
-            p.manifest.nstages, p.ninstances);
-        /* Judged as at the manifest's creation, so the verdict does not
-         * depend on when the audit runs. */
-        w->att = calloc(p.ninstances, sizeof *w->att);
-        w->ok = calloc(p.ninstances, sizeof *w->ok);
-        if (!w->att || !w->ok)
-            return px_fail(w->err, PX_E_NOMEM, "out of memory auditing");
-        px_err cerr = {0};
-        if (px_plan_check(&p, check, ctx, 0, p.manifest.created, w->att, &cerr))
-            return broke(w, PX_AUDIT_FAILED, -1, p.manifest.consumer_id, "bad-plan", "%s", cerr.msg);
+/* 1 if the plan bytes published at `index` parse as a plan for the
+ * manifest signed by its consumer (then w->plan holds it), 0 if not. */
+static int take_plan(walk *w, uint64_t index, const uint8_t *raw, size_t len, int parts) {
+    px_err perr = {0};
+    px_plan p;
+    if (px_plan_parse(&p, raw, len, &perr)) {
+        say(w, "entry %" PRIu64 ": ignored: %s%s", index, parts ? "plan assembled from parts: " : "", perr.msg);
         return 0;
     }
-    return broke(w, PX_AUDIT_NO_PLAN, -1, NULL, "no-plan", "no plan signed by the manifest's consumer in the log");
+    if (!px_ct_equal(p.manifest.id, w->mid, PX_SHA256_BYTES)) {
+        say(w, "entry %" PRIu64 ": ignored: plan for another manifest", index);
+        px_plan_free(&p);
+        return 0;
+    }
+    w->plan = p;
+    say(w, "plan: entry %" PRIu64 "%s by %s: %zu stages, %zu instances", index, parts ? " (last of its parts)" : "",
+        p.manifest.consumer_id, p.manifest.nstages, p.ninstances);
+    return 1;
+}
+
+/* The first plan in log order: a plan entry, or a chain of plan parts at
+ * the index of the entry that completed it. */
+static int first_plan(walk *w) {
+    px_assembled_plan *asm_ = NULL;
+    size_t na = 0, k = 0;
+    if (px_plan_assemble(w->e, w->n, w->mid, &asm_, &na, w->err))
+        return -1;
+    int found = 0;
+    for (size_t i = 0; !found && (i < w->n || k < na); i++) {
+        /* assembled plans completed before entry i come first */
+        while (!found && k < na && (i >= w->n || asm_[k].index < w->e[i].index)) {
+            found = take_plan(w, asm_[k].index, asm_[k].plan.data, asm_[k].plan.len, 1);
+            k++;
+        }
+        if (!found && i < w->n && for_manifest(w, &w->e[i], PX_ENTRY_PLAN))
+            found = take_plan(w, w->e[i].index, w->e[i].raw.data, w->e[i].raw.len, 0);
+    }
+    px_plan_assembled_free(asm_, na);
+    return found;
+}
+
+static int find_plan(walk *w, px_evidence_check_fn check, void *ctx) {
+    int found = first_plan(w);
+    if (found < 0)
+        return -1;
+    if (!found)
+        return broke(w, PX_AUDIT_NO_PLAN, -1, NULL, "no-plan", "no plan signed by the manifest's consumer in the log");
+    const px_plan *p = &w->plan;
+    /* Judged as at the manifest's creation, so the verdict does not
+     * depend on when the audit runs. */
+    w->att = calloc(p->ninstances, sizeof *w->att);
+    w->ok = calloc(p->ninstances, sizeof *w->ok);
+    if (!w->att || !w->ok)
+        return px_fail(w->err, PX_E_NOMEM, "out of memory auditing");
+    px_err cerr = {0};
+    if (px_plan_check(p, check, ctx, 0, p->manifest.created, w->att, &cerr))
+        return broke(w, PX_AUDIT_FAILED, -1, p->manifest.consumer_id, "bad-plan", "%s", cerr.msg);
+    return 0;
 }
 
 /* ---- releases ------------------------------------------------------------- */

@@ -104,6 +104,26 @@ static int read_report(px_entry *e, const json_t *pred, px_err *err) {
                : 0;
 }
 
+static int read_part(px_entry *e, const json_t *pred, px_err *err) {
+    static const char *const keys[] = {"manifest", "plan", "part", "parts", "next", "bytes", NULL};
+    int64_t part, parts;
+    if (px_x_only_keys(pred, "plan part", keys, err) ||
+        px_json_hex(pred, "plan", e->part_of, sizeof e->part_of, err) || px_json_int(pred, "part", &part, err) ||
+        px_json_int(pred, "parts", &parts, err) || px_json_hex(pred, "next", e->part_next, sizeof e->part_next, err))
+        return -1;
+    if (parts < 2 || parts > (int64_t)PX_PLAN_MAX_PARTS || part < 0 || part >= parts)
+        return px_fail(err, PX_E_INVALID, "plan part %lld of %lld is out of range (2 to %u parts)", (long long)part,
+                       (long long)parts, (unsigned)PX_PLAN_MAX_PARTS);
+    if (px_json_b64(pred, "bytes", &e->part_bytes, err))
+        return -1;
+    if (e->part_bytes.len == 0 || e->part_bytes.len > PX_PLAN_PART_BYTES)
+        return px_fail(err, PX_E_INVALID, "plan part holds %zu bytes, 1 to %d allowed", e->part_bytes.len,
+                       PX_PLAN_PART_BYTES);
+    e->part = (uint32_t)part;
+    e->parts = (uint32_t)parts;
+    return 0;
+}
+
 /* Names from the log end up in terminals, JSON and Graphviz labels. */
 static int names_clean(px_entry *e, px_err *err) {
     if ((e->stage_kind[0] && !px_x_name_valid(e->stage_kind)) || (e->status[0] && !px_x_name_valid(e->status)) ||
@@ -118,7 +138,8 @@ static int names_clean(px_entry *e, px_err *err) {
 static int read_statement(px_entry *e, px_err *err) {
     static const struct { const char *type; px_entry_kind kind; } kinds[] = {
         {PX_PLAN_PREDICATE, PX_ENTRY_PLAN}, {PX_EXEC_PREDICATE, PX_ENTRY_EXEC},
-        {PX_RELEASE_PREDICATE, PX_ENTRY_RELEASE}, {PX_REPORT_PREDICATE, PX_ENTRY_REPORT}};
+        {PX_RELEASE_PREDICATE, PX_ENTRY_RELEASE}, {PX_REPORT_PREDICATE, PX_ENTRY_REPORT},
+        {PX_PLAN_PART_PREDICATE, PX_ENTRY_PLAN_PART}};
     if (strcmp(e->env.payload_type, PX_INTOTO_PAYLOAD_TYPE))
         return 0;
     if (px_statement_parse(&e->st, e->env.payload.data, e->env.payload.len, err))
@@ -139,6 +160,8 @@ static int read_statement(px_entry *e, px_err *err) {
         rc = read_release(e, pred, err);
     else if (kind == PX_ENTRY_REPORT)
         rc = read_report(e, pred, err);
+    else if (kind == PX_ENTRY_PLAN_PART)
+        rc = read_part(e, pred, err);
     if (rc == 0)
         rc = names_clean(e, err);
     if (rc == 0)
@@ -165,5 +188,6 @@ void px_entry_free(px_entry *e) {
     px_dsse_free(&e->env);
     px_statement_free(&e->st);
     free(e->inputs);
+    px_buf_free(&e->part_bytes);
     memset(e, 0, sizeof *e);
 }

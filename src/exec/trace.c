@@ -92,6 +92,9 @@ static int describe(px_buf *o, const px_entry *e, px_err *err) {
                              e->authenticated, e->alleged, m, e->index);
     case PX_ENTRY_PLAN:
         return px_buf_printf(o, err, "the plan of task %s..., log entry %" PRIu64, m, e->index);
+    case PX_ENTRY_PLAN_PART:
+        return px_buf_printf(o, err, "part %u of %u of the plan of task %s..., log entry %" PRIu64, e->part + 1,
+                             e->parts, m, e->index);
     default:
         return px_buf_printf(o, err, "log entry %" PRIu64, e->index);
     }

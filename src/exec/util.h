@@ -29,4 +29,16 @@ int px_x_hex_value(const json_t *v, const char *what, uint8_t *out, size_t n, px
 int px_x_set(json_t *obj, const char *key, json_t *v, px_err *err);
 int px_x_append(json_t *arr, json_t *v, px_err *err);
 
+/* Plans published in parts (planparts.c): every chain of plan-part entries
+ * of the manifest that assembles, with the index of the entry that
+ * completed it. Free with px_plan_assembled_free. */
+typedef struct px_assembled_plan {
+    uint64_t index;
+    px_buf plan;
+} px_assembled_plan;
+
+int px_plan_assemble(const px_entry *entries, size_t n, const uint8_t manifest[PX_SHA256_BYTES],
+                     px_assembled_plan **out, size_t *nout, px_err *err);
+void px_plan_assembled_free(px_assembled_plan *a, size_t n);
+
 #endif

@@ -251,6 +251,23 @@ static int recruit_one(px_job *j, px_slot *sl, px_err *err) {
     return 0;
 }
 
+/* The plan goes into the log whole, or in parts when it is larger than
+ * one log entry (docs/executor.md, "The plan in the log"). */
+static int publish_plan(px_job *j, px_err *err) {
+    px_buf *e = NULL;
+    size_t n = 0;
+    int rc = px_plan_publish(&e, &n, j->plan.data, j->plan.len, 0, &j->m, j->o->key, err);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = append_log(j, &e[i], err);
+    for (size_t i = 0; i < n; i++)
+        px_buf_free(&e[i]);
+    free(e);
+    if (rc == 0)
+        px_dispatch_progress(j, "  plan published (%zu instances, %zu bytes in %zu log entr%s)", j->ns, j->plan.len,
+                             n, n == 1 ? "y" : "ies");
+    return rc;
+}
+
 static int recruit(px_job *j, px_err *err) {
     for (size_t k = j->ns; k-- > 0;)
         if (recruit_one(j, &j->s[k], err))
@@ -264,10 +281,8 @@ static int recruit(px_job *j, px_err *err) {
         memcpy(ins[k].node, j->s[k].node->id, strlen(j->s[k].node->id) + 1);
         memcpy(ins[k].nonce, j->s[k].nonce, sizeof ins[k].nonce);
     }
-    int rc = px_plan_sign(&j->plan, &j->m, ins, j->ns, j->o->key, err) || append_log(j, &j->plan, err);
+    int rc = px_plan_sign(&j->plan, &j->m, ins, j->ns, j->o->key, err) || publish_plan(j, err);
     free(ins);
-    if (rc == 0)
-        px_dispatch_progress(j, "  plan published (%zu instances)", j->ns);
     return rc;
 }
 
