@@ -52,3 +52,18 @@ int px_cli_read_input(const char *path, size_t max, px_buf *out, px_err *err) {
         }
     }
 }
+
+int px_cli_forms(const char *cmd, const px_cli_form *forms, size_t nforms, int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        FILE *f = argc < 2 ? stderr : stdout;
+        fprintf(f, "usage: pixiu %s <form> [args]\n\nforms:\n", cmd);
+        for (size_t i = 0; i < nforms; i++)
+            fprintf(f, "  %-8s %s\n", forms[i].name, forms[i].summary);
+        fprintf(f, "\n'pixiu %s <form> --help' describes a form.\n", cmd);
+        return argc < 2 ? PX_EXIT_USAGE : PX_EXIT_OK;
+    }
+    for (size_t i = 0; i < nforms; i++)
+        if (!strcmp(argv[1], forms[i].name))
+            return forms[i].run(argc - 1, argv + 1);
+    return px_cli_errorf(PX_EXIT_USAGE, "%s: unknown form '%s' (see 'pixiu %s --help')", cmd, argv[1], cmd);
+}

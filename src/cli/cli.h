@@ -17,6 +17,17 @@ typedef struct px_cli_cmd {
 
 enum { PX_EXIT_OK = 0, PX_EXIT_INVALID = 1, PX_EXIT_USAGE = 2 };
 
+/* A command with forms (`pixiu note sign`, `pixiu note verify`): each form
+ * gets argv shifted so that argv[0] is the form's name. */
+typedef struct px_cli_form {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} px_cli_form;
+
+/* Run the form named by argv[1]; --help or no form lists the forms. */
+int px_cli_forms(const char *cmd, const px_cli_form *forms, size_t nforms, int argc, char **argv);
+
 /* Print "pixiu: <context>: <message>" on stderr and return status. */
 int px_cli_error(int status, const px_err *err, const char *context);
 /* Print "pixiu: <formatted>" on stderr and return status. */

@@ -92,15 +92,13 @@ out:
     return rc;
 }
 
+static const px_cli_form forms[] = {
+    {"sign", do_sign, "sign a file as a DSSE v1 envelope"},
+    {"verify", do_verify, "verify an envelope against a verifier key"},
+};
+
 static int run(int argc, char **argv) {
-    if (argc >= 2 && !strcmp(argv[1], "sign"))
-        return do_sign(argc - 1, argv + 1);
-    if (argc >= 2 && !strcmp(argv[1], "verify"))
-        return do_verify(argc - 1, argv + 1);
-    if (px_cli_wants_help(argc, argv))
-        return fputs(usage, stdout), PX_EXIT_OK;
-    fputs(usage, stderr);
-    return PX_EXIT_USAGE;
+    return px_cli_forms("dsse", forms, sizeof forms / sizeof forms[0], argc, argv);
 }
 
 const px_cli_cmd px_cli_dsse = {"dsse", "sign and verify DSSE v1 envelopes", run};

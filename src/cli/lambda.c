@@ -309,31 +309,15 @@ static int lambda_step(int argc, char **argv) {
     return status;
 }
 
-/* ---- the forms of `pixiu lambda` ----------------------------------------
- * Add further forms (e.g. `step`, the full trust-λ step on sealed input)
- * as one entry here and one function in their own section above. */
+/* ---- the forms of `pixiu lambda` ---------------------------------------- */
 
-static const struct {
-    const char *name;
-    int (*run)(int argc, char **argv);
-    const char *summary;
-} forms[] = {
+static const px_cli_form forms[] = {
     {"run", lambda_run, "run a wasm module in the sandbox, stdin to stdout"},
     {"step", lambda_step, "one full trust-λ step on sealed input; prints the proof"},
 };
 
 static int lambda_main(int argc, char **argv) {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        FILE *f = argc < 2 ? stderr : stdout;
-        fprintf(f, "usage: pixiu lambda <form> [args]\n\nforms:\n");
-        for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++)
-            fprintf(f, "  %-6s %s\n", forms[i].name, forms[i].summary);
-        return argc < 2 ? PX_EXIT_USAGE : PX_EXIT_OK;
-    }
-    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++)
-        if (!strcmp(argv[1], forms[i].name))
-            return forms[i].run(argc - 1, argv + 1);
-    return px_cli_errorf(PX_EXIT_USAGE, "lambda: unknown form '%s'", argv[1]);
+    return px_cli_forms("lambda", forms, sizeof forms / sizeof forms[0], argc, argv);
 }
 
 const px_cli_cmd px_cli_lambda = {"lambda", "trust-λ: run wasm in the sandbox, or a full step", lambda_main};

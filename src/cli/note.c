@@ -91,15 +91,13 @@ out:
     return rc;
 }
 
+static const px_cli_form forms[] = {
+    {"sign", do_sign, "sign a note, or add a signature to a signed note"},
+    {"verify", do_verify, "verify a signed note against a verifier key"},
+};
+
 static int run(int argc, char **argv) {
-    if (argc >= 2 && !strcmp(argv[1], "sign"))
-        return do_sign(argc - 1, argv + 1);
-    if (argc >= 2 && !strcmp(argv[1], "verify"))
-        return do_verify(argc - 1, argv + 1);
-    if (px_cli_wants_help(argc, argv))
-        return fputs(usage, stdout), PX_EXIT_OK;
-    fputs(usage, stderr);
-    return PX_EXIT_USAGE;
+    return px_cli_forms("note", forms, sizeof forms / sizeof forms[0], argc, argv);
 }
 
 const px_cli_cmd px_cli_note = {"note", "sign and verify C2SP signed notes", run};

@@ -178,30 +178,15 @@ static int task_submit(int argc, char **argv) {
     return submit_run(argv[optind], node, code, workers, nworkers, result, receipt, json);
 }
 
-/* ---- the forms of `pixiu task` ------------------------------------------
- * Add further forms (e.g. `submit`) as one entry here. */
+/* ---- the forms of `pixiu task` ------------------------------------------ */
 
-static const struct {
-    const char *name;
-    int (*run)(int argc, char **argv);
-    const char *summary;
-} forms[] = {
+static const px_cli_form forms[] = {
     {"build", task_build, "compile a task's C source to a wasm module"},
     {"submit", task_submit, "run a task on the network and keep its receipt"},
 };
 
 static int task_main(int argc, char **argv) {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        FILE *f = argc < 2 ? stderr : stdout;
-        fprintf(f, "usage: pixiu task <form> [args]\n\nforms:\n");
-        for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++)
-            fprintf(f, "  %-6s %s\n", forms[i].name, forms[i].summary);
-        return argc < 2 ? PX_EXIT_USAGE : PX_EXIT_OK;
-    }
-    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++)
-        if (!strcmp(argv[1], forms[i].name))
-            return forms[i].run(argc - 1, argv + 1);
-    return px_cli_errorf(PX_EXIT_USAGE, "task: unknown form '%s'", argv[1]);
+    return px_cli_forms("task", forms, sizeof forms / sizeof forms[0], argc, argv);
 }
 
 const px_cli_cmd px_cli_task = {"task", "build task code, or submit a task to the network", task_main};
