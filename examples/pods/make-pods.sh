@@ -6,6 +6,7 @@
 # policy allowing the demo consumer any code behind a DP stage.
 #
 #   make-pods.sh PIXIU OUTDIR [N=20] [USERS=50] [TXNS=40] [CONSUMER=consumer]
+#   (env PX_JOBS=K builds K PODs at a time)
 set -euo pipefail
 pixiu=${1:?usage: make-pods.sh PIXIU OUTDIR [N] [USERS] [TXNS] [CONSUMER]}
 out=${2:?usage: make-pods.sh PIXIU OUTDIR [N] [USERS] [TXNS] [CONSUMER]}
@@ -21,9 +22,9 @@ cat >policy.json <<POLICY
  "min_level": {"default": 1},
  "budget": {"epsilon": "10", "delta": "1e-6", "per_consumer": {"epsilon": "5", "delta": "1e-6"}}}
 POLICY
-for i in $(seq 1 "$n"); do
-  pod="pod$i"
-  if [ -f "$pod/pod.db" ]; then echo "$pod exists, kept" >&2; continue; fi
+make_pod() {
+  local i=$1 pod="pod$1"
+  if [ -f "$pod/pod.db" ]; then echo "$pod exists, kept" >&2; return 0; fi
   "$pixiu" pod init --pod "$pod" --name "$pod.pixiu.example" >/dev/null
   "$pixiu" pod gen-demo --out "$pod/data" --users "$users" --txns "$txns" --seed "$i" \
     --bank-key bank.example.key --signed-permille $((500 + (i * 37) % 400)) >/dev/null
@@ -31,5 +32,15 @@ for i in $(seq 1 "$n"); do
   "$pixiu" pod trust add bank.example.vkey --pod "$pod"
   "$pixiu" pod import transactions "$pod/data/transactions.csv" --pod "$pod" >/dev/null
   "$pixiu" pod policy set transactions policy.json --pod "$pod"
+}
+# PX_JOBS PODs are built at a time (each POD is independent of the others).
+jobs=${PX_JOBS:-1}
+running=0
+for i in $(seq 1 "$n"); do
+  if [ "$jobs" -le 1 ]; then make_pod "$i"; continue; fi
+  make_pod "$i" &
+  running=$((running + 1))
+  if [ "$running" -ge "$jobs" ]; then wait -n; running=$((running - 1)); fi
 done
+while [ "$running" -gt 0 ]; do wait -n; running=$((running - 1)); done
 echo "$n PODs in $out (bank key: $out/bank.example.vkey)"

@@ -28,7 +28,7 @@ void px_dispatch_progress(const px_job *j, const char *fmt, ...) {
 }
 
 /* A signed JSON call to a member; the reply parsed into *out. */
-static int call(const px_job *j, const px_member *to, const char *path, const void *body, size_t len, json_t **out,
+int px_dispatch_call(const px_job *j, const px_member *to, const char *path, const void *body, size_t len, json_t **out,
                 px_err *err) {
     px_buf resp = PX_BUF_INIT;
     int status = 0;
@@ -228,7 +228,7 @@ static int recruit_one(px_job *j, px_slot *sl, px_err *err) {
          px_x_set(req, "partition", json_integer(sl->partition), err) ||
          px_x_set_b64(req, "config", sl->config.data, sl->config.len, err) ||
          px_x_set_hex(req, "nonce", sl->nonce, sizeof sl->nonce, err) || px_json_dump(req, &body, err) ||
-         call(j, sl->node, "/v1/recruit", body.data, body.len, &rep, err) ||
+         px_dispatch_call(j, sl->node, "/v1/recruit", body.data, body.len, &rep, err) ||
          px_json_hex(rep, "instance", sl->instance, sizeof sl->instance, err) ||
          px_json_b64(rep, "evidence", &sl->evidence, err);
     /* Trust nothing the executor said until its evidence checks out. */
@@ -286,55 +286,6 @@ static int recruit(px_job *j, px_err *err) {
     return rc;
 }
 
-/* ---- admission ----------------------------------------------------------------- */
-
-static int keep_release(px_job *j, const json_t *rel, px_err *err) {
-    px_buf *s = realloc(j->rel_sealed, (j->nrel + 1) * sizeof *s), *e;
-    if (s)
-        j->rel_sealed = s;
-    e = s ? realloc(j->rel_env, (j->nrel + 1) * sizeof *e) : NULL;
-    if (!s || !e)
-        return px_fail(err, PX_E_NOMEM, "out of memory");
-    j->rel_env = e;
-    memset(&j->rel_sealed[j->nrel], 0, sizeof *s);
-    memset(&j->rel_env[j->nrel], 0, sizeof *e);
-    j->nrel++;
-    return px_json_b64(rel, "sealed", &j->rel_sealed[j->nrel - 1], err) ||
-                   px_json_b64(rel, "release", &j->rel_env[j->nrel - 1], err)
-               ? -1
-               : 0;
-}
-
-static int admit_all(px_job *j, px_err *err) {
-    const px_membership *mem = j->o->members;
-    for (size_t i = 0; i < mem->n; i++) {
-        const px_member *pod = &mem->nodes[i];
-        if (!(pod->roles & PX_ROLE_POD) || !px_manifest_has_pod(&j->m, pod->id))
-            continue;
-        json_t *rep = NULL, *rels, *rel;
-        px_err e = {0};
-        size_t k;
-        if (call(j, pod, "/v1/admit", j->plan.data, j->plan.len, &rep, &e) ||
-            px_x_arr(rep, "releases", 0, PX_MANIFEST_MAX_DATASETS, &rels, &e)) {
-            j->r->refusals++;
-            px_dispatch_progress(j, "  %s refused: %s", pod->id, e.msg);
-        } else {
-            json_array_foreach(rels, k, rel) {
-                if (keep_release(j, rel, err)) {
-                    json_decref(rep);
-                    return -1;
-                }
-            }
-            j->r->releases += json_array_size(rels);
-        }
-        json_decref(rep);
-    }
-    px_dispatch_progress(j, "  %zu releases admitted, %zu PODs refused", j->r->releases, j->r->refusals);
-    if (j->nrel == 0)
-        return px_fail(err, PX_E_DENIED, "no POD admitted the plan");
-    return 0;
-}
-
 /* ---- stages ---------------------------------------------------------------------- */
 
 static int add_input(json_t *arr, const px_buf *sealed, const px_buf *proof, const px_buf *ev, px_err *err) {
@@ -346,19 +297,12 @@ static int add_input(json_t *arr, const px_buf *sealed, const px_buf *proof, con
                : 0;
 }
 
-/* The inputs of sl: the POD releases, or output `partition` of every
- * instance of the previous stage. */
 /* The releases sealed to this first-stage instance. */
 static int release_inputs(const px_job *j, const px_slot *sl, json_t *arr, px_err *err) {
-    for (size_t i = 0; i < j->nrel; i++) {
-        px_entry e;
-        if (px_entry_parse(&e, 0, j->rel_env[i].data, j->rel_env[i].len, err))
+    for (size_t i = 0; i < j->nrel; i++)
+        if (px_ct_equal(j->rel_key[i], sl->att.box_pk, PX_BOX_PUBLICKEYBYTES) &&
+            add_input(arr, &j->rel_sealed[i], &j->rel_env[i], NULL, err))
             return -1;
-        int mine = px_ct_equal(e.stage_key, sl->att.box_pk, PX_BOX_PUBLICKEYBYTES);
-        px_entry_free(&e);
-        if (mine && add_input(arr, &j->rel_sealed[i], &j->rel_env[i], NULL, err))
-            return -1;
-    }
     return 0;
 }
 
@@ -445,7 +389,7 @@ static int run_one(px_job *j, px_slot *sl, px_err *err) {
     int ok = 0;
     char status[32];
     uint64_t t0 = px_mono_ns();
-    int called = call(j, sl->node, "/v1/step", body.data, body.len, &rep, &cerr);
+    int called = px_dispatch_call(j, sl->node, "/v1/step", body.data, body.len, &rep, &cerr);
     double ms = px_dispatch_ms_since(t0);
     sl->ms = ms;
     if (called) {
@@ -560,6 +504,7 @@ static void job_free(px_job *j) {
     }
     free(j->rel_sealed);
     free(j->rel_env);
+    free(j->rel_key);
     px_buf_free(&j->plan);
     px_manifest_free(&j->m);
     px_node_trust_free(&j->trust);
@@ -586,7 +531,7 @@ int px_submit(const px_submit_opts *o, const void *tmpl, size_t len, px_submit_r
         goto out;
     r->recruit_ms = px_dispatch_ms_since(t0);
     t0 = px_mono_ns();
-    if (admit_all(&j, err))
+    if (px_dispatch_admit(&j, err))
         goto out;
     r->admit_ms = px_dispatch_ms_since(t0);
     int stopped = run_stages(&j, err);

@@ -35,10 +35,17 @@ typedef struct px_job {
     size_t ns;
     px_buf plan;
     px_buf *rel_sealed, *rel_env; /* per release */
+    uint8_t (*rel_key)[PX_BOX_PUBLICKEYBYTES]; /* per release: the stage-0 key it is sealed to */
     size_t nrel;
 } px_job;
 
 double px_dispatch_ms_since(uint64_t t0);
+/* A signed JSON call to a member; the reply (HTTP 200 only) parsed into *out. */
+int px_dispatch_call(const px_job *j, const px_member *to, const char *path, const void *body, size_t len,
+                     json_t **out, px_err *err);
+/* Ask every POD of the manifest to admit the plan (several at a time) and
+ * keep their sealed releases, in membership order. */
+int px_dispatch_admit(px_job *j, px_err *err);
 void px_dispatch_progress(const px_job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Cosign the log's checkpoint, collect the task's entries with inclusion
  * proofs, and build j->r->receipt. */
