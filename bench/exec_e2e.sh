@@ -31,6 +31,7 @@ PX_JOBS=2 "$net" setup "$build" "$tmp/net" "$max" 3 25 40 >/dev/null
 s1=$(now)
 echo "# exec_e2e: $max PODs built in $(python3 -c "print(f'{$s1 - $s0:.0f}')") s" >&2
 cp "$tmp/net/nodes" "$tmp/nodes.all"
+cp "$tmp/net/membership.json" "$tmp/membership.all"
 
 # Baseline: the local prover's rate over the first 100 PODs' records.
 base=$(( max < 100 ? max : 100 ))
@@ -44,8 +45,11 @@ rate=$(python3 -c "print($base * 1000 / ($b1 - $b0))")
 
 declare -A wall
 for n in $sizes; do
-  { grep -v '^pod-' "$tmp/nodes.all"; grep '^pod-' "$tmp/nodes.all" | head -n "$n"; } >"$tmp/net/nodes"
+  awk -v n="$n" '!/^pod-/ || ++k <= n' "$tmp/nodes.all" >"$tmp/net/nodes"
   rm -f "$tmp/net/log-1/log.db"* "$tmp/net/witness-1/witness.db"*
+  # Every node must find itself in the membership when it starts; `start`
+  # then rewrites it with the nodes that run and their ports.
+  cp "$tmp/membership.all" "$tmp/net/membership.json"
   "$net" start "$build" "$tmp/net"
   parts=$(( (n + 63) / 64 ))
   "$net" manifest "$tmp/net" |

@@ -104,6 +104,26 @@ static int parse_schema(px_schema *s, const json_t *o, px_err *err) {
     return px_schema_valid(s, err);
 }
 
+static int pod_cmp(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* No POD twice in a dataset; sorted, so thousands of PODs stay cheap. */
+static int pods_unique(const px_dataset_spec *d, px_err *err) {
+    const char **v = malloc((d->npods + 1) * sizeof *v);
+    if (!v)
+        return px_fail(err, PX_E_NOMEM, "out of memory reading the pods of \"%s\"", d->name);
+    for (size_t i = 0; i < d->npods; i++)
+        v[i] = d->pods[i];
+    qsort(v, d->npods, sizeof *v, pod_cmp);
+    int rc = 0;
+    for (size_t i = 1; i < d->npods && rc == 0; i++)
+        if (!strcmp(v[i - 1], v[i]))
+            rc = px_fail(err, PX_E_INVALID, "dataset \"%s\": pod \"%s\" is listed twice", d->name, v[i]);
+    free(v);
+    return rc;
+}
+
 static int parse_dataset(px_dataset_spec *d, const json_t *o, px_err *err) {
     static const char *const keys[] = {"name", "schema", "pods", NULL};
     json_t *schema, *pods;
@@ -123,13 +143,10 @@ static int parse_dataset(px_dataset_spec *d, const json_t *o, px_err *err) {
     json_array_foreach(pods, i, p) {
         if (!json_is_string(p) || !px_node_id_valid(json_string_value(p)))
             return px_fail(err, PX_E_INVALID, "dataset \"%s\": pod %zu is not a valid node id", d->name, i);
-        for (size_t j = 0; j < i; j++)
-            if (!strcmp(d->pods[j], json_string_value(p)))
-                return px_fail(err, PX_E_INVALID, "dataset \"%s\": pod \"%s\" is listed twice", d->name, d->pods[j]);
         strcpy(d->pods[i], json_string_value(p));
         d->npods = i + 1;
     }
-    return 0;
+    return pods_unique(d, err);
 }
 
 /* ---- stages ------------------------------------------------------------- */

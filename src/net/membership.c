@@ -1,6 +1,7 @@
 /* The membership file: who is in the network, where they listen, and the
  * keys that speak for them. Parsed strictly, because a node's whole notion
  * of who it may talk to comes from it. */
+#include <stdint.h>
 #include <string.h>
 
 #include "pixiu/net.h"
@@ -128,16 +129,56 @@ static int read_node(px_member *n, const json_t *o, px_err *err) {
     return 0;
 }
 
-static int unique(const px_membership *m, size_t i, px_err *err) {
-    const px_member *a = &m->nodes[i];
-    for (size_t j = 0; j < i; j++) {
-        const px_member *b = &m->nodes[j];
-        if (!strcmp(a->id, b->id))
-            return px_fail(err, PX_E_INVALID, "node \"%s\" is listed twice", a->id);
-        if (!memcmp(a->signing.pk, b->signing.pk, sizeof a->signing.pk))
-            return px_fail(err, PX_E_INVALID, "nodes \"%s\" and \"%s\" share a signing key", b->id, a->id);
+typedef struct member_ref {
+    const px_member *m;
+    size_t i; /* position in the file */
+} member_ref;
+
+static int by_id(const void *a, const void *b) {
+    const member_ref *x = a, *y = b;
+    int c = strcmp(x->m->id, y->m->id);
+    return c ? c : x->i < y->i ? -1 : x->i > y->i;
+}
+
+static int by_key(const void *a, const void *b) {
+    const member_ref *x = a, *y = b;
+    int c = memcmp(x->m->signing.pk, y->m->signing.pk, sizeof x->m->signing.pk);
+    return c ? c : x->i < y->i ? -1 : x->i > y->i;
+}
+
+static int same(const px_member *a, const px_member *b, int key) {
+    return key ? !memcmp(a->signing.pk, b->signing.pk, sizeof a->signing.pk) : !strcmp(a->id, b->id);
+}
+
+/* No id or signing key twice. Sorted rather than compared pairwise, so a
+ * membership of thousands of nodes is read in a blink; the error names the
+ * first node (in file order) that repeats an earlier one. */
+static int unique(const px_membership *m, px_err *err) {
+    member_ref *r = malloc((m->n + 1) * sizeof *r);
+    if (!r)
+        return px_fail(err, PX_E_NOMEM, "out of memory reading the membership");
+    size_t bad = SIZE_MAX;
+    const px_member *first = NULL, *again = NULL;
+    int key = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < m->n; i++)
+            r[i] = (member_ref){&m->nodes[i], i};
+        qsort(r, m->n, sizeof *r, pass ? by_key : by_id);
+        for (size_t i = 1; i < m->n; i++)
+            if (same(r[i - 1].m, r[i].m, pass) && r[i].i < bad) {
+                bad = r[i].i;
+                first = r[i - 1].m;
+                again = r[i].m;
+                key = pass;
+            }
     }
-    return 0;
+    free(r);
+    if (bad == SIZE_MAX)
+        return 0;
+    if (!key)
+        return px_fail(err, PX_E_INVALID, "node %zu: node \"%s\" is listed twice", bad, again->id);
+    return px_fail(err, PX_E_INVALID, "node %zu: nodes \"%s\" and \"%s\" share a signing key", bad, first->id,
+                   again->id);
 }
 
 static int read_doc(px_membership *m, const json_t *doc, px_err *err) {
@@ -157,11 +198,11 @@ static int read_doc(px_membership *m, const json_t *doc, px_err *err) {
     if (!(m->nodes = calloc(json_array_size(nodes), sizeof *m->nodes)))
         return px_fail(err, PX_E_NOMEM, "out of memory reading the membership");
     json_array_foreach(nodes, i, v) {
-        if (read_node(&m->nodes[i], v, err) || unique(m, i, err))
+        if (read_node(&m->nodes[i], v, err))
             return px_err_prefix(err, "node %zu: ", i);
         m->n = i + 1;
     }
-    return 0;
+    return unique(m, err);
 }
 
 int px_membership_parse(px_membership *m, const void *json, size_t len, px_err *err) {

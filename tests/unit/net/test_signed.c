@@ -216,6 +216,12 @@ static void test_membership(void **state) {
     const char *node = strstr(s, "{\"id\"");
     snprintf(bad, sizeof bad, "%.*s,%.*s", (int)(strlen(s) - 2), s, (int)(strlen(node)), node);
     expect_bad(bad, "listed twice");
+    /* The same node under another id: its key is shared. */
+    char *last = bad, *hit;
+    while ((hit = strstr(last + 1, "{\"id\":\"")))
+        last = hit;
+    last[7] = 'Z';
+    expect_bad(bad, "share a signing key");
     px_buf_free(&doc);
 }
 
