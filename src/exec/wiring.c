@@ -57,15 +57,10 @@ static int successors_ok(const px_plan *p, const px_attested *att, const px_plan
     return 0;
 }
 
-static int check_instance(const px_plan *p, const px_plan_instance *in, px_evidence_check_fn check, void *ctx,
-                          px_attested *att, px_err *err) {
+static int check_instance(const px_plan *p, const px_plan_instance *in, const px_stage_config *c,
+                          px_evidence_check_fn check, void *ctx, px_attested *att, px_err *err) {
     const px_stage_spec *s = &p->manifest.stages[in->stage];
-    px_stage_config c;
-    if (px_stage_config_parse(&c, in->config.data, in->config.len, err))
-        return -1;
-    int rc = config_matches(p, in, &c, err);
-    px_stage_config_free(&c);
-    if (rc)
+    if (config_matches(p, in, c, err))
         return -1;
     memset(att, 0, sizeof *att);
     if (check(ctx, in->node, in->evidence.data, in->evidence.len, in->nonce, s, in->config.data, in->config.len,
@@ -86,23 +81,29 @@ int px_plan_check(const px_plan *p, px_evidence_check_fn check, void *ctx, int r
         return px_fail(err, PX_E_DENIED, "plan: policy requires every task behind a dp stage, and this manifest "
                        "has none after its task");
     px_attested *att = calloc(p->ninstances, sizeof *att);
-    if (!att)
+    /* Each config is parsed once: a first-stage config lists its PODs' keys,
+     * and every POD checks every config of the plan. */
+    px_stage_config *cfg = calloc(p->ninstances, sizeof *cfg);
+    size_t parsed = 0;
+    if (!att || !cfg) {
+        free(att);
+        free(cfg);
         return px_fail(err, PX_E_NOMEM, "out of memory checking a plan");
+    }
     int rc = 0;
     size_t bad = 0; /* the instance the first failed check is about */
     for (size_t i = 0; i < p->ninstances && rc == 0; i++) {
         bad = i;
-        rc = check_instance(p, &p->instances[i], check, ctx, &att[i], err);
+        rc = px_stage_config_parse(&cfg[i], p->instances[i].config.data, p->instances[i].config.len, err);
+        if (rc == 0) {
+            parsed = i + 1;
+            rc = check_instance(p, &p->instances[i], &cfg[i], check, ctx, &att[i], err);
+        }
     }
     /* Successors are checked once every instance's keys are known. */
     for (size_t i = 0; i < p->ninstances && rc == 0; i++) {
-        px_stage_config c;
         bad = i;
-        rc = px_stage_config_parse(&c, p->instances[i].config.data, p->instances[i].config.len, err);
-        if (rc == 0) {
-            rc = successors_ok(p, att, &p->instances[i], &c, err);
-            px_stage_config_free(&c);
-        }
+        rc = successors_ok(p, att, &p->instances[i], &cfg[i], err);
     }
     if (rc) {
         const px_plan_instance *in = &p->instances[bad];
@@ -111,6 +112,9 @@ int px_plan_check(const px_plan *p, px_evidence_check_fn check, void *ctx, int r
     }
     if (rc == 0 && attested)
         memcpy(attested, att, p->ninstances * sizeof *att);
+    for (size_t i = 0; i < parsed; i++)
+        px_stage_config_free(&cfg[i]);
+    free(cfg);
     free(att);
     return rc;
 }
