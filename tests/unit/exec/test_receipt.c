@@ -30,7 +30,10 @@ static void lg_close(lg *l) {
 
 /* Append the scenario's entries, cosign the checkpoint as a witness does,
  * build the receipt. */
-static void make_receipt(fx *f, lg *l, const tlog *t, const uint8_t result[32], px_buf *out) {
+/* Keys a receipt may carry beyond what the task used: each must be refused. */
+enum { EXTRA_NONE = 0, EXTRA_POD = 1, EXTRA_WORKER = 2 };
+
+static void make_receipt_x(fx *f, lg *l, const tlog *t, const uint8_t result[32], px_buf *out, int extra) {
     px_err err = {0};
     const uint8_t *ents[MAXE];
     size_t lens[MAXE];
@@ -57,21 +60,35 @@ static void make_receipt(fx *f, lg *l, const tlog *t, const uint8_t result[32], 
     }
     px_cosigner wit;
     px_cosigner_from_signer(&l->witness_key, &wit);
-    px_node_key pods[FX_PODS];
+    px_node_key pods[FX_PODS + 1];
     for (int i = 0; i < FX_PODS; i++) {
         snprintf(pods[i].id, sizeof pods[i].id, "pod-%d", i);
         px_signer_verifier(&f->pods[i], &pods[i].key);
     }
+    size_t npods = FX_PODS;
+    if (extra & EXTRA_POD) { /* a POD that released nothing for this task */
+        px_signer idle;
+        px_assert_ok(px_signer_generate(&idle, "pod-idle", &err), &err);
+        snprintf(pods[npods].id, sizeof pods[npods].id, "pod-idle");
+        px_signer_verifier(&idle, &pods[npods++].key);
+    }
+    uint8_t workers[2][32];
+    memcpy(workers[0], f->worker, 32);
+    px_random(workers[1], 32); /* a worker build that measured no instance */
     px_receipt_parts parts = {
         .manifest = f->m.id, .result = result, .log_key = &lv, .checkpoint = (char *)cosigned.data,
-        .checkpoint_len = cosigned.len, .witnesses = &wit, .nwitnesses = 1, .pods = pods, .npods = FX_PODS,
-        .platforms = f->nodes, .nplatforms = FX_STAGES, .workers = (const uint8_t(*)[32])f->worker, .nworkers = 1,
-        .entries = re, .nentries = t->n};
+        .checkpoint_len = cosigned.len, .witnesses = &wit, .nwitnesses = 1, .pods = pods, .npods = npods,
+        .platforms = f->nodes, .nplatforms = FX_STAGES, .workers = (const uint8_t(*)[32])workers,
+        .nworkers = (extra & EXTRA_WORKER) ? 2 : 1, .entries = re, .nentries = t->n};
     px_assert_ok(px_receipt_build(out, &parts, &err), &err);
     for (size_t i = 0; i < t->n; i++)
         px_buf_free(&proofs[i]);
     px_buf_free(&cp);
     px_buf_free(&cosigned);
+}
+
+static void make_receipt(fx *f, lg *l, const tlog *t, const uint8_t result[32], px_buf *out) {
+    make_receipt_x(f, l, t, result, out, EXTRA_NONE);
 }
 
 static void test_receipt(void **state) {
@@ -153,7 +170,37 @@ static void test_failed_task(void **state) {
     fx_free(&f);
 }
 
+/* A receipt that carries a key nothing in the task used is refused, naming
+ * it: otherwise a receipt could lend a task the authority of a POD or a
+ * worker build that had no part in it. */
+static void test_unused_keys(void **state) {
+    (void)state;
+    fx f;
+    lg l;
+    tlog t;
+    px_err err = {0};
+    fx_init(&f);
+    lg_open(&l);
+    build(&f, &t, NONE);
+    uint8_t result[32];
+    digest_of(result, "output-2");
+    px_receipt_summary s;
+    px_buf r = PX_BUF_INIT;
+    make_receipt_x(&f, &l, &t, result, &r, EXTRA_POD);
+    px_assert_fails(px_receipt_check(r.data, r.len, NULL, &s, &err), &err, PX_E_VERIFY);
+    assert_non_null(strstr(err.msg, "POD key pod-idle signed no release of the task"));
+    px_buf_free(&r);
+    make_receipt_x(&f, &l, &t, result, &r, EXTRA_WORKER);
+    px_assert_fails(px_receipt_check(r.data, r.len, NULL, &s, &err), &err, PX_E_VERIFY);
+    assert_non_null(strstr(err.msg, "worker build 1 measures no instance of the task"));
+    px_buf_free(&r);
+    free_log(&t);
+    lg_close(&l);
+    fx_free(&f);
+}
+
 int main(void) {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_receipt), cmocka_unit_test(test_failed_task)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_receipt), cmocka_unit_test(test_failed_task),
+                                       cmocka_unit_test(test_unused_keys)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
