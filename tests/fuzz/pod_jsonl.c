@@ -1,39 +1,6 @@
-/* Fuzz the POD's JSON Lines importer: any bytes give rows of the declared types or
- * line errors, never a crash; every accepted row encodes as a record. */
-#include <stdlib.h>
-#include <string.h>
-
-#include "pixiu/pod.h"
-
-static const char schema_json[] =
-    "{\"fields\":[{\"name\":\"id\",\"type\":\"text\"},{\"name\":\"n\",\"type\":\"int\"},"
-    "{\"name\":\"x\",\"type\":\"real\"},{\"name\":\"b\",\"type\":\"blob\"}],\"user\":\"id\",\"key\":\"id\"}";
-
-static int on_row(void *ctx, const px_pod_row *row, px_err *err) {
-    const px_pod_schema *s = ctx;
-    px_buf b = PX_BUF_INIT;
-    if (px_record_encode_values(&b, &s->rec, row->values, err) != 0)
-        abort(); /* the parser let through a value the record format refuses */
-    if (row->sig_len && (row->sig_len != PX_SRC_SIG_BYTES || !strchr(row->source, '+')))
-        abort();
-    px_buf_free(&b);
-    return 0;
-}
+/* Fuzz the POD's JSON Lines importer (see pod_import.h). */
+#include "pod_import.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    static px_pod_schema s;
-    static int ready;
-    if (!ready) {
-        if (px_crypto_init(NULL) || px_pod_schema_parse(&s, schema_json, strlen(schema_json), NULL))
-            abort();
-        ready = 1;
-    }
-    px_pod_report rep;
-    memset(&rep, 0, sizeof rep);
-    px_err err = {0};
-    int rc = px_pod_parse_jsonl(&s, data, size, on_row, &s, &rep, &err);
-    if ((rc == 0) != (rep.errors == 0))
-        abort(); /* success exactly when no row was rejected */
-    px_pod_report_free(&rep);
-    return 0;
+    return fuzz_pod_import(px_pod_parse_jsonl, data, size);
 }
