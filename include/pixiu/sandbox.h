@@ -167,6 +167,51 @@ int px_sandbox_run_object(const px_sandbox *sb, const char *so_path,
                           px_buf *stderr_out, px_sandbox_result *res,
                           px_err *err);
 
+/* ---- per-group runs (one instance per user or block) -------------------- */
+
+/* How one run of a batch ended. status is one of ok, trap, exit, cpu-limit,
+ * memory-limit, output-limit (the outcomes a task can cause in its own run).
+ * Only an ok run's standard output is kept: it is out[off, off+len); for
+ * every other run len is 0 (nothing partial, as for px_sandbox_run). */
+typedef struct px_sandbox_run_out {
+    px_sandbox_status status;
+    px_trap_kind trap;   /* PX_SB_TRAP (and memory-limit after a trap) */
+    int exit_code;       /* PX_SB_EXIT */
+    uint32_t pages;      /* linear memory at the end of the run */
+    uint64_t cpu_us;     /* CPU time of this run, from its timer */
+    size_t off, len;     /* this run's standard output inside out */
+} px_sandbox_run_out;
+
+#define PX_SANDBOX_GROUPS_MAX (1u << 22)
+
+/* Run a module once per group: run i reads in[off[i], off[i]+len[i]) on
+ * standard input (EOF at its end; fd_filestat_get reports len[i]).
+ *
+ * One runner process; the module is compiled (cached) and loaded once; every
+ * run gets FRESH instance state: linear memory zeroed and cut back to its
+ * initial size, globals, tables, data and element segments initialised again.
+ * Nothing a run wrote is visible to the next. A run that traps, exits
+ * non-zero or hits a per-run limit ends only itself.
+ *
+ * lim applies to each run: cpu_ms, mem_mb, max_output (bytes of standard
+ * output per run). total_cpu_ms bounds the CPU time of all runs together
+ * (0: ngroups * cpu_ms). lim->wall_ms, if set, bounds the whole batch
+ * (default: 2 * total + 1 s). The task's standard error is discarded, and a
+ * granted random stream is keyed by (seed, group index).
+ *
+ * Returns 0 when every run ended: runs[i] (ngroups entries) names each
+ * outcome and out gets the ok runs' outputs in group order. Returns -1 when
+ * the batch as a whole failed, with nothing appended to out: res->status is
+ * invalid-module, forbidden-syscall, timeout (wall clock), cpu-limit
+ * (total_cpu_ms used up before the last run ended) or internal, and err
+ * carries res->reason. */
+int px_sandbox_run_groups(const px_sandbox *sb, const uint8_t *m, size_t n,
+                          const uint8_t *in, const size_t *off,
+                          const size_t *len, size_t ngroups,
+                          const px_sandbox_limits *lim, uint64_t total_cpu_ms,
+                          px_buf *out, px_sandbox_run_out *runs,
+                          px_sandbox_result *res, px_err *err);
+
 /* ---- task build (the SDK) ----------------------------------------------- */
 
 /* Compile a task's C source to a wasm32-wasi module with clang-14 and
