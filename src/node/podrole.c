@@ -83,7 +83,7 @@ static int release_one(px_node *n, const px_plan *p, const px_attested *att, con
     px_buf stream = PX_BUF_INIT, env = PX_BUF_INIT, sealed = PX_BUF_INIT;
     uint64_t index = 0;
     int rc = px_pod_release(n->pod, &n->key, n->cfg.id, mid, dataset, key, &stream, &env, err) ||
-             px_seal(&sealed, stream.data, stream.len, key, err) ||
+             px_seal(&sealed, stream.data, stream.len, key, err) || /* the committed payload */
              px_node_log_append(n, env.data, env.len, &index, err);
     if (rc == 0) {
         json_t *r = json_object();

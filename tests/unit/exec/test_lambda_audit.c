@@ -102,12 +102,12 @@ static void test_pod_lies(void **state) {
     memset(ent, 0, sizeof ent);
     records(&f, &told, 0);
     records(&f, &sent, 1);
-    uint8_t d[32], box0[32], sk[32], m[32];
-    px_sha256(d, told.data, told.len);
+    uint8_t d[32], box0[32], sk[32], m[32], r[PX_COMMIT_RANDBYTES];
+    px_commit_new(r, told.data, told.len, d);
     px_lambda_public(c.l[0], sk, box0, m);
     px_buf_append(&ent[0], c.plan.data, c.plan.len, &err);
     fx_release(&f, &ent[1], 0, d, box0);
-    px_assert_ok(px_seal(&sealed, sent.data, sent.len, box0, &err), &err);
+    px_assert_ok(px_seal_committed(&sealed, r, sent.data, sent.len, box0, &err), &err);
     px_step_input in = {sealed.data, sealed.len, ent[1].data, ent[1].len, NULL, 0};
     px_step_result res;
     memset(&res, 0, sizeof res);
@@ -146,13 +146,13 @@ static void test_executor_swaps_output(void **state) {
     px_buf stream = PX_BUF_INIT, sealed = PX_BUF_INIT, other = PX_BUF_INIT, ent[4];
     memset(ent, 0, sizeof ent);
     records(&f, &stream, 0);
-    uint8_t d[32], box0[32], box1[32], sk[32], m[32];
-    px_sha256(d, stream.data, stream.len);
+    uint8_t d[32], box0[32], box1[32], sk[32], m[32], r[PX_COMMIT_RANDBYTES];
+    px_commit_new(r, stream.data, stream.len, d);
     px_lambda_public(c.l[0], sk, box0, m);
     px_lambda_public(c.l[1], sk, box1, m);
     px_buf_append(&ent[0], c.plan.data, c.plan.len, &err);
     fx_release(&f, &ent[1], 0, d, box0);
-    px_assert_ok(px_seal(&sealed, stream.data, stream.len, box0, &err), &err);
+    px_assert_ok(px_seal_committed(&sealed, r, stream.data, stream.len, box0, &err), &err);
     px_step_input in = {sealed.data, sealed.len, ent[1].data, ent[1].len, NULL, 0};
     px_step_result r0, r1;
     memset(&r0, 0, sizeof r0);
@@ -163,7 +163,8 @@ static void test_executor_swaps_output(void **state) {
     px_buf_append(&ent[2], r0.proof.data, r0.proof.len, &err);
     /* Not what the proof names, though properly sealed to the DP stage. */
     records(&f, &stream, 7);
-    px_assert_ok(px_seal(&other, stream.data, stream.len, box1, &err), &err);
+    px_commit_new(r, stream.data, stream.len, d);
+    px_assert_ok(px_seal_committed(&other, r, stream.data, stream.len, box1, &err), &err);
     px_buf ev0 = PX_BUF_INIT;
     px_plan p;
     px_assert_ok(px_plan_parse(&p, c.plan.data, c.plan.len, &err), &err);
