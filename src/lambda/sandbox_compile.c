@@ -24,12 +24,10 @@
 #include "lambda/sandbox_int.h"
 #include "pixiu/crypto.h"
 
-#define COMPILE_TIMEOUT_MS 120000u
 #define COMPILE_CPU_S 120u
 #define COMPILE_AS_BYTES (4ull << 30)
 #define COMPILE_FSIZE_BYTES (512ull << 20)
 #define TOOL_OUTPUT_MAX 4096
-#define RUNNER_NAME "pixiu-wasm-runner"
 #define KEY_TOOLCHAIN_HEX 16 /* toolchain digest characters in a file name */
 
 /* Identifies the glue's interface; the runner refuses other values. */
@@ -63,191 +61,15 @@ static const char *const cc_flags[] = {
     "-Wl,-z,now", "-Wl,-z,relro", "-Wl,-z,noexecstack"};
 #define NCC_FLAGS (sizeof cc_flags / sizeof cc_flags[0])
 
-static int path_join(char *out, const char *a, const char *b, px_err *err) {
-    int n = snprintf(out, PX_SANDBOX_PATH_MAX, "%s/%s", a, b);
-    if (n < 0 || n >= PX_SANDBOX_PATH_MAX)
-        return px_fail(err, PX_E_INVALID, "path too long: %s/%s", a, b);
-    return 0;
-}
-
-static int mkdir_p(const char *path, px_err *err) {
-    char tmp[PX_SANDBOX_PATH_MAX];
-    if (strlen(path) >= sizeof tmp)
-        return px_fail(err, PX_E_INVALID, "path too long: %s", path);
-    strcpy(tmp, path);
-    for (char *p = tmp + 1;; p++) {
-        char c = *p;
-        if (c != '/' && c != '\0')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0700) && errno != EEXIST)
-            return px_fail(err, PX_E_IO, "creating %s failed: %s", tmp,
-                           strerror(errno));
-        *p = c;
-        if (!c)
-            return 0;
-    }
-}
-
-static int default_cache_dir(char *out, px_err *err) {
-    const char *env = getenv("PIXIU_CACHE_DIR");
-    if (env && *env)
-        return snprintf(out, PX_SANDBOX_PATH_MAX, "%s", env) <
-                       PX_SANDBOX_PATH_MAX
-                   ? 0
-                   : px_fail(err, PX_E_INVALID, "PIXIU_CACHE_DIR too long");
-    const char *xdg = getenv("XDG_CACHE_HOME");
-    const char *home = getenv("HOME");
-    int n;
-    if (xdg && *xdg)
-        n = snprintf(out, PX_SANDBOX_PATH_MAX, "%s/pixiu/wasm", xdg);
-    else if (home && *home)
-        n = snprintf(out, PX_SANDBOX_PATH_MAX, "%s/.cache/pixiu/wasm", home);
-    else
-        return px_fail(err, PX_E_NOTFOUND,
-                       "no cache directory: set PIXIU_CACHE_DIR or HOME");
-    return n < PX_SANDBOX_PATH_MAX ? 0
-                                   : px_fail(err, PX_E_INVALID,
-                                             "cache directory path too long");
-}
-
-/* The runner sits next to the running executable unless told otherwise. */
-static int default_runner(char *out, px_err *err) {
-    const char *env = getenv("PIXIU_WASM_RUNNER");
-    if (env && *env) {
-        if (snprintf(out, PX_SANDBOX_PATH_MAX, "%s", env) >= PX_SANDBOX_PATH_MAX)
-            return px_fail(err, PX_E_INVALID, "PIXIU_WASM_RUNNER too long");
-        return 0;
-    }
-    char self[PX_SANDBOX_PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0)
-        return px_fail(err, PX_E_IO, "cannot locate the running executable");
-    self[n] = '\0';
-    char *slash = strrchr(self, '/');
-    *slash = '\0';
-    if (path_join(out, self, RUNNER_NAME, err))
-        return -1;
-    if (access(out, X_OK) == 0)
-        return 0;
-    /* An installed pixiu keeps the runner in libexec/pixiu. */
-    char alt[PX_SANDBOX_PATH_MAX];
-    if (snprintf(alt, sizeof alt, "%s/../libexec/pixiu/" RUNNER_NAME, self) <
-            (int)sizeof alt &&
-        access(alt, X_OK) == 0) {
-        strcpy(out, alt);
-        return 0;
-    }
-    return px_fail(err, PX_E_NOTFOUND,
-                   "sandbox runner not found at %s (set PIXIU_WASM_RUNNER)",
-                   out);
-}
-
-/* Run a tool to ask its version, appending its stdout to b. */
-/* Full path of a program as execvp would find it. */
-static int which(const char *tool, char *out, size_t cap) {
-    if (strchr(tool, '/'))
-        return snprintf(out, cap, "%s", tool) < (int)cap && access(out, X_OK) == 0 ? 0 : -1;
-    const char *path = getenv("PATH");
-    if (!path)
-        path = "/usr/bin:/bin";
-    while (*path) {
-        size_t n = strcspn(path, ":");
-        if (n > 0 && (size_t)snprintf(out, cap, "%.*s/%s", (int)n, path, tool) < cap &&
-            access(out, X_OK) == 0)
-            return 0;
-        path += n + (path[n] == ':');
-    }
-    return -1;
-}
-
-/* Asking a tool its version costs a process per instance, and an instance
- * is born per task step. The answer is kept in the (private) cache
- * directory under a name derived from the binary's identity: path, device,
- * inode, size and modification time, so a reinstalled tool is asked again. */
-static int memo_name(const px_sandbox *sb, const char *tool, const char *arg, char *out, size_t cap) {
-    char full[PATH_MAX];
-    struct stat st;
-    if (which(tool, full, sizeof full) || stat(full, &st) != 0)
-        return -1;
-    char id[PATH_MAX + 160];
-    int n = snprintf(id, sizeof id, "%s\n%s\n%llu %llu %lld %lld.%09ld", full, arg, (unsigned long long)st.st_dev,
-                     (unsigned long long)st.st_ino, (long long)st.st_size, (long long)st.st_mtim.tv_sec,
-                     st.st_mtim.tv_nsec);
-    uint8_t d[PX_SHA256_BYTES];
-    char hex[2 * PX_SHA256_BYTES + 1];
-    px_sha256(d, id, (size_t)n);
-    px_hex_encode(hex, d, sizeof d);
-    return snprintf(out, cap, "%s/tool-%.32s", sb->cache_dir, hex) < (int)cap ? 0 : -1;
-}
-
-static int tool_version_run(const char *tool, const char *arg, px_buf *b,
-                            px_err *err) {
-    const char *argv[] = {tool, arg, NULL};
-    px_buf out = PX_BUF_INIT;
-    px_sb_proc p = {.argv = argv, .stdin_fd = -1, .timeout_ms = 10000,
-                    .max_stdout = TOOL_OUTPUT_MAX, .out = &out};
-    if (px_sb_spawn(&p, err))
-        return -1;
-    int ok = WIFEXITED(p.wstatus) && WEXITSTATUS(p.wstatus) == 0;
-    int rc = ok ? px_buf_append(b, out.data, out.len, err)
-                : px_fail(err, PX_E_NOTFOUND, "%s is not usable (%s %s failed)",
-                          tool, tool, arg);
-    px_buf_free(&out);
-    return rc;
-}
-
-static int tool_version(const px_sandbox *sb, const char *tool, const char *arg, px_buf *b, px_err *err) {
-    char memo[PX_SANDBOX_PATH_MAX];
-    if (memo_name(sb, tool, arg, memo, sizeof memo))
-        return tool_version_run(tool, arg, b, err);
-    size_t start = b->len;
-    if (px_file_read(memo, TOOL_OUTPUT_MAX, b, NULL) == 0)
-        return 0;
-    if (tool_version_run(tool, arg, b, err))
-        return -1;
-    /* Best effort: a failed write only means asking again next time. */
-    px_file_write_atomic(memo, b->data + start, b->len - start, 0600, NULL);
-    return 0;
-}
-
-/* Digest of everything that shapes the object besides the module. */
-static int toolchain_digest(px_sandbox *sb, px_err *err) {
-    px_buf id = PX_BUF_INIT;
-    int rc = px_buf_append_str(&id, "pixiu-wasm-object glue " GLUE_ABI "\n", err);
-    if (!rc)
-        rc = tool_version(sb, sb->wasm2c, "--version", &id, err);
-    if (!rc)
-        rc = tool_version(sb, sb->cc, "-dumpfullversion", &id, err);
+/* What identifies an object besides the module and the tools' versions. */
+int px_sb_toolchain_id(px_buf *id, px_err *err) {
+    int rc = px_buf_append_str(id, "pixiu-wasm-object glue " GLUE_ABI "\n", err);
     for (size_t i = 0; !rc && i < NCC_FLAGS; i++)
-        rc = px_buf_printf(&id, err, "%s\n", cc_flags[i]);
+        rc = px_buf_printf(id, err, "%s\n", cc_flags[i]);
     if (!rc)
-        rc = px_buf_printf(&id, err, "%s%s%s", glue_head, glue_with_imports,
+        rc = px_buf_printf(id, err, "%s%s%s", glue_head, glue_with_imports,
                            glue_no_imports);
-    if (!rc) {
-        uint8_t d[PX_SHA256_BYTES];
-        px_sha256(d, id.data, id.len);
-        px_hex_encode(sb->toolchain, d, sizeof d);
-    }
-    px_buf_free(&id);
     return rc;
-}
-
-int px_sandbox_init(px_sandbox *sb, const char *cache_dir, px_err *err) {
-    memset(sb, 0, sizeof *sb);
-    sb->compile_timeout_ms = COMPILE_TIMEOUT_MS;
-    strcpy(sb->wasm2c, "wasm2c");
-    strcpy(sb->cc, "gcc");
-    if (cache_dir) {
-        if (snprintf(sb->cache_dir, sizeof sb->cache_dir, "%s", cache_dir) >=
-            (int)sizeof sb->cache_dir)
-            return px_fail(err, PX_E_INVALID, "cache directory path too long");
-    } else if (default_cache_dir(sb->cache_dir, err)) {
-        return -1;
-    }
-    if (mkdir_p(sb->cache_dir, err) || default_runner(sb->runner, err))
-        return -1;
-    return toolchain_digest(sb, err);
 }
 
 /* ---- compiling one module ----------------------------------------------- */
@@ -259,7 +81,7 @@ static void remove_tree(const char *dir) {
         char p[PX_SANDBOX_PATH_MAX];
         while ((e = readdir(d)))
             if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
-                path_join(p, dir, e->d_name, NULL) == 0)
+                px_sb_path_join(p, dir, e->d_name, NULL) == 0)
                 unlink(p);
         closedir(d);
     }
@@ -284,7 +106,9 @@ static int compile_step(const px_sandbox *sb, const char *const *argv,
                         const char *dir, const char *what,
                         px_sandbox_result *res, px_err *err) {
     px_buf errout = PX_BUF_INIT;
-    px_sb_proc p = {.argv = argv, .cwd = dir, .stdin_fd = -1,
+    px_sb_env env;
+    px_sb_tool_env(sb, dir, &env);
+    px_sb_proc p = {.argv = argv, .envp = env.envp, .cwd = dir, .stdin_fd = -1,
                     .timeout_ms = sb->compile_timeout_ms,
                     .cpu_s = COMPILE_CPU_S, .as_bytes = COMPILE_AS_BYTES,
                     .fsize_bytes = COMPILE_FSIZE_BYTES,
@@ -348,11 +172,11 @@ static int build_object(const px_sandbox *sb, const px_buf *stripped,
     int rc = px_buf_printf(&glue, err, "%s%s", glue_head,
                            has_imports ? glue_with_imports : glue_no_imports);
     if (!rc)
-        rc = path_join(p, dir, "task.wasm", err);
+        rc = px_sb_path_join(p, dir, "task.wasm", err);
     if (!rc)
         rc = px_file_write_atomic(p, stripped->data, stripped->len, 0600, err);
     if (!rc)
-        rc = path_join(p, dir, "glue.c", err);
+        rc = px_sb_path_join(p, dir, "glue.c", err);
     if (!rc)
         rc = px_file_write_atomic(p, glue.data, glue.len, 0600, err);
     px_buf_free(&glue);
@@ -376,7 +200,7 @@ static int build_object(const px_sandbox *sb, const px_buf *stripped,
     cc[k] = NULL;
     if (compile_step(sb, cc, dir, "the C compiler", res, err))
         return -1;
-    if (path_join(p, dir, "task.so", err) || publish(p, so_path, sb->cache_dir, err)) {
+    if (px_sb_path_join(p, dir, "task.so", err) || publish(p, so_path, sb->cache_dir, err)) {
         set_res(res, PX_SB_INTERNAL, err);
         return -1;
     }
@@ -411,11 +235,11 @@ int px_sandbox_compile(const px_sandbox *sb, const uint8_t *m, size_t n,
     snprintf(name, sizeof name, "%s-%.*s.so", hex, KEY_TOOLCHAIN_HEX,
              sb->toolchain);
     char path[PX_SANDBOX_PATH_MAX], dir[PX_SANDBOX_PATH_MAX];
-    int rc = path_join(path, sb->cache_dir, name, err);
+    int rc = px_sb_path_join(path, sb->cache_dir, name, err);
     if (!rc && access(path, R_OK) == 0) {
         res->cached = 1;
     } else if (!rc) {
-        rc = path_join(dir, sb->cache_dir, "tmp-XXXXXX", err);
+        rc = px_sb_path_join(dir, sb->cache_dir, "tmp-XXXXXX", err);
         if (!rc && !mkdtemp(dir))
             rc = px_fail(err, PX_E_IO, "creating a directory in %s failed: %s",
                          sb->cache_dir, strerror(errno));

@@ -77,8 +77,8 @@ static void outcome(px_sandbox_result *res, px_sandbox_status s,
     va_end(ap);
 }
 
-static int input_fd(const uint8_t *in, size_t n, px_err *err) {
-    int fd = memfd_create("pixiu-input", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+int px_sb_memfd(const char *name, const uint8_t *in, size_t n, px_err *err) {
+    int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (fd < 0)
         return px_fail(err, PX_E_IO, "memfd_create failed: %s", strerror(errno));
     for (size_t off = 0; off < n;) {
@@ -87,14 +87,15 @@ static int input_fd(const uint8_t *in, size_t n, px_err *err) {
             continue;
         if (w <= 0) {
             close(fd);
-            return px_fail(err, PX_E_IO, "buffering the input failed");
+            return px_fail(err, PX_E_IO, "buffering %s failed", name);
         }
         off += (size_t)w;
     }
-    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE);
-    if (lseek(fd, 0, SEEK_SET) != 0) {
+    if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE |
+                                   F_SEAL_SEAL) ||
+        lseek(fd, 0, SEEK_SET) != 0) {
         close(fd);
-        return px_fail(err, PX_E_IO, "rewinding the input failed");
+        return px_fail(err, PX_E_IO, "sealing %s failed", name);
     }
     return fd;
 }
@@ -216,7 +217,7 @@ int px_sandbox_run_object(const px_sandbox *sb, const char *so_path,
         strcpy(a_seed, "-");
     const char *argv[] = {sb->runner, so_path, a_cpu, a_pages, a_err,
                           lim->grant_clock ? "1" : "0", a_seed, NULL};
-    int fd = input_fd(in, inlen, err);
+    int fd = px_sb_memfd("pixiu-input", in, inlen, err);
     if (fd < 0) {
         outcome(res, PX_SB_INTERNAL, "%s", err ? err->msg : "input");
         return -1;

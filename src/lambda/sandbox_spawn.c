@@ -40,7 +40,10 @@ static void child(const px_sb_proc *p, int fds[NPIPES][2]) {
     set_limit(RLIMIT_FSIZE, p->fsize_bytes);
     set_limit(RLIMIT_CORE, 0);
     signal(SIGPIPE, SIG_DFL);
-    execvp(p->argv[0], (char *const *)p->argv);
+    if (p->envp)
+        execve(p->argv[0], (char *const *)p->argv, p->envp);
+    else
+        execvp(p->argv[0], (char *const *)p->argv);
     static const char msg[] = "exec failed\n";
     (void)!write(2, msg, sizeof msg - 1);
     _exit(127);
