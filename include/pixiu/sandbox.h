@@ -136,11 +136,54 @@ typedef struct px_sandbox {
     uint32_t compile_timeout_ms;
 } px_sandbox;
 
-/* Find the tools and create the cache directory. cache_dir NULL means
- * $PIXIU_CACHE_DIR, else $XDG_CACHE_HOME/pixiu/wasm, else
- * $HOME/.cache/pixiu/wasm. The runner is $PIXIU_WASM_RUNNER, else
- * pixiu-wasm-runner next to the running executable. */
+/* The exact tools a sandbox uses. Every member may be NULL, meaning the
+ * default a node resolves once at start:
+ *   cache_dir  $PIXIU_CACHE_DIR, else $XDG_CACHE_HOME/pixiu/wasm, else
+ *              $HOME/.cache/pixiu/wasm
+ *   runner     $PIXIU_WASM_RUNNER, else pixiu-wasm-runner next to the
+ *              running executable, else in ../libexec/pixiu/ from it
+ *   wasm2c     wasm2c found in $PATH
+ *   cc         gcc found in $PATH
+ * Tool paths are made absolute and canonical (symbolic links resolved) at
+ * init; compilers then run with a fixed environment (PATH = the C
+ * compiler's directory, /usr/bin, /bin; LC_ALL=C; nothing else), so no
+ * later environment change alters what compiles or runs a task. */
+typedef struct px_sandbox_tools {
+    const char *cache_dir;
+    const char *runner;
+    const char *wasm2c;
+    const char *cc;
+} px_sandbox_tools;
+
+/* Resolve the tools, check each is an executable file, create the cache
+ * directory (0700) and compute the toolchain digest. */
+int px_sandbox_init_tools(px_sandbox *sb, const px_sandbox_tools *tools,
+                          px_err *err);
+
+/* px_sandbox_init_tools with only the cache directory given. */
 int px_sandbox_init(px_sandbox *sb, const char *cache_dir, px_err *err);
+
+/* One file whose content shapes what a task compiles to or runs with. */
+typedef struct px_sandbox_component {
+    char name[256];                 /* "runner", "cc1", "lib libc.so.6" */
+    char path[PX_SANDBOX_PATH_MAX]; /* absolute, canonical */
+} px_sandbox_component;
+
+#define PX_SANDBOX_COMPONENTS_MAX 256
+
+/* List every such file, in a fixed order:
+ *   runner, wasm2c, cc, cc1, as, collect2, ld, lto-plugin, then the files
+ *   the C compiler links into the object (crti.o, crtbeginS.o, crtendS.o,
+ *   crtn.o, libgcc.a, libgcc_s.so, libc.so, libc_nonshared.a), then
+ *   "header <path>" for wasm-rt.h and every header the generated C
+ *   includes (as the compiler resolves them, in its order), then "lib <soname>" for each
+ *   shared library the runner and the tools load, sorted by name.
+ * Programs the C compiler runs are found as it finds them (cc
+ * -print-prog-name and -print-file-name under the fixed environment).
+ * Fills out[0..*n). If cap is too small, returns -1 (PX_E_LIMIT) with *n
+ * set to the number needed. Costs a few tool processes: call it once. */
+int px_sandbox_components(const px_sandbox *sb, px_sandbox_component *out,
+                          size_t cap, size_t *n, px_err *err);
 
 /* Validate and compile (or find in the cache) a module; writes the shared
  * object's path into so_path. On failure res->status says whether the
