@@ -115,6 +115,11 @@ static int map_run(const px_stage_ctx *ctx, const px_map_params *mp, const px_sa
         return fail(out, PX_STATUS_BAD_INPUT);
     if (px_map_group(ctx->inputs, ctx->ninputs, mp, ctx->task_key, &g, err) || map_users_check(ctx, &g, mp, err))
         return fail(out, err && err->code == PX_E_NOMEM ? PX_STATUS_INTERNAL : PX_STATUS_BAD_INPUT);
+    /* A run's output counts only as one vector of dim values: stop a run
+     * the moment it writes more (output-limit ends that run alone). */
+    px_sandbox_limits run_lim = *lim;
+    run_lim.max_output = 8 + 8 * (size_t)mp->dim;
+    lim = &run_lim;
     uint64_t total = (uint64_t)lim->cpu_ms * (g.n ? g.n : 1);
     if (total > MAP_TOTAL_CPU_MS_MAX)
         total = MAP_TOTAL_CPU_MS_MAX;
