@@ -29,6 +29,12 @@ int px_x_hex_value(const json_t *v, const char *what, uint8_t *out, size_t n, px
 int px_x_set(json_t *obj, const char *key, json_t *v, px_err *err);
 int px_x_append(json_t *arr, json_t *v, px_err *err);
 
+/* The rules between a manifest's stages (manifest_rules.c): dp stages in
+ * one partition behind a wasm map of the same dim, sample-and-aggregate
+ * unsplit, unsupported placements and kinds refused, datasets naming their
+ * user field. -1 naming the rule and the stage. */
+int px_manifest_rules(const px_manifest *m, px_err *err);
+
 /* Plans published in parts (planparts.c): every chain of plan-part entries
  * of the manifest that assembles, with the index of the entry that
  * completed it. Free with px_plan_assembled_free. */

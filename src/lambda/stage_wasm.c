@@ -14,13 +14,21 @@
 #include "pixiu/lambda.h"
 #include "pixiu/sandbox.h"
 
-static const char *const param_names[] = {"cpu_ms", "wall_ms", "mem_mb", "max_output", NULL};
+static const char *const param_names[] = {"cpu_ms", "wall_ms", "mem_mb", "max_output", "dim", "blocks", NULL};
 
 static int wasm_check(const json_t *params, px_err *err) {
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)params, key, v) {
         int known = 0;
+        /* The map the manifest declares before a dp stage (checked by the
+         * manifest parser, docs/manifest.md). */
+        if (!strcmp(key, "map")) {
+            const char *m = json_string_value(v);
+            if (!m || (strcmp(m, "per-user") && strcmp(m, "sample-and-aggregate")))
+                return px_fail(err, PX_E_INVALID, "param \"map\" must be \"per-user\" or \"sample-and-aggregate\"");
+            continue;
+        }
         for (size_t i = 0; param_names[i]; i++)
             known |= !strcmp(key, param_names[i]);
         if (!known)
