@@ -460,6 +460,30 @@ int px_receipt_check(const void *json, size_t len, const px_receipt_pins *pins,
                      px_receipt_summary *out, px_err *err);
 void px_receipt_summary_free(px_receipt_summary *s);
 
+/* A trust root: the network a receipt must come from, known to the
+ * verifying party on its own (a membership file, or keys it pins one by
+ * one). Every POD key, platform key and worker build the receipt names
+ * must be the one pinned here for that node, and the checkpoint must carry
+ * cosignatures of at least min_witnesses of the pinned witnesses. */
+typedef struct px_receipt_root {
+    const px_verifier *log_key; /* required */
+    const px_node_key *pods;    /* POD release keys by node id */
+    size_t npods;
+    const px_node_platform *platforms;
+    size_t nplatforms;
+    const uint8_t (*builds)[PX_SHA256_BYTES]; /* accepted worker builds */
+    size_t nbuilds;
+    const px_cosigner *witnesses;
+    size_t nwitnesses;
+    size_t min_witnesses; /* <= nwitnesses */
+} px_receipt_root;
+
+/* px_receipt_check, with every key of the receipt pinned by root.
+ * out->ncosigs counts the pinned witnesses that cosigned. Fails with
+ * PX_E_VERIFY naming the first key that is not pinned. */
+int px_receipt_verify(const void *json, size_t len, const px_receipt_root *root,
+                      px_receipt_summary *out, px_err *err);
+
 #ifdef __cplusplus
 }
 #endif
