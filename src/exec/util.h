@@ -47,4 +47,9 @@ int px_plan_assemble(const px_entry *entries, size_t n, const uint8_t manifest[P
                      px_assembled_plan **out, size_t *nout, px_err *err);
 void px_plan_assembled_free(px_assembled_plan *a, size_t n);
 
+/* The first plan of the manifest in the entries (log order), whole or
+ * assembled from parts, signed by its consumer (planfind.c). 1 and *out
+ * filled, 0 when there is none, -1 on error. */
+int px_plan_first(const px_entry *e, size_t n, const uint8_t manifest[PX_SHA256_BYTES], px_plan *out, px_err *err);
+
 #endif

@@ -64,7 +64,7 @@ set -e
 # 3. Audit and trace from the log.
 "$pixiu" audit "$task" --log "$log" --membership "$tmp/net/membership.json" >"$tmp/audit" || fail "audit: $(cat "$tmp/audit")"
 grep -q "^verdict: ok: result $result" "$tmp/audit" || fail "audit result: $(cat "$tmp/audit")"
-"$pixiu" trace "$result" --log "$log" >"$tmp/trace" || fail "trace"
+"$pixiu" trace "$result" --log "$log" --membership "$tmp/net/membership.json" >"$tmp/trace" || fail "trace: $(cat "$tmp/trace")"
 for p in pod-1 pod-2 pod-3; do grep -q "released by $p dataset transactions" "$tmp/trace" || fail "trace misses $p"; done
 
 # 4. Kill the task stage's executor in the middle of a task.

@@ -130,13 +130,21 @@ static void test_audit_and_trace(void **state) {
     uint8_t r[32];
     digest_of(r, "output-2");
     hex(res, r);
-    assert_int_equal(pixiu(&out, "trace %s --log %s", res, e.base), 0);
+    st = pixiu(&out, "trace %s --log %s --membership %s --worker %s", res, e.base, e.membership, wk);
+    if (st != 0)
+        fail_msg("trace exited %d:\n%s", st, (char *)out.data);
     assert_non_null(strstr((char *)out.data, "released by pod-2 dataset transactions"));
-    assert_int_equal(pixiu(&out, "trace %s --log %s --dot", res, e.base), 0);
+    assert_int_equal(pixiu(&out, "trace %s --log %s --membership %s --worker %s --dot", res, e.base, e.membership, wk),
+                     0);
     assert_non_null(strstr((char *)out.data, "digraph trace"));
-    assert_int_equal(pixiu(&out, "trace %s --log %s --json", res, e.base), 0);
+    assert_int_equal(pixiu(&out, "trace %s --log %s --membership %s --worker %s --json --task %s", res, e.base,
+                           e.membership, wk, mid), 0);
     assert_non_null(strstr((char *)out.data, "\"kind\":\"release\""));
-    assert_int_equal(pixiu(&out, "trace nothex --log %s", e.base), 2);
+    /* Under a worker build nobody used, no step verifies: said, exit 1. */
+    assert_int_equal(pixiu(&out, "trace %s --log %s --membership %s --worker %064d", res, e.base, e.membership, 0), 1);
+    assert_non_null(strstr((char *)out.data, "UNVERIFIED"));
+    assert_int_equal(pixiu(&out, "trace nothex --log %s --membership %s", e.base, e.membership), 2);
+    assert_int_equal(pixiu(&out, "trace %s --log %s", res, e.base), 2);
     env_close(&e);
 
     faults x = NONE;
