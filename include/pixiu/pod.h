@@ -214,6 +214,7 @@ void px_delta_format(char *out, int64_t units);
  *   {"consumers": ["bank-analytics", ...],          (node ids; "*" = anyone)
  *    "code": ["<hex sha256>", ...] | "any-behind-dp",
  *    "min_level": {"default": 1, "wasm": 2, ...},   (per stage kind)
+ *    "executors": ["exec-1", ...],                  (optional: accepted hosts)
  *    "require_dp": true,
  *    "budget": {"epsilon": "10", "delta": "1e-6",
  *               "per_consumer": {"epsilon": "2", "delta": "1e-7"}}}
@@ -226,6 +227,7 @@ typedef struct px_pod_policy {
     uint8_t (*code)[PX_SHA256_BYTES]; size_t ncode; int any_code_behind_dp;
     struct { char kind[PX_STAGE_KIND_MAX + 1]; int level; } *levels; size_t nlevels;
     int default_level;
+    char **executors; size_t nexecutors; int any_executor; /* any_executor: no list */
     int require_dp;
     int64_t eps_total, delta_total, eps_consumer, delta_consumer; /* units */
 } px_pod_policy;
@@ -243,11 +245,21 @@ typedef struct px_pod_stage_req {
     int level;                   /* attested TEE security level */
 } px_pod_stage_req;
 
+/* One attested instance of the task: where it runs and at which level. */
+typedef struct px_pod_instance_req {
+    uint32_t stage, partition;
+    const char *kind;            /* its stage's kind */
+    const char *node;            /* the executor node hosting it */
+    int level;                   /* attested TEE security level */
+} px_pod_instance_req;
+
 typedef struct px_pod_request {
     const char *consumer;
     const char *dataset;
     const px_pod_stage_req *stages;
     size_t nstages;
+    const px_pod_instance_req *instances; /* NULL: judged per stage only */
+    size_t ninstances;
 } px_pod_request;
 
 /* 0 if the policy allows the request; else -1 with PX_E_DENIED naming the

@@ -137,13 +137,56 @@ static int complete_manifest(px_job *j, const void *tmpl, size_t len, px_err *er
 
 /* ---- recruitment, back to front ------------------------------------------------ */
 
+/* Every POD a dataset names must be a POD of the membership: a POD the
+ * dispatcher cannot ask would silently drop out of the task. */
+static int pods_known(const px_job *j, px_err *err) {
+    for (size_t d = 0; d < j->m.ndatasets; d++)
+        for (size_t k = 0; k < j->m.datasets[d].npods; k++) {
+            const char *id = j->m.datasets[d].pods[k];
+            const px_member *x = px_membership_find(j->o->members, id);
+            if (!x)
+                return px_fail(err, PX_E_INVALID, "dataset \"%s\": POD \"%s\" is not in the membership",
+                               j->m.datasets[d].name, id);
+            if (!(x->roles & PX_ROLE_POD))
+                return px_fail(err, PX_E_INVALID, "dataset \"%s\": node \"%s\" is in the membership but not a POD",
+                               j->m.datasets[d].name, id);
+        }
+    return 0;
+}
+
+/* The n-th executor (in membership order) whose TEE level, as the
+ * membership states it, meets min_level; NULL past the last. */
+static const px_member *eligible(const px_membership *mem, uint32_t min_level, size_t n) {
+    for (size_t i = 0; i < mem->n; i++) {
+        const px_member *x = &mem->nodes[i];
+        if ((x->roles & PX_ROLE_EXECUTOR) && x->level >= 0 && (uint32_t)x->level >= min_level && n-- == 0)
+            return x;
+    }
+    return NULL;
+}
+
+/* No executor of the stage's level: say which level the network has. */
+static int no_executor(const px_job *j, uint32_t s, px_err *err) {
+    const px_membership *mem = j->o->members;
+    const px_member *best = NULL;
+    for (size_t i = 0; i < mem->n; i++)
+        if ((mem->nodes[i].roles & PX_ROLE_EXECUTOR) && (!best || mem->nodes[i].level > best->level))
+            best = &mem->nodes[i];
+    if (!best)
+        return px_fail(err, PX_E_UNAVAILABLE, "the membership has no executor");
+    return px_fail(err, PX_E_UNAVAILABLE, "stage %u (%s) needs TEE level %u: no executor in the membership has it "
+                   "(the highest is level %d, on %s)", s, px_stage_type_name(j->m.stages[s].kind),
+                   j->m.stages[s].min_level, best->level, best->id);
+}
+
+/* Each stage's instances go round robin over the executors whose level
+ * meets the stage's minimum (one counter over all stages, so consecutive
+ * stages land on different nodes when they can). */
 static int assign(px_job *j, px_err *err) {
     const px_membership *mem = j->o->members;
-    size_t nexec = 0, k = 0;
-    for (size_t i = 0; i < mem->n; i++)
-        nexec += (mem->nodes[i].roles & PX_ROLE_EXECUTOR) != 0;
-    if (!nexec)
-        return px_fail(err, PX_E_UNAVAILABLE, "the membership has no executor");
+    size_t k = 0;
+    if (pods_known(j, err))
+        return -1;
     for (size_t s = 0; s < j->m.nstages; s++)
         j->ns += j->m.stages[s].partitions;
     for (size_t s = 0; s + 1 < j->m.nstages; s++) {
@@ -152,17 +195,21 @@ static int assign(px_job *j, px_err *err) {
             return px_fail(err, PX_E_INVALID, "stage %zu has %u partitions and stage %zu has %u: a stage must have "
                            "as many partitions as the one before it, or one, or follow a single one", s, a, s + 1, b);
     }
+    for (uint32_t s = 0; s < j->m.nstages; s++)
+        if (!eligible(mem, j->m.stages[s].min_level, 0))
+            return no_executor(j, s, err);
     if (!(j->s = calloc(j->ns, sizeof *j->s)))
         return px_fail(err, PX_E_NOMEM, "out of memory");
-    for (uint32_t s = 0; s < j->m.nstages; s++)
+    for (uint32_t s = 0; s < j->m.nstages; s++) {
+        size_t n = 0;
+        while (eligible(mem, j->m.stages[s].min_level, n))
+            n++;
         for (uint32_t q = 0; q < j->m.stages[s].partitions; q++, k++) {
-            size_t pick = k % nexec, seen = 0;
-            for (size_t i = 0; i < mem->n; i++)
-                if ((mem->nodes[i].roles & PX_ROLE_EXECUTOR) && seen++ == pick)
-                    j->s[k].node = &mem->nodes[i];
+            j->s[k].node = eligible(mem, j->m.stages[s].min_level, k % n);
             j->s[k].stage = s;
             j->s[k].partition = q;
         }
+    }
     return 0;
 }
 

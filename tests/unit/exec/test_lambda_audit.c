@@ -1,5 +1,5 @@
 /* The audit over proofs signed by real trust-λ instances (the TEE module's
- * in-process instances, the POD's prover and the DP stage): a POD whose
+ * in-process instances, the POD's prover and the aggregation stage): a POD whose
  * sealed records do not match its release statement, and an executor that
  * hands the next stage an output that is not the one its proof names, are
  * both detected by the next λ's validator and named by the audit. */
@@ -11,8 +11,7 @@ static const px_stage_kind *const table[] = {&px_stage_prover, &px_dp_stage_kind
 
 #define TWO_STAGES                                                                                               \
     "[{\"kind\":\"prover\",\"min_level\":1,\"params\":{\"require\":\"any\",\"sources\":[]}},"                  \
-    "{\"kind\":\"dp\",\"min_level\":1,\"dp\":{\"mechanism\":\"laplace\",\"epsilon\":\"0.5\",\"delta\":\"0\"},"\
-    "\"params\":{\"mechanism\":\"count\",\"epsilon\":\"0.5\"}}]"
+    "{\"kind\":\"aggregate\",\"min_level\":1}]"
 
 typedef struct chain {
     px_lambda *l[2];
@@ -134,7 +133,7 @@ static void test_pod_lies(void **state) {
     fx_free(&f);
 }
 
-/* The first stage is honest; its host hands the DP stage something else. */
+/* The first stage is honest; its host hands the next stage something else. */
 static void test_executor_swaps_output(void **state) {
     (void)state;
     fx f;
@@ -161,7 +160,7 @@ static void test_executor_swaps_output(void **state) {
     if (!r0.ok)
         fail_msg("the honest first stage failed: %s", r0.status);
     px_buf_append(&ent[2], r0.proof.data, r0.proof.len, &err);
-    /* Not what the proof names, though properly sealed to the DP stage. */
+    /* Not what the proof names, though properly sealed to the next stage. */
     records(&f, &stream, 7);
     px_commit_new(r, stream.data, stream.len, d);
     px_assert_ok(px_seal_committed(&other, r, stream.data, stream.len, box1, &err), &err);
