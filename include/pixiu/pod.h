@@ -238,6 +238,16 @@ int px_pod_policy_set(px_pod *p, const char *dataset, const void *json, size_t l
 /* Appends the stored policy document. */
 int px_pod_policy_get(px_pod *p, const char *dataset, px_buf *out, px_err *err);
 
+/* Accepted builds (docs/tee.md): besides the build its own node runs, a
+ * POD accepts instances measured under the build digests its owner added
+ * here (for every dataset: a build is about executors, not data). Adding a
+ * listed build again is a no-op; removing one that is not listed fails
+ * with PX_E_NOTFOUND. */
+int px_pod_build_add(px_pod *p, const uint8_t build[PX_SHA256_BYTES], px_err *err);
+int px_pod_build_remove(px_pod *p, const uint8_t build[PX_SHA256_BYTES], px_err *err);
+/* *out (malloc'd, n entries; free it) in the order they were added. */
+int px_pod_build_list(px_pod *p, uint8_t (**out)[PX_SHA256_BYTES], size_t *n, px_err *err);
+
 /* What a task asks of a dataset, as the POD sees it at admission. */
 typedef struct px_pod_stage_req {
     const char *kind;            /* "prover", "wasm", "dp", ... */

@@ -157,8 +157,12 @@ static int wasm_run(const px_stage_ctx *ctx, px_stage_out *out, px_err *err) {
         out->status = PX_STATUS_BAD_INPUT;
         return px_fail(err, PX_E_INVALID, "a wasm stage takes exactly one input, not %zu", ctx->ninputs);
     }
+    /* In a worker, exactly the tools the node measured; in-process (tests)
+     * the sandbox finds its own. */
     px_sandbox sb;
-    if (px_sandbox_init(&sb, NULL, err)) {
+    if (ctx->sandbox)
+        sb = *ctx->sandbox;
+    else if (px_sandbox_init(&sb, NULL, err)) {
         out->status = PX_STATUS_INTERNAL;
         return px_err_prefix(err, "sandbox: ");
     }

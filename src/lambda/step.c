@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "lambda/step_internal.h"
+#include "pixiu/sandbox.h"
 
 static const char *const statuses[] = {
     PX_STATUS_OK,     PX_STATUS_BAD_INPUT,     PX_STATUS_BAD_PROOF,         PX_STATUS_DIGEST_MISMATCH,
@@ -54,7 +55,7 @@ static int birth_checks(const px_stage_kind *k, const px_stage_config *c, const 
     return 0;
 }
 
-int px_lambda_new(px_lambda **out, const px_stage_kind *const *table, const uint8_t worker_digest[PX_SHA256_BYTES],
+int px_lambda_new(px_lambda **out, const px_stage_kind *const *table, const uint8_t build_digest[PX_SHA256_BYTES],
                   const char *kind, const uint8_t code_digest[PX_SHA256_BYTES], const void *config,
                   size_t config_len, px_err *err) {
     px_lambda *l = calloc(1, sizeof *l);
@@ -65,13 +66,14 @@ int px_lambda_new(px_lambda **out, const px_stage_kind *const *table, const uint
     px_sha256(config_digest, config, config_len);
     if (px_stage_config_parse(&l->config, config, config_len, err) ||
         birth_checks(l->kind, &l->config, kind, code_digest, err) ||
-        px_tee_measure(l->measurement, worker_digest, kind, code_digest, config_digest, err) ||
+        px_tee_measure(l->measurement, build_digest, kind, code_digest, config_digest, err) ||
         px_signer_generate(&l->signer, PX_LAMBDA_SIGNER_NAME, err)) {
         px_lambda_free(l);
         return -1;
     }
     px_box_keygen(&l->box);
     memcpy(l->code_digest, code_digest, PX_SHA256_BYTES);
+    memcpy(l->build_digest, build_digest, PX_SHA256_BYTES);
     *out = l;
     return 0;
 }
@@ -80,6 +82,7 @@ void px_lambda_free(px_lambda *l) {
     if (!l)
         return;
     px_stage_config_free(&l->config);
+    free(l->sandbox);
     px_memzero(l, sizeof *l); /* the private keys */
     free(l);
 }
@@ -91,15 +94,29 @@ void px_lambda_public(const px_lambda *l, uint8_t sign_pk[PX_SIGN_PUBLICKEYBYTES
     memcpy(measurement, l->measurement, PX_TEE_MEASUREMENT_BYTES);
 }
 
+int px_lambda_set_sandbox(px_lambda *l, const px_sandbox *sb, px_err *err) {
+    px_sandbox *copy = malloc(sizeof *copy);
+    if (!copy)
+        return px_fail(err, PX_E_NOMEM, "out of memory");
+    *copy = *sb;
+    free(l->sandbox);
+    l->sandbox = copy;
+    return 0;
+}
+
 int px_lambda_set_evidence(px_lambda *l, const void *ev, size_t len, px_err *err) {
     px_evidence e;
-    if (px_evidence_parse(&e, ev, len, err))
+    uint8_t build[PX_SHA256_BYTES];
+    if (px_evidence_parse(&e, ev, len, err) || px_tee_build_digest(build, &e.build, err))
         return -1;
     if (!px_ct_equal(e.sign_pk, l->signer.kp.pk, PX_SIGN_PUBLICKEYBYTES) ||
         !px_ct_equal(e.box_pk, l->box.pk, PX_BOX_PUBLICKEYBYTES))
         return px_fail(err, PX_E_VERIFY, "evidence names other keys than this instance's");
     if (!px_ct_equal(e.measurement, l->measurement, PX_TEE_MEASUREMENT_BYTES))
         return px_fail(err, PX_E_VERIFY, "evidence names another measurement than this instance's");
+    /* A verifier reads the build from the evidence: it must be ours. */
+    if (!px_ct_equal(build, l->build_digest, PX_SHA256_BYTES))
+        return px_fail(err, PX_E_VERIFY, "evidence lists another build than this instance's");
     px_evidence_digest(l->evidence_digest, ev, len);
     l->have_evidence = 1;
     return 0;
@@ -183,7 +200,7 @@ static int validate_all(px_lambda *l, step_state *s, const px_step_input *inputs
 
 static void run_stage(px_lambda *l, step_state *s) {
     px_stage_ctx ctx = {&l->config, l->config.params, s->code.data, s->code.len, s->in, s->n,
-                        s->has_task_key ? s->task_key : NULL};
+                        s->has_task_key ? s->task_key : NULL, l->sandbox};
     if (!l->kind->needs_code)
         ctx.code = NULL;
     px_err e = {0};

@@ -15,7 +15,10 @@ static int check_exec_proof(const struct px_lambda *l, const px_step_input *in, 
                             px_exec_proof *producer, const char **status, px_err *err) {
     const px_stage_config *c = &l->config;
     *status = PX_STATUS_BAD_PROOF; /* unless only the digest is wrong */
-    px_evidence_policy pol = {c->platform_keys, c->nplatform_keys, c->min_level, NULL, NULL, NULL};
+    /* Which builds ran the predecessors is the plan's business (checked by
+     * every POD at admission); here only its platform's signature counts. */
+    px_evidence_policy pol = {.platform_keys = c->platform_keys, .nplatform_keys = c->nplatform_keys,
+                              .min_level = c->min_level};
     px_evidence ev;
     if (px_evidence_verify(in->evidence, in->evidence_len, &pol, &ev, NULL, err))
         return px_err_prefix(err, "predecessor ");

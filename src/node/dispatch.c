@@ -565,6 +565,24 @@ static int run_stages(px_job *j, px_err *err) {
 
 /* ---- the whole task ------------------------------------------------------------- */
 
+/* The builds the consumer accepts: those it was given, else the one this
+ * machine runs. Its own build also explains refusals (which component of
+ * an executor's build differs), so it is computed either way. */
+static int trust_init(px_job *j, px_err *err) {
+    px_err own_err = {0};
+    if (px_node_build(&j->own, NULL, &own_err)) {
+        j->own = NULL;
+        if (!j->o->nbuilds) {
+            if (err)
+                *err = own_err;
+            return px_err_prefix(err, "no accepted build was given and this machine's cannot be computed: ");
+        }
+    }
+    const uint8_t(*builds)[PX_SHA256_BYTES] = j->o->nbuilds ? j->o->builds : (const uint8_t(*)[PX_SHA256_BYTES])&j->own->digest;
+    return px_node_trust_init(&j->trust, j->o->members, builds, j->o->nbuilds ? j->o->nbuilds : 1,
+                              j->own ? &j->own->build : NULL, err);
+}
+
 static void job_free(px_job *j) {
     px_memzero(j->task_key, sizeof j->task_key);
     for (size_t k = 0; j->s && k < j->ns; k++) {
@@ -586,6 +604,8 @@ static void job_free(px_job *j) {
     px_buf_free(&j->plan);
     px_manifest_free(&j->m);
     px_node_trust_free(&j->trust);
+    if (j->own)
+        px_node_build_free(j->own);
     px_memzero(&j->receiver, sizeof j->receiver);
 }
 
@@ -597,8 +617,7 @@ int px_submit(const px_submit_opts *o, const void *tmpl, size_t len, px_submit_r
         px_fail(err, PX_E_UNAVAILABLE, "the membership has no log");
         goto out;
     }
-    if (px_node_trust_init(&j.trust, o->members, o->workers, o->nworkers, err) ||
-        complete_manifest(&j, tmpl, len, err) || assign(&j, err))
+    if (trust_init(&j, err) || complete_manifest(&j, tmpl, len, err) || assign(&j, err))
         goto out;
     char hex[2 * PX_SHA256_BYTES + 1];
     px_hex_encode(hex, j.m.id, sizeof j.m.id);

@@ -47,12 +47,12 @@ static int process_available(void) {
     return 1;
 }
 
-/* Only what a worker needs is passed on: sanitizer settings, and where the
- * sandbox finds its tools, runner and object cache. Nothing else of the
- * node's environment reaches it. */
+/* Only what a worker needs is passed on: sanitizer settings, and the PATH
+ * and HOME the compilers it starts expect. Which runner, compilers and
+ * object cache it uses the node tells it (INIT), from the build it
+ * measured: nothing else of the node's environment reaches it. */
 static void build_env(char **env) {
-    static const char *const keep[] = {"ASAN_OPTIONS",     "UBSAN_OPTIONS",     "LSAN_OPTIONS", "PATH",
-                                       "PIXIU_CACHE_DIR",  "PIXIU_WASM_RUNNER", "HOME",         "XDG_CACHE_HOME"};
+    static const char *const keep[] = {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "PATH", "HOME"};
     size_t n = 0;
     extern char **environ;
     for (char **e = environ; e && *e && n < ENV_MAX - 1; e++)
