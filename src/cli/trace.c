@@ -72,7 +72,14 @@ static int run(int argc, char **argv) {
     if (px_membership_load(&m, mpath, &err))
         return px_cli_error(PX_EXIT_USAGE, &err, "trace");
     px_node_trust t;
-    if (px_node_trust_init(&t, &m, workers, nworkers, &err)) {
+    uint8_t accepted[PX_TRACE_MAX_WORKERS][PX_SHA256_BYTES];
+    px_lambda_build *own = NULL;
+    if (px_node_builds_parse(accepted, workers, nworkers, &err) || (!nworkers && px_node_build(&own, NULL, &err)) ||
+        px_node_trust_init(&t, &m, nworkers ? (const uint8_t(*)[PX_SHA256_BYTES])accepted
+                                            : (const uint8_t(*)[PX_SHA256_BYTES])&own->digest,
+                           nworkers ? nworkers : 1, own ? &own->build : NULL, &err)) {
+        if (own)
+            px_node_build_free(own);
         px_membership_free(&m);
         return px_cli_error(PX_EXIT_USAGE, &err, "trace");
     }
@@ -86,6 +93,8 @@ static int run(int argc, char **argv) {
         fwrite(out.data, 1, out.len, stdout);
     px_buf_free(&out);
     px_node_trust_free(&t);
+    if (own)
+        px_node_build_free(own);
     px_membership_free(&m);
     if (rc)
         return px_cli_error(PX_EXIT_USAGE, &err, "trace");

@@ -38,7 +38,6 @@ typedef struct pins {
     char *builds[PX_VERIFY_MAX_BUILDS];
     size_t nbuilds;
     long min_witnesses; /* -1: all pinned */
-    px_node_trust trust;
 } pins;
 
 static void pins_free(pins *p) {
@@ -47,7 +46,6 @@ static void pins_free(pins *p) {
     free(p->pods);
     free(p->platforms);
     free(p->witnesses);
-    px_node_trust_free(&p->trust);
 }
 
 /* "ID=KEY" (KEY: a verifier key or a file holding one). */
@@ -253,19 +251,25 @@ static int run(int argc, char **argv) {
         return px_cli_errorf(PX_EXIT_USAGE, "verify: --min-witnesses %ld but only %zu witness(es) pinned",
                              p.min_witnesses, p.nwitnesses);
     }
-    px_membership none = {0};
-    if (px_node_trust_init(&p.trust, &none, p.builds, p.nbuilds, &err)) {
+    /* Builds: the pinned digests, or this machine's own build. */
+    uint8_t accepted[PX_VERIFY_MAX_BUILDS][PX_SHA256_BYTES];
+    px_lambda_build *own = NULL;
+    if (px_node_builds_parse(accepted, p.builds, p.nbuilds, &err) || (!p.nbuilds && px_node_build(&own, NULL, &err))) {
         px_buf_free(&b);
         pins_free(&p);
         return px_cli_error(PX_EXIT_USAGE, &err, "verify");
     }
     px_receipt_root root = {.log_key = &p.log_key, .pods = p.pods, .npods = p.npods, .platforms = p.platforms,
-                            .nplatforms = p.nplatforms, .builds = (const uint8_t(*)[PX_SHA256_BYTES])p.trust.workers,
-                            .nbuilds = p.trust.nworkers, .witnesses = p.witnesses, .nwitnesses = p.nwitnesses,
+                            .nplatforms = p.nplatforms,
+                            .builds = p.nbuilds ? (const uint8_t(*)[PX_SHA256_BYTES])accepted
+                                                : (const uint8_t(*)[PX_SHA256_BYTES])&own->digest,
+                            .nbuilds = p.nbuilds ? p.nbuilds : 1, .witnesses = p.witnesses, .nwitnesses = p.nwitnesses,
                             .min_witnesses = p.min_witnesses < 0 ? p.nwitnesses : (size_t)p.min_witnesses};
     px_receipt_summary s;
     int rc = px_receipt_verify(b.data, b.len, &root, &s, &err);
     px_buf_free(&b);
+    if (own)
+        px_node_build_free(own);
     if (rc) {
         status = err.code == PX_E_NOMEM || err.code == PX_E_IO ? PX_EXIT_USAGE : PX_EXIT_INVALID;
         if (json && status == PX_EXIT_INVALID)
