@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     px_err err;
     px_evidence_parse(&ev, data, size, &err);
     uint8_t nonce[PX_TEE_NONCE_BYTES] = {0};
-    px_evidence_policy pol = {&v, 1, 1, NULL, nonce, "node-a"};
+    px_evidence_policy pol = {&v, 1, 1, NULL, nonce, "node-a", NULL, 0, NULL};
     px_evidence_verify(data, size, &pol, &ev, NULL, &err);
     return 0;
 }
