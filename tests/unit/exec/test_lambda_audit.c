@@ -33,7 +33,7 @@ static void recruit(fx *f, chain *c) {
         px_random(ins[i].nonce, 32);
         fx_config(f, &ins[i].config, (uint32_t)i, succ);
         const char *kind = px_stage_type_name(f->m.stages[i].kind);
-        px_assert_ok(px_lambda_new(&c->l[i], table, f->worker, kind, px_tee_builtin_code, ins[i].config.data,
+        px_assert_ok(px_lambda_new(&c->l[i], table, f->build_digest, kind, px_tee_builtin_code, ins[i].config.data,
                                    ins[i].config.len, &err), &err);
         px_lambda_public(c->l[i], sign_pk, box_pk, meas);
         px_evidence ev;
@@ -42,6 +42,7 @@ static void recruit(fx *f, chain *c) {
         ev.level = 1;
         strcpy(ev.node, ins[i].node);
         memcpy(ev.measurement, meas, 32);
+        ev.build = f->build;
         memcpy(ev.sign_pk, sign_pk, 32);
         memcpy(ev.box_pk, box_pk, 32);
         memcpy(ev.nonce, ins[i].nonce, 32);

@@ -13,7 +13,8 @@ typedef struct fixture {
     px_verifier platform_v, pod_v, stranger_v;
     uint8_t manifest[32];
     px_box_keypair successor;
-    uint8_t worker[32];
+    px_tee_build build; /* what the instances are measured under */
+    uint8_t worker[32]; /* its digest */
 } fixture;
 
 static inline void fx_init(fixture *f) {
@@ -27,7 +28,11 @@ static inline void fx_init(fixture *f) {
     px_signer_verifier(&f->stranger, &f->stranger_v);
     px_random(f->manifest, sizeof f->manifest);
     px_box_keygen(&f->successor);
-    px_random(f->worker, sizeof f->worker);
+    uint8_t d[32];
+    px_random(d, sizeof d);
+    px_assert_ok(px_tee_build_init(&f->build, NULL, &err), &err);
+    px_assert_ok(px_tee_build_add(&f->build, "worker", d, &err), &err);
+    px_assert_ok(px_tee_build_digest(f->worker, &f->build, &err), &err);
 }
 
 static inline char *fx_vkey(const px_verifier *v) {

@@ -25,6 +25,7 @@ static void born(const fixture *f, inst *in, const char *kind, const px_buf *con
     memset(&ev, 0, sizeof ev);
     snprintf(ev.node, sizeof ev.node, "node-a");
     memcpy(ev.measurement, in->m, 32);
+    ev.build = f->build;
     memcpy(ev.sign_pk, in->spk, 32);
     memcpy(ev.box_pk, in->bpk, 32);
     px_random(ev.nonce, 32);

@@ -111,7 +111,7 @@ static void one_run(int tamper) {
     px_buf ev = PX_BUF_INIT, vec = PX_BUF_INIT, rel = PX_BUF_INIT, sealed = PX_BUF_INIT, proof = PX_BUF_INIT,
            out = PX_BUF_INIT;
     wait_evidence(&r, &ev);
-    px_evidence_policy pol = {&f.platform_v, 1, 1, NULL, nonce, "node-a"};
+    px_evidence_policy pol = {&f.platform_v, 1, 1, NULL, nonce, "node-a", NULL, 0, NULL};
     px_evidence e;
     px_err err = {0};
     px_assert_ok(px_evidence_verify(ev.data, ev.len, &pol, &e, NULL, &err), &err);
