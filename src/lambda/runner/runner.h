@@ -59,6 +59,9 @@ __attribute__((noreturn)) void runner_fail(const char *what);
 /* End the current run: long-jump back to the run loop. */
 __attribute__((noreturn)) void runner_end_run(int how);
 
+/* wasi.c: write the buffered standard output to fd 1 (-1 on failure). */
+int runner_flush_output(void);
+
 /* memory.c: linear memory and tables that survive from run to run, so
  * that instantiating again makes no system call the filter forbids. */
 void runner_memory_reset_flags(void);

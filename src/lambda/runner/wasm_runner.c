@@ -42,6 +42,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <seccomp.h>
@@ -79,6 +80,26 @@ static void put_status(const char *line) {
         line += w;
         n -= (size_t)w;
     }
+}
+
+/* Run status lines are collected and written in blocks, like the output
+ * (see wasi.c); lines that end the batch are written at once. */
+static char g_status[(32u << 10) + 1];
+static size_t g_status_len;
+
+static void flush_status(void) {
+    size_t n = g_status_len;
+    g_status[n] = '\0';
+    g_status_len = 0;
+    put_status(g_status);
+}
+
+static void queue_status(const char *line) {
+    size_t n = strlen(line);
+    if (n > sizeof g_status - 1 - g_status_len)
+        flush_status();
+    memcpy(g_status + g_status_len, line, n);
+    g_status_len += n;
 }
 
 /* Decimal formatting without stdio, usable in a signal handler. */
@@ -216,6 +237,7 @@ static void enter_filter(int clock_granted) {
     struct scmp_arg_cmp query = SCMP_A0(SCMP_CMP_EQ, 0);
     struct scmp_arg_cmp prof = SCMP_A0(SCMP_CMP_EQ, ITIMER_PROF);
     struct scmp_arg_cmp dontneed = SCMP_A2(SCMP_CMP_EQ, MADV_DONTNEED);
+    struct scmp_arg_cmp thread_cpu = SCMP_A0(SCMP_CMP_EQ, CLOCK_THREAD_CPUTIME_ID);
     allow(f, SCMP_SYS(write), 1, &fd1);
     allow(f, SCMP_SYS(write), 1, &fd2);
     allow(f, SCMP_SYS(write), 1, &fd3);
@@ -225,6 +247,7 @@ static void enter_filter(int clock_granted) {
     /* A reset discards the pages a run used (they read as zero again). */
     allow(f, SCMP_SYS(madvise), 1, &dontneed);
     allow(f, SCMP_SYS(setitimer), 1, &prof); /* each run's CPU timer */
+    allow(f, SCMP_SYS(clock_gettime), 1, &thread_cpu); /* its CPU time */
     allow(f, SCMP_SYS(rt_sigprocmask), 0, NULL); /* siglongjmp */
     allow(f, SCMP_SYS(rt_sigreturn), 0, NULL);
     /* glibc's fortified longjmp queries (never sets) the alternate stack
@@ -256,8 +279,23 @@ static void on_signal(int sig, void (*h)(int), void (*hi)(int, siginfo_t *, void
         sa.sa_flags = SA_SIGINFO;
     } else {
         sa.sa_handler = h;
-        sa.sa_flags = SA_ONSTACK; /* the run may have used up its stack */
+        /* On the alternate stack: the run may have used up its stack. */
+        sa.sa_flags = SA_ONSTACK | SA_NODEFER;
     }
+    if (sigaction(sig, &sa, NULL))
+        setup_failed("sigaction failed", strerror(errno));
+}
+
+/* The handlers that end a run by a long jump (wabt's SIGSEGV/SIGBUS trap
+ * handler, on_sigprof) do not block their signal while they run
+ * (SA_NODEFER), so no signal is left blocked after the jump, and the jump
+ * buffer need not save and restore the signal mask: that would be a
+ * system call per run. */
+static void no_defer(int sig) {
+    struct sigaction sa;
+    if (sigaction(sig, NULL, &sa))
+        setup_failed("sigaction failed", strerror(errno));
+    sa.sa_flags |= SA_NODEFER;
     if (sigaction(sig, &sa, NULL))
         setup_failed("sigaction failed", strerror(errno));
 }
@@ -273,6 +311,7 @@ typedef struct batch {
     const uint8_t *input;
     uint64_t *lens, ngroups;
     uint64_t cpu_us, total_left_us;
+    uint64_t cpu_mark; /* cpu_now_us() at the end of the previous run */
     int first_trap; /* the instantiation before the filter trapped */
 } batch_t;
 
@@ -290,19 +329,29 @@ static void report_run(const char *end, uint64_t code, uint64_t out_bytes,
     strcat(line, " ");
     strcat(line, fmt_u64(num + sizeof num, cpu_us));
     strcat(line, "\n");
-    put_status(line);
+    queue_status(line);
 }
 
-static uint64_t set_timer(uint64_t us) {
+static void set_timer(uint64_t us) {
     struct itimerval it = {{0, 0}, {(time_t)(us / 1000000),
-                                    (suseconds_t)(us % 1000000)}}, old;
-    if (setitimer(ITIMER_PROF, &it, &old))
+                                    (suseconds_t)(us % 1000000)}};
+    if (setitimer(ITIMER_PROF, &it, NULL))
         runner_fail("setitimer failed");
-    return (uint64_t)old.it_value.tv_sec * 1000000u +
-           (uint64_t)old.it_value.tv_usec;
 }
 
-/* One run. Locals the long jump must not lose are static or volatile. */
+/* CPU time of the runner so far. The timer's own remaining value is
+ * sampled at scheduler ticks (4 ms and more), too coarse for runs of
+ * microseconds; this clock is exact. */
+static uint64_t cpu_now_us(void) {
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts))
+        runner_fail("clock_gettime failed");
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* One run. Locals the long jump must not lose are static or volatile.
+ * Its CPU time runs from the end of the previous run (so it includes the
+ * reset of the instance) to its own end. */
 static void run_one(batch_t *b, uint64_t i, uint64_t in_off) {
     static batch_t *sb;
     static volatile uint64_t armed;
@@ -328,7 +377,7 @@ static void run_one(batch_t *b, uint64_t i, uint64_t in_off) {
     armed = b->cpu_us < b->total_left_us ? b->cpu_us : b->total_left_us;
     set_timer(armed);
     g_in_run = 1;
-    int end = sigsetjmp(wasm_rt_jmp_buf, 1);
+    int end = sigsetjmp(wasm_rt_jmp_buf, 0); /* no mask: see no_defer */
     if (end == 0) {
         if (i > 0) { /* run 0 uses the instance made before the filter */
             memset(sb->inst, 0, sb->inst_size);
@@ -342,9 +391,11 @@ static void run_one(batch_t *b, uint64_t i, uint64_t in_off) {
         end = END_EXIT;
     }
     g_in_run = 0;
-    uint64_t left = set_timer(0);
-    uint64_t used = end == END_CPU ? armed : armed - (left < armed ? left : armed);
+    /* The timer is left running: the next run re-arms it, and if it fires
+     * before, on_sigprof ignores it (one system call less per run). */
     b = sb;
+    uint64_t now = cpu_now_us(), used = now - b->cpu_mark;
+    b->cpu_mark = now;
     b->total_left_us -= used < b->total_left_us ? used : b->total_left_us;
     if (end == END_CPU && armed < b->cpu_us) {
         put_status("cpu-total\n"); /* the total ran out, not the run's own */
@@ -429,6 +480,8 @@ int main(int argc, char **argv) {
 
     load(argv[1], &b.glue);
     wasm_rt_init(); /* SIGSEGV/SIGBUS handler on an alternate stack */
+    no_defer(SIGSEGV);
+    no_defer(SIGBUS);
     b.inst_size = b.glue.instance_size();
     b.inst = calloc(1, b.inst_size);
     if (!b.inst)
@@ -437,7 +490,7 @@ int main(int argc, char **argv) {
     /* The first instantiation allocates the memory reservation and the
      * table (memory.c). It copies data and element segments and traps if
      * one lies outside its memory or table; that trap is every run's. */
-    int trap = sigsetjmp(wasm_rt_jmp_buf, 1);
+    int trap = sigsetjmp(wasm_rt_jmp_buf, 0);
     if (trap == 0) {
         b.glue.instantiate(b.inst, h);
         if (b.glue.memory(b.inst)->pages > b.cap_pages)
@@ -446,12 +499,16 @@ int main(int argc, char **argv) {
         b.first_trap = trap;
     }
 
+    b.cpu_mark = cpu_now_us();
     on_signal(SIGSYS, NULL, on_sigsys);
     on_signal(SIGPROF, on_sigprof, NULL);
     enter_filter(h->clock_granted);
 
     for (uint64_t i = 0, off = 0; i < b.ngroups; off += b.lens[i], i++)
         run_one(&b, i, off);
-    put_status("done\n");
+    if (runner_flush_output())
+        runner_fail("writing the output failed");
+    queue_status("done\n");
+    flush_status();
     _exit(0);
 }
