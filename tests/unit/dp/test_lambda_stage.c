@@ -107,6 +107,7 @@ static void attest(const fixture *f, px_lambda *l, px_buf *evidence) {
     px_evidence ev;
     memset(&ev, 0, sizeof ev);
     snprintf(ev.node, sizeof ev.node, "node-a");
+    ev.build = f->build;
     px_lambda_public(l, ev.sign_pk, ev.box_pk, ev.measurement);
     px_random(ev.nonce, 32);
     *evidence = (px_buf)PX_BUF_INIT;

@@ -156,6 +156,7 @@ static void dp_born(const world *w, dp_inst *d) {
     px_evidence ev;
     memset(&ev, 0, sizeof ev);
     snprintf(ev.node, sizeof ev.node, "node-a");
+    ev.build = w->f.build;
     px_lambda_public(d->l, d->spk, d->bpk, m);
     memcpy(ev.sign_pk, d->spk, 32);
     memcpy(ev.box_pk, d->bpk, 32);
