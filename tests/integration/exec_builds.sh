@@ -101,7 +101,7 @@ done
 "$pixiu" task submit "$tmp/manifest.json" --node "$node" --code "$tmp/task.wasm" --build "$own" --build "$bad" \
   --receipt "$tmp/receipt.json" >"$tmp/accepted.out" 2>&1 || fail "accepted build: $(cat "$tmp/accepted.out")"
 grep -q '^receipt: verified' "$tmp/accepted.out" || fail "no receipt: $(cat "$tmp/accepted.out")"
-"$pixiu" verify "$tmp/receipt.json" --log-key "$tmp/net/log-1/node.vkey" >/dev/null || fail "receipt"
+"$pixiu" verify "$tmp/receipt.json" --membership "$tmp/net/membership.json" --worker "$own" --worker "$bad" >/dev/null || fail "receipt"
 # Removed again, it is refused again.
 "$pixiu" pod policy build remove "$bad" --pod "$tmp/net/pod-1"
 set +e
