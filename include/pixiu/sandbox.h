@@ -36,6 +36,10 @@ extern "C" {
 #define PX_WASM_MAX_EXPORTS 16
 #define PX_WASM_MAX_SEGMENTS 4096
 #define PX_WASM_MAX_TABLE_ELEMS 1000000u
+/* The compile cost bound, per function body (see wasm_cost.c). */
+#define PX_WASM_MAX_NESTING 1024u            /* nested blocks, loops, ifs */
+#define PX_WASM_MAX_BODY_BYTES (1024u * 1024u) /* bytes of one body */
+#define PX_WASM_MAX_BR_TABLE 65536u          /* targets of one br_table */
 #define PX_SANDBOX_PATH_MAX 4096
 
 /* ---- validation ---------------------------------------------------------- */

@@ -134,15 +134,31 @@ static int compile_step(const px_sandbox *sb, const char *const *argv,
         set_res(res, PX_SB_INVALID_MODULE, err);
         return -1;
     }
-    if (!WIFEXITED(p.wstatus) || WEXITSTATUS(p.wstatus) != 0) {
-        if (WIFEXITED(p.wstatus) && WEXITSTATUS(p.wstatus) == 127) {
-            px_fail(err, PX_E_NOTFOUND, "%s could not be run (%s)", what, line);
-            set_res(res, PX_SB_INTERNAL, err);
-        } else {
-            px_fail(err, PX_E_INVALID, "invalid wasm module: %s refused it: %s",
-                    what, line);
-            set_res(res, PX_SB_INVALID_MODULE, err);
-        }
+    /* A tool that crashes on a module (wasm2c 1.0.32 does, on deep enough
+     * nesting that passed the cost bound) is named as such: it says
+     * nothing on stderr. */
+    if (WIFSIGNALED(p.wstatus)) {
+        int sig = WTERMSIG(p.wstatus);
+        px_fail(err, PX_E_INVALID, "invalid wasm module: %s crashed on it "
+                "(signal %d, %s)%s%s", what, sig, strsignal(sig),
+                line[0] ? ": " : "", line);
+        set_res(res, PX_SB_INVALID_MODULE, err);
+        return -1;
+    }
+    if (WEXITSTATUS(p.wstatus) == 127) {
+        px_fail(err, PX_E_NOTFOUND, "%s could not be run (%s)", what, line);
+        set_res(res, PX_SB_INTERNAL, err);
+        return -1;
+    }
+    if (WEXITSTATUS(p.wstatus) != 0) {
+        if (line[0])
+            px_fail(err, PX_E_INVALID, "invalid wasm module: %s refused it: "
+                    "%s", what, line);
+        else
+            px_fail(err, PX_E_INVALID, "invalid wasm module: %s refused it "
+                    "(exit status %d, no message)", what,
+                    WEXITSTATUS(p.wstatus));
+        set_res(res, PX_SB_INVALID_MODULE, err);
         return -1;
     }
     return 0;
