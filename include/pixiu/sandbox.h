@@ -283,6 +283,13 @@ int px_sandbox_run_groups(const px_sandbox *sb, const uint8_t *m, size_t n,
                           px_buf *out, px_sandbox_run_out *runs,
                           px_sandbox_result *res, px_err *err);
 
+/* One line naming a run's outcome, as px_sandbox_result.reason names a
+ * single run's: "trap: unreachable", "cpu-limit: 300 ms of CPU time used
+ * up", ... (lim: the limits the batch ran with). */
+void px_sandbox_run_describe(const px_sandbox_run_out *r,
+                             const px_sandbox_limits *lim,
+                             char reason[PX_ERR_MSG_MAX]);
+
 /* ---- task build (the SDK) ----------------------------------------------- */
 
 /* Compile a task's C source to a wasm32-wasi module with clang-14 and

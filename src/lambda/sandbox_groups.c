@@ -172,6 +172,15 @@ void px_sb_run_reason(const px_sandbox_run_out *r,
     res->pages = r->pages;
 }
 
+void px_sandbox_run_describe(const px_sandbox_run_out *r,
+                             const px_sandbox_limits *lim,
+                             char reason[PX_ERR_MSG_MAX]) {
+    px_sandbox_result res;
+    memset(&res, 0, sizeof res);
+    px_sb_run_reason(r, lim, &res);
+    memcpy(reason, res.reason, PX_ERR_MSG_MAX);
+}
+
 /* What the runner said, line by line. Fills runs and byte counts; returns
  * the batch's end: 'd' done, 'c' cpu-total, 's' syscall (nr in *sys),
  * 'e' error (message in *msg), 0 nothing final. */
