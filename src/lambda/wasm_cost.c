@@ -51,7 +51,7 @@ static int byte(walk *w, uint8_t *b) {
 static int leb(walk *w, unsigned max_bytes, uint64_t *v) {
     uint64_t r = 0;
     for (unsigned i = 0; i < max_bytes; i++) {
-        uint8_t b;
+        uint8_t b = 0;
         if (byte(w, &b))
             return -1;
         if (i < 10)
@@ -127,7 +127,7 @@ int px_wasm_check_body(const uint8_t *code, size_t n, size_t base,
                       "compile cost bound", n, PX_WASM_MAX_BODY_BYTES);
     uint64_t depth = 1; /* the function's own block */
     while (depth > 0) {
-        uint8_t op;
+        uint8_t op = 0;
         if (byte(&w, &op))
             return -1;
         int rc = 0;
