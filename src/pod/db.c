@@ -5,7 +5,7 @@
 
 #include "pod/db.h"
 
-#define POD_DB_VERSION 1
+#define POD_DB_VERSION 2
 #define BUSY_TIMEOUT_MS 30000
 #define NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
 
@@ -34,6 +34,10 @@ static const char *const schema_sql =
     "  digest TEXT NOT NULL, records INTEGER NOT NULL, signed INTEGER NOT NULL, unsigned INTEGER NOT NULL,"
     "  eps INTEGER NOT NULL, delta INTEGER NOT NULL, stage_key TEXT NOT NULL, released INTEGER NOT NULL,"
     "  envelope BLOB NOT NULL);";
+
+/* Version 2: the builds the owner accepts besides the node's own. */
+static const char *const builds_sql =
+    "CREATE TABLE IF NOT EXISTS builds(digest TEXT PRIMARY KEY, added INTEGER NOT NULL);";
 
 int px_db_fail(px_pod *p, const char *what, px_err *err) {
     int code = sqlite3_extended_errcode(p->db);
@@ -96,10 +100,11 @@ static int check_version(px_pod *p, px_err *err) {
     sqlite3_finalize(st);
     if (v == POD_DB_VERSION)
         return 0;
-    if (v != 0)
+    if (v != 0 && v != 1)
         return px_fail(err, PX_E_STATE, "POD database has version %d, this PIXIU reads %d", v, POD_DB_VERSION);
-    if (px_db_begin(p, err) || px_db_exec(p, schema_sql, err) ||
-        px_db_exec(p, "PRAGMA user_version = 1", err))
+    /* A new database gets every table; a version 1 database the new one. */
+    if (px_db_begin(p, err) || (v == 0 && px_db_exec(p, schema_sql, err)) || px_db_exec(p, builds_sql, err) ||
+        px_db_exec(p, "PRAGMA user_version = 2", err))
         return px_db_rollback(p), -1;
     return px_db_commit(p, err);
 }

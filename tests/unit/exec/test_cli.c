@@ -117,26 +117,35 @@ static void test_audit_and_trace(void **state) {
     char mid[65], wk[65], res[65];
     env_open(&e, NONE);
     hex(mid, e.f.m.id);
-    hex(wk, e.f.worker);
-    int st = pixiu(&out, "audit %s --log %s --membership %s --worker %s", mid, e.base, e.membership, wk);
+    hex(wk, e.f.build_digest);
+    int st = pixiu(&out, "audit %s --log %s --membership %s --build %s", mid, e.base, e.membership, wk);
     if (st != 0)
         fail_msg("audit exited %d:\n%s", st, (char *)out.data);
     assert_non_null(strstr((char *)out.data, "verdict: ok"));
-    /* Without the right worker build nothing is attested. */
-    assert_int_equal(pixiu(&out, "audit %s --log %s --membership %s --worker %064d", mid, e.base, e.membership, 0), 1);
+    /* Without the right build nothing is attested. */
+    assert_int_equal(pixiu(&out, "audit %s --log %s --membership %s --build %064d", mid, e.base, e.membership, 0), 1);
     assert_non_null(strstr((char *)out.data, "bad-plan"));
-    assert_int_equal(pixiu(&out, "audit %s --log %s --membership %s --worker %s --json", mid, e.base, e.membership, wk), 0);
+    assert_non_null(strstr((char *)out.data, "build not accepted"));
+    assert_int_equal(pixiu(&out, "audit %s --log %s --membership %s --build %s --json", mid, e.base, e.membership, wk), 0);
     assert_non_null(strstr((char *)out.data, "\"verdict\":\"ok\""));
     uint8_t r[32];
     digest_of(r, "output-2");
     hex(res, r);
-    assert_int_equal(pixiu(&out, "trace %s --log %s", res, e.base), 0);
+    st = pixiu(&out, "trace %s --log %s --membership %s --worker %s", res, e.base, e.membership, wk);
+    if (st != 0)
+        fail_msg("trace exited %d:\n%s", st, (char *)out.data);
     assert_non_null(strstr((char *)out.data, "released by pod-2 dataset transactions"));
-    assert_int_equal(pixiu(&out, "trace %s --log %s --dot", res, e.base), 0);
+    assert_int_equal(pixiu(&out, "trace %s --log %s --membership %s --worker %s --dot", res, e.base, e.membership, wk),
+                     0);
     assert_non_null(strstr((char *)out.data, "digraph trace"));
-    assert_int_equal(pixiu(&out, "trace %s --log %s --json", res, e.base), 0);
+    assert_int_equal(pixiu(&out, "trace %s --log %s --membership %s --worker %s --json --task %s", res, e.base,
+                           e.membership, wk, mid), 0);
     assert_non_null(strstr((char *)out.data, "\"kind\":\"release\""));
-    assert_int_equal(pixiu(&out, "trace nothex --log %s", e.base), 2);
+    /* Under a worker build nobody used, no step verifies: said, exit 1. */
+    assert_int_equal(pixiu(&out, "trace %s --log %s --membership %s --worker %064d", res, e.base, e.membership, 0), 1);
+    assert_non_null(strstr((char *)out.data, "UNVERIFIED"));
+    assert_int_equal(pixiu(&out, "trace nothex --log %s --membership %s", e.base, e.membership), 2);
+    assert_int_equal(pixiu(&out, "trace %s --log %s", res, e.base), 2);
     env_close(&e);
 
     faults x = NONE;
@@ -144,7 +153,7 @@ static void test_audit_and_trace(void **state) {
     x.fail_status = "trap";
     env_open(&e, x);
     hex(mid, e.f.m.id);
-    assert_int_equal(pixiu(&out, "audit %s --log %s --membership %s --worker %s", mid, e.base, e.membership, wk), 1);
+    assert_int_equal(pixiu(&out, "audit %s --log %s --membership %s --build %s", mid, e.base, e.membership, wk), 1);
     assert_non_null(strstr((char *)out.data, "verdict: failed (trap): stage 1 (wasm) on exec-1 signed a failure: trap"));
     env_close(&e);
     px_buf_free(&out);
@@ -181,8 +190,8 @@ static void receipt_from_log(env *e, const uint8_t result[32], px_signer *witnes
     px_receipt_parts parts = {
         .manifest = e->f.m.id, .result = result, .log_key = &lv, .checkpoint = (char *)cos.data,
         .checkpoint_len = cos.len, .witnesses = &wc, .nwitnesses = 1, .pods = pods, .npods = FX_PODS,
-        .platforms = e->f.nodes, .nplatforms = FX_STAGES, .workers = (const uint8_t(*)[32])e->f.worker,
-        .nworkers = 1, .entries = re, .nentries = (size_t)size};
+        .platforms = e->f.nodes, .nplatforms = FX_STAGES, .builds = (const uint8_t(*)[32])e->f.build_digest,
+        .nbuilds = 1, .entries = re, .nentries = (size_t)size};
     px_assert_ok(px_receipt_build(&out, &parts, &err), &err);
     write_file(path, out.data, out.len);
     for (uint64_t i = 0; i < size; i++) {
@@ -218,19 +227,24 @@ static void test_verify(void **state) {
     px_cosigner_from_signer(&witness, &wc);
     px_assert_ok(px_cosigner_format(&wc, &r, &err), &err);
     write_file(wk, r.data, r.len);
-    int st = pixiu(&out, "verify %s --log-key %s --witness %s", path, lk, wk);
+    char build[65];
+    hex(build, e.f.build_digest);
+    int st = pixiu(&out, "verify %s --membership %s --log-key %s --witness %s --worker %s", path, e.membership, lk, wk,
+                   build);
     if (st != 0)
         fail_msg("verify exited %d:\n%s", st, (char *)out.data);
     assert_non_null(strstr((char *)out.data, "receipt ok"));
-    assert_int_equal(pixiu(&out, "verify %s", path), 0);
-    assert_non_null(strstr((char *)out.data, "pass --log-key to pin it"));
+    /* Without a trust root a receipt proves nothing about its network. */
+    assert_int_equal(pixiu(&out, "verify %s", path), 1);
+    assert_non_null(strstr((char *)out.data, "unpinned"));
     /* Pinned to another witness, a flipped byte, a missing file. */
     assert_int_equal(pixiu(&out, "verify %s --witness %s", path, lk), 2);
     px_buf_reset(&r);
     px_assert_ok(px_file_read(path, 1 << 24, &r, &err), &err);
     r.data[r.len / 2] ^= 0x01;
     write_file(path, r.data, r.len);
-    assert_int_equal(pixiu(&out, "verify %s --log-key %s", path, lk), 1);
+    assert_int_equal(pixiu(&out, "verify %s --membership %s --log-key %s --witness %s --worker %s", path, e.membership,
+                           lk, wk, build), 1);
     assert_non_null(strstr((char *)out.data, "pixiu: verify: receipt: "));
     assert_int_equal(pixiu(&out, "verify %s/nope.json", e.dir), 2);
     px_buf_free(&out);
