@@ -128,7 +128,7 @@ static uint64_t run_native(const char *exe, const px_buf *in, px_buf *out) {
     return ns;
 }
 
-static uint64_t run_wasm(const px_sandbox *sb, const char *so, const px_buf *in,
+static uint64_t run_wasm(const px_sandbox *sb, const px_sandbox_object *so, const px_buf *in,
                          uint32_t cpu_ms, px_buf *out) {
     px_sandbox_limits l;
     px_sandbox_limits_default(&l);
@@ -139,7 +139,7 @@ static uint64_t run_wasm(const px_sandbox *sb, const char *so, const px_buf *in,
     px_err err = {0};
     uint64_t t0 = px_mono_ns();
     if (px_sandbox_run_object(sb, so, in->data, in->len, &l, out, NULL, &res, &err))
-        die(so, &err);
+        die("run", &err);
     return px_mono_ns() - t0;
 }
 
@@ -162,7 +162,8 @@ static uint64_t gcc_native(const char *src, const char *exe) {
 /* Build a task both ways, run each REPEATS times, compare medians. */
 static void compute(const px_sandbox *sb, const char *dir, const char *task,
                     const char *bench, const px_buf *in, int check_equal) {
-    char src[1024], wasm[1024], exe[1024], so[PX_SANDBOX_PATH_MAX];
+    char src[1024], wasm[1024], exe[1024];
+    px_sandbox_object so;
     snprintf(src, sizeof src, "%s/sdk/examples/%s.c", PX_SOURCE_DIR, task);
     snprintf(wasm, sizeof wasm, "%s/%s.wasm", dir, task);
     snprintf(exe, sizeof exe, "%s/%s.native", dir, task);
@@ -178,7 +179,7 @@ static void compute(const px_sandbox *sb, const char *dir, const char *task,
     if (px_file_read(wasm, PX_WASM_MODULE_MAX_DEFAULT, &mod, &err))
         die("read module", &err);
     uint64_t t0 = px_mono_ns();
-    if (px_sandbox_compile(sb, mod.data, mod.len, &l, so, &res, &err))
+    if (px_sandbox_compile(sb, mod.data, mod.len, &l, &so, &res, &err))
         die("compile", &err);
     uint64_t cold = px_mono_ns() - t0;
     if (check_equal) /* one cold compile is enough */
@@ -190,7 +191,7 @@ static void compute(const px_sandbox *sb, const char *dir, const char *task,
         px_buf_reset(&ow);
         px_buf_reset(&on);
         tn[i] = run_native(exe, in, &on);
-        tw[i] = run_wasm(sb, so, in, TASK_CPU_MS, &ow);
+        tw[i] = run_wasm(sb, &so, in, TASK_CPU_MS, &ow);
     }
     if (ow.len != on.len || (check_equal && memcmp(ow.data, on.data, ow.len)))
         die("wasm and native outputs differ", NULL);
@@ -199,6 +200,7 @@ static void compute(const px_sandbox *sb, const char *dir, const char *task,
     px_buf_free(&ow);
     px_buf_free(&on);
     px_buf_free(&mod);
+    px_sandbox_object_free(&so);
 }
 
 /* Per-user runs: GROUPS groups of STEP_INPUT bytes in one runner process
@@ -225,8 +227,8 @@ static void per_user(const px_sandbox *sb, const px_buf *mod, double step_us) {
     l.cpu_ms = 5000;
     px_sandbox_result res;
     px_err err = {0};
-    char so[PX_SANDBOX_PATH_MAX];
-    if (px_sandbox_compile(sb, mod->data, mod->len, &l, so, &res, &err))
+    px_sandbox_object so;
+    if (px_sandbox_compile(sb, mod->data, mod->len, &l, &so, &res, &err))
         die("per-user module", &err);
     uint64_t tg[REPS], t1[REPS];
     for (int r = 0; r < REPS; r++) {
@@ -240,18 +242,20 @@ static void per_user(const px_sandbox *sb, const px_buf *mod, double step_us) {
             if (runs[g].status != PX_SB_OK)
                 die("a per-user run failed", NULL);
         px_buf_reset(&out);
-        t1[r] = run_wasm(sb, so, &in, 5000, &out);
+        t1[r] = run_wasm(sb, &so, &in, 5000, &out);
     }
     double single = (double)median(t1, REPS), groups = (double)median(tg, REPS);
     print("sandbox_per_user_run_us", (groups - single) / GROUPS / 1e3, "us",
           step_us);
+    px_sandbox_object_free(&so);
     px_buf_free(&in);
     px_buf_free(&out);
 }
 
 /* A sandboxed run of a cached module on 1 KiB vs fork+exec of true. */
 static void step_overhead(const px_sandbox *sb, const char *dir) {
-    char src[1024], wasm[1024], so[PX_SANDBOX_PATH_MAX];
+    char src[1024], wasm[1024];
+    px_sandbox_object so;
     snprintf(src, sizeof src, "%s/sdk/examples/wordcount.c", PX_SOURCE_DIR);
     snprintf(wasm, sizeof wasm, "%s/wordcount.wasm", dir);
     px_err err = {0};
@@ -261,7 +265,7 @@ static void step_overhead(const px_sandbox *sb, const char *dir) {
     px_sandbox_result res;
     if (px_wasm_build(src, wasm, NULL, &err) ||
         px_file_read(wasm, PX_WASM_MODULE_MAX_DEFAULT, &mod, &err) ||
-        px_sandbox_compile(sb, mod.data, mod.len, &l, so, &res, &err))
+        px_sandbox_compile(sb, mod.data, mod.len, &l, &so, &res, &err))
         die("step module", &err);
     uint64_t seed = 3;
     for (int i = 0; i < STEP_INPUT; i++) {
@@ -282,7 +286,7 @@ static void step_overhead(const px_sandbox *sb, const char *dir) {
     const char *argv[] = {"/bin/true", NULL};
     for (int i = 0; i < STEP_REPEATS; i++) {
         px_buf_reset(&out);
-        ts[i] = run_wasm(sb, so, &in, 5000, &out);
+        ts[i] = run_wasm(sb, &so, &in, 5000, &out);
         uint64_t t0 = px_mono_ns();
         uint8_t d[2 * PX_SHA256_BYTES], sig[PX_SIGN_BYTES];
         px_buf_reset(&opened);
@@ -291,7 +295,7 @@ static void step_overhead(const px_sandbox *sb, const char *dir) {
         if (px_seal_open(&opened, sealed.data, sealed.len, &me, &err))
             die("open", &err);
         px_sha256(d, opened.data, opened.len);
-        run_wasm(sb, so, &opened, 5000, &out);
+        run_wasm(sb, &so, &opened, 5000, &out);
         px_sha256(d + PX_SHA256_BYTES, out.data, out.len);
         px_sign_detached(sig, d, sizeof d, &signer);
         if (px_seal(&sealed_out, out.data, out.len, next.pk, &err))
@@ -309,6 +313,7 @@ static void step_overhead(const px_sandbox *sb, const char *dir) {
     print("sandbox_step_1kib_with_crypto_ms",
           (double)median(tc, STEP_REPEATS) / 1e6, "ms", base);
     per_user(sb, &mod, (double)median(ts, STEP_REPEATS) / 1e3);
+    px_sandbox_object_free(&so);
     px_buf_free(&sealed);
     px_buf_free(&opened);
     px_buf_free(&sealed_out);

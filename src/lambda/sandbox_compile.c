@@ -1,13 +1,12 @@
-/* From a validated module to a cached shared object.
+/* From a validated module to a compiled object in memory.
  *
  * wasm2c (wabt 1.0.32) translates the custom-section-free module to C with
  * the fixed module name pixiu_task; gcc compiles that together with a small
  * glue file (below) that gives the runner a fixed interface whatever the
- * module's shape. Both tools run in a child with limits and a timeout. The
- * object is named by the SHA-256 of the module bytes and a digest of the
- * toolchain (tool versions, flags, glue), written in a private temporary
- * directory and renamed into place, so concurrent compiles of the same
- * module are safe and a reader never sees a partial object.
+ * module's shape. Both tools run in a child with limits and a timeout, in
+ * a private directory on a memory-backed file system that is removed
+ * afterwards. The object is kept encrypted in the cache (sandbox_cache.c)
+ * and handed to the runner as a sealed memfd, never as a file on disk.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -28,7 +27,6 @@
 #define COMPILE_AS_BYTES (4ull << 30)
 #define COMPILE_FSIZE_BYTES (512ull << 20)
 #define TOOL_OUTPUT_MAX 4096
-#define KEY_TOOLCHAIN_HEX 16 /* toolchain digest characters in a file name */
 
 /* Identifies the glue's interface; the runner refuses other values. */
 #define GLUE_ABI "2"
@@ -95,20 +93,6 @@ int px_sb_toolchain_id(px_buf *id, px_err *err) {
 
 /* ---- compiling one module ----------------------------------------------- */
 
-static void remove_tree(const char *dir) {
-    DIR *d = opendir(dir);
-    if (d) {
-        struct dirent *e;
-        char p[PX_SANDBOX_PATH_MAX];
-        while ((e = readdir(d)))
-            if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
-                px_sb_path_join(p, dir, e->d_name, NULL) == 0)
-                unlink(p);
-        closedir(d);
-    }
-    rmdir(dir);
-}
-
 /* Reason "<status name>: <detail>", as for runs (see sandbox_run.c); the
  * error message becomes the same line. */
 static void set_res(px_sandbox_result *res, px_sandbox_status s, px_err *err) {
@@ -150,43 +134,39 @@ static int compile_step(const px_sandbox *sb, const char *const *argv,
         set_res(res, PX_SB_INVALID_MODULE, err);
         return -1;
     }
-    if (!WIFEXITED(p.wstatus) || WEXITSTATUS(p.wstatus) != 0) {
-        if (WIFEXITED(p.wstatus) && WEXITSTATUS(p.wstatus) == 127) {
-            px_fail(err, PX_E_NOTFOUND, "%s could not be run (%s)", what, line);
-            set_res(res, PX_SB_INTERNAL, err);
-        } else {
-            px_fail(err, PX_E_INVALID, "invalid wasm module: %s refused it: %s",
-                    what, line);
-            set_res(res, PX_SB_INVALID_MODULE, err);
-        }
+    /* A tool that crashes on a module (wasm2c 1.0.32 does, on deep enough
+     * nesting that passed the cost bound) is named as such: it says
+     * nothing on stderr. */
+    if (WIFSIGNALED(p.wstatus)) {
+        int sig = WTERMSIG(p.wstatus);
+        px_fail(err, PX_E_INVALID, "invalid wasm module: %s crashed on it "
+                "(signal %d, %s)%s%s", what, sig, strsignal(sig),
+                line[0] ? ": " : "", line);
+        set_res(res, PX_SB_INVALID_MODULE, err);
+        return -1;
+    }
+    if (WEXITSTATUS(p.wstatus) == 127) {
+        px_fail(err, PX_E_NOTFOUND, "%s could not be run (%s)", what, line);
+        set_res(res, PX_SB_INTERNAL, err);
+        return -1;
+    }
+    if (WEXITSTATUS(p.wstatus) != 0) {
+        if (line[0])
+            px_fail(err, PX_E_INVALID, "invalid wasm module: %s refused it: "
+                    "%s", what, line);
+        else
+            px_fail(err, PX_E_INVALID, "invalid wasm module: %s refused it "
+                    "(exit status %d, no message)", what,
+                    WEXITSTATUS(p.wstatus));
+        set_res(res, PX_SB_INVALID_MODULE, err);
         return -1;
     }
     return 0;
 }
 
-/* Make the new object durable, then move it into place atomically. */
-static int publish(const char *tmp_so, const char *so_path, const char *dir,
-                   px_err *err) {
-    int fd = open(tmp_so, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || fsync(fd)) {
-        if (fd >= 0)
-            close(fd);
-        return px_fail(err, PX_E_IO, "syncing the compiled object failed");
-    }
-    close(fd);
-    if (rename(tmp_so, so_path))
-        return px_fail(err, PX_E_IO, "installing %s failed: %s", so_path,
-                       strerror(errno));
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-    return 0;
-}
-
+/* wasm2c and gcc in dir (memory-backed); the object's bytes into so. */
 static int build_object(const px_sandbox *sb, const px_buf *stripped,
-                        int has_imports, const char *dir, const char *so_path,
+                        int has_imports, const char *dir, px_buf *so,
                         px_sandbox_result *res, px_err *err) {
     char p[PX_SANDBOX_PATH_MAX];
     px_buf glue = PX_BUF_INIT;
@@ -221,26 +201,53 @@ static int build_object(const px_sandbox *sb, const px_buf *stripped,
     cc[k] = NULL;
     if (compile_step(sb, cc, dir, "the C compiler", res, err))
         return -1;
-    if (px_sb_path_join(p, dir, "task.so", err) || publish(p, so_path, sb->cache_dir, err)) {
+    if (px_sb_path_join(p, dir, "task.so", err) ||
+        px_file_read(p, COMPILE_FSIZE_BYTES, so, err)) {
         set_res(res, PX_SB_INTERNAL, err);
         return -1;
     }
     return 0;
 }
 
+/* Compile in a fresh private directory on the memory-backed work
+ * directory, removed afterwards whatever happened: the module, the
+ * generated C, gcc's temporary files (TMPDIR points there) and the object
+ * never reach a disk-backed file. */
+static int compile_in_memory(const px_sandbox *sb, const px_buf *stripped,
+                             int has_imports, px_buf *so,
+                             px_sandbox_result *res, px_err *err) {
+    char dir[PX_SANDBOX_PATH_MAX], name[64];
+    /* The pid in the name lets a later init remove what a killed compile
+     * left (px_sb_work_sweep). */
+    snprintf(name, sizeof name, "pixiu-compile-%ld-XXXXXX", (long)getpid());
+    if (px_sb_path_join(dir, sb->work_dir, name, err)) {
+        set_res(res, PX_SB_INTERNAL, err);
+        return -1;
+    }
+    if (!mkdtemp(dir)) { /* mode 0700 */
+        px_fail(err, PX_E_IO, "creating a directory in %s failed: %s",
+                sb->work_dir, strerror(errno));
+        set_res(res, PX_SB_INTERNAL, err);
+        return -1;
+    }
+    int rc = build_object(sb, stripped, has_imports, dir, so, res, err);
+    px_sb_remove_tree(dir);
+    return rc;
+}
+
 int px_sandbox_compile(const px_sandbox *sb, const uint8_t *m, size_t n,
-                       const px_sandbox_limits *lim,
-                       char so_path[PX_SANDBOX_PATH_MAX],
+                       const px_sandbox_limits *lim, px_sandbox_object *obj,
                        px_sandbox_result *res, px_err *err) {
     px_err local;
     if (!err)
         err = &local;
     memset(res, 0, sizeof *res);
+    obj->fd = -1;
     px_wasm_policy pol = {PX_WASM_MODULE_MAX_DEFAULT,
                           (uint32_t)((uint64_t)lim->mem_mb * 1048576 /
                                      PX_WASM_PAGE_BYTES)};
     px_wasm_info info;
-    px_buf stripped = PX_BUF_INIT;
+    px_buf stripped = PX_BUF_INIT, so = PX_BUF_INIT;
     if (px_wasm_validate(m, n, &pol, &info, &stripped, err)) {
         px_buf_free(&stripped);
         set_res(res, err->code == PX_E_NOMEM ? PX_SB_INTERNAL
@@ -248,34 +255,28 @@ int px_sandbox_compile(const px_sandbox *sb, const uint8_t *m, size_t n,
                 err);
         return -1;
     }
-    uint8_t d[PX_SHA256_BYTES];
-    char name[2 * PX_SHA256_BYTES + KEY_TOOLCHAIN_HEX + 8];
-    char hex[2 * PX_SHA256_BYTES + 1];
-    px_sha256(d, m, n);
-    px_hex_encode(hex, d, sizeof d);
-    snprintf(name, sizeof name, "%s-%.*s.so", hex, KEY_TOOLCHAIN_HEX,
-             sb->toolchain);
-    char path[PX_SANDBOX_PATH_MAX], dir[PX_SANDBOX_PATH_MAX];
-    int rc = px_sb_path_join(path, sb->cache_dir, name, err);
-    if (!rc && access(path, R_OK) == 0) {
+    px_sb_cache_id id;
+    px_sb_cache_key(m, n, sb->toolchain, &id);
+    int rc = 0;
+    if (px_sb_cache_get(sb, &id, &so, NULL) == 0) {
         res->cached = 1;
-    } else if (!rc) {
-        rc = px_sb_path_join(dir, sb->cache_dir, "tmp-XXXXXX", err);
-        if (!rc && !mkdtemp(dir))
-            rc = px_fail(err, PX_E_IO, "creating a directory in %s failed: %s",
-                         sb->cache_dir, strerror(errno));
-        if (rc) {
-            set_res(res, PX_SB_INTERNAL, err);
-        } else {
-            rc = build_object(sb, &stripped, info.nimports > 0, dir, path, res,
-                              err);
-            remove_tree(dir);
-        }
     } else {
-        set_res(res, PX_SB_INTERNAL, err);
+        /* Missing, or refused (tampered, corrupt): compile, and replace
+         * the entry. A cache that cannot be written only costs the next
+         * run a compile. */
+        px_buf_reset(&so);
+        rc = compile_in_memory(sb, &stripped, info.nimports > 0, &so, res,
+                               err);
+        if (!rc)
+            px_sb_cache_put(sb, &id, &so, NULL);
     }
+    px_memzero(&id, sizeof id);
+    if (!rc && px_sandbox_object_from_bytes(so.data, so.len, obj, err)) {
+        set_res(res, PX_SB_INTERNAL, err);
+        rc = -1;
+    }
+    px_memzero(so.data, so.len); /* freed memory is reused, maybe swapped */
     px_buf_free(&stripped);
-    if (!rc)
-        strcpy(so_path, path);
+    px_buf_free(&so);
     return rc;
 }

@@ -172,6 +172,15 @@ void px_sb_run_reason(const px_sandbox_run_out *r,
     res->pages = r->pages;
 }
 
+void px_sandbox_run_describe(const px_sandbox_run_out *r,
+                             const px_sandbox_limits *lim,
+                             char reason[PX_ERR_MSG_MAX]) {
+    px_sandbox_result res;
+    memset(&res, 0, sizeof res);
+    px_sb_run_reason(r, lim, &res);
+    memcpy(reason, res.reason, PX_ERR_MSG_MAX);
+}
+
 /* What the runner said, line by line. Fills runs and byte counts; returns
  * the batch's end: 'd' done, 'c' cpu-total, 's' syscall (nr in *sys),
  * 'e' error (message in *msg), 0 nothing final. */
@@ -295,7 +304,7 @@ static void classify(const px_sb_proc *p, int final, unsigned long long sys,
                       "status (wait status %d)", p->wstatus);
 }
 
-int px_sb_run_batch(const px_sandbox *sb, const char *object,
+int px_sb_run_batch(const px_sandbox *sb, const px_sandbox_object *obj,
                     const uint8_t *in, const size_t *off, const size_t *len,
                     size_t ngroups, const px_sandbox_limits *lim,
                     uint64_t total_cpu_ms, px_buf *stderr_out, px_buf *out,
@@ -323,9 +332,14 @@ int px_sb_run_batch(const px_sandbox *sb, const char *object,
         px_hex_encode(a_seed, lim->random_seed, sizeof lim->random_seed);
     else
         strcpy(a_seed, "-");
-    const char *argv[] = {sb->runner, object, a_cpu, a_pages, a_err,
+    /* The object is fd 5 of the runner, which loads it by this name. */
+    const char *argv[] = {sb->runner, "/proc/self/fd/5", a_cpu, a_pages, a_err,
                           lim->grant_clock ? "1" : "0", a_seed, a_n, a_total,
                           a_out, NULL};
+    if (obj->fd < 3) {
+        px_sb_outcome(res, PX_SB_INTERNAL, "no compiled object");
+        return px_fail(err, PX_E_INTERNAL, "%s", res->reason);
+    }
     int in_fd = groups_fd("pixiu-input", in, off, len, ngroups, err);
     int tab_fd = in_fd < 0 ? -1 : table_fd(len, ngroups, err);
     if (tab_fd < 0) {
@@ -336,7 +350,7 @@ int px_sb_run_batch(const px_sandbox *sb, const char *object,
     }
     px_buf o = PX_BUF_INIT, st = PX_BUF_INIT;
     px_sb_proc p = {.argv = argv, .stdin_fd = in_fd, .want_status = 1,
-                    .extra_fd = tab_fd,
+                    .extra_fd = {tab_fd, obj->fd},
                     .timeout_ms = wall > INT32_MAX ? INT32_MAX : (uint32_t)wall,
                     .max_stdout = out_cap > SIZE_MAX ? SIZE_MAX : out_cap,
                     .stdout_limit_kills = 1,
@@ -398,18 +412,16 @@ int px_sandbox_run_groups(const px_sandbox *sb, const uint8_t *m, size_t n,
                           "address space", i);
             return px_fail(err, PX_E_INVALID, "%s", res->reason);
         }
-    char so[PX_SANDBOX_PATH_MAX];
-    if (px_sandbox_compile(sb, m, n, lim, so, res, err))
+    px_sandbox_object obj;
+    if (px_sandbox_compile(sb, m, n, lim, &obj, res, err))
         return -1;
-    int cached = res->cached;
-    if (ngroups == 0) {
+    int cached = res->cached, rc = 0;
+    if (ngroups == 0)
         px_sb_outcome(res, PX_SB_OK, "0 runs ended");
-        res->cached = cached;
-        return 0;
-    }
-    px_sandbox_limits l = *lim;
-    int rc = px_sb_run_batch(sb, so, in, off, len, ngroups, &l, total_cpu_ms,
-                             NULL, out, runs, res, err);
+    else
+        rc = px_sb_run_batch(sb, &obj, in, off, len, ngroups, lim,
+                             total_cpu_ms, NULL, out, runs, res, err);
+    px_sandbox_object_free(&obj);
     res->cached = cached;
     return rc;
 }

@@ -14,8 +14,8 @@ typedef struct px_sb_proc {
     const char *cwd;         /* NULL: inherit */
     int stdin_fd;            /* -1: /dev/null */
     int want_status;         /* give the child a status pipe as fd 3 */
-    int extra_fd;            /* > 2: given to the child as fd 4 (with
-                                want_status); 0 (the default): none */
+    int extra_fd[2];         /* > 2: given to the child as fd 4 and 5
+                                (with want_status); 0 (the default): none */
     uint32_t timeout_ms;
     uint64_t cpu_s, as_bytes, fsize_bytes; /* 0: leave the limit alone */
     size_t max_stdout;       /* beyond it: kill if stdout_limit_kills, else drop */
@@ -52,6 +52,26 @@ int px_sb_path_join(char *out, const char *a, const char *b, px_err *err);
  * the glue ABI and text, the compiler flags (sandbox_compile.c). */
 int px_sb_toolchain_id(px_buf *id, px_err *err);
 
+/* ---- the object cache (sandbox_cache.c) ---- */
+
+typedef struct px_sb_cache_id {
+    uint8_t key[32]; /* secret: wipe after use */
+    char name[65];
+} px_sb_cache_id;
+void px_sb_cache_key(const uint8_t *m, size_t n, const char *toolchain,
+                     px_sb_cache_id *id);
+/* The decrypted object into object; -1 if missing or refused. */
+int px_sb_cache_get(const px_sandbox *sb, const px_sb_cache_id *id,
+                    px_buf *object, px_err *err);
+int px_sb_cache_put(const px_sandbox *sb, const px_sb_cache_id *id,
+                    const px_buf *object, px_err *err);
+/* Remove plaintext objects and compile directories of earlier versions. */
+void px_sb_cache_sweep(const px_sandbox *sb);
+/* Remove compile directories of processes that no longer exist. */
+void px_sb_work_sweep(const px_sandbox *sb);
+/* Remove a directory and the files in it (one level). */
+void px_sb_remove_tree(const char *dir);
+
 /* ---- runs (sandbox_run.c, sandbox_groups.c) ---- */
 
 px_code px_sb_status_code(px_sandbox_status s);
@@ -67,7 +87,7 @@ void px_sb_run_reason(const px_sandbox_run_out *r,
  * px_sandbox_run_groups for the contract). stderr_out NULL: the task's
  * stderr is discarded. The default wall clock is 2 * total + 1 s + 1 ms
  * per group. */
-int px_sb_run_batch(const px_sandbox *sb, const char *object,
+int px_sb_run_batch(const px_sandbox *sb, const px_sandbox_object *obj,
                     const uint8_t *in, const size_t *off, const size_t *len,
                     size_t ngroups, const px_sandbox_limits *lim,
                     uint64_t total_cpu_ms, px_buf *stderr_out, px_buf *out,

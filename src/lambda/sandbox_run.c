@@ -81,6 +81,49 @@ int px_sb_memfd(const char *name, const uint8_t *in, size_t n, px_err *err) {
     return fd;
 }
 
+/* MFD_EXEC (Linux 6.3) asks for an executable memfd where the system
+ * defaults to non-executable ones; older kernels do not know the flag. */
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U
+#endif
+
+int px_sandbox_object_from_bytes(const uint8_t *so, size_t n,
+                                 px_sandbox_object *obj, px_err *err) {
+    obj->fd = -1;
+    int fd = memfd_create("pixiu-object", MFD_CLOEXEC | MFD_ALLOW_SEALING |
+                                              MFD_EXEC);
+    if (fd < 0 && errno == EINVAL)
+        fd = memfd_create("pixiu-object", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0)
+        return px_fail(err, PX_E_IO, "memfd_create failed: %s",
+                       strerror(errno));
+    for (size_t off = 0; off < n;) {
+        ssize_t w = write(fd, so + off, n - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            close(fd);
+            return px_fail(err, PX_E_IO, "buffering the object failed");
+        }
+        off += (size_t)w;
+    }
+    /* Sealed: neither the runner nor anyone else can change it now. */
+    if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE |
+                                   F_SEAL_SEAL)) {
+        close(fd);
+        return px_fail(err, PX_E_IO, "sealing the object failed: %s",
+                       strerror(errno));
+    }
+    obj->fd = fd;
+    return 0;
+}
+
+void px_sandbox_object_free(px_sandbox_object *obj) {
+    if (obj->fd >= 0)
+        close(obj->fd);
+    obj->fd = -1;
+}
+
 int px_sb_check_limits(const px_sandbox_limits *lim, px_err *err) {
     if (lim->cpu_ms == 0 || lim->mem_mb == 0 ||
         lim->mem_mb > PX_SANDBOX_MEM_MB_MAX)
@@ -91,7 +134,7 @@ int px_sb_check_limits(const px_sandbox_limits *lim, px_err *err) {
 }
 
 /* A single run is a batch of one group: the whole input. */
-int px_sandbox_run_object(const px_sandbox *sb, const char *so_path,
+int px_sandbox_run_object(const px_sandbox *sb, const px_sandbox_object *obj,
                           const uint8_t *in, size_t inlen,
                           const px_sandbox_limits *lim, px_buf *out,
                           px_buf *stderr_out, px_sandbox_result *res,
@@ -104,7 +147,7 @@ int px_sandbox_run_object(const px_sandbox *sb, const char *so_path,
     size_t off = 0, len = inlen;
     px_sandbox_run_out r;
     px_buf o = PX_BUF_INIT;
-    if (px_sb_run_batch(sb, so_path, in, &off, &len, 1, lim, lim->cpu_ms,
+    if (px_sb_run_batch(sb, obj, in, &off, &len, 1, lim, lim->cpu_ms,
                         stderr_out, &o, &r, res, err)) {
         px_buf_free(&o);
         return -1;
@@ -123,17 +166,18 @@ int px_sandbox_run(const px_sandbox *sb, const uint8_t *m, size_t n,
                    const uint8_t *in, size_t inlen,
                    const px_sandbox_limits *lim, px_buf *out,
                    px_buf *stderr_out, px_sandbox_result *res, px_err *err) {
-    char so[PX_SANDBOX_PATH_MAX];
+    px_sandbox_object obj;
     if (px_sb_check_limits(lim, err)) {
         memset(res, 0, sizeof *res);
         px_sb_outcome(res, PX_SB_INTERNAL, "%s", err ? err->msg : "bad limits");
         return -1;
     }
-    if (px_sandbox_compile(sb, m, n, lim, so, res, err))
+    if (px_sandbox_compile(sb, m, n, lim, &obj, res, err))
         return -1;
     int cached = res->cached;
-    int rc = px_sandbox_run_object(sb, so, in, inlen, lim, out, stderr_out,
+    int rc = px_sandbox_run_object(sb, &obj, in, inlen, lim, out, stderr_out,
                                    res, err);
+    px_sandbox_object_free(&obj);
     res->cached = cached;
     return rc;
 }

@@ -27,10 +27,12 @@ static void set_limit(int res, uint64_t v) {
  * first moved above the targets, so no dup2 overwrites a source that
  * happens to sit at a target's number. */
 static void child(const px_sb_proc *p, int fds[NPIPES][2]) {
-    int src[5] = {p->stdin_fd >= 0 ? p->stdin_fd : open("/dev/null", O_RDONLY),
+    int src[6] = {p->stdin_fd >= 0 ? p->stdin_fd : open("/dev/null", O_RDONLY),
                   fds[0][1], fds[1][1], p->want_status ? fds[2][1] : -1,
-                  p->want_status ? p->extra_fd : -1};
-    int n = p->want_status ? (p->extra_fd > 2 ? 5 : 4) : 3;
+                  p->extra_fd[0], p->extra_fd[1]};
+    int n = 3;
+    if (p->want_status)
+        n = p->extra_fd[1] > 2 ? 6 : p->extra_fd[0] > 2 ? 5 : 4;
     for (int i = 0; i < n; i++)
         if (src[i] < 0 || (src[i] = fcntl(src[i], F_DUPFD_CLOEXEC, 16)) < 0)
             _exit(127);

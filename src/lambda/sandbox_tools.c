@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -138,6 +140,21 @@ static int resolve(char *out, const char *tool, const char *path_list,
     return copy_path(out, real, what, err);
 }
 
+/* Compiles write the module, the generated C and the object there: it must
+ * be memory, not disk. */
+static int memory_backed(const char *dir, px_err *err) {
+    struct statfs fs;
+    struct stat st;
+    errno = 0;
+    if (stat(dir, &st) || !S_ISDIR(st.st_mode) || statfs(dir, &fs))
+        return px_fail(err, PX_E_NOTFOUND, "work directory %s: %s", dir,
+                       errno ? strerror(errno) : "not a directory");
+    if (fs.f_type != TMPFS_MAGIC && fs.f_type != RAMFS_MAGIC)
+        return px_fail(err, PX_E_INVALID, "work directory %s is not on a "
+                       "memory-backed file system (tmpfs)", dir);
+    return 0;
+}
+
 /* The compilers' environment: PATH is the C compiler's own directory and
  * the system's, so the assembler and linker gcc looks up in PATH are the
  * ones px_sandbox_components lists; nothing else (no LIBRARY_PATH, CPATH,
@@ -259,8 +276,12 @@ int px_sandbox_init_tools(px_sandbox *sb, const px_sandbox_tools *tools,
         resolve(sb->cc, tools->cc ? tools->cc : "gcc", path, "C compiler",
                 err))
         return -1;
-    if (mkdir_p(sb->cache_dir, err))
+    if (copy_path(sb->work_dir, tools->work_dir ? tools->work_dir : "/dev/shm",
+                  "work directory", err) ||
+        memory_backed(sb->work_dir, err) || mkdir_p(sb->cache_dir, err))
         return -1;
+    px_sb_cache_sweep(sb);
+    px_sb_work_sweep(sb);
     return toolchain_digest(sb, err);
 }
 

@@ -65,7 +65,8 @@ uint32_t WASI(fd_read)(host_t *h, uint32_t fd, uint32_t iovs, uint32_t n,
             return WASI_EFAULT;
         uint64_t left = h->in_len - h->in_pos;
         uint32_t r = len < left ? len : (uint32_t)left;
-        memcpy(dst, h->in + h->in_pos, r);
+        if (r)
+            memcpy(dst, h->in + h->in_pos, r);
         h->in_pos += r;
         total += r;
         if (r < len)

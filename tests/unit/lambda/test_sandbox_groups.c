@@ -336,10 +336,16 @@ static void test_forbidden_syscall_batch(void **state) {
     limits(&l);
     px_sandbox_run_out runs[3];
     px_sandbox_result res;
-    px_buf out = PX_BUF_INIT;
+    px_buf out = PX_BUF_INIT, bytes = PX_BUF_INIT;
     px_err err = {0};
-    assert_int_equal(px_sb_run_batch(&f->sb, so, NULL, off, len, 3, &l, 0,
+    px_sandbox_object obj;
+    assert_int_equal(px_file_read(so, 1 << 24, &bytes, NULL), 0);
+    assert_int_equal(px_sandbox_object_from_bytes(bytes.data, bytes.len, &obj,
+                                                  NULL), 0);
+    px_buf_free(&bytes);
+    assert_int_equal(px_sb_run_batch(&f->sb, &obj, NULL, off, len, 3, &l, 0,
                                      NULL, &out, runs, &res, &err), -1);
+    px_sandbox_object_free(&obj);
     if (res.status != PX_SB_FORBIDDEN_SYSCALL || !strstr(res.reason, "getppid"))
         fail_msg("got %s", res.reason);
     assert_int_equal(out.len, 0);
