@@ -5,6 +5,8 @@
  *   - the cost of one sandboxed run of a cached module on a 1 KiB input
  *     (spawn, load, instantiate, seccomp, run, collect) against fork+exec
  *     of a trivial program;
+ *   - per-user runs: the cost of a fresh instance per group inside one
+ *     runner process, against a fresh runner process per group;
  *   - a cold compile (validate, wasm2c, gcc) against gcc -O2 of the
  *     task's own C source.
  * Input records are written with PIXIU's PXR1 writer from a fixed seed.
@@ -199,6 +201,54 @@ static void compute(const px_sandbox *sb, const char *dir, const char *task,
     px_buf_free(&mod);
 }
 
+/* Per-user runs: GROUPS groups of STEP_INPUT bytes in one runner process
+ * (px_sandbox_run_groups) against one run over the same bytes at once; the
+ * difference per group is what a fresh instance per user costs. Its
+ * baseline is the alternative, a fresh runner process per user (the 1 KiB
+ * step above). */
+static void per_user(const px_sandbox *sb, const px_buf *mod, double step_us) {
+    enum { GROUPS = 1000, REPS = 7 };
+    px_buf in = PX_BUF_INIT, out = PX_BUF_INIT;
+    uint64_t seed = 4;
+    static size_t off[GROUPS], len[GROUPS];
+    static px_sandbox_run_out runs[GROUPS];
+    for (size_t i = 0; i < (size_t)GROUPS * STEP_INPUT; i++) {
+        uint8_t c = (uint8_t)("abc \n"[next_rand(&seed) % 5]);
+        px_buf_append(&in, &c, 1, NULL);
+    }
+    for (size_t g = 0; g < GROUPS; g++) {
+        off[g] = g * STEP_INPUT;
+        len[g] = STEP_INPUT;
+    }
+    px_sandbox_limits l;
+    px_sandbox_limits_default(&l);
+    l.cpu_ms = 5000;
+    px_sandbox_result res;
+    px_err err = {0};
+    char so[PX_SANDBOX_PATH_MAX];
+    if (px_sandbox_compile(sb, mod->data, mod->len, &l, so, &res, &err))
+        die("per-user module", &err);
+    uint64_t tg[REPS], t1[REPS];
+    for (int r = 0; r < REPS; r++) {
+        px_buf_reset(&out);
+        uint64_t t0 = px_mono_ns();
+        if (px_sandbox_run_groups(sb, mod->data, mod->len, in.data, off, len,
+                                  GROUPS, &l, 0, &out, runs, &res, &err))
+            die("per-user runs", &err);
+        tg[r] = px_mono_ns() - t0;
+        for (size_t g = 0; g < GROUPS; g++)
+            if (runs[g].status != PX_SB_OK)
+                die("a per-user run failed", NULL);
+        px_buf_reset(&out);
+        t1[r] = run_wasm(sb, so, &in, 5000, &out);
+    }
+    double single = (double)median(t1, REPS), groups = (double)median(tg, REPS);
+    print("sandbox_per_user_run_us", (groups - single) / GROUPS / 1e3, "us",
+          step_us);
+    px_buf_free(&in);
+    px_buf_free(&out);
+}
+
 /* A sandboxed run of a cached module on 1 KiB vs fork+exec of true. */
 static void step_overhead(const px_sandbox *sb, const char *dir) {
     char src[1024], wasm[1024], so[PX_SANDBOX_PATH_MAX];
@@ -258,6 +308,7 @@ static void step_overhead(const px_sandbox *sb, const char *dir) {
           base);
     print("sandbox_step_1kib_with_crypto_ms",
           (double)median(tc, STEP_REPEATS) / 1e6, "ms", base);
+    per_user(sb, &mod, (double)median(ts, STEP_REPEATS) / 1e3);
     px_buf_free(&sealed);
     px_buf_free(&opened);
     px_buf_free(&sealed_out);
@@ -266,7 +317,8 @@ static void step_overhead(const px_sandbox *sb, const char *dir) {
     px_buf_free(&out);
 }
 
-int main(void) {
+/* With an argument "step", only the step and per-user benchmarks run. */
+int main(int argc, char **argv) {
     char dir[] = "/tmp/pixiu-bench-sandbox-XXXXXX", cache[64];
     px_err err = {0};
     if (!mkdtemp(dir) || px_crypto_init(&err))
@@ -281,13 +333,17 @@ int main(void) {
     if (px_sandbox_init(&sb, cache, &err))
         die("sandbox init", &err);
     step_overhead(&sb, dir);
+    int only_step = argc > 1 && !strcmp(argv[1], "step");
     px_buf in = PX_BUF_INIT;
+    if (only_step)
+        goto done;
     scan_input(&in);
     compute(&sb, dir, "scan_agg", "sandbox_scan_agg_10m_s", &in, 1);
     px_buf_free(&in);
     logreg_input(&in);
     compute(&sb, dir, "logreg", "sandbox_logreg_sgd_1m_s", &in, 0);
     px_buf_free(&in);
+done:;
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     return system(cmd) == 0 ? 0 : 1;

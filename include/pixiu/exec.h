@@ -353,8 +353,9 @@ const char *px_verdict_name(px_verdict v);
 
 /* ---- trace -------------------------------------------------------------- */
 
-/* Entries whose subject includes digest, appended to *out (caller frees
- * each with px_entry_free and the array with free). */
+/* Entries whose subject includes digest (or, for the manifest lookup,
+ * indexed under a manifest id), appended to *out (caller frees each with
+ * px_entry_free and the array with free). */
 typedef int (*px_subject_lookup_fn)(void *ctx,
                                     const uint8_t digest[PX_SHA256_BYTES],
                                     px_entry **out, size_t *n, px_err *err);
@@ -367,12 +368,31 @@ typedef enum px_trace_format {
 
 #define PX_TRACE_MAX_NODES 100000
 
-/* Walk from digest back through the producers of each input until POD
- * releases; render the graph into out. Unknown digests are leaves marked
- * "unknown" rather than errors: the trace shows what the log knows. */
+/* Where a trace reads the log and whom it trusts: the POD keys that sign
+ * releases and the evidence checker that says which key each instance of
+ * a task's plan signs with (as the audit does). */
+typedef struct px_trace_src {
+    px_subject_lookup_fn subject;  /* entries whose subject is a digest */
+    px_subject_lookup_fn manifest; /* entries indexed under a manifest id */
+    void *ctx;                     /* for both lookups */
+    const px_pod_key *pods;
+    size_t npods;
+    px_evidence_check_fn check;
+    void *check_ctx;
+    const uint8_t *task; /* NULL, or only producers of the root from this task */
+} px_trace_src;
+
+/* The lineage of a digest: the ok steps and releases whose subject is the
+ * digest, then, for each step, only the producer each input names (the
+ * input's proof id), back to POD releases. Every step is checked against
+ * its signer (the attested instance of its task's plan, or the POD's key);
+ * an unverified step is shown as such and not followed, a failed step is
+ * never a producer, and a trace never crosses into another task. Renders
+ * into out. Returns the number of unverified steps shown through *unverified
+ * (nullable). */
 int px_trace(px_buf *out, const uint8_t digest[PX_SHA256_BYTES],
-             px_subject_lookup_fn lookup, void *ctx, px_trace_format fmt,
-             px_err *err);
+             const px_trace_src *src, px_trace_format fmt,
+             size_t *unverified, px_err *err);
 
 /* ---- reading a log service over HTTP (docs/log.md) ------------------------ */
 
@@ -463,6 +483,30 @@ typedef struct px_receipt_summary {
 int px_receipt_check(const void *json, size_t len, const px_receipt_pins *pins,
                      px_receipt_summary *out, px_err *err);
 void px_receipt_summary_free(px_receipt_summary *s);
+
+/* A trust root: the network a receipt must come from, known to the
+ * verifying party on its own (a membership file, or keys it pins one by
+ * one). Every POD key, platform key and worker build the receipt names
+ * must be the one pinned here for that node, and the checkpoint must carry
+ * cosignatures of at least min_witnesses of the pinned witnesses. */
+typedef struct px_receipt_root {
+    const px_verifier *log_key; /* required */
+    const px_node_key *pods;    /* POD release keys by node id */
+    size_t npods;
+    const px_node_platform *platforms;
+    size_t nplatforms;
+    const uint8_t (*builds)[PX_SHA256_BYTES]; /* accepted worker builds */
+    size_t nbuilds;
+    const px_cosigner *witnesses;
+    size_t nwitnesses;
+    size_t min_witnesses; /* <= nwitnesses */
+} px_receipt_root;
+
+/* px_receipt_check, with every key of the receipt pinned by root.
+ * out->ncosigs counts the pinned witnesses that cosigned. Fails with
+ * PX_E_VERIFY naming the first key that is not pinned. */
+int px_receipt_verify(const void *json, size_t len, const px_receipt_root *root,
+                      px_receipt_summary *out, px_err *err);
 
 #ifdef __cplusplus
 }

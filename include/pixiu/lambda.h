@@ -49,6 +49,14 @@ extern "C" {
 #define PX_STATUS_INVALID_MODULE "invalid-module"
 #define PX_STATUS_CLAMPED "clamped"
 #define PX_STATUS_INTERNAL "internal"
+/* The sealed code of a map stage may start with "PXTK" and the task's
+ * 32-byte pseudonym key before the module bytes (docs/lambda.md). */
+#define PX_TASK_KEY_MAGIC "PXTK"
+#define PX_TASK_KEY_BYTES 32
+/* The commitment to a pseudonym key K that a map stage's params carry as
+ * "pseudonym": SHA-256("PIXIU-pseudonym-v1\n" || K). */
+void px_task_key_commit(uint8_t out[PX_SHA256_BYTES], const uint8_t key[PX_TASK_KEY_BYTES]);
+
 /* 1 if s is one of the status values above. */
 int px_status_valid(const char *s);
 
@@ -92,10 +100,18 @@ typedef struct px_stage_input {
     uint8_t digest[PX_SHA256_BYTES];
     char proof_id[PX_PROOF_ID_HEX + 1]; /* producer's proof or release id */
     int from_release; /* 1 if a POD release produced it */
+    /* From the producer's verified execution proof (not for releases): its
+     * stage kind and, when it reported one, its count of distinct users
+     * (or blocks). The DP stage bounds what it accepts by these. */
+    char producer_kind[PX_TEE_KIND_MAX + 1];
+    int producer_has_users;
+    uint64_t producer_users;
 } px_stage_input;
 
 typedef struct px_stage_counts {
     uint64_t records, authenticated, alleged, dropped;
+    int has_users; /* report "users": distinct users (or blocks) seen */
+    uint64_t users;
 } px_stage_counts;
 
 #define PX_DECIMAL_MAX 39
@@ -130,6 +146,9 @@ typedef struct px_stage_ctx {
     size_t code_len;
     const px_stage_input *inputs;
     size_t ninputs;
+    /* The task's pseudonym key, sealed with the code (docs/lambda.md), or
+     * NULL when none came. Its commitment is in the attested params. */
+    const uint8_t *task_key;
     /* For stages that run task code: the sandbox with exactly the tools the
      * node measured (the build's paths). NULL in-process, where the sandbox
      * finds its tools itself. */
@@ -287,6 +306,8 @@ typedef struct px_exec_proof {
     char status[PX_LAMBDA_STATUS_MAX + 1];
     uint8_t subject[PX_SHA256_BYTES]; /* output digest, or failed input */
     size_t ninputs;
+    int has_users; /* counts.users was reported */
+    uint64_t users;
     int64_t started, finished;
 } px_exec_proof;
 

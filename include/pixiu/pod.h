@@ -214,6 +214,7 @@ void px_delta_format(char *out, int64_t units);
  *   {"consumers": ["bank-analytics", ...],          (node ids; "*" = anyone)
  *    "code": ["<hex sha256>", ...] | "any-behind-dp",
  *    "min_level": {"default": 1, "wasm": 2, ...},   (per stage kind)
+ *    "executors": ["exec-1", ...],                  (optional: accepted hosts)
  *    "require_dp": true,
  *    "budget": {"epsilon": "10", "delta": "1e-6",
  *               "per_consumer": {"epsilon": "2", "delta": "1e-7"}}}
@@ -226,6 +227,7 @@ typedef struct px_pod_policy {
     uint8_t (*code)[PX_SHA256_BYTES]; size_t ncode; int any_code_behind_dp;
     struct { char kind[PX_STAGE_KIND_MAX + 1]; int level; } *levels; size_t nlevels;
     int default_level;
+    char **executors; size_t nexecutors; int any_executor; /* any_executor: no list */
     int require_dp;
     int64_t eps_total, delta_total, eps_consumer, delta_consumer; /* units */
 } px_pod_policy;
@@ -253,11 +255,21 @@ typedef struct px_pod_stage_req {
     int level;                   /* attested TEE security level */
 } px_pod_stage_req;
 
+/* One attested instance of the task: where it runs and at which level. */
+typedef struct px_pod_instance_req {
+    uint32_t stage, partition;
+    const char *kind;            /* its stage's kind */
+    const char *node;            /* the executor node hosting it */
+    int level;                   /* attested TEE security level */
+} px_pod_instance_req;
+
 typedef struct px_pod_request {
     const char *consumer;
     const char *dataset;
     const px_pod_stage_req *stages;
     size_t nstages;
+    const px_pod_instance_req *instances; /* NULL: judged per stage only */
+    size_t ninstances;
 } px_pod_request;
 
 /* 0 if the policy allows the request; else -1 with PX_E_DENIED naming the
@@ -325,8 +337,9 @@ int px_release_statement(px_buf *out, const px_release_info *ri, const px_signer
 /* Release a dataset to an admitted task: export the stream (appended to
  * stream), sign the release statement (appended to envelope), store it in
  * the releases table and mark the charge started, in one transaction.
- * Sealing the stream to stage_key and publishing the envelope to the log
- * are the caller's. */
+ * stream receives the payload to seal: "PXC1" || r || the PXR1 export, whose
+ * commitment (pixiu/crypto.h) is the statement's dataset_digest. Sealing it
+ * to stage_key and publishing the envelope to the log are the caller's. */
 int px_pod_release(px_pod *p, const px_signer *pod_key, const char *pod_id,
                    const char *manifest_hex, const char *dataset,
                    const uint8_t stage_key[PX_BOX_PUBLICKEYBYTES], px_buf *stream,
@@ -365,6 +378,10 @@ void px_prover_config_free(px_prover_config *c);
 typedef struct px_prover_counts {
     uint64_t records, authenticated, alleged, dropped;
     uint64_t unsigned_records, unknown_source, bad_signature;
+    /* Distinct values of the user field among the records passed on (set
+     * by px_prover_run_many when the stream has a user field). */
+    int has_users;
+    uint64_t users;
 } px_prover_counts;
 
 /* The stage: read a PXR1 stream whose last two fields are px_source (text)

@@ -419,7 +419,7 @@ static int cmd_admit(px_pod *p, const opts *o) {
     for (int i = 0; i < o->nstages; i++)
         if (parse_stage(o->stages[i], &st[i], kinds[i], codes[i]))
             return px_cli_errorf(PX_EXIT_USAGE, "pod admit: bad --stage \"%s\" (KIND[:LEVEL[:CODEHEX]])", o->stages[i]);
-    px_pod_request req = {o->consumer, o->args[1], st, (size_t)o->nstages};
+    px_pod_request req = {o->consumer, o->args[1], st, (size_t)o->nstages, NULL, 0};
     px_err err = {0};
     if (px_pod_admit(p, o->args[0], &req, o->epsilon, o->delta, &err))
         return px_cli_error(fail_status(&err), &err, "pod admit");

@@ -134,6 +134,9 @@ typedef struct step_state {
     uint8_t subject[PX_SHA256_BYTES];
     px_stage_out out;
     px_buf code;
+    int has_task_key;
+    uint8_t task_key[PX_TASK_KEY_BYTES];
+    uint8_t commit_r[PX_COMMIT_RANDBYTES];
 } step_state;
 
 static void set_failure(step_state *s, const char *status, const px_err *e, const uint8_t subject[32]) {
@@ -163,6 +166,15 @@ static int open_code(px_lambda *l, step_state *s, const uint8_t *sealed, size_t 
         set_failure(s, PX_STATUS_BAD_INPUT, &e, d);
         return -1;
     }
+    /* "PXTK" || key || module: the task's pseudonym key travels with the
+     * code (a module itself starts with "\0asm"). */
+    if (s->code.len >= 4 + PX_TASK_KEY_BYTES && memcmp(s->code.data, PX_TASK_KEY_MAGIC, 4) == 0) {
+        memcpy(s->task_key, s->code.data + 4, PX_TASK_KEY_BYTES);
+        s->has_task_key = 1;
+        size_t skip = 4 + PX_TASK_KEY_BYTES;
+        memmove(s->code.data, s->code.data + skip, s->code.len - skip);
+        s->code.len -= skip;
+    }
     px_sha256(d, s->code.data, s->code.len);
     if (!px_ct_equal(d, l->code_digest, PX_SHA256_BYTES)) {
         px_fail(&e, PX_E_VERIFY, "code digest does not match the attested code digest");
@@ -187,7 +199,8 @@ static int validate_all(px_lambda *l, step_state *s, const px_step_input *inputs
 }
 
 static void run_stage(px_lambda *l, step_state *s) {
-    px_stage_ctx ctx = {&l->config, l->config.params, s->code.data, s->code.len, s->in, s->n, l->sandbox};
+    px_stage_ctx ctx = {&l->config, l->config.params, s->code.data, s->code.len, s->in, s->n,
+                        s->has_task_key ? s->task_key : NULL, l->sandbox};
     if (!l->kind->needs_code)
         ctx.code = NULL;
     px_err e = {0};
@@ -201,7 +214,9 @@ static void run_stage(px_lambda *l, step_state *s) {
         return;
     }
     s->status = PX_STATUS_OK;
-    px_sha256(s->subject, s->out.output.data, s->out.output.len);
+    /* The output is named by a hiding commitment: one r for every
+     * successor, so they all check the same subject. */
+    px_commit_new(s->commit_r, s->out.output.data, s->out.output.len, s->subject);
 }
 
 static int seal_outputs(px_lambda *l, step_state *s, px_step_result *res, px_err *err) {
@@ -210,7 +225,8 @@ static int seal_outputs(px_lambda *l, step_state *s, px_step_result *res, px_err
         return px_fail(err, PX_E_NOMEM, "out of memory");
     res->noutputs = l->config.nsuccessors;
     for (size_t i = 0; i < res->noutputs; i++)
-        if (px_seal(&res->outputs[i], s->out.output.data, s->out.output.len, l->config.successors[i], err))
+        if (px_seal_committed(&res->outputs[i], s->commit_r, s->out.output.data, s->out.output.len,
+                              l->config.successors[i], err))
             return -1;
     return 0;
 }
@@ -222,6 +238,8 @@ static void step_state_free(step_state *s) {
     free(s->in);
     px_buf_free(&s->out.output);
     px_buf_free(&s->code);
+    px_memzero(s->task_key, sizeof s->task_key);
+    px_memzero(s->commit_r, sizeof s->commit_r);
 }
 
 static int finish(px_lambda *l, step_state *s, int64_t started, px_step_result *res, px_err *err) {
@@ -308,4 +326,11 @@ void px_step_result_free(px_step_result *r) {
         px_buf_free(&r->outputs[i]);
     free(r->outputs);
     memset(r, 0, sizeof *r);
+}
+
+void px_task_key_commit(uint8_t out[PX_SHA256_BYTES], const uint8_t key[PX_TASK_KEY_BYTES]) {
+    static const char tag[] = "PIXIU-pseudonym-v1\n";
+    const void *parts[2] = {tag, key};
+    size_t lens[2] = {sizeof tag - 1, PX_TASK_KEY_BYTES};
+    px_sha256_parts(out, 2, parts, lens);
 }

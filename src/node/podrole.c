@@ -25,9 +25,14 @@ static int dataset_requires_dp(px_pod *pod, const char *dataset, int *out, px_er
 }
 
 /* What the POD policy judges: each stage's kind, code and attested level
- * (the lowest over its partitions). */
-static int policy_request(const px_plan *p, const px_attested *att, px_pod_stage_req *st) {
+ * (the lowest over its partitions), and each instance's node and level. */
+static int policy_request(const px_plan *p, const px_attested *att, px_pod_stage_req *st,
+                          px_pod_instance_req *in) {
     const px_manifest *m = &p->manifest;
+    for (size_t i = 0; i < p->ninstances; i++)
+        in[i] = (px_pod_instance_req){p->instances[i].stage, p->instances[i].partition,
+                                      px_stage_type_name(m->stages[p->instances[i].stage].kind),
+                                      p->instances[i].node, (int)att[i].level};
     for (size_t s = 0; s < m->nstages; s++) {
         st[s].kind = px_stage_type_name(m->stages[s].kind);
         st[s].code_digest = m->stages[s].has_code ? m->stages[s].code : NULL;
@@ -74,16 +79,21 @@ static int release_one(px_node *n, const px_plan *p, const px_attested *att, con
     char mid[2 * PX_SHA256_BYTES + 1];
     px_hex_encode(mid, m->id, PX_SHA256_BYTES);
     px_pod_stage_req st[PX_MANIFEST_MAX_STAGES];
-    policy_request(p, att, st);
-    px_pod_request req = {m->consumer_id, dataset, st, m->nstages};
+    px_pod_instance_req *in = calloc(p->ninstances + 1, sizeof *in);
+    if (!in)
+        return px_fail(err, PX_E_NOMEM, "out of memory");
+    policy_request(p, att, st, in);
+    px_pod_request req = {m->consumer_id, dataset, st, m->nstages, in, p->ninstances};
     const char *eps, *delta;
     dp_amount(m, &eps, &delta);
-    if (px_pod_admit(n->pod, mid, &req, eps, delta, err))
+    int admitted = px_pod_admit(n->pod, mid, &req, eps, delta, err);
+    free(in);
+    if (admitted)
         return -1;
     px_buf stream = PX_BUF_INIT, env = PX_BUF_INIT, sealed = PX_BUF_INIT;
     uint64_t index = 0;
     int rc = px_pod_release(n->pod, &n->key, n->cfg.id, mid, dataset, key, &stream, &env, err) ||
-             px_seal(&sealed, stream.data, stream.len, key, err) ||
+             px_seal(&sealed, stream.data, stream.len, key, err) || /* the committed payload */
              px_node_log_append(n, env.data, env.len, &index, err);
     if (rc == 0) {
         json_t *r = json_object();

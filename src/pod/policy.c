@@ -17,6 +17,9 @@ void px_pod_policy_free(px_pod_policy *pol) {
     free(pol->consumers);
     free(pol->code);
     free(pol->levels);
+    for (size_t i = 0; i < pol->nexecutors; i++)
+        free(pol->executors[i]);
+    free(pol->executors);
     memset(pol, 0, sizeof *pol);
 }
 
@@ -94,6 +97,30 @@ static int parse_levels(px_pod_policy *pol, const json_t *o, px_err *err) {
     return 0;
 }
 
+/* "executors": the node ids allowed to host any instance of a task that
+ * reads the dataset (absent: every executor of the membership). */
+static int parse_executors(px_pod_policy *pol, const json_t *a, px_err *err) {
+    pol->any_executor = a == NULL;
+    if (!a)
+        return 0;
+    if (!json_is_array(a) || json_array_size(a) > PX_POLICY_MAX_ITEMS)
+        return px_fail(err, PX_E_INVALID, "\"executors\" must be an array of at most %d node ids", PX_POLICY_MAX_ITEMS);
+    pol->executors = calloc(json_array_size(a) + 1, sizeof *pol->executors);
+    if (!pol->executors)
+        return px_fail(err, PX_E_NOMEM, "out of memory");
+    size_t i;
+    json_t *v;
+    json_array_foreach(a, i, v) {
+        const char *s = json_string_value(v);
+        if (!s || px_pod_name_check("executor", s, err))
+            return px_fail(err, PX_E_INVALID, "\"executors\"[%zu] must be a node id", i);
+        if (!(pol->executors[pol->nexecutors] = strdup(s)))
+            return px_fail(err, PX_E_NOMEM, "out of memory");
+        pol->nexecutors++;
+    }
+    return 0;
+}
+
 static int parse_pair(const json_t *o, const char *what, int64_t *eps, int64_t *delta, px_err *err) {
     const char *e, *d;
     if (!json_is_object(o) || json_object_size(o) != 2 + (json_object_get(o, "per_consumer") != NULL))
@@ -121,7 +148,7 @@ static int parse_budget(px_pod_policy *pol, const json_t *b, px_err *err) {
 }
 
 static int parse_root(px_pod_policy *pol, const json_t *root, px_err *err) {
-    static const char *const known[] = {"consumers", "code", "min_level", "require_dp", "budget", NULL};
+    static const char *const known[] = {"consumers", "code", "min_level", "executors", "require_dp", "budget", NULL};
     const char *k;
     json_t *v;
     json_object_foreach((json_t *)root, k, v) {
@@ -140,6 +167,7 @@ static int parse_root(px_pod_policy *pol, const json_t *root, px_err *err) {
     return parse_consumers(pol, json_object_get(root, "consumers"), err) ||
                    parse_code(pol, json_object_get(root, "code"), err) ||
                    parse_levels(pol, json_object_get(root, "min_level"), err) ||
+                   parse_executors(pol, json_object_get(root, "executors"), err) ||
                    parse_budget(pol, json_object_get(root, "budget"), err)
                ? -1
                : 0;
@@ -186,10 +214,42 @@ static int consumer_allowed(const px_pod_policy *pol, const char *c) {
     return 0;
 }
 
+static int executor_allowed(const px_pod_policy *pol, const char *node) {
+    if (pol->any_executor)
+        return 1;
+    for (size_t i = 0; node && i < pol->nexecutors; i++)
+        if (!strcmp(pol->executors[i], node))
+            return 1;
+    return 0;
+}
+
+/* Each attested instance, named: where it runs and at which level. */
+static int instances_allowed(const px_pod_policy *pol, const px_pod_request *req, px_err *err) {
+    for (size_t i = 0; i < req->ninstances; i++) {
+        const px_pod_instance_req *in = &req->instances[i];
+        const char *kind = in->kind ? in->kind : "", *node = in->node ? in->node : "";
+        int need = min_level(pol, kind);
+        if (in->level < need)
+            return px_fail(err, PX_E_DENIED, "stage %u (%s) partition %u on %s runs at TEE level %d, the policy of "
+                           "dataset \"%s\" needs %d", in->stage, kind, in->partition, node, in->level, req->dataset,
+                           need);
+        if (!executor_allowed(pol, in->node))
+            return px_fail(err, PX_E_DENIED, "stage %u (%s) partition %u runs on %s, not an executor the policy of "
+                           "dataset \"%s\" accepts", in->stage, kind, in->partition, node, req->dataset);
+    }
+    return 0;
+}
+
 int px_pod_policy_check(const px_pod_policy *pol, const px_pod_request *req, px_err *err) {
     if (!req->consumer || !consumer_allowed(pol, req->consumer))
         return px_fail(err, PX_E_DENIED, "consumer \"%s\" is not allowed to use dataset \"%s\"",
                        req->consumer ? req->consumer : "", req->dataset);
+    if (instances_allowed(pol, req, err))
+        return -1;
+    /* An executor list judged without instances cannot be honoured. */
+    if (!pol->any_executor && req->ninstances == 0 && req->nstages > 0)
+        return px_fail(err, PX_E_DENIED, "the policy of dataset \"%s\" accepts only listed executors and the "
+                       "request names none", req->dataset);
     size_t last_dp = 0;
     int has_dp = 0;
     for (size_t i = 0; i < req->nstages; i++)

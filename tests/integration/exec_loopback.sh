@@ -43,10 +43,10 @@ sed 's/"kind": "prover", /"kind": "prover", "partitions": 2, /; s/"kind": "wasm"
   fail "partitioned submit: $(cat "$tmp/parts.out" "$tmp/parts.progress")"
 grep -q 'stage 0 (prover) partition 1 on ' "$tmp/parts.progress" || fail "no second partition: $(cat "$tmp/parts.progress")"
 grep -q '^records: 300 (' "$tmp/parts.out" || fail "partition counts: $(cat "$tmp/parts.out")"
-"$pixiu" verify "$tmp/parts.receipt" --log-key "$tmp/net/log-1/node.vkey" >/dev/null || fail "partitioned receipt"
+"$pixiu" verify "$tmp/parts.receipt" --membership "$tmp/net/membership.json" >/dev/null || fail "partitioned receipt"
 
 # 2. The receipt, offline.
-"$pixiu" verify "$tmp/receipt.json" --log-key "$tmp/net/log-1/node.vkey" >/dev/null || fail "verify"
+"$pixiu" verify "$tmp/receipt.json" --membership "$tmp/net/membership.json" >/dev/null || fail "verify"
 python3 - "$tmp/receipt.json" "$tmp/bad.json" <<'PY'
 import sys
 b = bytearray(open(sys.argv[1], 'rb').read())
@@ -54,14 +54,17 @@ b[len(b) // 3] ^= 0x01
 open(sys.argv[2], 'wb').write(b)
 PY
 set +e
-"$pixiu" verify "$tmp/bad.json" --log-key "$tmp/net/log-1/node.vkey" >/dev/null 2>&1
+"$pixiu" verify "$tmp/bad.json" --membership "$tmp/net/membership.json" >/dev/null 2>&1
 [ $? -eq 1 ] || fail "a flipped receipt verified"
+"$pixiu" verify "$tmp/receipt.json" >"$tmp/unpinned" 2>&1
+[ $? -eq 1 ] || fail "a receipt without a trust root verified"
+grep -q 'unpinned' "$tmp/unpinned" || fail "no unpinned notice: $(cat "$tmp/unpinned")"
 set -e
 
 # 3. Audit and trace from the log.
 "$pixiu" audit "$task" --log "$log" --membership "$tmp/net/membership.json" >"$tmp/audit" || fail "audit: $(cat "$tmp/audit")"
 grep -q "^verdict: ok: result $result" "$tmp/audit" || fail "audit result: $(cat "$tmp/audit")"
-"$pixiu" trace "$result" --log "$log" >"$tmp/trace" || fail "trace"
+"$pixiu" trace "$result" --log "$log" --membership "$tmp/net/membership.json" >"$tmp/trace" || fail "trace: $(cat "$tmp/trace")"
 for p in pod-1 pod-2 pod-3; do grep -q "released by $p dataset transactions" "$tmp/trace" || fail "trace misses $p"; done
 
 # 4. Kill the task stage's executor in the middle of a task.

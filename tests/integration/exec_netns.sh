@@ -58,7 +58,7 @@ log="http://$(cat "$tmp/net/log-1/host"):8100/log"
 "$pixiu" task submit "$tmp/manifest.json" --node "$tmp/net/analyst/node.json" --code "$tmp/task.wasm" \
   --receipt "$tmp/receipt.json" >"$tmp/out" 2>"$tmp/progress" || fail "submit: $(cat "$tmp/out" "$tmp/progress")"
 grep -q '^receipt: verified' "$tmp/out" || fail "no verified receipt"
-"$pixiu" verify "$tmp/receipt.json" --log-key "$tmp/net/log-1/node.vkey" >/dev/null || fail "verify"
+"$pixiu" verify "$tmp/receipt.json" --membership "$tmp/net/membership.json" >/dev/null || fail "verify"
 
 # Kill the task stage's host in the middle of a task.
 "$pixiu" task build "$src/tests/integration/exec_slow_task.c" -o "$tmp/slow.wasm" --sdk "$src/sdk"

@@ -93,7 +93,7 @@ static inline void fx_manifest_json(fx *f, px_buf *out, const char *stages_json)
 #define FX_STAGES_JSON                                                                                           \
     "[{\"kind\":\"prover\",\"min_level\":1,\"params\":{\"require\":\"any\",\"sources\":[]}},"                                                                   \
     "{\"kind\":\"wasm\",\"code\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\",\"min_level\":1," \
-    "\"limits\":{\"cpu_ms\":5000,\"mem_mb\":64}},"                                                              \
+    "\"limits\":{\"cpu_ms\":5000,\"mem_mb\":64},\"params\":{\"map\":\"per-user\",\"dim\":1}},"                \
     "{\"kind\":\"dp\",\"min_level\":1,\"dp\":{\"mechanism\":\"laplace\",\"epsilon\":\"0.5\",\"delta\":\"0\"},"   \
     "\"params\":{\"mechanism\":\"sum\",\"epsilon\":\"0.5\",\"dim\":1,\"lower\":0,\"upper\":1000}}]"
 

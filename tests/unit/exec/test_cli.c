@@ -131,13 +131,21 @@ static void test_audit_and_trace(void **state) {
     uint8_t r[32];
     digest_of(r, "output-2");
     hex(res, r);
-    assert_int_equal(pixiu(&out, "trace %s --log %s", res, e.base), 0);
+    st = pixiu(&out, "trace %s --log %s --membership %s --worker %s", res, e.base, e.membership, wk);
+    if (st != 0)
+        fail_msg("trace exited %d:\n%s", st, (char *)out.data);
     assert_non_null(strstr((char *)out.data, "released by pod-2 dataset transactions"));
-    assert_int_equal(pixiu(&out, "trace %s --log %s --dot", res, e.base), 0);
+    assert_int_equal(pixiu(&out, "trace %s --log %s --membership %s --worker %s --dot", res, e.base, e.membership, wk),
+                     0);
     assert_non_null(strstr((char *)out.data, "digraph trace"));
-    assert_int_equal(pixiu(&out, "trace %s --log %s --json", res, e.base), 0);
+    assert_int_equal(pixiu(&out, "trace %s --log %s --membership %s --worker %s --json --task %s", res, e.base,
+                           e.membership, wk, mid), 0);
     assert_non_null(strstr((char *)out.data, "\"kind\":\"release\""));
-    assert_int_equal(pixiu(&out, "trace nothex --log %s", e.base), 2);
+    /* Under a worker build nobody used, no step verifies: said, exit 1. */
+    assert_int_equal(pixiu(&out, "trace %s --log %s --membership %s --worker %064d", res, e.base, e.membership, 0), 1);
+    assert_non_null(strstr((char *)out.data, "UNVERIFIED"));
+    assert_int_equal(pixiu(&out, "trace nothex --log %s --membership %s", e.base, e.membership), 2);
+    assert_int_equal(pixiu(&out, "trace %s --log %s", res, e.base), 2);
     env_close(&e);
 
     faults x = NONE;
@@ -219,19 +227,24 @@ static void test_verify(void **state) {
     px_cosigner_from_signer(&witness, &wc);
     px_assert_ok(px_cosigner_format(&wc, &r, &err), &err);
     write_file(wk, r.data, r.len);
-    int st = pixiu(&out, "verify %s --log-key %s --witness %s", path, lk, wk);
+    char build[65];
+    hex(build, e.f.worker);
+    int st = pixiu(&out, "verify %s --membership %s --log-key %s --witness %s --worker %s", path, e.membership, lk, wk,
+                   build);
     if (st != 0)
         fail_msg("verify exited %d:\n%s", st, (char *)out.data);
     assert_non_null(strstr((char *)out.data, "receipt ok"));
-    assert_int_equal(pixiu(&out, "verify %s", path), 0);
-    assert_non_null(strstr((char *)out.data, "pass --log-key to pin it"));
+    /* Without a trust root a receipt proves nothing about its network. */
+    assert_int_equal(pixiu(&out, "verify %s", path), 1);
+    assert_non_null(strstr((char *)out.data, "unpinned"));
     /* Pinned to another witness, a flipped byte, a missing file. */
     assert_int_equal(pixiu(&out, "verify %s --witness %s", path, lk), 2);
     px_buf_reset(&r);
     px_assert_ok(px_file_read(path, 1 << 24, &r, &err), &err);
     r.data[r.len / 2] ^= 0x01;
     write_file(path, r.data, r.len);
-    assert_int_equal(pixiu(&out, "verify %s --log-key %s", path, lk), 1);
+    assert_int_equal(pixiu(&out, "verify %s --membership %s --log-key %s --witness %s --worker %s", path, e.membership,
+                           lk, wk, build), 1);
     assert_non_null(strstr((char *)out.data, "pixiu: verify: receipt: "));
     assert_int_equal(pixiu(&out, "verify %s/nope.json", e.dir), 2);
     px_buf_free(&out);

@@ -322,12 +322,12 @@ static void crafted(fixture *f, const char *name, const char *body,
             "#include <stddef.h>\n#include <fcntl.h>\n#include <sys/mman.h>\n"
             "#include <unistd.h>\n#include <wasm-rt.h>\n"
             "static wasm_rt_memory_t mem;\n"
-            "unsigned px_glue_abi(void) { return 1; }\n"
+            "void px_rt_allocate_memory(wasm_rt_memory_t *, uint32_t, uint32_t);\n"
+            "unsigned px_glue_abi(void) { return 2; }\n"
             "size_t px_glue_instance_size(void) { return 8; }\n"
             "void px_glue_instantiate(void *i, void *h) {"
-            " wasm_rt_allocate_memory(&mem, 1, 1); }\n"
+            " px_rt_allocate_memory(&mem, 1, 1); }\n"
             "wasm_rt_memory_t *px_glue_memory(void *i) { return &mem; }\n"
-            "int px_glue_grow_refused(void) { return 0; }\n"
             "void px_glue_start(void *i) { %s }\n", body);
     fclose(fp);
     snprintf(cmd, sizeof cmd, "gcc -O2 -shared -fPIC -o '%s' '%s'", so, src);

@@ -7,6 +7,9 @@
 #include "step_fixture.h"
 #include "lambda/step_wire.h"
 
+/* The commitment an opened output carried (checked by the successor). */
+static uint8_t commit_scratch[32];
+
 #define WORKER PX_BUILD_DIR "/pixiu_worker"
 
 /* This process's build for the worker under test, as a node computes it. */
@@ -108,7 +111,7 @@ static void test_worker_step(void **state) {
     px_exec_proof p;
     px_assert_ok(px_exec_proof_verify(&p, r.proof.data, r.proof.len, ev.sign_pk, &err), &err);
     assert_memory_equal(p.measurement, m, 32);
-    px_assert_ok(px_seal_open(&out, r.outputs[0].data, r.outputs[0].len, &f.successor, &err), &err);
+    px_assert_ok(px_open_committed(&out, commit_scratch, r.outputs[0].data, r.outputs[0].len, &f.successor, &err), &err);
     assert_int_equal(out.len, vec.len);
     assert_memory_equal(out.data, vec.data, vec.len);
     px_step_result_free(&r);
@@ -288,14 +291,14 @@ static void wasm_step(const fixture *f, const px_lambda_build *b, const px_buf *
     fx_vector(&vec, 127, 7.0);
     fx_release(f, &rel, &f->pod, vec.data, vec.len, h.box_pk);
     fx_seal(&sealed, &vec, h.box_pk);
-    fx_seal(&code, sent, h.box_pk);
+    px_assert_ok(px_seal(&code, sent->data, sent->len, h.box_pk, &err), &err); /* code is not a committed payload */
     px_step_input in = {sealed.data, sealed.len, rel.data, rel.len, NULL, 0};
     px_step_result r;
     px_assert_ok(px_lambda_host_step(&h, code.data, code.len, &in, 1, &r, &err), &err);
     if (strcmp(r.status, want) != 0)
         fail_msg("wasm step: status %s, expected %s", r.status, want);
     if (r.ok) {
-        px_assert_ok(px_seal_open(&out, r.outputs[0].data, r.outputs[0].len, &f->successor, &err), &err);
+        px_assert_ok(px_open_committed(&out, commit_scratch, r.outputs[0].data, r.outputs[0].len, &f->successor, &err), &err);
         assert_int_equal(out.len, vec.len);
         assert_memory_equal(out.data, vec.data, vec.len);
     }

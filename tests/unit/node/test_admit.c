@@ -171,7 +171,8 @@ static void test_admit_release_replay(void **state) {
     /* Sealed to the attested stage-0 instance: it, and only it, opens it. */
     px_assert_ok(px_json_b64(rel, "sealed", &sealed, &err), &err);
     px_assert_fails(px_seal_open(&stream, sealed.data, sealed.len, &w->f.inst[1].box, &err), &err, PX_E_VERIFY);
-    px_assert_ok(px_seal_open(&stream, sealed.data, sealed.len, &w->f.inst[0].box, &err), &err);
+    uint8_t commit[32];
+    px_assert_ok(px_open_committed(&stream, commit, sealed.data, sealed.len, &w->f.inst[0].box, &err), &err);
     px_records_reader r;
     px_assert_ok(px_records_open(&r, stream.data, stream.len, &err), &err);
     assert_int_equal(r.count, 3);
@@ -181,6 +182,12 @@ static void test_admit_release_replay(void **state) {
     px_entry e;
     px_assert_ok(px_entry_parse(&e, 0, env.data, env.len, &err), &err);
     assert_int_equal(e.kind, PX_ENTRY_RELEASE);
+    /* The public statement names the sealed payload by its commitment,
+     * not by a digest of the records. */
+    assert_memory_equal(e.st.subjects[0].sha256, commit, 32);
+    uint8_t plain[32];
+    px_sha256(plain, stream.data, stream.len);
+    assert_memory_not_equal(e.st.subjects[0].sha256, plain, 32);
     px_assert_ok(px_dsse_verify_pk(&e.env, w->f.pods[0].kp.pk, &err), &err);
     char base[64];
     snprintf(base, sizeof base, "http://127.0.0.1:%u/log", px_http_server_port(w->log.srv));

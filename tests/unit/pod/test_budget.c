@@ -45,7 +45,7 @@ static void setup_pod(pod_fixture *f, const char *policy) {
 }
 
 static int admit(px_pod *p, const char *m, const char *consumer, const char *eps, px_err *err) {
-    px_pod_request req = {consumer, "tx", stages_ok, 3};
+    px_pod_request req = {consumer, "tx", stages_ok, 3, NULL, 0};
     return px_pod_admit(p, m, &req, eps, "0", err);
 }
 
@@ -54,7 +54,7 @@ static void test_policy_rules(void **state) {
     px_pod_policy pol;
     px_err err = {0};
     px_assert_ok(px_pod_policy_parse(&pol, policy_json, strlen(policy_json), &err), &err);
-    px_pod_request req = {"analyst", "tx", stages_ok, 3};
+    px_pod_request req = {"analyst", "tx", stages_ok, 3, NULL, 0};
     px_assert_ok(px_pod_policy_check(&pol, &req, &err), &err);
     req.consumer = "mallory";
     px_assert_fails(px_pod_policy_check(&pol, &req, &err), &err, PX_E_DENIED);
@@ -116,6 +116,41 @@ static void test_policy_rules(void **state) {
             fail_msg("policy %zu accepted", i);
 }
 
+
+/* A policy that needs a level, or lists the executors it accepts, refuses
+ * a task naming the instance that breaks it. */
+static void test_policy_instances(void **state) {
+    (void)state;
+    px_pod_policy pol;
+    px_err err = {0};
+    const char *pj = "{\"consumers\":[\"*\"],\"code\":\"any-behind-dp\",\"min_level\":{\"default\":1,\"wasm\":2},"
+                     "\"executors\":[\"exec-1\",\"exec-2\"],\"budget\":{\"epsilon\":\"1\",\"delta\":\"0\"}}";
+    px_assert_ok(px_pod_policy_parse(&pol, pj, strlen(pj), &err), &err);
+    px_pod_stage_req st[3] = {{"prover", NULL, 1}, {"wasm", code_a, 2}, {"dp", NULL, 1}};
+    px_pod_instance_req in[4] = {{0, 0, "prover", "exec-1", 1}, {0, 1, "prover", "exec-2", 1},
+                                 {1, 0, "wasm", "exec-2", 2}, {2, 0, "dp", "exec-1", 1}};
+    px_pod_request req = {"analyst", "tx", st, 3, in, 4};
+    px_assert_ok(px_pod_policy_check(&pol, &req, &err), &err);
+    in[2].level = 1;
+    px_assert_fails(px_pod_policy_check(&pol, &req, &err), &err, PX_E_DENIED);
+    assert_non_null(strstr(err.msg, "stage 1 (wasm) partition 0 on exec-2 runs at TEE level 1"));
+    assert_non_null(strstr(err.msg, "needs 2"));
+    in[2].level = 2;
+    in[1].node = "exec-3";
+    px_assert_fails(px_pod_policy_check(&pol, &req, &err), &err, PX_E_DENIED);
+    assert_non_null(strstr(err.msg, "stage 0 (prover) partition 1 runs on exec-3, not an executor the policy"));
+    /* Without instances an executor list cannot be judged: refused. */
+    req.instances = NULL;
+    req.ninstances = 0;
+    px_assert_fails(px_pod_policy_check(&pol, &req, &err), &err, PX_E_DENIED);
+    assert_non_null(strstr(err.msg, "accepts only listed executors"));
+    px_pod_policy_free(&pol);
+    const char *bad = "{\"consumers\":[],\"code\":[],\"executors\":[\"a b\"],\"budget\":{\"epsilon\":\"1\",\"delta\":\"0\"}}";
+    px_assert_fails(px_pod_policy_parse(&pol, bad, strlen(bad), &err), &err, PX_E_INVALID);
+    bad = "{\"consumers\":[],\"code\":[],\"executors\":\"exec-1\",\"budget\":{\"epsilon\":\"1\",\"delta\":\"0\"}}";
+    px_assert_fails(px_pod_policy_parse(&pol, bad, strlen(bad), &err), &err, PX_E_INVALID);
+}
+
 static void test_admit_refund_history(void **state) {
     (void)state;
     pod_fixture f;
@@ -135,7 +170,7 @@ static void test_admit_refund_history(void **state) {
     /* total limit 3: lab can only get 1 */
     px_assert_fails(admit(f.pod, m3, "lab", "1.000000001", &err), &err, PX_E_DENIED);
     assert_non_null(strstr(err.msg, "dataset epsilon budget exhausted"));
-    px_assert_fails(px_pod_admit(f.pod, m3, &(px_pod_request){"lab", "tx", stages_ok, 3}, "0", "2e-6", &err), &err,
+    px_assert_fails(px_pod_admit(f.pod, m3, &(px_pod_request){"lab", "tx", stages_ok, 3, NULL, 0}, "0", "2e-6", &err), &err,
                     PX_E_DENIED);
     assert_non_null(strstr(err.msg, "delta"));
     px_assert_fails(admit(f.pod, "abc", "lab", "1", &err), &err, PX_E_INVALID);
@@ -224,8 +259,11 @@ static void test_release_statement(void **state) {
     assert_string_equal(st.predicate_type, PX_RELEASE_PREDICATE);
     assert_int_equal(st.nsubjects, 1);
     assert_string_equal(st.subjects[0].name, "release");
+    /* The subject is the commitment to the payload ("PXC1" || r || records). */
     uint8_t d[32];
-    px_sha256(d, stream.data, stream.len);
+    assert_true(stream.len >= PX_COMMIT_HEADERBYTES);
+    assert_memory_equal(stream.data, PX_COMMIT_MAGIC, 4);
+    px_commit_digest(d, stream.data + 4, stream.data + PX_COMMIT_HEADERBYTES, stream.len - PX_COMMIT_HEADERBYTES);
     assert_memory_equal(st.subjects[0].sha256, d, 32);
     const char *s;
     int64_t i;
@@ -353,7 +391,7 @@ int main(void) {
     if (px_crypto_init(&err))
         return 1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_policy_rules),
+        cmocka_unit_test(test_policy_rules), cmocka_unit_test(test_policy_instances),
         cmocka_unit_test(test_admit_refund_history),
         cmocka_unit_test(test_release_statement),
         cmocka_unit_test(test_concurrent_admissions),

@@ -7,6 +7,9 @@
 #include "pixiu/lambda.h"
 #include "pixiu/proof.h"
 
+/* The commitment an opened output carried (checked by the successor). */
+static uint8_t commit_scratch[32];
+
 static const px_stage_kind *const table[] = {&px_stage_aggregate, &px_stage_prover, NULL};
 
 typedef struct world {
@@ -156,7 +159,7 @@ static void run_world(int require) {
     /* admission and release to the attested key */
     px_pod_stage_req stages[3] = {{"prover", NULL, 1}, {"wasm", (const uint8_t *)"01234567890123456789012345678901", 1},
                                   {"dp", NULL, 1}};
-    px_pod_request req = {"analyst", "bank", stages, 3};
+    px_pod_request req = {"analyst", "bank", stages, 3, NULL, 0};
     px_assert_ok(px_pod_admit(w.f.pod, w.manifest_hex, &req, "0.5", "0", &err), &err);
     px_buf stream = PX_BUF_INIT, rel = PX_BUF_INIT, sealed = PX_BUF_INIT, opened = PX_BUF_INIT;
     px_assert_ok(px_pod_release(w.f.pod, &w.pod_key, "pod-1", w.manifest_hex, "bank", bpk, &stream, &rel, &err), &err);
@@ -180,7 +183,7 @@ static void run_world(int require) {
 
     /* the successor gets the proven records */
     assert_int_equal(r.noutputs, 1);
-    px_assert_ok(px_seal_open(&opened, r.outputs[0].data, r.outputs[0].len, &w.successor, &err), &err);
+    px_assert_ok(px_open_committed(&opened, commit_scratch, r.outputs[0].data, r.outputs[0].len, &w.successor, &err), &err);
     px_records_reader rd;
     px_assert_ok(px_records_open(&rd, opened.data, opened.len, &err), &err);
     assert_int_equal(rd.count, require ? w.nsigned : w.nrecords);
@@ -243,7 +246,7 @@ static void test_prover_in_worker(void **state) {
     px_assert_ok(px_lambda_host_start(&h, &req, &err), &err);
 
     px_pod_stage_req stages[1] = {{"prover", NULL, 1}};
-    px_pod_request preq = {"analyst", "bank", stages, 1};
+    px_pod_request preq = {"analyst", "bank", stages, 1, NULL, 0};
     const char *policy = "{\"consumers\":[\"analyst\"],\"code\":[],\"budget\":{\"epsilon\":\"1\",\"delta\":\"0\"}}";
     px_assert_ok(px_pod_policy_set(w.f.pod, "bank", policy, strlen(policy), &err), &err);
     px_assert_ok(px_pod_admit(w.f.pod, w.manifest_hex, &preq, "0", "0", &err), &err);
@@ -260,7 +263,7 @@ static void test_prover_in_worker(void **state) {
     assert_int_equal(count_of(pred, "authenticated"), w.nsigned);
     assert_int_equal(count_of(pred, "alleged"), w.nrecords - w.nsigned);
     json_decref(pred);
-    px_assert_ok(px_seal_open(&opened, r.outputs[0].data, r.outputs[0].len, &w.successor, &err), &err);
+    px_assert_ok(px_open_committed(&opened, commit_scratch, r.outputs[0].data, r.outputs[0].len, &w.successor, &err), &err);
     px_records_reader rd;
     px_assert_ok(px_records_open(&rd, opened.data, opened.len, &err), &err);
     assert_int_equal(rd.count, w.nrecords);
