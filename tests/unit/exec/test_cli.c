@@ -228,7 +228,7 @@ static void test_verify(void **state) {
     px_assert_ok(px_cosigner_format(&wc, &r, &err), &err);
     write_file(wk, r.data, r.len);
     char build[65];
-    hex(build, e.f.worker);
+    hex(build, e.f.build_digest);
     int st = pixiu(&out, "verify %s --membership %s --log-key %s --witness %s --worker %s", path, e.membership, lk, wk,
                    build);
     if (st != 0)
