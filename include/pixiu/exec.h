@@ -486,7 +486,7 @@ void px_receipt_summary_free(px_receipt_summary *s);
 
 /* A trust root: the network a receipt must come from, known to the
  * verifying party on its own (a membership file, or keys it pins one by
- * one). Every POD key, platform key and worker build the receipt names
+ * one). Every POD key, platform key and build the receipt names
  * must be the one pinned here for that node, and the checkpoint must carry
  * cosignatures of at least min_witnesses of the pinned witnesses. */
 typedef struct px_receipt_root {
@@ -495,7 +495,7 @@ typedef struct px_receipt_root {
     size_t npods;
     const px_node_platform *platforms;
     size_t nplatforms;
-    const uint8_t (*builds)[PX_SHA256_BYTES]; /* accepted worker builds */
+    const uint8_t (*builds)[PX_SHA256_BYTES]; /* accepted build digests */
     size_t nbuilds;
     const px_cosigner *witnesses;
     size_t nwitnesses;

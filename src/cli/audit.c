@@ -48,7 +48,8 @@ static int print_json(const px_audit *a) {
 
 static int run(int argc, char **argv) {
     static const struct option opts[] = {{"log", required_argument, 0, 'l'}, {"membership", required_argument, 0, 'm'},
-                                         {"build", required_argument, 0, 'b'}, {"json", no_argument, 0, 'j'},
+                                         {"build", required_argument, 0, 'b'}, {"worker", required_argument, 0, 'b'},
+                                         {"json", no_argument, 0, 'j'},
                                          {"help", no_argument, 0, 'h'}, {0}};
     const char *log = NULL, *mpath = NULL;
     char *builds[PX_AUDIT_MAX_BUILDS];

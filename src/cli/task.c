@@ -150,7 +150,8 @@ out:
 
 static int task_submit(int argc, char **argv) {
     static const struct option opts[] = {{"node", required_argument, 0, 'n'},   {"code", required_argument, 0, 'c'},
-                                         {"build", required_argument, 0, 'b'}, {"result", required_argument, 0, 'r'},
+                                         {"build", required_argument, 0, 'b'}, {"worker", required_argument, 0, 'b'},
+                                         {"result", required_argument, 0, 'r'},
                                          {"receipt", required_argument, 0, 'R'}, {"json", no_argument, 0, 'j'},
                                          {"help", no_argument, 0, 'h'},          {0}};
     const char *node = NULL, *code = NULL, *result = NULL, *receipt = NULL;

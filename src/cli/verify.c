@@ -14,13 +14,13 @@
 
 static const char usage[] =
     "usage: pixiu verify RECEIPT (--membership FILE | --log-key KEY) [--pod-key ID=KEY]...\n"
-    "                    [--platform-key ID=KEY]... [--worker PATH|HEX]... [--witness KEY]...\n"
+    "                    [--platform-key ID=KEY]... [--build HEX]... [--witness KEY]...\n"
     "                    [--min-witnesses N] [--json]\n"
     "Checks a receipt written by `pixiu task submit` without any network access, against a\n"
     "trust root naming the network it must come from: the membership file (its log key, the\n"
     "PODs' keys, the executors' platform keys, the witnesses) and/or keys pinned one by one.\n"
-    "Every POD key, platform key and worker build the receipt names must be pinned (builds:\n"
-    "--worker, default the pixiu_worker installed next to pixiu). The checkpoint needs\n"
+    "Every POD key, platform key and build the receipt names must be pinned (builds:\n"
+    "--build, default the build of this machine, see `pixiu build`). The checkpoint needs\n"
     "cosignatures of --min-witnesses of the pinned witnesses (default: all of them).\n"
     "KEY is a verifier key or a file holding one. Without a trust root the receipt is\n"
     "only self-consistent: said, and exit 1.\n"
@@ -129,7 +129,7 @@ static void print_ok(const px_receipt_summary *s, size_t npinned, int json) {
     printf("receipt ok: result %s of task %s\n", r, m);
     printf("  %zu log entries proven in a checkpoint of %llu entries, cosigned by %zu of %zu pinned witness(es)\n",
            s->nentries, (unsigned long long)s->tree_size, s->ncosigs, npinned);
-    printf("  every POD key, platform key and worker build of the receipt is pinned by the trust root\n");
+    printf("  every POD key, platform key and build of the receipt is pinned by the trust root\n");
 }
 
 static void print_json_error(const char *msg, int pinned) {
@@ -191,7 +191,7 @@ static int parse_args(pins *p, int argc, char **argv, int *json, px_err *err) {
             rc = node_pin(optarg, id, &v, err) || add_platform(p, id, &v, err);
         } else if (ch == 'b') {
             if (p->nbuilds == PX_VERIFY_MAX_BUILDS)
-                rc = px_fail(err, PX_E_LIMIT, "at most %d worker builds", PX_VERIFY_MAX_BUILDS);
+                rc = px_fail(err, PX_E_LIMIT, "at most %d builds", PX_VERIFY_MAX_BUILDS);
             else
                 p->builds[p->nbuilds++] = optarg;
         } else if (ch == 'n') {
@@ -208,7 +208,7 @@ static int parse_args(pins *p, int argc, char **argv, int *json, px_err *err) {
         }
         if (rc)
             return px_err_prefix(err, "--%s: ", ch == 'l' ? "log-key" : ch == 'w' ? "witness" : ch == 'p' ? "pod-key"
-                                 : ch == 'P' ? "platform-key" : ch == 'b' ? "worker" : "min-witnesses");
+                                 : ch == 'P' ? "platform-key" : ch == 'b' ? "build" : "min-witnesses");
     }
     if (optind != argc - 1)
         return px_fail(err, PX_E_INVALID, "expected one RECEIPT");

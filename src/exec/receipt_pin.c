@@ -64,7 +64,7 @@ static int builds_pinned(const json_t *doc, const px_receipt_root *root, px_err 
         return px_fail(err, PX_E_INVALID, "field \"builds\" must be an array");
     json_array_foreach(arr, i, v) {
         uint8_t d[PX_SHA256_BYTES];
-        if (px_x_hex_value(v, "build", d, sizeof d, err))
+        if (px_x_hex_value(v, "build digest", d, sizeof d, err))
             return -1;
         int pinned = 0;
         for (size_t k = 0; k < root->nbuilds && !pinned; k++)

@@ -12,15 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include "lambda/sandbox_int.h"
 #include "pixiu/lambda.h"
+#include "pixiu/sandbox.h"
 
 #define HASH_TRIES 3
-#define TOOL_OUTPUT_MAX 4096
-#define TOOL_TIMEOUT_MS 10000u
 
 /* ---- files ------------------------------------------------------------------- */
 
@@ -91,83 +88,36 @@ static int add_file(px_lambda_build *b, const char *name, const char *path, px_e
 
 /* ---- what the sandbox runs ------------------------------------------------------- */
 
-/* An absolute path for a program: as given when it holds a '/', else the
- * first executable of that name in PATH (what execvp would run). */
-static int find_program(const char *tool, char *out, size_t cap, px_err *err) {
-    if (strchr(tool, '/')) {
-        if (tool[0] == '/' && (size_t)snprintf(out, cap, "%s", tool) < cap && access(out, X_OK) == 0)
-            return 0;
-        char cwd[PATH_MAX];
-        if (tool[0] != '/' && getcwd(cwd, sizeof cwd) && (size_t)snprintf(out, cap, "%s/%s", cwd, tool) < cap &&
-            access(out, X_OK) == 0)
-            return 0;
-        return px_fail(err, PX_E_NOTFOUND, "%s is not an executable file", tool);
-    }
-    const char *path = getenv("PATH");
-    if (!path)
-        path = "/usr/bin:/bin";
-    while (*path) {
-        size_t n = strcspn(path, ":");
-        if (n > 0 && path[0] == '/' && (size_t)snprintf(out, cap, "%.*s/%s", (int)n, path, tool) < cap &&
-            access(out, X_OK) == 0)
-            return 0;
-        path += n + (path[n] == ':');
-    }
-    return px_fail(err, PX_E_NOTFOUND, "%s is not in PATH", tool);
-}
-
-/* A program the C compiler runs, as it finds it (-print-prog-name). */
-static int cc_program(const char *cc, const char *prog, char *out, size_t cap, px_err *err) {
-    char arg[64];
-    snprintf(arg, sizeof arg, "-print-prog-name=%s", prog);
-    const char *argv[] = {cc, arg, NULL};
-    px_buf o = PX_BUF_INIT;
-    px_sb_proc p = {.argv = argv, .stdin_fd = -1, .timeout_ms = TOOL_TIMEOUT_MS, .max_stdout = TOOL_OUTPUT_MAX,
-                    .out = &o};
-    int rc = px_sb_spawn(&p, err);
-    if (rc == 0 && (!WIFEXITED(p.wstatus) || WEXITSTATUS(p.wstatus) != 0 || o.len == 0 || o.len >= cap))
-        rc = px_fail(err, PX_E_NOTFOUND, "%s %s failed", cc, arg);
-    if (rc == 0) {
-        size_t n = strcspn((const char *)o.data, "\n");
-        char name[PX_LAMBDA_PATH_MAX];
-        snprintf(name, sizeof name, "%.*s", (int)n, (const char *)o.data);
-        rc = find_program(name, out, cap, err);
-    }
-    px_buf_free(&o);
+/* Every file of the sandbox that shapes what a task compiles to and runs
+ * with, in the sandbox's fixed order (docs/sandbox.md). */
+static int sandbox_files(px_lambda_build *b, const px_sandbox *sb, px_err *err) {
+    size_t n = 0;
+    px_sandbox_component *c = calloc(PX_SANDBOX_COMPONENTS_MAX, sizeof *c);
+    int rc = c ? px_sandbox_components(sb, c, PX_SANDBOX_COMPONENTS_MAX, &n, err)
+               : px_fail(err, PX_E_NOMEM, "out of memory");
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = add_file(b, c[i].name, c[i].path, err);
+    free(c);
     return rc;
 }
 
-/* The header the generated C includes from wabt, where the compiler's
- * default include path has it. */
-static int runtime_header(char *out, size_t cap, px_err *err) {
-    static const char *const dirs[] = {"/usr/local/include", "/usr/include"};
-    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
-        if ((size_t)snprintf(out, cap, "%s/wasm-rt.h", dirs[i]) < cap && access(out, R_OK) == 0)
-            return 0;
-    return px_fail(err, PX_E_NOTFOUND, "wasm-rt.h (wabt's runtime header) is not installed");
-}
-
-/* Every file of the sandbox that shapes what a task compiles to and runs
- * with, in a fixed order (the most telling first). */
-static int sandbox_files(px_lambda_build *b, const px_sandbox *sb, px_err *err) {
-    static const char *const progs[] = {"cc1", "as", "collect2", "ld"};
-    char path[PX_LAMBDA_PATH_MAX], cc[PX_LAMBDA_PATH_MAX];
-    if (find_program(sb->runner, path, sizeof path, err) || add_file(b, "runner", path, err) ||
-        find_program(sb->wasm2c, path, sizeof path, err) || add_file(b, "wasm2c", path, err) ||
-        find_program(sb->cc, cc, sizeof cc, err) || add_file(b, "cc", cc, err))
-        return -1;
-    for (size_t i = 0; i < sizeof progs / sizeof progs[0]; i++)
-        if (cc_program(cc, progs[i], path, sizeof path, err) || add_file(b, progs[i], path, err))
-            return -1;
-    return runtime_header(path, sizeof path, err) || add_file(b, "wasm-rt.h", path, err) ? -1 : 0;
+/* The worker binary as given, made absolute (it is what the node starts). */
+static int worker_file(const char *worker_path, char *out, size_t cap, px_err *err) {
+    char cwd[PATH_MAX];
+    int n = worker_path[0] == '/'      ? snprintf(out, cap, "%s", worker_path)
+            : getcwd(cwd, sizeof cwd) ? snprintf(out, cap, "%s/%s", cwd, worker_path)
+                                      : -1;
+    if (n < 0 || (size_t)n >= cap || access(out, X_OK) != 0)
+        return px_fail(err, PX_E_NOTFOUND, "worker %s is not an executable file", worker_path);
+    return 0;
 }
 
 int px_lambda_build_init(px_lambda_build *b, const char *worker_path, px_err *err) {
     memset(b, 0, sizeof *b);
     char worker[PX_LAMBDA_PATH_MAX];
     px_sandbox sb;
-    int rc = px_tee_build_init(&b->build, NULL, err) || find_program(worker_path, worker, sizeof worker, err) ||
-             add_file(b, "worker", worker, err) || px_sandbox_init(&sb, NULL, err) ||
+    int rc = px_tee_build_init(&b->build, NULL, err) || worker_file(worker_path, worker, sizeof worker, err) ||
+             add_file(b, "worker", worker, err) || px_sandbox_init_tools(&sb, NULL, err) ||
              sandbox_files(b, &sb, err) || px_lambda_build_seal(b, err);
     if (rc == 0 && (size_t)snprintf(b->cache_dir, sizeof b->cache_dir, "%s", sb.cache_dir) >= sizeof b->cache_dir)
         rc = px_fail(err, PX_E_LIMIT, "cache directory path too long");
@@ -223,18 +173,11 @@ void px_lambda_build_free(px_lambda_build *b) {
 }
 
 int px_lambda_build_sandbox(const px_lambda_build *b, px_sandbox *sb, px_err *err) {
-    const char *runner = px_lambda_build_path(b, "runner"), *wasm2c = px_lambda_build_path(b, "wasm2c"),
-               *cc = px_lambda_build_path(b, "cc");
-    if (!runner || !wasm2c || !cc)
-        return px_fail(err, PX_E_INVALID, "the build names no %s", !runner ? "runner" : !wasm2c ? "wasm2c" : "cc");
-    /* px_sandbox_init finds the runner through the environment: point it
-     * at the measured one (this runs in the worker, one thread). */
-    if (setenv("PIXIU_WASM_RUNNER", runner, 1))
-        return px_fail(err, PX_E_NOMEM, "out of memory");
-    if (px_sandbox_init(sb, b->cache_dir[0] ? b->cache_dir : NULL, err))
-        return px_err_prefix(err, "sandbox: ");
-    snprintf(sb->runner, sizeof sb->runner, "%s", runner);
-    snprintf(sb->wasm2c, sizeof sb->wasm2c, "%s", wasm2c);
-    snprintf(sb->cc, sizeof sb->cc, "%s", cc);
-    return 0;
+    px_sandbox_tools t = {.cache_dir = b->cache_dir[0] ? b->cache_dir : NULL,
+                          .runner = px_lambda_build_path(b, "runner"),
+                          .wasm2c = px_lambda_build_path(b, "wasm2c"),
+                          .cc = px_lambda_build_path(b, "cc")};
+    if (!t.runner || !t.wasm2c || !t.cc)
+        return px_fail(err, PX_E_INVALID, "the build names no %s", !t.runner ? "runner" : !t.wasm2c ? "wasm2c" : "cc");
+    return px_sandbox_init_tools(sb, &t, err) ? px_err_prefix(err, "sandbox: ") : 0;
 }

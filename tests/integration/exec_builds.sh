@@ -101,7 +101,14 @@ done
 "$pixiu" task submit "$tmp/manifest.json" --node "$node" --code "$tmp/task.wasm" --build "$own" --build "$bad" \
   --receipt "$tmp/receipt.json" >"$tmp/accepted.out" 2>&1 || fail "accepted build: $(cat "$tmp/accepted.out")"
 grep -q '^receipt: verified' "$tmp/accepted.out" || fail "no receipt: $(cat "$tmp/accepted.out")"
-"$pixiu" verify "$tmp/receipt.json" --membership "$tmp/net/membership.json" --worker "$own" --worker "$bad" >/dev/null || fail "receipt"
+# The receipt holds only against a trust root that pins both builds.
+"$pixiu" verify "$tmp/receipt.json" --membership "$tmp/net/membership.json" --build "$own" --build "$bad" \
+  >/dev/null || fail "receipt"
+set +e
+"$pixiu" verify "$tmp/receipt.json" --membership "$tmp/net/membership.json" >"$tmp/verify.out" 2>&1
+rc=$?
+set -e
+[ $rc -eq 1 ] && grep -q "build $bad is not pinned" "$tmp/verify.out" || fail "unpinned build: $(cat "$tmp/verify.out")"
 # Removed again, it is refused again.
 "$pixiu" pod policy build remove "$bad" --pod "$tmp/net/pod-1"
 set +e

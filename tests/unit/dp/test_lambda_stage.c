@@ -109,6 +109,7 @@ static void attest(const fixture *f, px_lambda *l, px_buf *evidence) {
     snprintf(ev.node, sizeof ev.node, "node-a");
     ev.build = f->build;
     px_lambda_public(l, ev.sign_pk, ev.box_pk, ev.measurement);
+    ev.build = f->build;
     px_random(ev.nonce, 32);
     *evidence = (px_buf)PX_BUF_INIT;
     px_assert_ok(px_tee_process.attest(&ev, &f->platform, evidence, &err), &err);

@@ -161,6 +161,7 @@ static void dp_born(const world *w, dp_inst *d) {
     memcpy(ev.sign_pk, d->spk, 32);
     memcpy(ev.box_pk, d->bpk, 32);
     memcpy(ev.measurement, m, 32);
+    ev.build = w->f.build;
     px_random(ev.nonce, 32);
     d->evidence = (px_buf)PX_BUF_INIT;
     px_assert_ok(px_tee_process.attest(&ev, &w->f.platform, &d->evidence, &err), &err);
