@@ -49,14 +49,25 @@ static int policy_request(const px_plan *p, const px_attested *att, px_pod_stage
     return 0;
 }
 
-static void dp_amount(const px_manifest *m, const char **eps, const char **delta) {
-    *eps = "0";
-    *delta = "0";
-    for (size_t s = 0; s < m->nstages; s++)
-        if (m->stages[s].kind == PX_STAGE_DP) {
-            *eps = m->stages[s].epsilon;
-            *delta = m->stages[s].delta;
-        }
+/* What the task spends: the sum over its dp stages (basic composition;
+ * each amount rounded up, as the ledger charges). */
+static int dp_amount(const px_manifest *m, char eps[PX_AMOUNT_TEXT_MAX], char delta[PX_AMOUNT_TEXT_MAX], px_err *err) {
+    int64_t e = 0, d = 0;
+    for (size_t s = 0; s < m->nstages; s++) {
+        int64_t se, sd;
+        if (m->stages[s].kind != PX_STAGE_DP)
+            continue;
+        if (px_eps_parse(&se, m->stages[s].epsilon, PX_ROUND_UP, err) ||
+            px_delta_parse(&sd, m->stages[s].delta, PX_ROUND_UP, err))
+            return px_err_prefix(err, "stage %zu: ", s);
+        if (se > PX_EPS_MAX_UNITS - e || sd > PX_DELTA_MAX_UNITS - d)
+            return px_fail(err, PX_E_LIMIT, "the task's dp stages spend more than a ledger can hold");
+        e += se;
+        d += sd;
+    }
+    px_eps_format(eps, e);
+    px_delta_format(delta, d);
+    return 0;
 }
 
 /* The first-stage instance this POD releases to: PODs are dealt to the
@@ -87,8 +98,11 @@ static int release_one(px_node *n, const px_plan *p, const px_attested *att, con
         return px_fail(err, PX_E_NOMEM, "out of memory");
     policy_request(p, att, st, in);
     px_pod_request req = {m->consumer_id, dataset, st, m->nstages, in, p->ninstances};
-    const char *eps, *delta;
-    dp_amount(m, &eps, &delta);
+    char eps[PX_AMOUNT_TEXT_MAX], delta[PX_AMOUNT_TEXT_MAX];
+    if (dp_amount(m, eps, delta, err)) {
+        free(in);
+        return -1;
+    }
     pthread_mutex_lock(&n->pod_mu);
     int admitted = px_pod_admit(n->pod, mid, &req, eps, delta, err);
     free(in);

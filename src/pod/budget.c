@@ -2,8 +2,10 @@
  * already spent and inserts the new charge inside one BEGIN IMMEDIATE
  * transaction: SQLite lets one writer in at a time, so two admissions,
  * from threads or from processes, can never both see the same remaining
- * budget. Charges stay spent once their task started; only a task that
- * never received data can be refunded. */
+ * budget. A charge is returned only when its task never started (the
+ * owner's refund) or when the log shows its DP stage released nothing by
+ * the deadline (px_pod_budget_settle, docs/pod.md "Refunds"); a settled
+ * charge never changes again. */
 #include <string.h>
 
 #include "pod/db.h"
@@ -171,7 +173,8 @@ int px_pod_budget_settle(px_pod *p, const char *manifest_hex, int refund, const 
     sqlite3_stmt *st;
     if (px_db_begin(p, err))
         return -1;
-    if (px_db_prepare(p, &st, "UPDATE charges SET state = ?, reason = ?, updated = ? WHERE manifest = ? AND state IN (1, 2)",
+    if (px_db_prepare(p, &st,
+                      "UPDATE charges SET state = ?, reason = ?, updated = ? WHERE manifest = ? AND state IN (1, 2)",
                       err))
         return px_db_rollback(p), -1;
     sqlite3_bind_int(st, 1, refund ? PX_CHARGE_REFUNDED : PX_CHARGE_SPENT);
@@ -233,8 +236,8 @@ int px_pod_budget_status_get(px_pod *p, const char *dataset, const char *consume
 int px_pod_budget_history(px_pod *p, const char *dataset, px_pod_charge **out, size_t *n, px_err *err) {
     sqlite3_stmt *st;
     if (px_db_prepare(p, &st,
-                      "SELECT id, manifest, dataset, consumer, eps, delta, state, created, updated, reason FROM charges "
-                      "WHERE ?1 IS NULL OR dataset = ?1 ORDER BY id",
+                      "SELECT id, manifest, dataset, consumer, eps, delta, state, created, updated, reason "
+                      "FROM charges WHERE ?1 IS NULL OR dataset = ?1 ORDER BY id",
                       err))
         return -1;
     if (dataset)
