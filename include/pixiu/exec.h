@@ -315,6 +315,62 @@ int px_entry_parse(px_entry *e, uint64_t index, const uint8_t *data,
                    size_t len, px_err *err);
 void px_entry_free(px_entry *e);
 
+/* ---- settling a POD's charge (refunds) ---------------------------------------- */
+
+/* What a POD keeps of a plan it admitted, to settle its budget charge once
+ * the task's deadline has passed: which stage's ok proof means a result
+ * may have left the task (the first dp stage, or the last stage of a task
+ * without one) and the attested signing key of every instance. Every
+ * stage releases its output only after its proof is in the log, so no ok
+ * proof of that stage in the log means no result left (docs/pod.md). */
+#define PX_SETTLE_REASON_MAX 400
+
+typedef struct px_settle_instance {
+    uint32_t stage, partition;
+    uint8_t sign_pk[PX_SIGN_PUBLICKEYBYTES];
+} px_settle_instance;
+
+typedef struct px_settle_watch {
+    uint8_t manifest[PX_SHA256_BYTES];
+    int64_t deadline;
+    uint32_t stage;   /* the watched stage */
+    uint32_t nstages;
+    char kinds[PX_MANIFEST_MAX_STAGES][16];
+    uint8_t consumer[PX_SIGN_PUBLICKEYBYTES]; /* signs dispatcher reports */
+    px_settle_instance *inst; /* owned, plan order */
+    size_t ninst;
+} px_settle_watch;
+
+/* From a plan checked by px_plan_check (att: one per instance). */
+int px_settle_watch_from_plan(px_settle_watch *w, const px_plan *p, const px_attested *att, px_err *err);
+void px_settle_watch_free(px_settle_watch *w);
+
+typedef struct px_settlement {
+    int refund;       /* 1: no ok proof of the watched stage; 0: spent */
+    uint64_t index;   /* spent: the log entry of that proof */
+    char reason[PX_SETTLE_REASON_MAX + 1];
+} px_settlement;
+
+/* Judge a task from its entries (those indexed under the manifest, log
+ * order) among the first `size` entries of the log: spent if the watched
+ * stage has an ok proof signed by its attested instance, else refund,
+ * naming the first step that failed (or that no step logged an outcome)
+ * and the log size checked. */
+int px_settle_judge(const px_settle_watch *w, const px_entry *e, size_t n, uint64_t size, px_settlement *out,
+                    px_err *err);
+
+/* The POD's admission record keeps one watch per admitted task. */
+/* Record p as admitted (as px_admissions_record) and, in the same
+ * transaction, what settling its charge needs (att from px_plan_check). */
+int px_admissions_admit(px_admissions *a, const px_plan *p, const px_attested *att, int64_t now, px_err *err);
+/* The admitted tasks not settled yet whose deadline is at or before
+ * `before`, oldest deadline first, at most max. Free each with
+ * px_settle_watch_free and the array with free(). */
+int px_admissions_due(px_admissions *a, int64_t before, size_t max, px_settle_watch **out, size_t *n, px_err *err);
+/* Mark a task settled, with the outcome (kept for people). */
+int px_admissions_settled(px_admissions *a, const uint8_t manifest[PX_SHA256_BYTES], const char *outcome, int64_t now,
+                          px_err *err);
+
 /* ---- audit -------------------------------------------------------------- */
 
 /* Who the audit needs to know: POD release keys, by node id. */

@@ -280,9 +280,13 @@ int px_pod_policy_check(const px_pod_policy *pol, const px_pod_request *req, px_
 
 typedef enum px_charge_state {
     PX_CHARGE_CHARGED = 1,  /* admitted, data not yet released */
-    PX_CHARGE_STARTED = 2,  /* released: can never be refunded */
-    PX_CHARGE_REFUNDED = 3  /* task never started; amount returned */
+    PX_CHARGE_STARTED = 2,  /* released: outcome not settled yet */
+    PX_CHARGE_REFUNDED = 3, /* returned: the task never started, or no
+                               result can have left it (see settle) */
+    PX_CHARGE_SPENT = 4     /* settled: its DP stage released; for good */
 } px_charge_state;
+
+#define PX_CHARGE_REASON_MAX 400
 
 typedef struct px_pod_charge {
     int64_t id;
@@ -292,6 +296,7 @@ typedef struct px_pod_charge {
     int64_t eps, delta; /* units */
     px_charge_state state;
     int64_t created_ms, updated_ms;
+    char reason[PX_CHARGE_REASON_MAX + 1]; /* why refunded or spent, or "" */
 } px_pod_charge;
 
 /* Admission: check the dataset's policy against req and charge (ε, δ) for
@@ -302,13 +307,22 @@ int px_pod_admit(px_pod *p, const char *manifest_hex, const px_pod_request *req,
                  const char *epsilon, const char *delta, px_err *err);
 /* Return a charge whose task never started (state charged -> refunded). */
 int px_pod_budget_refund(px_pod *p, const char *manifest_hex, const char *dataset, px_err *err);
-/* Spent (charged or started) and limits, for the whole dataset
+/* Settle every open (charged or started) charge of a manifest, in one
+ * transaction: refunded (refund != 0: the log shows no result can have
+ * left the task) or spent for good, with the reason. Charges already
+ * settled are left as they are, so settling again is a no-op and nothing is
+ * refunded twice. *changed (nullable) counts the charges settled now. */
+int px_pod_budget_settle(px_pod *p, const char *manifest_hex, int refund, const char *reason, size_t *changed,
+                         px_err *err);
+/* Spent (charged, started or spent) and limits, for the whole dataset
  * (consumer NULL) or one consumer. */
 typedef struct px_pod_budget_status {
     int64_t eps_spent, delta_spent, eps_limit, delta_limit;
 } px_pod_budget_status;
 int px_pod_budget_status_get(px_pod *p, const char *dataset, const char *consumer,
                              px_pod_budget_status *st, px_err *err);
+/* The datasets that have a policy (a budget), by name. *out: free(). */
+int px_pod_budget_datasets(px_pod *p, char (**out)[PX_KEY_NAME_MAX + 1], size_t *n, px_err *err);
 /* History, oldest first; dataset NULL lists all. *out: free(). */
 int px_pod_budget_history(px_pod *p, const char *dataset, px_pod_charge **out, size_t *n,
                           px_err *err);

@@ -250,6 +250,8 @@ int px_node_start(px_node *n, const px_node_config *cfg, px_err *err) {
     n->cfg = *cfg;
     pthread_mutex_init(&n->mu, NULL);
     pthread_mutex_init(&n->build_mu, NULL);
+    pthread_mutex_init(&n->pod_mu, NULL);
+    pthread_cond_init(&n->settler_cv, NULL);
     if (mkdir(cfg->dir, 0700) && errno != EEXIST) {
         px_fail(err, PX_E_IO, "node directory %s: %s", cfg->dir, strerror(errno));
         goto fail;
@@ -261,6 +263,8 @@ int px_node_start(px_node *n, const px_node_config *cfg, px_err *err) {
                              .threads = PX_NODE_THREADS, .handler = route, .ctx = n};
     if (px_http_server_start(&n->srv, &o, err) || write_port(n, err))
         goto fail;
+    if ((cfg->roles & PX_ROLE_POD) && px_node_settler_start(n, err))
+        goto fail;
     return 0;
 fail:
     px_err_prefix(err, "node %s: ", cfg->id);
@@ -269,6 +273,7 @@ fail:
 }
 
 void px_node_stop(px_node *n) {
+    px_node_settler_stop(n);
     if (n->srv)
         px_http_server_stop(n->srv);
     for (size_t i = 0; i < n->ninst; i++)
@@ -289,5 +294,7 @@ void px_node_stop(px_node *n) {
         px_node_build_free(n->build);
     pthread_mutex_destroy(&n->build_mu);
     pthread_mutex_destroy(&n->mu);
+    pthread_mutex_destroy(&n->pod_mu);
+    pthread_cond_destroy(&n->settler_cv);
     memset(n, 0, sizeof *n);
 }

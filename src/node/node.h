@@ -73,7 +73,13 @@ typedef struct px_node_config {
     char platform_key[PX_NODE_PATH_MAX]; /* executors */
     char worker[PX_NODE_PATH_MAX];       /* "" = pixiu_worker next to pixiud */
     unsigned roles;
+    /* POD role: settle charges this long after a task's deadline, checking
+     * every settle_every_ms (docs/pod.md, "Refunds"). */
+    int64_t settle_grace_ms, settle_every_ms;
 } px_node_config;
+
+#define PX_SETTLE_GRACE_MS_DEFAULT 60000
+#define PX_SETTLE_EVERY_MS_DEFAULT 10000
 
 int px_node_config_load(px_node_config *c, const char *path, px_err *err);
 
@@ -99,7 +105,11 @@ typedef struct px_node {
     px_witness_log *wlogs;
     px_witness_service wsvc;
     px_pod *pod;
+    pthread_mutex_t pod_mu; /* the POD database: one connection, many threads */
     px_admissions *admissions;
+    pthread_t settler;      /* POD role: settles charges past their deadline */
+    int settler_started, settler_stop;
+    pthread_cond_t settler_cv;
     px_node_instance *inst;
     size_t ninst;
     /* The build its instances run (executor) and that it accepts by
@@ -117,6 +127,12 @@ void px_node_stop(px_node *n);
 int px_node_members(px_node *n, px_membership *out, px_err *err);
 /* Append an entry to the network's log (the member with role log). */
 int px_node_log_append(px_node *n, const uint8_t *entry, size_t len, uint64_t *index, px_err *err);
+
+/* POD role: settle every admitted task whose deadline + grace has passed
+ * by `now` (refund or spent, by the log); the settler thread calls it. */
+int px_node_settle_due(px_node *n, int64_t now, px_err *err);
+int px_node_settler_start(px_node *n, px_err *err);
+void px_node_settler_stop(px_node *n);
 
 /* Role handlers: reply in resp; sender is the verified member. */
 void px_node_recruit(px_node *n, const px_member *sender, const px_http_request *req, px_http_response *resp);

@@ -7,11 +7,14 @@
 #include "node/node.h"
 
 /* The policy's require_dp for a dataset (0 when it has no policy). */
-static int dataset_requires_dp(px_pod *pod, const char *dataset, int *out, px_err *err) {
+static int dataset_requires_dp(px_node *n, const char *dataset, int *out, px_err *err) {
     px_buf b = PX_BUF_INIT;
     px_pod_policy pol;
     *out = 0;
-    if (px_pod_policy_get(pod, dataset, &b, err)) {
+    pthread_mutex_lock(&n->pod_mu);
+    int got = px_pod_policy_get(n->pod, dataset, &b, err);
+    pthread_mutex_unlock(&n->pod_mu);
+    if (got) {
         px_buf_free(&b);
         return -1;
     }
@@ -46,14 +49,25 @@ static int policy_request(const px_plan *p, const px_attested *att, px_pod_stage
     return 0;
 }
 
-static void dp_amount(const px_manifest *m, const char **eps, const char **delta) {
-    *eps = "0";
-    *delta = "0";
-    for (size_t s = 0; s < m->nstages; s++)
-        if (m->stages[s].kind == PX_STAGE_DP) {
-            *eps = m->stages[s].epsilon;
-            *delta = m->stages[s].delta;
-        }
+/* What the task spends: the sum over its dp stages (basic composition;
+ * each amount rounded up, as the ledger charges). */
+static int dp_amount(const px_manifest *m, char eps[PX_AMOUNT_TEXT_MAX], char delta[PX_AMOUNT_TEXT_MAX], px_err *err) {
+    int64_t e = 0, d = 0;
+    for (size_t s = 0; s < m->nstages; s++) {
+        int64_t se, sd;
+        if (m->stages[s].kind != PX_STAGE_DP)
+            continue;
+        if (px_eps_parse(&se, m->stages[s].epsilon, PX_ROUND_UP, err) ||
+            px_delta_parse(&sd, m->stages[s].delta, PX_ROUND_UP, err))
+            return px_err_prefix(err, "stage %zu: ", s);
+        if (se > PX_EPS_MAX_UNITS - e || sd > PX_DELTA_MAX_UNITS - d)
+            return px_fail(err, PX_E_LIMIT, "the task's dp stages spend more than a ledger can hold");
+        e += se;
+        d += sd;
+    }
+    px_eps_format(eps, e);
+    px_delta_format(delta, d);
+    return 0;
 }
 
 /* The first-stage instance this POD releases to: PODs are dealt to the
@@ -84,16 +98,24 @@ static int release_one(px_node *n, const px_plan *p, const px_attested *att, con
         return px_fail(err, PX_E_NOMEM, "out of memory");
     policy_request(p, att, st, in);
     px_pod_request req = {m->consumer_id, dataset, st, m->nstages, in, p->ninstances};
-    const char *eps, *delta;
-    dp_amount(m, &eps, &delta);
+    char eps[PX_AMOUNT_TEXT_MAX], delta[PX_AMOUNT_TEXT_MAX];
+    if (dp_amount(m, eps, delta, err)) {
+        free(in);
+        return -1;
+    }
+    pthread_mutex_lock(&n->pod_mu);
     int admitted = px_pod_admit(n->pod, mid, &req, eps, delta, err);
     free(in);
-    if (admitted)
-        return -1;
     px_buf stream = PX_BUF_INIT, env = PX_BUF_INIT, sealed = PX_BUF_INIT;
+    int released = admitted ? -1 : px_pod_release(n->pod, &n->key, n->cfg.id, mid, dataset, key, &stream, &env, err);
+    pthread_mutex_unlock(&n->pod_mu);
+    if (admitted || released) {
+        px_buf_free(&stream);
+        px_buf_free(&env);
+        return -1;
+    }
     uint64_t index = 0;
-    int rc = px_pod_release(n->pod, &n->key, n->cfg.id, mid, dataset, key, &stream, &env, err) ||
-             px_seal(&sealed, stream.data, stream.len, key, err) || /* the committed payload */
+    int rc = px_seal(&sealed, stream.data, stream.len, key, err) || /* the committed payload */
              px_node_log_append(n, env.data, env.len, &index, err);
     if (rc == 0) {
         json_t *r = json_object();
@@ -145,7 +167,7 @@ static int admit(px_node *n, const px_member *sender, const px_plan *p, json_t *
     int require_dp = 0;
     for (size_t d = 0; d < m->ndatasets; d++) {
         int r;
-        if (dataset_requires_dp(n->pod, m->datasets[d].name, &r, err))
+        if (dataset_requires_dp(n, m->datasets[d].name, &r, err))
             return px_err_prefix(err, "dataset %s: ", m->datasets[d].name);
         require_dp |= r;
     }
@@ -166,7 +188,7 @@ static int admit(px_node *n, const px_member *sender, const px_plan *p, json_t *
     px_node_trust_free(&t);
     free(ref);
     if (rc == 0)
-        rc = px_admissions_record(n->admissions, p, px_now_ms(), err);
+        rc = px_admissions_admit(n->admissions, p, att, px_now_ms(), err);
     for (size_t d = 0; rc == 0 && d < m->ndatasets; d++)
         for (size_t k = 0; rc == 0 && k < m->datasets[d].npods; k++)
             if (!strcmp(m->datasets[d].pods[k], n->cfg.id) && release_one(n, p, att, &m->datasets[d], out, err))
