@@ -267,8 +267,9 @@ typedef struct px_sandbox_run_out {
  * lim applies to each run: cpu_ms, mem_mb, max_output (bytes of standard
  * output per run). total_cpu_ms bounds the CPU time of all runs together
  * (0: ngroups * cpu_ms). lim->wall_ms, if set, bounds the whole batch
- * (default: 2 * total + 1 s). The task's standard error is discarded, and a
- * granted random stream is keyed by (seed, group index).
+ * (default: 2 * total + 1 s + 1 ms per group). The task's standard error
+ * is discarded, and a granted random stream is keyed by (seed, group
+ * index).
  *
  * Returns 0 when every run ended: runs[i] (ngroups entries) names each
  * outcome and out gets the ok runs' outputs in group order. Returns -1 when
