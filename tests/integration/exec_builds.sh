@@ -17,6 +17,10 @@ cleanup() { "$net" stop "$tmp/net" >/dev/null 2>&1 || true; rm -rf "$tmp"; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; for f in "$tmp"/net/*/pixiud.log; do echo "== $f" >&2; tail -5 "$f" >&2; done; exit 1; }
 
+# The nodes' object cache is this test's own, so that no other run on the
+# machine shares it.
+export PIXIU_CACHE_DIR="$tmp/cache"
+
 # Two PODs, three executors: the wasm stage (stage 1) goes to exec-2.
 "$net" setup "$build" "$tmp/net" 2 3 5 5 >/dev/null
 "$net" start "$build" "$tmp/net"
