@@ -18,6 +18,8 @@
 
 /* A map's runs together: at most this much CPU, whatever the user count. */
 #define MAP_TOTAL_CPU_MS_MAX 3000000u
+/* CPU a run may take beyond its task's limit: instance reset and output. */
+#define MAP_RUN_MARGIN_MS 50u
 
 static const char *const param_names[] = {"cpu_ms", "wall_ms", "mem_mb", "max_output", NULL};
 static const char *const map_names[] = {"map", "dim", "blocks", "pseudonym", NULL};
@@ -120,9 +122,20 @@ static int map_run(const px_stage_ctx *ctx, const px_map_params *mp, const px_sa
     px_sandbox_limits run_lim = *lim;
     run_lim.max_output = 8 + 8 * (size_t)mp->dim;
     lim = &run_lim;
-    uint64_t total = (uint64_t)lim->cpu_ms * (g.n ? g.n : 1);
-    if (total > MAP_TOTAL_CPU_MS_MAX)
-        total = MAP_TOTAL_CPU_MS_MAX;
+    /* The batch's CPU bound must never be what ends it: a task could then
+     * fail the whole step, in public, by how long it computes for chosen
+     * users. So each run's limit shrinks to fit the bound (a choice made
+     * from the number of users alone), and the batch's bound leaves every
+     * run its full limit plus a margin for the runner's own work. */
+    uint64_t n = g.n ? g.n : 1;
+    if ((uint64_t)run_lim.cpu_ms * n > MAP_TOTAL_CPU_MS_MAX)
+        run_lim.cpu_ms = (uint32_t)(MAP_TOTAL_CPU_MS_MAX / n);
+    if (run_lim.cpu_ms == 0) {
+        px_fail(err, PX_E_LIMIT, "%zu users leave less than 1 ms of CPU per run", g.n);
+        px_map_groups_free(&g);
+        return fail(out, PX_STATUS_CPU_LIMIT);
+    }
+    uint64_t total = ((uint64_t)run_lim.cpu_ms + MAP_RUN_MARGIN_MS) * n;
     px_sandbox_run_out *runs = calloc(g.n ? g.n : 1, sizeof *runs);
     px_buf raw = PX_BUF_INIT;
     px_sandbox_result res;
