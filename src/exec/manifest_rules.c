@@ -140,7 +140,7 @@ int px_manifest_rules(const px_manifest *m, px_err *err) {
         const px_stage_spec *s = &m->stages[d];
         if (s->kind != PX_STAGE_DP)
             continue;
-        dp_shape shape;
+        dp_shape shape = {0};
         has_dp = 1;
         if (dp_one_partition(s, d, err) || dp_shape_read(s, d, &shape, err) || map_feeds_dp(m, d, &shape, err))
             return -1;
