@@ -117,6 +117,13 @@ static int admit(px_node *n, const px_member *sender, const px_plan *p, json_t *
         return -1;
     char *workers[1] = {n->cfg.worker};
     int rc = px_node_trust_init(&t, &mem, workers, n->cfg.worker[0] ? 1 : 0, err);
+    if (rc == 0) {
+        /* Every instance must answer to the network's log (release after log). */
+        const px_member *log = px_node_find_role(&mem, PX_ROLE_LOG);
+        rc = log ? px_plan_check_log(p, &log->signing, err) : px_fail(err, PX_E_UNAVAILABLE, "the membership has no log");
+        if (rc)
+            px_node_trust_free(&t);
+    }
     px_membership_free(&mem);
     if (rc)
         return -1;

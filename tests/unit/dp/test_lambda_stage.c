@@ -13,18 +13,19 @@ static void dp_config(const fixture *f, px_buf *out, const char *params) {
     char m[65], s[65];
     px_hex_encode(m, f->manifest, 32);
     px_hex_encode(s, f->successor.pk, 32);
-    char *pv = fx_vkey(&f->platform_v), *dv = fx_vkey(&f->pod_v);
+    char *pv = fx_vkey(&f->platform_v), *dv = fx_vkey(&f->pod_v), *lv = px_testlog_vkey_text();
     px_err err = {0};
     px_assert_ok(px_buf_printf(out, &err,
                                "{\"manifest\":\"%s\",\"stage\":{\"index\":2,"
                                "\"kind\":\"dp\"},\"successors\":[\"%s\"],"
                                "\"predecessors\":{\"platform_keys\":[\"%s\"],"
-                               "\"min_level\":1,\"pods\":[\"%s\"]},"
+                               "\"min_level\":1,\"pods\":[\"%s\"]},\"log\":\"%s\","
                                "\"params\":%s}",
-                               m, s, pv, dv, params),
+                               m, s, pv, dv, lv, params),
                  &err);
     free(pv);
     free(dv);
+    free(lv);
 }
 
 typedef struct inst {
@@ -76,7 +77,7 @@ static void step(const fixture *f, inst *a, const px_buf *data,
     fx_seal(&sealed, data, a->bpk);
     px_step_input in = {sealed.data, sealed.len, rel.data, rel.len, NULL, 0};
     px_err err = {0};
-    px_assert_ok(px_lambda_step(a->l, NULL, 0, &in, 1, r, &err), &err);
+    px_assert_ok(px_lambda_step(a->l, NULL, 0, &in, 1, PX_TESTLOG_LAMBDA, r, &err), &err);
     px_buf_free(&rel);
     px_buf_free(&sealed);
 }

@@ -111,7 +111,7 @@ static void test_pod_lies(void **state) {
     px_step_input in = {sealed.data, sealed.len, ent[1].data, ent[1].len, NULL, 0};
     px_step_result res;
     memset(&res, 0, sizeof res);
-    px_assert_ok(px_lambda_step(c.l[0], NULL, 0, &in, 1, &res, &err), &err);
+    px_assert_ok(px_lambda_step(c.l[0], NULL, 0, &in, 1, PX_TESTLOG_LAMBDA, &res, &err), &err);
     assert_false(res.ok);
     assert_string_equal(res.status, "digest-mismatch");
     px_buf_append(&ent[2], res.proof.data, res.proof.len, &err);
@@ -157,7 +157,7 @@ static void test_executor_swaps_output(void **state) {
     px_step_result r0, r1;
     memset(&r0, 0, sizeof r0);
     memset(&r1, 0, sizeof r1);
-    px_assert_ok(px_lambda_step(c.l[0], NULL, 0, &in, 1, &r0, &err), &err);
+    px_assert_ok(px_lambda_step(c.l[0], NULL, 0, &in, 1, PX_TESTLOG_LAMBDA, &r0, &err), &err);
     if (!r0.ok)
         fail_msg("the honest first stage failed: %s", r0.status);
     px_buf_append(&ent[2], r0.proof.data, r0.proof.len, &err);
@@ -170,7 +170,7 @@ static void test_executor_swaps_output(void **state) {
     px_buf_append(&ev0, p.instances[0].evidence.data, p.instances[0].evidence.len, &err);
     px_plan_free(&p);
     px_step_input in1 = {other.data, other.len, r0.proof.data, r0.proof.len, ev0.data, ev0.len};
-    px_assert_ok(px_lambda_step(c.l[1], NULL, 0, &in1, 1, &r1, &err), &err);
+    px_assert_ok(px_lambda_step(c.l[1], NULL, 0, &in1, 1, PX_TESTLOG_LAMBDA, &r1, &err), &err);
     assert_false(r1.ok);
     px_buf_append(&ent[3], r1.proof.data, r1.proof.len, &err);
     px_audit a;
