@@ -191,8 +191,8 @@ int px_walk_instance(px_walk *w, size_t k) {
         if (strcmp(e->status, "ok"))
             return px_walk_broke(w, PX_AUDIT_FAILED, in->stage, in->partition, in->node,
                                  failure_blame(w, in, e->status), e->status,
-                                 "stage %u (%s) partition %u on %s signed a failure: %s: %s%s", in->stage, kind,
-                                 in->partition, in->node, e->status, e->reason, upstream(in->stage, e->status));
+                                 "stage %u (%s) on %s signed a failure: %s: %s%s", in->stage, kind, in->node,
+                                 e->status, e->reason, upstream(in->stage, e->status));
         if (first_ok && (first_ok->st.nsubjects != e->st.nsubjects ||
                          !px_walk_subject_has(first_ok, e->st.subjects[0].sha256)))
             return px_walk_broke(w, PX_AUDIT_FAILED, in->stage, in->partition, in->node, in->node, "equivocation",

@@ -35,6 +35,8 @@ typedef struct fx {
     px_node_platform nodes[FX_STAGES];
     px_exec_trust trust;
     unsigned serial; /* makes each manifest of one fixture distinct */
+    int64_t lifetime_ms; /* the next manifest's deadline after its creation; 0: 10 minutes */
+    const px_verifier *other_log; /* configs answer to this log instead of the test log */
 } fx;
 
 /* Evidence as the TEE module's process backend signs it, for instance i
@@ -86,7 +88,8 @@ static inline void fx_manifest_json(fx *f, px_buf *out, const char *stages_json)
         "\"datasets\":[{\"name\":\"transactions\",\"schema\":{\"fields\":[{\"name\":\"user\",\"type\":\"text\"},"
         "{\"name\":\"amount\",\"type\":\"int\"}],\"user\":\"user\"},\"pods\":[\"pod-0\",\"pod-1\",\"pod-2\"]}],"
         "\"stages\":%s,\"receivers\":[{\"id\":\"consumer-1\",\"key\":\"%s\"}]}",
-        (char *)vk.data, f->serial++, (long long)now, (long long)now + 600000, stages_json, rk), &err);
+        (char *)vk.data, f->serial++, (long long)now, (long long)now + (f->lifetime_ms ? f->lifetime_ms : 600000),
+        stages_json, rk), &err);
     px_buf_free(&vk);
 }
 
@@ -105,7 +108,8 @@ static inline void fx_config(fx *f, px_buf *out, uint32_t i, uint8_t succ[1][32]
     for (int k = 0; k < FX_PODS; k++)
         px_signer_verifier(&f->pods[k], &pods[k]);
     px_assert_ok(px_stage_config_build(out, &f->m, i, 0, (const uint8_t(*)[32])succ, 1, i ? &plat : NULL,
-                                       i ? 1 : 0, i ? NULL : pods, i ? 0 : FX_PODS, &px_testlog_keyed()->vkey, &err),
+                                       i ? 1 : 0, i ? NULL : pods, i ? 0 : FX_PODS,
+                                       f->other_log ? f->other_log : &px_testlog_keyed()->vkey, &err),
                  &err);
 }
 
