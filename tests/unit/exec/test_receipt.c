@@ -264,7 +264,13 @@ static void test_failure_receipt(void **state) {
     assert_string_equal(json_string_value(json_object_get(json_object_get(doc, "failure"), "blamed")), "exec-1");
     json_decref(doc);
 
+    /* Every byte of what it states, and of the rest one in five (the
+     * success receipt above has every byte flipped). */
+    const char *fs = strstr((char *)r.data, "\"failure\":"), *fe = fs ? strchr(fs, '}') : NULL;
+    assert_non_null(fe);
     for (size_t i = 0; i < r.len; i++) {
+        if (((const char *)r.data + i < fs || (const char *)r.data + i > fe) && i % 5)
+            continue;
         r.data[i] ^= 0x01;
         if (px_receipt_check(r.data, r.len, NULL, &s, &err) == 0)
             fail_msg("failure receipt with byte %zu flipped still checks: ...%.40s...", i,
