@@ -128,7 +128,7 @@ static json_t *producer_json(const px_entry *e, px_err *err) {
     json_t *p = json_object();
     if (!p)
         return NULL;
-    static const char *const kinds[] = {"other", "plan", "execution", "release", "report"};
+    static const char *const kinds[] = {"other", "plan", "execution", "release", "report", "plan-part", "accepted"};
     int rc = px_x_set(p, "entry", json_integer((json_int_t)e->index), err) ||
              px_x_set_hex(p, "id", e->id, PX_SHA256_BYTES, err) ||
              px_x_set(p, "kind", json_string(kinds[e->kind]), err) ||
