@@ -110,16 +110,17 @@ static int find_plan(px_walk *w, px_evidence_check_fn check, void *ctx) {
     w->ok = calloc(p->ninstances, sizeof *w->ok);
     if (!w->att || !w->ok)
         return px_fail(w->err, PX_E_NOMEM, "out of memory auditing");
+    /* The log the first instance answers to (the plan check holds every
+     * instance to it), named even when the plan is bad. */
+    px_stage_config c;
+    if (px_stage_config_parse(&c, p->instances[0].config.data, p->instances[0].config.len, NULL) == 0) {
+        w->a->log = c.log;
+        px_stage_config_free(&c);
+    }
     px_err cerr = {0};
     if (px_plan_check(p, check, ctx, 0, p->manifest.created, w->att, &cerr))
         return px_walk_broke(w, PX_AUDIT_FAILED, -1, 0, p->manifest.consumer_id, p->manifest.consumer_id, "bad-plan",
                              "%s", cerr.msg);
-    /* The plan check holds every instance to one log: name it. */
-    px_stage_config c;
-    if (px_stage_config_parse(&c, p->instances[0].config.data, p->instances[0].config.len, w->err))
-        return -1;
-    w->a->log = c.log;
-    px_stage_config_free(&c);
     return 0;
 }
 

@@ -121,7 +121,7 @@ int px_receipt_outcome_check(const json_t *doc, const px_receipt_pins *pins, con
     s->at = cosigned_at(doc, pins, witnesses, nwitnesses);
     if (px_audit_run_at(&s->audit, s->manifest, entries, n, pods, npods, check, ctx, s->at, err))
         return -1;
-    if (s->audit.verdict != PX_AUDIT_NO_PLAN && !same_key(&s->audit.log, log_key))
+    if (s->audit.log.name[0] && !same_key(&s->audit.log, log_key))
         return px_fail(err, PX_E_VERIFY, "the task's instances answer to log %s, not to the receipt's log %s",
                        s->audit.log.name, log_key->name);
     if (failed) {
