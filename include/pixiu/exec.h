@@ -158,6 +158,7 @@ typedef struct px_attested {
     char backend[PX_TEE_BACKEND_NAME_MAX + 1];
     uint32_t level;
     uint8_t measurement[PX_SHA256_BYTES];
+    uint8_t build[PX_SHA256_BYTES]; /* the build digest it was measured under */
     uint8_t box_pk[PX_BOX_PUBLICKEYBYTES];
     uint8_t sign_pk[PX_SIGN_PUBLICKEYBYTES];
     uint8_t evidence_digest[PX_SHA256_BYTES];
@@ -175,8 +176,10 @@ typedef int (*px_evidence_check_fn)(void *ctx, const char *node,
                                     px_attested *out, px_err *err);
 
 /* The evidence checker over the TEE module's evidence: the node's platform
- * key from the membership, and the worker builds the checking party
- * accepts (the measurement covers the worker binary's digest). */
+ * key from the membership, and the builds the checking party accepts (the
+ * measurement covers the build digest: every file the instance runs,
+ * docs/tee.md). reference, when not NULL, is the checking party's own
+ * build: a refusal names the first component that differs from it. */
 typedef struct px_node_platform {
     char id[PX_NODE_ID_MAX + 1];
     px_verifier platform;
@@ -185,8 +188,9 @@ typedef struct px_node_platform {
 typedef struct px_exec_trust {
     const px_node_platform *nodes;
     size_t nnodes;
-    const uint8_t (*workers)[PX_SHA256_BYTES];
-    size_t nworkers;
+    const uint8_t (*builds)[PX_SHA256_BYTES]; /* accepted build digests */
+    size_t nbuilds;
+    const px_tee_build *reference;
 } px_exec_trust;
 
 /* A px_evidence_check_fn; ctx is a px_exec_trust. */
@@ -325,6 +329,62 @@ int px_entry_parse(px_entry *e, uint64_t index, const uint8_t *data,
                    size_t len, px_err *err);
 void px_entry_free(px_entry *e);
 
+/* ---- settling a POD's charge (refunds) ---------------------------------------- */
+
+/* What a POD keeps of a plan it admitted, to settle its budget charge once
+ * the task's deadline has passed: which stage's ok proof means a result
+ * may have left the task (the first dp stage, or the last stage of a task
+ * without one) and the attested signing key of every instance. Every
+ * stage releases its output only after its proof is in the log, so no ok
+ * proof of that stage in the log means no result left (docs/pod.md). */
+#define PX_SETTLE_REASON_MAX 400
+
+typedef struct px_settle_instance {
+    uint32_t stage, partition;
+    uint8_t sign_pk[PX_SIGN_PUBLICKEYBYTES];
+} px_settle_instance;
+
+typedef struct px_settle_watch {
+    uint8_t manifest[PX_SHA256_BYTES];
+    int64_t deadline;
+    uint32_t stage;   /* the watched stage */
+    uint32_t nstages;
+    char kinds[PX_MANIFEST_MAX_STAGES][16];
+    uint8_t consumer[PX_SIGN_PUBLICKEYBYTES]; /* signs dispatcher reports */
+    px_settle_instance *inst; /* owned, plan order */
+    size_t ninst;
+} px_settle_watch;
+
+/* From a plan checked by px_plan_check (att: one per instance). */
+int px_settle_watch_from_plan(px_settle_watch *w, const px_plan *p, const px_attested *att, px_err *err);
+void px_settle_watch_free(px_settle_watch *w);
+
+typedef struct px_settlement {
+    int refund;       /* 1: no ok proof of the watched stage; 0: spent */
+    uint64_t index;   /* spent: the log entry of that proof */
+    char reason[PX_SETTLE_REASON_MAX + 1];
+} px_settlement;
+
+/* Judge a task from its entries (those indexed under the manifest, log
+ * order) among the first `size` entries of the log: spent if the watched
+ * stage has an ok proof signed by its attested instance, else refund,
+ * naming the first step that failed (or that no step logged an outcome)
+ * and the log size checked. */
+int px_settle_judge(const px_settle_watch *w, const px_entry *e, size_t n, uint64_t size, px_settlement *out,
+                    px_err *err);
+
+/* The POD's admission record keeps one watch per admitted task. */
+/* Record p as admitted (as px_admissions_record) and, in the same
+ * transaction, what settling its charge needs (att from px_plan_check). */
+int px_admissions_admit(px_admissions *a, const px_plan *p, const px_attested *att, int64_t now, px_err *err);
+/* The admitted tasks not settled yet whose deadline is at or before
+ * `before`, oldest deadline first, at most max. Free each with
+ * px_settle_watch_free and the array with free(). */
+int px_admissions_due(px_admissions *a, int64_t before, size_t max, px_settle_watch **out, size_t *n, px_err *err);
+/* Mark a task settled, with the outcome (kept for people). */
+int px_admissions_settled(px_admissions *a, const uint8_t manifest[PX_SHA256_BYTES], const char *outcome, int64_t now,
+                          px_err *err);
+
 /* ---- audit -------------------------------------------------------------- */
 
 /* Who the audit needs to know: POD release keys, by node id. */
@@ -379,8 +439,9 @@ const char *px_verdict_name(px_verdict v);
 
 /* ---- trace -------------------------------------------------------------- */
 
-/* Entries whose subject includes digest, appended to *out (caller frees
- * each with px_entry_free and the array with free). */
+/* Entries whose subject includes digest (or, for the manifest lookup,
+ * indexed under a manifest id), appended to *out (caller frees each with
+ * px_entry_free and the array with free). */
 typedef int (*px_subject_lookup_fn)(void *ctx,
                                     const uint8_t digest[PX_SHA256_BYTES],
                                     px_entry **out, size_t *n, px_err *err);
@@ -393,12 +454,31 @@ typedef enum px_trace_format {
 
 #define PX_TRACE_MAX_NODES 100000
 
-/* Walk from digest back through the producers of each input until POD
- * releases; render the graph into out. Unknown digests are leaves marked
- * "unknown" rather than errors: the trace shows what the log knows. */
+/* Where a trace reads the log and whom it trusts: the POD keys that sign
+ * releases and the evidence checker that says which key each instance of
+ * a task's plan signs with (as the audit does). */
+typedef struct px_trace_src {
+    px_subject_lookup_fn subject;  /* entries whose subject is a digest */
+    px_subject_lookup_fn manifest; /* entries indexed under a manifest id */
+    void *ctx;                     /* for both lookups */
+    const px_pod_key *pods;
+    size_t npods;
+    px_evidence_check_fn check;
+    void *check_ctx;
+    const uint8_t *task; /* NULL, or only producers of the root from this task */
+} px_trace_src;
+
+/* The lineage of a digest: the ok steps and releases whose subject is the
+ * digest, then, for each step, only the producer each input names (the
+ * input's proof id), back to POD releases. Every step is checked against
+ * its signer (the attested instance of its task's plan, or the POD's key);
+ * an unverified step is shown as such and not followed, a failed step is
+ * never a producer, and a trace never crosses into another task. Renders
+ * into out. Returns the number of unverified steps shown through *unverified
+ * (nullable). */
 int px_trace(px_buf *out, const uint8_t digest[PX_SHA256_BYTES],
-             px_subject_lookup_fn lookup, void *ctx, px_trace_format fmt,
-             px_err *err);
+             const px_trace_src *src, px_trace_format fmt,
+             size_t *unverified, px_err *err);
 
 /* ---- reading a log service over HTTP (docs/log.md) ------------------------ */
 
@@ -458,8 +538,8 @@ typedef struct px_receipt_parts {
     size_t npods;
     const px_node_platform *platforms;
     size_t nplatforms;
-    const uint8_t (*workers)[PX_SHA256_BYTES];
-    size_t nworkers;
+    const uint8_t (*builds)[PX_SHA256_BYTES]; /* the builds that ran it */
+    size_t nbuilds;
     const px_receipt_entry *entries; /* ascending index */
     size_t nentries;
 } px_receipt_parts;
@@ -500,6 +580,30 @@ void px_receipt_summary_free(px_receipt_summary *s);
  * on the checkpoint note by one of the witnesses (ms since the epoch), 0
  * when there is none. */
 int64_t px_receipt_time(const char *note, size_t len, const px_cosigner *witnesses, size_t n);
+
+/* A trust root: the network a receipt must come from, known to the
+ * verifying party on its own (a membership file, or keys it pins one by
+ * one). Every POD key, platform key and build the receipt names
+ * must be the one pinned here for that node, and the checkpoint must carry
+ * cosignatures of at least min_witnesses of the pinned witnesses. */
+typedef struct px_receipt_root {
+    const px_verifier *log_key; /* required */
+    const px_node_key *pods;    /* POD release keys by node id */
+    size_t npods;
+    const px_node_platform *platforms;
+    size_t nplatforms;
+    const uint8_t (*builds)[PX_SHA256_BYTES]; /* accepted build digests */
+    size_t nbuilds;
+    const px_cosigner *witnesses;
+    size_t nwitnesses;
+    size_t min_witnesses; /* <= nwitnesses */
+} px_receipt_root;
+
+/* px_receipt_check, with every key of the receipt pinned by root.
+ * out->ncosigs counts the pinned witnesses that cosigned. Fails with
+ * PX_E_VERIFY naming the first key that is not pinned. */
+int px_receipt_verify(const void *json, size_t len, const px_receipt_root *root,
+                      px_receipt_summary *out, px_err *err);
 
 #ifdef __cplusplus
 }

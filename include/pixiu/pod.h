@@ -214,6 +214,7 @@ void px_delta_format(char *out, int64_t units);
  *   {"consumers": ["bank-analytics", ...],          (node ids; "*" = anyone)
  *    "code": ["<hex sha256>", ...] | "any-behind-dp",
  *    "min_level": {"default": 1, "wasm": 2, ...},   (per stage kind)
+ *    "executors": ["exec-1", ...],                  (optional: accepted hosts)
  *    "require_dp": true,
  *    "budget": {"epsilon": "10", "delta": "1e-6",
  *               "per_consumer": {"epsilon": "2", "delta": "1e-7"}}}
@@ -226,6 +227,7 @@ typedef struct px_pod_policy {
     uint8_t (*code)[PX_SHA256_BYTES]; size_t ncode; int any_code_behind_dp;
     struct { char kind[PX_STAGE_KIND_MAX + 1]; int level; } *levels; size_t nlevels;
     int default_level;
+    char **executors; size_t nexecutors; int any_executor; /* any_executor: no list */
     int require_dp;
     int64_t eps_total, delta_total, eps_consumer, delta_consumer; /* units */
 } px_pod_policy;
@@ -236,6 +238,16 @@ int px_pod_policy_set(px_pod *p, const char *dataset, const void *json, size_t l
 /* Appends the stored policy document. */
 int px_pod_policy_get(px_pod *p, const char *dataset, px_buf *out, px_err *err);
 
+/* Accepted builds (docs/tee.md): besides the build its own node runs, a
+ * POD accepts instances measured under the build digests its owner added
+ * here (for every dataset: a build is about executors, not data). Adding a
+ * listed build again is a no-op; removing one that is not listed fails
+ * with PX_E_NOTFOUND. */
+int px_pod_build_add(px_pod *p, const uint8_t build[PX_SHA256_BYTES], px_err *err);
+int px_pod_build_remove(px_pod *p, const uint8_t build[PX_SHA256_BYTES], px_err *err);
+/* *out (malloc'd, n entries; free it) in the order they were added. */
+int px_pod_build_list(px_pod *p, uint8_t (**out)[PX_SHA256_BYTES], size_t *n, px_err *err);
+
 /* What a task asks of a dataset, as the POD sees it at admission. */
 typedef struct px_pod_stage_req {
     const char *kind;            /* "prover", "wasm", "dp", ... */
@@ -243,11 +255,21 @@ typedef struct px_pod_stage_req {
     int level;                   /* attested TEE security level */
 } px_pod_stage_req;
 
+/* One attested instance of the task: where it runs and at which level. */
+typedef struct px_pod_instance_req {
+    uint32_t stage, partition;
+    const char *kind;            /* its stage's kind */
+    const char *node;            /* the executor node hosting it */
+    int level;                   /* attested TEE security level */
+} px_pod_instance_req;
+
 typedef struct px_pod_request {
     const char *consumer;
     const char *dataset;
     const px_pod_stage_req *stages;
     size_t nstages;
+    const px_pod_instance_req *instances; /* NULL: judged per stage only */
+    size_t ninstances;
 } px_pod_request;
 
 /* 0 if the policy allows the request; else -1 with PX_E_DENIED naming the
@@ -258,9 +280,13 @@ int px_pod_policy_check(const px_pod_policy *pol, const px_pod_request *req, px_
 
 typedef enum px_charge_state {
     PX_CHARGE_CHARGED = 1,  /* admitted, data not yet released */
-    PX_CHARGE_STARTED = 2,  /* released: can never be refunded */
-    PX_CHARGE_REFUNDED = 3  /* task never started; amount returned */
+    PX_CHARGE_STARTED = 2,  /* released: outcome not settled yet */
+    PX_CHARGE_REFUNDED = 3, /* returned: the task never started, or no
+                               result can have left it (see settle) */
+    PX_CHARGE_SPENT = 4     /* settled: its DP stage released; for good */
 } px_charge_state;
+
+#define PX_CHARGE_REASON_MAX 400
 
 typedef struct px_pod_charge {
     int64_t id;
@@ -270,6 +296,7 @@ typedef struct px_pod_charge {
     int64_t eps, delta; /* units */
     px_charge_state state;
     int64_t created_ms, updated_ms;
+    char reason[PX_CHARGE_REASON_MAX + 1]; /* why refunded or spent, or "" */
 } px_pod_charge;
 
 /* Admission: check the dataset's policy against req and charge (ε, δ) for
@@ -280,13 +307,22 @@ int px_pod_admit(px_pod *p, const char *manifest_hex, const px_pod_request *req,
                  const char *epsilon, const char *delta, px_err *err);
 /* Return a charge whose task never started (state charged -> refunded). */
 int px_pod_budget_refund(px_pod *p, const char *manifest_hex, const char *dataset, px_err *err);
-/* Spent (charged or started) and limits, for the whole dataset
+/* Settle every open (charged or started) charge of a manifest, in one
+ * transaction: refunded (refund != 0: the log shows no result can have
+ * left the task) or spent for good, with the reason. Charges already
+ * settled are left as they are, so settling again is a no-op and nothing is
+ * refunded twice. *changed (nullable) counts the charges settled now. */
+int px_pod_budget_settle(px_pod *p, const char *manifest_hex, int refund, const char *reason, size_t *changed,
+                         px_err *err);
+/* Spent (charged, started or spent) and limits, for the whole dataset
  * (consumer NULL) or one consumer. */
 typedef struct px_pod_budget_status {
     int64_t eps_spent, delta_spent, eps_limit, delta_limit;
 } px_pod_budget_status;
 int px_pod_budget_status_get(px_pod *p, const char *dataset, const char *consumer,
                              px_pod_budget_status *st, px_err *err);
+/* The datasets that have a policy (a budget), by name. *out: free(). */
+int px_pod_budget_datasets(px_pod *p, char (**out)[PX_KEY_NAME_MAX + 1], size_t *n, px_err *err);
 /* History, oldest first; dataset NULL lists all. *out: free(). */
 int px_pod_budget_history(px_pod *p, const char *dataset, px_pod_charge **out, size_t *n,
                           px_err *err);
@@ -315,8 +351,9 @@ int px_release_statement(px_buf *out, const px_release_info *ri, const px_signer
 /* Release a dataset to an admitted task: export the stream (appended to
  * stream), sign the release statement (appended to envelope), store it in
  * the releases table and mark the charge started, in one transaction.
- * Sealing the stream to stage_key and publishing the envelope to the log
- * are the caller's. */
+ * stream receives the payload to seal: "PXC1" || r || the PXR1 export, whose
+ * commitment (pixiu/crypto.h) is the statement's dataset_digest. Sealing it
+ * to stage_key and publishing the envelope to the log are the caller's. */
 int px_pod_release(px_pod *p, const px_signer *pod_key, const char *pod_id,
                    const char *manifest_hex, const char *dataset,
                    const uint8_t stage_key[PX_BOX_PUBLICKEYBYTES], px_buf *stream,
@@ -355,6 +392,10 @@ void px_prover_config_free(px_prover_config *c);
 typedef struct px_prover_counts {
     uint64_t records, authenticated, alleged, dropped;
     uint64_t unsigned_records, unknown_source, bad_signature;
+    /* Distinct values of the user field among the records passed on (set
+     * by px_prover_run_many when the stream has a user field). */
+    int has_users;
+    uint64_t users;
 } px_prover_counts;
 
 /* The stage: read a PXR1 stream whose last two fields are px_source (text)

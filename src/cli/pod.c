@@ -23,8 +23,11 @@ static const char usage[] =
     "  export DATASET [-o FILE]                the dataset as a PXR1 stream (prover input)\n"
     "  trust add KEY | remove NAME | list [--json] | config [--require authenticated|any]\n"
     "  policy set DATASET FILE | show DATASET\n"
+    "  policy build add DIGEST | remove DIGEST | list [--json]\n"
+    "                                          builds accepted besides this node's own (`pixiu build`)\n"
     "  admit MANIFEST DATASET --consumer ID --epsilon E --delta D [--stage KIND[:LEVEL[:CODEHEX]]]...\n"
-    "  budget show DATASET [--consumer ID] [--json] | history [DATASET] [--json] | refund MANIFEST DATASET\n"
+    "  budget show [DATASET] [--consumer ID] [--json]   spent, limits and every charge with its state and why\n"
+    "  budget history [DATASET] [--json] | refund MANIFEST DATASET\n"
     "  release MANIFEST DATASET --pod-id ID --stage-key HEX [-o STREAM]   prints the signed statement\n"
     "  releases [--json] | releases show ID\n"
     "  prove --config FILE [IN] [-o OUT] [--json]   run the data-prover stage on a stream\n"
@@ -325,11 +328,44 @@ static int cmd_trust(px_pod *p, const opts *o) {
     return fputs(usage, stderr), PX_EXIT_USAGE;
 }
 
+/* `policy build add|remove|list`: the accepted builds, for every dataset. */
+static int cmd_policy_build(px_pod *p, const opts *o) {
+    px_err err = {0};
+    const char *sub = o->nargs > 1 ? o->args[1] : "";
+    uint8_t d[PX_SHA256_BYTES];
+    if ((!strcmp(sub, "add") || !strcmp(sub, "remove")) && o->nargs == 3) {
+        const char *hex = o->args[2];
+        if (strlen(hex) != 2 * PX_SHA256_BYTES || px_hex_decode_exact(d, sizeof d, hex, strlen(hex), NULL))
+            return px_cli_errorf(PX_EXIT_USAGE, "pod policy build %s: \"%.70s\" is not a hex build digest", sub, hex);
+        int rc = !strcmp(sub, "add") ? px_pod_build_add(p, d, &err) : px_pod_build_remove(p, d, &err);
+        return rc ? px_cli_error(PX_EXIT_USAGE, &err, "pod policy build") : PX_EXIT_OK;
+    }
+    if (strcmp(sub, "list") || o->nargs != 2)
+        return fputs(usage, stderr), PX_EXIT_USAGE;
+    uint8_t(*builds)[PX_SHA256_BYTES];
+    size_t n;
+    if (px_pod_build_list(p, &builds, &n, &err))
+        return px_cli_error(PX_EXIT_USAGE, &err, "pod policy build list");
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++) {
+        char hex[2 * PX_SHA256_BYTES + 1];
+        px_hex_encode(hex, builds[i], PX_SHA256_BYTES);
+        if (o->json)
+            json_array_append_new(a, json_string(hex));
+        else
+            printf("%s\n", hex);
+    }
+    free(builds);
+    return o->json ? print_json(a) : (json_decref(a), PX_EXIT_OK);
+}
+
 static int cmd_policy(px_pod *p, const opts *o) {
     px_err err = {0};
     px_buf b = PX_BUF_INIT;
     int rc;
     const char *sub = o->nargs ? o->args[0] : "";
+    if (!strcmp(sub, "build"))
+        return cmd_policy_build(p, o);
     if (!strcmp(sub, "set") && o->nargs == 3) {
         if (px_file_read(o->args[2], SMALL_FILE_MAX, &b, &err))
             rc = px_cli_error(PX_EXIT_USAGE, &err, "pod policy set");
@@ -384,7 +420,7 @@ static int cmd_admit(px_pod *p, const opts *o) {
     for (int i = 0; i < o->nstages; i++)
         if (parse_stage(o->stages[i], &st[i], kinds[i], codes[i]))
             return px_cli_errorf(PX_EXIT_USAGE, "pod admit: bad --stage \"%s\" (KIND[:LEVEL[:CODEHEX]])", o->stages[i]);
-    px_pod_request req = {o->consumer, o->args[1], st, (size_t)o->nstages};
+    px_pod_request req = {o->consumer, o->args[1], st, (size_t)o->nstages, NULL, 0};
     px_err err = {0};
     if (px_pod_admit(p, o->args[0], &req, o->epsilon, o->delta, &err))
         return px_cli_error(fail_status(&err), &err, "pod admit");
@@ -396,30 +432,82 @@ static json_t *charge_json(const px_pod_charge *c) {
     char e[PX_AMOUNT_TEXT_MAX], d[PX_AMOUNT_TEXT_MAX];
     px_eps_format(e, c->eps);
     px_delta_format(d, c->delta);
-    return json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I}", "id", (json_int_t)c->id, "manifest", c->manifest,
+    return json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:s?}", "id", (json_int_t)c->id, "manifest", c->manifest,
                      "dataset", c->dataset, "consumer", c->consumer, "epsilon", e, "delta", d, "state",
                      px_charge_state_name(c->state), "created", (json_int_t)c->created_ms, "updated",
-                     (json_int_t)c->updated_ms);
+                     (json_int_t)c->updated_ms, "reason", c->reason[0] ? c->reason : NULL);
+}
+
+/* One dataset: what is spent of what is allowed, then each charge (of the
+ * consumer, if one is named) with its state and why it is in it. */
+static int show_dataset(px_pod *p, const char *dataset, const char *consumer, int json, json_t *arr, px_err *err) {
+    px_pod_budget_status st;
+    px_pod_charge *h = NULL;
+    size_t n = 0;
+    if (px_pod_budget_status_get(p, dataset, consumer, &st, err) || px_pod_budget_history(p, dataset, &h, &n, err))
+        return -1;
+    char es[PX_AMOUNT_TEXT_MAX], el[PX_AMOUNT_TEXT_MAX], ds[PX_AMOUNT_TEXT_MAX], dl[PX_AMOUNT_TEXT_MAX];
+    px_eps_format(es, st.eps_spent), px_eps_format(el, st.eps_limit);
+    px_delta_format(ds, st.delta_spent), px_delta_format(dl, st.delta_limit);
+    json_t *charges = json_array();
+    if (json)
+        json_array_append_new(arr, json_pack("{s:s,s:s?,s:s,s:s,s:s,s:s,s:o}", "dataset", dataset, "consumer",
+                                             consumer, "epsilon_spent", es, "epsilon_limit", el, "delta_spent", ds,
+                                             "delta_limit", dl, "charges", charges));
+    else
+        printf("%s%s%s: epsilon %s of %s, delta %s of %s\n", dataset, consumer ? " for " : "", consumer ? consumer : "",
+               es, el, ds, dl);
+    for (size_t i = 0; i < n; i++) {
+        if (consumer && strcmp(consumer, h[i].consumer))
+            continue;
+        json_t *j = charge_json(&h[i]);
+        if (!json)
+            printf("  charge %lld task %.16s... by %s: epsilon %s, delta %s: %s%s%s\n", (long long)h[i].id,
+                   h[i].manifest, h[i].consumer, json_string_value(json_object_get(j, "epsilon")),
+                   json_string_value(json_object_get(j, "delta")), px_charge_state_name(h[i].state),
+                   h[i].reason[0] ? ": " : "", h[i].reason);
+        if (json)
+            json_array_append(charges, j);
+        json_decref(j);
+    }
+    if (!json)
+        json_decref(charges);
+    free(h);
+    return 0;
+}
+
+static int cmd_budget_show(px_pod *p, const opts *o) {
+    px_err err = {0};
+    json_t *arr = json_array();
+    int rc = 0;
+    if (o->nargs == 2) {
+        rc = show_dataset(p, o->args[1], o->consumer, o->json, arr, &err);
+    } else {
+        char(*names)[PX_KEY_NAME_MAX + 1] = NULL;
+        size_t n = 0;
+        rc = px_pod_budget_datasets(p, &names, &n, &err);
+        for (size_t i = 0; rc == 0 && i < n; i++)
+            rc = show_dataset(p, names[i], o->consumer, o->json, arr, &err);
+        free(names);
+    }
+    if (rc) {
+        json_decref(arr);
+        return px_cli_error(PX_EXIT_USAGE, &err, "pod budget show");
+    }
+    /* One dataset: its object, as before; all of them: an array. */
+    if (o->json && o->nargs == 2) {
+        json_t *one = json_incref(json_array_get(arr, 0));
+        json_decref(arr);
+        return print_json(one);
+    }
+    return o->json ? print_json(arr) : (json_decref(arr), PX_EXIT_OK);
 }
 
 static int cmd_budget(px_pod *p, const opts *o) {
     px_err err = {0};
     const char *sub = o->nargs ? o->args[0] : "";
-    if (!strcmp(sub, "show") && o->nargs == 2) {
-        px_pod_budget_status st;
-        if (px_pod_budget_status_get(p, o->args[1], o->consumer, &st, &err))
-            return px_cli_error(PX_EXIT_USAGE, &err, "pod budget show");
-        char es[PX_AMOUNT_TEXT_MAX], el[PX_AMOUNT_TEXT_MAX], ds[PX_AMOUNT_TEXT_MAX], dl[PX_AMOUNT_TEXT_MAX];
-        px_eps_format(es, st.eps_spent), px_eps_format(el, st.eps_limit);
-        px_delta_format(ds, st.delta_spent), px_delta_format(dl, st.delta_limit);
-        if (o->json)
-            return print_json(json_pack("{s:s,s:s?,s:s,s:s,s:s,s:s}", "dataset", o->args[1], "consumer",
-                                        o->consumer, "epsilon_spent", es, "epsilon_limit", el, "delta_spent", ds,
-                                        "delta_limit", dl));
-        printf("%s%s%s: epsilon %s of %s, delta %s of %s\n", o->args[1], o->consumer ? " for " : "",
-               o->consumer ? o->consumer : "", es, el, ds, dl);
-        return PX_EXIT_OK;
-    }
+    if (!strcmp(sub, "show") && o->nargs <= 2)
+        return cmd_budget_show(p, o);
     if (!strcmp(sub, "history") && o->nargs <= 2) {
         px_pod_charge *h;
         size_t n;
@@ -431,9 +519,10 @@ static int cmd_budget(px_pod *p, const opts *o) {
             if (o->json)
                 json_array_append(a, j);
             else
-                printf("%lld\t%s\t%s\t%s\tepsilon %s\tdelta %s\t%s\n", (long long)h[i].id, h[i].manifest,
+                printf("%lld\t%s\t%s\t%s\tepsilon %s\tdelta %s\t%s%s%s\n", (long long)h[i].id, h[i].manifest,
                        h[i].dataset, h[i].consumer, json_string_value(json_object_get(j, "epsilon")),
-                       json_string_value(json_object_get(j, "delta")), px_charge_state_name(h[i].state));
+                       json_string_value(json_object_get(j, "delta")), px_charge_state_name(h[i].state),
+                       h[i].reason[0] ? "\t" : "", h[i].reason);
             json_decref(j);
         }
         free(h);

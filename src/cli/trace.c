@@ -1,31 +1,56 @@
-/* pixiu trace DIGEST: from any output back to the POD releases it came
- * from, through the log's subject index; as text, JSON or Graphviz dot. */
+/* pixiu trace DIGEST: the lineage of an output, back to the POD releases
+ * it came from, along the edges each step declares and checked against
+ * the membership's keys; as text, JSON or Graphviz dot. */
 #include <getopt.h>
 #include <string.h>
 
 #include "cli/cli.h"
-#include "pixiu/exec.h"
+#include "node/node.h"
+
+#define PX_TRACE_MAX_WORKERS 16
 
 static const char usage[] =
-    "usage: pixiu trace DIGEST --log URL [--json | --dot]\n"
-    "DIGEST is a SHA-256 in hex (a result, any stage output, or a release).\n"
-    "Prints each digest, the log entries that produced it and their inputs, back to POD releases.\n"
-    "The trace shows what the log says; `pixiu audit` checks who signed it.\n";
+    "usage: pixiu trace DIGEST --log URL --membership FILE [--build HEX]... [--task ID]\n"
+    "                   [--json | --dot]\n"
+    "DIGEST is a SHA-256 in hex (a result, any stage output, or a release). Prints the steps\n"
+    "that output it and, for each, the producer each input names (the input's proof id), back\n"
+    "to POD releases. Each step is checked: an execution proof against the instance key its\n"
+    "task's plan attests (membership platform keys, accepted builds; default the build of\n"
+    "this machine, see `pixiu build`), a release against the POD's key. An unverified step is\n"
+    "shown and not followed; a failed step is never a producer; a trace stays in its task.\n"
+    "--task keeps only the root's producers from that task (a manifest id).\n"
+    "Exit status: 0 every step shown is verified, 1 some step is unverified, 2 error.\n";
 
-static int lookup(void *ctx, const uint8_t digest[PX_SHA256_BYTES], px_entry **out, size_t *n, px_err *err) {
+static int lookup_subject(void *ctx, const uint8_t digest[PX_SHA256_BYTES], px_entry **out, size_t *n, px_err *err) {
     return px_logread_entries(ctx, "subject", digest, out, n, err);
 }
 
+static int lookup_manifest(void *ctx, const uint8_t digest[PX_SHA256_BYTES], px_entry **out, size_t *n,
+                           px_err *err) {
+    return px_logread_entries(ctx, "manifest", digest, out, n, err);
+}
+
 static int run(int argc, char **argv) {
-    static const struct option opts[] = {{"log", required_argument, 0, 'l'}, {"json", no_argument, 0, 'j'},
-                                         {"dot", no_argument, 0, 'd'}, {"help", no_argument, 0, 'h'}, {0}};
-    const char *log = NULL;
+    static const struct option opts[] = {{"log", required_argument, 0, 'l'}, {"membership", required_argument, 0, 'm'},
+                                         {"build", required_argument, 0, 'w'}, {"worker", required_argument, 0, 'w'},
+                                         {"task", required_argument, 0, 't'},
+                                         {"json", no_argument, 0, 'j'}, {"dot", no_argument, 0, 'd'},
+                                         {"help", no_argument, 0, 'h'}, {0}};
+    const char *log = NULL, *mpath = NULL, *task = NULL;
+    char *workers[PX_TRACE_MAX_WORKERS];
+    size_t nworkers = 0;
     px_trace_format fmt = PX_TRACE_TEXT;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "l:jdh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "l:m:w:t:jdh", opts, NULL)) != -1) {
         if (c == 'l')
             log = optarg;
+        else if (c == 'm')
+            mpath = optarg;
+        else if (c == 'w' && nworkers < PX_TRACE_MAX_WORKERS)
+            workers[nworkers++] = optarg;
+        else if (c == 't')
+            task = optarg;
         else if (c == 'j')
             fmt = PX_TRACE_JSON;
         else if (c == 'd')
@@ -35,19 +60,46 @@ static int run(int argc, char **argv) {
         else
             return fputs(usage, stderr), PX_EXIT_USAGE;
     }
-    if (optind != argc - 1 || !log)
+    if (optind != argc - 1 || !log || !mpath)
         return fputs(usage, stderr), PX_EXIT_USAGE;
     px_err err = {0};
-    uint8_t d[PX_SHA256_BYTES];
+    uint8_t d[PX_SHA256_BYTES], tid[PX_SHA256_BYTES];
     const char *hex = argv[optind];
     if (px_hex_decode_exact(d, sizeof d, hex, strlen(hex), &err))
         return px_cli_error(PX_EXIT_USAGE, &err, "trace: DIGEST");
+    if (task && px_hex_decode_exact(tid, sizeof tid, task, strlen(task), &err))
+        return px_cli_error(PX_EXIT_USAGE, &err, "trace: --task");
+    px_membership m;
+    if (px_membership_load(&m, mpath, &err))
+        return px_cli_error(PX_EXIT_USAGE, &err, "trace");
+    px_node_trust t;
+    uint8_t accepted[PX_TRACE_MAX_WORKERS][PX_SHA256_BYTES];
+    px_lambda_build *own = NULL;
+    if (px_node_builds_parse(accepted, workers, nworkers, &err) || (!nworkers && px_node_build(&own, NULL, &err)) ||
+        px_node_trust_init(&t, &m, nworkers ? (const uint8_t(*)[PX_SHA256_BYTES])accepted
+                                            : (const uint8_t(*)[PX_SHA256_BYTES])&own->digest,
+                           nworkers ? nworkers : 1, own ? &own->build : NULL, &err)) {
+        if (own)
+            px_node_build_free(own);
+        px_membership_free(&m);
+        return px_cli_error(PX_EXIT_USAGE, &err, "trace");
+    }
+    px_trace_src src = {.subject = lookup_subject, .manifest = lookup_manifest, .ctx = (void *)log, .pods = t.pods,
+                        .npods = t.npods, .check = px_exec_evidence_check, .check_ctx = &t.exec,
+                        .task = task ? tid : NULL};
     px_buf out = PX_BUF_INIT;
-    int rc = px_trace(&out, d, lookup, (void *)log, fmt, &err);
+    size_t unverified = 0;
+    int rc = px_trace(&out, d, &src, fmt, &unverified, &err);
     if (rc == 0)
         fwrite(out.data, 1, out.len, stdout);
     px_buf_free(&out);
-    return rc ? px_cli_error(PX_EXIT_USAGE, &err, "trace") : PX_EXIT_OK;
+    px_node_trust_free(&t);
+    if (own)
+        px_node_build_free(own);
+    px_membership_free(&m);
+    if (rc)
+        return px_cli_error(PX_EXIT_USAGE, &err, "trace");
+    return unverified ? PX_EXIT_INVALID : PX_EXIT_OK;
 }
 
-const px_cli_cmd px_cli_trace = {"trace", "walk from a digest back to the POD releases it came from", run};
+const px_cli_cmd px_cli_trace = {"trace", "the lineage of a digest, back to the POD releases it came from", run};

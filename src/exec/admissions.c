@@ -31,7 +31,11 @@ int px_admissions_open(px_admissions **out, const char *path, px_err *err) {
     if (sqlite3_exec(a->db,
                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
                      "CREATE TABLE IF NOT EXISTS admitted(manifest BLOB PRIMARY KEY, plan BLOB NOT NULL,"
-                     " consumer TEXT NOT NULL, at INTEGER NOT NULL)",
+                     " consumer TEXT NOT NULL, at INTEGER NOT NULL);"
+                     /* what settling the task's charge needs (settle.c); settled: when, outcome: how */
+                     "CREATE TABLE IF NOT EXISTS watch(manifest BLOB PRIMARY KEY, deadline INTEGER NOT NULL,"
+                     " doc TEXT NOT NULL, settled INTEGER, outcome TEXT);"
+                     "CREATE INDEX IF NOT EXISTS watch_open ON watch(deadline) WHERE settled IS NULL",
                      NULL, NULL, NULL) != SQLITE_OK) {
         db_fail(a, err, "creating the table");
         px_admissions_close(a);
@@ -41,7 +45,7 @@ int px_admissions_open(px_admissions **out, const char *path, px_err *err) {
     return 0;
 }
 
-int px_admissions_record(px_admissions *a, const px_plan *p, int64_t now, px_err *err) {
+static int record(px_admissions *a, const px_plan *p, int64_t now, px_err *err) {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(a->db, "INSERT INTO admitted(manifest, plan, consumer, at) VALUES (?, ?, ?, ?)", -1, &st,
                            NULL) != SQLITE_OK)
@@ -60,6 +64,164 @@ int px_admissions_record(px_admissions *a, const px_plan *p, int64_t now, px_err
     if (rc != SQLITE_DONE)
         return db_fail(a, err, "recording");
     return 0;
+}
+
+int px_admissions_record(px_admissions *a, const px_plan *p, int64_t now, px_err *err) {
+    return record(a, p, now, err);
+}
+
+/* ---- watches: what settling a task's charge needs --------------------------------- */
+
+static int watch_encode(const px_settle_watch *w, px_buf *out, px_err *err) {
+    json_t *o = json_object(), *kinds = json_array(), *inst = json_array();
+    int rc = !o || !kinds || !inst ? px_fail(err, PX_E_NOMEM, "out of memory") : 0;
+    if (rc == 0)
+        rc = px_x_set(o, "stage", json_integer(w->stage), err) || px_x_set(o, "kinds", json_incref(kinds), err) ||
+             px_x_set_hex(o, "consumer", w->consumer, PX_SIGN_PUBLICKEYBYTES, err) ||
+             px_x_set(o, "instances", json_incref(inst), err);
+    for (uint32_t s = 0; rc == 0 && s < w->nstages; s++)
+        rc = px_x_append(kinds, json_string(w->kinds[s]), err);
+    for (size_t i = 0; rc == 0 && i < w->ninst; i++) {
+        json_t *x = json_object();
+        rc = px_x_append(inst, x, err) || px_x_set(x, "stage", json_integer(w->inst[i].stage), err) ||
+             px_x_set(x, "partition", json_integer(w->inst[i].partition), err) ||
+             px_x_set_hex(x, "key", w->inst[i].sign_pk, PX_SIGN_PUBLICKEYBYTES, err);
+    }
+    if (rc == 0)
+        rc = px_json_dump(o, out, err);
+    json_decref(o);
+    json_decref(kinds);
+    json_decref(inst);
+    return rc ? -1 : 0;
+}
+
+/* The stored document, read back strictly (it is our own, but a database
+ * edited behind the node's back must not become a refund). */
+static int watch_decode(px_settle_watch *w, const uint8_t *mid, int64_t deadline, const void *doc, size_t len,
+                        px_err *err) {
+    memset(w, 0, sizeof *w);
+    memcpy(w->manifest, mid, PX_SHA256_BYTES);
+    w->deadline = deadline;
+    json_t *o = px_json_parse(doc, len, 1u << 20, err), *kinds, *inst, *v;
+    int64_t stage = -1, part = -1, s = -1;
+    size_t i;
+    int rc = o ? 0 : -1;
+    if (rc == 0)
+        rc = px_json_int(o, "stage", &stage, err) || px_x_arr(o, "kinds", 1, PX_MANIFEST_MAX_STAGES, &kinds, err) ||
+             px_json_hex(o, "consumer", w->consumer, PX_SIGN_PUBLICKEYBYTES, err) ||
+             px_x_arr(o, "instances", 1, PX_PLAN_MAX_INSTANCES, &inst, err);
+    if (rc == 0 && !(w->inst = calloc(json_array_size(inst), sizeof *w->inst)))
+        rc = px_fail(err, PX_E_NOMEM, "out of memory");
+    if (rc == 0) {
+        w->stage = stage < 0 ? 0 : (uint32_t)stage;
+        w->nstages = (uint32_t)json_array_size(kinds);
+        json_array_foreach(kinds, i, v) {
+            if (rc == 0 && (!json_is_string(v) || json_string_length(v) >= sizeof w->kinds[i]))
+                rc = px_fail(err, PX_E_INVALID, "kind %zu is not a stage kind", i);
+            else if (rc == 0)
+                memcpy(w->kinds[i], json_string_value(v), json_string_length(v) + 1);
+        }
+        json_array_foreach(inst, i, v) {
+            if (rc == 0 && (px_json_int(v, "stage", &s, err) || px_json_int(v, "partition", &part, err) ||
+                            px_json_hex(v, "key", w->inst[i].sign_pk, PX_SIGN_PUBLICKEYBYTES, err)))
+                rc = -1;
+            if (rc == 0 && (s < 0 || s >= PX_MANIFEST_MAX_STAGES || part < 0 || part >= PX_PLAN_MAX_INSTANCES))
+                rc = px_fail(err, PX_E_INVALID, "instance %zu is out of range", i);
+            w->inst[i].stage = (uint32_t)s;
+            w->inst[i].partition = (uint32_t)part;
+            w->ninst = i + 1;
+        }
+    }
+    json_decref(o);
+    if (rc == 0 && (stage < 0 || (uint64_t)stage >= w->nstages))
+        rc = px_fail(err, PX_E_INVALID, "the watched stage is not a stage of the task");
+    if (rc) {
+        px_settle_watch_free(w);
+        return px_err_prefix(err, "admissions: stored watch: ");
+    }
+    return 0;
+}
+
+int px_admissions_admit(px_admissions *a, const px_plan *p, const px_attested *att, int64_t now, px_err *err) {
+    px_settle_watch w;
+    px_buf doc = PX_BUF_INIT;
+    if (px_settle_watch_from_plan(&w, p, att, err) || watch_encode(&w, &doc, err)) {
+        px_settle_watch_free(&w);
+        px_buf_free(&doc);
+        return -1;
+    }
+    px_settle_watch_free(&w);
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_exec(a->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? 0 : db_fail(a, err, "beginning");
+    if (rc == 0)
+        rc = record(a, p, now, err);
+    if (rc == 0 && sqlite3_prepare_v2(a->db, "INSERT INTO watch(manifest, deadline, doc) VALUES (?, ?, ?)", -1, &st,
+                                      NULL) != SQLITE_OK)
+        rc = db_fail(a, err, "preparing");
+    if (rc == 0) {
+        sqlite3_bind_blob(st, 1, p->manifest.id, PX_SHA256_BYTES, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, p->manifest.deadline);
+        sqlite3_bind_text(st, 3, (const char *)doc.data, (int)doc.len, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            rc = db_fail(a, err, "recording the watch");
+    }
+    sqlite3_finalize(st);
+    px_buf_free(&doc);
+    if (rc == 0 && sqlite3_exec(a->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        rc = db_fail(a, err, "committing");
+    if (rc && !sqlite3_get_autocommit(a->db))
+        sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+int px_admissions_due(px_admissions *a, int64_t before, size_t max, px_settle_watch **out, size_t *n, px_err *err) {
+    sqlite3_stmt *st;
+    *out = NULL;
+    *n = 0;
+    if (sqlite3_prepare_v2(a->db,
+                           "SELECT manifest, deadline, doc FROM watch WHERE settled IS NULL AND deadline <= ? "
+                           "ORDER BY deadline, manifest LIMIT ?",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_fail(a, err, "preparing");
+    sqlite3_bind_int64(st, 1, before);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+    px_settle_watch *v = calloc(max + 1, sizeof *v);
+    int rc = v ? 0 : px_fail(err, PX_E_NOMEM, "out of memory");
+    size_t k = 0;
+    int step;
+    while (rc == 0 && k < max && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (sqlite3_column_bytes(st, 0) != PX_SHA256_BYTES)
+            rc = px_fail(err, PX_E_STATE, "admissions: a stored watch has a malformed manifest id");
+        else if (watch_decode(&v[k], sqlite3_column_blob(st, 0), sqlite3_column_int64(st, 1),
+                              sqlite3_column_text(st, 2), (size_t)sqlite3_column_bytes(st, 2), err) == 0)
+            k++;
+        else
+            rc = -1;
+    }
+    sqlite3_finalize(st);
+    if (rc) {
+        for (size_t i = 0; i < k; i++)
+            px_settle_watch_free(&v[i]);
+        free(v);
+        return -1;
+    }
+    *out = v;
+    *n = k;
+    return 0;
+}
+
+int px_admissions_settled(px_admissions *a, const uint8_t manifest[PX_SHA256_BYTES], const char *outcome, int64_t now,
+                          px_err *err) {
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(a->db, "UPDATE watch SET settled = ?, outcome = ? WHERE manifest = ? AND settled IS NULL",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_fail(a, err, "preparing");
+    sqlite3_bind_int64(st, 1, now);
+    sqlite3_bind_text(st, 2, outcome, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 3, manifest, PX_SHA256_BYTES, SQLITE_STATIC);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(a, err, "settling");
+    sqlite3_finalize(st);
+    return rc;
 }
 
 int px_admissions_has(px_admissions *a, const uint8_t manifest[PX_SHA256_BYTES], px_err *err) {

@@ -327,7 +327,7 @@ static int parse_doc(px_manifest *m, const json_t *doc, px_err *err) {
         if (parse_stage(&m->stages[i], v, err))
             return px_err_prefix(err, "stage %zu: ", i);
     }
-    return parse_receivers(m, doc, err);
+    return parse_receivers(m, doc, err) || px_manifest_rules(m, err) ? -1 : 0;
 }
 
 static int parse_payload(px_manifest *m, const uint8_t *p, size_t len, px_err *err) {

@@ -29,6 +29,12 @@ int px_x_hex_value(const json_t *v, const char *what, uint8_t *out, size_t n, px
 int px_x_set(json_t *obj, const char *key, json_t *v, px_err *err);
 int px_x_append(json_t *arr, json_t *v, px_err *err);
 
+/* The rules between a manifest's stages (manifest_rules.c): dp stages in
+ * one partition behind a wasm map of the same dim, sample-and-aggregate
+ * unsplit, unsupported placements and kinds refused, datasets naming their
+ * user field. -1 naming the rule and the stage. */
+int px_manifest_rules(const px_manifest *m, px_err *err);
+
 /* Plans published in parts (planparts.c): every chain of plan-part entries
  * of the manifest that assembles, with the index of the entry that
  * completed it. Free with px_plan_assembled_free. */
@@ -40,6 +46,11 @@ typedef struct px_assembled_plan {
 int px_plan_assemble(const px_entry *entries, size_t n, const uint8_t manifest[PX_SHA256_BYTES],
                      px_assembled_plan **out, size_t *nout, px_err *err);
 void px_plan_assembled_free(px_assembled_plan *a, size_t n);
+
+/* The first plan of the manifest in the entries (log order), whole or
+ * assembled from parts, signed by its consumer (planfind.c). 1 and *out
+ * filled, 0 when there is none, -1 on error. */
+int px_plan_first(const px_entry *e, size_t n, const uint8_t manifest[PX_SHA256_BYTES], px_plan *out, px_err *err);
 
 /* What a receipt states about its task's outcome (receipt_outcome.c):
  * "outcome" and "result" (success) or "failure" (the audit's verdict).

@@ -36,9 +36,23 @@ static int read_roles(px_node_config *c, const json_t *o, px_err *err) {
     return 0;
 }
 
+/* Optional: when a POD settles its charges (ms, 1 to a week). */
+static int settle_times(px_node_config *c, const json_t *o, px_err *err) {
+    static const struct { const char *key; int64_t dflt; } t[] = {
+        {"settle_grace_ms", PX_SETTLE_GRACE_MS_DEFAULT}, {"settle_every_ms", PX_SETTLE_EVERY_MS_DEFAULT}};
+    for (size_t i = 0; i < 2; i++) {
+        json_t *v = json_object_get(o, t[i].key);
+        int64_t x = v ? json_integer_value(v) : t[i].dflt;
+        if (v && (!json_is_integer(v) || x < 1 || x > 7 * 24 * 3600 * 1000LL))
+            return px_fail(err, PX_E_INVALID, "field \"%s\" must be 1 to 604800000 ms", t[i].key);
+        *(i ? &c->settle_every_ms : &c->settle_grace_ms) = x;
+    }
+    return 0;
+}
+
 static int read_doc(px_node_config *c, const json_t *o, px_err *err) {
     static const char *const keys[] = {"id", "dir", "listen", "port", "port_file", "membership", "key",
-                                       "platform_key", "worker", "roles", NULL};
+                                       "platform_key", "worker", "roles", "settle_grace_ms", "settle_every_ms", NULL};
     const char *k;
     json_t *v;
     json_object_foreach((json_t *)o, k, v) {
@@ -67,7 +81,7 @@ static int read_doc(px_node_config *c, const json_t *o, px_err *err) {
     c->port = port ? (uint16_t)json_integer_value(port) : 0;
     if ((c->roles & PX_ROLE_EXECUTOR) && !c->platform_key[0])
         return px_fail(err, PX_E_INVALID, "an executor needs \"platform_key\"");
-    return 0;
+    return settle_times(c, o, err);
 }
 
 int px_node_config_load(px_node_config *c, const char *path, px_err *err) {

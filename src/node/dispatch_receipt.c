@@ -84,10 +84,12 @@ typedef struct keyset {
     size_t nplat;
     px_cosigner wit[PX_MEMBERSHIP_MAX_NODES > 64 ? 64 : PX_MEMBERSHIP_MAX_NODES];
     size_t nwit;
+    uint8_t builds[PX_PLAN_MAX_INSTANCES][PX_SHA256_BYTES];
+    size_t nbuilds;
 } keyset;
 
 /* The keys a receipt lists: PODs that released, nodes that hosted an
- * instance, and the witnesses. */
+ * instance, the builds those instances ran, and the witnesses. */
 static void receipt_keys(const px_job *j, keyset *k) {
     const px_membership *mem = j->o->members;
     for (size_t i = 0; i < j->nrel && k->npods < PX_MANIFEST_MAX_PODS; i++) {
@@ -112,6 +114,11 @@ static void receipt_keys(const px_job *j, keyset *k) {
             memcpy(k->plat[k->nplat].id, j->s[s].node->id, strlen(j->s[s].node->id) + 1);
             k->plat[k->nplat++].platform = j->s[s].node->platform;
         }
+        dup = 0;
+        for (size_t q = 0; q < k->nbuilds; q++)
+            dup |= px_ct_equal(k->builds[q], j->s[s].att.build, PX_SHA256_BYTES);
+        if (!dup)
+            memcpy(k->builds[k->nbuilds++], j->s[s].att.build, PX_SHA256_BYTES);
     }
     for (size_t i = 0; i < mem->n && k->nwit < 64; i++)
         if (mem->nodes[i].roles & PX_ROLE_WITNESS) {
@@ -182,8 +189,8 @@ static int build(px_job *j, const proven *p, const px_audit *failure, px_err *er
         .manifest = j->m.id, .result = j->r->result_digest, .failure = failure, .log_key = &j->log->signing,
         .checkpoint = (const char *)p->note.data, .checkpoint_len = p->note.len, .witnesses = p->k->wit,
         .nwitnesses = p->k->nwit, .pods = p->k->pods, .npods = p->k->npods, .platforms = p->k->plat,
-        .nplatforms = p->k->nplat, .workers = (const uint8_t(*)[PX_SHA256_BYTES])j->trust.workers,
-        .nworkers = j->trust.nworkers, .entries = p->re, .nentries = p->m};
+        .nplatforms = p->k->nplat, .builds = (const uint8_t(*)[PX_SHA256_BYTES])p->k->builds,
+        .nbuilds = p->k->nbuilds, .entries = p->re, .nentries = p->m};
     int rc = px_receipt_build(&j->r->receipt, &parts, err);
     if (rc == 0)
         px_dispatch_progress(j, "  %sreceipt: %zu log entries in a checkpoint of %" PRIu64 ", %zu cosignature(s)",

@@ -3,27 +3,43 @@
 #ifndef PX_NODE_NODE_H
 #define PX_NODE_NODE_H
 
+#include <stdio.h>
+
 #include "pixiu/exec.h"
+#include "pixiu/lambda.h"
 #include "pixiu/net.h"
 
 /* What an auditor or a POD trusts, derived from the membership: the
  * platform key of every node that has one, the signing key of every POD,
- * and the accepted worker builds. Owns its arrays. */
+ * and the accepted builds (docs/tee.md). Owns its arrays. */
 typedef struct px_node_trust {
     px_node_platform *platforms;
     size_t nplatforms;
     px_pod_key *pods;
     size_t npods;
-    uint8_t (*workers)[PX_SHA256_BYTES];
-    size_t nworkers;
-    px_exec_trust exec; /* points into the arrays above */
+    uint8_t (*builds)[PX_SHA256_BYTES];
+    size_t nbuilds;
+    px_exec_trust exec; /* points into the arrays above, and at reference */
 } px_node_trust;
 
-/* workers: worker binary paths or hex digests; none means the pixiu_worker
- * next to the running executable. */
-int px_node_trust_init(px_node_trust *t, const px_membership *m, char *const *workers, size_t nworkers,
-                       px_err *err);
+/* builds: the accepted build digests (copied); reference (borrowed, may be
+ * NULL) is the checking party's own build, against which a refusal names
+ * the component that differs. */
+int px_node_trust_init(px_node_trust *t, const px_membership *m, const uint8_t (*builds)[PX_SHA256_BYTES],
+                       size_t nbuilds, const px_tee_build *reference, px_err *err);
 void px_node_trust_free(px_node_trust *t);
+
+/* The build this process would run instances with: the worker at worker
+ * (NULL: pixiu_worker next to the running executable) and the sandbox's
+ * tools found through the environment. *out is allocated; free it with
+ * px_node_build_free. */
+int px_node_build(px_lambda_build **out, const char *worker, px_err *err);
+void px_node_build_free(px_lambda_build *b);
+/* Print a build: "build <hex>", "version <v>", then one line per component
+ * "<sha256 hex>  <name>  <path>"; or as JSON. */
+void px_node_build_print(FILE *f, const px_lambda_build *b, int json);
+/* Hex build digests from the command line (64 hex characters each). */
+int px_node_builds_parse(uint8_t (*out)[PX_SHA256_BYTES], char *const *hex, size_t n, px_err *err);
 
 /* The path of a program installed next to the running executable. */
 int px_node_sibling_path(char *out, size_t cap, const char *name, px_err *err);
@@ -57,7 +73,13 @@ typedef struct px_node_config {
     char platform_key[PX_NODE_PATH_MAX]; /* executors */
     char worker[PX_NODE_PATH_MAX];       /* "" = pixiu_worker next to pixiud */
     unsigned roles;
+    /* POD role: settle charges this long after a task's deadline, checking
+     * every settle_every_ms (docs/pod.md, "Refunds"). */
+    int64_t settle_grace_ms, settle_every_ms;
 } px_node_config;
+
+#define PX_SETTLE_GRACE_MS_DEFAULT 60000
+#define PX_SETTLE_EVERY_MS_DEFAULT 10000
 
 int px_node_config_load(px_node_config *c, const char *path, px_err *err);
 
@@ -83,9 +105,18 @@ typedef struct px_node {
     px_witness_log *wlogs;
     px_witness_service wsvc;
     px_pod *pod;
+    pthread_mutex_t pod_mu; /* the POD database: one connection, many threads */
     px_admissions *admissions;
+    pthread_t settler;      /* POD role: settles charges past their deadline */
+    int settler_started, settler_stop;
+    pthread_cond_t settler_cv;
     px_node_instance *inst;
     size_t ninst;
+    /* The build its instances run (executor) and that it accepts by
+     * default (POD); NULL when it could not be computed on a POD-only node.
+     * build_mu guards its refresh. */
+    px_lambda_build *build;
+    pthread_mutex_t build_mu;
 } px_node;
 
 int px_node_start(px_node *n, const px_node_config *cfg, px_err *err);
@@ -96,6 +127,12 @@ void px_node_stop(px_node *n);
 int px_node_members(px_node *n, px_membership *out, px_err *err);
 /* Append an entry to the network's log (the member with role log). */
 int px_node_log_append(px_node *n, const uint8_t *entry, size_t len, uint64_t *index, px_err *err);
+
+/* POD role: settle every admitted task whose deadline + grace has passed
+ * by `now` (refund or spent, by the log); the settler thread calls it. */
+int px_node_settle_due(px_node *n, int64_t now, px_err *err);
+int px_node_settler_start(px_node *n, px_err *err);
+void px_node_settler_stop(px_node *n);
 
 /* Role handlers: reply in resp; sender is the verified member. */
 void px_node_recruit(px_node *n, const px_member *sender, const px_http_request *req, px_http_response *resp);
@@ -117,8 +154,8 @@ typedef struct px_submit_opts {
     const px_membership *members;
     const uint8_t *code;         /* the task module, for wasm stages */
     size_t code_len;
-    char *const *workers;        /* accepted worker builds (see px_node_trust_init) */
-    size_t nworkers;
+    const uint8_t (*builds)[PX_SHA256_BYTES]; /* accepted builds; none: this machine's own */
+    size_t nbuilds;
     FILE *progress;              /* stage-by-stage lines, or NULL */
 } px_submit_opts;
 

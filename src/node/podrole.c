@@ -7,11 +7,14 @@
 #include "node/node.h"
 
 /* The policy's require_dp for a dataset (0 when it has no policy). */
-static int dataset_requires_dp(px_pod *pod, const char *dataset, int *out, px_err *err) {
+static int dataset_requires_dp(px_node *n, const char *dataset, int *out, px_err *err) {
     px_buf b = PX_BUF_INIT;
     px_pod_policy pol;
     *out = 0;
-    if (px_pod_policy_get(pod, dataset, &b, err)) {
+    pthread_mutex_lock(&n->pod_mu);
+    int got = px_pod_policy_get(n->pod, dataset, &b, err);
+    pthread_mutex_unlock(&n->pod_mu);
+    if (got) {
         px_buf_free(&b);
         return -1;
     }
@@ -25,9 +28,14 @@ static int dataset_requires_dp(px_pod *pod, const char *dataset, int *out, px_er
 }
 
 /* What the POD policy judges: each stage's kind, code and attested level
- * (the lowest over its partitions). */
-static int policy_request(const px_plan *p, const px_attested *att, px_pod_stage_req *st) {
+ * (the lowest over its partitions), and each instance's node and level. */
+static int policy_request(const px_plan *p, const px_attested *att, px_pod_stage_req *st,
+                          px_pod_instance_req *in) {
     const px_manifest *m = &p->manifest;
+    for (size_t i = 0; i < p->ninstances; i++)
+        in[i] = (px_pod_instance_req){p->instances[i].stage, p->instances[i].partition,
+                                      px_stage_type_name(m->stages[p->instances[i].stage].kind),
+                                      p->instances[i].node, (int)att[i].level};
     for (size_t s = 0; s < m->nstages; s++) {
         st[s].kind = px_stage_type_name(m->stages[s].kind);
         st[s].code_digest = m->stages[s].has_code ? m->stages[s].code : NULL;
@@ -41,14 +49,25 @@ static int policy_request(const px_plan *p, const px_attested *att, px_pod_stage
     return 0;
 }
 
-static void dp_amount(const px_manifest *m, const char **eps, const char **delta) {
-    *eps = "0";
-    *delta = "0";
-    for (size_t s = 0; s < m->nstages; s++)
-        if (m->stages[s].kind == PX_STAGE_DP) {
-            *eps = m->stages[s].epsilon;
-            *delta = m->stages[s].delta;
-        }
+/* What the task spends: the sum over its dp stages (basic composition;
+ * each amount rounded up, as the ledger charges). */
+static int dp_amount(const px_manifest *m, char eps[PX_AMOUNT_TEXT_MAX], char delta[PX_AMOUNT_TEXT_MAX], px_err *err) {
+    int64_t e = 0, d = 0;
+    for (size_t s = 0; s < m->nstages; s++) {
+        int64_t se, sd;
+        if (m->stages[s].kind != PX_STAGE_DP)
+            continue;
+        if (px_eps_parse(&se, m->stages[s].epsilon, PX_ROUND_UP, err) ||
+            px_delta_parse(&sd, m->stages[s].delta, PX_ROUND_UP, err))
+            return px_err_prefix(err, "stage %zu: ", s);
+        if (se > PX_EPS_MAX_UNITS - e || sd > PX_DELTA_MAX_UNITS - d)
+            return px_fail(err, PX_E_LIMIT, "the task's dp stages spend more than a ledger can hold");
+        e += se;
+        d += sd;
+    }
+    px_eps_format(eps, e);
+    px_delta_format(delta, d);
+    return 0;
 }
 
 /* The first-stage instance this POD releases to: PODs are dealt to the
@@ -74,16 +93,29 @@ static int release_one(px_node *n, const px_plan *p, const px_attested *att, con
     char mid[2 * PX_SHA256_BYTES + 1];
     px_hex_encode(mid, m->id, PX_SHA256_BYTES);
     px_pod_stage_req st[PX_MANIFEST_MAX_STAGES];
-    policy_request(p, att, st);
-    px_pod_request req = {m->consumer_id, dataset, st, m->nstages};
-    const char *eps, *delta;
-    dp_amount(m, &eps, &delta);
-    if (px_pod_admit(n->pod, mid, &req, eps, delta, err))
+    px_pod_instance_req *in = calloc(p->ninstances + 1, sizeof *in);
+    if (!in)
+        return px_fail(err, PX_E_NOMEM, "out of memory");
+    policy_request(p, att, st, in);
+    px_pod_request req = {m->consumer_id, dataset, st, m->nstages, in, p->ninstances};
+    char eps[PX_AMOUNT_TEXT_MAX], delta[PX_AMOUNT_TEXT_MAX];
+    if (dp_amount(m, eps, delta, err)) {
+        free(in);
         return -1;
+    }
+    pthread_mutex_lock(&n->pod_mu);
+    int admitted = px_pod_admit(n->pod, mid, &req, eps, delta, err);
+    free(in);
     px_buf stream = PX_BUF_INIT, env = PX_BUF_INIT, sealed = PX_BUF_INIT;
+    int released = admitted ? -1 : px_pod_release(n->pod, &n->key, n->cfg.id, mid, dataset, key, &stream, &env, err);
+    pthread_mutex_unlock(&n->pod_mu);
+    if (admitted || released) {
+        px_buf_free(&stream);
+        px_buf_free(&env);
+        return -1;
+    }
     uint64_t index = 0;
-    int rc = px_pod_release(n->pod, &n->key, n->cfg.id, mid, dataset, key, &stream, &env, err) ||
-             px_seal(&sealed, stream.data, stream.len, key, err) ||
+    int rc = px_seal(&sealed, stream.data, stream.len, key, err) || /* the committed payload */
              px_node_log_append(n, env.data, env.len, &index, err);
     if (rc == 0) {
         json_t *r = json_object();
@@ -98,6 +130,34 @@ static int release_one(px_node *n, const px_plan *p, const px_attested *att, con
     return rc ? -1 : 0;
 }
 
+/* The builds this POD accepts: the one its own node runs, and those its
+ * owner added (`pixiu pod policy build add`). A refusal names what differs
+ * from its own build, a copy of which *ref receives (free it after t). */
+static int accepted_builds(px_node *n, const px_membership *mem, px_node_trust *t, px_tee_build **ref,
+                           px_err *err) {
+    uint8_t(*builds)[PX_SHA256_BYTES] = NULL, (*all)[PX_SHA256_BYTES] = NULL;
+    size_t nb = 0;
+    *ref = NULL;
+    if (px_pod_build_list(n->pod, &builds, &nb, err))
+        return -1;
+    all = realloc(builds, (nb + 1) * sizeof *builds);
+    if (!all || (n->build && !(*ref = malloc(sizeof **ref)))) {
+        free(all ? all : builds);
+        return px_fail(err, PX_E_NOMEM, "out of memory");
+    }
+    if (n->build) { /* an executor role may be refreshing it */
+        pthread_mutex_lock(&n->build_mu);
+        memcpy(all[nb++], n->build->digest, PX_SHA256_BYTES);
+        **ref = n->build->build;
+        pthread_mutex_unlock(&n->build_mu);
+    }
+    int rc = nb ? px_node_trust_init(t, mem, (const uint8_t(*)[PX_SHA256_BYTES])all, nb, *ref, err)
+                : px_fail(err, PX_E_DENIED, "this POD accepts no build (its own could not be computed; add one with "
+                                            "`pixiu pod policy build add`)");
+    free(all);
+    return rc;
+}
+
 static int admit(px_node *n, const px_member *sender, const px_plan *p, json_t *out, px_err *err) {
     const px_manifest *m = &p->manifest;
     if (strcmp(sender->id, m->consumer_id) || !px_ct_equal(sender->signing.pk, m->consumer.pk, PX_SIGN_PUBLICKEYBYTES))
@@ -107,7 +167,7 @@ static int admit(px_node *n, const px_member *sender, const px_plan *p, json_t *
     int require_dp = 0;
     for (size_t d = 0; d < m->ndatasets; d++) {
         int r;
-        if (dataset_requires_dp(n->pod, m->datasets[d].name, &r, err))
+        if (dataset_requires_dp(n, m->datasets[d].name, &r, err))
             return px_err_prefix(err, "dataset %s: ", m->datasets[d].name);
         require_dp |= r;
     }
@@ -115,8 +175,8 @@ static int admit(px_node *n, const px_member *sender, const px_plan *p, json_t *
     px_node_trust t;
     if (px_node_members(n, &mem, err))
         return -1;
-    char *workers[1] = {n->cfg.worker};
-    int rc = px_node_trust_init(&t, &mem, workers, n->cfg.worker[0] ? 1 : 0, err);
+    px_tee_build *ref = NULL;
+    int rc = accepted_builds(n, &mem, &t, &ref, err);
     if (rc == 0) {
         /* Every instance must answer to the network's log (release after log). */
         const px_member *log = px_node_find_role(&mem, PX_ROLE_LOG);
@@ -125,14 +185,17 @@ static int admit(px_node *n, const px_member *sender, const px_plan *p, json_t *
             px_node_trust_free(&t);
     }
     px_membership_free(&mem);
-    if (rc)
+    if (rc) {
+        free(ref);
         return -1;
+    }
     px_attested *att = calloc(p->ninstances, sizeof *att);
     rc = att ? px_plan_check(p, px_exec_evidence_check, &t.exec, require_dp, px_now_ms(), att, err)
              : px_fail(err, PX_E_NOMEM, "out of memory");
     px_node_trust_free(&t);
+    free(ref);
     if (rc == 0)
-        rc = px_admissions_record(n->admissions, p, px_now_ms(), err);
+        rc = px_admissions_admit(n->admissions, p, att, px_now_ms(), err);
     for (size_t d = 0; rc == 0 && d < m->ndatasets; d++)
         for (size_t k = 0; rc == 0 && k < m->datasets[d].npods; k++)
             if (!strcmp(m->datasets[d].pods[k], n->cfg.id) && release_one(n, p, att, &m->datasets[d], out, err))

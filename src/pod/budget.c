@@ -2,8 +2,10 @@
  * already spent and inserts the new charge inside one BEGIN IMMEDIATE
  * transaction: SQLite lets one writer in at a time, so two admissions,
  * from threads or from processes, can never both see the same remaining
- * budget. Charges stay spent once their task started; only a task that
- * never received data can be refunded. */
+ * budget. A charge is returned only when its task never started (the
+ * owner's refund) or when the log shows its DP stage released nothing by
+ * the deadline (px_pod_budget_settle, docs/pod.md "Refunds"); a settled
+ * charge never changes again. */
 #include <string.h>
 
 #include "pod/db.h"
@@ -14,6 +16,7 @@ const char *px_charge_state_name(px_charge_state s) {
     return s == PX_CHARGE_CHARGED    ? "charged"
            : s == PX_CHARGE_STARTED  ? "started"
            : s == PX_CHARGE_REFUNDED ? "refunded"
+           : s == PX_CHARGE_SPENT    ? "spent"
                                      : "?";
 }
 
@@ -35,12 +38,12 @@ static int load_policy(px_pod *p, const char *dataset, px_pod_policy *pol, px_er
     return rc;
 }
 
-/* Spent (charged or started) on a dataset, by everyone (consumer NULL) or one consumer. */
+/* Spent (charged, started or spent) on a dataset, by everyone (consumer NULL) or one consumer. */
 static int spent(px_pod *p, const char *dataset, const char *consumer, int64_t *eps, int64_t *delta, px_err *err) {
     sqlite3_stmt *st;
     if (px_db_prepare(p, &st,
                       "SELECT coalesce(sum(eps), 0), coalesce(sum(delta), 0) FROM charges "
-                      "WHERE dataset = ?1 AND state IN (1, 2) AND (?2 IS NULL OR consumer = ?2)",
+                      "WHERE dataset = ?1 AND state IN (1, 2, 4) AND (?2 IS NULL OR consumer = ?2)",
                       err))
         return -1;
     sqlite3_bind_text(st, 1, dataset, -1, SQLITE_STATIC);
@@ -146,7 +149,9 @@ int px_pod_budget_refund(px_pod *p, const char *manifest_hex, const char *datase
     else if (state != PX_CHARGE_CHARGED)
         px_fail(err, PX_E_STATE, "charge for manifest %.16s... is %s: only a task that never started is refunded",
                 manifest_hex, px_charge_state_name((px_charge_state)state));
-    else if (px_db_prepare(p, &st, "UPDATE charges SET state = 3, updated = ? WHERE manifest = ? AND dataset = ?",
+    else if (px_db_prepare(p, &st,
+                           "UPDATE charges SET state = 3, updated = ?, reason = 'refunded by the owner: the task "
+                           "never started' WHERE manifest = ? AND dataset = ?",
                            err) == 0) {
         sqlite3_bind_int64(st, 1, px_now_ms());
         sqlite3_bind_text(st, 2, manifest_hex, -1, SQLITE_STATIC);
@@ -157,6 +162,56 @@ int px_pod_budget_refund(px_pod *p, const char *manifest_hex, const char *datase
     if (rc)
         return px_db_rollback(p), -1;
     return px_db_commit(p, err);
+}
+
+int px_pod_budget_settle(px_pod *p, const char *manifest_hex, int refund, const char *reason, size_t *changed,
+                         px_err *err) {
+    if (manifest_check(manifest_hex, err))
+        return -1;
+    if (!reason || !reason[0] || strlen(reason) > PX_CHARGE_REASON_MAX)
+        return px_fail(err, PX_E_INVALID, "a settlement needs a reason of 1 to %d bytes", PX_CHARGE_REASON_MAX);
+    sqlite3_stmt *st;
+    if (px_db_begin(p, err))
+        return -1;
+    if (px_db_prepare(p, &st,
+                      "UPDATE charges SET state = ?, reason = ?, updated = ? WHERE manifest = ? AND state IN (1, 2)",
+                      err))
+        return px_db_rollback(p), -1;
+    sqlite3_bind_int(st, 1, refund ? PX_CHARGE_REFUNDED : PX_CHARGE_SPENT);
+    sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, px_now_ms());
+    sqlite3_bind_text(st, 4, manifest_hex, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : px_db_fail(p, "settling charges", err);
+    sqlite3_finalize(st);
+    if (rc == 0 && changed)
+        *changed = (size_t)sqlite3_changes(p->db);
+    if (rc)
+        return px_db_rollback(p), -1;
+    return px_db_commit(p, err);
+}
+
+int px_pod_budget_datasets(px_pod *p, char (**out)[PX_KEY_NAME_MAX + 1], size_t *n, px_err *err) {
+    sqlite3_stmt *st;
+    if (px_db_prepare(p, &st, "SELECT dataset FROM policy ORDER BY dataset", err))
+        return -1;
+    char(*v)[PX_KEY_NAME_MAX + 1] = NULL;
+    size_t cnt = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        char(*nv)[PX_KEY_NAME_MAX + 1] = realloc(v, (cnt + 1) * sizeof *v);
+        if (!nv)
+            break;
+        v = nv;
+        px_db_text(st, 0, v[cnt++], sizeof *v);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        free(v);
+        return rc == SQLITE_ROW ? px_fail(err, PX_E_NOMEM, "out of memory") : px_db_fail(p, "listing datasets", err);
+    }
+    *out = v;
+    *n = cnt;
+    return 0;
 }
 
 int px_pod_budget_status_get(px_pod *p, const char *dataset, const char *consumer, px_pod_budget_status *out,
@@ -181,8 +236,8 @@ int px_pod_budget_status_get(px_pod *p, const char *dataset, const char *consume
 int px_pod_budget_history(px_pod *p, const char *dataset, px_pod_charge **out, size_t *n, px_err *err) {
     sqlite3_stmt *st;
     if (px_db_prepare(p, &st,
-                      "SELECT id, manifest, dataset, consumer, eps, delta, state, created, updated FROM charges "
-                      "WHERE ?1 IS NULL OR dataset = ?1 ORDER BY id",
+                      "SELECT id, manifest, dataset, consumer, eps, delta, state, created, updated, reason "
+                      "FROM charges WHERE ?1 IS NULL OR dataset = ?1 ORDER BY id",
                       err))
         return -1;
     if (dataset)
@@ -205,6 +260,7 @@ int px_pod_budget_history(px_pod *p, const char *dataset, px_pod_charge **out, s
         c->state = (px_charge_state)sqlite3_column_int(st, 6);
         c->created_ms = sqlite3_column_int64(st, 7);
         c->updated_ms = sqlite3_column_int64(st, 8);
+        px_db_text(st, 9, c->reason, sizeof c->reason);
     }
     if (rc != SQLITE_DONE) {
         rc = rc == SQLITE_ROW ? px_fail(err, PX_E_NOMEM, "out of memory") : px_db_fail(p, "listing charges", err);

@@ -5,9 +5,30 @@
 
 #include "pod/db.h"
 
-#define POD_DB_VERSION 1
+#define POD_DB_VERSION 2
 #define BUSY_TIMEOUT_MS 30000
 #define NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
+
+/* The ledger: state 1 charged, 2 started (data released), 3 refunded,
+ * 4 spent (the task's DP stage released: never refundable); reason says
+ * why a charge was refunded or settled as spent. */
+#define CHARGES_SQL(name)                                                                                          \
+    "CREATE TABLE IF NOT EXISTS " name "("                                                                         \
+    "  id INTEGER PRIMARY KEY, manifest TEXT NOT NULL, dataset TEXT NOT NULL, consumer TEXT NOT NULL,"             \
+    "  eps INTEGER NOT NULL CHECK(eps >= 0), delta INTEGER NOT NULL CHECK(delta >= 0),"                            \
+    "  state INTEGER NOT NULL CHECK(state IN (1, 2, 3, 4)), created INTEGER NOT NULL, updated INTEGER NOT NULL,"   \
+    "  reason TEXT, UNIQUE(manifest, dataset));"
+
+/* Version 1 to 2: the ledger gains the spent state and reasons. SQLite
+ * cannot alter a CHECK constraint, so the table is copied. */
+static const char *const migrate_v2_sql =
+    CHARGES_SQL("charges_v2")
+    "INSERT INTO charges_v2(id, manifest, dataset, consumer, eps, delta, state, created, updated)"
+    "  SELECT id, manifest, dataset, consumer, eps, delta, state, created, updated FROM charges;"
+    "DROP TABLE charges;"
+    "ALTER TABLE charges_v2 RENAME TO charges;"
+    "CREATE INDEX IF NOT EXISTS charges_by_consumer ON charges(dataset, consumer, state);"
+    "PRAGMA user_version = 2;";
 
 static const char *const schema_sql =
     "CREATE TABLE IF NOT EXISTS datasets("
@@ -23,17 +44,17 @@ static const char *const schema_sql =
     "  key TEXT NOT NULL, added INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS policy("
     "  dataset TEXT PRIMARY KEY, doc TEXT NOT NULL, updated INTEGER NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS charges("
-    "  id INTEGER PRIMARY KEY, manifest TEXT NOT NULL, dataset TEXT NOT NULL, consumer TEXT NOT NULL,"
-    "  eps INTEGER NOT NULL CHECK(eps >= 0), delta INTEGER NOT NULL CHECK(delta >= 0),"
-    "  state INTEGER NOT NULL CHECK(state IN (1, 2, 3)), created INTEGER NOT NULL, updated INTEGER NOT NULL,"
-    "  UNIQUE(manifest, dataset));"
+    CHARGES_SQL("charges")
     "CREATE INDEX IF NOT EXISTS charges_by_consumer ON charges(dataset, consumer, state);"
     "CREATE TABLE IF NOT EXISTS releases("
     "  id TEXT PRIMARY KEY, manifest TEXT NOT NULL, pod TEXT NOT NULL, dataset TEXT NOT NULL,"
     "  digest TEXT NOT NULL, records INTEGER NOT NULL, signed INTEGER NOT NULL, unsigned INTEGER NOT NULL,"
     "  eps INTEGER NOT NULL, delta INTEGER NOT NULL, stage_key TEXT NOT NULL, released INTEGER NOT NULL,"
     "  envelope BLOB NOT NULL);";
+
+/* Version 2: the builds the owner accepts besides the node's own. */
+static const char *const builds_sql =
+    "CREATE TABLE IF NOT EXISTS builds(digest TEXT PRIMARY KEY, added INTEGER NOT NULL);";
 
 int px_db_fail(px_pod *p, const char *what, px_err *err) {
     int code = sqlite3_extended_errcode(p->db);
@@ -96,10 +117,17 @@ static int check_version(px_pod *p, px_err *err) {
     sqlite3_finalize(st);
     if (v == POD_DB_VERSION)
         return 0;
+    /* Version 1 to 2: the ledger's spent state and reasons, and the table
+     * of builds the POD accepts besides its own. */
+    if (v == 1) {
+        if (px_db_begin(p, err) || px_db_exec(p, migrate_v2_sql, err) || px_db_exec(p, builds_sql, err))
+            return px_db_rollback(p), px_err_prefix(err, "upgrading the POD database to version 2: ");
+        return px_db_commit(p, err);
+    }
     if (v != 0)
         return px_fail(err, PX_E_STATE, "POD database has version %d, this PIXIU reads %d", v, POD_DB_VERSION);
-    if (px_db_begin(p, err) || px_db_exec(p, schema_sql, err) ||
-        px_db_exec(p, "PRAGMA user_version = 1", err))
+    if (px_db_begin(p, err) || px_db_exec(p, schema_sql, err) || px_db_exec(p, builds_sql, err) ||
+        px_db_exec(p, "PRAGMA user_version = 2", err))
         return px_db_rollback(p), -1;
     return px_db_commit(p, err);
 }

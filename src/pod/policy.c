@@ -17,6 +17,9 @@ void px_pod_policy_free(px_pod_policy *pol) {
     free(pol->consumers);
     free(pol->code);
     free(pol->levels);
+    for (size_t i = 0; i < pol->nexecutors; i++)
+        free(pol->executors[i]);
+    free(pol->executors);
     memset(pol, 0, sizeof *pol);
 }
 
@@ -94,6 +97,30 @@ static int parse_levels(px_pod_policy *pol, const json_t *o, px_err *err) {
     return 0;
 }
 
+/* "executors": the node ids allowed to host any instance of a task that
+ * reads the dataset (absent: every executor of the membership). */
+static int parse_executors(px_pod_policy *pol, const json_t *a, px_err *err) {
+    pol->any_executor = a == NULL;
+    if (!a)
+        return 0;
+    if (!json_is_array(a) || json_array_size(a) > PX_POLICY_MAX_ITEMS)
+        return px_fail(err, PX_E_INVALID, "\"executors\" must be an array of at most %d node ids", PX_POLICY_MAX_ITEMS);
+    pol->executors = calloc(json_array_size(a) + 1, sizeof *pol->executors);
+    if (!pol->executors)
+        return px_fail(err, PX_E_NOMEM, "out of memory");
+    size_t i;
+    json_t *v;
+    json_array_foreach(a, i, v) {
+        const char *s = json_string_value(v);
+        if (!s || px_pod_name_check("executor", s, err))
+            return px_fail(err, PX_E_INVALID, "\"executors\"[%zu] must be a node id", i);
+        if (!(pol->executors[pol->nexecutors] = strdup(s)))
+            return px_fail(err, PX_E_NOMEM, "out of memory");
+        pol->nexecutors++;
+    }
+    return 0;
+}
+
 static int parse_pair(const json_t *o, const char *what, int64_t *eps, int64_t *delta, px_err *err) {
     const char *e, *d;
     if (!json_is_object(o) || json_object_size(o) != 2 + (json_object_get(o, "per_consumer") != NULL))
@@ -121,7 +148,7 @@ static int parse_budget(px_pod_policy *pol, const json_t *b, px_err *err) {
 }
 
 static int parse_root(px_pod_policy *pol, const json_t *root, px_err *err) {
-    static const char *const known[] = {"consumers", "code", "min_level", "require_dp", "budget", NULL};
+    static const char *const known[] = {"consumers", "code", "min_level", "executors", "require_dp", "budget", NULL};
     const char *k;
     json_t *v;
     json_object_foreach((json_t *)root, k, v) {
@@ -140,6 +167,7 @@ static int parse_root(px_pod_policy *pol, const json_t *root, px_err *err) {
     return parse_consumers(pol, json_object_get(root, "consumers"), err) ||
                    parse_code(pol, json_object_get(root, "code"), err) ||
                    parse_levels(pol, json_object_get(root, "min_level"), err) ||
+                   parse_executors(pol, json_object_get(root, "executors"), err) ||
                    parse_budget(pol, json_object_get(root, "budget"), err)
                ? -1
                : 0;
@@ -186,10 +214,42 @@ static int consumer_allowed(const px_pod_policy *pol, const char *c) {
     return 0;
 }
 
+static int executor_allowed(const px_pod_policy *pol, const char *node) {
+    if (pol->any_executor)
+        return 1;
+    for (size_t i = 0; node && i < pol->nexecutors; i++)
+        if (!strcmp(pol->executors[i], node))
+            return 1;
+    return 0;
+}
+
+/* Each attested instance, named: where it runs and at which level. */
+static int instances_allowed(const px_pod_policy *pol, const px_pod_request *req, px_err *err) {
+    for (size_t i = 0; i < req->ninstances; i++) {
+        const px_pod_instance_req *in = &req->instances[i];
+        const char *kind = in->kind ? in->kind : "", *node = in->node ? in->node : "";
+        int need = min_level(pol, kind);
+        if (in->level < need)
+            return px_fail(err, PX_E_DENIED, "stage %u (%s) partition %u on %s runs at TEE level %d, the policy of "
+                           "dataset \"%s\" needs %d", in->stage, kind, in->partition, node, in->level, req->dataset,
+                           need);
+        if (!executor_allowed(pol, in->node))
+            return px_fail(err, PX_E_DENIED, "stage %u (%s) partition %u runs on %s, not an executor the policy of "
+                           "dataset \"%s\" accepts", in->stage, kind, in->partition, node, req->dataset);
+    }
+    return 0;
+}
+
 int px_pod_policy_check(const px_pod_policy *pol, const px_pod_request *req, px_err *err) {
     if (!req->consumer || !consumer_allowed(pol, req->consumer))
         return px_fail(err, PX_E_DENIED, "consumer \"%s\" is not allowed to use dataset \"%s\"",
                        req->consumer ? req->consumer : "", req->dataset);
+    if (instances_allowed(pol, req, err))
+        return -1;
+    /* An executor list judged without instances cannot be honoured. */
+    if (!pol->any_executor && req->ninstances == 0 && req->nstages > 0)
+        return px_fail(err, PX_E_DENIED, "the policy of dataset \"%s\" accepts only listed executors and the "
+                       "request names none", req->dataset);
     size_t last_dp = 0;
     int has_dp = 0;
     for (size_t i = 0; i < req->nstages; i++)
@@ -253,5 +313,74 @@ int px_pod_policy_get(px_pod *p, const char *dataset, px_buf *out, px_err *err) 
     else
         rc = px_db_fail(p, "reading the policy", err);
     sqlite3_finalize(st);
+    return rc;
+}
+
+/* ---- accepted builds ----------------------------------------------------------- */
+
+int px_pod_build_add(px_pod *p, const uint8_t build[PX_SHA256_BYTES], px_err *err) {
+    char hex[2 * PX_SHA256_BYTES + 1];
+    sqlite3_stmt *st;
+    px_hex_encode(hex, build, PX_SHA256_BYTES);
+    if (px_db_prepare(p, &st, "INSERT INTO builds(digest, added) VALUES(?, ?) ON CONFLICT(digest) DO NOTHING", err))
+        return -1;
+    sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, px_now_ms());
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : px_db_fail(p, "adding an accepted build", err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int px_pod_build_remove(px_pod *p, const uint8_t build[PX_SHA256_BYTES], px_err *err) {
+    char hex[2 * PX_SHA256_BYTES + 1];
+    sqlite3_stmt *st;
+    px_hex_encode(hex, build, PX_SHA256_BYTES);
+    if (px_db_prepare(p, &st, "DELETE FROM builds WHERE digest = ?", err))
+        return -1;
+    sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : px_db_fail(p, "removing an accepted build", err);
+    sqlite3_finalize(st);
+    if (rc == 0 && sqlite3_changes(p->db) == 0)
+        rc = px_fail(err, PX_E_NOTFOUND, "build %.16s... is not an accepted build of this POD", hex);
+    return rc;
+}
+
+int px_pod_build_list(px_pod *p, uint8_t (**out)[PX_SHA256_BYTES], size_t *n, px_err *err) {
+    sqlite3_stmt *st;
+    *out = NULL;
+    *n = 0;
+    if (px_db_prepare(p, &st, "SELECT digest FROM builds ORDER BY added, digest", err))
+        return -1;
+    int rc, step;
+    size_t cap = 0;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *hex = (const char *)sqlite3_column_text(st, 0);
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 8;
+            uint8_t(*grown)[PX_SHA256_BYTES] = realloc(*out, cap * sizeof **out);
+            if (!grown) {
+                step = SQLITE_NOMEM;
+                break;
+            }
+            *out = grown;
+        }
+        /* A row edited behind PIXIU's back is refused, never half-read. */
+        if (!hex || px_hex_decode_exact((*out)[*n], PX_SHA256_BYTES, hex, strlen(hex), NULL)) {
+            step = SQLITE_CORRUPT;
+            break;
+        }
+        (*n)++;
+    }
+    rc = step == SQLITE_DONE      ? 0
+         : step == SQLITE_NOMEM   ? px_fail(err, PX_E_NOMEM, "out of memory")
+         : step == SQLITE_CORRUPT ? px_fail(err, PX_E_STATE, "an accepted build in the POD database is not a hex "
+                                                             "SHA-256 digest")
+                                  : px_db_fail(p, "reading the accepted builds", err);
+    sqlite3_finalize(st);
+    if (rc) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+    }
     return rc;
 }

@@ -15,6 +15,8 @@ cleanup() { "$net" stop "$tmp/net" >/dev/null 2>&1 || true; rm -rf "$tmp"; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; for f in "$tmp"/net/*/pixiud.log; do echo "== $f" >&2; tail -5 "$f" >&2; done; exit 1; }
 
+# Every node's object cache in one place the test can search afterwards.
+export PIXIU_CACHE_DIR="$tmp/cache"
 "$net" setup "$build" "$tmp/net" 3 3 10 10 >/dev/null
 "$net" start "$build" "$tmp/net"
 "$net" manifest "$tmp/net" >"$tmp/manifest.json"
@@ -34,6 +36,22 @@ result=$(sed -n 's/^receipt: verified (result \([0-9a-f]*\)).*/\1/p' "$tmp/out")
 [ ! -s "$tmp/progress2" ] || fail "--json is not quiet: $(cat "$tmp/progress2")"
 grep -q '"ok":true' "$tmp/out.json" || fail "json: $(cat "$tmp/out.json")"
 
+# Nothing in plaintext at rest: after the task, no executor, log or witness
+# directory, no object cache and no shared-memory file holds the task's
+# code (a string it carries) or a record value (account ids, ACC-...).
+grep -q 'the input needs a real amount' "$tmp/task.wasm" || fail "the task lost its marker string"
+grep -q 'ACC-' "$tmp/net/pod-1/pod.db" || fail "the POD's data lacks the account marker"
+for d in "$tmp"/net/exec-* "$tmp"/net/log-1 "$tmp"/net/witness-1 "$tmp/cache" /dev/shm; do
+  [ -e "$d" ] || continue
+  if grep -rla -e 'the input needs a real amount' -e 'ACC-' "$d" >"$tmp/leaks" 2>/dev/null; then
+    fail "plaintext at rest: $(cat "$tmp/leaks")"
+  fi
+done
+code_digest=$(sha256sum "$tmp/task.wasm" | cut -c1-64)
+if find "$tmp/cache" "$tmp"/net/exec-* -name "*$code_digest*" 2>/dev/null | grep -q .; then
+  fail "a file is named by the public code digest"
+fi
+
 # The first two stages split into two partitions each: pod-1 and pod-3
 # release to one prover, pod-2 to the other; the DP stage joins them.
 sed 's/"kind": "prover", /"kind": "prover", "partitions": 2, /; s/"kind": "wasm", /"kind": "wasm", "partitions": 2, /' \
@@ -43,10 +61,10 @@ sed 's/"kind": "prover", /"kind": "prover", "partitions": 2, /; s/"kind": "wasm"
   fail "partitioned submit: $(cat "$tmp/parts.out" "$tmp/parts.progress")"
 grep -q 'stage 0 (prover) partition 1 on ' "$tmp/parts.progress" || fail "no second partition: $(cat "$tmp/parts.progress")"
 grep -q '^records: 300 (' "$tmp/parts.out" || fail "partition counts: $(cat "$tmp/parts.out")"
-"$pixiu" verify "$tmp/parts.receipt" --log-key "$tmp/net/log-1/node.vkey" >/dev/null || fail "partitioned receipt"
+"$pixiu" verify "$tmp/parts.receipt" --membership "$tmp/net/membership.json" >/dev/null || fail "partitioned receipt"
 
 # 2. The receipt, offline.
-"$pixiu" verify "$tmp/receipt.json" --log-key "$tmp/net/log-1/node.vkey" >/dev/null || fail "verify"
+"$pixiu" verify "$tmp/receipt.json" --membership "$tmp/net/membership.json" >/dev/null || fail "verify"
 python3 - "$tmp/receipt.json" "$tmp/bad.json" <<'PY'
 import sys
 b = bytearray(open(sys.argv[1], 'rb').read())
@@ -54,14 +72,17 @@ b[len(b) // 3] ^= 0x01
 open(sys.argv[2], 'wb').write(b)
 PY
 set +e
-"$pixiu" verify "$tmp/bad.json" --log-key "$tmp/net/log-1/node.vkey" >/dev/null 2>&1
+"$pixiu" verify "$tmp/bad.json" --membership "$tmp/net/membership.json" >/dev/null 2>&1
 [ $? -eq 1 ] || fail "a flipped receipt verified"
+"$pixiu" verify "$tmp/receipt.json" >"$tmp/unpinned" 2>&1
+[ $? -eq 1 ] || fail "a receipt without a trust root verified"
+grep -q 'unpinned' "$tmp/unpinned" || fail "no unpinned notice: $(cat "$tmp/unpinned")"
 set -e
 
 # 3. Audit and trace from the log.
 "$pixiu" audit "$task" --log "$log" --membership "$tmp/net/membership.json" >"$tmp/audit" || fail "audit: $(cat "$tmp/audit")"
 grep -q "^verdict: ok: result $result" "$tmp/audit" || fail "audit result: $(cat "$tmp/audit")"
-"$pixiu" trace "$result" --log "$log" >"$tmp/trace" || fail "trace"
+"$pixiu" trace "$result" --log "$log" --membership "$tmp/net/membership.json" >"$tmp/trace" || fail "trace: $(cat "$tmp/trace")"
 for p in pod-1 pod-2 pod-3; do grep -q "released by $p dataset transactions" "$tmp/trace" || fail "trace misses $p"; done
 
 # 4. Kill the task stage's executor in the middle of a task, once its
@@ -102,13 +123,13 @@ grep -q '^receipt: failure verified, written to ' "$tmp/slow.out" || fail "no fa
 # The failure receipt offline: verified, naming the failed stage (exit 1);
 # with a byte flipped it does not verify (exit 1, said otherwise).
 set +e
-"$pixiu" verify "$tmp/slow.receipt" --log-key "$tmp/net/log-1/node.vkey" >"$tmp/slow.verify" 2>&1
+"$pixiu" verify "$tmp/slow.receipt" --membership "$tmp/net/membership.json" >"$tmp/slow.verify" 2>&1
 rc=$?
 set -e
 [ $rc -eq 1 ] || fail "verify of the failure receipt exited $rc: $(cat "$tmp/slow.verify")"
 grep -q "FAILED at stage 1 partition 0 on exec-2: silent" "$tmp/slow.verify" || fail "verify: $(cat "$tmp/slow.verify")"
 grep -q "blamed: exec-2" "$tmp/slow.verify" || fail "verify does not blame exec-2: $(cat "$tmp/slow.verify")"
-"$pixiu" verify "$tmp/slow.receipt" --json >"$tmp/slow.verify.json" || true
+"$pixiu" verify "$tmp/slow.receipt" --membership "$tmp/net/membership.json" --json >"$tmp/slow.verify.json" || true
 grep -q '"valid":true,"outcome":"failed"' "$tmp/slow.verify.json" || fail "verify --json: $(cat "$tmp/slow.verify.json")"
 python3 - "$tmp/slow.receipt" "$tmp/slow.bad" <<'PY'
 import sys
@@ -117,7 +138,7 @@ b[len(b) // 2] ^= 0x01
 open(sys.argv[2], 'wb').write(b)
 PY
 set +e
-"$pixiu" verify "$tmp/slow.bad" --log-key "$tmp/net/log-1/node.vkey" >"$tmp/slow.bad.out" 2>&1
+"$pixiu" verify "$tmp/slow.bad" --membership "$tmp/net/membership.json" >"$tmp/slow.bad.out" 2>&1
 rc=$?
 set -e
 [ $rc -eq 1 ] || fail "a flipped failure receipt exited $rc"

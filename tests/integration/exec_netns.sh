@@ -58,7 +58,7 @@ log="http://$(cat "$tmp/net/log-1/host"):8100/log"
 "$pixiu" task submit "$tmp/manifest.json" --node "$tmp/net/analyst/node.json" --code "$tmp/task.wasm" \
   --receipt "$tmp/receipt.json" >"$tmp/out" 2>"$tmp/progress" || fail "submit: $(cat "$tmp/out" "$tmp/progress")"
 grep -q '^receipt: verified' "$tmp/out" || fail "no verified receipt"
-"$pixiu" verify "$tmp/receipt.json" --log-key "$tmp/net/log-1/node.vkey" >/dev/null || fail "verify"
+"$pixiu" verify "$tmp/receipt.json" --membership "$tmp/net/membership.json" >/dev/null || fail "verify"
 
 # Kill the task stage's host in the middle of a task, once its instance
 # logged its acceptance; after the deadline the log alone blames it.
@@ -89,7 +89,7 @@ set -e
 [ $rc -eq 1 ] || fail "submit after the kill exited $rc"
 grep -q '^blamed: exec-2$' "$tmp/slow.out" || fail "submit does not blame exec-2: $(cat "$tmp/slow.out")"
 set +e
-"$pixiu" verify "$tmp/slow.receipt" --log-key "$tmp/net/log-1/node.vkey" >"$tmp/slow.verify" 2>&1
+"$pixiu" verify "$tmp/slow.receipt" --membership "$tmp/net/membership.json" >"$tmp/slow.verify" 2>&1
 rc=$?
 "$pixiu" audit "$task" --log "$log" --membership "$tmp/net/membership.json" >"$tmp/audit"
 rc2=$?

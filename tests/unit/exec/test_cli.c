@@ -126,26 +126,35 @@ static void test_audit_and_trace(void **state) {
     char mid[65], wk[65], res[65];
     env_open(&e, NONE);
     hex(mid, e.f.m.id);
-    hex(wk, e.f.worker);
-    int st = pixiu(&out, "audit %s --log %s --membership %s --worker %s", mid, e.base, e.membership, wk);
+    hex(wk, e.f.build_digest);
+    int st = pixiu(&out, "audit %s --log %s --membership %s --build %s", mid, e.base, e.membership, wk);
     if (st != 0)
         fail_msg("audit exited %d:\n%s", st, (char *)out.data);
     assert_non_null(strstr((char *)out.data, "verdict: ok"));
-    /* Without the right worker build nothing is attested. */
-    assert_int_equal(pixiu(&out, "audit %s --log %s --membership %s --worker %064d", mid, e.base, e.membership, 0), 1);
+    /* Without the right build nothing is attested. */
+    assert_int_equal(pixiu(&out, "audit %s --log %s --membership %s --build %064d", mid, e.base, e.membership, 0), 1);
     assert_non_null(strstr((char *)out.data, "bad-plan"));
-    assert_int_equal(pixiu(&out, "audit %s --log %s --membership %s --worker %s --json", mid, e.base, e.membership, wk), 0);
+    assert_non_null(strstr((char *)out.data, "build not accepted"));
+    assert_int_equal(pixiu(&out, "audit %s --log %s --membership %s --build %s --json", mid, e.base, e.membership, wk), 0);
     assert_non_null(strstr((char *)out.data, "\"verdict\":\"ok\""));
     uint8_t r[32];
     digest_of(r, "output-2");
     hex(res, r);
-    assert_int_equal(pixiu(&out, "trace %s --log %s", res, e.base), 0);
+    st = pixiu(&out, "trace %s --log %s --membership %s --worker %s", res, e.base, e.membership, wk);
+    if (st != 0)
+        fail_msg("trace exited %d:\n%s", st, (char *)out.data);
     assert_non_null(strstr((char *)out.data, "released by pod-2 dataset transactions"));
-    assert_int_equal(pixiu(&out, "trace %s --log %s --dot", res, e.base), 0);
+    assert_int_equal(pixiu(&out, "trace %s --log %s --membership %s --worker %s --dot", res, e.base, e.membership, wk),
+                     0);
     assert_non_null(strstr((char *)out.data, "digraph trace"));
-    assert_int_equal(pixiu(&out, "trace %s --log %s --json", res, e.base), 0);
+    assert_int_equal(pixiu(&out, "trace %s --log %s --membership %s --worker %s --json --task %s", res, e.base,
+                           e.membership, wk, mid), 0);
     assert_non_null(strstr((char *)out.data, "\"kind\":\"release\""));
-    assert_int_equal(pixiu(&out, "trace nothex --log %s", e.base), 2);
+    /* Under a worker build nobody used, no step verifies: said, exit 1. */
+    assert_int_equal(pixiu(&out, "trace %s --log %s --membership %s --worker %064d", res, e.base, e.membership, 0), 1);
+    assert_non_null(strstr((char *)out.data, "UNVERIFIED"));
+    assert_int_equal(pixiu(&out, "trace nothex --log %s --membership %s", e.base, e.membership), 2);
+    assert_int_equal(pixiu(&out, "trace %s --log %s", res, e.base), 2);
     env_close(&e);
 
     faults x = NONE;
@@ -153,7 +162,7 @@ static void test_audit_and_trace(void **state) {
     x.fail_status = "trap";
     env_open(&e, x);
     hex(mid, e.f.m.id);
-    assert_int_equal(pixiu(&out, "audit %s --log %s --membership %s --worker %s", mid, e.base, e.membership, wk), 1);
+    assert_int_equal(pixiu(&out, "audit %s --log %s --membership %s --build %s", mid, e.base, e.membership, wk), 1);
     assert_non_null(strstr((char *)out.data, "verdict: failed (trap): stage 1 (wasm) on exec-1 signed a failure: trap"));
     env_close(&e);
     px_buf_free(&out);
@@ -199,8 +208,8 @@ static void receipt_from_log_x(env *e, const uint8_t result[32], const px_audit 
     px_receipt_parts parts = {
         .manifest = e->f.m.id, .result = result, .failure = failure, .log_key = &lv, .checkpoint = (char *)cos.data,
         .checkpoint_len = cos.len, .witnesses = &wc, .nwitnesses = 1, .pods = pods, .npods = FX_PODS,
-        .platforms = e->f.nodes, .nplatforms = FX_STAGES, .workers = (const uint8_t(*)[32])e->f.worker,
-        .nworkers = 1, .entries = re, .nentries = (size_t)size};
+        .platforms = e->f.nodes, .nplatforms = FX_STAGES, .builds = (const uint8_t(*)[32])e->f.build_digest,
+        .nbuilds = 1, .entries = re, .nentries = (size_t)size};
     px_assert_ok(px_receipt_build(&out, &parts, &err), &err);
     write_file(path, out.data, out.len);
     for (uint64_t i = 0; i < size; i++) {
@@ -236,19 +245,24 @@ static void test_verify(void **state) {
     px_cosigner_from_signer(&witness, &wc);
     px_assert_ok(px_cosigner_format(&wc, &r, &err), &err);
     write_file(wk, r.data, r.len);
-    int st = pixiu(&out, "verify %s --log-key %s --witness %s", path, lk, wk);
+    char build[65];
+    hex(build, e.f.build_digest);
+    int st = pixiu(&out, "verify %s --membership %s --log-key %s --witness %s --worker %s", path, e.membership, lk, wk,
+                   build);
     if (st != 0)
         fail_msg("verify exited %d:\n%s", st, (char *)out.data);
     assert_non_null(strstr((char *)out.data, "receipt ok"));
-    assert_int_equal(pixiu(&out, "verify %s", path), 0);
-    assert_non_null(strstr((char *)out.data, "pass --log-key to pin it"));
+    /* Without a trust root a receipt proves nothing about its network. */
+    assert_int_equal(pixiu(&out, "verify %s", path), 1);
+    assert_non_null(strstr((char *)out.data, "unpinned"));
     /* Pinned to another witness, a flipped byte, a missing file. */
     assert_int_equal(pixiu(&out, "verify %s --witness %s", path, lk), 2);
     px_buf_reset(&r);
     px_assert_ok(px_file_read(path, 1 << 24, &r, &err), &err);
     r.data[r.len / 2] ^= 0x01;
     write_file(path, r.data, r.len);
-    assert_int_equal(pixiu(&out, "verify %s --log-key %s", path, lk), 1);
+    assert_int_equal(pixiu(&out, "verify %s --membership %s --log-key %s --witness %s --worker %s", path, e.membership,
+                           lk, wk, build), 1);
     assert_non_null(strstr((char *)out.data, "pixiu: verify: the receipt does not verify: receipt: "));
     assert_int_equal(pixiu(&out, "verify %s/nope.json", e.dir), 2);
     px_buf_free(&out);
@@ -273,13 +287,13 @@ static void test_failure_cli(void **state) {
         usleep(100 * 1000);
     char mid[65], wk[65];
     hex(mid, e.f.m.id);
-    hex(wk, e.f.worker);
-    assert_int_equal(pixiu(&out, "audit %s --log %s --membership %s --worker %s", mid, e.base, e.membership, wk), 1);
+    hex(wk, e.f.build_digest);
+    assert_int_equal(pixiu(&out, "audit %s --log %s --membership %s --build %s", mid, e.base, e.membership, wk), 1);
     assert_non_null(strstr((char *)out.data, "verdict: missing (silent): stage 1 (wasm) partition 0 on exec-1 "
                                              "accepted its input"));
     assert_non_null(strstr((char *)out.data, "\nblamed: exec-1\n"));
     assert_int_equal(
-        pixiu(&out, "audit %s --log %s --membership %s --worker %s --json", mid, e.base, e.membership, wk), 1);
+        pixiu(&out, "audit %s --log %s --membership %s --build %s --json", mid, e.base, e.membership, wk), 1);
     assert_non_null(strstr((char *)out.data, "\"blamed\":\"exec-1\""));
     assert_non_null(strstr((char *)out.data, "\"status\":\"silent\""));
 
@@ -306,12 +320,27 @@ static void test_failure_cli(void **state) {
     snprintf(path, sizeof path, "%s/failure.json", e.dir);
     receipt_from_log_x(&e, NULL, &a, &witness, path);
     px_audit_free(&a);
-    assert_int_equal(pixiu(&out, "verify %s", path), 1);
+    /* Verified against the network it must come from. */
+    char lk[96], wf[96], root[512];
+    snprintf(lk, sizeof lk, "%s/log.vkey", e.dir);
+    snprintf(wf, sizeof wf, "%s/witness.vkey", e.dir);
+    px_verifier lv;
+    px_signer_verifier(&e.log_key, &lv);
+    px_assert_ok(px_verifier_format(&lv, &r, &err), &err);
+    write_file(lk, r.data, r.len);
+    px_buf_reset(&r);
+    px_cosigner wc;
+    px_cosigner_from_signer(&witness, &wc);
+    px_assert_ok(px_cosigner_format(&wc, &r, &err), &err);
+    write_file(wf, r.data, r.len);
+    px_buf_reset(&r);
+    snprintf(root, sizeof root, "--membership %s --log-key %s --witness %s --build %s", e.membership, lk, wf, wk);
+    assert_int_equal(pixiu(&out, "verify %s %s", path, root), 1);
     if (!strstr((char *)out.data, "FAILED at stage 1 partition 0 on exec-1: silent"))
         fail_msg("verify does not name the failed stage:\n%s", (char *)out.data);
     assert_non_null(strstr((char *)out.data, "blamed: exec-1"));
     assert_null(strstr((char *)out.data, "does not verify"));
-    assert_int_equal(pixiu(&out, "verify %s --json", path), 1);
+    assert_int_equal(pixiu(&out, "verify %s %s --json", path, root), 1);
     assert_non_null(strstr((char *)out.data, "\"valid\":true"));
     assert_non_null(strstr((char *)out.data, "\"outcome\":\"failed\""));
     assert_non_null(strstr((char *)out.data, "\"blamed\":\"exec-1\""));
@@ -319,10 +348,10 @@ static void test_failure_cli(void **state) {
     px_assert_ok(px_file_read(path, 1 << 24, &r, &err), &err);
     r.data[r.len / 2] ^= 0x01;
     write_file(path, r.data, r.len);
-    assert_int_equal(pixiu(&out, "verify %s", path), 1);
+    assert_int_equal(pixiu(&out, "verify %s %s", path, root), 1);
     assert_non_null(strstr((char *)out.data, "pixiu: verify: the receipt does not verify: "));
     assert_null(strstr((char *)out.data, "FAILED at stage"));
-    assert_int_equal(pixiu(&out, "verify %s --json", path), 1);
+    assert_int_equal(pixiu(&out, "verify %s %s --json", path, root), 1);
     assert_non_null(strstr((char *)out.data, "\"valid\":false"));
     px_buf_free(&cp);
     px_buf_free(&out);

@@ -119,6 +119,152 @@ static void test_hostile(void **state) {
     fx_free(&f);
 }
 
+
+/* ---- rules between stages --------------------------------------------------- */
+
+#define CODE0 "\"code\":\"0000000000000000000000000000000000000000000000000000000000000000\""
+#define PROVER "{\"kind\":\"prover\"}"
+#define MAP(extra) "{\"kind\":\"wasm\"," CODE0 ",\"params\":{" extra "}}"
+#define COUNT(extra) "{\"kind\":\"dp\"" extra ",\"dp\":{\"mechanism\":\"laplace\",\"epsilon\":\"1\",\"delta\":\"0\"}," \
+                     "\"params\":{\"mechanism\":\"count\",\"epsilon\":\"1\"}}"
+#define SA_MEAN(blocks) "{\"kind\":\"dp\",\"dp\":{\"mechanism\":\"laplace\",\"epsilon\":\"1\",\"delta\":\"0\"},"   \
+                        "\"params\":{\"mechanism\":\"mean\",\"mode\":\"sample-and-aggregate\",\"blocks\":" blocks  \
+                        ",\"epsilon\":\"1\",\"dim\":1,\"lower\":0,\"upper\":10}}"
+
+static void expect_ok(fx *f, const char *stages) {
+    px_err err = {0};
+    px_buf doc = PX_BUF_INIT, env = PX_BUF_INIT;
+    fx_manifest_json(f, &doc, stages);
+    if (px_manifest_sign(&env, doc.data, doc.len, &f->consumer, &err))
+        fail_msg("manifest with stages %s was refused: %s", stages, err.msg);
+    px_manifest m;
+    px_assert_ok(px_manifest_parse(&m, env.data, env.len, &err), &err);
+    px_manifest_free(&m);
+    px_buf_free(&doc);
+    px_buf_free(&env);
+}
+
+/* One wasm partition feeding a DP stage of three partitions: three
+ * releases about the same users, each at the ε every POD was charged
+ * once. Refused when the manifest is read, before any POD sees it. */
+static void test_dp_partitions(void **state) {
+    (void)state;
+    fx f;
+    fx_init(&f);
+    const char *three = "[" PROVER "," MAP("\"map\":\"per-user\",\"dim\":1") "," COUNT(",\"partitions\":3") "]";
+    expect_refused(&f, three, "stage 2 (dp): a dp stage has exactly one partition, not 3");
+    expect_refused(&f, three, "spend epsilon on the same users");
+    /* The plan of such a manifest cannot be parsed either: the envelope is
+     * refused where every POD reads it. */
+    px_err err = {0};
+    px_buf doc = PX_BUF_INIT, env = PX_BUF_INIT;
+    fx_manifest_json(&f, &doc, three);
+    px_assert_ok(px_dsse_sign(&env, PX_MANIFEST_PAYLOAD_TYPE, doc.data, doc.len, &f.consumer, 1, &err), &err);
+    px_manifest m;
+    px_assert_fails(px_manifest_parse(&m, env.data, env.len, &err), &err, PX_E_INVALID);
+    assert_non_null(strstr(err.msg, "exactly one partition"));
+    px_buf_free(&doc);
+    px_buf_free(&env);
+    expect_ok(&f, "[" PROVER "," MAP("\"map\":\"per-user\",\"dim\":1") "," COUNT("") "]");
+    /* Partitions before the map are fine for a per-user map: the DP stage
+     * refuses a user's second vector by its tag. */
+    expect_ok(&f, "[{\"kind\":\"prover\",\"partitions\":2},{\"kind\":\"wasm\",\"partitions\":2," CODE0
+                  ",\"params\":{\"map\":\"per-user\",\"dim\":1,\"cpu_ms\":100}}," COUNT("") "]");
+    fx_free(&f);
+}
+
+static void test_map_before_dp(void **state) {
+    (void)state;
+    fx f;
+    fx_init(&f);
+    expect_refused(&f, "[" PROVER "," COUNT("") "]",
+                   "stage 1 (dp): the stage before a dp stage must be a wasm map stage");
+    expect_refused(&f, "[" COUNT("") "]", "stage 0 (dp): the stage before a dp stage must be a wasm map stage");
+    expect_refused(&f, "[" PROVER ",{\"kind\":\"wasm\"," CODE0 "}," COUNT("") "]", "params.map");
+    expect_refused(&f, "[" PROVER "," MAP("\"cpu_ms\":5") "," COUNT("") "]", "must be a wasm map stage");
+    expect_refused(&f, "[" PROVER "," MAP("\"map\":\"per-record\",\"dim\":1") "," COUNT("") "]",
+                   "stage 1 (wasm): params.map \"per-record\" is not");
+    expect_refused(&f, "[" PROVER "," MAP("\"map\":\"per-user\"") "," COUNT("") "]", "stage 1 (wasm): a map stage "
+                   "needs params.dim");
+    expect_refused(&f, "[" PROVER "," MAP("\"map\":\"per-user\",\"dim\":2") "," COUNT("") "]",
+                   "stage 1 (wasm): params.dim 2 is not the dim 1 of the dp stage 2");
+    expect_refused(&f, "[" PROVER "," MAP("\"map\":\"per-user\",\"dim\":0") "," COUNT("") "]", "params.dim must be");
+    expect_refused(&f, "[" PROVER "," MAP("\"map\":\"per-user\",\"dim\":\"1\"") "," COUNT("") "]",
+                   "params.dim must be");
+    expect_refused(&f, "[" PROVER "," MAP("\"map\":\"per-user\",\"dim\":1,\"blocks\":4") "," COUNT("") "]",
+                   "params.blocks is only for");
+    /* A dp stage whose own config the DP stage would refuse. */
+    expect_refused(&f, "[" PROVER "," MAP("\"map\":\"per-user\",\"dim\":1") ",{\"kind\":\"dp\",\"dp\":"
+                   "{\"mechanism\":\"laplace\",\"epsilon\":\"1\",\"delta\":\"0\"},\"params\":{\"mechanism\":\"sum\","
+                   "\"epsilon\":\"1\"}}]", "stage 2 (dp): params:");
+    /* A wasm stage after the dp stage is allowed; the manifest is then
+     * not behind DP (a POD's policy decides). */
+    expect_ok(&f, "[" PROVER "," MAP("\"map\":\"per-user\",\"dim\":1") "," COUNT("") "," MAP("") "]");
+    fx_free(&f);
+}
+
+static void test_sample_and_aggregate(void **state) {
+    (void)state;
+    fx f;
+    fx_init(&f);
+    expect_ok(&f, "[" PROVER "," MAP("\"map\":\"sample-and-aggregate\",\"dim\":1,\"blocks\":4") "," SA_MEAN("4") "]");
+    expect_refused(&f, "[" PROVER "," MAP("\"map\":\"sample-and-aggregate\",\"dim\":1") "," SA_MEAN("4") "]",
+                   "needs params.blocks >= 2");
+    expect_refused(&f, "[" PROVER "," MAP("\"map\":\"sample-and-aggregate\",\"dim\":1,\"blocks\":1") ","
+                   SA_MEAN("4") "]", "needs params.blocks >= 2");
+    expect_refused(&f, "[" PROVER "," MAP("\"map\":\"sample-and-aggregate\",\"dim\":1,\"blocks\":8") ","
+                   SA_MEAN("4") "]", "params.blocks 8 is not the blocks 4");
+    expect_refused(&f, "[" PROVER "," MAP("\"map\":\"sample-and-aggregate\",\"dim\":1,\"blocks\":4") "," COUNT("")
+                   "]", "does not match the mode of the dp stage 2");
+    expect_refused(&f, "[" PROVER "," MAP("\"map\":\"per-user\",\"dim\":1") "," SA_MEAN("4") "]",
+                   "does not match the mode");
+    expect_refused(&f, "[{\"kind\":\"prover\",\"partitions\":2}," MAP("\"map\":\"sample-and-aggregate\",\"dim\":1,"
+                   "\"blocks\":4") "," SA_MEAN("4") "]", "stage 0 (prover): sample-and-aggregate needs one partition");
+    fx_free(&f);
+}
+
+/* Parsed and ignored is worse than refused: a stage the consumer placed at
+ * a POD must not quietly run on an executor. */
+static void test_not_supported(void **state) {
+    (void)state;
+    fx f;
+    fx_init(&f);
+    expect_refused(&f, "[" PROVER ",{\"kind\":\"wasm\",\"at\":\"pod\"," CODE0 "}]",
+                   "stage 1 (wasm): \"at\": \"pod\" is not supported yet");
+    expect_refused(&f, "[" PROVER ",{\"kind\":\"pir\"}]", "stage 1: kind \"pir\" is not supported yet");
+    expect_ok(&f, "[" PROVER ",{\"kind\":\"wasm\",\"at\":\"executor\"," CODE0 "}]");
+    fx_free(&f);
+}
+
+/* With a dp stage, every dataset must say which field names the user. */
+static void test_user_field(void **state) {
+    (void)state;
+    fx f;
+    fx_init(&f);
+    px_err err = {0};
+    px_buf doc = PX_BUF_INIT, env = PX_BUF_INIT;
+    const char *ok = "[" PROVER "," MAP("\"map\":\"per-user\",\"dim\":1") "," COUNT("") "]";
+    fx_manifest_json(&f, &doc, ok);
+    px_buf_cstr(&doc, &err);
+    char *u = strstr((char *)doc.data, ",\"user\":\"user\"");
+    assert_non_null(u);
+    memmove(u, u + 14, strlen(u + 14) + 1);
+    doc.len -= 14;
+    px_assert_fails(px_manifest_sign(&env, doc.data, doc.len, &f.consumer, &err), &err, PX_E_INVALID);
+    assert_non_null(strstr(err.msg, "dataset \"transactions\": a task with a dp stage needs the schema's \"user\""));
+    /* Without a dp stage the user field is optional. */
+    px_buf_reset(&doc);
+    fx_manifest_json(&f, &doc, "[" PROVER "]");
+    px_buf_cstr(&doc, &err);
+    u = strstr((char *)doc.data, ",\"user\":\"user\"");
+    memmove(u, u + 14, strlen(u + 14) + 1);
+    doc.len -= 14;
+    px_assert_ok(px_manifest_sign(&env, doc.data, doc.len, &f.consumer, &err), &err);
+    px_buf_free(&doc);
+    px_buf_free(&env);
+    fx_free(&f);
+}
+
 static void test_behind_dp(void **state) {
     (void)state;
     fx f;
@@ -126,9 +272,7 @@ static void test_behind_dp(void **state) {
                      "0000000000000000000000000000000000000000000000000000000000000000\"}]");
     assert_false(px_manifest_behind_dp(&f.m));
     fx_free(&f);
-    fx_init_with(&f, "[{\"kind\":\"prover\"},{\"kind\":\"dp\",\"dp\":{\"mechanism\":\"laplace\",\"epsilon\":\"1\","
-                     "\"delta\":\"0\"},\"params\":{\"mechanism\":\"count\",\"epsilon\":\"1\"}},{\"kind\":\"wasm\",\"code\":\""
-                     "0000000000000000000000000000000000000000000000000000000000000000\"}]");
+    fx_init_with(&f, "[" PROVER "," MAP("\"map\":\"per-user\",\"dim\":1") "," COUNT("") "," MAP("") "]");
     assert_false(px_manifest_behind_dp(&f.m));
     fx_free(&f);
 }
@@ -152,6 +296,9 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sign_parse), cmocka_unit_test(test_tamper),  cmocka_unit_test(test_wrong_signer),
         cmocka_unit_test(test_hostile),    cmocka_unit_test(test_behind_dp), cmocka_unit_test(test_decimal),
+        cmocka_unit_test(test_dp_partitions), cmocka_unit_test(test_map_before_dp),
+        cmocka_unit_test(test_sample_and_aggregate), cmocka_unit_test(test_not_supported),
+        cmocka_unit_test(test_user_field),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,6 +5,8 @@
 #include <pthread.h>
 #include <sys/wait.h>
 
+#include <sqlite3.h>
+
 #include "pixiu/proof.h"
 
 #define N_PROCS 8
@@ -45,7 +47,7 @@ static void setup_pod(pod_fixture *f, const char *policy) {
 }
 
 static int admit(px_pod *p, const char *m, const char *consumer, const char *eps, px_err *err) {
-    px_pod_request req = {consumer, "tx", stages_ok, 3};
+    px_pod_request req = {consumer, "tx", stages_ok, 3, NULL, 0};
     return px_pod_admit(p, m, &req, eps, "0", err);
 }
 
@@ -54,7 +56,7 @@ static void test_policy_rules(void **state) {
     px_pod_policy pol;
     px_err err = {0};
     px_assert_ok(px_pod_policy_parse(&pol, policy_json, strlen(policy_json), &err), &err);
-    px_pod_request req = {"analyst", "tx", stages_ok, 3};
+    px_pod_request req = {"analyst", "tx", stages_ok, 3, NULL, 0};
     px_assert_ok(px_pod_policy_check(&pol, &req, &err), &err);
     req.consumer = "mallory";
     px_assert_fails(px_pod_policy_check(&pol, &req, &err), &err, PX_E_DENIED);
@@ -116,6 +118,41 @@ static void test_policy_rules(void **state) {
             fail_msg("policy %zu accepted", i);
 }
 
+
+/* A policy that needs a level, or lists the executors it accepts, refuses
+ * a task naming the instance that breaks it. */
+static void test_policy_instances(void **state) {
+    (void)state;
+    px_pod_policy pol;
+    px_err err = {0};
+    const char *pj = "{\"consumers\":[\"*\"],\"code\":\"any-behind-dp\",\"min_level\":{\"default\":1,\"wasm\":2},"
+                     "\"executors\":[\"exec-1\",\"exec-2\"],\"budget\":{\"epsilon\":\"1\",\"delta\":\"0\"}}";
+    px_assert_ok(px_pod_policy_parse(&pol, pj, strlen(pj), &err), &err);
+    px_pod_stage_req st[3] = {{"prover", NULL, 1}, {"wasm", code_a, 2}, {"dp", NULL, 1}};
+    px_pod_instance_req in[4] = {{0, 0, "prover", "exec-1", 1}, {0, 1, "prover", "exec-2", 1},
+                                 {1, 0, "wasm", "exec-2", 2}, {2, 0, "dp", "exec-1", 1}};
+    px_pod_request req = {"analyst", "tx", st, 3, in, 4};
+    px_assert_ok(px_pod_policy_check(&pol, &req, &err), &err);
+    in[2].level = 1;
+    px_assert_fails(px_pod_policy_check(&pol, &req, &err), &err, PX_E_DENIED);
+    assert_non_null(strstr(err.msg, "stage 1 (wasm) partition 0 on exec-2 runs at TEE level 1"));
+    assert_non_null(strstr(err.msg, "needs 2"));
+    in[2].level = 2;
+    in[1].node = "exec-3";
+    px_assert_fails(px_pod_policy_check(&pol, &req, &err), &err, PX_E_DENIED);
+    assert_non_null(strstr(err.msg, "stage 0 (prover) partition 1 runs on exec-3, not an executor the policy"));
+    /* Without instances an executor list cannot be judged: refused. */
+    req.instances = NULL;
+    req.ninstances = 0;
+    px_assert_fails(px_pod_policy_check(&pol, &req, &err), &err, PX_E_DENIED);
+    assert_non_null(strstr(err.msg, "accepts only listed executors"));
+    px_pod_policy_free(&pol);
+    const char *bad = "{\"consumers\":[],\"code\":[],\"executors\":[\"a b\"],\"budget\":{\"epsilon\":\"1\",\"delta\":\"0\"}}";
+    px_assert_fails(px_pod_policy_parse(&pol, bad, strlen(bad), &err), &err, PX_E_INVALID);
+    bad = "{\"consumers\":[],\"code\":[],\"executors\":\"exec-1\",\"budget\":{\"epsilon\":\"1\",\"delta\":\"0\"}}";
+    px_assert_fails(px_pod_policy_parse(&pol, bad, strlen(bad), &err), &err, PX_E_INVALID);
+}
+
 static void test_admit_refund_history(void **state) {
     (void)state;
     pod_fixture f;
@@ -135,7 +172,7 @@ static void test_admit_refund_history(void **state) {
     /* total limit 3: lab can only get 1 */
     px_assert_fails(admit(f.pod, m3, "lab", "1.000000001", &err), &err, PX_E_DENIED);
     assert_non_null(strstr(err.msg, "dataset epsilon budget exhausted"));
-    px_assert_fails(px_pod_admit(f.pod, m3, &(px_pod_request){"lab", "tx", stages_ok, 3}, "0", "2e-6", &err), &err,
+    px_assert_fails(px_pod_admit(f.pod, m3, &(px_pod_request){"lab", "tx", stages_ok, 3, NULL, 0}, "0", "2e-6", &err), &err,
                     PX_E_DENIED);
     assert_non_null(strstr(err.msg, "delta"));
     px_assert_fails(admit(f.pod, "abc", "lab", "1", &err), &err, PX_E_INVALID);
@@ -199,6 +236,128 @@ static void test_admit_refund_history(void **state) {
     fixture_close(&f);
 }
 
+
+/* Settling: a released task whose DP stage never logged an ok proof is
+ * refunded with its reason, once; a task whose DP stage did is spent for
+ * good; neither ever changes again. */
+static void test_settle(void **state) {
+    (void)state;
+    pod_fixture f;
+    setup_pod(&f, policy_json);
+    px_err err = {0};
+    char m1[65], m2[65], m3[65];
+    manifest_hex(m1, 7, 1);
+    manifest_hex(m2, 7, 2);
+    manifest_hex(m3, 7, 3);
+    uint8_t stage_key[32] = {9};
+    px_signer pod_key;
+    px_assert_ok(px_signer_generate(&pod_key, "pod1.example", &err), &err);
+    px_buf stream = PX_BUF_INIT, env = PX_BUF_INIT;
+    px_assert_ok(admit(f.pod, m1, "analyst", "1", &err), &err);
+    px_assert_ok(px_pod_release(f.pod, &pod_key, "pod1", m1, "tx", stage_key, &stream, &env, &err), &err);
+    px_assert_ok(admit(f.pod, m2, "analyst", "0.5", &err), &err);
+    px_assert_ok(admit(f.pod, m3, "lab", "1", &err), &err);
+    px_pod_budget_status st;
+    px_assert_ok(px_pod_budget_status_get(f.pod, "tx", NULL, &st, &err), &err);
+    assert_int_equal(st.eps_spent, 2500000000LL);
+
+    size_t changed = 9;
+    px_assert_ok(px_pod_budget_settle(f.pod, m1, 1, "stage 1 (wasm) partition 0 failed: trap", &changed, &err), &err);
+    assert_int_equal(changed, 1);
+    px_assert_ok(px_pod_budget_settle(f.pod, m1, 1, "again", &changed, &err), &err);
+    assert_int_equal(changed, 0);
+    px_assert_ok(px_pod_budget_settle(f.pod, m1, 0, "a proof appeared", &changed, &err), &err);
+    assert_int_equal(changed, 0);
+    px_assert_ok(px_pod_budget_settle(f.pod, m2, 0, "stage 2 (dp) logged its ok proof", &changed, &err), &err);
+    assert_int_equal(changed, 1);
+    px_assert_ok(px_pod_budget_settle(f.pod, m2, 1, "no proof", &changed, &err), &err);
+    assert_int_equal(changed, 0);
+    px_assert_fails(px_pod_budget_settle(f.pod, m3, 1, "", &changed, &err), &err, PX_E_INVALID);
+    px_assert_fails(px_pod_budget_settle(f.pod, "nothex", 1, "x", &changed, &err), &err, PX_E_INVALID);
+    /* The owner's refund cannot touch a settled charge either. */
+    px_assert_fails(px_pod_budget_refund(f.pod, m2, "tx", &err), &err, PX_E_STATE);
+
+    /* Spent counts what is charged, started or spent: m2 and m3. */
+    px_pod_close(f.pod);
+    px_assert_ok(px_pod_open(&f.pod, f.path, &err), &err);
+    px_assert_ok(px_pod_budget_status_get(f.pod, "tx", NULL, &st, &err), &err);
+    assert_int_equal(st.eps_spent, 1500000000LL);
+    px_pod_charge *h;
+    size_t n;
+    px_assert_ok(px_pod_budget_history(f.pod, NULL, &h, &n, &err), &err);
+    assert_int_equal(n, 3);
+    assert_int_equal(h[0].state, PX_CHARGE_REFUNDED);
+    assert_string_equal(h[0].reason, "stage 1 (wasm) partition 0 failed: trap");
+    assert_int_equal(h[1].state, PX_CHARGE_SPENT);
+    assert_string_equal(px_charge_state_name(h[1].state), "spent");
+    assert_string_equal(h[1].reason, "stage 2 (dp) logged its ok proof");
+    assert_int_equal(h[2].state, PX_CHARGE_CHARGED);
+    assert_string_equal(h[2].reason, "");
+    free(h);
+    char(*names)[PX_KEY_NAME_MAX + 1];
+    px_assert_ok(px_pod_budget_datasets(f.pod, &names, &n, &err), &err);
+    assert_int_equal(n, 1);
+    assert_string_equal(names[0], "tx");
+    free(names);
+    px_buf_free(&stream);
+    px_buf_free(&env);
+    px_signer_wipe(&pod_key);
+    fixture_close(&f);
+}
+
+/* A POD database of version 1 (three charge states, no reasons) is upgraded
+ * in place, its ledger intact. */
+static void test_ledger_upgrade(void **state) {
+    (void)state;
+    char dir[] = "/tmp/px-pod-v1-XXXXXX", path[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/pod.db", dir);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+        "CREATE TABLE datasets(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, schema TEXT NOT NULL,"
+        " created INTEGER NOT NULL);"
+        "CREATE TABLE records(dataset INTEGER NOT NULL REFERENCES datasets(id), seq INTEGER NOT NULL, vals BLOB NOT NULL,"
+        " digest BLOB NOT NULL, ukey BLOB, source TEXT, sig BLOB, PRIMARY KEY(dataset, seq), UNIQUE(dataset, ukey))"
+        " WITHOUT ROWID;"
+        "CREATE TABLE trust(name TEXT PRIMARY KEY, keyid INTEGER NOT NULL, alg INTEGER NOT NULL, pk BLOB NOT NULL,"
+        " key TEXT NOT NULL, added INTEGER NOT NULL);"
+        "CREATE TABLE policy(dataset TEXT PRIMARY KEY, doc TEXT NOT NULL, updated INTEGER NOT NULL);"
+        "CREATE TABLE charges(id INTEGER PRIMARY KEY, manifest TEXT NOT NULL, dataset TEXT NOT NULL,"
+        " consumer TEXT NOT NULL, eps INTEGER NOT NULL CHECK(eps >= 0), delta INTEGER NOT NULL CHECK(delta >= 0),"
+        " state INTEGER NOT NULL CHECK(state IN (1, 2, 3)), created INTEGER NOT NULL, updated INTEGER NOT NULL,"
+        " UNIQUE(manifest, dataset));"
+        "CREATE INDEX charges_by_consumer ON charges(dataset, consumer, state);"
+        "CREATE TABLE releases(id TEXT PRIMARY KEY, manifest TEXT NOT NULL, pod TEXT NOT NULL, dataset TEXT NOT NULL,"
+        " digest TEXT NOT NULL, records INTEGER NOT NULL, signed INTEGER NOT NULL, unsigned INTEGER NOT NULL,"
+        " eps INTEGER NOT NULL, delta INTEGER NOT NULL, stage_key TEXT NOT NULL, released INTEGER NOT NULL,"
+        " envelope BLOB NOT NULL);"
+        "INSERT INTO charges VALUES(1, '" "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+        "', 'tx', 'analyst', 1000000000, 0, 2, 1, 1);"
+        "PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    px_pod *p;
+    px_err err = {0};
+    px_assert_ok(px_pod_open(&p, path, &err), &err);
+    size_t changed = 0;
+    px_assert_ok(px_pod_budget_settle(p, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", 0,
+                                      "stage 2 (dp) logged its ok proof", &changed, &err), &err);
+    assert_int_equal(changed, 1);
+    px_pod_charge *h;
+    size_t n;
+    px_assert_ok(px_pod_budget_history(p, NULL, &h, &n, &err), &err);
+    assert_int_equal(n, 1);
+    assert_int_equal(h[0].state, PX_CHARGE_SPENT);
+    assert_int_equal(h[0].eps, 1000000000LL);
+    free(h);
+    px_pod_close(p);
+    px_assert_ok(px_pod_open(&p, path, &err), &err);
+    px_pod_close(p);
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_release_statement(void **state) {
     (void)state;
     pod_fixture f;
@@ -224,8 +383,11 @@ static void test_release_statement(void **state) {
     assert_string_equal(st.predicate_type, PX_RELEASE_PREDICATE);
     assert_int_equal(st.nsubjects, 1);
     assert_string_equal(st.subjects[0].name, "release");
+    /* The subject is the commitment to the payload ("PXC1" || r || records). */
     uint8_t d[32];
-    px_sha256(d, stream.data, stream.len);
+    assert_true(stream.len >= PX_COMMIT_HEADERBYTES);
+    assert_memory_equal(stream.data, PX_COMMIT_MAGIC, 4);
+    px_commit_digest(d, stream.data + 4, stream.data + PX_COMMIT_HEADERBYTES, stream.len - PX_COMMIT_HEADERBYTES);
     assert_memory_equal(st.subjects[0].sha256, d, 32);
     const char *s;
     int64_t i;
@@ -353,8 +515,9 @@ int main(void) {
     if (px_crypto_init(&err))
         return 1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_policy_rules),
-        cmocka_unit_test(test_admit_refund_history),
+        cmocka_unit_test(test_policy_rules), cmocka_unit_test(test_policy_instances),
+        cmocka_unit_test(test_admit_refund_history), cmocka_unit_test(test_settle),
+        cmocka_unit_test(test_ledger_upgrade),
         cmocka_unit_test(test_release_statement),
         cmocka_unit_test(test_concurrent_admissions),
     };

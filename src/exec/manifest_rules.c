@@ -1,0 +1,149 @@
+/* The rules that tie a manifest's stages together, checked when the
+ * manifest is parsed (and so before it is signed, admitted or run). Each
+ * one closes a way for a consumer to get more out of the data than the DP
+ * stage's ε says (docs/manifest.md, "Rules between stages"). Every
+ * refusal names the rule and the stage. */
+#include <string.h>
+
+#include "exec/util.h"
+#include "pixiu/dp.h"
+
+#define MAP_PER_USER "per-user"
+#define MAP_SAMPLE_AGG "sample-and-aggregate"
+
+/* What the DP stage's own config says: dim, mode and blocks. Parsed with
+ * the DP stage's parser, so the manifest and the stage read one config. */
+typedef struct dp_shape {
+    uint32_t dim, blocks;
+    px_dp_mode mode;
+} dp_shape;
+
+static int dp_shape_read(const px_stage_spec *s, size_t i, dp_shape *out, px_err *err) {
+    px_buf b = PX_BUF_INIT;
+    px_dp_config c;
+    if (!s->params)
+        return px_fail(err, PX_E_INVALID, "stage %zu (dp): needs \"params\" (the DP stage's config)", i);
+    if (px_json_dump(s->params, &b, err))
+        return -1;
+    int rc = px_dp_config_parse(&c, b.data, b.len, err);
+    px_buf_free(&b);
+    if (rc)
+        return px_err_prefix(err, "stage %zu (dp): params: ", i);
+    *out = (dp_shape){c.dim, c.blocks, c.mode};
+    px_dp_config_free(&c);
+    return 0;
+}
+
+/* A dp stage runs as one instance: each partition would release its own
+ * noisy answer about the same users, spending ε once per partition while
+ * every POD was charged ε once. */
+static int dp_one_partition(const px_stage_spec *s, size_t i, px_err *err) {
+    if (s->partitions != 1)
+        return px_fail(err, PX_E_INVALID,
+                       "stage %zu (dp): a dp stage has exactly one partition, not %u: its partitions would each "
+                       "spend epsilon on the same users", i, s->partitions);
+    return 0;
+}
+
+/* An optional positive integer param of a wasm stage. */
+static int param_u32(const json_t *p, const char *key, size_t i, uint32_t max, uint32_t *out, px_err *err) {
+    json_t *v = p ? json_object_get(p, key) : NULL;
+    *out = 0;
+    if (!v)
+        return 0;
+    if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > (json_int_t)max)
+        return px_fail(err, PX_E_INVALID, "stage %zu (wasm): params.%s must be an integer from 1 to %u", i, key, max);
+    *out = (uint32_t)json_integer_value(v);
+    return 0;
+}
+
+/* The wasm stage right before a dp stage is the map that gives the DP
+ * stage one bounded vector per user (or per block): the host runs the
+ * task per user, so no task code decides how many vectors a user gets. */
+static int map_feeds_dp(const px_manifest *m, size_t d, const dp_shape *dp, px_err *err) {
+    size_t w = d - 1;
+    const px_stage_spec *s = d ? &m->stages[w] : NULL;
+    const char *map = NULL;
+    if (s && s->kind == PX_STAGE_WASM && s->params)
+        map = json_string_value(json_object_get(s->params, "map"));
+    if (!map)
+        return px_fail(err, PX_E_INVALID,
+                       "stage %zu (dp): the stage before a dp stage must be a wasm map stage with params.map \""
+                       MAP_PER_USER "\" or \"" MAP_SAMPLE_AGG "\"", d);
+    uint32_t dim, blocks;
+    if (param_u32(s->params, "dim", w, PX_DP_MAX_DIM, &dim, err) ||
+        param_u32(s->params, "blocks", w, PX_DP_MAX_INPUTS, &blocks, err))
+        return -1;
+    if (dim == 0)
+        return px_fail(err, PX_E_INVALID, "stage %zu (wasm): a map stage needs params.dim (values per vector, the "
+                       "dp stage's dim %u)", w, dp->dim);
+    if (dim != dp->dim)
+        return px_fail(err, PX_E_INVALID, "stage %zu (wasm): params.dim %u is not the dim %u of the dp stage %zu",
+                       w, dim, dp->dim, d);
+    int sa = !strcmp(map, MAP_SAMPLE_AGG);
+    if (!sa && strcmp(map, MAP_PER_USER))
+        return px_fail(err, PX_E_INVALID, "stage %zu (wasm): params.map \"%.40s\" is not \"" MAP_PER_USER
+                       "\" or \"" MAP_SAMPLE_AGG "\"", w, map);
+    if (sa != (dp->mode == PX_DP_SAMPLE_AGG))
+        return px_fail(err, PX_E_INVALID, "stage %zu (wasm): params.map \"%s\" does not match the mode of the dp "
+                       "stage %zu", w, map, d);
+    if (!sa) {
+        if (blocks)
+            return px_fail(err, PX_E_INVALID, "stage %zu (wasm): params.blocks is only for a \"" MAP_SAMPLE_AGG
+                           "\" map", w);
+        return 0;
+    }
+    if (blocks < PX_DP_BLOCKS_MIN)
+        return px_fail(err, PX_E_INVALID, "stage %zu (wasm): a \"" MAP_SAMPLE_AGG "\" map needs params.blocks >= %d",
+                       w, PX_DP_BLOCKS_MIN);
+    if (blocks != dp->blocks)
+        return px_fail(err, PX_E_INVALID, "stage %zu (wasm): params.blocks %u is not the blocks %u of the dp stage "
+                       "%zu", w, blocks, dp->blocks, d);
+    /* A block is one run over all its users: a stage split into
+     * partitions would split blocks, and one block would give the DP
+     * stage several vectors. */
+    for (size_t k = 0; k < d; k++)
+        if (m->stages[k].partitions != 1)
+            return px_fail(err, PX_E_INVALID, "stage %zu (%s): " MAP_SAMPLE_AGG " needs one partition in every "
+                           "stage before the dp stage, not %u (a split block would give the dp stage several "
+                           "vectors)", k, px_stage_type_name(m->stages[k].kind), m->stages[k].partitions);
+    return 0;
+}
+
+/* Per-user sensitivity needs to know who a record is about. */
+static int datasets_name_users(const px_manifest *m, px_err *err) {
+    for (size_t i = 0; i < m->ndatasets; i++)
+        if (m->datasets[i].schema.user_field == PX_NO_USER_FIELD)
+            return px_fail(err, PX_E_INVALID, "dataset \"%s\": a task with a dp stage needs the schema's \"user\" "
+                           "field (the map groups records by user)", m->datasets[i].name);
+    return 0;
+}
+
+/* Fields that parse but that no executor honours yet are refused, never
+ * silently dropped: a stage the consumer placed at a POD must not run on
+ * an executor instead. */
+static int supported(const px_stage_spec *s, size_t i, px_err *err) {
+    if (s->kind == PX_STAGE_PIR)
+        return px_fail(err, PX_E_INVALID, "stage %zu: kind \"pir\" is not supported yet", i);
+    if (s->at_pod)
+        return px_fail(err, PX_E_INVALID, "stage %zu (%s): \"at\": \"pod\" is not supported yet (stages run on "
+                       "executors)", i, px_stage_type_name(s->kind));
+    return 0;
+}
+
+int px_manifest_rules(const px_manifest *m, px_err *err) {
+    int has_dp = 0;
+    for (size_t i = 0; i < m->nstages; i++)
+        if (supported(&m->stages[i], i, err))
+            return -1;
+    for (size_t d = 0; d < m->nstages; d++) {
+        const px_stage_spec *s = &m->stages[d];
+        if (s->kind != PX_STAGE_DP)
+            continue;
+        dp_shape shape;
+        has_dp = 1;
+        if (dp_one_partition(s, d, err) || dp_shape_read(s, d, &shape, err) || map_feeds_dp(m, d, &shape, err))
+            return -1;
+    }
+    return has_dp ? datasets_name_users(m, err) : 0;
+}
