@@ -104,9 +104,10 @@ static int timed_append(void *ctx, const uint8_t *entry, size_t len, px_log_rece
     return rc;
 }
 
-static void make_release(const setup *s, const uint8_t to[32], px_buf *out) {
+/* The release names the input by its hiding commitment under r. */
+static void make_release(const setup *s, const uint8_t r[PX_COMMIT_RANDBYTES], const uint8_t to[32], px_buf *out) {
     uint8_t d[32];
-    px_sha256(d, s->vec.data, s->vec.len);
+    px_commit_digest(d, r, s->vec.data, s->vec.len);
     char m[65], dh[65], k[65];
     px_hex_encode(m, s->manifest, 32);
     px_hex_encode(dh, d, 32);
@@ -140,8 +141,10 @@ static uint64_t one_step(setup *s, int wasm) {
     uint64_t t1 = px_mono_ns();
     /* The predecessor's part (release and sealing) is not timed. */
     px_buf rel = PX_BUF_INIT, sealed = PX_BUF_INIT, code = PX_BUF_INIT;
-    make_release(s, h.box_pk, &rel);
-    if (px_seal(&sealed, s->vec.data, s->vec.len, h.box_pk, &e) ||
+    uint8_t r_in[PX_COMMIT_RANDBYTES], commit[PX_SHA256_BYTES];
+    px_commit_new(r_in, s->vec.data, s->vec.len, commit);
+    make_release(s, r_in, h.box_pk, &rel);
+    if (px_seal_committed(&sealed, r_in, s->vec.data, s->vec.len, h.box_pk, &e) ||
         (wasm && px_seal(&code, s->module.data, s->module.len, h.box_pk, &e)))
         die(&e, "seal");
     px_step_input in = {sealed.data, sealed.len, rel.data, rel.len, NULL, 0};
