@@ -6,6 +6,11 @@
  *   lambda_step_wasm_1k  task code in the sandbox (an echo module, already
  *                        in the object cache): the code is sealed, opened,
  *                        checked and run in a fresh runner process
+ * Each step puts its accepted-input statement and its proof in a real log
+ * (SQLite, in this process, durable before the append returns) and shows
+ * the worker each before it goes on (release after log):
+ *   lambda_step_log_1k   the two appends with their inclusion proofs alone,
+ *                        against the whole built-in step as baseline
  * Baseline in the same run: fork+exec of a trivial program and waiting for
  * it. Medians; runs are interleaved so both see the same machine. */
 #include <stdio.h>
@@ -15,6 +20,7 @@
 #include <unistd.h>
 
 #include "pixiu/lambda.h"
+#include "pixiu/log.h"
 #include "pixiu/records.h"
 
 #define BENCH_RUNS 101
@@ -45,7 +51,9 @@ static uint64_t fork_exec_true(void) {
 }
 
 typedef struct setup {
-    px_signer platform, pod;
+    px_signer platform, pod, log_key;
+    px_log *log;
+    uint64_t log_ns; /* time spent appending in the current step */
     px_box_keypair successor;
     uint8_t manifest[32], nonce[32];
     px_lambda_build *build; /* as a node keeps it: computed once */
@@ -59,32 +67,47 @@ static void die(const px_err *e, const char *what) {
     exit(1);
 }
 
-static void make_config(setup *s, px_buf *out, const char *kind) {
-    px_verifier pv, dv;
-    px_signer_verifier(&s->platform, &pv);
-    px_signer_verifier(&s->pod, &dv);
-    px_buf p = PX_BUF_INIT, d = PX_BUF_INIT;
+static void vkey(const px_signer *sg, px_buf *out) {
+    px_verifier v;
     px_err e = {0};
-    px_verifier_format(&pv, &p, &e);
-    px_verifier_format(&dv, &d, &e);
-    while (p.len && p.data[p.len - 1] == '\n')
-        p.len--;
-    while (d.len && d.data[d.len - 1] == '\n')
-        d.len--;
+    px_signer_verifier(sg, &v);
+    px_verifier_format(&v, out, &e);
+    while (out->len && out->data[out->len - 1] == '\n')
+        out->len--;
+}
+
+static void make_config(setup *s, px_buf *out, const char *kind) {
+    px_buf p = PX_BUF_INIT, d = PX_BUF_INIT, l = PX_BUF_INIT;
+    px_err e = {0};
+    vkey(&s->platform, &p);
+    vkey(&s->pod, &d);
+    vkey(&s->log_key, &l);
     char m[65], k[65];
     px_hex_encode(m, s->manifest, 32);
     px_hex_encode(k, s->successor.pk, 32);
     px_buf_printf(out, &e,
                   "{\"manifest\":\"%s\",\"stage\":{\"index\":1,\"kind\":\"%s\"},\"successors\":[\"%s\"],"
-                  "\"predecessors\":{\"platform_keys\":[\"%.*s\"],\"min_level\":1,\"pods\":[\"%.*s\"]}}",
-                  m, kind, k, (int)p.len, (char *)p.data, (int)d.len, (char *)d.data);
+                  "\"predecessors\":{\"platform_keys\":[\"%.*s\"],\"min_level\":1,\"pods\":[\"%.*s\"]},"
+                  "\"log\":\"%.*s\"}",
+                  m, kind, k, (int)p.len, (char *)p.data, (int)d.len, (char *)d.data, (int)l.len, (char *)l.data);
     px_buf_free(&p);
     px_buf_free(&d);
+    px_buf_free(&l);
 }
 
-static void make_release(const setup *s, const uint8_t to[32], px_buf *out) {
+/* The log the instance is shown its statements in, timed. */
+static int timed_append(void *ctx, const uint8_t *entry, size_t len, px_log_receipt *out, px_err *err) {
+    setup *s = ctx;
+    uint64_t t0 = px_mono_ns();
+    int rc = px_log_append_proven(s->log, entry, len, out, err);
+    s->log_ns += px_mono_ns() - t0;
+    return rc;
+}
+
+/* The release names the input by its hiding commitment under r. */
+static void make_release(const setup *s, const uint8_t r[PX_COMMIT_RANDBYTES], const uint8_t to[32], px_buf *out) {
     uint8_t d[32];
-    px_sha256(d, s->vec.data, s->vec.len);
+    px_commit_digest(d, r, s->vec.data, s->vec.len);
     char m[65], dh[65], k[65];
     px_hex_encode(m, s->manifest, 32);
     px_hex_encode(dh, d, 32);
@@ -118,14 +141,18 @@ static uint64_t one_step(setup *s, int wasm) {
     uint64_t t1 = px_mono_ns();
     /* The predecessor's part (release and sealing) is not timed. */
     px_buf rel = PX_BUF_INIT, sealed = PX_BUF_INIT, code = PX_BUF_INIT;
-    make_release(s, h.box_pk, &rel);
-    if (px_seal(&sealed, s->vec.data, s->vec.len, h.box_pk, &e) ||
+    uint8_t r_in[PX_COMMIT_RANDBYTES], commit[PX_SHA256_BYTES];
+    px_commit_new(r_in, s->vec.data, s->vec.len, commit);
+    make_release(s, r_in, h.box_pk, &rel);
+    if (px_seal_committed(&sealed, r_in, s->vec.data, s->vec.len, h.box_pk, &e) ||
         (wasm && px_seal(&code, s->module.data, s->module.len, h.box_pk, &e)))
         die(&e, "seal");
     px_step_input in = {sealed.data, sealed.len, rel.data, rel.len, NULL, 0};
     px_step_result r;
     uint64_t t2 = px_mono_ns();
-    if (px_lambda_host_step(&h, code.data, code.len, &in, 1, &r, &e))
+    px_lambda_log log = {timed_append, s};
+    s->log_ns = 0;
+    if (px_lambda_host_step(&h, code.data, code.len, &in, 1, &log, &r, &e))
         die(&e, "step");
     if (!r.ok) {
         px_dsse env;
@@ -195,15 +222,20 @@ int main(void) {
     const char *build = getenv("PX_BUILD_DIR");
     snprintf(s.worker_path, sizeof s.worker_path, "%s/pixiu_worker", build ? build : ".");
     if (px_crypto_init(&e) || px_signer_generate(&s.platform, "node-a", &e) ||
-        px_signer_generate(&s.pod, "pod-1", &e))
+        px_signer_generate(&s.pod, "pod-1", &e) || px_signer_generate(&s.log_key, "log.bench/pixiu", &e))
         die(&e, "setup");
+    char dir[] = "/tmp/pixiu-bench-XXXXXX";
+    make_module(&s, dir);
+    char store[300];
+    snprintf(store, sizeof store, "%s/log.db", dir);
+    px_log_opts lo = {.store = store, .key = &s.log_key};
+    if (px_log_open(&s.log, &lo, &e))
+        die(&e, "log");
     px_box_keygen(&s.successor);
     px_random(s.manifest, 32);
     px_random(s.nonce, 32);
     make_config(&s, &s.config, "aggregate");
     make_config(&s, &s.wasm_config, "wasm");
-    char dir[] = "/tmp/pixiu-bench-XXXXXX";
-    make_module(&s, dir);
     char runner[4200];
     snprintf(runner, sizeof runner, "%s/pixiu-wasm-runner", build ? build : ".");
     setenv("PIXIU_WASM_RUNNER", runner, 1);
@@ -214,20 +246,25 @@ int main(void) {
         v[i] = i;
     if (px_vector_encode(&s.vec, v, INPUT_VALUES, &e))
         die(&e, "vector");
-    static uint64_t base[BENCH_RUNS], step[BENCH_RUNS], wbase[WASM_RUNS], wstep[WASM_RUNS];
+    static uint64_t base[BENCH_RUNS], step[BENCH_RUNS], logged[BENCH_RUNS], wbase[WASM_RUNS], wstep[WASM_RUNS];
     one_step(&s, 0); /* warm the page cache */
     one_step(&s, 1); /* compile the module into the cache */
     fork_exec_true();
     for (int i = 0; i < BENCH_RUNS; i++) {
         base[i] = fork_exec_true();
         step[i] = one_step(&s, 0);
+        logged[i] = s.log_ns;
     }
+    static uint64_t whole[BENCH_RUNS];
+    memcpy(whole, step, sizeof whole);
     for (int i = 0; i < WASM_RUNS; i++) {
         wbase[i] = fork_exec_true();
         wstep[i] = one_step(&s, 1);
     }
     report("lambda_step_1k", step, base, BENCH_RUNS);
     report("lambda_step_wasm_1k", wstep, wbase, WASM_RUNS);
+    report("lambda_step_log_1k", logged, whole, BENCH_RUNS);
+    px_log_close(s.log);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)

@@ -139,14 +139,17 @@ int px_manifest_has_pod(const px_manifest *m, const char *pod);
  * stage `stage`: its output is sealed to `successors` (the next stage's
  * attested keys, or the receivers' keys for the last stage); it accepts
  * input proven by instances on the given platform keys at the previous
- * stage's minimum level, or (stage 0) releases signed by the given PODs.
- * The manifest stage's params are passed through. Appends JSON to out. */
+ * stage's minimum level, or (stage 0) releases signed by the given PODs;
+ * it runs and releases only once shown its statements in the log whose
+ * key is log_key, and not after the manifest's deadline. The manifest
+ * stage's params are passed through. Appends JSON to out. */
 int px_stage_config_build(px_buf *out, const px_manifest *m, uint32_t stage,
                           uint32_t partition,
                           const uint8_t (*successors)[PX_BOX_PUBLICKEYBYTES],
                           size_t nsuccessors, const px_verifier *platform_keys,
                           size_t nplatform, const px_verifier *pods,
-                          size_t npods, px_err *err);
+                          size_t npods, const px_verifier *log_key,
+                          px_err *err);
 
 /* ---- attested instances ------------------------------------------------- */
 
@@ -244,6 +247,13 @@ int px_plan_check(const px_plan *p, px_evidence_check_fn check, void *ctx,
                   int require_dp, int64_t now, px_attested *attested,
                   px_err *err);
 
+/* Every instance of the plan is configured to be shown its statements in
+ * the log whose key is log_key (px_plan_check already requires one log
+ * key for all of them, and the manifest's deadline). A POD admits a plan
+ * only for the network's log: otherwise an instance could be shown a log
+ * nobody else reads, and silence there would prove nothing. */
+int px_plan_check_log(const px_plan *p, const px_verifier *log_key, px_err *err);
+
 /* ---- admission record: replayed plans ------------------------------------ */
 
 /* A POD's durable record of the manifests it admitted (SQLite). A manifest
@@ -268,7 +278,8 @@ typedef enum px_entry_kind {
     PX_ENTRY_EXEC,
     PX_ENTRY_RELEASE,
     PX_ENTRY_REPORT,
-    PX_ENTRY_PLAN_PART
+    PX_ENTRY_PLAN_PART,
+    PX_ENTRY_ACCEPTED /* an instance's accepted-input statement */
 } px_entry_kind;
 
 typedef struct px_input_ref {
@@ -294,6 +305,9 @@ typedef struct px_entry {
     px_input_ref *inputs; /* owned */
     size_t ninputs;
     uint64_t records, authenticated, alleged, dropped;
+    /* accepted input: the instance's evidence digest and when it accepted */
+    uint8_t evidence[PX_SHA256_BYTES];
+    int64_t accepted;
     /* release */
     char pod[PX_NODE_ID_MAX + 1];
     char dataset[PX_NAME_MAX + 1];
@@ -389,9 +403,15 @@ typedef enum px_verdict {
 typedef struct px_audit {
     px_verdict verdict;
     int64_t stage;      /* the first broken stage, -1 = before stage 0 */
+    uint32_t partition; /* its partition */
     char node[PX_NODE_ID_MAX + 1];
-    char status[32];    /* failure code, "missing", "bad-release", ... */
+    char status[32];    /* failure code, "missing", "silent", "bad-release", ... */
     char why[PX_ERR_MSG_MAX];
+    /* The party the log itself proves at fault (an executor node, the
+     * consumer or a POD, by id), or "" when it proves nobody: a consumer's
+     * report alone never blames anyone. */
+    char blamed[PX_NODE_ID_MAX + 1];
+    px_verifier log;    /* the log the plan's instances answer to (zero without a valid plan) */
     uint8_t result[PX_SHA256_BYTES]; /* OK only: the last stage's output */
     uint64_t releases;  /* valid releases the first stage consumed */
     px_buf report;      /* the whole walk, one line per step; owned */
@@ -404,6 +424,16 @@ int px_audit_run(px_audit *a, const uint8_t manifest_id[PX_SHA256_BYTES],
                  const px_entry *entries, size_t n, const px_pod_key *pods,
                  size_t npods, px_evidence_check_fn check, void *ctx,
                  px_err *err);
+/* The same, judged at time `at` (ms since the epoch). Time matters in one
+ * place only: an instance that accepted its input and logged no proof is
+ * "running" until the manifest's deadline and "silent" (blamed on the
+ * executor node hosting it) once `at` is past it. px_audit_run judges
+ * with no time known (never past the deadline). So two parties with the
+ * same entries, on the same side of the deadline, print the same report. */
+int px_audit_run_at(px_audit *a, const uint8_t manifest_id[PX_SHA256_BYTES],
+                    const px_entry *entries, size_t n, const px_pod_key *pods,
+                    size_t npods, px_evidence_check_fn check, void *ctx,
+                    int64_t at, px_err *err);
 void px_audit_free(px_audit *a);
 const char *px_verdict_name(px_verdict v);
 
@@ -496,7 +526,9 @@ typedef struct px_receipt_entry {
  * the entries (a receipt holds nothing that is not checked). */
 typedef struct px_receipt_parts {
     const uint8_t *manifest; /* manifest id */
-    const uint8_t *result;   /* the last stage's output digest */
+    const uint8_t *result;   /* the last stage's output digest (success) */
+    /* A failure receipt: the audit's verdict it states (NULL: success). */
+    const px_audit *failure;
     const px_verifier *log_key;
     const char *checkpoint;
     size_t checkpoint_len;
@@ -526,6 +558,8 @@ typedef struct px_receipt_pins {
 typedef struct px_receipt_summary {
     uint8_t manifest[PX_SHA256_BYTES];
     uint8_t result[PX_SHA256_BYTES];
+    int failed; /* a verified failure receipt: audit says how */
+    int64_t at; /* the time the audit judged at: the newest cosignature (ms), 0 if none */
     uint64_t tree_size;
     size_t nentries, ncosigs;
     int pinned; /* 1 if the log key came from the pins */
@@ -534,11 +568,18 @@ typedef struct px_receipt_summary {
 
 /* Check a receipt offline: the checkpoint's signature by the log key and
  * each witness's cosignature; each entry's inclusion proof against it; and
- * the audit over the entries, which must end ok with the receipt's result.
+ * the audit over the entries (judged at the newest cosignature's time),
+ * which must end ok with the receipt's result, or, for a failure receipt
+ * ("outcome": "failed"), in exactly the failure the receipt states. Returns
+ * 0 for a receipt that holds, success or failure (s->failed tells which).
  * Fails with PX_E_VERIFY naming the first thing that does not hold. */
 int px_receipt_check(const void *json, size_t len, const px_receipt_pins *pins,
                      px_receipt_summary *out, px_err *err);
 void px_receipt_summary_free(px_receipt_summary *s);
+/* The time a receipt's audit is judged at: the newest valid cosignature
+ * on the checkpoint note by one of the witnesses (ms since the epoch), 0
+ * when there is none. */
+int64_t px_receipt_time(const char *note, size_t len, const px_cosigner *witnesses, size_t n);
 
 /* A trust root: the network a receipt must come from, known to the
  * verifying party on its own (a membership file, or keys it pins one by

@@ -16,6 +16,7 @@
 #ifndef PIXIU_LAMBDA_H
 #define PIXIU_LAMBDA_H
 
+#include "pixiu/log.h"
 #include "pixiu/proof.h"
 #include "pixiu/tee.h"
 
@@ -27,6 +28,7 @@ extern "C" {
 
 #define PX_EXEC_PREDICATE "urn:pixiu:predicate:execution:v1"
 #define PX_RELEASE_PREDICATE "urn:pixiu:predicate:release:v1"
+#define PX_ACCEPTED_PREDICATE "urn:pixiu:predicate:accepted:v1"
 #define PX_STAGE_CONFIG_MAX_BYTES (1u << 20)
 #define PX_LAMBDA_MAX_INPUTS 256
 #define PX_LAMBDA_MAX_SUCCESSORS 16
@@ -68,9 +70,14 @@ int px_status_valid(const char *s);
  *    "successors": ["<hex X25519 key>", ...],
  *    "predecessors": {"platform_keys": ["<verifier key>", ...],
  *                     "min_level": 1, "pods": ["<verifier key>", ...]},
+ *    "log": "<signed-note verifier key of the public log>",
+ *    "deadline": 1700000600000,
  *    "params": {...}}
- * "partition" and "params" are optional; every other member is required and
- * no unknown member is allowed. Details in docs/lambda.md. */
+ * "partition", "deadline" and "params" are optional; every other member is
+ * required and no unknown member is allowed. The instance runs its stage
+ * only once it was shown its accepted-input statement in the log named by
+ * "log", and releases its output only once shown its proof there, and
+ * not after "deadline" (ms since the epoch). Details in docs/lambda.md. */
 typedef struct px_stage_config {
     uint8_t manifest[PX_SHA256_BYTES];
     uint32_t index;
@@ -83,6 +90,8 @@ typedef struct px_stage_config {
     int min_level; /* minimum level of a predecessor instance */
     px_verifier *pods; /* trusted signers of release statements; owned */
     size_t npods;
+    px_verifier log;   /* the log its statements must be shown in */
+    int64_t deadline;  /* ms since the epoch; 0: none */
     json_t *params; /* owned; an empty object when absent */
 } px_stage_config;
 
@@ -282,16 +291,78 @@ typedef struct px_step_result {
     size_t noutputs;
     int ok;           /* 1 if status is "ok" */
     char status[PX_LAMBDA_STATUS_MAX + 1];
+    /* The accepted-input statement, when the inputs opened and validated
+     * (empty when the step failed before), and the log indices of it and
+     * of the proof. */
+    px_buf accepted;
+    uint64_t accepted_index, proof_index;
 } px_step_result;
 
-/* Run the step. Returns 0 whenever a proof was signed, success or failure
- * (res->ok tells which); -1 only when no proof can be produced at all (no
- * evidence yet, out of memory, step already taken). An instance takes one
- * step. sealed_code is the task code sealed to the instance (NULL for
- * built-in kinds). */
+/* ---- release after log ------------------------------------------------- */
+
+/* What the host shows an instance once one of its statements is in the
+ * log: the entry's index, a checkpoint signed by the log key of the stage
+ * config (a C2SP signed note, cosignatures allowed) and an RFC 9162
+ * inclusion proof of that exact entry against it. Borrowed. */
+typedef struct px_lambda_logged {
+    uint64_t index;
+    const char *checkpoint;
+    size_t checkpoint_len;
+    const uint8_t *proof; /* nproof 32-byte hashes */
+    size_t nproof;
+} px_lambda_logged;
+
+/* The log as the host reaches it: append entry, wait until it is durable,
+ * and fill out with its index, the signed checkpoint note covering it and
+ * the inclusion proof (px_log_remote_append over HTTP, px_log_append_proven
+ * in-process). */
+typedef int (*px_lambda_log_fn)(void *ctx, const uint8_t *entry, size_t len,
+                                px_log_receipt *out, px_err *err);
+typedef struct px_lambda_log {
+    px_lambda_log_fn append;
+    void *ctx;
+} px_lambda_log;
+
+/* A px_lambda_log_fn over a log served in this process; ctx is a px_log. */
+int px_lambda_log_local(void *ctx, const uint8_t *entry, size_t len,
+                        px_log_receipt *out, px_err *err);
+/* The view of r an instance is shown. */
+px_lambda_logged px_lambda_logged_of(const px_log_receipt *r);
+
+/* The step in three phases, each ending in a statement the host must put
+ * in the log before the next (the worker runs them over its channel):
+ *
+ * 1. accept: open the code and every input and validate them. When they
+ *    hold, *accepted = 1 and out gets the signed accepted-input statement
+ *    (predicate PX_ACCEPTED_PREDICATE); otherwise *accepted = 0 and out
+ *    gets the signed failure proof (go to 3).
+ * 2. run: shown the accepted statement in the log, run the stage, seal the
+ *    output (kept inside) and sign the execution proof into out.
+ * 3. release: shown the proof in the log, hand over the proof and, on
+ *    success, the sealed outputs (res).
+ *
+ * A shown entry that does not verify fails with PX_E_VERIFY and the
+ * instance stays where it was: it never runs or releases on the host's
+ * word. After the config's deadline an instance accepts nothing (it signs
+ * a "timeout" failure), signs no "ok" and releases nothing.
+ * sealed_code is the task code sealed to the instance (NULL for built-in
+ * kinds). An instance takes one step. */
+int px_lambda_accept(px_lambda *l, const uint8_t *sealed_code, size_t code_len,
+                     const px_step_input *inputs, size_t ninputs, px_buf *out,
+                     int *accepted, px_err *err);
+int px_lambda_run(px_lambda *l, const px_lambda_logged *shown, px_buf *out,
+                  px_err *err);
+int px_lambda_release(px_lambda *l, const px_lambda_logged *shown,
+                      px_step_result *res, px_err *err);
+
+/* The whole step in-process, with log->append putting each statement in
+ * the log. Returns 0 whenever a proof was signed and shown in the log,
+ * success or failure (res->ok tells which); -1 when no proof can be
+ * produced (no evidence yet, out of memory, step already taken) or the log
+ * did not take it: then nothing was released. */
 int px_lambda_step(px_lambda *l, const uint8_t *sealed_code, size_t code_len,
                    const px_step_input *inputs, size_t ninputs,
-                   px_step_result *res, px_err *err);
+                   const px_lambda_log *log, px_step_result *res, px_err *err);
 void px_step_result_free(px_step_result *r);
 
 /* ---- reading proofs ---------------------------------------------------- */
@@ -317,6 +388,25 @@ typedef struct px_exec_proof {
 int px_exec_proof_verify(px_exec_proof *p, const void *env, size_t len,
                          const uint8_t sign_pk[PX_SIGN_PUBLICKEYBYTES],
                          px_err *err);
+
+/* An accepted-input statement (docs/formats.md): subject "instance" with
+ * the evidence digest; predicate manifest, stage, measurement, evidence,
+ * inputs (as the execution proof names them) and accepted (ms). */
+typedef struct px_accepted {
+    uint8_t id[PX_SHA256_BYTES]; /* SHA-256 of the envelope bytes */
+    uint8_t manifest[PX_SHA256_BYTES];
+    uint32_t index, partition;
+    char kind[PX_TEE_KIND_MAX + 1];
+    uint8_t measurement[PX_TEE_MEASUREMENT_BYTES];
+    uint8_t evidence[PX_SHA256_BYTES];
+    size_t ninputs;
+    int64_t accepted;
+} px_accepted;
+
+/* Verify an accepted-input statement's signature by sign_pk and parse it. */
+int px_accepted_verify(px_accepted *a, const void *env, size_t len,
+                       const uint8_t sign_pk[PX_SIGN_PUBLICKEYBYTES],
+                       px_err *err);
 
 /* ---- hosting a worker (the node side) ---------------------------------- */
 
@@ -355,13 +445,17 @@ typedef struct px_lambda_host {
  * backend sign evidence. On failure the worker is gone. */
 int px_lambda_host_start(px_lambda_host *h, const px_lambda_host_req *req,
                          px_err *err);
-/* Send one step and collect the result. The proof's signature by the
- * instance key is checked before it is returned. A worker that does not
- * answer within the timeout is killed (PX_E_UNAVAILABLE): no proof exists
- * then, and the dispatcher reports it. The worker is reaped either way. */
+/* Send one step and collect the result. Each statement the worker signs
+ * (accepted input, then the proof) is checked against the instance key,
+ * put in the log with log->append and shown back to the worker, which
+ * goes on only when that shows it in the log. A worker that does not
+ * answer within the timeout is killed (PX_E_UNAVAILABLE), and so is one
+ * whose statement the log does not take: nothing is released then. The
+ * worker is reaped either way. */
 int px_lambda_host_step(px_lambda_host *h, const uint8_t *sealed_code,
                         size_t code_len, const px_step_input *inputs,
-                        size_t ninputs, px_step_result *res, px_err *err);
+                        size_t ninputs, const px_lambda_log *log,
+                        px_step_result *res, px_err *err);
 /* Kill (if still running) and reap; free the evidence. */
 void px_lambda_host_free(px_lambda_host *h);
 

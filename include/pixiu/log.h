@@ -246,6 +246,19 @@ typedef struct px_log_receipt {
 } px_log_receipt;
 
 void px_log_receipt_free(px_log_receipt *r);
+/* Append one entry to a log served in this process and return its index,
+ * the signed checkpoint covering it and the inclusion proof against that
+ * checkpoint: what a caller shows a party that trusts only the log's key. */
+int px_log_append_proven(px_log *log, const uint8_t *entry, size_t len, px_log_receipt *out, px_err *err);
+/* Check r (only its index, note and proof are read) for entry: the note is
+ * a checkpoint signed by log_key and the proof places the entry at the
+ * index in it. PX_E_VERIFY names what does not hold. */
+int px_log_receipt_check(const px_log_receipt *r, const uint8_t *entry, size_t len, const px_verifier *log_key,
+                         px_err *err);
+/* Read the answer of POST /add?wait=1 for entry into out and check it as
+ * px_log_receipt_check does. */
+int px_log_append_answer(const uint8_t *answer, size_t answer_len, const uint8_t *entry, size_t len,
+                         const px_verifier *log_key, px_log_receipt *out, px_err *err);
 /* Append one entry and wait for it: succeeds only when the checkpoint is
  * signed by log_key and the proof shows the entry at the index in it. */
 int px_log_remote_append(const char *url, const uint8_t *entry, size_t len, const px_verifier *log_key,

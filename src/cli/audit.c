@@ -13,7 +13,9 @@ static const char usage[] =
     "usage: pixiu audit TASK --log URL --membership FILE [--build HEX]... [--json]\n"
     "TASK is a manifest id (hex) or a signed manifest file. Reads the task's entries from the log,\n"
     "checks them against the membership's keys and the accepted builds (default: the build this\n"
-    "machine runs, see `pixiu build`), and prints the walk and the verdict.\n"
+    "machine runs, see `pixiu build`), and prints the walk, the verdict and the party the log\n"
+    "itself blames (an instance that accepted its input and gave no proof by the manifest's\n"
+    "deadline blames its executor; a consumer's report alone blames nobody).\n"
     "Exit status: 0 the task completed and every step is proven, 1 a step failed or is missing, 2 error.\n";
 
 static int task_id(const char *arg, uint8_t id[PX_SHA256_BYTES], px_err *err) {
@@ -33,8 +35,10 @@ static int task_id(const char *arg, uint8_t id[PX_SHA256_BYTES], px_err *err) {
 static int print_json(const px_audit *a) {
     char hex[2 * PX_SHA256_BYTES + 1];
     px_hex_encode(hex, a->result, sizeof a->result);
-    json_t *o = json_pack("{s:s,s:I,s:s,s:s,s:s,s:s?,s:I,s:s}", "verdict", px_verdict_name(a->verdict), "stage",
-                          (json_int_t)a->stage, "node", a->node, "status", a->status, "why", a->why, "result",
+    json_t *o = json_pack("{s:s,s:I,s:I,s:s,s:s,s:s,s:o,s:s?,s:I,s:s}", "verdict", px_verdict_name(a->verdict),
+                          "stage", (json_int_t)a->stage, "partition", (json_int_t)a->partition, "node", a->node,
+                          "status", a->status, "why", a->why, "blamed",
+                          a->verdict != PX_AUDIT_OK && a->blamed[0] ? json_string(a->blamed) : json_null(), "result",
                           a->verdict == PX_AUDIT_OK ? hex : NULL, "releases", (json_int_t)a->releases, "report",
                           (const char *)a->report.data);
     px_buf b = PX_BUF_INIT;
@@ -96,7 +100,7 @@ static int run(int argc, char **argv) {
     }
     px_audit a;
     if (px_logread_entries(log, "manifest", id, &e, &n, &err) ||
-        px_audit_run(&a, id, e, n, t.pods, t.npods, px_exec_evidence_check, &t.exec, &err)) {
+        px_audit_run_at(&a, id, e, n, t.pods, t.npods, px_exec_evidence_check, &t.exec, px_now_ms(), &err)) {
         status = px_cli_error(PX_EXIT_USAGE, &err, "audit");
     } else {
         if (json)

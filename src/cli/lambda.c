@@ -181,7 +181,7 @@ static void step_usage(FILE *f) {
             "usage: pixiu lambda step --kind KIND --config CONFIG.json --platform-key NODE.key\n"
             "         --node ID --nonce HEX64 --evidence-out FILE\n"
             "         --input SEALED:PROOF[:EVIDENCE] [--input ...] --output-out PREFIX\n"
-            "         [--code SEALED --code-digest HEX64] [--worker PATH] [--timeout-ms N]\n"
+            "         --log URL [--code SEALED --code-digest HEX64] [--worker PATH] [--timeout-ms N]\n"
             "Starts a trust-λ instance (a pixiu_worker process) for the stage config,\n"
             "writes its evidence (signed by the platform key, with the recruiter's\n"
             "nonce) to the evidence file, then waits for standard input to close, so\n"
@@ -189,12 +189,15 @@ static void step_usage(FILE *f) {
             "sealed file, its producer's proof (execution proof or POD release) and,\n"
             "for an execution proof, the producer's evidence. Prints the signed\n"
             "execution proof; writes output i, sealed to successor i, to PREFIX.i.\n"
+            "The instance's accepted-input statement and proof are appended to the log\n"
+            "service at URL (the log the config's \"log\" key names), and the instance\n"
+            "runs and releases its output only when shown them there.\n"
             "Exit 0 when the step succeeded, 1 when it signed a failure proof, 2 on\n"
             "usage or host errors.\n");
 }
 
 typedef struct step_args {
-    const char *kind, *config, *key, *node, *nonce, *evidence_out, *output_out, *code, *code_digest, *worker;
+    const char *kind, *config, *key, *node, *nonce, *evidence_out, *output_out, *code, *code_digest, *worker, *log;
     const char *inputs[STEP_MAX_INPUTS];
     size_t ninputs;
     int timeout_ms;
@@ -216,6 +219,7 @@ static int step_parse(int argc, char **argv, step_args *a) {
                             : !strcmp(k, "--code")         ? &a->code
                             : !strcmp(k, "--code-digest")  ? &a->code_digest
                             : !strcmp(k, "--worker")       ? &a->worker
+                            : !strcmp(k, "--log")          ? &a->log
                                                            : NULL;
         uint32_t n;
         if (slot)
@@ -227,7 +231,7 @@ static int step_parse(int argc, char **argv, step_args *a) {
         else
             return px_cli_errorf(PX_EXIT_USAGE, "lambda step: bad option %s %s", k, v);
     }
-    if (!a->kind || !a->config || !a->key || !a->node || !a->nonce || !a->evidence_out || !a->output_out ||
+    if (!a->kind || !a->config || !a->key || !a->node || !a->nonce || !a->evidence_out || !a->output_out || !a->log ||
         a->ninputs == 0 || !a->code != !a->code_digest) {
         step_usage(stderr);
         return PX_EXIT_USAGE;
@@ -293,8 +297,28 @@ static int step_write_outputs(const char *prefix, const px_step_result *r, px_er
     return 0;
 }
 
+/* The log service the config names, over HTTP. */
+typedef struct step_log {
+    const char *url;
+    px_verifier key;
+} step_log;
+
+static int step_log_append(void *ctx, const uint8_t *entry, size_t len, px_log_receipt *out, px_err *err) {
+    const step_log *l = ctx;
+    return px_log_remote_append(l->url, entry, len, &l->key, out, err);
+}
+
 /* After the instance exists: wait, read the inputs, step, write results. */
-static int step_run(const step_args *a, px_lambda_host *h, px_step_result *r, px_err *err) {
+static int step_run(const step_args *a, px_lambda_host *h, const px_buf *config, px_step_result *r, px_err *err) {
+    step_log sl;
+    memset(&sl, 0, sizeof sl);
+    sl.url = a->log;
+    px_stage_config c;
+    if (px_stage_config_parse(&c, config->data, config->len, err))
+        return -1;
+    sl.key = c.log;
+    px_stage_config_free(&c);
+    px_lambda_log log = {step_log_append, &sl};
     px_buf files[STEP_MAX_INPUTS][3], code = PX_BUF_INIT;
     px_step_input in[STEP_MAX_INPUTS];
     memset(files, 0, sizeof files);
@@ -306,7 +330,7 @@ static int step_run(const step_args *a, px_lambda_host *h, px_step_result *r, px
     for (size_t i = 0; rc == 0 && i < a->ninputs; i++)
         rc = step_read_input(a->inputs[i], files[i], &in[i], err);
     if (rc == 0)
-        rc = px_lambda_host_step(h, code.data, code.len, in, a->ninputs, r, err);
+        rc = px_lambda_host_step(h, code.data, code.len, in, a->ninputs, &log, r, err);
     if (rc == 0)
         rc = step_write_outputs(a->output_out, r, err);
     for (size_t i = 0; i < a->ninputs; i++)
@@ -353,7 +377,7 @@ static int lambda_step(int argc, char **argv) {
     if (step_start(&a, &h, &config, &platform, &err)) {
         status = px_cli_error(PX_EXIT_USAGE, &err, "lambda step");
     } else {
-        if (step_run(&a, &h, &r, &err))
+        if (step_run(&a, &h, &config, &r, &err))
             status = px_cli_error(PX_EXIT_USAGE, &err, "lambda step");
         else {
             fwrite(r.proof.data, 1, r.proof.len, stdout);

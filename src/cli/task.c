@@ -63,7 +63,9 @@ static const char submit_usage[] =
     "Executors are accepted only when their build is one of --build (default: the build this\n"
     "machine runs, see `pixiu build`).\n"
     "Shows stage-by-stage progress on standard error (not with --json), prints the result,\n"
-    "the authenticated/alleged counts and the checked receipt (written to --receipt).\n"
+    "the authenticated/alleged counts and the checked receipt (written to --receipt). A task\n"
+    "that fails after its plan is published gets a failure receipt: the audit's verdict from\n"
+    "the log (stage, status, the party the log blames), checked like any receipt.\n"
     "Exit status: 0 the task completed and its receipt verifies, 1 the task failed, 2 error.\n";
 
 static void print_vector(FILE *f, const px_buf *res) {
@@ -80,12 +82,38 @@ static void print_vector(FILE *f, const px_buf *res) {
     free(v);
 }
 
+/* A failure receipt's verdict, as the audit states it. */
+static void print_failure_json(const px_submit_result *r) {
+    json_t *f = json_pack("{s:I,s:I,s:s,s:s,s:s,s:o}", "stage", (json_int_t)r->failed_stage, "partition",
+                          (json_int_t)r->failed_partition, "node", r->failed_node, "status", r->failed_status,
+                          "reason", r->verdict_why, "blamed", r->blamed[0] ? json_string(r->blamed) : json_null());
+    char *t = f ? json_dumps(f, JSON_COMPACT) : NULL;
+    printf(",\"receipt\":\"failed\",\"failure\":%s", t ? t : "null");
+    free(t);
+    json_decref(f);
+}
+
+static void print_failure(const px_submit_result *r, const char *receipt) {
+    printf("failed: %s\n", r->failure);
+    if (!r->receipt_failed)
+        return;
+    printf("verdict: %s at stage %lld partition %u on %s: %s\n", r->failed_status, (long long)r->failed_stage,
+           r->failed_partition, r->failed_node, r->verdict_why);
+    if (r->blamed[0])
+        printf("blamed: %s\n", r->blamed);
+    else
+        printf("blamed: nobody (the log proves no party at fault)\n");
+    printf("receipt: failure verified%s%s\n", receipt ? ", written to " : "", receipt ? receipt : "");
+}
+
 static void print_outcome(const px_submit_result *r, const char *receipt, int json) {
     char m[2 * PX_SHA256_BYTES + 1], d[2 * PX_SHA256_BYTES + 1];
     px_hex_encode(m, r->manifest, sizeof r->manifest);
     px_hex_encode(d, r->result_digest, sizeof r->result_digest);
     if (json) {
         printf("{\"ok\":%s,\"task\":\"%s\"", r->ok ? "true" : "false", m);
+        if (!r->ok && r->receipt_failed)
+            print_failure_json(r);
         if (r->ok) {
             printf(",\"result_digest\":\"%s\",\"result\":", d);
             print_vector(stdout, &r->result);
@@ -103,7 +131,7 @@ static void print_outcome(const px_submit_result *r, const char *receipt, int js
     }
     printf("task %s\n", m);
     if (!r->ok) {
-        printf("failed: %s\n", r->failure);
+        print_failure(r, receipt);
         return;
     }
     printf("result: ");
@@ -132,8 +160,9 @@ static int submit_run(const char *tmpl_path, const char *node_path, const char *
                         (const uint8_t(*)[PX_SHA256_BYTES])accepted, nbuilds, json ? NULL : stderr};
     if (px_submit(&o, tmpl.data, tmpl.len, &r, &err))
         goto out;
-    if (r.ok && ((result_path && px_file_write_atomic(result_path, r.result.data, r.result.len, 0600, &err)) ||
-                 (receipt_path && px_file_write_atomic(receipt_path, r.receipt.data, r.receipt.len, 0644, &err))))
+    if ((r.ok && result_path && px_file_write_atomic(result_path, r.result.data, r.result.len, 0600, &err)) ||
+        (r.receipt.len && receipt_path &&
+         px_file_write_atomic(receipt_path, r.receipt.data, r.receipt.len, 0644, &err)))
         goto out;
     print_outcome(&r, receipt_path, json);
     status = r.ok ? PX_EXIT_OK : PX_EXIT_INVALID;

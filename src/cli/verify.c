@@ -24,7 +24,10 @@ static const char usage[] =
     "cosignatures of --min-witnesses of the pinned witnesses (default: all of them).\n"
     "KEY is a verifier key or a file holding one. Without a trust root the receipt is\n"
     "only self-consistent: said, and exit 1.\n"
-    "Exit status: 0 everything holds, 1 something does not (named), 2 usage or I/O error.\n";
+    "A failure receipt (a task that failed after its plan was published) is checked the same\n"
+    "way, and its stated failure must be exactly what the audit of its entries says.\n"
+    "Exit status: 0 a verified receipt of a task that succeeded; 1 a verified failure receipt\n"
+    "(naming the failed stage), or a receipt that does not verify (naming why); 2 usage or I/O error.\n";
 
 typedef struct pins {
     px_membership mem;
@@ -119,7 +122,7 @@ static void print_ok(const px_receipt_summary *s, size_t npinned, int json) {
     px_hex_encode(m, s->manifest, sizeof s->manifest);
     px_hex_encode(r, s->result, sizeof s->result);
     if (json) {
-        printf("{\"ok\":true,\"pinned\":true,\"manifest\":\"%s\",\"result\":\"%s\",\"tree_size\":%llu,\"entries\":%zu,"
+        printf("{\"ok\":true,\"valid\":true,\"outcome\":\"ok\",\"pinned\":true,\"manifest\":\"%s\",\"result\":\"%s\",\"tree_size\":%llu,\"entries\":%zu,"
                "\"cosignatures\":%zu,\"releases\":%llu}\n",
                m, r, (unsigned long long)s->tree_size, s->nentries, s->ncosigs,
                (unsigned long long)s->audit.releases);
@@ -132,8 +135,40 @@ static void print_ok(const px_receipt_summary *s, size_t npinned, int json) {
     printf("  every POD key, platform key and build of the receipt is pinned by the trust root\n");
 }
 
+/* A receipt that holds, of a task that failed: what the log proves. */
+static int print_failed(const px_receipt_summary *s, size_t npinned, int json) {
+    const px_audit *a = &s->audit;
+    char m[2 * PX_SHA256_BYTES + 1];
+    px_hex_encode(m, s->manifest, sizeof s->manifest);
+    if (json) {
+        json_t *o = json_pack("{s:b,s:b,s:s,s:b,s:s,s:{s:s,s:I,s:I,s:s,s:s,s:s,s:o},s:I,s:I,s:I}", "ok", 0, "valid",
+                              1, "outcome", "failed", "pinned", 1, "manifest", m, "failure", "verdict",
+                              px_verdict_name(a->verdict),
+                              "stage", (json_int_t)a->stage, "partition", (json_int_t)a->partition, "node", a->node,
+                              "status", a->status, "reason", a->why, "blamed",
+                              a->blamed[0] ? json_string(a->blamed) : json_null(), "tree_size",
+                              (json_int_t)s->tree_size, "entries", (json_int_t)s->nentries, "cosignatures",
+                              (json_int_t)s->ncosigs);
+        char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        if (t)
+            printf("%s\n", t);
+        free(t);
+        json_decref(o);
+        return PX_EXIT_INVALID;
+    }
+    fputs((const char *)a->report.data, stdout);
+    printf("receipt verified: task %s FAILED at stage %lld partition %u on %s: %s\n", m, (long long)a->stage,
+           a->partition, a->node, a->status);
+    printf("  %s\n", a->why);
+    printf("  blamed: %s\n", a->blamed[0] ? a->blamed : "nobody (the log proves no party at fault)");
+    printf("  %zu log entries proven in a checkpoint of %llu entries, cosigned by %zu of %zu pinned witness(es)\n",
+           s->nentries, (unsigned long long)s->tree_size, s->ncosigs, npinned);
+    printf("  every POD key, platform key and build of the receipt is pinned by the trust root\n");
+    return PX_EXIT_INVALID;
+}
+
 static void print_json_error(const char *msg, int pinned) {
-    json_t *o = json_pack("{s:b,s:b,s:s}", "ok", 0, "pinned", pinned, "error", msg);
+    json_t *o = json_pack("{s:b,s:b,s:b,s:s}", "ok", 0, "valid", 0, "pinned", pinned, "error", msg);
     char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
     if (t)
         printf("%s\n", t);
@@ -274,11 +309,14 @@ static int run(int argc, char **argv) {
         status = err.code == PX_E_NOMEM || err.code == PX_E_IO ? PX_EXIT_USAGE : PX_EXIT_INVALID;
         if (json && status == PX_EXIT_INVALID)
             print_json_error(err.msg, 1);
-        status = px_cli_error(status, &err, "verify");
+        status = px_cli_error(status, &err, status == PX_EXIT_INVALID ? "verify: the receipt does not verify" : "verify");
     } else {
-        print_ok(&s, p.nwitnesses, json);
-        px_receipt_summary_free(&s);
         status = PX_EXIT_OK;
+        if (s.failed)
+            status = print_failed(&s, p.nwitnesses, json);
+        else
+            print_ok(&s, p.nwitnesses, json);
+        px_receipt_summary_free(&s);
     }
     pins_free(&p);
     return status;

@@ -51,7 +51,7 @@ static int copy_opt(const json_t *o, const char *key, char *dst, size_t cap, px_
     return px_x_strcpy(o, key, dst, cap, err);
 }
 
-static int read_exec(px_entry *e, const json_t *pred, px_err *err) {
+static int read_stage(px_entry *e, const json_t *pred, px_err *err) {
     json_t *stage;
     int64_t index, part = 0;
     if (px_x_obj(pred, "stage", &stage, err) || px_json_int(stage, "index", &index, err) ||
@@ -63,6 +63,23 @@ static int read_exec(px_entry *e, const json_t *pred, px_err *err) {
         return px_fail(err, PX_E_INVALID, "stage index or partition out of range");
     e->stage = (uint32_t)index;
     e->partition = (uint32_t)part;
+    return 0;
+}
+
+/* The accepted-input statement (docs/formats.md): what the audit needs to
+ * tie it to an attested instance and to its later proof. */
+static int read_accepted(px_entry *e, const json_t *pred, px_err *err) {
+    if (read_stage(e, pred, err) || px_json_hex(pred, "evidence", e->evidence, sizeof e->evidence, err) ||
+        read_inputs(e, pred, err) || px_json_int(pred, "accepted", &e->accepted, err))
+        return -1;
+    if (e->ninputs == 0)
+        return px_fail(err, PX_E_INVALID, "an accepted-input statement names no input");
+    return 0;
+}
+
+static int read_exec(px_entry *e, const json_t *pred, px_err *err) {
+    if (read_stage(e, pred, err))
+        return -1;
     if (px_x_strcpy(pred, "status", e->status, sizeof e->status, err) ||
         copy_opt(pred, "reason", e->reason, sizeof e->reason, err) || read_inputs(e, pred, err) ||
         read_counts(e, pred, err))
@@ -139,7 +156,7 @@ static int read_statement(px_entry *e, px_err *err) {
     static const struct { const char *type; px_entry_kind kind; } kinds[] = {
         {PX_PLAN_PREDICATE, PX_ENTRY_PLAN}, {PX_EXEC_PREDICATE, PX_ENTRY_EXEC},
         {PX_RELEASE_PREDICATE, PX_ENTRY_RELEASE}, {PX_REPORT_PREDICATE, PX_ENTRY_REPORT},
-        {PX_PLAN_PART_PREDICATE, PX_ENTRY_PLAN_PART}};
+        {PX_PLAN_PART_PREDICATE, PX_ENTRY_PLAN_PART}, {PX_ACCEPTED_PREDICATE, PX_ENTRY_ACCEPTED}};
     if (strcmp(e->env.payload_type, PX_INTOTO_PAYLOAD_TYPE))
         return 0;
     if (px_statement_parse(&e->st, e->env.payload.data, e->env.payload.len, err))
@@ -162,6 +179,8 @@ static int read_statement(px_entry *e, px_err *err) {
         rc = read_report(e, pred, err);
     else if (kind == PX_ENTRY_PLAN_PART)
         rc = read_part(e, pred, err);
+    else if (kind == PX_ENTRY_ACCEPTED)
+        rc = read_accepted(e, pred, err);
     if (rc == 0)
         rc = names_clean(e, err);
     if (rc == 0)

@@ -23,7 +23,8 @@ static int append_keys(json_t *arr, const px_verifier *v, size_t n, px_err *err)
 
 static int config_fill(json_t *c, const px_manifest *m, uint32_t stage, uint32_t partition,
                        const uint8_t (*succ)[PX_BOX_PUBLICKEYBYTES], size_t nsucc, const px_verifier *plat,
-                       size_t nplat, const px_verifier *pods, size_t npods, px_err *err) {
+                       size_t nplat, const px_verifier *pods, size_t npods, const px_verifier *log_key,
+                       px_err *err) {
     const px_stage_spec *s = &m->stages[stage];
     json_t *st = json_object(), *arr = json_array(), *pred = json_object(), *pk = json_array(), *pp = json_array();
     if (px_x_set_hex(c, "manifest", m->id, sizeof m->id, err) || px_x_set(c, "stage", st, err) ||
@@ -42,6 +43,14 @@ static int config_fill(json_t *c, const px_manifest *m, uint32_t stage, uint32_t
     }
     if (append_keys(pk, plat, nplat, err) || append_keys(pp, pods, npods, err))
         return -1;
+    /* Release after log: the instance is shown its statements under this
+     * key and releases nothing after the manifest's deadline. */
+    px_buf lk = PX_BUF_INIT;
+    int rc = px_verifier_format(log_key, &lk, err) || px_x_set(c, "log", json_stringn((char *)lk.data, lk.len), err) ||
+             px_x_set(c, "deadline", json_integer(m->deadline), err);
+    px_buf_free(&lk);
+    if (rc)
+        return -1;
     if (s->params && px_x_set(c, "params", json_deep_copy(s->params), err))
         return -1;
     return 0;
@@ -50,7 +59,7 @@ static int config_fill(json_t *c, const px_manifest *m, uint32_t stage, uint32_t
 int px_stage_config_build(px_buf *out, const px_manifest *m, uint32_t stage, uint32_t partition,
                           const uint8_t (*successors)[PX_BOX_PUBLICKEYBYTES], size_t nsuccessors,
                           const px_verifier *platform_keys, size_t nplatform, const px_verifier *pods, size_t npods,
-                          px_err *err) {
+                          const px_verifier *log_key, px_err *err) {
     if (stage >= m->nstages || partition >= m->stages[stage].partitions)
         return px_fail(err, PX_E_INVALID, "stage %u partition %u is not in the manifest", stage, partition);
     if (nsuccessors == 0 || nsuccessors > PX_LAMBDA_MAX_SUCCESSORS)
@@ -60,7 +69,8 @@ int px_stage_config_build(px_buf *out, const px_manifest *m, uint32_t stage, uin
     json_t *c = json_object();
     if (!c)
         return px_fail(err, PX_E_NOMEM, "out of memory building a stage config");
-    int rc = config_fill(c, m, stage, partition, successors, nsuccessors, platform_keys, nplatform, pods, npods, err);
+    int rc = config_fill(c, m, stage, partition, successors, nsuccessors, platform_keys, nplatform, pods, npods,
+                         log_key, err);
     if (rc == 0)
         rc = px_json_dump(c, out, err);
     json_decref(c);

@@ -90,7 +90,7 @@ int px_receipt_build(px_buf *out, const px_receipt_parts *p, px_err *err) {
     json_t *r = json_object();
     int rc = !r || px_x_set(r, "type", json_string(PX_RECEIPT_TYPE), err) ||
              px_x_set_hex(r, "manifest", p->manifest, PX_SHA256_BYTES, err) ||
-             px_x_set_hex(r, "result", p->result, PX_SHA256_BYTES, err) ||
+             px_receipt_outcome_build(r, p, err) ||
              px_x_set(r, "checkpoint", json_stringn(p->checkpoint, p->checkpoint_len), err) ||
              build_keys(r, p, err) || build_entries(r, p, err) || px_json_dump(r, out, err);
     json_decref(r);
@@ -340,15 +340,14 @@ static int all_used(const rcpt *r, const uint8_t *mid, px_err *err) {
 }
 
 static int check_doc(const json_t *doc, const px_receipt_pins *pins, px_receipt_summary *s, rcpt *r, px_err *err) {
-    static const char *const keys[] = {"type", "manifest", "result", "log", "checkpoint", "witnesses", "pods",
-                                       "platforms", "builds", "entries", NULL};
+    static const char *const keys[] = {"type", "manifest", "outcome", "result", "failure", "log", "checkpoint",
+                                       "witnesses", "pods", "platforms", "builds", "entries", NULL};
     const char *type, *logk;
     if (px_x_only_keys(doc, "receipt", keys, err) || px_json_str(doc, "type", &type, err))
         return -1;
     if (strcmp(type, PX_RECEIPT_TYPE))
         return px_fail(err, PX_E_INVALID, "not a receipt: type is not %s", PX_RECEIPT_TYPE);
-    if (px_json_hex(doc, "manifest", s->manifest, PX_SHA256_BYTES, err) ||
-        px_json_hex(doc, "result", s->result, PX_SHA256_BYTES, err) || px_json_str(doc, "log", &logk, err) ||
+    if (px_json_hex(doc, "manifest", s->manifest, PX_SHA256_BYTES, err) || px_json_str(doc, "log", &logk, err) ||
         px_verifier_parse(&r->log_key, logk, strlen(logk), err))
         return -1;
     if (pins && pins->log_key) {
@@ -371,13 +370,9 @@ static int check_doc(const json_t *doc, const px_receipt_pins *pins, px_receipt_
     if (rc)
         return -1;
     s->nentries = r->nentries;
-    if (px_audit_run(&s->audit, s->manifest, r->entries, r->nentries, r->pods, r->npods, tracking_check, r, err))
+    if (px_receipt_outcome_check(doc, pins, r->witnesses, r->nwitnesses, &r->log_key, r->entries, r->nentries,
+                                 r->pods, r->npods, tracking_check, r, s, err))
         return -1;
-    if (s->audit.verdict != PX_AUDIT_OK)
-        return px_fail(err, PX_E_VERIFY, "audit of the receipt's entries: %s: %s", px_verdict_name(s->audit.verdict),
-                       s->audit.why);
-    if (!px_ct_equal(s->audit.result, s->result, PX_SHA256_BYTES))
-        return px_fail(err, PX_E_VERIFY, "the task's last stage output is not the receipt's result");
     return all_used(r, s->manifest, err);
 }
 

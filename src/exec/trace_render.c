@@ -56,7 +56,7 @@ int px_trace_render_text(px_buf *o, px_tgraph *g, px_err *err) {
 /* ---- JSON ------------------------------------------------------------------ */
 
 static json_t *step_json(const px_tstep *s, px_err *err) {
-    static const char *const kinds[] = {"other", "plan", "execution", "release", "report", "plan-part"};
+    static const char *const kinds[] = {"other", "plan", "execution", "release", "report", "plan-part", "accepted"};
     const px_entry *e = &s->e;
     json_t *p = json_object(), *in = json_array();
     if (!p || !in) {

@@ -52,4 +52,15 @@ void px_plan_assembled_free(px_assembled_plan *a, size_t n);
  * filled, 0 when there is none, -1 on error. */
 int px_plan_first(const px_entry *e, size_t n, const uint8_t manifest[PX_SHA256_BYTES], px_plan *out, px_err *err);
 
+/* What a receipt states about its task's outcome (receipt_outcome.c):
+ * "outcome" and "result" (success) or "failure" (the audit's verdict).
+ * The check reads them from doc, judges the audit over the receipt's
+ * entries at the newest cosignature's time (from pinned witnesses when
+ * there are any) and requires the audit to say exactly that. */
+int px_receipt_outcome_build(json_t *r, const px_receipt_parts *p, px_err *err);
+int px_receipt_outcome_check(const json_t *doc, const px_receipt_pins *pins, const px_cosigner *witnesses,
+                             size_t nwitnesses, const px_verifier *log_key, const px_entry *entries, size_t n,
+                             const px_pod_key *pods, size_t npods, px_evidence_check_fn check, void *ctx,
+                             px_receipt_summary *s, px_err *err);
+
 #endif

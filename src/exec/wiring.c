@@ -23,7 +23,13 @@ static int config_matches(const px_plan *p, const px_plan_instance *in, const px
                        px_stage_type_name(s->kind));
     /* The code digest is not in the config: the evidence check compares
      * the measurement, which covers the manifest's code digest. */
+    if (c->deadline != p->manifest.deadline)
+        return px_fail(err, PX_E_VERIFY, "its config's deadline is not the manifest's: it could release after it");
     return 0;
+}
+
+static int same_key(const px_verifier *a, const px_verifier *b) {
+    return !strcmp(a->name, b->name) && a->id == b->id && px_ct_equal(a->pk, b->pk, PX_SIGN_PUBLICKEYBYTES);
 }
 
 static int key_in_stage(const px_plan *p, const px_attested *att, uint32_t stage, const uint8_t *key) {
@@ -99,6 +105,10 @@ int px_plan_check(const px_plan *p, px_evidence_check_fn check, void *ctx, int r
             parsed = i + 1;
             rc = check_instance(p, &p->instances[i], &cfg[i], check, ctx, &att[i], err);
         }
+        /* One log for the whole task, so its silence can be read there. */
+        if (rc == 0 && !same_key(&cfg[i].log, &cfg[0].log))
+            rc = px_fail(err, PX_E_VERIFY, "its config names log %s, the first instance's names %s", cfg[i].log.name,
+                         cfg[0].log.name);
     }
     /* Successors are checked once every instance's keys are known. */
     for (size_t i = 0; i < p->ninstances && rc == 0; i++) {
@@ -117,4 +127,19 @@ int px_plan_check(const px_plan *p, px_evidence_check_fn check, void *ctx, int r
     free(cfg);
     free(att);
     return rc;
+}
+
+int px_plan_check_log(const px_plan *p, const px_verifier *log_key, px_err *err) {
+    for (size_t i = 0; i < p->ninstances; i++) {
+        const px_plan_instance *in = &p->instances[i];
+        px_stage_config c;
+        if (px_stage_config_parse(&c, in->config.data, in->config.len, err))
+            return px_err_prefix(err, "plan: stage %u partition %u: ", in->stage, in->partition);
+        px_verifier named = c.log;
+        px_stage_config_free(&c);
+        if (!same_key(&named, log_key))
+            return px_fail(err, PX_E_DENIED, "plan: stage %u partition %u on %s is shown its statements in log %s, "
+                           "not in the network's log %s", in->stage, in->partition, in->node, named.name, log_key->name);
+    }
+    return 0;
 }

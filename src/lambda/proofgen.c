@@ -9,7 +9,7 @@
 
 #define PROOF_MAX_FIELDS 12
 
-static json_t *hex_str(const uint8_t *p, size_t n) {
+json_t *px_proofgen_hex(const uint8_t *p, size_t n) {
     char hex[2 * PX_SHA256_BYTES + 1];
     px_hex_encode(hex, p, n);
     return json_string(hex);
@@ -17,14 +17,14 @@ static json_t *hex_str(const uint8_t *p, size_t n) {
 
 static json_t *digest_obj(const uint8_t d[PX_SHA256_BYTES]) {
     json_t *o = json_object();
-    if (o && json_object_set_new(o, "sha256", hex_str(d, PX_SHA256_BYTES))) {
+    if (o && json_object_set_new(o, "sha256", px_proofgen_hex(d, PX_SHA256_BYTES))) {
         json_decref(o);
         return NULL;
     }
     return o;
 }
 
-static json_t *inputs_json(const px_stage_input *in, size_t n) {
+json_t *px_proofgen_inputs(const px_stage_input *in, size_t n) {
     json_t *a = json_array();
     for (size_t i = 0; a && i < n; i++) {
         json_t *e = json_object();
@@ -66,22 +66,30 @@ static int add_stage_reports(json_t *p, const px_stage_out *s) {
     return bad ? -1 : 0;
 }
 
+json_t *px_proofgen_stage(const px_stage_config *c) {
+    json_t *stage = json_object();
+    if (stage && (json_object_set_new(stage, "index", json_integer(c->index)) ||
+                  json_object_set_new(stage, "kind", json_string(c->kind)) ||
+                  json_object_set_new(stage, "partition", json_integer(c->partition)))) {
+        json_decref(stage);
+        return NULL;
+    }
+    return stage;
+}
+
 static json_t *predicate_json(const px_proof_draft *d) {
     const px_stage_config *c = &d->l->config;
-    json_t *p = json_object(), *stage = json_object();
+    json_t *p = json_object(), *stage = px_proofgen_stage(c);
     if (!p || !stage) {
         json_decref(p);
         json_decref(stage);
         return NULL;
     }
-    int bad = json_object_set_new(stage, "index", json_integer(c->index)) ||
-              json_object_set_new(stage, "kind", json_string(c->kind)) ||
-              json_object_set_new(stage, "partition", json_integer(c->partition));
-    bad |= json_object_set_new(p, "manifest", hex_str(c->manifest, PX_SHA256_BYTES)) ||
+    int bad = json_object_set_new(p, "manifest", px_proofgen_hex(c->manifest, PX_SHA256_BYTES)) ||
            json_object_set_new(p, "stage", stage) ||
-           json_object_set_new(p, "measurement", hex_str(d->l->measurement, PX_SHA256_BYTES)) ||
-           json_object_set_new(p, "evidence", hex_str(d->l->evidence_digest, PX_SHA256_BYTES)) ||
-           json_object_set_new(p, "inputs", inputs_json(d->inputs, d->ninputs)) ||
+           json_object_set_new(p, "measurement", px_proofgen_hex(d->l->measurement, PX_SHA256_BYTES)) ||
+           json_object_set_new(p, "evidence", px_proofgen_hex(d->l->evidence_digest, PX_SHA256_BYTES)) ||
+           json_object_set_new(p, "inputs", px_proofgen_inputs(d->inputs, d->ninputs)) ||
            add_stage_reports(p, d->stage) || json_object_set_new(p, "status", json_string(d->status));
     if (d->reason)
         bad |= json_object_set_new(p, "reason", json_string(d->reason));
@@ -112,17 +120,20 @@ int px_proofgen_sign(px_buf *out, const px_proof_draft *d, px_err *err) {
 
 /* ---- reading ----------------------------------------------------------- */
 
-static int read_stage(px_exec_proof *p, const json_t *s, px_err *err) {
+int px_proofgen_read_stage(const json_t *s, uint32_t *index_out, uint32_t *partition_out,
+                           char kind_out[PX_TEE_KIND_MAX + 1], px_err *err) {
     int64_t index, partition;
     const char *kind;
+    if (!json_is_object(s))
+        return px_fail(err, PX_E_INVALID, "field \"stage\" must be an object");
     if (px_json_int(s, "index", &index, err) || px_json_str(s, "kind", &kind, err) ||
         px_json_int(s, "partition", &partition, err))
         return -1;
     if (index < 0 || index > UINT32_MAX || partition < 0 || partition > UINT32_MAX || !px_tee_kind_valid(kind))
         return px_fail(err, PX_E_INVALID, "\"stage\" has an out-of-range index, partition or kind");
-    p->index = (uint32_t)index;
-    p->partition = (uint32_t)partition;
-    memcpy(p->kind, kind, strlen(kind) + 1);
+    *index_out = (uint32_t)index;
+    *partition_out = (uint32_t)partition;
+    memcpy(kind_out, kind, strlen(kind) + 1);
     return 0;
 }
 
@@ -144,7 +155,7 @@ static int read_predicate(px_exec_proof *p, const json_t *pr, px_err *err) {
     if (json_object_size(pr) > PROOF_MAX_FIELDS)
         return px_fail(err, PX_E_INVALID, "execution predicate has too many members");
     if (px_json_hex(pr, "manifest", p->manifest, PX_SHA256_BYTES, err) ||
-        read_stage(p, json_object_get(pr, "stage"), err) ||
+        px_proofgen_read_stage(json_object_get(pr, "stage"), &p->index, &p->partition, p->kind, err) ||
         px_json_hex(pr, "measurement", p->measurement, PX_SHA256_BYTES, err) ||
         px_json_hex(pr, "evidence", p->evidence, PX_SHA256_BYTES, err) || px_json_str(pr, "status", &status, err) ||
         px_json_int(pr, "started", &p->started, err) || px_json_int(pr, "finished", &p->finished, err))

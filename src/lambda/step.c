@@ -2,7 +2,10 @@
  *
  * The step is the only path from input to output: validator -> stage ->
  * proof generator. Whatever goes wrong after the evidence is in place ends
- * in a signed failure proof, never in silence. */
+ * in a signed failure proof, never in silence. The step runs in three
+ * phases (accept, run, release), and the instance moves from one to the
+ * next only when shown its last statement in the log (release after log,
+ * docs/lambda.md). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,9 +81,12 @@ int px_lambda_new(px_lambda **out, const px_stage_kind *const *table, const uint
     return 0;
 }
 
+static void pending_free(struct px_step_pending *p);
+
 void px_lambda_free(px_lambda *l) {
     if (!l)
         return;
+    pending_free(l->pending);
     px_stage_config_free(&l->config);
     free(l->sandbox);
     px_memzero(l, sizeof *l); /* the private keys */
@@ -119,12 +125,15 @@ int px_lambda_set_evidence(px_lambda *l, const void *ev, size_t len, px_err *err
         return px_fail(err, PX_E_VERIFY, "evidence lists another build than this instance's");
     px_evidence_digest(l->evidence_digest, ev, len);
     l->have_evidence = 1;
+    if (l->phase == PX_PHASE_BORN)
+        l->phase = PX_PHASE_READY;
     return 0;
 }
 
 /* ---- the step ---------------------------------------------------------- */
 
-typedef struct step_state {
+/* Everything an instance holds between the phases of its step. */
+typedef struct px_step_pending {
     px_stage_input *in;
     px_buf *plain;
     size_t n;
@@ -137,7 +146,44 @@ typedef struct step_state {
     int has_task_key;
     uint8_t task_key[PX_TASK_KEY_BYTES];
     uint8_t commit_r[PX_COMMIT_RANDBYTES];
+    int64_t started;
+    px_buf accepted; /* the accepted-input statement */
+    px_buf proof;    /* the execution proof */
+    px_buf *sealed;  /* one per successor, held until the proof is shown */
+    size_t nsealed;
+    int ok;
 } step_state;
+
+static void drop_inputs(step_state *s) {
+    for (size_t i = 0; s->plain && i < s->n; i++)
+        px_buf_free(&s->plain[i]);
+    free(s->plain);
+    s->plain = NULL;
+    px_buf_free(&s->out.output);
+    px_buf_free(&s->code);
+    px_memzero(s->task_key, sizeof s->task_key);
+    px_memzero(s->commit_r, sizeof s->commit_r);
+}
+
+static void drop_sealed(step_state *s) {
+    for (size_t i = 0; s->sealed && i < s->nsealed; i++)
+        px_buf_free(&s->sealed[i]);
+    free(s->sealed);
+    s->sealed = NULL;
+    s->nsealed = 0;
+}
+
+static void pending_free(struct px_step_pending *s) {
+    if (!s)
+        return;
+    drop_inputs(s);
+    drop_sealed(s);
+    free(s->in);
+    px_buf_free(&s->accepted);
+    px_buf_free(&s->proof);
+    px_memzero(s, sizeof *s);
+    free(s);
+}
 
 static void set_failure(step_state *s, const char *status, const px_err *e, const uint8_t subject[32]) {
     s->status = status;
@@ -219,109 +265,221 @@ static void run_stage(px_lambda *l, step_state *s) {
     px_commit_new(s->commit_r, s->out.output.data, s->out.output.len, s->subject);
 }
 
-static int seal_outputs(px_lambda *l, step_state *s, px_step_result *res, px_err *err) {
-    res->outputs = calloc(l->config.nsuccessors, sizeof *res->outputs);
-    if (!res->outputs)
+static int seal_outputs(px_lambda *l, step_state *s, px_err *err) {
+    s->sealed = calloc(l->config.nsuccessors, sizeof *s->sealed);
+    if (!s->sealed)
         return px_fail(err, PX_E_NOMEM, "out of memory");
-    res->noutputs = l->config.nsuccessors;
-    for (size_t i = 0; i < res->noutputs; i++)
-        if (px_seal_committed(&res->outputs[i], s->commit_r, s->out.output.data, s->out.output.len,
+    s->nsealed = l->config.nsuccessors;
+    for (size_t i = 0; i < s->nsealed; i++)
+        if (px_seal_committed(&s->sealed[i], s->commit_r, s->out.output.data, s->out.output.len,
                               l->config.successors[i], err))
             return -1;
     return 0;
 }
 
-static void step_state_free(step_state *s) {
-    for (size_t i = 0; s->plain && i < s->n; i++)
-        px_buf_free(&s->plain[i]);
-    free(s->plain);
-    free(s->in);
-    px_buf_free(&s->out.output);
-    px_buf_free(&s->code);
-    px_memzero(s->task_key, sizeof s->task_key);
-    px_memzero(s->commit_r, sizeof s->commit_r);
+/* After the deadline nothing may leave: a late step ends in a failure. */
+static int past_deadline(const px_lambda *l, px_err *e) {
+    if (!l->config.deadline || px_now_ms() <= l->config.deadline)
+        return 0;
+    px_fail(e, PX_E_UNAVAILABLE, "the manifest's deadline (%lld) has passed", (long long)l->config.deadline);
+    return 1;
 }
 
-static int finish(px_lambda *l, step_state *s, int64_t started, px_step_result *res, px_err *err) {
+/* Seal (on success) and sign the proof; the instance then waits to be
+ * shown it in the log. */
+static int decide(px_lambda *l, step_state *s, px_err *err) {
     int ok = !strcmp(s->status, PX_STATUS_OK);
     px_err why = {0};
-    if (ok && seal_outputs(l, s, res, &why)) {
+    if (ok && past_deadline(l, &why)) {
+        uint8_t none[PX_SHA256_BYTES];
+        px_sha256(none, NULL, 0);
+        set_failure(s, PX_STATUS_TIMEOUT, &why, s->n ? s->in[0].digest : none);
+        ok = 0;
+    }
+    if (ok && seal_outputs(l, s, &why)) {
         /* Keys were checked at birth, so this is a bug or no memory; the
          * step still ends in a signed proof. */
-        for (size_t i = 0; i < res->noutputs; i++)
-            px_buf_free(&res->outputs[i]);
-        free(res->outputs);
-        res->outputs = NULL;
-        res->noutputs = 0;
+        drop_sealed(s);
         px_err_prefix(&why, "sealing the output: ");
         set_failure(s, PX_STATUS_INTERNAL, &why, s->subject);
         ok = 0;
     }
-    px_proof_draft d = {l, s->in, s->nreport, &s->out, s->status, ok ? NULL : s->reason, s->subject, started,
+    px_proof_draft d = {l, s->in, s->nreport, &s->out, s->status, ok ? NULL : s->reason, s->subject, s->started,
                         px_now_ms()};
-    if (px_proofgen_sign(&res->proof, &d, err))
+    if (px_proofgen_sign(&s->proof, &d, err)) {
+        drop_sealed(s);
         return -1;
-    res->ok = ok;
+    }
+    s->ok = ok;
+    drop_inputs(s);
+    l->phase = PX_PHASE_DECIDED;
+    return 0;
+}
+
+static step_state *pending_new(px_lambda *l, size_t ninputs, px_err *err) {
+    step_state *s = calloc(1, sizeof *s);
+    if (s) {
+        s->n = s->nreport = ninputs;
+        s->in = calloc(ninputs ? ninputs : 1, sizeof *s->in);
+        s->plain = calloc(ninputs ? ninputs : 1, sizeof *s->plain);
+        s->started = px_now_ms();
+    }
+    if (!s || !s->in || !s->plain) {
+        pending_free(s);
+        px_fail(err, PX_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    l->pending = s;
+    return s;
+}
+
+static int take_step(px_lambda *l, px_err *err) {
+    if (l->phase == PX_PHASE_BORN)
+        return px_fail(err, PX_E_STATE, "the instance has no evidence yet");
+    if (l->phase != PX_PHASE_READY)
+        return px_fail(err, PX_E_STATE, "the instance has already taken its step");
+    return 0;
+}
+
+int px_lambda_accept(px_lambda *l, const uint8_t *sealed_code, size_t code_len, const px_step_input *inputs,
+                     size_t ninputs, px_buf *out, int *accepted, px_err *err) {
+    *accepted = 0;
+    if (take_step(l, err))
+        return -1;
+    step_state *s = pending_new(l, ninputs, err);
+    if (!s)
+        return -1;
+    l->phase = PX_PHASE_DONE; /* until a statement is signed: no second try */
+    px_err e = {0};
+    uint8_t none[PX_SHA256_BYTES];
+    px_sha256(none, NULL, 0);
+    if (ninputs == 0 || ninputs > PX_LAMBDA_MAX_INPUTS) {
+        px_fail(&e, PX_E_INVALID, "a step takes 1..%d inputs, not %zu", PX_LAMBDA_MAX_INPUTS, ninputs);
+        s->n = s->nreport = 0;
+        set_failure(s, PX_STATUS_BAD_INPUT, &e, none);
+    } else if (past_deadline(l, &e)) {
+        s->n = s->nreport = 0;
+        set_failure(s, PX_STATUS_TIMEOUT, &e, none);
+    } else if (open_code(l, s, sealed_code, code_len) != 0) {
+        s->nreport = 0;
+    } else if (validate_all(l, s, inputs) == 0) {
+        if (px_accepted_sign(&s->accepted, l, s->in, s->n, px_now_ms(), err) ||
+            px_buf_append(out, s->accepted.data, s->accepted.len, err))
+            return -1;
+        *accepted = 1;
+        l->phase = PX_PHASE_ACCEPTED;
+        return 0;
+    }
+    if (decide(l, s, err))
+        return -1;
+    return px_buf_append(out, s->proof.data, s->proof.len, err);
+}
+
+int px_lambda_run(px_lambda *l, const px_lambda_logged *shown, px_buf *out, px_err *err) {
+    step_state *s = l->pending;
+    if (l->phase != PX_PHASE_ACCEPTED)
+        return px_fail(err, PX_E_STATE, "the instance has no accepted input waiting to run");
+    /* Not shown in the log: stay put; the host may show it again. */
+    if (px_lambda_shown_check(l, s->accepted.data, s->accepted.len, shown, err))
+        return px_err_prefix(err, "not running: ");
+    l->phase = PX_PHASE_DONE;
+    run_stage(l, s);
+    if (decide(l, s, err))
+        return -1;
+    return px_buf_append(out, s->proof.data, s->proof.len, err);
+}
+
+int px_lambda_release(px_lambda *l, const px_lambda_logged *shown, px_step_result *res, px_err *err) {
+    memset(res, 0, sizeof *res);
+    step_state *s = l->pending;
+    if (l->phase != PX_PHASE_DECIDED)
+        return px_fail(err, PX_E_STATE, "the instance has no proof waiting to be released");
+    if (px_lambda_shown_check(l, s->proof.data, s->proof.len, shown, err))
+        return px_err_prefix(err, "releasing nothing: ");
+    px_err why = {0};
+    if (s->ok && past_deadline(l, &why)) {
+        /* The proof reached the log too late: the output stays here. */
+        l->phase = PX_PHASE_DONE;
+        drop_sealed(s);
+        return px_fail(err, PX_E_DENIED, "releasing nothing: %s", why.msg);
+    }
+    if (px_buf_append(&res->proof, s->proof.data, s->proof.len, err) ||
+        px_buf_append(&res->accepted, s->accepted.data, s->accepted.len, err)) {
+        px_step_result_free(res);
+        return -1;
+    }
+    res->outputs = s->sealed;
+    res->noutputs = s->nsealed;
+    s->sealed = NULL;
+    s->nsealed = 0;
+    res->ok = s->ok;
     snprintf(res->status, sizeof res->status, "%s", s->status);
+    res->proof_index = shown->index;
+    l->phase = PX_PHASE_DONE;
+    return 0;
+}
+
+int px_lambda_step_refuse(px_lambda *l, const char *status, const px_err *why, const uint8_t subject[32], px_buf *out,
+                          px_err *err) {
+    if (l->phase != PX_PHASE_READY)
+        return px_fail(err, PX_E_STATE, "the instance cannot take a step now");
+    step_state *s = pending_new(l, 0, err);
+    if (!s)
+        return -1;
+    l->phase = PX_PHASE_DONE;
+    set_failure(s, status, why, subject);
+    if (decide(l, s, err))
+        return -1;
+    return px_buf_append(out, s->proof.data, s->proof.len, err);
+}
+
+/* Put one statement in the log and return what shows it there. */
+static int log_one(const px_lambda_log *log, const px_buf *entry, px_log_receipt *r, px_err *err) {
+    memset(r, 0, sizeof *r);
+    if (!log || !log->append)
+        return px_fail(err, PX_E_STATE, "no log to put the instance's statements in");
+    if (log->append(log->ctx, entry->data, entry->len, r, err))
+        return px_err_prefix(err, "the log did not take the statement: ");
     return 0;
 }
 
 int px_lambda_step(px_lambda *l, const uint8_t *sealed_code, size_t code_len, const px_step_input *inputs,
-                   size_t ninputs, px_step_result *res, px_err *err) {
+                   size_t ninputs, const px_lambda_log *log, px_step_result *res, px_err *err) {
     memset(res, 0, sizeof *res);
-    if (!l->have_evidence)
-        return px_fail(err, PX_E_STATE, "the instance has no evidence yet");
-    if (l->stepped)
-        return px_fail(err, PX_E_STATE, "the instance has already taken its step");
-    l->stepped = 1;
-    int64_t started = px_now_ms();
-    step_state s;
-    memset(&s, 0, sizeof s);
-    s.n = ninputs;
-    s.nreport = ninputs;
-    s.in = calloc(ninputs ? ninputs : 1, sizeof *s.in);
-    s.plain = calloc(ninputs ? ninputs : 1, sizeof *s.plain);
-    if (!s.in || !s.plain) {
-        step_state_free(&s);
-        return px_fail(err, PX_E_NOMEM, "out of memory");
+    px_buf st = PX_BUF_INIT, proof = PX_BUF_INIT;
+    px_log_receipt ra, rp;
+    memset(&ra, 0, sizeof ra);
+    memset(&rp, 0, sizeof rp);
+    int accepted = 0;
+    int rc = px_lambda_accept(l, sealed_code, code_len, inputs, ninputs, &st, &accepted, err);
+    if (rc == 0 && accepted) {
+        px_lambda_logged shown;
+        rc = log_one(log, &st, &ra, err);
+        if (rc == 0) {
+            shown = px_lambda_logged_of(&ra);
+            rc = px_lambda_run(l, &shown, &proof, err);
+        }
+    } else if (rc == 0) {
+        rc = px_buf_append(&proof, st.data, st.len, err);
     }
-    if (ninputs == 0 || ninputs > PX_LAMBDA_MAX_INPUTS) {
-        px_err e;
-        uint8_t d[PX_SHA256_BYTES];
-        px_sha256(d, NULL, 0);
-        px_fail(&e, PX_E_INVALID, "a step takes 1..%d inputs, not %zu", PX_LAMBDA_MAX_INPUTS, ninputs);
-        s.n = s.nreport = 0;
-        set_failure(&s, PX_STATUS_BAD_INPUT, &e, d);
-    } else if (open_code(l, &s, sealed_code, code_len) != 0) {
-        s.nreport = 0;
-    } else if (validate_all(l, &s, inputs) == 0) {
-        run_stage(l, &s);
+    if (rc == 0)
+        rc = log_one(log, &proof, &rp, err);
+    if (rc == 0) {
+        px_lambda_logged shown = px_lambda_logged_of(&rp);
+        rc = px_lambda_release(l, &shown, res, err);
     }
-    int rc = finish(l, &s, started, res, err);
-    step_state_free(&s);
-    if (rc)
-        px_step_result_free(res);
-    return rc;
-}
-
-int px_lambda_step_refuse(px_lambda *l, const char *status, const px_err *why, const uint8_t subject[32],
-                          px_step_result *res, px_err *err) {
-    memset(res, 0, sizeof *res);
-    if (!l->have_evidence || l->stepped)
-        return px_fail(err, PX_E_STATE, "the instance cannot take a step now");
-    l->stepped = 1;
-    step_state s;
-    memset(&s, 0, sizeof s);
-    set_failure(&s, status, why, subject);
-    int64_t now = px_now_ms();
-    int rc = finish(l, &s, now, res, err);
-    if (rc)
-        px_step_result_free(res);
+    if (rc == 0)
+        res->accepted_index = ra.index;
+    px_log_receipt_free(&ra);
+    px_log_receipt_free(&rp);
+    px_buf_free(&st);
+    px_buf_free(&proof);
     return rc;
 }
 
 void px_step_result_free(px_step_result *r) {
     px_buf_free(&r->proof);
+    px_buf_free(&r->accepted);
     for (size_t i = 0; r->outputs && i < r->noutputs; i++)
         px_buf_free(&r->outputs[i]);
     free(r->outputs);

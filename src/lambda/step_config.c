@@ -105,15 +105,32 @@ static int parse_predecessors(px_stage_config *c, const json_t *p, px_err *err) 
     return 0;
 }
 
+/* The log whose checkpoints the instance must be shown its statements in,
+ * and the deadline after which it releases nothing. */
+static int parse_log(px_stage_config *c, const json_t *o, px_err *err) {
+    const json_t *k = json_object_get(o, "log");
+    if (!json_is_string(k) || px_verifier_parse(&c->log, json_string_value(k), json_string_length(k), err))
+        return px_fail(err, PX_E_INVALID, "field \"log\" must be the log's verifier key");
+    c->deadline = 0;
+    if (!json_object_get(o, "deadline"))
+        return 0;
+    if (px_json_int(o, "deadline", &c->deadline, err))
+        return -1;
+    if (c->deadline <= 0)
+        return px_fail(err, PX_E_INVALID, "field \"deadline\" must be a positive time in ms");
+    return 0;
+}
+
 static int parse_doc(px_stage_config *c, const json_t *o, px_err *err) {
-    static const char *const allowed[] = {"manifest", "stage", "successors", "predecessors", "params", NULL};
+    static const char *const allowed[] = {"manifest", "stage", "successors", "predecessors", "log", "deadline",
+                                          "params", NULL};
     if (!json_is_object(o))
         return px_fail(err, PX_E_INVALID, "stage config must be a JSON object");
     if (check_members(o, "stage config", allowed, err) ||
         px_json_hex(o, "manifest", c->manifest, sizeof c->manifest, err) ||
         parse_stage(c, json_object_get(o, "stage"), err) ||
         parse_successors(c, json_object_get(o, "successors"), err) ||
-        parse_predecessors(c, json_object_get(o, "predecessors"), err))
+        parse_predecessors(c, json_object_get(o, "predecessors"), err) || parse_log(c, o, err))
         return -1;
     json_t *params = json_object_get(o, "params");
     if (params && !json_is_object(params))

@@ -14,18 +14,21 @@
 #define WASM_WORKER_AS_BYTES (16ull << 30)
 #define WASM_WORKER_CPU_SECONDS 3600
 
+static int recv_error(const px_buf *payload, px_err *err) {
+    px_bytes f[1];
+    size_t n = 0;
+    if (px_wire_split(payload->data, payload->len, f, 1, &n, NULL) || n != 1)
+        return px_fail(err, PX_E_INTERNAL, "the λ worker failed and sent a malformed error");
+    return px_fail(err, PX_E_INTERNAL, "the λ worker failed: %.*s", (int)(f[0].n > 200 ? 200 : f[0].n),
+                   (const char *)f[0].p);
+}
+
 static int recv_expect(px_lambda_host *h, int want, px_buf *payload, px_err *err) {
     int type = 0;
     if (px_wire_recv(h->worker.fd, h->timeout_ms, &type, payload, err))
         return -1;
-    if (type == PX_MSG_ERROR) {
-        px_bytes f[1];
-        size_t n = 0;
-        if (px_wire_split(payload->data, payload->len, f, 1, &n, NULL) || n != 1)
-            return px_fail(err, PX_E_INTERNAL, "the λ worker failed and sent a malformed error");
-        return px_fail(err, PX_E_INTERNAL, "the λ worker failed: %.*s", (int)(f[0].n > 200 ? 200 : f[0].n),
-                       (const char *)f[0].p);
-    }
+    if (type == PX_MSG_ERROR)
+        return recv_error(payload, err);
     if (type != want)
         return px_fail(err, PX_E_INVALID, "the λ worker sent message %d, expected %d", type, want);
     return 0;
@@ -170,22 +173,18 @@ int px_lambda_host_start(px_lambda_host *h, const px_lambda_host_req *req, px_er
     return 0;
 }
 
-/* The result is only passed on if its proof really is the instance's. */
-static int read_result(px_lambda_host *h, px_step_result *res, px_err *err) {
+/* The result is passed on only if its proof is the one the log took. */
+static int read_result(px_lambda_host *h, const px_buf *logged_proof, int ok, px_step_result *res, px_err *err) {
     px_buf payload = PX_BUF_INIT;
     px_bytes f[1 + PX_LAMBDA_MAX_SUCCESSORS];
     size_t n = 0;
-    px_exec_proof p;
     int rc = recv_expect(h, PX_MSG_RESULT, &payload, err);
     if (rc == 0)
         rc = px_wire_split(payload.data, payload.len, f, 1 + PX_LAMBDA_MAX_SUCCESSORS, &n, err);
-    if (rc == 0 && n == 0)
-        rc = px_fail(err, PX_E_INVALID, "the λ worker sent a RESULT without a proof");
-    if (rc == 0 && px_exec_proof_verify(&p, f[0].p, f[0].n, h->sign_pk, err))
-        rc = px_err_prefix(err, "the λ worker's proof: ");
-    int ok = rc == 0 && !strcmp(p.status, PX_STATUS_OK);
+    if (rc == 0 && (n == 0 || f[0].n != logged_proof->len || memcmp(f[0].p, logged_proof->data, f[0].n)))
+        rc = px_fail(err, PX_E_INVALID, "the λ worker's RESULT is not for the proof in the log");
     if (rc == 0 && (ok ? n - 1 != h->nsuccessors : n != 1))
-        rc = px_fail(err, PX_E_INVALID, "the λ worker sent %zu outputs with status %s", n - 1, p.status);
+        rc = px_fail(err, PX_E_INVALID, "the λ worker sent %zu outputs with status %s", n - 1, res->status);
     if (rc == 0 && !(res->outputs = calloc(n, sizeof *res->outputs)))
         rc = px_fail(err, PX_E_NOMEM, "out of memory");
     if (rc == 0) {
@@ -194,14 +193,78 @@ static int read_result(px_lambda_host *h, px_step_result *res, px_err *err) {
         for (size_t i = 1; rc == 0 && i < n; i++)
             rc = px_buf_append(&res->outputs[i - 1], f[i].p, f[i].n, err);
         res->ok = ok;
-        memcpy(res->status, p.status, sizeof res->status);
     }
     px_buf_free(&payload);
     return rc;
 }
 
+/* One statement from the worker: ACCEPTED or OUTCOME (or either, want 0). */
+static int read_statement(px_lambda_host *h, int want, int *type, px_buf *out, px_err *err) {
+    px_buf payload = PX_BUF_INIT;
+    px_bytes f[1];
+    size_t n = 0;
+    int rc = px_wire_recv(h->worker.fd, h->timeout_ms, type, &payload, err);
+    if (rc == 0 && *type == PX_MSG_ERROR)
+        rc = recv_error(&payload, err);
+    else if (rc == 0 && (want ? *type != want : *type != PX_MSG_ACCEPTED && *type != PX_MSG_OUTCOME))
+        rc = px_fail(err, PX_E_INVALID, "the λ worker sent message %d where a statement was due", *type);
+    if (rc == 0 && (px_wire_split(payload.data, payload.len, f, 1, &n, err) || n != 1))
+        rc = px_fail(err, PX_E_INVALID, "the λ worker sent a malformed statement");
+    if (rc == 0)
+        rc = px_buf_append(out, f[0].p, f[0].n, err);
+    px_buf_free(&payload);
+    return rc;
+}
+
+/* Put a statement in the log and show the worker where. */
+static int log_and_show(px_lambda_host *h, const px_lambda_log *log, const px_buf *statement, uint64_t *index,
+                        px_err *err) {
+    px_log_receipt r;
+    memset(&r, 0, sizeof r);
+    if (!log || !log->append)
+        return px_fail(err, PX_E_STATE, "no log to put the λ worker's statements in");
+    if (log->append(log->ctx, statement->data, statement->len, &r, err))
+        return px_err_prefix(err, "the log did not take the λ worker's statement: ");
+    px_buf payload = PX_BUF_INIT;
+    int rc = px_wire_logged_encode(&payload, &r, err);
+    if (rc == 0)
+        rc = px_wire_send_payload(h->worker.fd, PX_MSG_LOGGED, &payload, err);
+    *index = r.index;
+    px_buf_free(&payload);
+    px_log_receipt_free(&r);
+    return rc;
+}
+
+/* The exchange after STEP: each statement checked against the instance key
+ * before the log gets it. */
+static int drive(px_lambda_host *h, const px_lambda_log *log, px_step_result *res, px_err *err) {
+    px_buf proof = PX_BUF_INIT;
+    px_accepted a;
+    px_exec_proof p;
+    int type = 0, rc = read_statement(h, 0, &type, &proof, err);
+    if (rc == 0 && type == PX_MSG_ACCEPTED) {
+        if (px_accepted_verify(&a, proof.data, proof.len, h->sign_pk, err))
+            rc = px_err_prefix(err, "the λ worker's accepted-input statement: ");
+        else
+            rc = px_buf_append(&res->accepted, proof.data, proof.len, err) ||
+                 log_and_show(h, log, &proof, &res->accepted_index, err);
+        px_buf_reset(&proof);
+        if (rc == 0)
+            rc = read_statement(h, PX_MSG_OUTCOME, &type, &proof, err);
+    }
+    if (rc == 0 && px_exec_proof_verify(&p, proof.data, proof.len, h->sign_pk, err))
+        rc = px_err_prefix(err, "the λ worker's proof: ");
+    if (rc == 0) {
+        memcpy(res->status, p.status, sizeof res->status);
+        rc = log_and_show(h, log, &proof, &res->proof_index, err) ||
+             read_result(h, &proof, !strcmp(p.status, PX_STATUS_OK), res, err);
+    }
+    px_buf_free(&proof);
+    return rc ? -1 : 0;
+}
+
 int px_lambda_host_step(px_lambda_host *h, const uint8_t *sealed_code, size_t code_len, const px_step_input *inputs,
-                        size_t ninputs, px_step_result *res, px_err *err) {
+                        size_t ninputs, const px_lambda_log *log, px_step_result *res, px_err *err) {
     memset(res, 0, sizeof *res);
     px_buf payload = PX_BUF_INIT;
     int rc = px_wire_step_encode(&payload, sealed_code, code_len, inputs, ninputs, err);
@@ -209,7 +272,7 @@ int px_lambda_host_step(px_lambda_host *h, const uint8_t *sealed_code, size_t co
         rc = px_wire_send_payload(h->worker.fd, PX_MSG_STEP, &payload, err);
     px_buf_free(&payload);
     if (rc == 0)
-        rc = read_result(h, res, err);
+        rc = drive(h, log, res, err);
     px_tee_worker_finish(&h->worker, 1, NULL, NULL);
     if (rc)
         px_step_result_free(res);

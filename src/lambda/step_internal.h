@@ -18,7 +18,17 @@ struct px_lambda {
     uint8_t measurement[PX_TEE_MEASUREMENT_BYTES];
     uint8_t evidence_digest[PX_SHA256_BYTES];
     int have_evidence;
-    int stepped;
+    int phase;                      /* PX_PHASE_* */
+    struct px_step_pending *pending; /* the step between its phases (step.c) */
+};
+
+/* Where an instance is in its one step. */
+enum {
+    PX_PHASE_BORN = 0, /* no evidence yet */
+    PX_PHASE_READY,    /* evidence set, waiting for the step */
+    PX_PHASE_ACCEPTED, /* accepted statement signed, waiting to be shown it in the log */
+    PX_PHASE_DECIDED,  /* proof signed, output sealed, waiting to be shown the proof in the log */
+    PX_PHASE_DONE      /* released (or refused for good) */
 };
 
 /* ---- validator --------------------------------------------------------- */
@@ -49,12 +59,34 @@ typedef struct px_proof_draft {
  * envelope to out. */
 int px_proofgen_sign(px_buf *out, const px_proof_draft *d, px_err *err);
 
+/* Pieces of the predicates both statements share (proofgen.c). */
+json_t *px_proofgen_hex(const uint8_t *p, size_t n);
+json_t *px_proofgen_inputs(const px_stage_input *in, size_t n);
+json_t *px_proofgen_stage(const px_stage_config *c);
+int px_proofgen_read_stage(const json_t *s, uint32_t *index, uint32_t *partition, char kind[PX_TEE_KIND_MAX + 1],
+                           px_err *err);
+
+/* ---- accepted-input statement (accepted.c) ---------------------------- */
+
+/* Sign the statement that the instance opened and validated these inputs
+ * at time `at` (ms), and append the DSSE envelope to out. */
+int px_accepted_sign(px_buf *out, const struct px_lambda *l, const px_stage_input *inputs, size_t n, int64_t at,
+                     px_err *err);
+
+/* ---- release after log (step_log.c) ----------------------------------- */
+
+/* 0 if shown proves that entry is in the log the config names: a
+ * checkpoint signed by that key and an inclusion proof of exactly these
+ * bytes at the shown index. PX_E_VERIFY naming what does not hold. */
+int px_lambda_shown_check(const struct px_lambda *l, const uint8_t *entry, size_t len, const px_lambda_logged *shown,
+                          px_err *err);
+
 /* ---- step ---------------------------------------------------------- */
 
 /* Sign a failure proof for a step that could not even be decoded: subject
- * is the digest of what arrived. Same return convention as px_lambda_step. */
+ * is the digest of what arrived. Like px_lambda_accept refusing: the proof
+ * is appended to out and must then be shown in the log to be released. */
 int px_lambda_step_refuse(px_lambda *l, const char *status, const px_err *why,
-                          const uint8_t subject[PX_SHA256_BYTES],
-                          px_step_result *res, px_err *err);
+                          const uint8_t subject[PX_SHA256_BYTES], px_buf *out, px_err *err);
 
 #endif

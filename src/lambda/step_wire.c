@@ -88,7 +88,7 @@ int px_wire_recv(int fd, int timeout_ms, int *type, px_buf *payload, px_err *err
     if (read_all(fd, h, sizeof h, deadline, err))
         return -1;
     uint32_t len = px_load_u32le(h + 1);
-    if (h[0] < PX_MSG_INIT || h[0] > PX_MSG_ERROR)
+    if (h[0] < PX_MSG_INIT || h[0] > PX_MSG_LOGGED)
         return px_fail(err, PX_E_INVALID, "λ frame has unknown type %u", h[0]);
     if (len > PX_WIRE_MAX_FRAME)
         return px_fail(err, PX_E_LIMIT, "λ frame of %u bytes exceeds %u", len, PX_WIRE_MAX_FRAME);
@@ -232,4 +232,31 @@ int px_wire_step_encode(px_buf *out, const uint8_t *code, size_t code_len, const
         f[3 + 3 * i] = (px_bytes){inputs[i].evidence, inputs[i].evidence_len};
     }
     return encode_fields(out, f, 1 + 3 * ninputs, err);
+}
+
+int px_wire_logged_encode(px_buf *out, const px_log_receipt *r, px_err *err) {
+    uint8_t ix[8];
+    for (int i = 0; i < 8; i++)
+        ix[i] = (uint8_t)(r->index >> (8 * i));
+    px_bytes f[3] = {{ix, sizeof ix}, {r->note.data, r->note.len}, {r->proof.data, r->proof.len}};
+    return encode_fields(out, f, 3, err);
+}
+
+int px_wire_logged_decode(const uint8_t *p, size_t len, px_lambda_logged *out, px_err *err) {
+    px_bytes f[3];
+    size_t n = 0;
+    if (px_wire_split(p, len, f, 3, &n, err))
+        return -1;
+    if (n != 3 || f[0].n != 8)
+        return px_fail(err, PX_E_INVALID, "LOGGED message is not index, checkpoint, proof");
+    if (f[1].n == 0 || f[1].n > PX_WIRE_CHECKPOINT_MAX)
+        return px_fail(err, PX_E_INVALID, "LOGGED checkpoint of %zu bytes is outside 1..%u", f[1].n,
+                       PX_WIRE_CHECKPOINT_MAX);
+    if (f[2].n % PX_LOG_HASH_BYTES || f[2].n / PX_LOG_HASH_BYTES > PX_LOG_MAX_PROOF)
+        return px_fail(err, PX_E_INVALID, "LOGGED proof of %zu bytes is not 0..%d hashes", f[2].n, PX_LOG_MAX_PROOF);
+    uint64_t ix = 0;
+    for (int i = 7; i >= 0; i--)
+        ix = ix << 8 | f[0].p[i];
+    *out = (px_lambda_logged){ix, (const char *)f[1].p, f[1].n, f[2].p, f[2].n / PX_LOG_HASH_BYTES};
+    return 0;
 }

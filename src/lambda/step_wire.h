@@ -10,8 +10,12 @@
  *   host -> worker  EVIDENCE  evidence envelope
  *   host -> worker  STEP      sealed code, then per input: sealed, proof,
  *                             evidence (empty for a POD release)
+ *   worker -> host  ACCEPTED  the accepted-input statement (inputs valid)
+ *   host -> worker  LOGGED    index u64le, checkpoint note, inclusion proof
+ *   worker -> host  OUTCOME   the execution proof (ok or failure)
+ *   host -> worker  LOGGED    the same, for the proof
  *   worker -> host  RESULT    proof, then one sealed output per successor
- *   worker -> host  ERROR     one line (only before a proof can be signed)
+ *   worker -> host  ERROR     one line (no proof, or nothing shown in the log)
  *
  * Both sides treat every frame as hostile; see docs/lambda.md. */
 #ifndef PIXIU_LAMBDA_STEP_WIRE_H
@@ -25,8 +29,13 @@ enum {
     PX_MSG_EVIDENCE = 3,
     PX_MSG_STEP = 4,
     PX_MSG_RESULT = 5,
-    PX_MSG_ERROR = 6
+    PX_MSG_ERROR = 6,
+    PX_MSG_ACCEPTED = 7,
+    PX_MSG_OUTCOME = 8,
+    PX_MSG_LOGGED = 9
 };
+
+#define PX_WIRE_CHECKPOINT_MAX (64u << 10) /* a checkpoint note with its cosignatures */
 
 #define PX_WIRE_HEADER_BYTES 5
 #define PX_WIRE_MAX_FRAME (512u << 20)
@@ -62,5 +71,10 @@ int px_wire_step_decode(const uint8_t *p, size_t len, px_bytes *code, px_step_in
                         px_err *err);
 int px_wire_step_encode(px_buf *out, const uint8_t *code, size_t code_len, const px_step_input *inputs,
                         size_t ninputs, px_err *err);
+
+/* LOGGED: what shows a statement in the log. The decoded view points into
+ * the payload; the instance checks it (px_lambda_run / _release). */
+int px_wire_logged_encode(px_buf *out, const px_log_receipt *r, px_err *err);
+int px_wire_logged_decode(const uint8_t *p, size_t len, px_lambda_logged *out, px_err *err);
 
 #endif

@@ -78,6 +78,19 @@ static int take_evidence(int fd, px_lambda *l, px_buf *payload, px_err *err) {
     return px_lambda_set_evidence(l, f[0].p, f[0].n, err);
 }
 
+/* Send one statement and wait to be shown it in the log; the LOGGED view
+ * points into payload. */
+static int logged(int fd, int type, const px_buf *statement, px_buf *payload, px_lambda_logged *shown,
+                  px_err *err) {
+    px_bytes f = {statement->data, statement->len};
+    if (px_wire_send(fd, type, &f, 1, err) || expect(fd, PX_MSG_LOGGED, payload, err))
+        return -1;
+    return px_wire_logged_decode(payload->data, payload->len, shown, err);
+}
+
+/* STEP, then accepted statement and proof each shown in the log before the
+ * instance goes on. Any failure after STEP ends the worker with nothing
+ * released. */
 static int step(int fd, px_lambda *l, px_buf *payload, px_step_result *res, px_err *err) {
     if (expect(fd, PX_MSG_STEP, payload, err))
         return -1;
@@ -85,18 +98,29 @@ static int step(int fd, px_lambda *l, px_buf *payload, px_step_result *res, px_e
     px_step_input *in = NULL;
     size_t n = 0;
     px_err why = {0};
-    int rc;
+    px_buf statement = PX_BUF_INIT, proof = PX_BUF_INIT;
+    int accepted = 0, rc;
     if (px_wire_step_decode(payload->data, payload->len, &code, &in, &n, &why) == 0) {
-        rc = px_lambda_step(l, code.p, code.n, in, n, res, err);
+        rc = px_lambda_accept(l, code.p, code.n, in, n, &statement, &accepted, err);
     } else {
         /* A malformed step is still a step: refuse it with a signed proof. */
         uint8_t d[PX_SHA256_BYTES];
         px_sha256(d, payload->data, payload->len);
         px_err_prefix(&why, "step message: ");
-        rc = px_lambda_step_refuse(l, PX_STATUS_BAD_INPUT, &why, d, res, err);
+        rc = px_lambda_step_refuse(l, PX_STATUS_BAD_INPUT, &why, d, &statement, err);
     }
-    free(in);
-    return rc;
+    free(in); /* points into payload, which is reused below */
+    px_lambda_logged shown;
+    if (rc == 0 && accepted)
+        rc = logged(fd, PX_MSG_ACCEPTED, &statement, payload, &shown, err) ||
+             px_lambda_run(l, &shown, &proof, err);
+    else if (rc == 0)
+        rc = px_buf_append(&proof, statement.data, statement.len, err);
+    if (rc == 0)
+        rc = logged(fd, PX_MSG_OUTCOME, &proof, payload, &shown, err) || px_lambda_release(l, &shown, res, err);
+    px_buf_free(&statement);
+    px_buf_free(&proof);
+    return rc ? -1 : 0;
 }
 
 static int send_result(int fd, const px_step_result *res, px_err *err) {

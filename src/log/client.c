@@ -92,36 +92,53 @@ int px_log_remote_checkpoint(const char *url, const px_verifier *log_key, px_buf
     return 0;
 }
 
-int px_log_remote_append(const char *url, const uint8_t *entry, size_t len, const px_verifier *log_key,
-                         px_log_receipt *out, px_err *err) {
-    json_t *j = call_json("POST", url, "/add?wait=1", entry, len, err);
-    if (!j)
-        return -1;
-    px_log_receipt r = {0};
+static int answer_read(const json_t *j, const uint8_t *entry, size_t len, const px_verifier *log_key,
+                       px_log_receipt *r, px_err *err) {
     int64_t index;
     const char *note;
-    int rc = -1;
-    if (px_json_int(j, "index", &index, err) || index < 0 || px_json_str(j, "checkpoint", &note, err) ||
-        proof_of(j, &r.proof, err))
-        goto out;
-    r.index = (uint64_t)index;
+    if (px_json_int(j, "index", &index, err) || px_json_str(j, "checkpoint", &note, err) ||
+        proof_of(j, &r->proof, err))
+        return -1;
+    if (index < 0)
+        return px_fail(err, PX_E_INVALID, "log client: negative entry index");
+    r->index = (uint64_t)index;
     size_t note_len = json_string_length(json_object_get(j, "checkpoint"));
-    if (px_buf_append(&r.note, note, note_len, err) ||
-        px_checkpoint_open(&r.checkpoint, note, note_len, log_key, NULL, err))
-        goto out;
-    uint8_t leaf[PX_LOG_HASH_BYTES];
-    px_log_leaf_hash(leaf, entry, len);
-    if (px_log_verify_inclusion(r.index, r.checkpoint.size, leaf, r.proof.data, r.proof.len / PX_LOG_HASH_BYTES,
-                                r.checkpoint.root, err)) {
-        px_err_prefix(err, "log client: appended entry not proven: ");
-        goto out;
+    if (px_buf_append(&r->note, note, note_len, err) ||
+        px_checkpoint_open(&r->checkpoint, note, note_len, log_key, NULL, err))
+        return -1;
+    if (px_log_receipt_check(r, entry, len, log_key, err))
+        return px_err_prefix(err, "log client: appended entry not proven: ");
+    return 0;
+}
+
+int px_log_append_answer(const uint8_t *answer, size_t answer_len, const uint8_t *entry, size_t len,
+                         const px_verifier *log_key, px_log_receipt *out, px_err *err) {
+    json_t *j = px_json_parse(answer, answer_len, RESP_MAX, err);
+    if (j && !json_is_object(j)) {
+        json_decref(j);
+        return px_fail(err, PX_E_INVALID, "log client: answer is not a JSON object");
+    }
+    if (!j)
+        return -1;
+    px_log_receipt r;
+    memset(&r, 0, sizeof r);
+    int rc = answer_read(j, entry, len, log_key, &r, err);
+    json_decref(j);
+    if (rc) {
+        px_log_receipt_free(&r);
+        return -1;
     }
     *out = r;
-    rc = 0;
-out:
-    if (rc)
-        px_log_receipt_free(&r);
-    json_decref(j);
+    return 0;
+}
+
+int px_log_remote_append(const char *url, const uint8_t *entry, size_t len, const px_verifier *log_key,
+                         px_log_receipt *out, px_err *err) {
+    px_buf b = PX_BUF_INIT;
+    int rc = call("POST", url, "/add?wait=1", entry, len, &b, err);
+    if (rc == 0)
+        rc = px_log_append_answer(b.data, b.len, entry, len, log_key, out, err);
+    px_buf_free(&b);
     return rc;
 }
 

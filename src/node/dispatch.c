@@ -278,7 +278,8 @@ static int recruit_one(px_job *j, px_slot *sl, px_err *err) {
     if (predecessors(j, sl->stage, sl->partition, &pre, &npre, &pods, err))
         return -1;
     int rc = px_stage_config_build(&sl->config, m, sl->stage, sl->partition, (const uint8_t(*)[32])succ, nsucc,
-                                   pods ? NULL : pre, pods ? 0 : npre, pods ? pre : NULL, pods ? npre : 0, err);
+                                   pods ? NULL : pre, pods ? 0 : npre, pods ? pre : NULL, pods ? npre : 0,
+                                   &j->log->signing, err);
     free(pre);
     if (rc)
         return -1;
@@ -324,9 +325,11 @@ static int publish_plan(px_job *j, px_err *err) {
     for (size_t i = 0; i < n; i++)
         px_buf_free(&e[i]);
     free(e);
-    if (rc == 0)
+    if (rc == 0) {
+        j->published = 1;
         px_dispatch_progress(j, "  plan published (%zu instances, %zu bytes in %zu log entr%s)", j->ns, j->plan.len,
                              n, n == 1 ? "y" : "ies");
+    }
     return rc;
 }
 
@@ -609,6 +612,26 @@ static void job_free(px_job *j) {
     px_memzero(&j->receiver, sizeof j->receiver);
 }
 
+/* A task that stopped after its plan was published: build the failure
+ * receipt. The dispatcher's own error (rc -1) becomes the task's failure
+ * when the receipt can be built; otherwise it stands. */
+static int prove_failure(px_job *j, int rc, px_err *err) {
+    if (rc < 0)
+        snprintf(j->r->failure, sizeof j->r->failure, "%s", err->msg);
+    px_err ferr = {0};
+    uint64_t t0 = px_mono_ns();
+    if (px_dispatch_failure_receipt(j, &ferr) || px_dispatch_check_receipt(j, &ferr)) {
+        px_dispatch_progress(j, "  no failure receipt: %s", ferr.msg);
+        px_buf_free(&j->r->receipt);
+        if (rc < 0)
+            return rc;
+        *err = ferr;
+        return -1;
+    }
+    j->r->receipt_ms = px_dispatch_ms_since(t0);
+    return 0;
+}
+
 int px_submit(const px_submit_opts *o, const void *tmpl, size_t len, px_submit_result *r, px_err *err) {
     memset(r, 0, sizeof *r);
     px_job j = {.o = o, .r = r};
@@ -638,13 +661,17 @@ int px_submit(const px_submit_opts *o, const void *tmpl, size_t len, px_submit_r
     if (stopped)
         goto out;
     t0 = px_mono_ns();
-    if (px_dispatch_receipt(&j, err) || px_dispatch_check_receipt(&j, err)) {
+    if (px_dispatch_receipt(&j, NULL, err) || px_dispatch_check_receipt(&j, err)) {
         rc = -1;
         goto out;
     }
     r->receipt_ms = px_dispatch_ms_since(t0);
     r->ok = 1;
 out:
+    /* Once the plan is in the log, every end gets a receipt: a failure is
+     * proven from the log like a success. */
+    if (!r->ok && j.published)
+        rc = prove_failure(&j, rc, err);
     job_free(&j);
     return rc;
 }

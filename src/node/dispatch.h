@@ -39,6 +39,7 @@ typedef struct px_job {
     px_buf *rel_sealed, *rel_env; /* per release */
     uint8_t (*rel_key)[PX_BOX_PUBLICKEYBYTES]; /* per release: the stage-0 key it is sealed to */
     size_t nrel;
+    int published; /* the plan is in the log: every end gets a receipt */
 } px_job;
 
 double px_dispatch_ms_since(uint64_t t0);
@@ -50,8 +51,15 @@ int px_dispatch_call(const px_job *j, const px_member *to, const char *path, con
 int px_dispatch_admit(px_job *j, px_err *err);
 void px_dispatch_progress(const px_job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Cosign the log's checkpoint, collect the task's entries with inclusion
- * proofs, and build j->r->receipt. */
-int px_dispatch_receipt(px_job *j, px_err *err);
+ * proofs, and build j->r->receipt: a success receipt, or with failure a
+ * failure receipt stating that audit verdict. */
+int px_dispatch_receipt(px_job *j, const px_audit *failure, px_err *err);
+/* The failure receipt of a task that stopped: the audit over the log at
+ * the time its checkpoint is cosigned. An instance that accepted its input
+ * and gave no proof is silent only after the manifest's deadline, so when
+ * the log shows one still "running", this waits for the deadline first.
+ * Fills j->r's failure fields from the verdict. */
+int px_dispatch_failure_receipt(px_job *j, px_err *err);
 /* Check j->r->receipt as anyone would, and read the first stage's counts. */
 int px_dispatch_check_receipt(px_job *j, px_err *err);
 

@@ -1,10 +1,15 @@
-/* The dispatcher's last part: prove the outcome. Ask every witness to cosign
- * the log's checkpoint, fetch the task's entries with inclusion proofs,
- * build the receipt, and check it exactly as `pixiu verify` would. */
+/* The dispatcher's last part: prove the outcome, success or failure. Ask
+ * every witness to cosign the log's checkpoint, fetch the task's entries
+ * with inclusion proofs, build the receipt (for a failure: stating the
+ * audit's verdict), and check it exactly as `pixiu verify` would. */
 #include <inttypes.h>
 #include <string.h>
+#include <time.h>
 
 #include "node/dispatch.h"
+
+/* Past the deadline by more than a cosignature's whole-second rounding. */
+#define PX_DISPATCH_DEADLINE_MARGIN_MS 2000
 
 static int fetch(const char *url, size_t max, px_buf *out, px_err *err) {
     int status = 0;
@@ -124,60 +129,161 @@ static void receipt_keys(const px_job *j, keyset *k) {
         }
 }
 
-int px_dispatch_receipt(px_job *j, px_err *err) {
+/* The task's entries in a cosigned checkpoint, each with its proof. */
+typedef struct proven {
+    px_buf note;
+    px_checkpoint cp;
+    size_t nwit;
+    uint64_t *idx;
+    size_t n, m;
+    px_buf *data, *proofs;
+    px_receipt_entry *re;
+    keyset *k;
+} proven;
+
+static void proven_free(proven *p) {
+    for (size_t i = 0; i < p->n; i++) {
+        if (p->data)
+            px_buf_free(&p->data[i]);
+        if (p->proofs)
+            px_buf_free(&p->proofs[i]);
+    }
+    free(p->data);
+    free(p->proofs);
+    free(p->re);
+    free(p->idx);
+    free(p->k);
+    px_checkpoint_free(&p->cp);
+    px_buf_free(&p->note);
+    memset(p, 0, sizeof *p);
+}
+
+static int collect(px_job *j, const char *log_url, proven *p, px_err *err) {
+    memset(p, 0, sizeof *p);
+    p->k = calloc(1, sizeof *p->k);
+    int rc = !p->k ? px_fail(err, PX_E_NOMEM, "out of memory") : 0;
+    if (!rc)
+        rc = cosigned_checkpoint(j, log_url, &p->note, &p->nwit, err) ||
+             px_checkpoint_open(&p->cp, (const char *)p->note.data, p->note.len, &j->log->signing, NULL, err) ||
+             px_logread_lookup(log_url, "manifest", j->m.id, &p->idx, &p->n, err);
+    if (!rc && (!(p->data = calloc(p->n + 1, sizeof *p->data)) || !(p->proofs = calloc(p->n + 1, sizeof *p->proofs)) ||
+                !(p->re = calloc(p->n + 1, sizeof *p->re))))
+        rc = px_fail(err, PX_E_NOMEM, "out of memory");
+    for (size_t i = 0; !rc && i < p->n; i++) {
+        if (p->idx[i] >= p->cp.size)
+            continue;
+        size_t m = p->m;
+        rc = px_logread_entry(log_url, p->idx[i], &p->data[m], err) ||
+             inclusion(log_url, p->idx[i], p->cp.size, &p->proofs[m], err);
+        p->re[m] = (px_receipt_entry){p->idx[i], p->data[m].data, p->data[m].len, p->proofs[m].data,
+                                      p->proofs[m].len / 32};
+        p->m++;
+    }
+    if (!rc)
+        receipt_keys(j, p->k);
+    return rc;
+}
+
+static int build(px_job *j, const proven *p, const px_audit *failure, px_err *err) {
+    px_receipt_parts parts = {
+        .manifest = j->m.id, .result = j->r->result_digest, .failure = failure, .log_key = &j->log->signing,
+        .checkpoint = (const char *)p->note.data, .checkpoint_len = p->note.len, .witnesses = p->k->wit,
+        .nwitnesses = p->k->nwit, .pods = p->k->pods, .npods = p->k->npods, .platforms = p->k->plat,
+        .nplatforms = p->k->nplat, .builds = (const uint8_t(*)[PX_SHA256_BYTES])p->k->builds,
+        .nbuilds = p->k->nbuilds, .entries = p->re, .nentries = p->m};
+    int rc = px_receipt_build(&j->r->receipt, &parts, err);
+    if (rc == 0)
+        px_dispatch_progress(j, "  %sreceipt: %zu log entries in a checkpoint of %" PRIu64 ", %zu cosignature(s)",
+                             failure ? "failure " : "", p->m, p->cp.size, p->nwit);
+    return rc;
+}
+
+int px_dispatch_receipt(px_job *j, const px_audit *failure, px_err *err) {
     char log_url[PX_MEMBER_URL_MAX + 8];
     snprintf(log_url, sizeof log_url, "%s/log", j->log->url);
-    px_buf note = PX_BUF_INIT;
-    size_t nwit = 0;
-    uint64_t *idx = NULL;
+    proven p;
+    int rc = collect(j, log_url, &p, err);
+    if (rc == 0)
+        rc = build(j, &p, failure, err);
+    proven_free(&p);
+    return rc;
+}
+
+/* The verdict over what p holds, judged as a verifier of the receipt will:
+ * at the newest cosignature's time. */
+static int audit_proven(px_job *j, const proven *p, px_audit *a, px_err *err) {
+    px_entry *e = calloc(p->m + 1, sizeof *e);
+    size_t ne = 0;
+    int rc = e ? 0 : px_fail(err, PX_E_NOMEM, "out of memory");
+    for (size_t i = 0; rc == 0 && i < p->m; i++)
+        if (px_entry_parse(&e[ne], p->re[i].index, p->re[i].data, p->re[i].len, NULL) == 0)
+            ne++;
+    int64_t at = px_receipt_time((const char *)p->note.data, p->note.len, p->k->wit, p->k->nwit);
+    if (rc == 0)
+        rc = px_audit_run_at(a, j->m.id, e, ne, j->trust.pods, j->trust.npods, px_exec_evidence_check,
+                             &j->trust.exec, at, err);
+    for (size_t i = 0; i < ne; i++)
+        px_entry_free(&e[i]);
+    free(e);
+    return rc;
+}
+
+/* Wait out an instance the log shows "running" (accepted input, no proof):
+ * only after the deadline does the log prove it silent. */
+static int await_deadline(px_job *j, const char *log_url, px_err *err) {
+    px_entry *e = NULL;
     size_t n = 0;
-    px_checkpoint cp = {0};
-    keyset *k = calloc(1, sizeof *k);
-    px_buf *data = NULL, *proofs = NULL;
-    px_receipt_entry *re = NULL;
-    int rc = !k ? px_fail(err, PX_E_NOMEM, "out of memory") : 0;
-    if (!rc)
-        rc = cosigned_checkpoint(j, log_url, &note, &nwit, err) ||
-             px_checkpoint_open(&cp, (const char *)note.data, note.len, &j->log->signing, NULL, err) ||
-             px_logread_lookup(log_url, "manifest", j->m.id, &idx, &n, err);
-    if (!rc && !(data = calloc(n + 1, sizeof *data)))
-        rc = px_fail(err, PX_E_NOMEM, "out of memory");
-    if (!rc && !(proofs = calloc(n + 1, sizeof *proofs)))
-        rc = px_fail(err, PX_E_NOMEM, "out of memory");
-    if (!rc && !(re = calloc(n + 1, sizeof *re)))
-        rc = px_fail(err, PX_E_NOMEM, "out of memory");
-    size_t m = 0;
-    for (size_t i = 0; !rc && i < n; i++) {
-        if (idx[i] >= cp.size)
-            continue;
-        rc = px_logread_entry(log_url, idx[i], &data[m], err) || inclusion(log_url, idx[i], cp.size, &proofs[m], err);
-        re[m] = (px_receipt_entry){idx[i], data[m].data, data[m].len, proofs[m].data, proofs[m].len / 32};
-        m++;
+    px_audit a;
+    if (px_logread_entries(log_url, "manifest", j->m.id, &e, &n, err))
+        return -1;
+    int rc = px_audit_run_at(&a, j->m.id, e, n, j->trust.pods, j->trust.npods, px_exec_evidence_check,
+                             &j->trust.exec, px_now_ms(), err);
+    for (size_t i = 0; i < n; i++)
+        px_entry_free(&e[i]);
+    free(e);
+    if (rc)
+        return -1;
+    if (!strcmp(a.status, "running")) {
+        /* Cosignatures carry whole seconds: wait past the next one. */
+        int64_t wait = j->m.deadline - px_now_ms() + PX_DISPATCH_DEADLINE_MARGIN_MS;
+        px_dispatch_progress(j, "  stage %lld on %s accepted its input and gave no proof: waiting %.1f s for the "
+                             "deadline, after which the log alone proves it silent", (long long)a.stage, a.node,
+                             wait > 0 ? (double)wait / 1000 : 0.0);
+        while (wait > 0) {
+            struct timespec ts = {wait / 1000, (wait % 1000) * 1000000};
+            nanosleep(&ts, NULL);
+            wait = j->m.deadline - px_now_ms() + PX_DISPATCH_DEADLINE_MARGIN_MS;
+        }
     }
-    if (!rc) {
-        receipt_keys(j, k);
-        px_receipt_parts parts = {
-            .manifest = j->m.id, .result = j->r->result_digest, .log_key = &j->log->signing,
-            .checkpoint = (const char *)note.data, .checkpoint_len = note.len, .witnesses = k->wit,
-            .nwitnesses = k->nwit, .pods = k->pods, .npods = k->npods, .platforms = k->plat, .nplatforms = k->nplat,
-            .builds = (const uint8_t(*)[PX_SHA256_BYTES])k->builds, .nbuilds = k->nbuilds,
-            .entries = re, .nentries = m};
-        rc = px_receipt_build(&j->r->receipt, &parts, err);
-        px_dispatch_progress(j, "  receipt: %zu log entries in a checkpoint of %" PRIu64 ", %zu cosignature(s)", m, cp.size, nwit);
+    px_audit_free(&a);
+    return 0;
+}
+
+int px_dispatch_failure_receipt(px_job *j, px_err *err) {
+    char log_url[PX_MEMBER_URL_MAX + 8];
+    snprintf(log_url, sizeof log_url, "%s/log", j->log->url);
+    if (await_deadline(j, log_url, err))
+        return -1;
+    proven p;
+    px_audit a;
+    memset(&a, 0, sizeof a);
+    int rc = collect(j, log_url, &p, err) || audit_proven(j, &p, &a, err);
+    if (rc == 0 && a.verdict == PX_AUDIT_OK)
+        rc = px_fail(err, PX_E_STATE, "the log proves the task ok, not failed: %s", j->r->failure);
+    if (rc == 0)
+        rc = build(j, &p, &a, err);
+    if (rc == 0) {
+        px_submit_result *r = j->r;
+        r->receipt_failed = 1;
+        r->failed_stage = a.stage;
+        r->failed_partition = a.partition;
+        snprintf(r->failed_node, sizeof r->failed_node, "%s", a.node);
+        snprintf(r->failed_status, sizeof r->failed_status, "%s", a.status);
+        snprintf(r->blamed, sizeof r->blamed, "%s", a.blamed);
+        snprintf(r->verdict_why, sizeof r->verdict_why, "%s", a.why);
     }
-    for (size_t i = 0; i < n; i++) {
-        if (data)
-            px_buf_free(&data[i]);
-        if (proofs)
-            px_buf_free(&proofs[i]);
-    }
-    free(data);
-    free(proofs);
-    free(re);
-    free(idx);
-    free(k);
-    px_checkpoint_free(&cp);
-    px_buf_free(&note);
+    px_audit_free(&a);
+    proven_free(&p);
     return rc;
 }
 

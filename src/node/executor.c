@@ -1,6 +1,8 @@
 /* The executor role: recruit a trust-λ instance for one stage of a task
  * (spawned under the node's TEE backend, which signs its evidence), then
- * run its one step on sealed inputs and commit the signed proof to the log.
+ * run its one step on sealed inputs: its accepted-input statement and its
+ * proof each go to the log, and the worker is shown them there before it
+ * runs and before it releases its output (docs/lambda.md).
  * Only the task's consumer may recruit for it or drive its instances. */
 #include <string.h>
 
@@ -191,11 +193,40 @@ static void release_slot(px_node *n, px_node_instance *in) {
     pthread_mutex_unlock(&n->mu);
 }
 
-static void step_reply(px_node *n, px_step_result *res, px_http_response *resp) {
-    px_err err = {0};
-    uint64_t index = 0;
-    /* Every step's proof, failed ones too, goes to the public log. */
-    int logged = px_node_log_append(n, res->proof.data, res->proof.len, &index, &err) == 0;
+/* The instance's log, reached over HTTP: each statement appended (signed
+ * by this node), waited for until durable, and its checkpoint and
+ * inclusion proof checked against the membership's log key before the
+ * worker is shown them (the worker checks them again itself). */
+typedef struct step_log {
+    px_node *n;
+} step_log;
+
+static int log_statement(void *ctx, const uint8_t *entry, size_t len, px_log_receipt *out, px_err *err) {
+    step_log *sl = ctx;
+    px_membership m;
+    if (px_node_members(sl->n, &m, err))
+        return -1;
+    const px_member *log = px_node_find_role(&m, PX_ROLE_LOG);
+    px_buf resp = PX_BUF_INIT;
+    int status = 0, rc = -1;
+    if (!log)
+        px_fail(err, PX_E_UNAVAILABLE, "the membership has no log");
+    else if (px_signed_call(&sl->n->key, sl->n->cfg.id, log->id, "POST", log->url, "/log/add?wait=1", entry, len,
+                            PX_NODE_CALL_TIMEOUT_MS, 1 << 20, &status, &resp, err) == 0) {
+        if (status != 200)
+            px_fail(err, PX_E_UNAVAILABLE, "log %s refused the entry: HTTP %d %.*s", log->id, status,
+                    (int)(resp.len > 160 ? 160 : resp.len), (const char *)resp.data);
+        else
+            rc = px_log_append_answer(resp.data, resp.len, entry, len, &log->signing, out, err);
+    }
+    px_buf_free(&resp);
+    px_membership_free(&m);
+    return rc;
+}
+
+/* The instance's statements are in the log already (the worker went on only
+ * once shown them there); the reply says where. */
+static void step_reply(px_step_result *res, px_http_response *resp) {
     json_t *r = json_object(), *outs = json_array();
     json_object_set_new(r, "ok", json_boolean(res->ok));
     json_object_set_new(r, "status", json_string(res->status));
@@ -207,10 +238,11 @@ static void step_reply(px_node *n, px_step_result *res, px_http_response *resp) 
         json_array_append(outs, json_object_get(h, "b"));
         json_decref(h);
     }
-    if (logged)
-        json_object_set_new(r, "log_index", json_integer((json_int_t)index));
-    else
-        json_object_set_new(r, "log_error", json_string(err.msg));
+    json_object_set_new(r, "log_index", json_integer((json_int_t)res->proof_index));
+    if (res->accepted.len) {
+        px_x_set_b64(r, "accepted", res->accepted.data, res->accepted.len, NULL);
+        json_object_set_new(r, "accepted_index", json_integer((json_int_t)res->accepted_index));
+    }
     px_node_reply_json(resp, r);
 }
 
@@ -227,10 +259,12 @@ void px_node_step(px_node *n, const px_member *sender, const px_http_request *re
     }
     px_step_result res;
     memset(&res, 0, sizeof res);
-    if (px_lambda_host_step(&in->host, s.code.len ? s.code.data : NULL, s.code.len, s.in, s.n, &res, &err))
-        px_node_reply_err(resp, &err); /* no proof: the dispatcher reports it */
+    step_log sl = {n};
+    px_lambda_log log = {log_statement, &sl};
+    if (px_lambda_host_step(&in->host, s.code.len ? s.code.data : NULL, s.code.len, s.in, s.n, &log, &res, &err))
+        px_node_reply_err(resp, &err); /* nothing released: the audit reads the log */
     else
-        step_reply(n, &res, resp);
+        step_reply(&res, resp);
     px_step_result_free(&res);
     release_slot(n, in);
 out:

@@ -165,7 +165,15 @@ typedef struct px_submit_result {
     px_buf manifest_env;             /* the signed manifest */
     px_buf result;                   /* the opened result (last stage output) */
     uint8_t result_digest[PX_SHA256_BYTES];
-    px_buf receipt;                  /* JSON, when the task completed */
+    px_buf receipt;                  /* JSON: success or failure receipt (once the plan was published) */
+    /* A failure receipt's verdict: what the log proves (docs/executor.md). */
+    int receipt_failed;
+    int64_t failed_stage;
+    uint32_t failed_partition;
+    char failed_node[PX_NODE_ID_MAX + 1];
+    char failed_status[32];
+    char blamed[PX_NODE_ID_MAX + 1];  /* "" when the log proves nobody at fault */
+    char verdict_why[PX_ERR_MSG_MAX];
     uint64_t records, authenticated, alleged; /* from the first stage's proof */
     size_t releases, refusals;
     char failure[2 * PX_ERR_MSG_MAX]; /* why not ok */

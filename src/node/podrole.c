@@ -177,6 +177,13 @@ static int admit(px_node *n, const px_member *sender, const px_plan *p, json_t *
         return -1;
     px_tee_build *ref = NULL;
     int rc = accepted_builds(n, &mem, &t, &ref, err);
+    if (rc == 0) {
+        /* Every instance must answer to the network's log (release after log). */
+        const px_member *log = px_node_find_role(&mem, PX_ROLE_LOG);
+        rc = log ? px_plan_check_log(p, &log->signing, err) : px_fail(err, PX_E_UNAVAILABLE, "the membership has no log");
+        if (rc)
+            px_node_trust_free(&t);
+    }
     px_membership_free(&mem);
     if (rc) {
         free(ref);

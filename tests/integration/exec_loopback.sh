@@ -85,32 +85,73 @@ grep -q "^verdict: ok: result $result" "$tmp/audit" || fail "audit result: $(cat
 "$pixiu" trace "$result" --log "$log" --membership "$tmp/net/membership.json" >"$tmp/trace" || fail "trace: $(cat "$tmp/trace")"
 for p in pod-1 pod-2 pod-3; do grep -q "released by $p dataset transactions" "$tmp/trace" || fail "trace misses $p"; done
 
-# 4. Kill the task stage's executor in the middle of a task.
+# 4. Kill the task stage's executor in the middle of a task, once its
+# instance has put its accepted-input statement in the log. The manifest's
+# deadline is 45 s away; after it, the log alone proves exec-2 silent: the
+# dispatcher's failure receipt, the audit and `pixiu verify` all blame
+# exec-2 by name, whatever the consumer reported.
 "$pixiu" task build "$src/tests/integration/exec_slow_task.c" -o "$tmp/slow.wasm" --sdk "$src/sdk"
-sed 's/"cpu_ms": 10000/"cpu_ms": 60000, "wall_ms": 120000/' "$tmp/manifest.json" >"$tmp/slow.json"
+deadline=$(( $(date +%s%3N) + 45000 ))
+sed 's/"cpu_ms": 10000/"cpu_ms": 60000, "wall_ms": 120000/; s/^{"name"/{"deadline": '"$deadline"', "name"/' \
+  "$tmp/manifest.json" >"$tmp/slow.json"
 "$pixiu" task submit "$tmp/slow.json" --node "$tmp/net/analyst/node.json" --code "$tmp/slow.wasm" \
-  >"$tmp/slow.out" 2>"$tmp/slow.progress" &
+  --receipt "$tmp/slow.receipt" >"$tmp/slow.out" 2>"$tmp/slow.progress" &
 submit=$!
 for _ in $(seq 1 600); do
   grep -q 'stage 0 (prover) on exec-1: ok' "$tmp/slow.progress" && break
   sleep 0.1
 done
 grep -q 'stage 0 (prover) on exec-1: ok' "$tmp/slow.progress" || fail "slow task never reached stage 1"
-sleep 0.5
+slow_task=$(sed -n 's/^task //p' "$tmp/slow.progress")
+for _ in $(seq 1 300); do
+  "$pixiu" audit "$slow_task" --log "$log" --membership "$tmp/net/membership.json" --json >"$tmp/slow.running" || true
+  grep -q '"status": *"running"' "$tmp/slow.running" && break
+  sleep 0.1
+done
+grep -q '"status": *"running"' "$tmp/slow.running" || fail "stage 1 never logged its acceptance: $(cat "$tmp/slow.running")"
+grep -q '"blamed": *null' "$tmp/slow.running" || fail "a running stage is blamed: $(cat "$tmp/slow.running")"
 kill -9 "$(cat "$tmp/net/exec-2/pid")"
 set +e
 wait $submit
 rc=$?
 set -e
 [ $rc -eq 1 ] || fail "submit after the kill exited $rc: $(cat "$tmp/slow.out" "$tmp/slow.progress")"
-slow_task=$(sed -n 's/^task //p' "$tmp/slow.out")
+grep -q '^verdict: silent at stage 1 partition 0 on exec-2: ' "$tmp/slow.out" ||
+  fail "no silent verdict: $(cat "$tmp/slow.out" "$tmp/slow.progress")"
+grep -q '^blamed: exec-2$' "$tmp/slow.out" || fail "submit does not blame exec-2: $(cat "$tmp/slow.out")"
+grep -q '^receipt: failure verified, written to ' "$tmp/slow.out" || fail "no failure receipt: $(cat "$tmp/slow.out")"
+# The failure receipt offline: verified, naming the failed stage (exit 1);
+# with a byte flipped it does not verify (exit 1, said otherwise).
+set +e
+"$pixiu" verify "$tmp/slow.receipt" --membership "$tmp/net/membership.json" >"$tmp/slow.verify" 2>&1
+rc=$?
+set -e
+[ $rc -eq 1 ] || fail "verify of the failure receipt exited $rc: $(cat "$tmp/slow.verify")"
+grep -q "FAILED at stage 1 partition 0 on exec-2: silent" "$tmp/slow.verify" || fail "verify: $(cat "$tmp/slow.verify")"
+grep -q "blamed: exec-2" "$tmp/slow.verify" || fail "verify does not blame exec-2: $(cat "$tmp/slow.verify")"
+"$pixiu" verify "$tmp/slow.receipt" --membership "$tmp/net/membership.json" --json >"$tmp/slow.verify.json" || true
+grep -q '"valid":true,"outcome":"failed"' "$tmp/slow.verify.json" || fail "verify --json: $(cat "$tmp/slow.verify.json")"
+python3 - "$tmp/slow.receipt" "$tmp/slow.bad" <<'PY'
+import sys
+b = bytearray(open(sys.argv[1], 'rb').read())
+b[len(b) // 2] ^= 0x01
+open(sys.argv[2], 'wb').write(b)
+PY
+set +e
+"$pixiu" verify "$tmp/slow.bad" --membership "$tmp/net/membership.json" >"$tmp/slow.bad.out" 2>&1
+rc=$?
+set -e
+[ $rc -eq 1 ] || fail "a flipped failure receipt exited $rc"
+grep -q "the receipt does not verify" "$tmp/slow.bad.out" || fail "flipped: $(cat "$tmp/slow.bad.out")"
+# Anyone reading the log: the same verdict, from exec-2's own acceptance.
 set +e
 "$pixiu" audit "$slow_task" --log "$log" --membership "$tmp/net/membership.json" >"$tmp/slow.audit"
 rc=$?
 set -e
 [ $rc -eq 1 ] || fail "audit of the killed task exited $rc"
-grep -q 'verdict: missing (timeout): stage 1 (wasm) partition 0 on exec-2 left no proof; the consumer reported' \
-  "$tmp/slow.audit" || fail "audit does not pinpoint exec-2: $(cat "$tmp/slow.audit")"
+grep -q 'verdict: missing (silent): stage 1 (wasm) partition 0 on exec-2 accepted its input' "$tmp/slow.audit" ||
+  fail "audit does not pinpoint exec-2: $(cat "$tmp/slow.audit")"
+grep -q '^blamed: exec-2$' "$tmp/slow.audit" || fail "audit does not blame exec-2: $(cat "$tmp/slow.audit")"
 # Four tasks were admitted and released by each POD: four charges of ε = 1.
 for p in 1 2 3; do
   n=$("$pixiu" pod budget history transactions --pod "$tmp/net/pod-$p" --json | { grep -o '"state": *"started"' || true; } | wc -l)

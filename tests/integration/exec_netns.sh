@@ -60,31 +60,44 @@ log="http://$(cat "$tmp/net/log-1/host"):8100/log"
 grep -q '^receipt: verified' "$tmp/out" || fail "no verified receipt"
 "$pixiu" verify "$tmp/receipt.json" --membership "$tmp/net/membership.json" >/dev/null || fail "verify"
 
-# Kill the task stage's host in the middle of a task.
+# Kill the task stage's host in the middle of a task, once its instance
+# logged its acceptance; after the deadline the log alone blames it.
 "$pixiu" task build "$src/tests/integration/exec_slow_task.c" -o "$tmp/slow.wasm" --sdk "$src/sdk"
-sed 's/"cpu_ms": 10000/"cpu_ms": 60000, "wall_ms": 120000/' "$tmp/manifest.json" >"$tmp/slow.json"
+deadline=$(( $(date +%s%3N) + 45000 ))
+sed 's/"cpu_ms": 10000/"cpu_ms": 60000, "wall_ms": 120000/; s/^{"name"/{"deadline": '"$deadline"', "name"/' \
+  "$tmp/manifest.json" >"$tmp/slow.json"
 "$pixiu" task submit "$tmp/slow.json" --node "$tmp/net/analyst/node.json" --code "$tmp/slow.wasm" \
-  >"$tmp/slow.out" 2>"$tmp/slow.progress" &
+  --receipt "$tmp/slow.receipt" >"$tmp/slow.out" 2>"$tmp/slow.progress" &
 submit=$!
 for _ in $(seq 1 600); do
   grep -q 'stage 0 (prover) on exec-1: ok' "$tmp/slow.progress" && break
   sleep 0.1
 done
 grep -q 'stage 0 (prover) on exec-1: ok' "$tmp/slow.progress" || fail "the slow task never reached stage 1"
-sleep 0.5
+task=$(sed -n 's/^task //p' "$tmp/slow.progress")
+for _ in $(seq 1 300); do
+  "$pixiu" audit "$task" --log "$log" --membership "$tmp/net/membership.json" --json >"$tmp/running" || true
+  grep -q '"status": *"running"' "$tmp/running" && break
+  sleep 0.1
+done
+grep -q '"status": *"running"' "$tmp/running" || fail "stage 1 never logged its acceptance: $(cat "$tmp/running")"
 kill -9 "$(cat "$tmp/net/exec-2/pid")"
 set +e
 wait $submit
 rc=$?
 set -e
 [ $rc -eq 1 ] || fail "submit after the kill exited $rc"
-task=$(sed -n 's/^task //p' "$tmp/slow.out")
+grep -q '^blamed: exec-2$' "$tmp/slow.out" || fail "submit does not blame exec-2: $(cat "$tmp/slow.out")"
 set +e
-"$pixiu" audit "$task" --log "$log" --membership "$tmp/net/membership.json" >"$tmp/audit"
+"$pixiu" verify "$tmp/slow.receipt" --membership "$tmp/net/membership.json" >"$tmp/slow.verify" 2>&1
 rc=$?
+"$pixiu" audit "$task" --log "$log" --membership "$tmp/net/membership.json" >"$tmp/audit"
+rc2=$?
 set -e
-[ $rc -eq 1 ] || fail "audit exited $rc: $(cat "$tmp/audit")"
-grep -q 'verdict: missing (timeout): stage 1 (wasm) partition 0 on exec-2' "$tmp/audit" ||
+[ $rc -eq 1 ] && grep -q "FAILED at stage 1 partition 0 on exec-2: silent" "$tmp/slow.verify" ||
+  fail "failure receipt: $(cat "$tmp/slow.verify")"
+[ $rc2 -eq 1 ] || fail "audit exited $rc2: $(cat "$tmp/audit")"
+grep -q 'verdict: missing (silent): stage 1 (wasm) partition 0 on exec-2' "$tmp/audit" ||
   fail "the audit does not pinpoint exec-2: $(cat "$tmp/audit")"
 # Every release of the task went to the attested first stage (the audit
 # checks each release's key), and each POD charged each task once.

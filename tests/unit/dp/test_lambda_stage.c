@@ -17,18 +17,19 @@ static void dp_config(const fixture *f, px_buf *out, const char *params) {
     char m[65], s[65];
     px_hex_encode(m, f->manifest, 32);
     px_hex_encode(s, f->successor.pk, 32);
-    char *pv = fx_vkey(&f->platform_v), *dv = fx_vkey(&f->pod_v);
+    char *pv = fx_vkey(&f->platform_v), *dv = fx_vkey(&f->pod_v), *lv = px_testlog_vkey_text();
     px_err err = {0};
     px_assert_ok(px_buf_printf(out, &err,
                                "{\"manifest\":\"%s\",\"stage\":{\"index\":2,"
                                "\"kind\":\"dp\"},\"successors\":[\"%s\"],"
                                "\"predecessors\":{\"platform_keys\":[\"%s\"],"
-                               "\"min_level\":1,\"pods\":[\"%s\"]},"
+                               "\"min_level\":1,\"pods\":[\"%s\"]},\"log\":\"%s\","
                                "\"params\":%s}",
-                               m, s, pv, dv, params),
+                               m, s, pv, dv, lv, params),
                  &err);
     free(pv);
     free(dv);
+    free(lv);
 }
 
 typedef struct inst {
@@ -130,7 +131,7 @@ static void produce(const fixture *f, const inst *a, const char *kind, const cha
     fx_release(f, &rel, &f->pod, data->data, data->len, bpk);
     fx_seal(&sealed, data, bpk);
     px_step_input in = {sealed.data, sealed.len, rel.data, rel.len, NULL, 0};
-    px_assert_ok(px_lambda_step(p->l, NULL, 0, &in, 1, &p->r, &err), &err);
+    px_assert_ok(px_lambda_step(p->l, NULL, 0, &in, 1, PX_TESTLOG_LAMBDA, &p->r, &err), &err);
     assert_true(p->r.ok);
     px_buf_free(&cfg);
     px_buf_free(&rel);
@@ -150,7 +151,7 @@ static px_exec_proof dp_step(const inst *a, prod *ps, size_t n, px_step_result *
         in[i] = (px_step_input){ps[i].r.outputs[0].data, ps[i].r.outputs[0].len, ps[i].r.proof.data,
                                 ps[i].r.proof.len, ps[i].evidence.data, ps[i].evidence.len};
     px_err err = {0};
-    px_assert_ok(px_lambda_step(a->l, NULL, 0, in, n, r, &err), &err);
+    px_assert_ok(px_lambda_step(a->l, NULL, 0, in, n, PX_TESTLOG_LAMBDA, r, &err), &err);
     px_exec_proof p;
     px_assert_ok(px_exec_proof_verify(&p, r->proof.data, r->proof.len, a->spk, &err), &err);
     return p;

@@ -192,7 +192,7 @@ static void map_step(const world *w, const px_buf *wasm, const uint8_t *key, con
     px_buf_append(&plain, wasm->data, wasm->len, &err);
     px_assert_ok(px_seal(&code, plain.data, plain.len, h->box_pk, &err), &err);
     px_step_input in = {sealed.data, sealed.len, rel.data, rel.len, NULL, 0};
-    px_assert_ok(px_lambda_host_step(h, code.data, code.len, &in, 1, r, &err), &err);
+    px_assert_ok(px_lambda_host_step(h, code.data, code.len, &in, 1, PX_TESTLOG_LAMBDA, r, &err), &err);
     px_buf *bufs[] = {&cfg, &rel, &sealed, &code, &plain};
     for (size_t i = 0; i < 5; i++)
         px_buf_free(bufs[i]);
@@ -212,7 +212,7 @@ static void run_task(const world *w, const px_buf *wasm, double out[2], px_exec_
     px_assert_ok(px_exec_proof_verify(map_proof, mr.proof.data, mr.proof.len, h.sign_pk, &err), &err);
     px_step_input in = {mr.outputs[0].data, mr.outputs[0].len, mr.proof.data, mr.proof.len, h.evidence.data,
                         h.evidence.len};
-    px_assert_ok(px_lambda_step(d.l, NULL, 0, &in, 1, &dr, &err), &err);
+    px_assert_ok(px_lambda_step(d.l, NULL, 0, &in, 1, PX_TESTLOG_LAMBDA, &dr, &err), &err);
     if (!dr.ok)
         fail_msg("dp step: %s", dr.status);
     px_buf opened = PX_BUF_INIT;

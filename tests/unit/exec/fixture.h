@@ -8,6 +8,7 @@
 #define PX_EXEC_FIXTURE_H
 
 #include "px_test.h"
+#include "px_testlog.h"
 #include "pixiu/exec.h"
 
 #define FX_STAGES 3
@@ -18,6 +19,7 @@ typedef struct fx_instance {
     px_signer sign;
     uint32_t level;
     int bad_measurement;
+    uint8_t evidence_digest[32]; /* of its evidence in the last plan */
 } fx_instance;
 
 typedef struct fx {
@@ -34,6 +36,8 @@ typedef struct fx {
     px_node_platform nodes[FX_STAGES];
     px_exec_trust trust;
     unsigned serial; /* makes each manifest of one fixture distinct */
+    int64_t lifetime_ms; /* the next manifest's deadline after its creation; 0: 10 minutes */
+    const px_verifier *other_log; /* configs answer to this log instead of the test log */
 } fx;
 
 /* Evidence as the TEE module's process backend signs it, for instance i
@@ -86,7 +90,8 @@ static inline void fx_manifest_json(fx *f, px_buf *out, const char *stages_json)
         "\"datasets\":[{\"name\":\"transactions\",\"schema\":{\"fields\":[{\"name\":\"user\",\"type\":\"text\"},"
         "{\"name\":\"amount\",\"type\":\"int\"}],\"user\":\"user\"},\"pods\":[\"pod-0\",\"pod-1\",\"pod-2\"]}],"
         "\"stages\":%s,\"receivers\":[{\"id\":\"consumer-1\",\"key\":\"%s\"}]}",
-        (char *)vk.data, f->serial++, (long long)now, (long long)now + 600000, stages_json, rk), &err);
+        (char *)vk.data, f->serial++, (long long)now, (long long)now + (f->lifetime_ms ? f->lifetime_ms : 600000),
+        stages_json, rk), &err);
     px_buf_free(&vk);
 }
 
@@ -105,7 +110,9 @@ static inline void fx_config(fx *f, px_buf *out, uint32_t i, uint8_t succ[1][32]
     for (int k = 0; k < FX_PODS; k++)
         px_signer_verifier(&f->pods[k], &pods[k]);
     px_assert_ok(px_stage_config_build(out, &f->m, i, 0, (const uint8_t(*)[32])succ, 1, i ? &plat : NULL,
-                                       i ? 1 : 0, i ? NULL : pods, i ? 0 : FX_PODS, &err), &err);
+                                       i ? 1 : 0, i ? NULL : pods, i ? 0 : FX_PODS,
+                                       f->other_log ? f->other_log : &px_testlog_keyed()->vkey, &err),
+                 &err);
 }
 
 /* successor keys for stage i under a given wiring: the next stage's key,
@@ -125,6 +132,7 @@ static inline void fx_plan(fx *f, px_buf *out, int skip_stage) {
         px_random(ins[i].nonce, sizeof ins[i].nonce);
         fx_config(f, &ins[i].config, i, succ);
         fx_evidence(f, &f->inst[i], &f->m.stages[i], &ins[i].config, ins[i].nonce, &ins[i].evidence);
+        px_evidence_digest(f->inst[i].evidence_digest, ins[i].evidence.data, ins[i].evidence.len);
     }
     px_assert_ok(px_plan_sign(out, &f->m, ins, f->m.nstages, &f->consumer, &err), &err);
     for (uint32_t i = 0; i < f->m.nstages; i++) {
@@ -261,6 +269,30 @@ static inline void fx_proof(fx *f, px_buf *out, const px_signer *by, uint32_t st
     json_object_set_new(p, "started", json_integer(px_now_ms()));
     json_object_set_new(p, "finished", json_integer(px_now_ms()));
     fx_statement(out, by, PX_EXEC_PREDICATE, strcmp(status, "ok") ? "failed-input" : "output", output, p);
+}
+
+/* An accepted-input statement of stage i by `by`, naming the instance's
+ * evidence digest and the inputs its proof will name. */
+static inline void fx_accepted(fx *f, px_buf *out, const px_signer *by, uint32_t stage, const px_input_ref *inputs,
+                               size_t n, const uint8_t evidence[32]) {
+    json_t *p = json_object(), *st = json_object(), *in = json_array();
+    json_object_set_new(p, "manifest", fx_hexstr(f->m.id, 32));
+    json_object_set_new(st, "index", json_integer(stage));
+    json_object_set_new(st, "kind", json_string(px_stage_type_name(f->m.stages[stage].kind)));
+    json_object_set_new(st, "partition", json_integer(0));
+    json_object_set_new(p, "stage", st);
+    json_object_set_new(p, "measurement", fx_hexstr(evidence, 32));
+    json_object_set_new(p, "evidence", fx_hexstr(evidence, 32));
+    for (size_t i = 0; i < n; i++) {
+        json_t *d = json_object(), *e = json_object();
+        json_object_set_new(d, "sha256", fx_hexstr(inputs[i].digest, 32));
+        json_object_set_new(e, "digest", d);
+        json_object_set_new(e, "proof", fx_hexstr(inputs[i].proof, 32));
+        json_array_append_new(in, e);
+    }
+    json_object_set_new(p, "inputs", in);
+    json_object_set_new(p, "accepted", json_integer(px_now_ms()));
+    fx_statement(out, by, PX_ACCEPTED_PREDICATE, "instance", evidence, p);
 }
 
 #endif

@@ -33,9 +33,30 @@ typedef struct faults {
     int equivocate;      /* stage 0 signs a second, different output */
     int no_plan;
     int bad_measurement; /* instance 1's evidence does not match */
+    int accept_dropped;  /* the dropped stage logged its accepted-input statement */
+    int report_ok_stage; /* the consumer reports this stage silent although it proved ok; -1 none */
+    int unaccepted_stage; /* proves ok with no accepted-input statement; -1 none */
 } faults;
 
-static const faults NONE = {.fail_stage = -1, .drop_stage = -1, .forge_stage = -1};
+static const faults NONE = {.fail_stage = -1, .drop_stage = -1, .forge_stage = -1, .report_ok_stage = -1,
+                            .unaccepted_stage = -1};
+
+/* The consumer's signed word that stage s on node never answered. */
+static inline void consumer_report(fx *f, tlog *l, uint32_t s, const char *node) {
+    json_t *p = json_object(), *st = json_object();
+    json_object_set_new(p, "manifest", fx_hexstr(f->m.id, 32));
+    json_object_set_new(st, "index", json_integer(s));
+    json_object_set_new(st, "partition", json_integer(0));
+    json_object_set_new(p, "stage", st);
+    json_object_set_new(p, "node", json_string(node));
+    json_object_set_new(p, "status", json_string("timeout"));
+    json_object_set_new(p, "reason", json_string("no answer within 30000 ms"));
+    fx_statement(&l->raw[l->n++], &f->consumer, PX_REPORT_PREDICATE, "manifest", f->m.id, p);
+}
+
+static inline int input_failure(const char *status) {
+    return !strcmp(status, "bad-input") || !strcmp(status, "bad-proof") || !strcmp(status, "digest-mismatch");
+}
 
 static inline void build(fx *f, tlog *l, faults x) {
     memset(l, 0, sizeof *l);
@@ -69,23 +90,21 @@ static inline void build(fx *f, tlog *l, faults x) {
             fx_proof(f, &l->raw[l->n++], &impostor, s, "ok", in, nin, out);
         }
         if ((int)s == x.drop_stage) {
-            if (x.report_dropped) {
-                json_t *p = json_object(), *st = json_object();
-                json_object_set_new(p, "manifest", fx_hexstr(f->m.id, 32));
-                json_object_set_new(st, "index", json_integer(s));
-                json_object_set_new(st, "partition", json_integer(0));
-                json_object_set_new(p, "stage", st);
-                json_object_set_new(p, "node", json_string("exec-2"));
-                json_object_set_new(p, "status", json_string("timeout"));
-                json_object_set_new(p, "reason", json_string("no answer within 30000 ms"));
-                fx_statement(&l->raw[l->n++], &f->consumer, PX_REPORT_PREDICATE, "manifest", f->m.id, p);
-            }
+            if (x.accept_dropped)
+                fx_accepted(f, &l->raw[l->n++], &f->inst[s].sign, s, in, nin, f->inst[s].evidence_digest);
+            if (x.report_dropped)
+                consumer_report(f, l, s, "exec-2");
             break;
         }
         int failed = (int)s == x.fail_stage;
+        /* An instance signs its acceptance once its inputs validate. */
+        if ((int)s != x.unaccepted_stage && !(failed && input_failure(x.fail_status)))
+            fx_accepted(f, &l->raw[l->n++], &f->inst[s].sign, s, in, nin, f->inst[s].evidence_digest);
         fx_proof(f, &l->raw[l->n], &f->inst[s].sign, s, failed ? x.fail_status : "ok", in, nin,
                  failed ? in[0].digest : out);
         entry_id(l, l->n++, prev[0].proof);
+        if ((int)s == x.report_ok_stage)
+            consumer_report(f, l, s, "exec-1");
         if (failed)
             break;
         memcpy(prev[0].digest, out, 32);

@@ -68,11 +68,12 @@ static void test_missing(void **state) {
     (void)state;
     faults x = NONE;
     x.drop_stage = 2;
-    expect(x, PX_AUDIT_MISSING, 2, "missing", "stage 2 (dp) partition 0 on exec-2 left no proof");
+    expect(x, PX_AUDIT_MISSING, 2, "missing", "stage 2 (dp) partition 0 on exec-2 never accepted input");
     x.forge_stage = 2; /* a proof by an impostor does not count */
     expect(x, PX_AUDIT_MISSING, 2, "missing", NULL);
+    /* The consumer's report is quoted, never believed: no verdict rests on it. */
     x.report_dropped = 1;
-    expect(x, PX_AUDIT_MISSING, 2, "timeout", "the consumer reported: timeout");
+    expect(x, PX_AUDIT_MISSING, 2, "missing", "the consumer reports timeout: no answer within 30000 ms, an unproven");
 }
 
 static void test_broken_chain(void **state) {

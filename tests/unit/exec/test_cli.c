@@ -52,13 +52,18 @@ static void write_membership(env *e) {
     px_buf_free(&b);
 }
 
-static void env_open(env *e, faults x) {
+/* lifetime_ms: the manifest's deadline after its creation (0: default). */
+static void env_open_x(env *e, faults x, int64_t lifetime_ms) {
     px_err err = {0};
     memset(e, 0, sizeof *e);
     fx_init(&e->f);
+    if (lifetime_ms) {
+        e->f.lifetime_ms = lifetime_ms;
+        fx_new_manifest(&e->f, FX_STAGES_JSON);
+    }
     strcpy(e->dir, "/tmp/px-cli-XXXXXX");
     assert_non_null(mkdtemp(e->dir));
-    px_assert_ok(px_signer_generate(&e->log_key, "log.example", &err), &err);
+    e->log_key = px_testlog_keyed()->key; /* the log the fixture's instances answer to */
     char path[96];
     snprintf(path, sizeof path, "%s/log.db", e->dir);
     px_log_opts o = {.store = path, .key = &e->log_key};
@@ -75,6 +80,10 @@ static void env_open(env *e, faults x) {
     }
     free_log(&t);
     write_membership(e);
+}
+
+static void env_open(env *e, faults x) {
+    env_open_x(e, x, 0);
 }
 
 static void env_close(env *e) {
@@ -160,7 +169,16 @@ static void test_audit_and_trace(void **state) {
 }
 
 /* A receipt of every entry in the log, cosigned by one witness. */
+static void receipt_from_log_x(env *e, const uint8_t result[32], const px_audit *failure, px_signer *witness,
+                               const char *path);
+
 static void receipt_from_log(env *e, const uint8_t result[32], px_signer *witness, const char *path) {
+    receipt_from_log_x(e, result, NULL, witness, path);
+}
+
+/* With failure: a failure receipt stating that verdict. */
+static void receipt_from_log_x(env *e, const uint8_t result[32], const px_audit *failure, px_signer *witness,
+                               const char *path) {
     px_err err = {0};
     uint64_t size;
     px_buf cp = PX_BUF_INIT, cos = PX_BUF_INIT, data[MAXE], proofs[MAXE], out = PX_BUF_INIT;
@@ -188,7 +206,7 @@ static void receipt_from_log(env *e, const uint8_t result[32], px_signer *witnes
         px_signer_verifier(&e->f.pods[i], &pods[i].key);
     }
     px_receipt_parts parts = {
-        .manifest = e->f.m.id, .result = result, .log_key = &lv, .checkpoint = (char *)cos.data,
+        .manifest = e->f.m.id, .result = result, .failure = failure, .log_key = &lv, .checkpoint = (char *)cos.data,
         .checkpoint_len = cos.len, .witnesses = &wc, .nwitnesses = 1, .pods = pods, .npods = FX_PODS,
         .platforms = e->f.nodes, .nplatforms = FX_STAGES, .builds = (const uint8_t(*)[32])e->f.build_digest,
         .nbuilds = 1, .entries = re, .nentries = (size_t)size};
@@ -245,14 +263,104 @@ static void test_verify(void **state) {
     write_file(path, r.data, r.len);
     assert_int_equal(pixiu(&out, "verify %s --membership %s --log-key %s --witness %s --worker %s", path, e.membership,
                            lk, wk, build), 1);
-    assert_non_null(strstr((char *)out.data, "pixiu: verify: receipt: "));
+    assert_non_null(strstr((char *)out.data, "pixiu: verify: the receipt does not verify: receipt: "));
     assert_int_equal(pixiu(&out, "verify %s/nope.json", e.dir), 2);
     px_buf_free(&out);
     px_buf_free(&r);
     env_close(&e);
 }
 
+/* An executor killed after its instance accepted its input: once the
+ * deadline has passed, `pixiu audit` blames it from the log alone, and its
+ * failure receipt verifies offline (exit 1, naming the failed stage) while
+ * the same receipt with a byte flipped does not (exit 1, another line). */
+static void test_failure_cli(void **state) {
+    (void)state;
+    env e;
+    px_err err = {0};
+    px_buf out = PX_BUF_INIT, r = PX_BUF_INIT;
+    faults x = NONE;
+    x.drop_stage = 1;
+    x.accept_dropped = 1;
+    env_open_x(&e, x, 1500);
+    while (px_now_ms() <= e.f.m.deadline + 1000)
+        usleep(100 * 1000);
+    char mid[65], wk[65];
+    hex(mid, e.f.m.id);
+    hex(wk, e.f.build_digest);
+    assert_int_equal(pixiu(&out, "audit %s --log %s --membership %s --build %s", mid, e.base, e.membership, wk), 1);
+    assert_non_null(strstr((char *)out.data, "verdict: missing (silent): stage 1 (wasm) partition 0 on exec-1 "
+                                             "accepted its input"));
+    assert_non_null(strstr((char *)out.data, "\nblamed: exec-1\n"));
+    assert_int_equal(
+        pixiu(&out, "audit %s --log %s --membership %s --build %s --json", mid, e.base, e.membership, wk), 1);
+    assert_non_null(strstr((char *)out.data, "\"blamed\":\"exec-1\""));
+    assert_non_null(strstr((char *)out.data, "\"status\":\"silent\""));
+
+    /* The failure receipt, as the dispatcher builds it. */
+    px_entry ent[MAXE];
+    size_t n = 0;
+    uint64_t size;
+    px_buf cp = PX_BUF_INIT;
+    px_assert_ok(px_log_checkpoint(e.log, &cp, &size, &err), &err);
+    for (uint64_t i = 0; i < size; i++, n++) {
+        px_buf b = PX_BUF_INIT;
+        px_assert_ok(px_log_entry(e.log, i, &b, &err), &err);
+        px_assert_ok(px_entry_parse(&ent[i], i, b.data, b.len, &err), &err);
+        px_buf_free(&b);
+    }
+    px_audit a;
+    px_assert_ok(px_audit_run_at(&a, e.f.m.id, ent, n, e.f.pod_keys, FX_PODS, fx_check, &e.f, px_now_ms(), &err),
+                 &err);
+    for (size_t i = 0; i < n; i++)
+        px_entry_free(&ent[i]);
+    px_signer witness;
+    px_assert_ok(px_signer_generate(&witness, "witness.example", &err), &err);
+    char path[96];
+    snprintf(path, sizeof path, "%s/failure.json", e.dir);
+    receipt_from_log_x(&e, NULL, &a, &witness, path);
+    px_audit_free(&a);
+    /* Verified against the network it must come from. */
+    char lk[96], wf[96], root[512];
+    snprintf(lk, sizeof lk, "%s/log.vkey", e.dir);
+    snprintf(wf, sizeof wf, "%s/witness.vkey", e.dir);
+    px_verifier lv;
+    px_signer_verifier(&e.log_key, &lv);
+    px_assert_ok(px_verifier_format(&lv, &r, &err), &err);
+    write_file(lk, r.data, r.len);
+    px_buf_reset(&r);
+    px_cosigner wc;
+    px_cosigner_from_signer(&witness, &wc);
+    px_assert_ok(px_cosigner_format(&wc, &r, &err), &err);
+    write_file(wf, r.data, r.len);
+    px_buf_reset(&r);
+    snprintf(root, sizeof root, "--membership %s --log-key %s --witness %s --build %s", e.membership, lk, wf, wk);
+    assert_int_equal(pixiu(&out, "verify %s %s", path, root), 1);
+    if (!strstr((char *)out.data, "FAILED at stage 1 partition 0 on exec-1: silent"))
+        fail_msg("verify does not name the failed stage:\n%s", (char *)out.data);
+    assert_non_null(strstr((char *)out.data, "blamed: exec-1"));
+    assert_null(strstr((char *)out.data, "does not verify"));
+    assert_int_equal(pixiu(&out, "verify %s %s --json", path, root), 1);
+    assert_non_null(strstr((char *)out.data, "\"valid\":true"));
+    assert_non_null(strstr((char *)out.data, "\"outcome\":\"failed\""));
+    assert_non_null(strstr((char *)out.data, "\"blamed\":\"exec-1\""));
+    /* One byte flipped: does not verify, and says so differently. */
+    px_assert_ok(px_file_read(path, 1 << 24, &r, &err), &err);
+    r.data[r.len / 2] ^= 0x01;
+    write_file(path, r.data, r.len);
+    assert_int_equal(pixiu(&out, "verify %s %s", path, root), 1);
+    assert_non_null(strstr((char *)out.data, "pixiu: verify: the receipt does not verify: "));
+    assert_null(strstr((char *)out.data, "FAILED at stage"));
+    assert_int_equal(pixiu(&out, "verify %s %s --json", path, root), 1);
+    assert_non_null(strstr((char *)out.data, "\"valid\":false"));
+    px_buf_free(&cp);
+    px_buf_free(&out);
+    px_buf_free(&r);
+    env_close(&e);
+}
+
 int main(void) {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_audit_and_trace), cmocka_unit_test(test_verify)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_audit_and_trace), cmocka_unit_test(test_verify),
+                                       cmocka_unit_test(test_failure_cli)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

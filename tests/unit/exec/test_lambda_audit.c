@@ -111,7 +111,7 @@ static void test_pod_lies(void **state) {
     px_step_input in = {sealed.data, sealed.len, ent[1].data, ent[1].len, NULL, 0};
     px_step_result res;
     memset(&res, 0, sizeof res);
-    px_assert_ok(px_lambda_step(c.l[0], NULL, 0, &in, 1, &res, &err), &err);
+    px_assert_ok(px_lambda_step(c.l[0], NULL, 0, &in, 1, PX_TESTLOG_LAMBDA, &res, &err), &err);
     assert_false(res.ok);
     assert_string_equal(res.status, "digest-mismatch");
     px_buf_append(&ent[2], res.proof.data, res.proof.len, &err);
@@ -143,7 +143,7 @@ static void test_executor_swaps_output(void **state) {
     fx_init_with(&f, TWO_STAGES);
     memset(&c, 0, sizeof c);
     recruit(&f, &c);
-    px_buf stream = PX_BUF_INIT, sealed = PX_BUF_INIT, other = PX_BUF_INIT, ent[4];
+    px_buf stream = PX_BUF_INIT, sealed = PX_BUF_INIT, other = PX_BUF_INIT, ent[5];
     memset(ent, 0, sizeof ent);
     records(&f, &stream, 0);
     uint8_t d[32], box0[32], box1[32], sk[32], m[32], r[PX_COMMIT_RANDBYTES];
@@ -157,10 +157,14 @@ static void test_executor_swaps_output(void **state) {
     px_step_result r0, r1;
     memset(&r0, 0, sizeof r0);
     memset(&r1, 0, sizeof r1);
-    px_assert_ok(px_lambda_step(c.l[0], NULL, 0, &in, 1, &r0, &err), &err);
+    px_assert_ok(px_lambda_step(c.l[0], NULL, 0, &in, 1, PX_TESTLOG_LAMBDA, &r0, &err), &err);
     if (!r0.ok)
         fail_msg("the honest first stage failed: %s", r0.status);
-    px_buf_append(&ent[2], r0.proof.data, r0.proof.len, &err);
+    /* The instance's own accepted-input statement, then its proof. */
+    assert_true(r0.accepted.len > 0);
+    assert_true(r0.accepted_index < r0.proof_index);
+    px_buf_append(&ent[2], r0.accepted.data, r0.accepted.len, &err);
+    px_buf_append(&ent[3], r0.proof.data, r0.proof.len, &err);
     /* Not what the proof names, though properly sealed to the next stage. */
     records(&f, &stream, 7);
     px_commit_new(r, stream.data, stream.len, d);
@@ -171,11 +175,11 @@ static void test_executor_swaps_output(void **state) {
     px_buf_append(&ev0, p.instances[0].evidence.data, p.instances[0].evidence.len, &err);
     px_plan_free(&p);
     px_step_input in1 = {other.data, other.len, r0.proof.data, r0.proof.len, ev0.data, ev0.len};
-    px_assert_ok(px_lambda_step(c.l[1], NULL, 0, &in1, 1, &r1, &err), &err);
+    px_assert_ok(px_lambda_step(c.l[1], NULL, 0, &in1, 1, PX_TESTLOG_LAMBDA, &r1, &err), &err);
     assert_false(r1.ok);
-    px_buf_append(&ent[3], r1.proof.data, r1.proof.len, &err);
+    px_buf_append(&ent[4], r1.proof.data, r1.proof.len, &err);
     px_audit a;
-    audit(&f, ent, 4, &a);
+    audit(&f, ent, 5, &a);
     assert_int_equal(a.verdict, PX_AUDIT_FAILED);
     assert_int_equal(a.stage, 1);
     assert_string_equal(a.status, r1.status);
@@ -185,7 +189,7 @@ static void test_executor_swaps_output(void **state) {
     px_step_result_free(&r1);
     for (int i = 0; i < 2; i++)
         px_lambda_free(c.l[i]);
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 5; i++)
         px_buf_free(&ent[i]);
     px_buf_free(&c.plan);
     px_buf_free(&stream);

@@ -132,6 +132,88 @@ static void test_bad_plans(void **state) {
 }
 
 /* A plan admitted once is refused the second time, also after reopening. */
+/* The fixture's plan with stage 1's config edited (from -> to) before its
+ * instance is attested: a consistent, signed plan around a bad config. */
+static void plan_with_config_edit(fx *f, px_buf *out, const char *from, const char *to) {
+    px_err err = {0};
+    px_plan_instance ins[FX_STAGES];
+    memset(ins, 0, sizeof ins);
+    for (uint32_t i = 0; i < f->m.nstages; i++) {
+        uint8_t succ[1][32];
+        memcpy(succ[0], i + 1 == f->m.nstages ? f->receiver.pk : f->inst[i + 1].box.pk, 32);
+        ins[i].stage = i;
+        snprintf(ins[i].node, sizeof ins[i].node, "exec-%u", i);
+        px_random(ins[i].nonce, sizeof ins[i].nonce);
+        fx_config(f, &ins[i].config, i, succ);
+        if (i == 1) {
+            char *c = px_buf_cstr(&ins[i].config, &err), *at = strstr(c, from);
+            assert_non_null(at);
+            px_buf m = PX_BUF_INIT;
+            px_buf_append(&m, c, (size_t)(at - c), &err);
+            px_buf_append_str(&m, to, &err);
+            px_buf_append_str(&m, at + strlen(from), &err);
+            px_buf_free(&ins[i].config);
+            ins[i].config = m;
+        }
+        fx_evidence(f, &f->inst[i], &f->m.stages[i], &ins[i].config, ins[i].nonce, &ins[i].evidence);
+    }
+    px_assert_ok(px_plan_sign(out, &f->m, ins, f->m.nstages, &f->consumer, &err), &err);
+    for (uint32_t i = 0; i < f->m.nstages; i++) {
+        px_buf_free(&ins[i].config);
+        px_buf_free(&ins[i].evidence);
+    }
+}
+
+/* Every instance answers to one log, released nothing after the manifest's
+ * deadline, and a POD can require that log to be the network's. */
+static void test_log_and_deadline(void **state) {
+    (void)state;
+    fx f;
+    fx_init(&f);
+    px_err err = {0};
+    px_buf env = PX_BUF_INIT;
+    char from[64], to[64];
+    snprintf(from, sizeof from, "\"deadline\":%lld", (long long)f.m.deadline);
+    snprintf(to, sizeof to, "\"deadline\":%lld", (long long)f.m.deadline + 60000);
+    plan_with_config_edit(&f, &env, from, to);
+    px_assert_fails(parse_and_check(&f, &env, 0, NULL, &err), &err, PX_E_VERIFY);
+    assert_non_null(strstr(err.msg, "stage 1 (wasm) partition 0 on exec-1: its config's deadline"));
+    px_buf_reset(&env);
+    plan_with_config_edit(&f, &env, ",\"deadline\"", ",\"x\":0,\"deadline\"");
+    px_assert_fails(parse_and_check(&f, &env, 0, NULL, &err), &err, PX_E_INVALID);
+    /* One instance on another log. */
+    px_signer other;
+    px_assert_ok(px_signer_generate(&other, "log.elsewhere", &err), &err);
+    px_buf vk = PX_BUF_INIT, tk = PX_BUF_INIT;
+    px_verifier ov;
+    px_signer_verifier(&other, &ov);
+    px_assert_ok(px_verifier_format(&ov, &vk, &err), &err);
+    px_assert_ok(px_verifier_format(&px_testlog_keyed()->vkey, &tk, &err), &err);
+    while (vk.len && vk.data[vk.len - 1] == '\n')
+        vk.len--;
+    while (tk.len && tk.data[tk.len - 1] == '\n')
+        tk.len--;
+    px_buf_reset(&env);
+    plan_with_config_edit(&f, &env, px_buf_cstr(&tk, &err), px_buf_cstr(&vk, &err));
+    px_assert_fails(parse_and_check(&f, &env, 0, NULL, &err), &err, PX_E_VERIFY);
+    assert_non_null(strstr(err.msg, "its config names log log.elsewhere, the first instance's names log.test/pixiu"));
+    /* The fixture's own plan: one log, the test log; not the network's if
+     * the network's is another. */
+    px_buf_reset(&env);
+    fx_plan(&f, &env, -1);
+    px_plan p;
+    px_assert_ok(px_plan_parse(&p, env.data, env.len, &err), &err);
+    px_assert_ok(px_plan_check(&p, fx_check, &f, 0, px_now_ms(), NULL, &err), &err);
+    px_assert_ok(px_plan_check_log(&p, &px_testlog_keyed()->vkey, &err), &err);
+    px_assert_fails(px_plan_check_log(&p, &ov, &err), &err, PX_E_DENIED);
+    assert_non_null(strstr(err.msg, "not in the network's log log.elsewhere"));
+    px_plan_free(&p);
+    px_buf_free(&env);
+    px_buf_free(&vk);
+    px_buf_free(&tk);
+    fx_free(&f);
+}
+
 static void test_replay(void **state) {
     (void)state;
     fx f;
@@ -174,6 +256,7 @@ int main(void) {
         cmocka_unit_test(test_good_plan),    cmocka_unit_test(test_skips_dp),
         cmocka_unit_test(test_low_level_and_measurement), cmocka_unit_test(test_require_dp),
         cmocka_unit_test(test_bad_plans),    cmocka_unit_test(test_replay),
+        cmocka_unit_test(test_log_and_deadline),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

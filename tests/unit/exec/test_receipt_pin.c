@@ -26,7 +26,7 @@ static void net_open(net *n) {
     memset(n, 0, sizeof *n);
     strcpy(n->dir, "/tmp/px-rpin-XXXXXX");
     assert_non_null(mkdtemp(n->dir));
-    px_assert_ok(px_signer_generate(&n->log_key, "log-1", &err), &err);
+    n->log_key = px_testlog_keyed()->key; /* the log the fixture's instances answer to */
     px_assert_ok(px_signer_generate(&n->witness_key, "witness-1", &err), &err);
     px_assert_ok(px_signer_generate(&n->platform, "exec-platform", &err), &err);
     for (int i = 0; i < FX_PODS; i++) {

@@ -50,14 +50,14 @@ static void test_judge(void **state) {
     (void)state;
     faults x = NONE;
     /* A task whose DP stage logged its ok proof: spent, never refunded. */
-    expect(x, 0, 0, "stage 2 (dp) logged its ok proof at log entry 6");
+    expect(x, 0, 0, "stage 2 (dp) logged its ok proof at log entry 9");
     /* Its proof beyond the log size checked does not count. */
-    expect(x, 6, 1, "among the log's first 6 entries");
+    expect(x, 9, 1, "among the log's first 9 entries");
     /* A wasm stage that trapped before the DP stage ran. */
     x.fail_stage = 1;
     x.fail_status = "trap";
-    expect(x, 0, 1, "stage 1 (wasm) partition 0 failed: trap (log entry 5)");
-    expect(x, 0, 1, "no ok proof of stage 2 (dp) among the log's first 6 entries after the deadline");
+    expect(x, 0, 1, "stage 1 (wasm) partition 0 failed: trap (log entry 7)");
+    expect(x, 0, 1, "no ok proof of stage 2 (dp) among the log's first 8 entries after the deadline");
     /* The DP stage never answered; the consumer said so. */
     x = NONE;
     x.drop_stage = 2;

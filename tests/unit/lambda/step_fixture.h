@@ -1,10 +1,12 @@
 /* Shared by the trust-λ tests: a platform key, a POD key, a manifest, a
  * successor, stage configs, releases and evidence made the way a node, a
- * POD and a recruiter make them. */
+ * POD and a recruiter make them, and the real log the instances are shown
+ * their statements in (px_testlog.h). */
 #ifndef PX_STEP_FIXTURE_H
 #define PX_STEP_FIXTURE_H
 
 #include "px_test.h"
+#include "px_testlog.h"
 #include "pixiu/lambda.h"
 #include "pixiu/records.h"
 
@@ -52,21 +54,27 @@ static inline void fx_config_kind(const fixture *f, px_buf *out, uint32_t index,
     char m[65], s[65];
     px_hex_encode(m, f->manifest, 32);
     px_hex_encode(s, to, 32);
-    char *pv = fx_vkey(&f->platform_v), *dv = fx_vkey(&f->pod_v);
+    char *pv = fx_vkey(&f->platform_v), *dv = fx_vkey(&f->pod_v), *lv = px_testlog_vkey_text();
     px_err err = {0};
     px_assert_ok(px_buf_printf(out, &err,
                                "{\"manifest\":\"%s\",\"stage\":{\"index\":%u,\"kind\":\"%s\"},"
                                "\"successors\":[\"%s\"],\"predecessors\":{\"platform_keys\":[\"%s\"],"
-                               "\"min_level\":%d,\"pods\":[\"%s\"]}%s%s}",
-                               m, index, kind, s, pv, min_level, dv, params ? ",\"params\":" : "",
+                               "\"min_level\":%d,\"pods\":[\"%s\"]},\"log\":\"%s\"%s%s}",
+                               m, index, kind, s, pv, min_level, dv, lv, params ? ",\"params\":" : "",
                                params ? params : ""),
                  &err);
     free(pv);
     free(dv);
+    free(lv);
 }
 
 static inline void fx_config(const fixture *f, px_buf *out, uint32_t index, const uint8_t to[32], int min_level) {
     fx_config_kind(f, out, index, to, min_level, "aggregate", NULL);
+}
+
+/* The log an in-process step puts its statements in. */
+static inline px_lambda_log fx_log(void) {
+    return px_testlog_lambda();
 }
 
 /* The commitment randomness the fixtures use for data: derived from the data

@@ -98,7 +98,7 @@ static void test_release_step_ok(void **state) {
     px_step_input in = {sealed.data, sealed.len, rel.data, rel.len, NULL, 0};
     px_step_result r;
     px_err err = {0};
-    px_assert_ok(px_lambda_step(a.l, NULL, 0, &in, 1, &r, &err), &err);
+    px_assert_ok(px_lambda_step(a.l, NULL, 0, &in, 1, PX_TESTLOG_LAMBDA, &r, &err), &err);
     px_exec_proof p = check_proof(&a, &r, PX_STATUS_OK);
     assert_int_equal(p.index, 1);
     assert_string_equal(p.kind, "aggregate");
@@ -126,7 +126,7 @@ static void test_release_step_ok(void **state) {
     px_assert_fails(px_seal_open(&opened, r.outputs[0].data, r.outputs[0].len, &wrong, &err), &err, PX_E_VERIFY);
     /* One step per instance. */
     px_step_result r2;
-    px_assert_fails(px_lambda_step(a.l, NULL, 0, &in, 1, &r2, &err), &err, PX_E_STATE);
+    px_assert_fails(px_lambda_step(a.l, NULL, 0, &in, 1, PX_TESTLOG_LAMBDA, &r2, &err), &err, PX_E_STATE);
     px_step_result_free(&r);
     px_buf_free(&vec);
     px_buf_free(&rel);
@@ -157,12 +157,12 @@ static void test_chain(void **state) {
     px_err err = {0};
     px_step_input ia = {s1.data, s1.len, rel1.data, rel1.len, NULL, 0};
     px_step_result ra, rb;
-    px_assert_ok(px_lambda_step(a.l, NULL, 0, &ia, 1, &ra, &err), &err);
+    px_assert_ok(px_lambda_step(a.l, NULL, 0, &ia, 1, PX_TESTLOG_LAMBDA, &ra, &err), &err);
     check_proof(&a, &ra, PX_STATUS_OK);
     px_step_input ib[2] = {{ra.outputs[0].data, ra.outputs[0].len, ra.proof.data, ra.proof.len, a.evidence.data,
                             a.evidence.len},
                            {s2.data, s2.len, rel2.data, rel2.len, NULL, 0}};
-    px_assert_ok(px_lambda_step(b.l, NULL, 0, ib, 2, &rb, &err), &err);
+    px_assert_ok(px_lambda_step(b.l, NULL, 0, ib, 2, PX_TESTLOG_LAMBDA, &rb, &err), &err);
     px_exec_proof p = check_proof(&b, &rb, PX_STATUS_OK);
     assert_int_equal(p.ninputs, 2);
     fx_open(&out, &rb.outputs[0], &f.successor);
@@ -201,7 +201,7 @@ static px_exec_proof expect_failure(const fixture *f, inst *a, const px_step_inp
     (void)f;
     px_step_result r;
     px_err err = {0};
-    px_assert_ok(px_lambda_step(a->l, NULL, 0, in, 1, &r, &err), &err);
+    px_assert_ok(px_lambda_step(a->l, NULL, 0, in, 1, PX_TESTLOG_LAMBDA, &r, &err), &err);
     px_exec_proof p = check_proof(a, &r, status);
     assert_int_equal(r.noutputs, 0);
     char keys[256];
@@ -294,12 +294,12 @@ static void test_refusals(void **state) {
      * stepped: the state machine holds. */
     px_step_result r;
     px_err err = {0};
-    px_assert_fails(px_lambda_step(a.l, NULL, 0, &in, 1, &r, &err), &err, PX_E_STATE);
+    px_assert_fails(px_lambda_step(a.l, NULL, 0, &in, 1, PX_TESTLOG_LAMBDA, &r, &err), &err, PX_E_STATE);
     gone(&a);
 
     /* Zero inputs: a signed bad-input. */
     stage1(&f, &a, NULL);
-    px_assert_ok(px_lambda_step(a.l, NULL, 0, NULL, 0, &r, &err), &err);
+    px_assert_ok(px_lambda_step(a.l, NULL, 0, NULL, 0, PX_TESTLOG_LAMBDA, &r, &err), &err);
     check_proof(&a, &r, PX_STATUS_BAD_INPUT);
     px_step_result_free(&r);
     gone(&a);
@@ -316,7 +316,7 @@ static void test_refusals(void **state) {
     fx_seal(&sealed2, &tmp, a.bpk);
     px_step_input two[2] = {{sealed.data, sealed.len, rel.data, rel.len, NULL, 0},
                             {sealed2.data, sealed2.len, rel2.data, rel2.len, NULL, 0}};
-    px_assert_ok(px_lambda_step(a.l, NULL, 0, two, 2, &r, &err), &err);
+    px_assert_ok(px_lambda_step(a.l, NULL, 0, two, 2, PX_TESTLOG_LAMBDA, &r, &err), &err);
     check_proof(&a, &r, PX_STATUS_BAD_INPUT);
     px_step_result_free(&r);
     gone(&a);
@@ -351,7 +351,7 @@ static void test_bad_predecessors(void **state) {
             sealed.data[50] ^= 1; /* a's step fails */
         px_step_input ia = {sealed.data, sealed.len, rel.data, rel.len, NULL, 0};
         px_step_result ra, rb;
-        px_assert_ok(px_lambda_step(a.l, NULL, 0, &ia, 1, &ra, &err), &err);
+        px_assert_ok(px_lambda_step(a.l, NULL, 0, &ia, 1, PX_TESTLOG_LAMBDA, &ra, &err), &err);
         px_buf fwd = PX_BUF_INIT;
         if (ra.noutputs)
             px_buf_append(&fwd, ra.outputs[0].data, ra.outputs[0].len, &err);
@@ -365,7 +365,7 @@ static void test_bad_predecessors(void **state) {
         }
         const px_buf *ev = scenario == 3 ? &b.evidence : &a.evidence; /* evidence of someone else */
         px_step_input ib = {fwd.data, fwd.len, ra.proof.data, ra.proof.len, ev->data, ev->len};
-        px_assert_ok(px_lambda_step(b.l, NULL, 0, &ib, 1, &rb, &err), &err);
+        px_assert_ok(px_lambda_step(b.l, NULL, 0, &ib, 1, PX_TESTLOG_LAMBDA, &rb, &err), &err);
         const char *want = scenario == 2 ? PX_STATUS_DIGEST_MISMATCH : PX_STATUS_BAD_PROOF;
         check_proof(&b, &rb, want);
         px_step_result_free(&ra);
@@ -446,12 +446,159 @@ static void test_birth_and_evidence(void **state) {
     px_assert_ok(px_lambda_new(&c, table, f.worker, "aggregate", px_tee_builtin_code, cfg.data, cfg.len, &err), &err);
     px_assert_fails(px_lambda_set_evidence(c, a.evidence.data, a.evidence.len, &err), &err, PX_E_VERIFY);
     px_step_result r;
-    px_assert_fails(px_lambda_step(c, NULL, 0, NULL, 0, &r, &err), &err, PX_E_STATE);
+    px_assert_fails(px_lambda_step(c, NULL, 0, NULL, 0, PX_TESTLOG_LAMBDA, &r, &err), &err, PX_E_STATE);
     px_lambda_free(c);
     gone(&a);
     gone(&b);
     px_buf_free(&cfg);
     px_buf_free(&cfg2);
+}
+
+/* The config with "deadline" set (ms since the epoch). */
+static void with_deadline(px_buf *cfg, int64_t deadline) {
+    px_err err = {0};
+    char *s = px_buf_cstr(cfg, &err), *at = strstr(s, "\"log\":");
+    assert_non_null(at);
+    px_buf m = PX_BUF_INIT;
+    px_buf_append(&m, s, (size_t)(at - s), &err);
+    px_buf_printf(&m, &err, "\"deadline\":%lld,", (long long)deadline);
+    px_buf_append_str(&m, at, &err);
+    px_buf_reset(cfg);
+    px_buf_append(cfg, m.data, m.len, &err);
+    px_buf_free(&m);
+}
+
+/* The three phases by hand: the instance signs its acceptance first, runs
+ * only when shown that statement in the log its config names, and
+ * releases only when shown its proof there. */
+static void test_release_after_log(void **state) {
+    (void)state;
+    fixture f;
+    fx_init(&f);
+    px_err err = {0};
+    inst a;
+    stage1(&f, &a, NULL);
+    px_buf vec = PX_BUF_INIT, rel = PX_BUF_INIT, sealed = PX_BUF_INIT, acc = PX_BUF_INIT, proof = PX_BUF_INIT;
+    fx_vector(&vec, 127, 1.0);
+    fx_release(&f, &rel, &f.pod, vec.data, vec.len, a.bpk);
+    fx_seal(&sealed, &vec, a.bpk);
+    px_step_input in = {sealed.data, sealed.len, rel.data, rel.len, NULL, 0};
+    int accepted = 0;
+    px_assert_ok(px_lambda_accept(a.l, NULL, 0, &in, 1, &acc, &accepted, &err), &err);
+    assert_true(accepted);
+    /* The statement: this instance, this evidence, the input its proof will name. */
+    px_accepted st;
+    px_assert_ok(px_accepted_verify(&st, acc.data, acc.len, a.spk, &err), &err);
+    uint8_t evd[32], rid[32];
+    px_sha256(evd, a.evidence.data, a.evidence.len);
+    px_sha256(rid, rel.data, rel.len);
+    assert_memory_equal(st.evidence, evd, 32);
+    assert_memory_equal(st.measurement, a.m, 32);
+    assert_memory_equal(st.manifest, f.manifest, 32);
+    assert_int_equal(st.index, 1);
+    assert_int_equal(st.ninputs, 1);
+    char keys[256];
+    predicate_keys(&acc, keys, sizeof keys);
+    assert_string_equal(keys, "manifest,stage,measurement,evidence,inputs,accepted,");
+    uint8_t other[32];
+    px_random(other, 32);
+    px_assert_fails(px_accepted_verify(&st, acc.data, acc.len, other, &err), &err, PX_E_VERIFY);
+    /* Not shown anything, or shown another entry: it does not run, and
+     * can still be shown the right one. */
+    px_step_result r;
+    px_assert_fails(px_lambda_run(a.l, NULL, &proof, &err), &err, PX_E_VERIFY);
+    px_log_receipt wrong, ra, rp;
+    px_assert_ok(px_log_append_proven(px_testlog_get()->log, rel.data, rel.len, &wrong, &err), &err);
+    px_lambda_logged shown = px_lambda_logged_of(&wrong);
+    px_assert_fails(px_lambda_run(a.l, &shown, &proof, &err), &err, PX_E_VERIFY);
+    px_assert_fails(px_lambda_release(a.l, &shown, &r, &err), &err, PX_E_STATE);
+    px_assert_ok(px_log_append_proven(px_testlog_get()->log, acc.data, acc.len, &ra, &err), &err);
+    shown = px_lambda_logged_of(&ra);
+    px_assert_ok(px_lambda_run(a.l, &shown, &proof, &err), &err);
+    px_exec_proof p;
+    px_assert_ok(px_exec_proof_verify(&p, proof.data, proof.len, a.spk, &err), &err);
+    assert_string_equal(p.status, PX_STATUS_OK);
+    /* The proof signed but not shown in the log: nothing leaves. */
+    shown = px_lambda_logged_of(&ra);
+    px_assert_fails(px_lambda_release(a.l, &shown, &r, &err), &err, PX_E_VERIFY);
+    assert_non_null(strstr(err.msg, "releasing nothing"));
+    px_assert_ok(px_log_append_proven(px_testlog_get()->log, proof.data, proof.len, &rp, &err), &err);
+    shown = px_lambda_logged_of(&rp);
+    px_assert_ok(px_lambda_release(a.l, &shown, &r, &err), &err);
+    assert_true(r.ok);
+    assert_int_equal(r.noutputs, 1);
+    assert_int_equal(r.proof_index, rp.index);
+    assert_int_equal(r.accepted.len, acc.len);
+    px_step_result_free(&r);
+    px_assert_fails(px_lambda_release(a.l, &shown, &r, &err), &err, PX_E_STATE); /* once */
+    px_log_receipt_free(&wrong);
+    px_log_receipt_free(&ra);
+    px_log_receipt_free(&rp);
+    gone(&a);
+    px_buf *bufs[] = {&vec, &rel, &sealed, &acc, &proof};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        px_buf_free(bufs[i]);
+}
+
+/* After the deadline an instance accepts nothing (a signed "timeout"), and
+ * one whose proof reaches the log after it releases nothing. */
+static void test_deadline(void **state) {
+    (void)state;
+    fixture f;
+    fx_init(&f);
+    px_err err = {0};
+    px_buf cfg = PX_BUF_INIT, vec = PX_BUF_INIT, rel = PX_BUF_INIT, sealed = PX_BUF_INIT, acc = PX_BUF_INIT,
+           proof = PX_BUF_INIT;
+    fx_vector(&vec, 8, 1.0);
+    /* Past already. */
+    inst a;
+    fx_config(&f, &cfg, 1, f.successor.pk, 1);
+    with_deadline(&cfg, px_now_ms() - 1000);
+    born(&f, &a, "aggregate", &cfg);
+    fx_release(&f, &rel, &f.pod, vec.data, vec.len, a.bpk);
+    fx_seal(&sealed, &vec, a.bpk);
+    px_step_input in = {sealed.data, sealed.len, rel.data, rel.len, NULL, 0};
+    px_step_result r;
+    px_assert_ok(px_lambda_step(a.l, NULL, 0, &in, 1, PX_TESTLOG_LAMBDA, &r, &err), &err);
+    check_proof(&a, &r, PX_STATUS_TIMEOUT);
+    assert_int_equal(r.accepted.len, 0);
+    assert_int_equal(r.noutputs, 0);
+    px_step_result_free(&r);
+    gone(&a);
+    /* Passes between the proof and its showing. */
+    px_buf_reset(&cfg);
+    fx_config(&f, &cfg, 1, f.successor.pk, 1);
+    with_deadline(&cfg, px_now_ms() + 1500);
+    born(&f, &a, "aggregate", &cfg);
+    px_buf_reset(&rel);
+    px_buf_reset(&sealed);
+    fx_release(&f, &rel, &f.pod, vec.data, vec.len, a.bpk);
+    fx_seal(&sealed, &vec, a.bpk);
+    in = (px_step_input){sealed.data, sealed.len, rel.data, rel.len, NULL, 0};
+    int accepted = 0;
+    px_log_receipt ra, rp;
+    px_assert_ok(px_lambda_accept(a.l, NULL, 0, &in, 1, &acc, &accepted, &err), &err);
+    assert_true(accepted);
+    px_assert_ok(px_log_append_proven(px_testlog_get()->log, acc.data, acc.len, &ra, &err), &err);
+    px_lambda_logged shown = px_lambda_logged_of(&ra);
+    px_assert_ok(px_lambda_run(a.l, &shown, &proof, &err), &err);
+    px_assert_ok(px_log_append_proven(px_testlog_get()->log, proof.data, proof.len, &rp, &err), &err);
+    int64_t deadline = 0;
+    px_stage_config c;
+    px_assert_ok(px_stage_config_parse(&c, cfg.data, cfg.len, &err), &err);
+    deadline = c.deadline;
+    px_stage_config_free(&c);
+    while (px_now_ms() <= deadline)
+        usleep(50 * 1000);
+    shown = px_lambda_logged_of(&rp);
+    px_assert_fails(px_lambda_release(a.l, &shown, &r, &err), &err, PX_E_DENIED);
+    assert_non_null(strstr(err.msg, "deadline"));
+    px_log_receipt_free(&ra);
+    px_log_receipt_free(&rp);
+    gone(&a);
+    px_buf *bufs[] = {&cfg, &vec, &rel, &sealed, &acc, &proof};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        px_buf_free(bufs[i]);
 }
 
 static void test_config_parser(void **state) {
@@ -486,8 +633,12 @@ static void test_config_parser(void **state) {
         {"\"min_level\":1", "\"min_level\":1,\"x\":2"},
         {"\"min_level\":1", "\"min_level\":256"},
         {"\"successors\":[\"", "\"successors\":[\"zz"},
-        {"}}", "},\"params\":[]}"},
+        {"\"log\":", "\"params\":[],\"log\":"},
         {"\"pods\":[\"", "\"pods\":[\"x"},
+        {"\"log\":\"", "\"log\":\"x"},          /* not a verifier key */
+        {"\"log\":", "\"lag\":"},                  /* no log: nothing could ever be released */
+        {"\"log\":", "\"deadline\":-5,\"log\":"},
+        {"\"log\":", "\"deadline\":\"soon\",\"log\":"},
     };
     for (size_t i = 0; i < sizeof mut / sizeof mut[0]; i++) {
         char *s = px_buf_cstr(&cfg, &err), *at = strstr(s, mut[i].from);
@@ -508,7 +659,8 @@ int main(void) {
         cmocka_unit_test(test_release_step_ok),  cmocka_unit_test(test_chain),
         cmocka_unit_test(test_refusals),         cmocka_unit_test(test_bad_predecessors),
         cmocka_unit_test(test_stage_failure),    cmocka_unit_test(test_birth_and_evidence),
-        cmocka_unit_test(test_config_parser),
+        cmocka_unit_test(test_config_parser),    cmocka_unit_test(test_release_after_log),
+        cmocka_unit_test(test_deadline),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -42,6 +42,7 @@ static void start(run *r, const fixture *f, const uint8_t nonce[32]) {
     path(ev, r, "evidence.json");
     snprintf(inp, sizeof inp, "%s/in.sealed:%s/release.json", r->dir, r->dir);
     path(out, r, "out");
+    const char *log = px_testlog_url(); /* before fork: the server runs in this process */
     int pin[2], pout[2];
     assert_int_equal(pipe(pin), 0);
     assert_int_equal(pipe(pout), 0);
@@ -53,7 +54,7 @@ static void start(run *r, const fixture *f, const uint8_t nonce[32]) {
         close(pout[0]);
         char *argv[] = {PX_BUILD_DIR "/pixiu", "lambda", "step", "--kind", "aggregate", "--config", cf,
                         "--platform-key", kf, "--node", "node-a", "--nonce", hex, "--evidence-out", ev,
-                        "--input", inp, "--output-out", out, NULL};
+                        "--input", inp, "--output-out", out, "--log", (char *)log, NULL};
         execv(argv[0], argv);
         _exit(127);
     }

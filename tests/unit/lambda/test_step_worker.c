@@ -106,7 +106,7 @@ static void test_worker_step(void **state) {
     fx_seal(&sealed, &vec, x.h.box_pk);
     px_step_input in = {sealed.data, sealed.len, rel.data, rel.len, NULL, 0};
     px_step_result r;
-    px_assert_ok(px_lambda_host_step(&x.h, NULL, 0, &in, 1, &r, &err), &err);
+    px_assert_ok(px_lambda_host_step(&x.h, NULL, 0, &in, 1, PX_TESTLOG_LAMBDA, &r, &err), &err);
     assert_true(r.ok);
     px_exec_proof p;
     px_assert_ok(px_exec_proof_verify(&p, r.proof.data, r.proof.len, ev.sign_pk, &err), &err);
@@ -136,7 +136,7 @@ static void test_worker_refuses(void **state) {
     sealed.data[sealed.len - 1] ^= 0x80;
     px_step_input in = {sealed.data, sealed.len, rel.data, rel.len, NULL, 0};
     px_step_result r;
-    px_assert_ok(px_lambda_host_step(&x.h, NULL, 0, &in, 1, &r, &err), &err);
+    px_assert_ok(px_lambda_host_step(&x.h, NULL, 0, &in, 1, PX_TESTLOG_LAMBDA, &r, &err), &err);
     assert_false(r.ok);
     assert_string_equal(r.status, PX_STATUS_BAD_INPUT);
     px_exec_proof p;
@@ -151,13 +151,29 @@ static void test_worker_refuses(void **state) {
     px_buf payload = PX_BUF_INIT;
     int type = 0;
     px_assert_ok(px_wire_recv(x.h.worker.fd, 10000, &type, &payload, &err), &err);
-    assert_int_equal(type, PX_MSG_RESULT);
+    assert_int_equal(type, PX_MSG_OUTCOME);
     px_bytes fl[2];
     size_t n = 0;
     px_assert_ok(px_wire_split(payload.data, payload.len, fl, 2, &n, &err), &err);
     assert_int_equal(n, 1);
     px_assert_ok(px_exec_proof_verify(&p, fl[0].p, fl[0].n, x.h.sign_pk, &err), &err);
     assert_string_equal(p.status, PX_STATUS_BAD_INPUT);
+    /* The refusal too is released only once shown in the log. */
+    px_log_receipt lr;
+    px_buf logged = PX_BUF_INIT, refusal = PX_BUF_INIT;
+    px_buf_append(&refusal, fl[0].p, fl[0].n, &err);
+    px_assert_ok(px_log_append_proven(px_testlog_get()->log, refusal.data, refusal.len, &lr, &err), &err);
+    px_assert_ok(px_wire_logged_encode(&logged, &lr, &err), &err);
+    px_assert_ok(px_wire_send_payload(x.h.worker.fd, PX_MSG_LOGGED, &logged, &err), &err);
+    px_assert_ok(px_wire_recv(x.h.worker.fd, 10000, &type, &payload, &err), &err);
+    assert_int_equal(type, PX_MSG_RESULT);
+    px_assert_ok(px_wire_split(payload.data, payload.len, fl, 2, &n, &err), &err);
+    assert_int_equal(n, 1);
+    assert_int_equal(fl[0].n, refusal.len);
+    assert_memory_equal(fl[0].p, refusal.data, refusal.len);
+    px_log_receipt_free(&lr);
+    px_buf_free(&logged);
+    px_buf_free(&refusal);
     px_buf_free(&payload);
     host_done(&x);
     /* A config the node itself refuses, and a kind the worker does not
@@ -180,6 +196,120 @@ static void test_worker_refuses(void **state) {
     px_buf *bufs[] = {&vec, &rel, &sealed};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         px_buf_free(bufs[i]);
+}
+
+/* Drive a real worker by hand to the point where its ok proof waits to be
+ * shown in the log; *accepted and *proof get its two statements. */
+static void drive_to_outcome(const fixture *f, hosted *x, px_buf *accepted, px_buf *proof, px_buf *in_bufs) {
+    px_err err = {0};
+    host_start(f, x, 1, f->successor.pk);
+    fx_vector(&in_bufs[0], 16, 1.0);
+    fx_release(f, &in_bufs[1], &f->pod, in_bufs[0].data, in_bufs[0].len, x->h.box_pk);
+    fx_seal(&in_bufs[2], &in_bufs[0], x->h.box_pk);
+    px_step_input in = {in_bufs[2].data, in_bufs[2].len, in_bufs[1].data, in_bufs[1].len, NULL, 0};
+    px_buf step = PX_BUF_INIT, payload = PX_BUF_INIT, logged = PX_BUF_INIT;
+    px_assert_ok(px_wire_step_encode(&step, NULL, 0, &in, 1, &err), &err);
+    px_assert_ok(px_wire_send_payload(x->h.worker.fd, PX_MSG_STEP, &step, &err), &err);
+    int type = 0;
+    px_bytes fl[1];
+    size_t n = 0;
+    px_assert_ok(px_wire_recv(x->h.worker.fd, 10000, &type, &payload, &err), &err);
+    assert_int_equal(type, PX_MSG_ACCEPTED);
+    px_assert_ok(px_wire_split(payload.data, payload.len, fl, 1, &n, &err), &err);
+    px_buf_append(accepted, fl[0].p, fl[0].n, &err);
+    px_accepted a;
+    px_assert_ok(px_accepted_verify(&a, accepted->data, accepted->len, x->h.sign_pk, &err), &err);
+    assert_memory_equal(a.manifest, f->manifest, 32);
+    assert_int_equal(a.index, 1);
+    assert_int_equal(a.ninputs, 1);
+    px_log_receipt lr;
+    px_assert_ok(px_log_append_proven(px_testlog_get()->log, accepted->data, accepted->len, &lr, &err), &err);
+    px_assert_ok(px_wire_logged_encode(&logged, &lr, &err), &err);
+    px_assert_ok(px_wire_send_payload(x->h.worker.fd, PX_MSG_LOGGED, &logged, &err), &err);
+    px_assert_ok(px_wire_recv(x->h.worker.fd, 10000, &type, &payload, &err), &err);
+    assert_int_equal(type, PX_MSG_OUTCOME);
+    px_assert_ok(px_wire_split(payload.data, payload.len, fl, 1, &n, &err), &err);
+    px_buf_append(proof, fl[0].p, fl[0].n, &err);
+    px_exec_proof p;
+    px_assert_ok(px_exec_proof_verify(&p, proof->data, proof->len, x->h.sign_pk, &err), &err);
+    assert_string_equal(p.status, PX_STATUS_OK);
+    px_log_receipt_free(&lr);
+    px_buf_free(&step);
+    px_buf_free(&payload);
+    px_buf_free(&logged);
+}
+
+/* The worker's answer to a LOGGED that does not show its proof: an ERROR,
+ * then the channel closes. Never a RESULT, so never a sealed output. */
+static void expect_no_release(hosted *x, const px_log_receipt *shown) {
+    px_err err = {0};
+    px_buf logged = PX_BUF_INIT, payload = PX_BUF_INIT;
+    px_assert_ok(px_wire_logged_encode(&logged, shown, &err), &err);
+    px_assert_ok(px_wire_send_payload(x->h.worker.fd, PX_MSG_LOGGED, &logged, &err), &err);
+    int type = 0;
+    px_assert_ok(px_wire_recv(x->h.worker.fd, 10000, &type, &payload, &err), &err);
+    assert_int_equal(type, PX_MSG_ERROR);
+    if (!memmem(payload.data, payload.len, "releasing nothing", 17))
+        fail_msg("worker error does not say it releases nothing: %.*s", (int)payload.len, (char *)payload.data);
+    px_assert_fails(px_wire_recv(x->h.worker.fd, 10000, &type, &payload, &err), &err, PX_E_UNAVAILABLE);
+    px_buf_free(&logged);
+    px_buf_free(&payload);
+    host_done(x);
+}
+
+/* Release after log: an instance that is never shown its proof in the log
+ * its config names releases nothing, whatever the host shows it instead. */
+static void test_worker_release_after_log(void **state) {
+    (void)state;
+    fixture f;
+    fx_init(&f);
+    px_err err = {0};
+    hosted x;
+    px_buf acc = PX_BUF_INIT, proof = PX_BUF_INIT, in[3] = {PX_BUF_INIT, PX_BUF_INIT, PX_BUF_INIT};
+    px_log_receipt lr;
+    /* 1. Shown the accepted statement's entry instead of the proof's. */
+    drive_to_outcome(&f, &x, &acc, &proof, in);
+    px_assert_ok(px_log_append_proven(px_testlog_get()->log, acc.data, acc.len, &lr, &err), &err);
+    expect_no_release(&x, &lr);
+    px_log_receipt_free(&lr);
+    /* 2. The proof really in a log, but one signed by another key. */
+    for (int i = 0; i < 3; i++)
+        px_buf_reset(&in[i]);
+    px_buf_reset(&acc);
+    px_buf_reset(&proof);
+    drive_to_outcome(&f, &x, &acc, &proof, in);
+    char dir[] = "/tmp/px-otherlog-XXXXXX", store[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(store, sizeof store, "%s/log.db", dir);
+    px_signer other;
+    px_assert_ok(px_signer_generate(&other, "log.test/pixiu", &err), &err);
+    px_log *olog;
+    px_log_opts o = {.store = store, .key = &other};
+    px_assert_ok(px_log_open(&olog, &o, &err), &err);
+    px_assert_ok(px_log_append_proven(olog, proof.data, proof.len, &lr, &err), &err);
+    expect_no_release(&x, &lr);
+    px_log_receipt_free(&lr);
+    px_log_close(olog);
+    char cmd[96];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+    /* 3. The right log, the right index, a proof with one byte changed. */
+    for (int i = 0; i < 3; i++)
+        px_buf_reset(&in[i]);
+    px_buf_reset(&acc);
+    px_buf_reset(&proof);
+    drive_to_outcome(&f, &x, &acc, &proof, in);
+    px_assert_ok(px_log_append_proven(px_testlog_get()->log, proof.data, proof.len, &lr, &err), &err);
+    if (lr.proof.len)
+        lr.proof.data[0] ^= 1;
+    else
+        lr.index++;
+    expect_no_release(&x, &lr);
+    px_log_receipt_free(&lr);
+    for (int i = 0; i < 3; i++)
+        px_buf_free(&in[i]);
+    px_buf_free(&acc);
+    px_buf_free(&proof);
 }
 
 /* A worker that never answers is killed after the timeout, and a build
@@ -294,7 +424,7 @@ static void wasm_step(const fixture *f, const px_lambda_build *b, const px_buf *
     px_assert_ok(px_seal(&code, sent->data, sent->len, h.box_pk, &err), &err); /* code is not a committed payload */
     px_step_input in = {sealed.data, sealed.len, rel.data, rel.len, NULL, 0};
     px_step_result r;
-    px_assert_ok(px_lambda_host_step(&h, code.data, code.len, &in, 1, &r, &err), &err);
+    px_assert_ok(px_lambda_host_step(&h, code.data, code.len, &in, 1, PX_TESTLOG_LAMBDA, &r, &err), &err);
     if (strcmp(r.status, want) != 0)
         fail_msg("wasm step: status %s, expected %s", r.status, want);
     if (r.ok) {
@@ -365,6 +495,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_worker_step),
         cmocka_unit_test(test_worker_refuses),
+        cmocka_unit_test(test_worker_release_after_log),
         cmocka_unit_test(test_worker_silent_or_wrong),
         cmocka_unit_test(test_worker_wasm),
     };

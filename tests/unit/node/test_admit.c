@@ -113,7 +113,7 @@ static int setup(void **state) {
     fx_init(&w.f);
     strcpy(w.dir, "/tmp/px-admit-node-XXXXXX");
     assert_non_null(mkdtemp(w.dir));
-    px_assert_ok(px_signer_generate(&w.log_key, "log-1", &err), &err);
+    w.log_key = px_testlog_keyed()->key; /* the log the fixture's instances answer to */
     px_assert_ok(px_signer_generate(&w.stranger, "consumer-1", &err), &err);
     /* The instances run this machine's build, which the POD node (started
      * from the same directory) runs too and so accepts by default. */
@@ -231,6 +231,17 @@ static void test_refusals(void **state) {
     if (!strstr((char *)out.data, "stage 1 (wasm) partition 0 on exec-1: evidence: build not accepted: "
                                   "component \\\"runner\\\" differs (sha256 ")) /* JSON */
         fail_msg("refusal: %s", (char *)out.data);
+    /* Instances that answer to a log other than the network's: their
+     * silence there would prove nothing to anyone reading this log. */
+    px_buf_reset(&plan);
+    fx_new_manifest(&w->f, FX_STAGES_JSON);
+    px_verifier elsewhere;
+    px_signer_verifier(&w->stranger, &elsewhere);
+    w->f.other_log = &elsewhere;
+    fx_plan(&w->f, &plan, -1);
+    w->f.other_log = NULL;
+    assert_int_equal(admit(w, &w->f.consumer, &plan, &out), 403);
+    assert_non_null(strstr((char *)out.data, "not in the network's log"));
     /* Someone else's node key under the consumer's name. */
     px_buf_reset(&plan);
     fx_new_manifest(&w->f, FX_STAGES_JSON);

@@ -3,6 +3,7 @@
  * instance validates the release, proves the records, seals the output to
  * its successor and signs an execution proof carrying the exact counts. */
 #include "pod_test.h"
+#include "px_testlog.h"
 
 #include "pixiu/lambda.h"
 #include "pixiu/proof.h"
@@ -88,17 +89,18 @@ static void world_free(world *w) {
 static px_lambda *prover_instance(world *w, const char *params, uint8_t spk[32], uint8_t bpk[32], px_buf *evidence) {
     char succ[65];
     px_hex_encode(succ, w->successor.pk, 32);
-    char *pv = vkey_text(&w->platform), *dv = vkey_text(&w->pod_key);
+    char *pv = vkey_text(&w->platform), *dv = vkey_text(&w->pod_key), *lv = px_testlog_vkey_text();
     px_buf cfg = PX_BUF_INIT;
     px_err err = {0};
     px_assert_ok(px_buf_printf(&cfg, &err,
                                "{\"manifest\":\"%s\",\"stage\":{\"index\":0,\"kind\":\"prover\"},"
                                "\"successors\":[\"%s\"],\"predecessors\":{\"platform_keys\":[\"%s\"],"
-                               "\"min_level\":1,\"pods\":[\"%s\"]},\"params\":%s}",
-                               w->manifest_hex, succ, pv, dv, params),
+                               "\"min_level\":1,\"pods\":[\"%s\"]},\"log\":\"%s\",\"params\":%s}",
+                               w->manifest_hex, succ, pv, dv, lv, params),
                  &err);
     free(pv);
     free(dv);
+    free(lv);
     px_lambda *l;
     int rc = px_lambda_new(&l, table, w->worker, "prover", px_tee_builtin_code, cfg.data, cfg.len, &err);
     px_buf_free(&cfg);
@@ -167,7 +169,7 @@ static void run_world(int require) {
 
     px_step_input in = {sealed.data, sealed.len, rel.data, rel.len, NULL, 0};
     px_step_result r;
-    px_assert_ok(px_lambda_step(l, NULL, 0, &in, 1, &r, &err), &err);
+    px_assert_ok(px_lambda_step(l, NULL, 0, &in, 1, PX_TESTLOG_LAMBDA, &r, &err), &err);
     if (!r.ok)
         fail_msg("prover step failed: %s", r.status);
     px_exec_proof p;
@@ -228,16 +230,17 @@ static void test_prover_in_worker(void **state) {
     px_err err = {0};
     char succ[65];
     px_hex_encode(succ, w.successor.pk, 32);
-    char *pv = vkey_text(&w.platform), *dv = vkey_text(&w.pod_key);
+    char *pv = vkey_text(&w.platform), *dv = vkey_text(&w.pod_key), *lv = px_testlog_vkey_text();
     px_buf cfg = PX_BUF_INIT;
     px_assert_ok(px_buf_printf(&cfg, &err,
                                "{\"manifest\":\"%s\",\"stage\":{\"index\":0,\"kind\":\"prover\"},"
                                "\"successors\":[\"%s\"],\"predecessors\":{\"platform_keys\":[\"%s\"],"
-                               "\"min_level\":1,\"pods\":[\"%s\"]},\"params\":%.*s}",
-                               w.manifest_hex, succ, pv, dv, (int)w.trust_cfg.len, (char *)w.trust_cfg.data),
+                               "\"min_level\":1,\"pods\":[\"%s\"]},\"log\":\"%s\",\"params\":%.*s}",
+                               w.manifest_hex, succ, pv, dv, lv, (int)w.trust_cfg.len, (char *)w.trust_cfg.data),
                  &err);
     free(pv);
     free(dv);
+    free(lv);
     uint8_t nonce[32];
     px_random(nonce, 32);
     px_lambda_host h;
@@ -256,7 +259,7 @@ static void test_prover_in_worker(void **state) {
     px_assert_ok(px_seal(&sealed, stream.data, stream.len, h.box_pk, &err), &err);
     px_step_input in = {sealed.data, sealed.len, rel.data, rel.len, NULL, 0};
     px_step_result r;
-    px_assert_ok(px_lambda_host_step(&h, NULL, 0, &in, 1, &r, &err), &err);
+    px_assert_ok(px_lambda_host_step(&h, NULL, 0, &in, 1, PX_TESTLOG_LAMBDA, &r, &err), &err);
     if (!r.ok)
         fail_msg("prover step in the worker failed: %s", r.status);
     json_t *pred = proof_predicate(&r.proof);
