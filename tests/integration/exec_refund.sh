@@ -28,13 +28,16 @@ done
 "$net" start "$build" "$tmp/net"
 "$pixiu" task build "$src/examples/spend_per_user.c" -o "$tmp/task.wasm" --sdk "$src/sdk"
 "$pixiu" task build "$src/tests/integration/exec_trap_task.c" -o "$tmp/trap.wasm" --sdk "$src/sdk"
-"$net" manifest "$tmp/net" | python3 -c '
-import json, sys, time
-d = json.load(sys.stdin)
-d["deadline"] = int(time.time() * 1000) + 25000
-print(json.dumps(d))' >"$tmp/manifest.json"
-deadline=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["deadline"])' "$tmp/manifest.json")
+"$net" manifest "$tmp/net" >"$tmp/template.json"
+# Each task's deadline is 45 s after its submission: enough to be admitted
+# and run on a loaded machine, short enough to wait for.
 submit() { # code out progress
+  python3 -c '
+import json, sys, time
+d = json.load(open(sys.argv[1]))
+d["deadline"] = int(time.time() * 1000) + 45000
+print(json.dumps(d))' "$tmp/template.json" >"$tmp/manifest.json"
+  deadline=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["deadline"])' "$tmp/manifest.json")
   "$pixiu" task submit "$tmp/manifest.json" --node "$tmp/net/analyst/node.json" --code "$1" >"$2" 2>"$3"
 }
 submit "$tmp/task.wasm" "$tmp/ok.out" "$tmp/ok.progress" || fail "task: $(cat "$tmp/ok.out" "$tmp/ok.progress")"
@@ -43,6 +46,7 @@ set +e
 submit "$tmp/trap.wasm" "$tmp/trap.out" "$tmp/trap.progress"
 rc=$?
 set -e
+# $deadline is now the trapping task's, the later of the two.
 [ $rc -eq 1 ] || fail "the trapping task exited $rc: $(cat "$tmp/trap.out" "$tmp/trap.progress")"
 grep -q 'stage 1 (wasm) on exec-2: trap' "$tmp/trap.progress" || fail "no trap: $(cat "$tmp/trap.progress")"
 trap_task=$(sed -n 's/^task //p' "$tmp/trap.out")
