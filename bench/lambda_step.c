@@ -47,7 +47,8 @@ static uint64_t fork_exec_true(void) {
 typedef struct setup {
     px_signer platform, pod;
     px_box_keypair successor;
-    uint8_t manifest[32], worker[32], nonce[32];
+    uint8_t manifest[32], nonce[32];
+    px_lambda_build *build; /* as a node keeps it: computed once */
     px_buf config, wasm_config, vec, module;
     uint8_t module_digest[32];
     char worker_path[4096];
@@ -106,12 +107,13 @@ static void make_release(const setup *s, const uint8_t to[32], px_buf *out) {
 static uint64_t one_step(setup *s, int wasm) {
     px_err e = {0};
     const px_buf *cfg = wasm ? &s->wasm_config : &s->config;
-    px_lambda_host_req req = {&px_tee_process, s->worker_path, s->worker, &s->platform, "node-a",
+    px_lambda_host_req req = {&px_tee_process, s->worker_path, s->build, &s->platform, "node-a",
                               wasm ? "wasm" : "aggregate", wasm ? s->module_digest : NULL, cfg->data, cfg->len,
                               s->nonce, 0, 0, 0};
     px_lambda_host h;
     uint64_t t0 = px_mono_ns();
-    if (px_lambda_host_start(&h, &req, &e))
+    /* A node checks its build's files before each recruitment. */
+    if (px_lambda_build_refresh(s->build, NULL, &e) || px_lambda_host_start(&h, &req, &e))
         die(&e, "start");
     uint64_t t1 = px_mono_ns();
     /* The predecessor's part (release and sealing) is not timed. */
@@ -193,7 +195,7 @@ int main(void) {
     const char *build = getenv("PX_BUILD_DIR");
     snprintf(s.worker_path, sizeof s.worker_path, "%s/pixiu_worker", build ? build : ".");
     if (px_crypto_init(&e) || px_signer_generate(&s.platform, "node-a", &e) ||
-        px_signer_generate(&s.pod, "pod-1", &e) || px_tee_file_digest(s.worker, s.worker_path, &e))
+        px_signer_generate(&s.pod, "pod-1", &e))
         die(&e, "setup");
     px_box_keygen(&s.successor);
     px_random(s.manifest, 32);
@@ -205,6 +207,8 @@ int main(void) {
     char runner[4200];
     snprintf(runner, sizeof runner, "%s/pixiu-wasm-runner", build ? build : ".");
     setenv("PIXIU_WASM_RUNNER", runner, 1);
+    if (!(s.build = calloc(1, sizeof *s.build)) || px_lambda_build_init(s.build, s.worker_path, &e))
+        die(&e, "the build");
     double v[INPUT_VALUES];
     for (int i = 0; i < INPUT_VALUES; i++)
         v[i] = i;

@@ -5,6 +5,8 @@
  *   - the cost of one sandboxed run of a cached module on a 1 KiB input
  *     (spawn, load, instantiate, seccomp, run, collect) against fork+exec
  *     of a trivial program;
+ *   - per-user runs: the cost of a fresh instance per group inside one
+ *     runner process, against a fresh runner process per group;
  *   - a cold compile (validate, wasm2c, gcc) against gcc -O2 of the
  *     task's own C source.
  * Input records are written with PIXIU's PXR1 writer from a fixed seed.
@@ -126,7 +128,7 @@ static uint64_t run_native(const char *exe, const px_buf *in, px_buf *out) {
     return ns;
 }
 
-static uint64_t run_wasm(const px_sandbox *sb, const char *so, const px_buf *in,
+static uint64_t run_wasm(const px_sandbox *sb, const px_sandbox_object *so, const px_buf *in,
                          uint32_t cpu_ms, px_buf *out) {
     px_sandbox_limits l;
     px_sandbox_limits_default(&l);
@@ -137,7 +139,7 @@ static uint64_t run_wasm(const px_sandbox *sb, const char *so, const px_buf *in,
     px_err err = {0};
     uint64_t t0 = px_mono_ns();
     if (px_sandbox_run_object(sb, so, in->data, in->len, &l, out, NULL, &res, &err))
-        die(so, &err);
+        die("run", &err);
     return px_mono_ns() - t0;
 }
 
@@ -160,7 +162,8 @@ static uint64_t gcc_native(const char *src, const char *exe) {
 /* Build a task both ways, run each REPEATS times, compare medians. */
 static void compute(const px_sandbox *sb, const char *dir, const char *task,
                     const char *bench, const px_buf *in, int check_equal) {
-    char src[1024], wasm[1024], exe[1024], so[PX_SANDBOX_PATH_MAX];
+    char src[1024], wasm[1024], exe[1024];
+    px_sandbox_object so;
     snprintf(src, sizeof src, "%s/sdk/examples/%s.c", PX_SOURCE_DIR, task);
     snprintf(wasm, sizeof wasm, "%s/%s.wasm", dir, task);
     snprintf(exe, sizeof exe, "%s/%s.native", dir, task);
@@ -176,7 +179,7 @@ static void compute(const px_sandbox *sb, const char *dir, const char *task,
     if (px_file_read(wasm, PX_WASM_MODULE_MAX_DEFAULT, &mod, &err))
         die("read module", &err);
     uint64_t t0 = px_mono_ns();
-    if (px_sandbox_compile(sb, mod.data, mod.len, &l, so, &res, &err))
+    if (px_sandbox_compile(sb, mod.data, mod.len, &l, &so, &res, &err))
         die("compile", &err);
     uint64_t cold = px_mono_ns() - t0;
     if (check_equal) /* one cold compile is enough */
@@ -188,7 +191,7 @@ static void compute(const px_sandbox *sb, const char *dir, const char *task,
         px_buf_reset(&ow);
         px_buf_reset(&on);
         tn[i] = run_native(exe, in, &on);
-        tw[i] = run_wasm(sb, so, in, TASK_CPU_MS, &ow);
+        tw[i] = run_wasm(sb, &so, in, TASK_CPU_MS, &ow);
     }
     if (ow.len != on.len || (check_equal && memcmp(ow.data, on.data, ow.len)))
         die("wasm and native outputs differ", NULL);
@@ -197,11 +200,62 @@ static void compute(const px_sandbox *sb, const char *dir, const char *task,
     px_buf_free(&ow);
     px_buf_free(&on);
     px_buf_free(&mod);
+    px_sandbox_object_free(&so);
+}
+
+/* Per-user runs: GROUPS groups of STEP_INPUT bytes in one runner process
+ * (px_sandbox_run_groups) against one run over the same bytes at once; the
+ * difference per group is what a fresh instance per user costs. Its
+ * baseline is the alternative, a fresh runner process per user (the 1 KiB
+ * step above). */
+static void per_user(const px_sandbox *sb, const px_buf *mod, double step_us) {
+    enum { GROUPS = 1000, REPS = 7 };
+    px_buf in = PX_BUF_INIT, out = PX_BUF_INIT;
+    uint64_t seed = 4;
+    static size_t off[GROUPS], len[GROUPS];
+    static px_sandbox_run_out runs[GROUPS];
+    for (size_t i = 0; i < (size_t)GROUPS * STEP_INPUT; i++) {
+        uint8_t c = (uint8_t)("abc \n"[next_rand(&seed) % 5]);
+        px_buf_append(&in, &c, 1, NULL);
+    }
+    for (size_t g = 0; g < GROUPS; g++) {
+        off[g] = g * STEP_INPUT;
+        len[g] = STEP_INPUT;
+    }
+    px_sandbox_limits l;
+    px_sandbox_limits_default(&l);
+    l.cpu_ms = 5000;
+    px_sandbox_result res;
+    px_err err = {0};
+    px_sandbox_object so;
+    if (px_sandbox_compile(sb, mod->data, mod->len, &l, &so, &res, &err))
+        die("per-user module", &err);
+    uint64_t tg[REPS], t1[REPS];
+    for (int r = 0; r < REPS; r++) {
+        px_buf_reset(&out);
+        uint64_t t0 = px_mono_ns();
+        if (px_sandbox_run_groups(sb, mod->data, mod->len, in.data, off, len,
+                                  GROUPS, &l, 0, &out, runs, &res, &err))
+            die("per-user runs", &err);
+        tg[r] = px_mono_ns() - t0;
+        for (size_t g = 0; g < GROUPS; g++)
+            if (runs[g].status != PX_SB_OK)
+                die("a per-user run failed", NULL);
+        px_buf_reset(&out);
+        t1[r] = run_wasm(sb, &so, &in, 5000, &out);
+    }
+    double single = (double)median(t1, REPS), groups = (double)median(tg, REPS);
+    print("sandbox_per_user_run_us", (groups - single) / GROUPS / 1e3, "us",
+          step_us);
+    px_sandbox_object_free(&so);
+    px_buf_free(&in);
+    px_buf_free(&out);
 }
 
 /* A sandboxed run of a cached module on 1 KiB vs fork+exec of true. */
 static void step_overhead(const px_sandbox *sb, const char *dir) {
-    char src[1024], wasm[1024], so[PX_SANDBOX_PATH_MAX];
+    char src[1024], wasm[1024];
+    px_sandbox_object so;
     snprintf(src, sizeof src, "%s/sdk/examples/wordcount.c", PX_SOURCE_DIR);
     snprintf(wasm, sizeof wasm, "%s/wordcount.wasm", dir);
     px_err err = {0};
@@ -211,7 +265,7 @@ static void step_overhead(const px_sandbox *sb, const char *dir) {
     px_sandbox_result res;
     if (px_wasm_build(src, wasm, NULL, &err) ||
         px_file_read(wasm, PX_WASM_MODULE_MAX_DEFAULT, &mod, &err) ||
-        px_sandbox_compile(sb, mod.data, mod.len, &l, so, &res, &err))
+        px_sandbox_compile(sb, mod.data, mod.len, &l, &so, &res, &err))
         die("step module", &err);
     uint64_t seed = 3;
     for (int i = 0; i < STEP_INPUT; i++) {
@@ -232,7 +286,7 @@ static void step_overhead(const px_sandbox *sb, const char *dir) {
     const char *argv[] = {"/bin/true", NULL};
     for (int i = 0; i < STEP_REPEATS; i++) {
         px_buf_reset(&out);
-        ts[i] = run_wasm(sb, so, &in, 5000, &out);
+        ts[i] = run_wasm(sb, &so, &in, 5000, &out);
         uint64_t t0 = px_mono_ns();
         uint8_t d[2 * PX_SHA256_BYTES], sig[PX_SIGN_BYTES];
         px_buf_reset(&opened);
@@ -241,7 +295,7 @@ static void step_overhead(const px_sandbox *sb, const char *dir) {
         if (px_seal_open(&opened, sealed.data, sealed.len, &me, &err))
             die("open", &err);
         px_sha256(d, opened.data, opened.len);
-        run_wasm(sb, so, &opened, 5000, &out);
+        run_wasm(sb, &so, &opened, 5000, &out);
         px_sha256(d + PX_SHA256_BYTES, out.data, out.len);
         px_sign_detached(sig, d, sizeof d, &signer);
         if (px_seal(&sealed_out, out.data, out.len, next.pk, &err))
@@ -258,6 +312,8 @@ static void step_overhead(const px_sandbox *sb, const char *dir) {
           base);
     print("sandbox_step_1kib_with_crypto_ms",
           (double)median(tc, STEP_REPEATS) / 1e6, "ms", base);
+    per_user(sb, &mod, (double)median(ts, STEP_REPEATS) / 1e3);
+    px_sandbox_object_free(&so);
     px_buf_free(&sealed);
     px_buf_free(&opened);
     px_buf_free(&sealed_out);
@@ -266,7 +322,8 @@ static void step_overhead(const px_sandbox *sb, const char *dir) {
     px_buf_free(&out);
 }
 
-int main(void) {
+/* With an argument "step", only the step and per-user benchmarks run. */
+int main(int argc, char **argv) {
     char dir[] = "/tmp/pixiu-bench-sandbox-XXXXXX", cache[64];
     px_err err = {0};
     if (!mkdtemp(dir) || px_crypto_init(&err))
@@ -281,13 +338,17 @@ int main(void) {
     if (px_sandbox_init(&sb, cache, &err))
         die("sandbox init", &err);
     step_overhead(&sb, dir);
+    int only_step = argc > 1 && !strcmp(argv[1], "step");
     px_buf in = PX_BUF_INIT;
+    if (only_step)
+        goto done;
     scan_input(&in);
     compute(&sb, dir, "scan_agg", "sandbox_scan_agg_10m_s", &in, 1);
     px_buf_free(&in);
     logreg_input(&in);
     compute(&sb, dir, "logreg", "sandbox_logreg_sgd_1m_s", &in, 0);
     px_buf_free(&in);
+done:;
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     return system(cmd) == 0 ? 0 : 1;

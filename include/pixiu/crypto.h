@@ -43,6 +43,10 @@ void px_sha256(uint8_t out[PX_SHA256_BYTES], const void *in, size_t n);
 void px_sha256_parts(uint8_t out[PX_SHA256_BYTES], size_t nparts,
                      const void *const *parts, const size_t *lens);
 void px_blake2b(uint8_t out[PX_BLAKE2B_BYTES], const void *in, size_t n);
+/* BLAKE2b with an outlen of 16..64 bytes, keyed by key (keylen 16..64, or
+ * NULL and 0 for none), over a then b as if concatenated. */
+void px_blake2b_keyed(uint8_t *out, size_t outlen, const uint8_t *key, size_t keylen, const void *a,
+                      size_t alen, const void *b, size_t blen);
 
 typedef struct px_sha256_ctx {
     _Alignas(16) uint8_t opaque[128]; /* crypto_hash_sha256_state */
@@ -88,6 +92,31 @@ int px_seal(px_buf *out, const void *m, size_t n,
             const uint8_t pk[PX_BOX_PUBLICKEYBYTES], px_err *err);
 int px_seal_open(px_buf *out, const void *c, size_t n, const px_box_keypair *kp,
                  px_err *err);
+
+/* ---- hiding commitments to sealed payloads -------------------------------
+ *
+ * What a trust-λ hands on is sealed as "PXC1" || r || data with 32 fresh
+ * random bytes r, and every public statement names it by the commitment
+ * SHA-256("PIXIU-commit-v1\n" || r || data): whoever can open the box can
+ * check it, whoever reads the log learns nothing about small data (r is
+ * secret) and equal data of two tasks get unrelated digests
+ * (docs/formats.md). */
+#define PX_COMMIT_MAGIC "PXC1"
+#define PX_COMMIT_RANDBYTES 32
+#define PX_COMMIT_HEADERBYTES (4 + PX_COMMIT_RANDBYTES)
+
+/* Fresh r for data, and the commitment to it. */
+void px_commit_new(uint8_t r[PX_COMMIT_RANDBYTES], const void *data, size_t n,
+                   uint8_t commit[PX_SHA256_BYTES]);
+void px_commit_digest(uint8_t commit[PX_SHA256_BYTES], const uint8_t r[PX_COMMIT_RANDBYTES],
+                      const void *data, size_t n);
+/* Seal "PXC1" || r || data to pk (appends to out). */
+int px_seal_committed(px_buf *out, const uint8_t r[PX_COMMIT_RANDBYTES], const void *data,
+                      size_t n, const uint8_t pk[PX_BOX_PUBLICKEYBYTES], px_err *err);
+/* Open such a box: out receives the data alone and commit its commitment.
+ * A box that opens but lacks the header is PX_E_INVALID. */
+int px_open_committed(px_buf *out, uint8_t commit[PX_SHA256_BYTES], const void *c, size_t n,
+                      const px_box_keypair *kp, px_err *err);
 
 /* XChaCha20-Poly1305 with a random nonce: out = nonce || ciphertext || tag. */
 int px_aead_encrypt(px_buf *out, const void *m, size_t n, const void *ad,

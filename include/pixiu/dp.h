@@ -259,14 +259,18 @@ int px_dp_block_of(const uint8_t key[PX_DP_BLOCK_KEYBYTES], const void *user,
 int px_dp_stage(const void *config, size_t config_len,
                 const px_buf *vectors, size_t n, px_buf *out,
                 json_t **predicate, px_err *err);
+/* The same over a parsed config and decoded vectors (an entry with n ==
+ * PX_DP_VEC_UNDECODABLE counts as unusable). */
+int px_dp_stage_vecs(const px_dp_config *c, const px_dp_vec *in, size_t n,
+                     px_buf *out, json_t **predicate, px_err *err);
 /* The "dp" predicate member for a result: mechanism, ε, δ, ρ as decimal
  * strings, and the enforcement counts. */
 json_t *px_dp_predicate(const px_dp_config *c, const px_dp_result *res,
                         px_err *err);
 
 /* The same stage as a trust-λ stage kind "dp" (pixiu/lambda.h): params are
- * the config above; each input holds one or more PXV1 vectors back to
- * back. Registered in the worker's stage table. */
+ * the config above; each input is the tagged-vector stream (PXT1) of a
+ * per-user map stage. Registered in the worker's stage table. */
 struct px_stage_kind;
 extern const struct px_stage_kind px_dp_stage_kind;
 

@@ -155,6 +155,7 @@ typedef struct px_attested {
     char backend[PX_TEE_BACKEND_NAME_MAX + 1];
     uint32_t level;
     uint8_t measurement[PX_SHA256_BYTES];
+    uint8_t build[PX_SHA256_BYTES]; /* the build digest it was measured under */
     uint8_t box_pk[PX_BOX_PUBLICKEYBYTES];
     uint8_t sign_pk[PX_SIGN_PUBLICKEYBYTES];
     uint8_t evidence_digest[PX_SHA256_BYTES];
@@ -172,8 +173,10 @@ typedef int (*px_evidence_check_fn)(void *ctx, const char *node,
                                     px_attested *out, px_err *err);
 
 /* The evidence checker over the TEE module's evidence: the node's platform
- * key from the membership, and the worker builds the checking party
- * accepts (the measurement covers the worker binary's digest). */
+ * key from the membership, and the builds the checking party accepts (the
+ * measurement covers the build digest: every file the instance runs,
+ * docs/tee.md). reference, when not NULL, is the checking party's own
+ * build: a refusal names the first component that differs from it. */
 typedef struct px_node_platform {
     char id[PX_NODE_ID_MAX + 1];
     px_verifier platform;
@@ -182,8 +185,9 @@ typedef struct px_node_platform {
 typedef struct px_exec_trust {
     const px_node_platform *nodes;
     size_t nnodes;
-    const uint8_t (*workers)[PX_SHA256_BYTES];
-    size_t nworkers;
+    const uint8_t (*builds)[PX_SHA256_BYTES]; /* accepted build digests */
+    size_t nbuilds;
+    const px_tee_build *reference;
 } px_exec_trust;
 
 /* A px_evidence_check_fn; ctx is a px_exec_trust. */
@@ -502,8 +506,8 @@ typedef struct px_receipt_parts {
     size_t npods;
     const px_node_platform *platforms;
     size_t nplatforms;
-    const uint8_t (*workers)[PX_SHA256_BYTES];
-    size_t nworkers;
+    const uint8_t (*builds)[PX_SHA256_BYTES]; /* the builds that ran it */
+    size_t nbuilds;
     const px_receipt_entry *entries; /* ascending index */
     size_t nentries;
 } px_receipt_parts;
@@ -538,7 +542,7 @@ void px_receipt_summary_free(px_receipt_summary *s);
 
 /* A trust root: the network a receipt must come from, known to the
  * verifying party on its own (a membership file, or keys it pins one by
- * one). Every POD key, platform key and worker build the receipt names
+ * one). Every POD key, platform key and build the receipt names
  * must be the one pinned here for that node, and the checkpoint must carry
  * cosignatures of at least min_witnesses of the pinned witnesses. */
 typedef struct px_receipt_root {
@@ -547,7 +551,7 @@ typedef struct px_receipt_root {
     size_t npods;
     const px_node_platform *platforms;
     size_t nplatforms;
-    const uint8_t (*builds)[PX_SHA256_BYTES]; /* accepted worker builds */
+    const uint8_t (*builds)[PX_SHA256_BYTES]; /* accepted build digests */
     size_t nbuilds;
     const px_cosigner *witnesses;
     size_t nwitnesses;

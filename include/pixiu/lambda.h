@@ -19,6 +19,8 @@
 #include "pixiu/proof.h"
 #include "pixiu/tee.h"
 
+struct px_sandbox; /* pixiu/sandbox.h */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -47,6 +49,14 @@ extern "C" {
 #define PX_STATUS_INVALID_MODULE "invalid-module"
 #define PX_STATUS_CLAMPED "clamped"
 #define PX_STATUS_INTERNAL "internal"
+/* The sealed code of a map stage may start with "PXTK" and the task's
+ * 32-byte pseudonym key before the module bytes (docs/lambda.md). */
+#define PX_TASK_KEY_MAGIC "PXTK"
+#define PX_TASK_KEY_BYTES 32
+/* The commitment to a pseudonym key K that a map stage's params carry as
+ * "pseudonym": SHA-256("PIXIU-pseudonym-v1\n" || K). */
+void px_task_key_commit(uint8_t out[PX_SHA256_BYTES], const uint8_t key[PX_TASK_KEY_BYTES]);
+
 /* 1 if s is one of the status values above. */
 int px_status_valid(const char *s);
 
@@ -90,10 +100,18 @@ typedef struct px_stage_input {
     uint8_t digest[PX_SHA256_BYTES];
     char proof_id[PX_PROOF_ID_HEX + 1]; /* producer's proof or release id */
     int from_release; /* 1 if a POD release produced it */
+    /* From the producer's verified execution proof (not for releases): its
+     * stage kind and, when it reported one, its count of distinct users
+     * (or blocks). The DP stage bounds what it accepts by these. */
+    char producer_kind[PX_TEE_KIND_MAX + 1];
+    int producer_has_users;
+    uint64_t producer_users;
 } px_stage_input;
 
 typedef struct px_stage_counts {
     uint64_t records, authenticated, alleged, dropped;
+    int has_users; /* report "users": distinct users (or blocks) seen */
+    uint64_t users;
 } px_stage_counts;
 
 #define PX_DECIMAL_MAX 39
@@ -128,6 +146,13 @@ typedef struct px_stage_ctx {
     size_t code_len;
     const px_stage_input *inputs;
     size_t ninputs;
+    /* The task's pseudonym key, sealed with the code (docs/lambda.md), or
+     * NULL when none came. Its commitment is in the attested params. */
+    const uint8_t *task_key;
+    /* For stages that run task code: the sandbox with exactly the tools the
+     * node measured (the build's paths). NULL in-process, where the sandbox
+     * finds its tools itself. */
+    const struct px_sandbox *sandbox;
 } px_stage_ctx;
 
 /* A stage's run function: 0 with out->output filled, or -1 with err set
@@ -160,15 +185,68 @@ extern const px_stage_kind px_stage_aggregate;
  * worker runs it under PX_TEE_PROFILE_SPAWN. */
 extern const px_stage_kind px_stage_wasm;
 
+/* ---- the λ build: what a node measures and its workers run -------------- */
+
+#define PX_LAMBDA_PATH_MAX 4096
+
+/* One file of the build: where it is, and its identity when it was hashed
+ * (a file whose identity changed is hashed again). */
+typedef struct px_lambda_file {
+    char *path; /* absolute; owned */
+    uint64_t dev, ino, size;
+    int64_t mtime_ns, ctime_ns;
+} px_lambda_file;
+
+/* The node's build (pixiu/tee.h): each component's name and digest, the
+ * file it was read from, and where the sandbox keeps compiled objects. The
+ * node sends it to every worker it starts (INIT), and the worker runs
+ * exactly these files: nothing is looked up in the environment there. */
+typedef struct px_lambda_build {
+    px_tee_build build;                     /* names and digests */
+    px_lambda_file files[PX_TEE_BUILD_MAX]; /* files[i] is build.c[i]'s */
+    uint8_t digest[PX_SHA256_BYTES];
+    /* The object cache: not measured, its objects are named by code digest
+     * and toolchain (docs/tee.md says what that leaves open). */
+    char cache_dir[PX_LAMBDA_PATH_MAX];
+} px_lambda_build;
+
+/* Find and hash every component: the worker at worker_path, and the
+ * sandbox's runner, compilers and the files they read, found the way the
+ * sandbox finds them (PIXIU_WASM_RUNNER, PATH, PIXIU_CACHE_DIR). This is
+ * the only place the environment decides what an instance runs. Costs a
+ * few processes and hashing the toolchain: once per node. */
+int px_lambda_build_init(px_lambda_build *b, const char *worker_path,
+                         px_err *err);
+/* Append one component (a file hashed now) to a build being made, then
+ * px_lambda_build_seal to compute the digest. For decoding a build sent by
+ * a node and for tests. */
+int px_lambda_build_add(px_lambda_build *b, const char *name,
+                        const uint8_t sha256[PX_SHA256_BYTES],
+                        const char *path, px_err *err);
+int px_lambda_build_seal(px_lambda_build *b, px_err *err);
+/* Check every file's identity (device, inode, size, mtime, ctime) and hash
+ * again the ones that changed; *changed (may be NULL) is set to 1 then. A
+ * file that is gone fails. */
+int px_lambda_build_refresh(px_lambda_build *b, int *changed, px_err *err);
+/* The path of a component, or NULL. */
+const char *px_lambda_build_path(const px_lambda_build *b, const char *name);
+int px_lambda_build_copy(px_lambda_build *dst, const px_lambda_build *src,
+                         px_err *err);
+void px_lambda_build_free(px_lambda_build *b);
+/* A sandbox (pixiu/sandbox.h) that uses exactly the build's tools and
+ * cache directory. */
+int px_lambda_build_sandbox(const px_lambda_build *b, struct px_sandbox *sb,
+                            px_err *err);
+
 /* ---- a λ instance (the worker's state) --------------------------------- */
 
 typedef struct px_lambda px_lambda;
 
 /* Birth: check the config against the kind, generate the keys and compute
- * the measurement. The instance lives in the worker process; these calls
- * are also what tests use in-process. */
+ * the measurement over the build digest (pixiu/tee.h). The instance lives
+ * in the worker process; these calls are also what tests use in-process. */
 int px_lambda_new(px_lambda **out, const px_stage_kind *const *table,
-                  const uint8_t worker_digest[PX_SHA256_BYTES],
+                  const uint8_t build_digest[PX_SHA256_BYTES],
                   const char *kind, const uint8_t code_digest[PX_SHA256_BYTES],
                   const void *config, size_t config_len, px_err *err);
 /* Wipes the private keys. NULL is fine. */
@@ -176,8 +254,13 @@ void px_lambda_free(px_lambda *l);
 void px_lambda_public(const px_lambda *l, uint8_t sign_pk[PX_SIGN_PUBLICKEYBYTES],
                       uint8_t box_pk[PX_BOX_PUBLICKEYBYTES],
                       uint8_t measurement[PX_TEE_MEASUREMENT_BYTES]);
+/* Give a code-running instance the sandbox it must use (copied); without
+ * one it finds its tools itself. */
+int px_lambda_set_sandbox(px_lambda *l, const struct px_sandbox *sb,
+                          px_err *err);
 /* Accept the evidence the backend produced for this instance: it must name
- * this instance's keys and measurement. Its digest goes into every proof. */
+ * this instance's keys, measurement and build. Its digest goes into every
+ * proof. */
 int px_lambda_set_evidence(px_lambda *l, const void *ev, size_t len,
                            px_err *err);
 
@@ -223,6 +306,8 @@ typedef struct px_exec_proof {
     char status[PX_LAMBDA_STATUS_MAX + 1];
     uint8_t subject[PX_SHA256_BYTES]; /* output digest, or failed input */
     size_t ninputs;
+    int has_users; /* counts.users was reported */
+    uint64_t users;
     int64_t started, finished;
 } px_exec_proof;
 
@@ -237,8 +322,11 @@ int px_exec_proof_verify(px_exec_proof *p, const void *env, size_t len,
 
 typedef struct px_lambda_host_req {
     const px_tee_backend *backend;
-    const char *worker_path;
-    const uint8_t *worker_digest; /* NULL: hash worker_path now */
+    const char *worker_path;      /* used only when build is NULL */
+    /* What the instance runs: the worker started is the build's "worker"
+     * component. NULL: this process's build for worker_path (computed
+     * once, refreshed per call). */
+    const px_lambda_build *build;
     const px_signer *platform;    /* the node's platform key */
     const char *node;             /* the node's id */
     const char *kind;

@@ -238,6 +238,16 @@ int px_pod_policy_set(px_pod *p, const char *dataset, const void *json, size_t l
 /* Appends the stored policy document. */
 int px_pod_policy_get(px_pod *p, const char *dataset, px_buf *out, px_err *err);
 
+/* Accepted builds (docs/tee.md): besides the build its own node runs, a
+ * POD accepts instances measured under the build digests its owner added
+ * here (for every dataset: a build is about executors, not data). Adding a
+ * listed build again is a no-op; removing one that is not listed fails
+ * with PX_E_NOTFOUND. */
+int px_pod_build_add(px_pod *p, const uint8_t build[PX_SHA256_BYTES], px_err *err);
+int px_pod_build_remove(px_pod *p, const uint8_t build[PX_SHA256_BYTES], px_err *err);
+/* *out (malloc'd, n entries; free it) in the order they were added. */
+int px_pod_build_list(px_pod *p, uint8_t (**out)[PX_SHA256_BYTES], size_t *n, px_err *err);
+
 /* What a task asks of a dataset, as the POD sees it at admission. */
 typedef struct px_pod_stage_req {
     const char *kind;            /* "prover", "wasm", "dp", ... */
@@ -341,8 +351,9 @@ int px_release_statement(px_buf *out, const px_release_info *ri, const px_signer
 /* Release a dataset to an admitted task: export the stream (appended to
  * stream), sign the release statement (appended to envelope), store it in
  * the releases table and mark the charge started, in one transaction.
- * Sealing the stream to stage_key and publishing the envelope to the log
- * are the caller's. */
+ * stream receives the payload to seal: "PXC1" || r || the PXR1 export, whose
+ * commitment (pixiu/crypto.h) is the statement's dataset_digest. Sealing it
+ * to stage_key and publishing the envelope to the log are the caller's. */
 int px_pod_release(px_pod *p, const px_signer *pod_key, const char *pod_id,
                    const char *manifest_hex, const char *dataset,
                    const uint8_t stage_key[PX_BOX_PUBLICKEYBYTES], px_buf *stream,
@@ -381,6 +392,10 @@ void px_prover_config_free(px_prover_config *c);
 typedef struct px_prover_counts {
     uint64_t records, authenticated, alleged, dropped;
     uint64_t unsigned_records, unknown_source, bad_signature;
+    /* Distinct values of the user field among the records passed on (set
+     * by px_prover_run_many when the stream has a user field). */
+    int has_users;
+    uint64_t users;
 } px_prover_counts;
 
 /* The stage: read a PXR1 stream whose last two fields are px_source (text)

@@ -56,6 +56,8 @@ typedef struct px_value {
 /* 1 if the schema is well formed (names, types, user field). */
 int px_schema_valid(const px_schema *s, px_err *err);
 int px_schema_find(const px_schema *s, const char *name); /* index or -1 */
+/* 1 if both have the same fields (names, types, order) and user field. */
+int px_schema_equal(const px_schema *a, const px_schema *b);
 
 /* ---- writing ------------------------------------------------------------ */
 
@@ -89,6 +91,12 @@ int px_records_open(px_records_reader *r, const uint8_t *data, size_t len,
 int px_records_next(px_records_reader *r, px_value *values, uint8_t *flags,
                     px_err *err);
 
+/* The bytes that identify a value when records are grouped by it (the user
+ * field): int64 and float64 as their 8 bytes little-endian (written to num),
+ * text and blob as they are. Returns the length; *bytes is borrowed. The
+ * type is not included: hash it alongside. */
+size_t px_value_key(const px_value *v, uint8_t num[8], const uint8_t **bytes);
+
 /* ---- numeric vectors ---------------------------------------------------- */
 
 int px_vector_encode(px_buf *out, const double *v, uint32_t n, px_err *err);
@@ -96,6 +104,40 @@ int px_vector_encode(px_buf *out, const double *v, uint32_t n, px_err *err);
  * returned bit-exact; NaN and infinities are the DP stage's to judge. */
 int px_vector_decode(double **out, uint32_t *n, const uint8_t *data,
                      size_t len, px_err *err);
+
+/* ---- tagged vectors (PXT1) ---------------------------------------------
+ *
+ * What a per-user map stage hands the DP stage: one fixed-size entry per
+ * user (or per block), each a 32-byte keyed pseudonym, a flag byte and dim
+ * values. An entry whose run produced no usable vector is kept, marked
+ * absent, with zero values, so the stream's size depends only on the number
+ * of users. Layout in docs/formats.md. */
+
+#define PX_TAGGED_MAGIC "PXT1"
+#define PX_TAG_BYTES 32
+#define PX_TAGGED_MAX_DIM 4096u
+#define PX_TAGGED_PRESENT 0x01u
+#define PX_TAGGED_HEADER_BYTES 16u /* magic, dim u32, count u64 */
+
+/* Bytes of one entry of a stream of dim values. */
+size_t px_tagged_entry_bytes(uint32_t dim);
+int px_tagged_begin(px_buf *out, uint32_t dim, uint64_t count, px_err *err);
+/* values NULL: an absent entry. */
+int px_tagged_append(px_buf *out, uint32_t dim, const uint8_t tag[PX_TAG_BYTES], const double *values,
+                     px_err *err);
+
+typedef struct px_tagged_reader {
+    const uint8_t *data; /* borrowed */
+    size_t len, off;
+    uint32_t dim;
+    uint64_t count, index;
+} px_tagged_reader;
+
+/* Checks the header and that the length is exactly header + count entries. */
+int px_tagged_open(px_tagged_reader *r, const uint8_t *data, size_t len, px_err *err);
+/* Returns 1 with *tag borrowed, *present set and dim values written to
+ * values (zeros when absent), 0 at the end, -1 on a malformed entry. */
+int px_tagged_next(px_tagged_reader *r, const uint8_t **tag, int *present, double *values, px_err *err);
 
 #ifdef __cplusplus
 }

@@ -32,9 +32,9 @@ extern "C" {
 #define PX_TEE_BACKEND_NAME_MAX 31
 #define PX_TEE_NODE_ID_MAX 128
 #define PX_TEE_KIND_MAX 31
-#define PX_EVIDENCE_MAX_BYTES (64u << 10)
+#define PX_EVIDENCE_MAX_BYTES (160u << 10) /* a full build of long names fits */
 #define PX_EVIDENCE_PAYLOAD_TYPE "application/vnd.pixiu.evidence+json"
-#define PX_EVIDENCE_TYPE "urn:pixiu:evidence:v1"
+#define PX_EVIDENCE_TYPE "urn:pixiu:evidence:v2"
 
 /* Security levels: 0 no isolation at all (never produced), 1 software
  * isolation by the host OS, 2 and above hardware-rooted (reserved). */
@@ -65,17 +65,77 @@ enum {
 /* Name of one PX_ISO_* bit, NULL for an unknown bit. */
 const char *px_tee_isolation_name(unsigned bit);
 
+/* ---- the build: every file an instance runs ----------------------------- */
+
+/* A λ *build* names, with their SHA-256 digests, every executable and
+ * runtime source that can touch an instance's plaintext or shape what runs:
+ * the worker binary, the sandbox runner, wasm2c, the C compiler driver and
+ * the programs it runs, the files it links in, the runtime headers the
+ * generated C includes, the shared libraries they load; plus the PIXIU
+ * version. Components keep the order their producer lists them in (a fixed
+ * order, most telling first: worker, runner, compilers, ...) and names are
+ * unique:
+ *
+ *   build digest = SHA-256( "pixiu build v1\n"
+ *                           || u8 len(version) || version
+ *                           || u16be n
+ *                           || n times ( u8 len(name) || name || sha256 ) )
+ *
+ * version: 1..PX_TEE_VERSION_MAX bytes of [A-Za-z0-9.+-]; name:
+ * 1..PX_TEE_COMPONENT_NAME_MAX printable ASCII bytes, no quote, no
+ * backslash, no space at either end ("runner", "cc1", "lib libc.so.6",
+ * "header /usr/include/wasm-rt.h"); 1..PX_TEE_BUILD_MAX components. See
+ * docs/tee.md. */
+#define PX_TEE_BUILD_MAX 256
+#define PX_TEE_COMPONENT_NAME_MAX 255
+#define PX_TEE_VERSION_MAX 31
+
+typedef struct px_tee_component {
+    char name[PX_TEE_COMPONENT_NAME_MAX + 1];
+    uint8_t sha256[PX_SHA256_BYTES];
+} px_tee_component;
+
+typedef struct px_tee_build {
+    char version[PX_TEE_VERSION_MAX + 1];
+    size_t n;
+    px_tee_component c[PX_TEE_BUILD_MAX]; /* in the producer's order */
+} px_tee_build;
+
+/* An empty build of the given version (PX_VERSION when NULL). */
+int px_tee_build_init(px_tee_build *b, const char *version, px_err *err);
+/* Append a component; a repeated or malformed name, or a full build, is
+ * refused. */
+int px_tee_build_add(px_tee_build *b, const char *name,
+                     const uint8_t sha256[PX_SHA256_BYTES], px_err *err);
+/* The component of that name, or NULL. */
+const px_tee_component *px_tee_build_find(const px_tee_build *b,
+                                          const char *name);
+/* Check a build someone else made (version, names, no repeats, count). */
+int px_tee_build_check(const px_tee_build *b, px_err *err);
+/* The build digest (the encoding above); checks the build first. */
+int px_tee_build_digest(uint8_t out[PX_SHA256_BYTES], const px_tee_build *b,
+                        px_err *err);
+/* One line naming the first difference of `got` from `ref`, in ref's
+ * order: `component "runner" differs (sha256 91bc0d2257c4e3a1..., expected
+ * 3f2a9c1e5b7d8e0f...)` or `component "cc1" is missing`; then the first
+ * component of got that ref lacks (`component "x" is not in the reference
+ * build`); then `version 0.2.0 differs (expected 0.1.0)`, and last
+ * `components are in another order`. Returns 0 when the two are the same
+ * build, 1 otherwise. */
+int px_tee_build_diff(const px_tee_build *ref, const px_tee_build *got,
+                      char *out, size_t cap);
+
 /* ---- measurement ------------------------------------------------------- */
 
-/* Code digest used by built-in stages, whose code is the worker binary
- * itself (already covered by the worker digest): 32 zero bytes. */
+/* Code digest used by built-in stages, whose code is part of the worker
+ * binary (already covered by the build): 32 zero bytes. */
 extern const uint8_t px_tee_builtin_code[PX_SHA256_BYTES];
 
-/* measurement = SHA-256("pixiu measurement v1\n" || worker digest ||
+/* measurement = SHA-256("pixiu measurement v2\n" || build digest ||
  *               u8 len(kind) || kind || code digest || config digest).
  * kind must be 1..PX_TEE_KIND_MAX bytes of [a-z0-9_-]. */
 int px_tee_measure(uint8_t out[PX_TEE_MEASUREMENT_BYTES],
-                   const uint8_t worker[PX_SHA256_BYTES], const char *kind,
+                   const uint8_t build[PX_SHA256_BYTES], const char *kind,
                    const uint8_t code[PX_SHA256_BYTES],
                    const uint8_t config[PX_SHA256_BYTES], px_err *err);
 /* 1 if kind is a well-formed stage kind name. */
@@ -88,6 +148,7 @@ typedef struct px_evidence {
     int level;
     char node[PX_TEE_NODE_ID_MAX + 1];
     uint8_t measurement[PX_TEE_MEASUREMENT_BYTES];
+    px_tee_build build; /* what the node ran; its digest is in measurement */
     uint8_t sign_pk[PX_SIGN_PUBLICKEYBYTES]; /* instance Ed25519 key */
     uint8_t box_pk[PX_BOX_PUBLICKEYBYTES];   /* instance X25519 key */
     uint8_t nonce[PX_TEE_NONCE_BYTES];
@@ -115,11 +176,22 @@ typedef struct px_evidence_policy {
     const uint8_t *measurement; /* PX_TEE_MEASUREMENT_BYTES */
     const uint8_t *nonce;       /* PX_TEE_NONCE_BYTES */
     const char *node;           /* expected node id */
+    /* Accepted build digests, checked when nbuilds > 0: the evidence's
+     * build must be one of them. reference (may be NULL) is the build a
+     * refusal is explained against, usually the checking party's own. */
+    const uint8_t (*builds)[PX_SHA256_BYTES];
+    size_t nbuilds;
+    const px_tee_build *reference;
 } px_evidence_policy;
 
 /* Verify evidence: a signature by one of the trusted platform keys, a
- * backend this build can verify, level >= min_level, and the expected
- * measurement / nonce / node. On success fills *ev (may be NULL) and
+ * backend this build can verify, level >= min_level, an accepted build,
+ * and the expected measurement / nonce / node. A build that is not
+ * accepted is refused naming what differs from the reference build
+ * ("build not accepted: component \"runner\" differs (...)"). The
+ * measurement is not recomputed here (it needs the stage's kind, code and
+ * config): a caller that has them compares it against px_tee_measure over
+ * the evidence's build digest. On success fills *ev (may be NULL) and
  * *key_index (may be NULL) with the index of the platform key that signed.
  * Fails with PX_E_VERIFY naming the first check that failed. */
 int px_evidence_verify(const void *data, size_t len,
@@ -186,7 +258,7 @@ extern const px_tee_backend px_tee_process;
 int px_tee_worker_finish(px_tee_worker *w, int kill_first, int *status,
                          px_err *err);
 
-/* SHA-256 of a file's bytes (the worker binary digest). */
+/* SHA-256 of a file's bytes (a build component's digest). */
 int px_tee_file_digest(uint8_t out[PX_SHA256_BYTES], const char *path,
                        px_err *err);
 

@@ -7,13 +7,13 @@
 #include "cli/cli.h"
 #include "node/node.h"
 
-#define PX_AUDIT_MAX_WORKERS 16
+#define PX_AUDIT_MAX_BUILDS 16
 
 static const char usage[] =
-    "usage: pixiu audit TASK --log URL --membership FILE [--worker PATH|HEX]... [--json]\n"
+    "usage: pixiu audit TASK --log URL --membership FILE [--build HEX]... [--json]\n"
     "TASK is a manifest id (hex) or a signed manifest file. Reads the task's entries from the log,\n"
-    "checks them against the membership's keys and the accepted worker builds (default: the\n"
-    "pixiu_worker installed next to pixiu), and prints the walk and the verdict.\n"
+    "checks them against the membership's keys and the accepted builds (default: the build this\n"
+    "machine runs, see `pixiu build`), and prints the walk and the verdict.\n"
     "Exit status: 0 the task completed and every step is proven, 1 a step failed or is missing, 2 error.\n";
 
 static int task_id(const char *arg, uint8_t id[PX_SHA256_BYTES], px_err *err) {
@@ -48,20 +48,21 @@ static int print_json(const px_audit *a) {
 
 static int run(int argc, char **argv) {
     static const struct option opts[] = {{"log", required_argument, 0, 'l'}, {"membership", required_argument, 0, 'm'},
-                                         {"worker", required_argument, 0, 'w'}, {"json", no_argument, 0, 'j'},
+                                         {"build", required_argument, 0, 'b'}, {"worker", required_argument, 0, 'b'},
+                                         {"json", no_argument, 0, 'j'},
                                          {"help", no_argument, 0, 'h'}, {0}};
     const char *log = NULL, *mpath = NULL;
-    char *workers[PX_AUDIT_MAX_WORKERS];
-    size_t nworkers = 0;
+    char *builds[PX_AUDIT_MAX_BUILDS];
+    size_t nbuilds = 0;
     int json = 0, c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "l:m:w:jh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "l:m:b:jh", opts, NULL)) != -1) {
         if (c == 'l')
             log = optarg;
         else if (c == 'm')
             mpath = optarg;
-        else if (c == 'w' && nworkers < PX_AUDIT_MAX_WORKERS)
-            workers[nworkers++] = optarg;
+        else if (c == 'b' && nbuilds < PX_AUDIT_MAX_BUILDS)
+            builds[nbuilds++] = optarg;
         else if (c == 'j')
             json = 1;
         else if (c == 'h')
@@ -82,7 +83,14 @@ static int run(int argc, char **argv) {
     px_entry *e = NULL;
     size_t n = 0;
     int status = PX_EXIT_USAGE;
-    if (px_node_trust_init(&t, &m, workers, nworkers, &err)) {
+    uint8_t accepted[PX_AUDIT_MAX_BUILDS][PX_SHA256_BYTES];
+    px_lambda_build *own = NULL;
+    if (px_node_builds_parse(accepted, builds, nbuilds, &err) || (!nbuilds && px_node_build(&own, NULL, &err)) ||
+        px_node_trust_init(&t, &m, nbuilds ? (const uint8_t(*)[PX_SHA256_BYTES])accepted
+                                           : (const uint8_t(*)[PX_SHA256_BYTES])&own->digest,
+                           nbuilds ? nbuilds : 1, own ? &own->build : NULL, &err)) {
+        if (own)
+            px_node_build_free(own);
         px_membership_free(&m);
         return px_cli_error(PX_EXIT_USAGE, &err, "audit");
     }
@@ -102,6 +110,8 @@ static int run(int argc, char **argv) {
         px_entry_free(&e[i]);
     free(e);
     px_node_trust_free(&t);
+    if (own)
+        px_node_build_free(own);
     px_membership_free(&m);
     return status;
 }

@@ -18,12 +18,17 @@ static void run_usage(FILE *f) {
     fprintf(f,
             "usage: pixiu lambda run --code M.wasm [--cpu-ms N] [--mem-mb N]\n"
             "         [--wall-ms N] [--max-output BYTES] [--cache DIR]\n"
-            "         [--grant-clock] [--random-seed HEX64]\n"
+            "         [--grant-clock] [--random-seed HEX64] [--per-line]\n"
             "Runs a wasm32-wasi module in the sandbox: standard input is the\n"
             "task's input, standard output its output. Exit 0 on success; 1\n"
             "with a named reason (invalid-module, trap, exit, cpu-limit,\n"
             "memory-limit, forbidden-syscall, timeout, output-limit); 2 on\n"
-            "usage or host errors.\n");
+            "usage or host errors.\n"
+            "--per-line runs the module once per line of standard input (the\n"
+            "line, with its newline, is that run's whole input), each with a\n"
+            "fresh instance, in one runner: the limits apply to each run. The\n"
+            "ok runs' outputs are written in order; every other run is named\n"
+            "on standard error; exit 0 when every run ended.\n");
 }
 
 static int parse_u32(const char *s, uint32_t *out) {
@@ -35,12 +40,59 @@ static int parse_u32(const char *s, uint32_t *out) {
     return 0;
 }
 
+/* --per-line: one group per line of the input. */
+static int run_per_line(const px_sandbox *sb, const px_buf *mod,
+                        const px_buf *in, const px_sandbox_limits *lim,
+                        px_buf *out, px_err *err) {
+    size_t n = 0, cap = 0, *off = NULL, *len = NULL;
+    int rc = 0;
+    for (size_t at = 0; at < in->len && !rc;) {
+        const uint8_t *nl = memchr(in->data + at, '\n', in->len - at);
+        size_t end = nl ? (size_t)(nl - in->data) + 1 : in->len;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 64;
+            size_t *o = realloc(off, cap * sizeof *o), *l = o ? realloc(len, cap * sizeof *l) : NULL;
+            if (o)
+                off = o;
+            if (!l) {
+                rc = px_fail(err, PX_E_NOMEM, "out of memory");
+                break;
+            }
+            len = l;
+        }
+        off[n] = at;
+        len[n++] = end - at;
+        at = end;
+    }
+    px_sandbox_run_out *runs = rc ? NULL : calloc(n ? n : 1, sizeof *runs);
+    px_sandbox_result res;
+    if (!rc && !runs)
+        rc = px_fail(err, PX_E_NOMEM, "out of memory");
+    if (!rc && px_sandbox_run_groups(sb, mod->data, mod->len, in->data, off, len, n, lim, 0, out, runs, &res,
+                                     err))
+        rc = px_cli_errorf(res.status == PX_SB_INTERNAL ? PX_EXIT_USAGE : PX_EXIT_INVALID, "lambda run: %s",
+                           res.reason);
+    else if (rc)
+        rc = px_cli_error(PX_EXIT_USAGE, err, "lambda run");
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        if (runs[i].status != PX_SB_OK) {
+            char reason[PX_ERR_MSG_MAX];
+            px_sandbox_run_describe(&runs[i], lim, reason);
+            fprintf(stderr, "lambda run: line %zu: %s\n", i + 1, reason);
+        }
+    free(off);
+    free(len);
+    free(runs);
+    return rc;
+}
+
 static int lambda_run(int argc, char **argv) {
     if (px_cli_wants_help(argc, argv)) {
         run_usage(stdout);
         return PX_EXIT_OK;
     }
     const char *code = NULL, *cache = NULL;
+    int per_line = 0;
     px_sandbox_limits lim;
     px_sandbox_limits_default(&lim);
     px_err err = {0};
@@ -49,6 +101,10 @@ static int lambda_run(int argc, char **argv) {
         uint32_t n;
         if (!strcmp(a, "--grant-clock")) {
             lim.grant_clock = 1;
+            continue;
+        }
+        if (!strcmp(a, "--per-line")) {
+            per_line = 1;
             continue;
         }
         if (!v)
@@ -88,6 +144,10 @@ static int lambda_run(int argc, char **argv) {
         px_cli_read_input("-", INPUT_MAX, &in, &err) ||
         px_sandbox_init(&sb, cache, &err)) {
         status = px_cli_error(PX_EXIT_USAGE, &err, "lambda run");
+    } else if (per_line) {
+        status = run_per_line(&sb, &mod, &in, &lim, &out, &err);
+        if (!status && out.len && fwrite(out.data, 1, out.len, stdout) != out.len)
+            status = px_cli_errorf(PX_EXIT_USAGE, "lambda run: writing the output failed");
     } else if (px_sandbox_run(&sb, mod.data, mod.len, in.data, in.len, &lim,
                               &out, &errout, &res, &err)) {
         if (errout.len)

@@ -23,6 +23,8 @@ static const char usage[] =
     "  export DATASET [-o FILE]                the dataset as a PXR1 stream (prover input)\n"
     "  trust add KEY | remove NAME | list [--json] | config [--require authenticated|any]\n"
     "  policy set DATASET FILE | show DATASET\n"
+    "  policy build add DIGEST | remove DIGEST | list [--json]\n"
+    "                                          builds accepted besides this node's own (`pixiu build`)\n"
     "  admit MANIFEST DATASET --consumer ID --epsilon E --delta D [--stage KIND[:LEVEL[:CODEHEX]]]...\n"
     "  budget show [DATASET] [--consumer ID] [--json]   spent, limits and every charge with its state and why\n"
     "  budget history [DATASET] [--json] | refund MANIFEST DATASET\n"
@@ -326,11 +328,44 @@ static int cmd_trust(px_pod *p, const opts *o) {
     return fputs(usage, stderr), PX_EXIT_USAGE;
 }
 
+/* `policy build add|remove|list`: the accepted builds, for every dataset. */
+static int cmd_policy_build(px_pod *p, const opts *o) {
+    px_err err = {0};
+    const char *sub = o->nargs > 1 ? o->args[1] : "";
+    uint8_t d[PX_SHA256_BYTES];
+    if ((!strcmp(sub, "add") || !strcmp(sub, "remove")) && o->nargs == 3) {
+        const char *hex = o->args[2];
+        if (strlen(hex) != 2 * PX_SHA256_BYTES || px_hex_decode_exact(d, sizeof d, hex, strlen(hex), NULL))
+            return px_cli_errorf(PX_EXIT_USAGE, "pod policy build %s: \"%.70s\" is not a hex build digest", sub, hex);
+        int rc = !strcmp(sub, "add") ? px_pod_build_add(p, d, &err) : px_pod_build_remove(p, d, &err);
+        return rc ? px_cli_error(PX_EXIT_USAGE, &err, "pod policy build") : PX_EXIT_OK;
+    }
+    if (strcmp(sub, "list") || o->nargs != 2)
+        return fputs(usage, stderr), PX_EXIT_USAGE;
+    uint8_t(*builds)[PX_SHA256_BYTES];
+    size_t n;
+    if (px_pod_build_list(p, &builds, &n, &err))
+        return px_cli_error(PX_EXIT_USAGE, &err, "pod policy build list");
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++) {
+        char hex[2 * PX_SHA256_BYTES + 1];
+        px_hex_encode(hex, builds[i], PX_SHA256_BYTES);
+        if (o->json)
+            json_array_append_new(a, json_string(hex));
+        else
+            printf("%s\n", hex);
+    }
+    free(builds);
+    return o->json ? print_json(a) : (json_decref(a), PX_EXIT_OK);
+}
+
 static int cmd_policy(px_pod *p, const opts *o) {
     px_err err = {0};
     px_buf b = PX_BUF_INIT;
     int rc;
     const char *sub = o->nargs ? o->args[0] : "";
+    if (!strcmp(sub, "build"))
+        return cmd_policy_build(p, o);
     if (!strcmp(sub, "set") && o->nargs == 3) {
         if (px_file_read(o->args[2], SMALL_FILE_MAX, &b, &err))
             rc = px_cli_error(PX_EXIT_USAGE, &err, "pod policy set");

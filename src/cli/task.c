@@ -51,15 +51,17 @@ static int task_build(int argc, char **argv) {
 
 /* ---- submit ---------------------------------------------------------------- */
 
-#define PX_SUBMIT_MAX_WORKERS 16
+#define PX_SUBMIT_MAX_BUILDS 16
 #define PX_SUBMIT_CODE_MAX (64u << 20)
 
 static const char submit_usage[] =
-    "usage: pixiu task submit MANIFEST.json --node NODE.json [--code TASK.wasm] [--worker PATH|HEX]...\n"
+    "usage: pixiu task submit MANIFEST.json --node NODE.json [--code TASK.wasm] [--build HEX]...\n"
     "                         [--result FILE] [--receipt FILE] [--json]\n"
     "Runs a task on the network as the consumer node NODE.json describes (its id, key and\n"
     "membership). MANIFEST.json is a manifest without consumer, nonce, times or receivers:\n"
     "those are filled in, and a wasm stage without \"code\" gets TASK.wasm's digest.\n"
+    "Executors are accepted only when their build is one of --build (default: the build this\n"
+    "machine runs, see `pixiu build`).\n"
     "Shows stage-by-stage progress on standard error (not with --json), prints the result,\n"
     "the authenticated/alleged counts and the checked receipt (written to --receipt).\n"
     "Exit status: 0 the task completed and its receipt verifies, 1 the task failed, 2 error.\n";
@@ -111,22 +113,23 @@ static void print_outcome(const px_submit_result *r, const char *receipt, int js
     printf("receipt: verified (result %s)%s%s\n", d, receipt ? ", written to " : "", receipt ? receipt : "");
 }
 
-static int submit_run(const char *tmpl_path, const char *node_path, const char *code_path, char **workers,
-                      size_t nworkers, const char *result_path, const char *receipt_path, int json) {
+static int submit_run(const char *tmpl_path, const char *node_path, const char *code_path, char **builds,
+                      size_t nbuilds, const char *result_path, const char *receipt_path, int json) {
     px_err err = {0};
     px_node_config cfg;
     px_signer key;
     px_membership mem = {0};
     px_buf tmpl = PX_BUF_INIT, code = PX_BUF_INIT;
     px_submit_result r = {0};
+    uint8_t accepted[PX_SUBMIT_MAX_BUILDS][PX_SHA256_BYTES];
     int status = PX_EXIT_USAGE;
-    if (px_node_config_load(&cfg, node_path, &err) || px_signer_load(&key, cfg.key, &err) ||
+    if (px_node_builds_parse(accepted, builds, nbuilds, &err) || px_node_config_load(&cfg, node_path, &err) || px_signer_load(&key, cfg.key, &err) ||
         px_membership_load(&mem, cfg.membership, &err) ||
         px_cli_read_input(tmpl_path, PX_MANIFEST_MAX_BYTES, &tmpl, &err) ||
         (code_path && px_file_read(code_path, PX_SUBMIT_CODE_MAX, &code, &err)))
         goto out;
-    px_submit_opts o = {cfg.id, &key, &mem, code_path ? code.data : NULL, code.len, workers, nworkers,
-                        json ? NULL : stderr};
+    px_submit_opts o = {cfg.id, &key, &mem, code_path ? code.data : NULL, code.len,
+                        (const uint8_t(*)[PX_SHA256_BYTES])accepted, nbuilds, json ? NULL : stderr};
     if (px_submit(&o, tmpl.data, tmpl.len, &r, &err))
         goto out;
     if (r.ok && ((result_path && px_file_write_atomic(result_path, r.result.data, r.result.len, 0600, &err)) ||
@@ -147,21 +150,22 @@ out:
 
 static int task_submit(int argc, char **argv) {
     static const struct option opts[] = {{"node", required_argument, 0, 'n'},   {"code", required_argument, 0, 'c'},
-                                         {"worker", required_argument, 0, 'w'}, {"result", required_argument, 0, 'r'},
+                                         {"build", required_argument, 0, 'b'}, {"worker", required_argument, 0, 'b'},
+                                         {"result", required_argument, 0, 'r'},
                                          {"receipt", required_argument, 0, 'R'}, {"json", no_argument, 0, 'j'},
                                          {"help", no_argument, 0, 'h'},          {0}};
     const char *node = NULL, *code = NULL, *result = NULL, *receipt = NULL;
-    char *workers[PX_SUBMIT_MAX_WORKERS];
-    size_t nworkers = 0;
+    char *builds[PX_SUBMIT_MAX_BUILDS];
+    size_t nbuilds = 0;
     int json = 0, c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "n:c:w:r:R:jh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "n:c:b:r:R:jh", opts, NULL)) != -1) {
         if (c == 'n')
             node = optarg;
         else if (c == 'c')
             code = optarg;
-        else if (c == 'w' && nworkers < PX_SUBMIT_MAX_WORKERS)
-            workers[nworkers++] = optarg;
+        else if (c == 'b' && nbuilds < PX_SUBMIT_MAX_BUILDS)
+            builds[nbuilds++] = optarg;
         else if (c == 'r')
             result = optarg;
         else if (c == 'R')
@@ -175,7 +179,7 @@ static int task_submit(int argc, char **argv) {
     }
     if (optind != argc - 1 || !node)
         return fputs(submit_usage, stderr), PX_EXIT_USAGE;
-    return submit_run(argv[optind], node, code, workers, nworkers, result, receipt, json);
+    return submit_run(argv[optind], node, code, builds, nbuilds, result, receipt, json);
 }
 
 /* ---- the forms of `pixiu task` ------------------------------------------ */

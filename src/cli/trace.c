@@ -10,13 +10,13 @@
 #define PX_TRACE_MAX_WORKERS 16
 
 static const char usage[] =
-    "usage: pixiu trace DIGEST --log URL --membership FILE [--worker PATH|HEX]... [--task ID]\n"
+    "usage: pixiu trace DIGEST --log URL --membership FILE [--build HEX]... [--task ID]\n"
     "                   [--json | --dot]\n"
     "DIGEST is a SHA-256 in hex (a result, any stage output, or a release). Prints the steps\n"
     "that output it and, for each, the producer each input names (the input's proof id), back\n"
     "to POD releases. Each step is checked: an execution proof against the instance key its\n"
-    "task's plan attests (membership platform keys, accepted worker builds; default the\n"
-    "pixiu_worker next to pixiu), a release against the POD's key. An unverified step is\n"
+    "task's plan attests (membership platform keys, accepted builds; default the build of\n"
+    "this machine, see `pixiu build`), a release against the POD's key. An unverified step is\n"
     "shown and not followed; a failed step is never a producer; a trace stays in its task.\n"
     "--task keeps only the root's producers from that task (a manifest id).\n"
     "Exit status: 0 every step shown is verified, 1 some step is unverified, 2 error.\n";
@@ -32,7 +32,8 @@ static int lookup_manifest(void *ctx, const uint8_t digest[PX_SHA256_BYTES], px_
 
 static int run(int argc, char **argv) {
     static const struct option opts[] = {{"log", required_argument, 0, 'l'}, {"membership", required_argument, 0, 'm'},
-                                         {"worker", required_argument, 0, 'w'}, {"task", required_argument, 0, 't'},
+                                         {"build", required_argument, 0, 'w'}, {"worker", required_argument, 0, 'w'},
+                                         {"task", required_argument, 0, 't'},
                                          {"json", no_argument, 0, 'j'}, {"dot", no_argument, 0, 'd'},
                                          {"help", no_argument, 0, 'h'}, {0}};
     const char *log = NULL, *mpath = NULL, *task = NULL;
@@ -72,7 +73,14 @@ static int run(int argc, char **argv) {
     if (px_membership_load(&m, mpath, &err))
         return px_cli_error(PX_EXIT_USAGE, &err, "trace");
     px_node_trust t;
-    if (px_node_trust_init(&t, &m, workers, nworkers, &err)) {
+    uint8_t accepted[PX_TRACE_MAX_WORKERS][PX_SHA256_BYTES];
+    px_lambda_build *own = NULL;
+    if (px_node_builds_parse(accepted, workers, nworkers, &err) || (!nworkers && px_node_build(&own, NULL, &err)) ||
+        px_node_trust_init(&t, &m, nworkers ? (const uint8_t(*)[PX_SHA256_BYTES])accepted
+                                            : (const uint8_t(*)[PX_SHA256_BYTES])&own->digest,
+                           nworkers ? nworkers : 1, own ? &own->build : NULL, &err)) {
+        if (own)
+            px_node_build_free(own);
         px_membership_free(&m);
         return px_cli_error(PX_EXIT_USAGE, &err, "trace");
     }
@@ -86,6 +94,8 @@ static int run(int argc, char **argv) {
         fwrite(out.data, 1, out.len, stdout);
     px_buf_free(&out);
     px_node_trust_free(&t);
+    if (own)
+        px_node_build_free(own);
     px_membership_free(&m);
     if (rc)
         return px_cli_error(PX_EXIT_USAGE, &err, "trace");

@@ -14,13 +14,13 @@
 
 static const char usage[] =
     "usage: pixiu verify RECEIPT (--membership FILE | --log-key KEY) [--pod-key ID=KEY]...\n"
-    "                    [--platform-key ID=KEY]... [--worker PATH|HEX]... [--witness KEY]...\n"
+    "                    [--platform-key ID=KEY]... [--build HEX]... [--witness KEY]...\n"
     "                    [--min-witnesses N] [--json]\n"
     "Checks a receipt written by `pixiu task submit` without any network access, against a\n"
     "trust root naming the network it must come from: the membership file (its log key, the\n"
     "PODs' keys, the executors' platform keys, the witnesses) and/or keys pinned one by one.\n"
-    "Every POD key, platform key and worker build the receipt names must be pinned (builds:\n"
-    "--worker, default the pixiu_worker installed next to pixiu). The checkpoint needs\n"
+    "Every POD key, platform key and build the receipt names must be pinned (builds:\n"
+    "--build, default the build of this machine, see `pixiu build`). The checkpoint needs\n"
     "cosignatures of --min-witnesses of the pinned witnesses (default: all of them).\n"
     "KEY is a verifier key or a file holding one. Without a trust root the receipt is\n"
     "only self-consistent: said, and exit 1.\n"
@@ -38,7 +38,6 @@ typedef struct pins {
     char *builds[PX_VERIFY_MAX_BUILDS];
     size_t nbuilds;
     long min_witnesses; /* -1: all pinned */
-    px_node_trust trust;
 } pins;
 
 static void pins_free(pins *p) {
@@ -47,7 +46,6 @@ static void pins_free(pins *p) {
     free(p->pods);
     free(p->platforms);
     free(p->witnesses);
-    px_node_trust_free(&p->trust);
 }
 
 /* "ID=KEY" (KEY: a verifier key or a file holding one). */
@@ -131,7 +129,7 @@ static void print_ok(const px_receipt_summary *s, size_t npinned, int json) {
     printf("receipt ok: result %s of task %s\n", r, m);
     printf("  %zu log entries proven in a checkpoint of %llu entries, cosigned by %zu of %zu pinned witness(es)\n",
            s->nentries, (unsigned long long)s->tree_size, s->ncosigs, npinned);
-    printf("  every POD key, platform key and worker build of the receipt is pinned by the trust root\n");
+    printf("  every POD key, platform key and build of the receipt is pinned by the trust root\n");
     if (npinned == 0)
         printf("  note: no witness is pinned: a log showing different histories to different parties would not be "
                "caught\n");
@@ -196,7 +194,7 @@ static int parse_args(pins *p, int argc, char **argv, int *json, px_err *err) {
             rc = node_pin(optarg, id, &v, err) || add_platform(p, id, &v, err);
         } else if (ch == 'b') {
             if (p->nbuilds == PX_VERIFY_MAX_BUILDS)
-                rc = px_fail(err, PX_E_LIMIT, "at most %d worker builds", PX_VERIFY_MAX_BUILDS);
+                rc = px_fail(err, PX_E_LIMIT, "at most %d builds", PX_VERIFY_MAX_BUILDS);
             else
                 p->builds[p->nbuilds++] = optarg;
         } else if (ch == 'n') {
@@ -213,7 +211,7 @@ static int parse_args(pins *p, int argc, char **argv, int *json, px_err *err) {
         }
         if (rc)
             return px_err_prefix(err, "--%s: ", ch == 'l' ? "log-key" : ch == 'w' ? "witness" : ch == 'p' ? "pod-key"
-                                 : ch == 'P' ? "platform-key" : ch == 'b' ? "worker" : "min-witnesses");
+                                 : ch == 'P' ? "platform-key" : ch == 'b' ? "build" : "min-witnesses");
     }
     if (optind != argc - 1)
         return px_fail(err, PX_E_INVALID, "expected one RECEIPT");
@@ -256,19 +254,25 @@ static int run(int argc, char **argv) {
         return px_cli_errorf(PX_EXIT_USAGE, "verify: --min-witnesses %ld but only %zu witness(es) pinned",
                              p.min_witnesses, p.nwitnesses);
     }
-    px_membership none = {0};
-    if (px_node_trust_init(&p.trust, &none, p.builds, p.nbuilds, &err)) {
+    /* Builds: the pinned digests, or this machine's own build. */
+    uint8_t accepted[PX_VERIFY_MAX_BUILDS][PX_SHA256_BYTES];
+    px_lambda_build *own = NULL;
+    if (px_node_builds_parse(accepted, p.builds, p.nbuilds, &err) || (!p.nbuilds && px_node_build(&own, NULL, &err))) {
         px_buf_free(&b);
         pins_free(&p);
         return px_cli_error(PX_EXIT_USAGE, &err, "verify");
     }
     px_receipt_root root = {.log_key = &p.log_key, .pods = p.pods, .npods = p.npods, .platforms = p.platforms,
-                            .nplatforms = p.nplatforms, .builds = (const uint8_t(*)[PX_SHA256_BYTES])p.trust.workers,
-                            .nbuilds = p.trust.nworkers, .witnesses = p.witnesses, .nwitnesses = p.nwitnesses,
+                            .nplatforms = p.nplatforms,
+                            .builds = p.nbuilds ? (const uint8_t(*)[PX_SHA256_BYTES])accepted
+                                                : (const uint8_t(*)[PX_SHA256_BYTES])&own->digest,
+                            .nbuilds = p.nbuilds ? p.nbuilds : 1, .witnesses = p.witnesses, .nwitnesses = p.nwitnesses,
                             .min_witnesses = p.min_witnesses < 0 ? p.nwitnesses : (size_t)p.min_witnesses};
     px_receipt_summary s;
     int rc = px_receipt_verify(b.data, b.len, &root, &s, &err);
     px_buf_free(&b);
+    if (own)
+        px_node_build_free(own);
     if (rc) {
         status = err.code == PX_E_NOMEM || err.code == PX_E_IO ? PX_EXIT_USAGE : PX_EXIT_INVALID;
         if (json && status == PX_EXIT_INVALID)

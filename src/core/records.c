@@ -211,6 +211,31 @@ int px_records_next(px_records_reader *r, px_value *values, uint8_t *flags, px_e
     return 1;
 }
 
+int px_schema_equal(const px_schema *a, const px_schema *b) {
+    if (a->nfields != b->nfields || a->user_field != b->user_field)
+        return 0;
+    for (uint32_t i = 0; i < a->nfields; i++)
+        if (a->fields[i].type != b->fields[i].type || strcmp(a->fields[i].name, b->fields[i].name))
+            return 0;
+    return 1;
+}
+
+size_t px_value_key(const px_value *v, uint8_t num[8], const uint8_t **bytes) {
+    if (v->type == PX_FIELD_TEXT || v->type == PX_FIELD_BLOB) {
+        *bytes = v->p;
+        return v->len;
+    }
+    uint64_t bits;
+    if (v->type == PX_FIELD_INT)
+        memcpy(&bits, &v->i, 8);
+    else
+        memcpy(&bits, &v->r, 8);
+    for (int b = 0; b < 8; b++)
+        num[b] = (uint8_t)(bits >> (8 * b));
+    *bytes = num;
+    return 8;
+}
+
 /* ---- vectors ------------------------------------------------------------ */
 
 int px_vector_encode(px_buf *out, const double *v, uint32_t n, px_err *err) {
@@ -249,4 +274,81 @@ int px_vector_decode(double **out, uint32_t *n, const uint8_t *data, size_t len,
     *out = v;
     *n = k;
     return 0;
+}
+
+/* ---- tagged vectors ------------------------------------------------------ */
+
+size_t px_tagged_entry_bytes(uint32_t dim) { return PX_TAG_BYTES + 1 + 8 * (size_t)dim; }
+
+int px_tagged_begin(px_buf *out, uint32_t dim, uint64_t count, px_err *err) {
+    if (dim == 0 || dim > PX_TAGGED_MAX_DIM)
+        return px_fail(err, PX_E_LIMIT, "tagged vectors: dim %u is outside 1..%u", dim, PX_TAGGED_MAX_DIM);
+    size_t start = out->len;
+    if (px_buf_append(out, PX_TAGGED_MAGIC, 4, err) || px_buf_append_u32le(out, dim, err) ||
+        px_buf_append_u64le(out, count, err)) {
+        out->len = start;
+        return -1;
+    }
+    return 0;
+}
+
+int px_tagged_append(px_buf *out, uint32_t dim, const uint8_t tag[PX_TAG_BYTES], const double *values,
+                     px_err *err) {
+    size_t start = out->len;
+    uint8_t flags = values ? PX_TAGGED_PRESENT : 0;
+    if (px_buf_append(out, tag, PX_TAG_BYTES, err) || px_buf_append(out, &flags, 1, err))
+        goto fail;
+    for (uint32_t i = 0; i < dim; i++) {
+        uint64_t bits = 0;
+        if (values)
+            memcpy(&bits, &values[i], 8);
+        if (px_buf_append_u64le(out, bits, err))
+            goto fail;
+    }
+    return 0;
+fail:
+    out->len = start;
+    return -1;
+}
+
+int px_tagged_open(px_tagged_reader *r, const uint8_t *data, size_t len, px_err *err) {
+    if (len < PX_TAGGED_HEADER_BYTES || memcmp(data, PX_TAGGED_MAGIC, 4) != 0)
+        return px_fail(err, PX_E_INVALID, "tagged vectors: missing the \"" PX_TAGGED_MAGIC "\" header");
+    uint32_t dim = px_load_u32le(data + 4);
+    uint64_t count = px_load_u64le(data + 8);
+    if (dim == 0 || dim > PX_TAGGED_MAX_DIM)
+        return px_fail(err, PX_E_INVALID, "tagged vectors: dim %u is outside 1..%u", dim, PX_TAGGED_MAX_DIM);
+    size_t body = len - PX_TAGGED_HEADER_BYTES, entry = px_tagged_entry_bytes(dim);
+    if (count > body / entry || count * entry != body)
+        return px_fail(err, PX_E_INVALID, "tagged vectors: header says %llu entries of %zu bytes, body has %zu bytes",
+                       (unsigned long long)count, entry, body);
+    memset(r, 0, sizeof *r);
+    r->data = data;
+    r->len = len;
+    r->off = PX_TAGGED_HEADER_BYTES;
+    r->dim = dim;
+    r->count = count;
+    return 0;
+}
+
+int px_tagged_next(px_tagged_reader *r, const uint8_t **tag, int *present, double *values, px_err *err) {
+    if (r->index == r->count)
+        return 0;
+    const uint8_t *p = r->data + r->off;
+    uint8_t flags = p[PX_TAG_BYTES];
+    if (flags & ~PX_TAGGED_PRESENT)
+        return px_fail(err, PX_E_INVALID, "tagged vectors: entry %llu has unknown flags 0x%02x",
+                       (unsigned long long)r->index, flags);
+    for (uint32_t i = 0; i < r->dim; i++) {
+        uint64_t bits = px_load_u64le(p + PX_TAG_BYTES + 1 + 8 * (size_t)i);
+        if (!(flags & PX_TAGGED_PRESENT) && bits != 0)
+            return px_fail(err, PX_E_INVALID, "tagged vectors: absent entry %llu carries values",
+                           (unsigned long long)r->index);
+        memcpy(&values[i], &bits, 8);
+    }
+    *tag = p;
+    *present = flags & PX_TAGGED_PRESENT;
+    r->off += px_tagged_entry_bytes(r->dim);
+    r->index++;
+    return 1;
 }

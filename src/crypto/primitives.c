@@ -50,6 +50,16 @@ void px_blake2b(uint8_t out[PX_BLAKE2B_BYTES], const void *in, size_t n) {
     crypto_generichash(out, PX_BLAKE2B_BYTES, in, n, NULL, 0);
 }
 
+void px_blake2b_keyed(uint8_t *out, size_t outlen, const uint8_t *key, size_t keylen, const void *a,
+                      size_t alen, const void *b, size_t blen) {
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, key, keylen, outlen);
+    crypto_generichash_update(&st, a, alen);
+    crypto_generichash_update(&st, b, blen);
+    crypto_generichash_final(&st, out, outlen);
+    sodium_memzero(&st, sizeof st);
+}
+
 void px_random(void *out, size_t n) {
     randombytes_buf(out, n);
 }

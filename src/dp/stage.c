@@ -76,15 +76,39 @@ json_t *px_dp_predicate(const px_dp_config *c, const px_dp_result *res,
     return o;
 }
 
+int px_dp_stage_vecs(const px_dp_config *c, const px_dp_vec *in, size_t n,
+                     px_buf *out, json_t **predicate, px_err *err) {
+    int rc = -1;
+    px_dp_result res = {0};
+    size_t orig = out->len;
+    /* the pool is 4 KiB: keep it off the stack */
+    px_dp_rng *rng = malloc(sizeof *rng);
+    if (!rng)
+        return px_fail(err, PX_E_NOMEM, "out of memory");
+    px_dp_rng_init(rng);
+    if (px_dp_release(c, in, n, rng, &res, err) != 0)
+        goto out;
+    if (px_vector_encode(out, res.values, res.n, err) != 0)
+        goto out;
+    *predicate = px_dp_predicate(c, &res, err);
+    if (!*predicate)
+        goto out;
+    rc = 0;
+out:
+    if (rc != 0)
+        out->len = orig;
+    px_dp_rng_wipe(rng);
+    free(rng);
+    px_dp_result_free(&res);
+    return rc;
+}
+
 int px_dp_stage(const void *config, size_t config_len, const px_buf *vectors,
                 size_t n, px_buf *out, json_t **predicate, px_err *err) {
     px_dp_config c;
     if (px_dp_config_parse(&c, config, config_len, err) != 0)
         return -1;
     int rc = -1;
-    px_dp_result res = {0};
-    px_dp_rng *rng = NULL;
-    size_t orig = out->len;
     px_dp_vec *in = n > PX_DP_MAX_INPUTS ? NULL : calloc(n ? n : 1, sizeof *in);
     if (!in) {
         px_fail(err, n > PX_DP_MAX_INPUTS ? PX_E_LIMIT : PX_E_NOMEM,
@@ -105,31 +129,11 @@ int px_dp_stage(const void *config, size_t config_len, const px_buf *vectors,
             in[i].n = m;
         }
     }
-    rng = malloc(sizeof *rng); /* the pool is 4 KiB: keep it off the stack */
-    if (!rng) {
-        px_fail(err, PX_E_NOMEM, "out of memory");
-        goto out;
-    }
-    px_dp_rng_init(rng);
-    if (px_dp_release(&c, in, n, rng, &res, err) != 0)
-        goto out;
-    if (px_vector_encode(out, res.values, res.n, err) != 0)
-        goto out;
-    *predicate = px_dp_predicate(&c, &res, err);
-    if (!*predicate)
-        goto out;
-    rc = 0;
+    rc = px_dp_stage_vecs(&c, in, n, out, predicate, err);
 out:
-    if (rc != 0)
-        out->len = orig;
-    if (rng) {
-        px_dp_rng_wipe(rng);
-        free(rng);
-    }
     for (size_t i = 0; in && i < n; i++)
         free((void *)in[i].v);
     free(in);
-    px_dp_result_free(&res);
     px_dp_config_free(&c);
     return rc;
 }

@@ -36,9 +36,9 @@ static int node_key(json_t *arr, const char *id, const px_verifier *v, px_err *e
 
 static int build_keys(json_t *r, const px_receipt_parts *p, px_err *err) {
     json_t *log = json_array(), *wit = json_array(), *pods = json_array(), *plat = json_array(),
-           *work = json_array();
+           *builds = json_array();
     if (px_x_set(r, "witnesses", wit, err) || px_x_set(r, "pods", pods, err) || px_x_set(r, "platforms", plat, err) ||
-        px_x_set(r, "workers", work, err) || !log || key_string(log, fmt_verifier, p->log_key, err))
+        px_x_set(r, "builds", builds, err) || !log || key_string(log, fmt_verifier, p->log_key, err))
         goto fail;
     if (px_x_set(r, "log", json_incref(json_array_get(log, 0)), err))
         goto fail;
@@ -51,10 +51,10 @@ static int build_keys(json_t *r, const px_receipt_parts *p, px_err *err) {
     for (size_t i = 0; i < p->nplatforms; i++)
         if (node_key(plat, p->platforms[i].id, &p->platforms[i].platform, err))
             goto fail;
-    for (size_t i = 0; i < p->nworkers; i++) {
+    for (size_t i = 0; i < p->nbuilds; i++) {
         char hex[2 * PX_SHA256_BYTES + 1];
-        px_hex_encode(hex, p->workers[i], PX_SHA256_BYTES);
-        if (px_x_append(work, json_string(hex), err))
+        px_hex_encode(hex, p->builds[i], PX_SHA256_BYTES);
+        if (px_x_append(builds, json_string(hex), err))
             goto fail;
     }
     json_decref(log);
@@ -109,11 +109,11 @@ typedef struct rcpt {
     size_t npods;
     px_node_platform *platforms;
     size_t nplatforms;
-    uint8_t (*workers)[PX_SHA256_BYTES];
-    size_t nworkers;
+    uint8_t (*builds)[PX_SHA256_BYTES];
+    size_t nbuilds;
     px_entry *entries;
     size_t nentries;
-    int *platform_used, *worker_used;
+    int *platform_used, *build_used;
 } rcpt;
 
 static void rcpt_free(rcpt *r) {
@@ -123,9 +123,9 @@ static void rcpt_free(rcpt *r) {
     free(r->witnesses);
     free(r->pods);
     free(r->platforms);
-    free(r->workers);
+    free(r->builds);
     free(r->platform_used);
-    free(r->worker_used);
+    free(r->build_used);
 }
 
 typedef int (*key_parse_fn)(void *out, const char *s, size_t n, px_err *err);
@@ -180,20 +180,20 @@ static int parse_platforms(rcpt *r, const json_t *doc, px_err *err) {
     return 0;
 }
 
-static int parse_workers(rcpt *r, const json_t *doc, px_err *err) {
+static int parse_builds(rcpt *r, const json_t *doc, px_err *err) {
     json_t *arr, *v;
     size_t i;
-    if (px_x_arr(doc, "workers", 0, PX_RECEIPT_MAX_KEYS, &arr, err))
+    if (px_x_arr(doc, "builds", 0, PX_RECEIPT_MAX_KEYS, &arr, err))
         return -1;
-    r->workers = calloc(json_array_size(arr) + 1, sizeof *r->workers);
-    r->worker_used = calloc(json_array_size(arr) + 1, sizeof *r->worker_used);
-    if (!r->workers || !r->worker_used)
-        return px_fail(err, PX_E_NOMEM, "out of memory reading workers");
+    r->builds = calloc(json_array_size(arr) + 1, sizeof *r->builds);
+    r->build_used = calloc(json_array_size(arr) + 1, sizeof *r->build_used);
+    if (!r->builds || !r->build_used)
+        return px_fail(err, PX_E_NOMEM, "out of memory reading builds");
     json_array_foreach(arr, i, v) {
-        if (px_x_hex_value(v, "worker digest", r->workers[i], PX_SHA256_BYTES, err))
+        if (px_x_hex_value(v, "build digest", r->builds[i], PX_SHA256_BYTES, err))
             return -1;
     }
-    r->nworkers = json_array_size(arr);
+    r->nbuilds = json_array_size(arr);
     return 0;
 }
 
@@ -299,34 +299,33 @@ static int check_checkpoint(const json_t *doc, const px_verifier *log_key, const
     return 0;
 }
 
-/* The evidence check of the audit, noting which platform and worker vouched
+/* The evidence check of the audit, noting which platform and build vouched
  * for each instance: a receipt key nothing used is refused. */
 static int tracking_check(void *ctx, const char *node, const uint8_t *ev, size_t ev_len, const uint8_t *nonce,
                           const px_stage_spec *spec, const uint8_t *config, size_t config_len, px_attested *out,
                           px_err *err) {
     rcpt *r = ctx;
-    for (size_t w = 0; w < r->nworkers; w++) {
-        px_exec_trust t = {r->platforms, r->nplatforms, (const uint8_t(*)[PX_SHA256_BYTES])&r->workers[w], 1};
-        if (px_exec_evidence_check(&t, node, ev, ev_len, nonce, spec, config, config_len, out, err) == 0) {
-            r->worker_used[w] = 1;
-            for (size_t i = 0; i < r->nplatforms; i++)
-                if (!strcmp(r->platforms[i].id, node))
-                    r->platform_used[i] = 1;
-            return 0;
-        }
-    }
-    if (r->nworkers == 0)
-        return px_fail(err, PX_E_VERIFY, "the receipt names no worker build");
-    return -1;
+    if (r->nbuilds == 0)
+        return px_fail(err, PX_E_VERIFY, "the receipt names no build");
+    px_exec_trust t = {r->platforms, r->nplatforms, (const uint8_t(*)[PX_SHA256_BYTES])r->builds, r->nbuilds, NULL};
+    if (px_exec_evidence_check(&t, node, ev, ev_len, nonce, spec, config, config_len, out, err))
+        return -1;
+    for (size_t b = 0; b < r->nbuilds; b++)
+        if (px_ct_equal(r->builds[b], out->build, PX_SHA256_BYTES))
+            r->build_used[b] = 1;
+    for (size_t i = 0; i < r->nplatforms; i++)
+        if (!strcmp(r->platforms[i].id, node))
+            r->platform_used[i] = 1;
+    return 0;
 }
 
 static int all_used(const rcpt *r, const uint8_t *mid, px_err *err) {
     for (size_t i = 0; i < r->nplatforms; i++)
         if (!r->platform_used[i])
             return px_fail(err, PX_E_VERIFY, "platform key of %s vouches for no instance of the task", r->platforms[i].id);
-    for (size_t i = 0; i < r->nworkers; i++)
-        if (!r->worker_used[i])
-            return px_fail(err, PX_E_VERIFY, "worker build %zu measures no instance of the task", i);
+    for (size_t i = 0; i < r->nbuilds; i++)
+        if (!r->build_used[i])
+            return px_fail(err, PX_E_VERIFY, "build %zu measures no instance of the task", i);
     for (size_t i = 0; i < r->npods; i++) {
         int used = 0;
         for (size_t k = 0; k < r->nentries && !used; k++) {
@@ -342,7 +341,7 @@ static int all_used(const rcpt *r, const uint8_t *mid, px_err *err) {
 
 static int check_doc(const json_t *doc, const px_receipt_pins *pins, px_receipt_summary *s, rcpt *r, px_err *err) {
     static const char *const keys[] = {"type", "manifest", "result", "log", "checkpoint", "witnesses", "pods",
-                                       "platforms", "workers", "entries", NULL};
+                                       "platforms", "builds", "entries", NULL};
     const char *type, *logk;
     if (px_x_only_keys(doc, "receipt", keys, err) || px_json_str(doc, "type", &type, err))
         return -1;
@@ -361,7 +360,7 @@ static int check_doc(const json_t *doc, const px_receipt_pins *pins, px_receipt_
     }
     if (parse_key_list(doc, "witnesses", sizeof *r->witnesses, (void **)&r->witnesses, &r->nwitnesses,
                        parse_cosigner, err) ||
-        parse_pods(r, doc, err) || parse_platforms(r, doc, err) || parse_workers(r, doc, err))
+        parse_pods(r, doc, err) || parse_platforms(r, doc, err) || parse_builds(r, doc, err))
         return -1;
     px_checkpoint cp;
     if (check_checkpoint(doc, &r->log_key, r, pins, &cp, &s->ncosigs, err))

@@ -58,19 +58,19 @@ static const px_verifier *platform_pin(const px_receipt_root *r, const char *nod
 }
 
 static int builds_pinned(const json_t *doc, const px_receipt_root *root, px_err *err) {
-    json_t *arr = json_object_get(doc, "workers"), *v;
+    json_t *arr = json_object_get(doc, "builds"), *v;
     size_t i;
     if (!json_is_array(arr))
-        return px_fail(err, PX_E_INVALID, "field \"workers\" must be an array");
+        return px_fail(err, PX_E_INVALID, "field \"builds\" must be an array");
     json_array_foreach(arr, i, v) {
         uint8_t d[PX_SHA256_BYTES];
-        if (px_x_hex_value(v, "worker build", d, sizeof d, err))
+        if (px_x_hex_value(v, "build digest", d, sizeof d, err))
             return -1;
         int pinned = 0;
         for (size_t k = 0; k < root->nbuilds && !pinned; k++)
             pinned = px_ct_equal(root->builds[k], d, sizeof d);
         if (!pinned)
-            return px_fail(err, PX_E_VERIFY, "worker build %s is not pinned by the trust root",
+            return px_fail(err, PX_E_VERIFY, "build %s is not pinned by the trust root",
                            json_string_value(v));
     }
     return 0;

@@ -45,8 +45,10 @@ static int add_stage_reports(json_t *p, const px_stage_out *s) {
         bad |= !c || json_object_set_new(c, "records", json_integer((json_int_t)s->counts.records)) ||
                json_object_set_new(c, "authenticated", json_integer((json_int_t)s->counts.authenticated)) ||
                json_object_set_new(c, "alleged", json_integer((json_int_t)s->counts.alleged)) ||
-               json_object_set_new(c, "dropped", json_integer((json_int_t)s->counts.dropped)) ||
-               json_object_set_new(p, "counts", c);
+               json_object_set_new(c, "dropped", json_integer((json_int_t)s->counts.dropped));
+        if (c && s->counts.has_users)
+            bad |= json_object_set_new(c, "users", json_integer((json_int_t)s->counts.users));
+        bad |= !c || json_object_set_new(p, "counts", c);
     }
     if (s && s->has_dp) {
         json_t *d = json_object();
@@ -124,6 +126,18 @@ static int read_stage(px_exec_proof *p, const json_t *s, px_err *err) {
     return 0;
 }
 
+/* counts.users, when present: what a DP stage bounds its inputs by. */
+static int read_users(px_exec_proof *p, const json_t *counts, px_err *err) {
+    const json_t *u = json_object_get(counts, "users");
+    if (!u)
+        return 0;
+    if (!json_is_integer(u) || json_integer_value(u) < 0)
+        return px_fail(err, PX_E_INVALID, "\"counts\".\"users\" must be a non-negative integer");
+    p->has_users = 1;
+    p->users = (uint64_t)json_integer_value(u);
+    return 0;
+}
+
 static int read_predicate(px_exec_proof *p, const json_t *pr, px_err *err) {
     const char *status;
     const json_t *inputs = json_object_get(pr, "inputs");
@@ -141,7 +155,7 @@ static int read_predicate(px_exec_proof *p, const json_t *pr, px_err *err) {
         return px_fail(err, PX_E_INVALID, "status \"%.32s\" is not a known status", status);
     memcpy(p->status, status, strlen(status) + 1);
     p->ninputs = json_array_size(inputs);
-    return 0;
+    return read_users(p, json_object_get(pr, "counts"), err);
 }
 
 static int read_statement(px_exec_proof *p, const px_dsse *env, px_err *err) {

@@ -7,31 +7,92 @@
 
 #include "pixiu/sandbox.h"
 
-#define PX_SB_STATUS_MAX 512 /* bytes of the runner's status line */
-
 typedef struct px_sb_proc {
     /* in */
     const char *const *argv; /* argv[0] is looked up in PATH */
+    char *const *envp;       /* NULL: inherit; else argv[0] must be a path */
     const char *cwd;         /* NULL: inherit */
     int stdin_fd;            /* -1: /dev/null */
     int want_status;         /* give the child a status pipe as fd 3 */
+    int extra_fd[2];         /* > 2: given to the child as fd 4 and 5
+                                (with want_status); 0 (the default): none */
     uint32_t timeout_ms;
     uint64_t cpu_s, as_bytes, fsize_bytes; /* 0: leave the limit alone */
     size_t max_stdout;       /* beyond it: kill if stdout_limit_kills, else drop */
     int stdout_limit_kills;
     size_t max_stderr;       /* beyond it: drop */
     px_buf *out, *errout;    /* may be NULL: discard */
+    px_buf *status;          /* what arrives on fd 3, up to max_status */
+    size_t max_status;
     /* out */
     int wstatus;
     int timed_out, out_overflow;
     struct rusage ru;
     uint64_t wall_us;
-    char status[PX_SB_STATUS_MAX + 1];
 } px_sb_proc;
 
 /* Fork, exec, feed nothing, capture, wait. Returns -1 only if the host
  * could not run the child at all; the child's fate is in p's out fields. */
 int px_sb_spawn(px_sb_proc *p, px_err *err);
+
+/* A sealed memfd holding data, positioned at 0; -1 on failure. */
+int px_sb_memfd(const char *name, const uint8_t *data, size_t n, px_err *err);
+
+/* The fixed environment compilers run in (see sandbox_tools.c). */
+typedef struct px_sb_env {
+    char path[PX_SANDBOX_PATH_MAX + 32];
+    char tmpdir[PX_SANDBOX_PATH_MAX + 16];
+    char *envp[4];
+} px_sb_env;
+void px_sb_tool_env(const px_sandbox *sb, const char *tmpdir, px_sb_env *env);
+
+int px_sb_path_join(char *out, const char *a, const char *b, px_err *err);
+
+/* Appends what identifies compiled objects besides the tools' versions:
+ * the glue ABI and text, the compiler flags (sandbox_compile.c). */
+int px_sb_toolchain_id(px_buf *id, px_err *err);
+
+/* ---- the object cache (sandbox_cache.c) ---- */
+
+typedef struct px_sb_cache_id {
+    uint8_t key[32]; /* secret: wipe after use */
+    char name[65];
+} px_sb_cache_id;
+void px_sb_cache_key(const uint8_t *m, size_t n, const char *toolchain,
+                     px_sb_cache_id *id);
+/* The decrypted object into object; -1 if missing or refused. */
+int px_sb_cache_get(const px_sandbox *sb, const px_sb_cache_id *id,
+                    px_buf *object, px_err *err);
+int px_sb_cache_put(const px_sandbox *sb, const px_sb_cache_id *id,
+                    const px_buf *object, px_err *err);
+/* Remove plaintext objects and compile directories of earlier versions. */
+void px_sb_cache_sweep(const px_sandbox *sb);
+/* Remove compile directories of processes that no longer exist. */
+void px_sb_work_sweep(const px_sandbox *sb);
+/* Remove a directory and the files in it (one level). */
+void px_sb_remove_tree(const char *dir);
+
+/* ---- runs (sandbox_run.c, sandbox_groups.c) ---- */
+
+px_code px_sb_status_code(px_sandbox_status s);
+int px_sb_check_limits(const px_sandbox_limits *lim, px_err *err);
+/* res->status = s, res->reason = "<status name>: <detail>". */
+void px_sb_outcome(px_sandbox_result *res, px_sandbox_status s,
+                   const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* res's status, reason, trap, exit code and pages from one run's outcome. */
+void px_sb_run_reason(const px_sandbox_run_out *r,
+                      const px_sandbox_limits *lim, px_sandbox_result *res);
+
+/* Run a compiled object once per group in one runner process (see
+ * px_sandbox_run_groups for the contract). stderr_out NULL: the task's
+ * stderr is discarded. The default wall clock is 2 * total + 1 s + 1 ms
+ * per group. */
+int px_sb_run_batch(const px_sandbox *sb, const px_sandbox_object *obj,
+                    const uint8_t *in, const size_t *off, const size_t *len,
+                    size_t ngroups, const px_sandbox_limits *lim,
+                    uint64_t total_cpu_ms, px_buf *stderr_out, px_buf *out,
+                    px_sandbox_run_out *runs, px_sandbox_result *res,
+                    px_err *err);
 
 /* First line of a tool's stderr, made printable, for error messages. */
 void px_sb_first_line(const px_buf *b, char *out, size_t outlen);

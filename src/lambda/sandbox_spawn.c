@@ -23,16 +23,24 @@ static void set_limit(int res, uint64_t v) {
 }
 
 /* In the child: wire the descriptors, apply limits, exec. Only
- * async-signal-safe calls: the parent may have threads. */
+ * async-signal-safe calls: the parent may have threads. Every source is
+ * first moved above the targets, so no dup2 overwrites a source that
+ * happens to sit at a target's number. */
 static void child(const px_sb_proc *p, int fds[NPIPES][2]) {
-    int in = p->stdin_fd >= 0 ? p->stdin_fd : open("/dev/null", O_RDONLY);
-    if (in < 0 || dup2(in, 0) < 0 || dup2(fds[0][1], 1) < 0 ||
-        dup2(fds[1][1], 2) < 0)
-        _exit(127);
-    if (p->want_status && dup2(fds[2][1], 3) < 0)
-        _exit(127);
+    int src[6] = {p->stdin_fd >= 0 ? p->stdin_fd : open("/dev/null", O_RDONLY),
+                  fds[0][1], fds[1][1], p->want_status ? fds[2][1] : -1,
+                  p->extra_fd[0], p->extra_fd[1]};
+    int n = 3;
+    if (p->want_status)
+        n = p->extra_fd[1] > 2 ? 6 : p->extra_fd[0] > 2 ? 5 : 4;
+    for (int i = 0; i < n; i++)
+        if (src[i] < 0 || (src[i] = fcntl(src[i], F_DUPFD_CLOEXEC, 16)) < 0)
+            _exit(127);
+    for (int i = 0; i < n; i++)
+        if (dup2(src[i], i) < 0)
+            _exit(127);
     setpgid(0, 0); /* so a timeout kills the compiler's own children too */
-    close_range(p->want_status ? 4 : 3, ~0u, 0);
+    close_range((unsigned)n, ~0u, 0);
     if (p->cwd && chdir(p->cwd))
         _exit(127);
     set_limit(RLIMIT_CPU, p->cpu_s);
@@ -40,7 +48,10 @@ static void child(const px_sb_proc *p, int fds[NPIPES][2]) {
     set_limit(RLIMIT_FSIZE, p->fsize_bytes);
     set_limit(RLIMIT_CORE, 0);
     signal(SIGPIPE, SIG_DFL);
-    execvp(p->argv[0], (char *const *)p->argv);
+    if (p->envp)
+        execve(p->argv[0], (char *const *)p->argv, p->envp);
+    else
+        execvp(p->argv[0], (char *const *)p->argv);
     static const char msg[] = "exec failed\n";
     (void)!write(2, msg, sizeof msg - 1);
     _exit(127);
@@ -67,10 +78,8 @@ static void close_pipes(int fds[NPIPES][2]) {
 
 /* Read all pipes until they close or the deadline passes. */
 static void pump(px_sb_proc *p, pid_t pid, int fds[NPIPES][2], uint64_t t0) {
-    static const int max_status = PX_SB_STATUS_MAX;
     size_t totals[NPIPES] = {0};
     uint8_t buf[CHUNK];
-    px_buf status = PX_BUF_INIT;
     int open_n = p->want_status ? 3 : 2;
     while (open_n > 0) {
         struct pollfd pf[NPIPES];
@@ -112,7 +121,7 @@ static void pump(px_sb_proc *p, pid_t pid, int fds[NPIPES][2], uint64_t t0) {
             } else if (i == 1) {
                 take(p->errout, &totals[1], p->max_stderr, buf, (size_t)got);
             } else if (i == 2) {
-                take(&status, &totals[2], max_status, buf, (size_t)got);
+                take(p->status, &totals[2], p->max_status, buf, (size_t)got);
             }
         }
     }
@@ -139,16 +148,11 @@ stop:
         kill(-pid, SIGKILL);
         kill(pid, SIGKILL);
     }
-    if (status.len)
-        memcpy(p->status, status.data, status.len);
-    p->status[status.len] = '\0';
-    px_buf_free(&status);
 }
 
 int px_sb_spawn(px_sb_proc *p, px_err *err) {
     int fds[NPIPES][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
     p->timed_out = p->out_overflow = 0;
-    p->status[0] = '\0';
     for (int i = 0; i < NPIPES; i++)
         if ((i < 2 || p->want_status) && pipe2(fds[i], O_CLOEXEC)) {
             close_pipes(fds);

@@ -1,37 +1,44 @@
 /* The `wasm` stage: the consumer's task code, run in the sandbox.
  *
  * The code arrives sealed to the instance and has already been checked
- * against the attested code digest when this runs. The stage takes exactly
- * one input (the records or vector the task reads on stdin) and its output
- * is whatever the task writes on stdout. Params (all optional, unsigned):
- *   cpu_ms, wall_ms, mem_mb, max_output
+ * against the attested code digest when this runs. Without "map" the stage
+ * takes exactly one input (the records or vector the task reads on stdin)
+ * and its output is whatever the task writes on stdout. With "map" it is a
+ * per-user map (stage_map.h): the task runs once per user or block and the
+ * output is one tagged entry per run. Params (all optional, unsigned):
+ *   cpu_ms, wall_ms, mem_mb, max_output (per run in a map)
+ * and for a map: map, dim, blocks, pseudonym.
  * The sandbox's outcome becomes the proof's status; the two outcomes the
  * proof format has no name for are mapped, and the reason keeps the
  * sandbox's own name: "exit" (the task exited non-zero) -> trap,
  * "output-limit" -> memory-limit. */
 #include <string.h>
 
-#include "pixiu/lambda.h"
-#include "pixiu/sandbox.h"
+#include "lambda/stage_map.h"
 
-static const char *const param_names[] = {"cpu_ms", "wall_ms", "mem_mb", "max_output", "dim", "blocks", NULL};
+/* A map's runs together: at most this much CPU, whatever the user count. */
+#define MAP_TOTAL_CPU_MS_MAX 3000000u
+
+static const char *const param_names[] = {"cpu_ms", "wall_ms", "mem_mb", "max_output", NULL};
+static const char *const map_names[] = {"map", "dim", "blocks", "pseudonym", NULL};
+
+static int listed(const char *const *names, const char *key) {
+    for (size_t i = 0; names[i]; i++)
+        if (!strcmp(key, names[i]))
+            return 1;
+    return 0;
+}
 
 static int wasm_check(const json_t *params, px_err *err) {
     const char *key;
     json_t *v;
+    px_map_params mp;
+    if (px_map_params_read(params, &mp, err))
+        return -1;
     json_object_foreach((json_t *)params, key, v) {
-        int known = 0;
-        /* The map the manifest declares before a dp stage (checked by the
-         * manifest parser, docs/manifest.md). */
-        if (!strcmp(key, "map")) {
-            const char *m = json_string_value(v);
-            if (!m || (strcmp(m, "per-user") && strcmp(m, "sample-and-aggregate")))
-                return px_fail(err, PX_E_INVALID, "param \"map\" must be \"per-user\" or \"sample-and-aggregate\"");
+        if (listed(map_names, key))
             continue;
-        }
-        for (size_t i = 0; param_names[i]; i++)
-            known |= !strcmp(key, param_names[i]);
-        if (!known)
+        if (!listed(param_names, key))
             return px_fail(err, PX_E_INVALID, "unknown param \"%.40s\"", key);
         if (!json_is_integer(v) || json_integer_value(v) <= 0 || json_integer_value(v) > UINT32_MAX)
             return px_fail(err, PX_E_INVALID, "param \"%s\" must be a positive 32-bit integer", key);
@@ -70,19 +77,100 @@ static const char *proof_status(px_sandbox_status s) {
     return PX_STATUS_INTERNAL;
 }
 
+static int fail(px_stage_out *out, const char *status) {
+    out->status = status;
+    return -1;
+}
+
+/* The task key must be the one the attested params commit to: otherwise
+ * a consumer could give each partition its own key and one user two tags. */
+static int map_key(const px_stage_ctx *ctx, const px_map_params *mp, px_err *err) {
+    uint8_t c[PX_SHA256_BYTES];
+    if (!ctx->task_key)
+        return px_fail(err, PX_E_INVALID, "a map stage needs the task key sealed with its code");
+    px_task_key_commit(c, ctx->task_key);
+    if (!px_ct_equal(c, mp->pseudonym, sizeof c))
+        return px_fail(err, PX_E_VERIFY, "the task key does not match the attested \"pseudonym\" commitment");
+    return 0;
+}
+
+/* Never more users than the producers attested (when they all did). */
+static int map_users_check(const px_stage_ctx *ctx, const px_map_groups *g, const px_map_params *mp, px_err *err) {
+    uint64_t attested = 0;
+    for (size_t i = 0; i < ctx->ninputs; i++) {
+        if (!ctx->inputs[i].producer_has_users)
+            return 0;
+        attested += ctx->inputs[i].producer_users;
+    }
+    if (mp->mode == PX_MAP_PER_USER && g->n > attested)
+        return px_fail(err, PX_E_INVALID, "%zu users in the input, but its producers attested %llu", g->n,
+                       (unsigned long long)attested);
+    return 0;
+}
+
+static int map_run(const px_stage_ctx *ctx, const px_map_params *mp, const px_sandbox *sb,
+                   const px_sandbox_limits *lim, px_stage_out *out, px_err *err) {
+    px_map_groups g;
+    if (map_key(ctx, mp, err))
+        return fail(out, PX_STATUS_BAD_INPUT);
+    if (px_map_group(ctx->inputs, ctx->ninputs, mp, ctx->task_key, &g, err) || map_users_check(ctx, &g, mp, err))
+        return fail(out, err && err->code == PX_E_NOMEM ? PX_STATUS_INTERNAL : PX_STATUS_BAD_INPUT);
+    /* A run's output counts only as one vector of dim values: stop a run
+     * the moment it writes more (output-limit ends that run alone). */
+    px_sandbox_limits run_lim = *lim;
+    run_lim.max_output = 8 + 8 * (size_t)mp->dim;
+    lim = &run_lim;
+    uint64_t total = (uint64_t)lim->cpu_ms * (g.n ? g.n : 1);
+    if (total > MAP_TOTAL_CPU_MS_MAX)
+        total = MAP_TOTAL_CPU_MS_MAX;
+    px_sandbox_run_out *runs = calloc(g.n ? g.n : 1, sizeof *runs);
+    px_buf raw = PX_BUF_INIT;
+    px_sandbox_result res;
+    int rc = -1;
+    if (!runs) {
+        px_fail(err, PX_E_NOMEM, "out of memory");
+        fail(out, PX_STATUS_INTERNAL);
+    } else if (g.n && px_sandbox_run_groups(sb, ctx->code, ctx->code_len, g.streams.data, g.off, g.len, g.n, lim,
+                                            total, &raw, runs, &res, err)) {
+        fail(out, proof_status(res.status));
+        px_fail(err, PX_E_INVALID, "%s: %s", px_sandbox_status_name(res.status), res.reason);
+    } else if (px_map_collect(&g, mp, &raw, runs, &out->output, err) == 0) {
+        out->has_counts = 1;
+        out->counts.records = g.records;
+        out->counts.has_users = 1;
+        out->counts.users = g.n;
+        rc = 0;
+    } else {
+        fail(out, PX_STATUS_INTERNAL);
+    }
+    px_buf_free(&raw);
+    free(runs);
+    px_map_groups_free(&g);
+    return rc;
+}
+
 static int wasm_run(const px_stage_ctx *ctx, px_stage_out *out, px_err *err) {
-    if (ctx->ninputs != 1) {
+    px_map_params mp;
+    if (px_map_params_read(ctx->params, &mp, err))
+        return fail(out, PX_STATUS_INTERNAL); /* checked at birth */
+    if (mp.mode == PX_MAP_NONE && ctx->ninputs != 1) {
         out->status = PX_STATUS_BAD_INPUT;
         return px_fail(err, PX_E_INVALID, "a wasm stage takes exactly one input, not %zu", ctx->ninputs);
     }
+    /* In a worker, exactly the tools the node measured; in-process (tests)
+     * the sandbox finds its own. */
     px_sandbox sb;
-    if (px_sandbox_init(&sb, NULL, err)) {
+    if (ctx->sandbox)
+        sb = *ctx->sandbox;
+    else if (px_sandbox_init(&sb, NULL, err)) {
         out->status = PX_STATUS_INTERNAL;
         return px_err_prefix(err, "sandbox: ");
     }
     px_sandbox_limits lim;
     px_sandbox_limits_default(&lim);
     apply_params(ctx->params, &lim);
+    if (mp.mode != PX_MAP_NONE)
+        return map_run(ctx, &mp, &sb, &lim, out, err);
     px_sandbox_result res;
     if (px_sandbox_run(&sb, ctx->code, ctx->code_len, ctx->inputs[0].data, ctx->inputs[0].len, &lim, &out->output,
                        NULL, &res, err)) {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "lambda/step_internal.h"
+#include "pixiu/sandbox.h"
 
 static const char *const statuses[] = {
     PX_STATUS_OK,     PX_STATUS_BAD_INPUT,     PX_STATUS_BAD_PROOF,         PX_STATUS_DIGEST_MISMATCH,
@@ -54,7 +55,7 @@ static int birth_checks(const px_stage_kind *k, const px_stage_config *c, const 
     return 0;
 }
 
-int px_lambda_new(px_lambda **out, const px_stage_kind *const *table, const uint8_t worker_digest[PX_SHA256_BYTES],
+int px_lambda_new(px_lambda **out, const px_stage_kind *const *table, const uint8_t build_digest[PX_SHA256_BYTES],
                   const char *kind, const uint8_t code_digest[PX_SHA256_BYTES], const void *config,
                   size_t config_len, px_err *err) {
     px_lambda *l = calloc(1, sizeof *l);
@@ -65,13 +66,14 @@ int px_lambda_new(px_lambda **out, const px_stage_kind *const *table, const uint
     px_sha256(config_digest, config, config_len);
     if (px_stage_config_parse(&l->config, config, config_len, err) ||
         birth_checks(l->kind, &l->config, kind, code_digest, err) ||
-        px_tee_measure(l->measurement, worker_digest, kind, code_digest, config_digest, err) ||
+        px_tee_measure(l->measurement, build_digest, kind, code_digest, config_digest, err) ||
         px_signer_generate(&l->signer, PX_LAMBDA_SIGNER_NAME, err)) {
         px_lambda_free(l);
         return -1;
     }
     px_box_keygen(&l->box);
     memcpy(l->code_digest, code_digest, PX_SHA256_BYTES);
+    memcpy(l->build_digest, build_digest, PX_SHA256_BYTES);
     *out = l;
     return 0;
 }
@@ -80,6 +82,7 @@ void px_lambda_free(px_lambda *l) {
     if (!l)
         return;
     px_stage_config_free(&l->config);
+    free(l->sandbox);
     px_memzero(l, sizeof *l); /* the private keys */
     free(l);
 }
@@ -91,15 +94,29 @@ void px_lambda_public(const px_lambda *l, uint8_t sign_pk[PX_SIGN_PUBLICKEYBYTES
     memcpy(measurement, l->measurement, PX_TEE_MEASUREMENT_BYTES);
 }
 
+int px_lambda_set_sandbox(px_lambda *l, const px_sandbox *sb, px_err *err) {
+    px_sandbox *copy = malloc(sizeof *copy);
+    if (!copy)
+        return px_fail(err, PX_E_NOMEM, "out of memory");
+    *copy = *sb;
+    free(l->sandbox);
+    l->sandbox = copy;
+    return 0;
+}
+
 int px_lambda_set_evidence(px_lambda *l, const void *ev, size_t len, px_err *err) {
     px_evidence e;
-    if (px_evidence_parse(&e, ev, len, err))
+    uint8_t build[PX_SHA256_BYTES];
+    if (px_evidence_parse(&e, ev, len, err) || px_tee_build_digest(build, &e.build, err))
         return -1;
     if (!px_ct_equal(e.sign_pk, l->signer.kp.pk, PX_SIGN_PUBLICKEYBYTES) ||
         !px_ct_equal(e.box_pk, l->box.pk, PX_BOX_PUBLICKEYBYTES))
         return px_fail(err, PX_E_VERIFY, "evidence names other keys than this instance's");
     if (!px_ct_equal(e.measurement, l->measurement, PX_TEE_MEASUREMENT_BYTES))
         return px_fail(err, PX_E_VERIFY, "evidence names another measurement than this instance's");
+    /* A verifier reads the build from the evidence: it must be ours. */
+    if (!px_ct_equal(build, l->build_digest, PX_SHA256_BYTES))
+        return px_fail(err, PX_E_VERIFY, "evidence lists another build than this instance's");
     px_evidence_digest(l->evidence_digest, ev, len);
     l->have_evidence = 1;
     return 0;
@@ -117,6 +134,9 @@ typedef struct step_state {
     uint8_t subject[PX_SHA256_BYTES];
     px_stage_out out;
     px_buf code;
+    int has_task_key;
+    uint8_t task_key[PX_TASK_KEY_BYTES];
+    uint8_t commit_r[PX_COMMIT_RANDBYTES];
 } step_state;
 
 static void set_failure(step_state *s, const char *status, const px_err *e, const uint8_t subject[32]) {
@@ -146,6 +166,15 @@ static int open_code(px_lambda *l, step_state *s, const uint8_t *sealed, size_t 
         set_failure(s, PX_STATUS_BAD_INPUT, &e, d);
         return -1;
     }
+    /* "PXTK" || key || module: the task's pseudonym key travels with the
+     * code (a module itself starts with "\0asm"). */
+    if (s->code.len >= 4 + PX_TASK_KEY_BYTES && memcmp(s->code.data, PX_TASK_KEY_MAGIC, 4) == 0) {
+        memcpy(s->task_key, s->code.data + 4, PX_TASK_KEY_BYTES);
+        s->has_task_key = 1;
+        size_t skip = 4 + PX_TASK_KEY_BYTES;
+        memmove(s->code.data, s->code.data + skip, s->code.len - skip);
+        s->code.len -= skip;
+    }
     px_sha256(d, s->code.data, s->code.len);
     if (!px_ct_equal(d, l->code_digest, PX_SHA256_BYTES)) {
         px_fail(&e, PX_E_VERIFY, "code digest does not match the attested code digest");
@@ -170,7 +199,8 @@ static int validate_all(px_lambda *l, step_state *s, const px_step_input *inputs
 }
 
 static void run_stage(px_lambda *l, step_state *s) {
-    px_stage_ctx ctx = {&l->config, l->config.params, s->code.data, s->code.len, s->in, s->n};
+    px_stage_ctx ctx = {&l->config, l->config.params, s->code.data, s->code.len, s->in, s->n,
+                        s->has_task_key ? s->task_key : NULL, l->sandbox};
     if (!l->kind->needs_code)
         ctx.code = NULL;
     px_err e = {0};
@@ -184,7 +214,9 @@ static void run_stage(px_lambda *l, step_state *s) {
         return;
     }
     s->status = PX_STATUS_OK;
-    px_sha256(s->subject, s->out.output.data, s->out.output.len);
+    /* The output is named by a hiding commitment: one r for every
+     * successor, so they all check the same subject. */
+    px_commit_new(s->commit_r, s->out.output.data, s->out.output.len, s->subject);
 }
 
 static int seal_outputs(px_lambda *l, step_state *s, px_step_result *res, px_err *err) {
@@ -193,7 +225,8 @@ static int seal_outputs(px_lambda *l, step_state *s, px_step_result *res, px_err
         return px_fail(err, PX_E_NOMEM, "out of memory");
     res->noutputs = l->config.nsuccessors;
     for (size_t i = 0; i < res->noutputs; i++)
-        if (px_seal(&res->outputs[i], s->out.output.data, s->out.output.len, l->config.successors[i], err))
+        if (px_seal_committed(&res->outputs[i], s->commit_r, s->out.output.data, s->out.output.len,
+                              l->config.successors[i], err))
             return -1;
     return 0;
 }
@@ -205,6 +238,8 @@ static void step_state_free(step_state *s) {
     free(s->in);
     px_buf_free(&s->out.output);
     px_buf_free(&s->code);
+    px_memzero(s->task_key, sizeof s->task_key);
+    px_memzero(s->commit_r, sizeof s->commit_r);
 }
 
 static int finish(px_lambda *l, step_state *s, int64_t started, px_step_result *res, px_err *err) {
@@ -291,4 +326,11 @@ void px_step_result_free(px_step_result *r) {
         px_buf_free(&r->outputs[i]);
     free(r->outputs);
     memset(r, 0, sizeof *r);
+}
+
+void px_task_key_commit(uint8_t out[PX_SHA256_BYTES], const uint8_t key[PX_TASK_KEY_BYTES]) {
+    static const char tag[] = "PIXIU-pseudonym-v1\n";
+    const void *parts[2] = {tag, key};
+    size_t lens[2] = {sizeof tag - 1, PX_TASK_KEY_BYTES};
+    px_sha256_parts(out, 2, parts, lens);
 }

@@ -1,6 +1,7 @@
 /* The node side of a λ instance: start the worker under the TEE backend,
  * check what it reports, have the backend attest it, run its one step.
  * The node never sees the instance's private keys or its plaintext. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,13 +31,44 @@ static int recv_expect(px_lambda_host *h, int want, px_buf *payload, px_err *err
     return 0;
 }
 
-static int send_init(px_lambda_host *h, const px_lambda_host_req *req, const uint8_t worker[32],
-                     const uint8_t code[32], px_err *err) {
-    px_bytes f[4] = {{worker, PX_SHA256_BYTES},
-                     {(const uint8_t *)req->kind, strlen(req->kind)},
-                     {code, PX_SHA256_BYTES},
-                     {req->config, req->config_len}};
-    return px_wire_send(h->worker.fd, PX_MSG_INIT, f, 4, err);
+static int send_init(px_lambda_host *h, const px_lambda_host_req *req, const px_lambda_build *b, const uint8_t code[32],
+                     px_err *err) {
+    px_buf payload = PX_BUF_INIT;
+    int rc = px_wire_init_encode(&payload, req->kind, code, req->config, req->config_len, b, err);
+    if (rc == 0)
+        rc = px_wire_send_payload(h->worker.fd, PX_MSG_INIT, &payload, err);
+    px_buf_free(&payload);
+    return rc;
+}
+
+/* Without a build from the caller, this process's own: computed once per
+ * worker path (hashing the toolchain takes a while), then refreshed. */
+static pthread_mutex_t own_mu = PTHREAD_MUTEX_INITIALIZER;
+static px_lambda_build *own_build;
+
+static int default_build(const char *worker_path, px_lambda_build *out, px_err *err) {
+    pthread_mutex_lock(&own_mu);
+    int rc = 0;
+    const char *have = own_build ? px_lambda_build_path(own_build, "worker") : NULL;
+    if (have && strcmp(have, worker_path)) {
+        px_lambda_build_free(own_build);
+        free(own_build);
+        own_build = NULL;
+    }
+    if (!own_build) {
+        own_build = malloc(sizeof *own_build);
+        rc = own_build ? px_lambda_build_init(own_build, worker_path, err) : px_fail(err, PX_E_NOMEM, "out of memory");
+        if (rc) {
+            free(own_build);
+            own_build = NULL;
+        }
+    } else {
+        rc = px_lambda_build_refresh(own_build, NULL, err);
+    }
+    if (rc == 0)
+        rc = px_lambda_build_copy(out, own_build, err);
+    pthread_mutex_unlock(&own_mu);
+    return rc;
 }
 
 /* The worker reports keys and a measurement; the measurement must be the
@@ -61,40 +93,47 @@ static int read_keys(px_lambda_host *h, const uint8_t expected[32], unsigned *is
     return rc;
 }
 
-static int attest(px_lambda_host *h, const px_lambda_host_req *req, unsigned isolation, px_err *err) {
-    px_evidence claims;
-    memset(&claims, 0, sizeof claims);
+static int attest(px_lambda_host *h, const px_lambda_host_req *req, const px_lambda_build *b, unsigned isolation,
+                  px_err *err) {
+    px_evidence *claims = calloc(1, sizeof *claims);
+    if (!claims)
+        return px_fail(err, PX_E_NOMEM, "out of memory");
     size_t nl = strlen(req->node);
-    if (nl > PX_TEE_NODE_ID_MAX)
-        return px_fail(err, PX_E_INVALID, "node id is longer than %d bytes", PX_TEE_NODE_ID_MAX);
-    memcpy(claims.node, req->node, nl + 1);
-    memcpy(claims.measurement, h->measurement, 32);
-    memcpy(claims.sign_pk, h->sign_pk, 32);
-    memcpy(claims.box_pk, h->box_pk, 32);
-    memcpy(claims.nonce, req->nonce, PX_TEE_NONCE_BYTES);
-    claims.isolation = isolation;
-    if (req->backend->attest(&claims, req->platform, &h->evidence, err))
+    int rc = nl > PX_TEE_NODE_ID_MAX ? px_fail(err, PX_E_INVALID, "node id is longer than %d bytes", PX_TEE_NODE_ID_MAX)
+                                     : 0;
+    if (rc == 0) {
+        memcpy(claims->node, req->node, nl + 1);
+        memcpy(claims->measurement, h->measurement, 32);
+        claims->build = b->build;
+        memcpy(claims->sign_pk, h->sign_pk, 32);
+        memcpy(claims->box_pk, h->box_pk, 32);
+        memcpy(claims->nonce, req->nonce, PX_TEE_NONCE_BYTES);
+        claims->isolation = isolation;
+        rc = req->backend->attest(claims, req->platform, &h->evidence, err);
+    }
+    free(claims);
+    if (rc)
         return -1;
     px_bytes f = {h->evidence.data, h->evidence.len};
     return px_wire_send(h->worker.fd, PX_MSG_EVIDENCE, &f, 1, err);
 }
 
-static int start(px_lambda_host *h, const px_lambda_host_req *req, px_err *err) {
-    uint8_t worker[32], config[32], expected[32];
+/* The worker started is the build's: what was hashed is what runs. */
+static int start(px_lambda_host *h, const px_lambda_host_req *req, const px_lambda_build *b, px_err *err) {
+    uint8_t config[32], expected[32];
     const uint8_t *code = req->code_digest ? req->code_digest : px_tee_builtin_code;
-    if (req->worker_digest)
-        memcpy(worker, req->worker_digest, 32);
-    else if (px_tee_file_digest(worker, req->worker_path, err))
-        return -1;
+    const char *worker = px_lambda_build_path(b, "worker");
+    if (!worker)
+        return px_fail(err, PX_E_INVALID, "the build names no worker");
     px_stage_config parsed;
     if (px_stage_config_parse(&parsed, req->config, req->config_len, err))
         return -1;
     h->nsuccessors = parsed.nsuccessors;
     px_stage_config_free(&parsed);
     px_sha256(config, req->config, req->config_len);
-    if (px_tee_measure(expected, worker, req->kind, code, config, err))
+    if (px_tee_measure(expected, b->digest, req->kind, code, config, err))
         return -1;
-    px_tee_spawn_req sr = {req->worker_path, NULL, req->mem_bytes, req->cpu_seconds};
+    px_tee_spawn_req sr = {worker, NULL, req->mem_bytes, req->cpu_seconds};
     if (!strcmp(req->kind, px_stage_wasm.kind)) {
         sr.mem_bytes = sr.mem_bytes ? sr.mem_bytes : WASM_WORKER_AS_BYTES;
         sr.cpu_seconds = sr.cpu_seconds ? sr.cpu_seconds : WASM_WORKER_CPU_SECONDS;
@@ -102,8 +141,8 @@ static int start(px_lambda_host *h, const px_lambda_host_req *req, px_err *err) 
     if (req->backend->spawn(&sr, &h->worker, err))
         return -1;
     unsigned isolation = h->worker.isolation;
-    if (send_init(h, req, worker, code, err) || read_keys(h, expected, &isolation, err) ||
-        attest(h, req, isolation, err))
+    if (send_init(h, req, b, code, err) || read_keys(h, expected, &isolation, err) ||
+        attest(h, req, b, isolation, err))
         return -1;
     return 0;
 }
@@ -113,7 +152,18 @@ int px_lambda_host_start(px_lambda_host *h, const px_lambda_host_req *req, px_er
     h->worker.fd = -1;
     h->worker.pid = -1;
     h->timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : PX_LAMBDA_TIMEOUT_MS;
-    if (start(h, req, err)) {
+    px_lambda_build *own = NULL;
+    int rc = 0;
+    if (!req->build) {
+        own = calloc(1, sizeof *own);
+        rc = own ? default_build(req->worker_path, own, err) : px_fail(err, PX_E_NOMEM, "out of memory");
+    }
+    if (rc == 0)
+        rc = start(h, req, req->build ? req->build : own, err);
+    if (own)
+        px_lambda_build_free(own);
+    free(own);
+    if (rc) {
         px_lambda_host_free(h);
         return px_err_prefix(err, "starting a λ instance: ");
     }

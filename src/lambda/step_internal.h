@@ -13,6 +13,8 @@ struct px_lambda {
     px_signer signer;   /* Ed25519, born here, never exported */
     px_box_keypair box; /* X25519, born here, never exported */
     uint8_t code_digest[PX_SHA256_BYTES];
+    uint8_t build_digest[PX_SHA256_BYTES];
+    struct px_sandbox *sandbox; /* owned; NULL: the sandbox finds its tools */
     uint8_t measurement[PX_TEE_MEASUREMENT_BYTES];
     uint8_t evidence_digest[PX_SHA256_BYTES];
     int have_evidence;

@@ -125,6 +125,74 @@ int px_wire_split(const uint8_t *p, size_t len, px_bytes *fields, size_t max, si
     return 0;
 }
 
+int px_wire_init_encode(px_buf *out, const char *kind, const uint8_t code[PX_SHA256_BYTES], const void *config,
+                        size_t config_len, const px_lambda_build *b, px_err *err) {
+    size_t n = PX_WIRE_INIT_FIXED + 3 * b->build.n;
+    px_bytes *f = calloc(n, sizeof *f);
+    if (!f)
+        return px_fail(err, PX_E_NOMEM, "out of memory");
+    f[0] = (px_bytes){(const uint8_t *)kind, strlen(kind)};
+    f[1] = (px_bytes){code, PX_SHA256_BYTES};
+    f[2] = (px_bytes){config, config_len};
+    f[3] = (px_bytes){(const uint8_t *)b->build.version, strlen(b->build.version)};
+    f[4] = (px_bytes){(const uint8_t *)b->cache_dir, strlen(b->cache_dir)};
+    for (size_t i = 0; i < b->build.n; i++) {
+        const px_tee_component *c = &b->build.c[i];
+        f[5 + 3 * i] = (px_bytes){(const uint8_t *)c->name, strlen(c->name)};
+        f[6 + 3 * i] = (px_bytes){c->sha256, PX_SHA256_BYTES};
+        f[7 + 3 * i] = (px_bytes){(const uint8_t *)b->files[i].path, strlen(b->files[i].path)};
+    }
+    int rc = encode_fields(out, f, n, err);
+    free(f);
+    return rc;
+}
+
+/* A field as a C string of at most max bytes, no NUL inside. */
+static int field_str(const px_bytes *f, char *out, size_t max, const char *what, px_err *err) {
+    if (f->n > max || memchr(f->p, 0, f->n))
+        return px_fail(err, PX_E_INVALID, "INIT %s is longer than %zu bytes or holds a NUL", what, max);
+    memcpy(out, f->p, f->n);
+    out[f->n] = 0;
+    return 0;
+}
+
+int px_wire_init_decode(const uint8_t *p, size_t len, char kind[PX_TEE_KIND_MAX + 1], const uint8_t **code,
+                        px_bytes *config, px_lambda_build *b, px_err *err) {
+    px_bytes *f = calloc(PX_WIRE_INIT_MAX_FIELDS, sizeof *f);
+    char *name = malloc(PX_LAMBDA_PATH_MAX), *path = malloc(PX_LAMBDA_PATH_MAX);
+    size_t n = 0;
+    memset(b, 0, sizeof *b);
+    int rc = !f || !name || !path ? px_fail(err, PX_E_NOMEM, "out of memory")
+                                  : px_wire_split(p, len, f, PX_WIRE_INIT_MAX_FIELDS, &n, err);
+    if (rc == 0 && (n < PX_WIRE_INIT_FIXED + 3 || (n - PX_WIRE_INIT_FIXED) % 3 || f[0].n == 0 ||
+                    f[1].n != PX_SHA256_BYTES))
+        rc = px_fail(err, PX_E_INVALID, "INIT message is malformed");
+    if (rc == 0)
+        rc = field_str(&f[0], kind, PX_TEE_KIND_MAX, "kind", err) ||
+             field_str(&f[3], b->build.version, PX_TEE_VERSION_MAX, "build version", err) ||
+             field_str(&f[4], b->cache_dir, PX_LAMBDA_PATH_MAX - 1, "cache directory", err);
+    for (size_t i = PX_WIRE_INIT_FIXED; rc == 0 && i < n; i += 3) {
+        if (f[i + 1].n != PX_SHA256_BYTES)
+            rc = px_fail(err, PX_E_INVALID, "INIT component digest is not %d bytes", PX_SHA256_BYTES);
+        else
+            rc = field_str(&f[i], name, PX_TEE_COMPONENT_NAME_MAX, "component name", err) ||
+                 field_str(&f[i + 2], path, PX_LAMBDA_PATH_MAX - 1, "component path", err) ||
+                 px_lambda_build_add(b, name, f[i + 1].p, path, err);
+    }
+    if (rc == 0)
+        rc = px_lambda_build_seal(b, err);
+    if (rc == 0) {
+        *code = f[1].p;
+        *config = f[2];
+    } else {
+        px_lambda_build_free(b);
+    }
+    free(f);
+    free(name);
+    free(path);
+    return rc ? -1 : 0;
+}
+
 int px_wire_step_decode(const uint8_t *p, size_t len, px_bytes *code, px_step_input **inputs, size_t *ninputs,
                         px_err *err) {
     px_bytes *f = calloc(PX_WIRE_MAX_FIELDS, sizeof *f);

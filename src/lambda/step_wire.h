@@ -3,7 +3,9 @@
  *   frame   = type u8 || length u32le || payload (length bytes)
  *   payload = count u32le || count times (len u32le || bytes)
  *
- *   host -> worker  INIT      worker digest, kind, code digest, config
+ *   host -> worker  INIT      kind, code digest, config, build version,
+ *                             cache dir, then per build component: name,
+ *                             sha256, path
  *   worker -> host  KEYS      sign key, box key, measurement, isolation u32le
  *   host -> worker  EVIDENCE  evidence envelope
  *   host -> worker  STEP      sealed code, then per input: sealed, proof,
@@ -29,6 +31,8 @@ enum {
 #define PX_WIRE_HEADER_BYTES 5
 #define PX_WIRE_MAX_FRAME (512u << 20)
 #define PX_WIRE_MAX_FIELDS (1 + 3 * PX_LAMBDA_MAX_INPUTS)
+#define PX_WIRE_INIT_FIXED 5
+#define PX_WIRE_INIT_MAX_FIELDS (PX_WIRE_INIT_FIXED + 3 * PX_TEE_BUILD_MAX)
 
 typedef struct px_bytes {
     const uint8_t *p; /* borrowed */
@@ -44,6 +48,14 @@ int px_wire_send_payload(int fd, int type, const px_buf *payload, px_err *err);
 int px_wire_recv(int fd, int timeout_ms, int *type, px_buf *payload, px_err *err);
 /* Split a payload into at most max borrowed fields; nothing may trail. */
 int px_wire_split(const uint8_t *p, size_t len, px_bytes *fields, size_t max, size_t *n, px_err *err);
+
+/* INIT: what the worker is, and exactly which files it runs. */
+int px_wire_init_encode(px_buf *out, const char *kind, const uint8_t code[PX_SHA256_BYTES], const void *config,
+                        size_t config_len, const px_lambda_build *b, px_err *err);
+/* Fills kind, code (borrowed), config (borrowed) and *b (its digest
+ * computed; free with px_lambda_build_free). */
+int px_wire_init_decode(const uint8_t *p, size_t len, char kind[PX_TEE_KIND_MAX + 1], const uint8_t **code,
+                        px_bytes *config, px_lambda_build *b, px_err *err);
 
 /* STEP: *inputs is allocated (free()), pointing into the payload. */
 int px_wire_step_decode(const uint8_t *p, size_t len, px_bytes *code, px_step_input **inputs, size_t *ninputs,

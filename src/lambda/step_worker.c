@@ -6,8 +6,15 @@
 
 #include "lambda/step_internal.h"
 #include "lambda/step_wire.h"
+#include "pixiu/sandbox.h"
 
-#define INIT_FIELDS 4
+/* What INIT says: the stage, and the build the node measured. */
+typedef struct init_msg {
+    char kind[PX_TEE_KIND_MAX + 1];
+    const uint8_t *code; /* digest, into the payload */
+    px_bytes config;     /* into the payload */
+    px_lambda_build build;
+} init_msg;
 
 static int send_error(int fd, const px_err *e) {
     px_bytes f = {(const uint8_t *)e->msg, strlen(e->msg)};
@@ -24,39 +31,32 @@ static int expect(int fd, int want, px_buf *payload, px_err *err) {
     return 0;
 }
 
-/* INIT's fields: worker digest, kind, code digest, config. */
-static int split_init(const px_buf *payload, px_bytes f[INIT_FIELDS], char kind[PX_TEE_KIND_MAX + 1],
-                      px_err *err) {
-    size_t n = 0;
-    if (px_wire_split(payload->data, payload->len, f, INIT_FIELDS, &n, err))
-        return -1;
-    if (n != INIT_FIELDS || f[0].n != PX_SHA256_BYTES || f[2].n != PX_SHA256_BYTES || f[1].n == 0 ||
-        f[1].n > PX_TEE_KIND_MAX)
-        return px_fail(err, PX_E_INVALID, "INIT message is malformed");
-    memcpy(kind, f[1].p, f[1].n);
-    kind[f[1].n] = 0;
-    return 0;
-}
-
 /* Stages that run task code start a sandbox child and need the wider
- * profile; everything else gets the strict one. */
-static int lock_for_kind(const px_stage_kind *const *table, const px_tee_backend *backend, const px_buf *init,
-                         unsigned *isolation, px_err *err) {
-    px_bytes f[INIT_FIELDS];
-    char kind[PX_TEE_KIND_MAX + 1];
-    const px_stage_kind *k = split_init(init, f, kind, NULL) == 0 ? px_stage_find(table, kind) : NULL;
+ * profile; everything else gets the strict one. A malformed INIT gets the
+ * strict one too, and fails at birth. */
+static int lock_for_kind(const px_stage_kind *const *table, const px_tee_backend *backend, const init_msg *m,
+                         int init_ok, unsigned *isolation, px_err *err) {
+    const px_stage_kind *k = init_ok ? px_stage_find(table, m->kind) : NULL;
     px_tee_profile profile = k && k->needs_code ? PX_TEE_PROFILE_SPAWN : PX_TEE_PROFILE_COMPUTE;
     if (k && k->prepare && k->prepare(err))
-        return px_err_prefix(err, "preparing stage kind \"%s\": ", kind);
+        return px_err_prefix(err, "preparing stage kind \"%s\": ", m->kind);
     return backend->lockdown(profile, isolation, err);
 }
 
-static int birth(const px_stage_kind *const *table, const px_buf *init, px_lambda **l, px_err *err) {
-    px_bytes f[INIT_FIELDS];
-    char kind[PX_TEE_KIND_MAX + 1];
-    if (split_init(init, f, kind, err))
+/* The instance is measured under the build it was given, and a stage that
+ * runs task code uses exactly that build's tools. */
+static int birth(const px_stage_kind *const *table, const init_msg *m, px_lambda **l, px_err *err) {
+    if (px_lambda_new(l, table, m->build.digest, m->kind, m->code, m->config.p, m->config.n, err))
         return -1;
-    return px_lambda_new(l, table, f[0].p, kind, f[2].p, f[3].p, f[3].n, err);
+    const px_stage_kind *k = px_stage_find(table, m->kind);
+    if (!k || !k->needs_code)
+        return 0;
+    px_sandbox *sb = malloc(sizeof *sb);
+    int rc = sb ? px_lambda_build_sandbox(&m->build, sb, err) : px_fail(err, PX_E_NOMEM, "out of memory");
+    if (rc == 0)
+        rc = px_lambda_set_sandbox(*l, sb, err);
+    free(sb);
+    return rc;
 }
 
 static int send_keys(int fd, const px_lambda *l, unsigned isolation, px_err *err) {
@@ -118,16 +118,33 @@ int px_lambda_worker_main(int fd, const px_stage_kind *const *table, const px_te
     px_step_result res;
     memset(&res, 0, sizeof res);
     int status = 1;
+    init_msg *m = calloc(1, sizeof *m);
+    px_err init_err = {0};
+    int init_ok = 0;
     /* INIT comes from the node, before anything from outside is read; the
      * kind it names decides how tight the lockdown can be. */
-    if (expect(fd, PX_MSG_INIT, &payload, &err) || lock_for_kind(table, backend, &payload, &isolation, &err) ||
-        birth(table, &payload, &l, &err) || send_keys(fd, l, isolation, &err) ||
-        take_evidence(fd, l, &payload, &err) || step(fd, l, &payload, &res, &err))
+    int rc = m ? expect(fd, PX_MSG_INIT, &payload, &err) : px_fail(&err, PX_E_NOMEM, "out of memory");
+    if (rc == 0)
+        init_ok = px_wire_init_decode(payload.data, payload.len, m->kind, &m->code, &m->config, &m->build,
+                                      &init_err) == 0;
+    if (rc == 0)
+        rc = lock_for_kind(table, backend, m, init_ok, &isolation, &err);
+    if (rc == 0 && !init_ok) {
+        err = init_err;
+        rc = -1;
+    }
+    if (rc == 0)
+        rc = birth(table, m, &l, &err) || send_keys(fd, l, isolation, &err) || take_evidence(fd, l, &payload, &err) ||
+             step(fd, l, &payload, &res, &err);
+    if (rc)
         send_error(fd, &err);
     else if (send_result(fd, &res, &err) == 0)
         status = 0;
     px_step_result_free(&res);
     px_lambda_free(l);
+    if (m)
+        px_lambda_build_free(&m->build);
+    free(m);
     px_buf_free(&payload);
     return status;
 }

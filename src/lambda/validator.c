@@ -5,17 +5,20 @@
  *      configured minimum level, or a POD release statement signed by a
  *      trusted POD key and addressed to this instance's key;
  *   3. that proof is for this manifest, says "ok", and names exactly the
- *      digest of the opened bytes.
+ *      commitment to the opened payload (pixiu/crypto.h).
  * Anything else is refused with a status the proof generator signs. */
 #include <string.h>
 
 #include "lambda/step_internal.h"
 
 static int check_exec_proof(const struct px_lambda *l, const px_step_input *in, const uint8_t digest[32],
-                            const char **status, px_err *err) {
+                            px_exec_proof *producer, const char **status, px_err *err) {
     const px_stage_config *c = &l->config;
     *status = PX_STATUS_BAD_PROOF; /* unless only the digest is wrong */
-    px_evidence_policy pol = {c->platform_keys, c->nplatform_keys, c->min_level, NULL, NULL, NULL};
+    /* Which builds ran the predecessors is the plan's business (checked by
+     * every POD at admission); here only its platform's signature counts. */
+    px_evidence_policy pol = {.platform_keys = c->platform_keys, .nplatform_keys = c->nplatform_keys,
+                              .min_level = c->min_level};
     px_evidence ev;
     if (px_evidence_verify(in->evidence, in->evidence_len, &pol, &ev, NULL, err))
         return px_err_prefix(err, "predecessor ");
@@ -36,6 +39,7 @@ static int check_exec_proof(const struct px_lambda *l, const px_step_input *in, 
         *status = PX_STATUS_DIGEST_MISMATCH;
         return px_fail(err, PX_E_VERIFY, "input digest does not match the digest in the predecessor proof");
     }
+    *producer = p;
     return 0;
 }
 
@@ -103,14 +107,19 @@ int px_validate_input(const struct px_lambda *l, const px_step_input *in, px_buf
     if (in->sealed_len > PX_LAMBDA_MAX_INPUT_BYTES)
         return px_fail(err, PX_E_LIMIT, "sealed input exceeds %u bytes", PX_LAMBDA_MAX_INPUT_BYTES);
     px_buf_reset(plain);
-    if (px_seal_open(plain, in->sealed, in->sealed_len, &l->box, err))
+    if (px_open_committed(plain, out->digest, in->sealed, in->sealed_len, &l->box, err))
         return px_err_prefix(err, "input: ");
-    px_sha256(out->digest, plain->data, plain->len);
     out->from_release = in->evidence_len == 0;
+    px_exec_proof producer;
     int rc = out->from_release ? check_release(l, in, out->digest, status, err)
-                               : check_exec_proof(l, in, out->digest, status, err);
+                               : check_exec_proof(l, in, out->digest, &producer, status, err);
     if (rc)
         return -1;
+    if (!out->from_release) {
+        memcpy(out->producer_kind, producer.kind, sizeof out->producer_kind);
+        out->producer_has_users = producer.has_users;
+        out->producer_users = producer.users;
+    }
     out->data = plain->data;
     out->len = plain->len;
     return 0;

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lambda/wasm_int.h"
 #include "pixiu/sandbox.h"
 
 #define WASM_MAGIC "\0asm\1\0\0\0"
@@ -517,6 +518,9 @@ static int sec_code(cur *c, mod *m) {
             if (!is_valtype(t) || nlocals > WASM_MAX_LOCALS)
                 return bad(&body, "too many or bad locals");
         }
+        if (px_wasm_check_body(body.base + body.off, body.end - body.off,
+                               body.off, m->nfunc_imports + i, c->err))
+            return -1;
         c->off += size;
     }
     m->ncode = n;

@@ -211,6 +211,22 @@ static int open_roles(px_node *n, px_err *err) {
         if (state_path(path, n, "node.db", err) || px_admissions_open(&n->admissions, path, err))
             return -1;
     }
+    /* The build its instances run, computed once (and re-checked per
+     * recruitment); a POD accepts it by default. A POD-only node without
+     * the toolchain accepts only the builds its owner added. */
+    if (n->cfg.roles & (PX_ROLE_EXECUTOR | PX_ROLE_POD)) {
+        px_err e = {0};
+        if (px_node_build(&n->build, n->cfg.worker, &e)) {
+            n->build = NULL;
+            if (n->cfg.roles & PX_ROLE_EXECUTOR) {
+                if (err)
+                    *err = e;
+                return -1;
+            }
+            fprintf(stderr, "pixiud: node %s: %s; only builds added with `pixiu pod policy build add` are "
+                            "accepted\n", n->cfg.id, e.msg);
+        }
+    }
     if (n->cfg.roles & PX_ROLE_EXECUTOR) {
         if (px_signer_load(&n->platform, n->cfg.platform_key, err))
             return px_err_prefix(err, "platform key: ");
@@ -233,6 +249,7 @@ int px_node_start(px_node *n, const px_node_config *cfg, px_err *err) {
     memset(n, 0, sizeof *n);
     n->cfg = *cfg;
     pthread_mutex_init(&n->mu, NULL);
+    pthread_mutex_init(&n->build_mu, NULL);
     pthread_mutex_init(&n->pod_mu, NULL);
     pthread_cond_init(&n->settler_cv, NULL);
     if (mkdir(cfg->dir, 0700) && errno != EEXIST) {
@@ -273,6 +290,9 @@ void px_node_stop(px_node *n) {
     px_membership_free(&n->members);
     px_signer_wipe(&n->key);
     px_signer_wipe(&n->platform);
+    if (n->build)
+        px_node_build_free(n->build);
+    pthread_mutex_destroy(&n->build_mu);
     pthread_mutex_destroy(&n->mu);
     pthread_mutex_destroy(&n->pod_mu);
     pthread_cond_destroy(&n->settler_cv);

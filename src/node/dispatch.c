@@ -67,6 +67,18 @@ static int append_log(const px_job *j, const px_buf *entry, px_err *err) {
 
 /* ---- the manifest ------------------------------------------------------------ */
 
+/* A map stage's params commit to the task's pseudonym key, which only the
+ * map instances receive (sealed with the code): every partition then tags a
+ * user alike, and no one else can link a tag to a user id. */
+static int map_pseudonym(px_job *j, json_t *stage, px_err *err) {
+    json_t *params = json_object_get(stage, "params");
+    if (!json_is_object(params) || !json_object_get(params, "map") || json_object_get(params, "pseudonym"))
+        return 0;
+    uint8_t c[PX_SHA256_BYTES];
+    px_task_key_commit(c, j->task_key);
+    return px_x_set_hex(params, "pseudonym", c, sizeof c, err);
+}
+
 static int complete_manifest(px_job *j, const void *tmpl, size_t len, px_err *err) {
     json_t *doc = px_json_parse(tmpl, len, PX_MANIFEST_MAX_BYTES, err);
     if (!doc || !json_is_object(doc)) {
@@ -80,6 +92,7 @@ static int complete_manifest(px_job *j, const void *tmpl, size_t len, px_err *er
     px_random(nonce, sizeof nonce);
     int64_t now = px_now_ms();
     px_box_keygen(&j->receiver);
+    px_random(j->task_key, sizeof j->task_key);
     int rc = px_verifier_format(&v, &vk, err) ||
              px_x_set(doc, "consumer", json_pack("{s:s,s:s%}", "id", j->o->id, "key", (char *)vk.data, vk.len), err);
     if (!rc && !json_object_get(doc, "schema"))
@@ -98,6 +111,8 @@ static int complete_manifest(px_job *j, const void *tmpl, size_t len, px_err *er
     size_t i;
     json_array_foreach(stages, i, st) {
         json_t *kind = json_object_get(st, "kind");
+        if (!rc && json_is_string(kind) && !strcmp(json_string_value(kind), "wasm"))
+            rc = map_pseudonym(j, st, err);
         if (!rc && json_is_string(kind) && !strcmp(json_string_value(kind), "wasm") && !json_object_get(st, "code")) {
             uint8_t d[PX_SHA256_BYTES];
             if (!j->o->code)
@@ -405,6 +420,20 @@ static int read_step(px_slot *sl, const json_t *rep, int *ok, char *status, size
     return 0;
 }
 
+/* The code, preceded for a map stage by the pseudonym key (PXTK). */
+static int seal_code(const px_job *j, const px_stage_spec *spec, const px_slot *sl, px_buf *out, px_err *err) {
+    if (!spec->params || !json_object_get(spec->params, "map"))
+        return px_seal(out, j->o->code, j->o->code_len, sl->att.box_pk, err);
+    px_buf m = PX_BUF_INIT;
+    int rc = px_buf_append(&m, PX_TASK_KEY_MAGIC, 4, err) || px_buf_append(&m, j->task_key, PX_TASK_KEY_BYTES, err) ||
+                     px_buf_append(&m, j->o->code, j->o->code_len, err) ||
+                     px_seal(out, m.data, m.len, sl->att.box_pk, err)
+                 ? -1
+                 : 0;
+    px_buf_free(&m);
+    return rc;
+}
+
 /* Run one instance's step. 1 = the task stops here (failure proven or
  * reported), 0 = go on, -1 = the dispatcher itself failed. */
 static int run_one(px_job *j, px_slot *sl, px_err *err) {
@@ -422,8 +451,7 @@ static int run_one(px_job *j, px_slot *sl, px_err *err) {
     }
     /* The task code, sealed to the instance whose evidence was checked. */
     if (!rc && spec->has_code)
-        rc = px_seal(&code, j->o->code, j->o->code_len, sl->att.box_pk, err) ||
-             px_x_set_b64(req, "code", code.data, code.len, err);
+        rc = seal_code(j, spec, sl, &code, err) || px_x_set_b64(req, "code", code.data, code.len, err);
     if (!rc)
         rc = px_json_dump(req, &body, err);
     json_decref(req);
@@ -527,15 +555,36 @@ static int run_stages(px_job *j, px_err *err) {
     px_slot *last = &j->s[j->ns - 1];
     if (last->noutputs == 0)
         return px_fail(err, PX_E_INVALID, "the last stage returned no output");
-    if (px_seal_open(&j->r->result, last->outputs[0].data, last->outputs[0].len, &j->receiver, err))
+    /* result_digest is the commitment the last proof names; the receipt
+     * check compares the two. */
+    if (px_open_committed(&j->r->result, j->r->result_digest, last->outputs[0].data, last->outputs[0].len,
+                          &j->receiver, err))
         return px_err_prefix(err, "opening the result: ");
-    px_sha256(j->r->result_digest, j->r->result.data, j->r->result.len);
     return 0;
 }
 
 /* ---- the whole task ------------------------------------------------------------- */
 
+/* The builds the consumer accepts: those it was given, else the one this
+ * machine runs. Its own build also explains refusals (which component of
+ * an executor's build differs), so it is computed either way. */
+static int trust_init(px_job *j, px_err *err) {
+    px_err own_err = {0};
+    if (px_node_build(&j->own, NULL, &own_err)) {
+        j->own = NULL;
+        if (!j->o->nbuilds) {
+            if (err)
+                *err = own_err;
+            return px_err_prefix(err, "no accepted build was given and this machine's cannot be computed: ");
+        }
+    }
+    const uint8_t(*builds)[PX_SHA256_BYTES] = j->o->nbuilds ? j->o->builds : (const uint8_t(*)[PX_SHA256_BYTES])&j->own->digest;
+    return px_node_trust_init(&j->trust, j->o->members, builds, j->o->nbuilds ? j->o->nbuilds : 1,
+                              j->own ? &j->own->build : NULL, err);
+}
+
 static void job_free(px_job *j) {
+    px_memzero(j->task_key, sizeof j->task_key);
     for (size_t k = 0; j->s && k < j->ns; k++) {
         px_buf_free(&j->s[k].config);
         px_buf_free(&j->s[k].evidence);
@@ -555,6 +604,8 @@ static void job_free(px_job *j) {
     px_buf_free(&j->plan);
     px_manifest_free(&j->m);
     px_node_trust_free(&j->trust);
+    if (j->own)
+        px_node_build_free(j->own);
     px_memzero(&j->receiver, sizeof j->receiver);
 }
 
@@ -566,8 +617,7 @@ int px_submit(const px_submit_opts *o, const void *tmpl, size_t len, px_submit_r
         px_fail(err, PX_E_UNAVAILABLE, "the membership has no log");
         goto out;
     }
-    if (px_node_trust_init(&j.trust, o->members, o->workers, o->nworkers, err) ||
-        complete_manifest(&j, tmpl, len, err) || assign(&j, err))
+    if (trust_init(&j, err) || complete_manifest(&j, tmpl, len, err) || assign(&j, err))
         goto out;
     char hex[2 * PX_SHA256_BYTES + 1];
     px_hex_encode(hex, j.m.id, sizeof j.m.id);

@@ -29,6 +29,8 @@ typedef struct px_job {
     px_submit_result *r;
     px_manifest m;
     px_box_keypair receiver;
+    uint8_t task_key[PX_TASK_KEY_BYTES]; /* the map stages' pseudonym key */
+    px_lambda_build *own; /* this machine's build: the default and the reference */
     px_node_trust trust;
     const px_member *log;
     px_slot *s;

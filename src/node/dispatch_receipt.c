@@ -79,10 +79,12 @@ typedef struct keyset {
     size_t nplat;
     px_cosigner wit[PX_MEMBERSHIP_MAX_NODES > 64 ? 64 : PX_MEMBERSHIP_MAX_NODES];
     size_t nwit;
+    uint8_t builds[PX_PLAN_MAX_INSTANCES][PX_SHA256_BYTES];
+    size_t nbuilds;
 } keyset;
 
 /* The keys a receipt lists: PODs that released, nodes that hosted an
- * instance, and the witnesses. */
+ * instance, the builds those instances ran, and the witnesses. */
 static void receipt_keys(const px_job *j, keyset *k) {
     const px_membership *mem = j->o->members;
     for (size_t i = 0; i < j->nrel && k->npods < PX_MANIFEST_MAX_PODS; i++) {
@@ -107,6 +109,11 @@ static void receipt_keys(const px_job *j, keyset *k) {
             memcpy(k->plat[k->nplat].id, j->s[s].node->id, strlen(j->s[s].node->id) + 1);
             k->plat[k->nplat++].platform = j->s[s].node->platform;
         }
+        dup = 0;
+        for (size_t q = 0; q < k->nbuilds; q++)
+            dup |= px_ct_equal(k->builds[q], j->s[s].att.build, PX_SHA256_BYTES);
+        if (!dup)
+            memcpy(k->builds[k->nbuilds++], j->s[s].att.build, PX_SHA256_BYTES);
     }
     for (size_t i = 0; i < mem->n && k->nwit < 64; i++)
         if (mem->nodes[i].roles & PX_ROLE_WITNESS) {
@@ -153,7 +160,7 @@ int px_dispatch_receipt(px_job *j, px_err *err) {
             .manifest = j->m.id, .result = j->r->result_digest, .log_key = &j->log->signing,
             .checkpoint = (const char *)note.data, .checkpoint_len = note.len, .witnesses = k->wit,
             .nwitnesses = k->nwit, .pods = k->pods, .npods = k->npods, .platforms = k->plat, .nplatforms = k->nplat,
-            .workers = (const uint8_t(*)[PX_SHA256_BYTES])j->trust.workers, .nworkers = j->trust.nworkers,
+            .builds = (const uint8_t(*)[PX_SHA256_BYTES])k->builds, .nbuilds = k->nbuilds,
             .entries = re, .nentries = m};
         rc = px_receipt_build(&j->r->receipt, &parts, err);
         px_dispatch_progress(j, "  receipt: %zu log entries in a checkpoint of %" PRIu64 ", %zu cosignature(s)", m, cp.size, nwit);

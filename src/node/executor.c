@@ -55,20 +55,29 @@ static px_node_instance *slot_take(px_node *n) {
     return NULL;
 }
 
+/* The instance runs the node's build, with every file's identity checked
+ * first (a file changed since it was hashed is hashed again, so the
+ * evidence names what will really run). */
 static int start_instance(px_node *n, const px_manifest *m, uint32_t stage, const px_buf *config,
                           const uint8_t *nonce, px_lambda_host *h, px_err *err) {
     const px_stage_spec *s = &m->stages[stage];
-    char worker[PX_NODE_PATH_MAX];
-    if (n->cfg.worker[0])
-        snprintf(worker, sizeof worker, "%s", n->cfg.worker);
-    else if (px_node_sibling_path(worker, sizeof worker, "pixiu_worker", err))
-        return -1;
-    px_lambda_host_req r = {
-        .backend = &px_tee_process, .worker_path = worker, .platform = &n->platform, .node = n->cfg.id,
-        .kind = px_stage_type_name(s->kind), .code_digest = s->has_code ? s->code : NULL, .config = config->data,
-        .config_len = config->len, .nonce = nonce, .mem_bytes = s->mem_mb << 20,
-        .cpu_seconds = (s->cpu_ms + PX_NODE_MS_PER_S - 1) / PX_NODE_MS_PER_S, .timeout_ms = (int)s->timeout_ms};
-    return px_lambda_host_start(h, &r, err);
+    px_lambda_build *b = calloc(1, sizeof *b);
+    if (!b)
+        return px_fail(err, PX_E_NOMEM, "out of memory");
+    pthread_mutex_lock(&n->build_mu);
+    int rc = px_lambda_build_refresh(n->build, NULL, err) || px_lambda_build_copy(b, n->build, err);
+    pthread_mutex_unlock(&n->build_mu);
+    if (rc == 0) {
+        px_lambda_host_req r = {
+            .backend = &px_tee_process, .build = b, .platform = &n->platform, .node = n->cfg.id,
+            .kind = px_stage_type_name(s->kind), .code_digest = s->has_code ? s->code : NULL,
+            .config = config->data, .config_len = config->len, .nonce = nonce, .mem_bytes = s->mem_mb << 20,
+            .cpu_seconds = (s->cpu_ms + PX_NODE_MS_PER_S - 1) / PX_NODE_MS_PER_S, .timeout_ms = (int)s->timeout_ms};
+        rc = px_lambda_host_start(h, &r, err);
+    }
+    px_lambda_build_free(b);
+    free(b);
+    return rc;
 }
 
 void px_node_recruit(px_node *n, const px_member *sender, const px_http_request *req, px_http_response *resp) {

@@ -1,6 +1,9 @@
 /* pixiud: run a PIXIU node until SIGTERM or SIGINT.
  *
  *   pixiud --config NODE.json
+ *   pixiud --build [--config NODE.json] [--json]
+ *       print the build this node runs its instances with (its digest and
+ *       every component), as computed at start, and exit
  *
  * The roles it plays, its keys, its state directory and the membership are
  * named by the config file (docs/executor.md, "pixiud"). */
@@ -25,9 +28,40 @@ static int wait_for_signal(void) {
     }
 }
 
+static const char usage[] = "usage: pixiud --config NODE.json\n"
+                            "       pixiud --build [--config NODE.json] [--json]\n";
+
+/* The build a node with this config would run: what a POD owner adds to
+ * accept it, and what refusals are about. */
+static int print_build(int argc, char **argv) {
+    const char *config = NULL;
+    int json = 0;
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--config") && i + 1 < argc)
+            config = argv[++i];
+        else if (!strcmp(argv[i], "--json"))
+            json = 1;
+        else
+            return fputs(usage, stderr), 2;
+    }
+    px_err err = {0};
+    px_node_config cfg = {0};
+    px_lambda_build *b;
+    if (px_crypto_init(&err) || (config && px_node_config_load(&cfg, config, &err)) ||
+        px_node_build(&b, cfg.worker, &err)) {
+        fprintf(stderr, "pixiud: %s\n", err.msg);
+        return 1;
+    }
+    px_node_build_print(stdout, b, json);
+    px_node_build_free(b);
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    if (argc >= 2 && !strcmp(argv[1], "--build"))
+        return print_build(argc, argv);
     if (argc != 3 || strcmp(argv[1], "--config")) {
-        fprintf(stderr, "usage: pixiud --config NODE.json\n");
+        fputs(usage, stderr);
         return 2;
     }
     /* Block the signals before any thread starts, so only sigwait sees them. */

@@ -3,27 +3,43 @@
 #ifndef PX_NODE_NODE_H
 #define PX_NODE_NODE_H
 
+#include <stdio.h>
+
 #include "pixiu/exec.h"
+#include "pixiu/lambda.h"
 #include "pixiu/net.h"
 
 /* What an auditor or a POD trusts, derived from the membership: the
  * platform key of every node that has one, the signing key of every POD,
- * and the accepted worker builds. Owns its arrays. */
+ * and the accepted builds (docs/tee.md). Owns its arrays. */
 typedef struct px_node_trust {
     px_node_platform *platforms;
     size_t nplatforms;
     px_pod_key *pods;
     size_t npods;
-    uint8_t (*workers)[PX_SHA256_BYTES];
-    size_t nworkers;
-    px_exec_trust exec; /* points into the arrays above */
+    uint8_t (*builds)[PX_SHA256_BYTES];
+    size_t nbuilds;
+    px_exec_trust exec; /* points into the arrays above, and at reference */
 } px_node_trust;
 
-/* workers: worker binary paths or hex digests; none means the pixiu_worker
- * next to the running executable. */
-int px_node_trust_init(px_node_trust *t, const px_membership *m, char *const *workers, size_t nworkers,
-                       px_err *err);
+/* builds: the accepted build digests (copied); reference (borrowed, may be
+ * NULL) is the checking party's own build, against which a refusal names
+ * the component that differs. */
+int px_node_trust_init(px_node_trust *t, const px_membership *m, const uint8_t (*builds)[PX_SHA256_BYTES],
+                       size_t nbuilds, const px_tee_build *reference, px_err *err);
 void px_node_trust_free(px_node_trust *t);
+
+/* The build this process would run instances with: the worker at worker
+ * (NULL: pixiu_worker next to the running executable) and the sandbox's
+ * tools found through the environment. *out is allocated; free it with
+ * px_node_build_free. */
+int px_node_build(px_lambda_build **out, const char *worker, px_err *err);
+void px_node_build_free(px_lambda_build *b);
+/* Print a build: "build <hex>", "version <v>", then one line per component
+ * "<sha256 hex>  <name>  <path>"; or as JSON. */
+void px_node_build_print(FILE *f, const px_lambda_build *b, int json);
+/* Hex build digests from the command line (64 hex characters each). */
+int px_node_builds_parse(uint8_t (*out)[PX_SHA256_BYTES], char *const *hex, size_t n, px_err *err);
 
 /* The path of a program installed next to the running executable. */
 int px_node_sibling_path(char *out, size_t cap, const char *name, px_err *err);
@@ -96,6 +112,11 @@ typedef struct px_node {
     pthread_cond_t settler_cv;
     px_node_instance *inst;
     size_t ninst;
+    /* The build its instances run (executor) and that it accepts by
+     * default (POD); NULL when it could not be computed on a POD-only node.
+     * build_mu guards its refresh. */
+    px_lambda_build *build;
+    pthread_mutex_t build_mu;
 } px_node;
 
 int px_node_start(px_node *n, const px_node_config *cfg, px_err *err);
@@ -133,8 +154,8 @@ typedef struct px_submit_opts {
     const px_membership *members;
     const uint8_t *code;         /* the task module, for wasm stages */
     size_t code_len;
-    char *const *workers;        /* accepted worker builds (see px_node_trust_init) */
-    size_t nworkers;
+    const uint8_t (*builds)[PX_SHA256_BYTES]; /* accepted builds; none: this machine's own */
+    size_t nbuilds;
     FILE *progress;              /* stage-by-stage lines, or NULL */
 } px_submit_opts;
 

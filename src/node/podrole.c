@@ -115,7 +115,7 @@ static int release_one(px_node *n, const px_plan *p, const px_attested *att, con
         return -1;
     }
     uint64_t index = 0;
-    int rc = px_seal(&sealed, stream.data, stream.len, key, err) ||
+    int rc = px_seal(&sealed, stream.data, stream.len, key, err) || /* the committed payload */
              px_node_log_append(n, env.data, env.len, &index, err);
     if (rc == 0) {
         json_t *r = json_object();
@@ -128,6 +128,34 @@ static int release_one(px_node *n, const px_plan *p, const px_attested *att, con
     px_buf_free(&env);
     px_buf_free(&sealed);
     return rc ? -1 : 0;
+}
+
+/* The builds this POD accepts: the one its own node runs, and those its
+ * owner added (`pixiu pod policy build add`). A refusal names what differs
+ * from its own build, a copy of which *ref receives (free it after t). */
+static int accepted_builds(px_node *n, const px_membership *mem, px_node_trust *t, px_tee_build **ref,
+                           px_err *err) {
+    uint8_t(*builds)[PX_SHA256_BYTES] = NULL, (*all)[PX_SHA256_BYTES] = NULL;
+    size_t nb = 0;
+    *ref = NULL;
+    if (px_pod_build_list(n->pod, &builds, &nb, err))
+        return -1;
+    all = realloc(builds, (nb + 1) * sizeof *builds);
+    if (!all || (n->build && !(*ref = malloc(sizeof **ref)))) {
+        free(all ? all : builds);
+        return px_fail(err, PX_E_NOMEM, "out of memory");
+    }
+    if (n->build) { /* an executor role may be refreshing it */
+        pthread_mutex_lock(&n->build_mu);
+        memcpy(all[nb++], n->build->digest, PX_SHA256_BYTES);
+        **ref = n->build->build;
+        pthread_mutex_unlock(&n->build_mu);
+    }
+    int rc = nb ? px_node_trust_init(t, mem, (const uint8_t(*)[PX_SHA256_BYTES])all, nb, *ref, err)
+                : px_fail(err, PX_E_DENIED, "this POD accepts no build (its own could not be computed; add one with "
+                                            "`pixiu pod policy build add`)");
+    free(all);
+    return rc;
 }
 
 static int admit(px_node *n, const px_member *sender, const px_plan *p, json_t *out, px_err *err) {
@@ -147,15 +175,18 @@ static int admit(px_node *n, const px_member *sender, const px_plan *p, json_t *
     px_node_trust t;
     if (px_node_members(n, &mem, err))
         return -1;
-    char *workers[1] = {n->cfg.worker};
-    int rc = px_node_trust_init(&t, &mem, workers, n->cfg.worker[0] ? 1 : 0, err);
+    px_tee_build *ref = NULL;
+    int rc = accepted_builds(n, &mem, &t, &ref, err);
     px_membership_free(&mem);
-    if (rc)
+    if (rc) {
+        free(ref);
         return -1;
+    }
     px_attested *att = calloc(p->ninstances, sizeof *att);
     rc = att ? px_plan_check(p, px_exec_evidence_check, &t.exec, require_dp, px_now_ms(), att, err)
              : px_fail(err, PX_E_NOMEM, "out of memory");
     px_node_trust_free(&t);
+    free(ref);
     if (rc == 0)
         rc = px_admissions_admit(n->admissions, p, att, px_now_ms(), err);
     for (size_t d = 0; rc == 0 && d < m->ndatasets; d++)

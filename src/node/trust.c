@@ -1,6 +1,6 @@
-/* Trust roots from the membership file: whose platform key vouches for
- * instances on which node, whose key signs which POD's releases, and which
- * worker builds are accepted in measurements. */
+/* Trust roots from the membership: whose platform key vouches for
+ * instances on which node, whose key signs which POD's releases; and the
+ * builds accepted in measurements, by default this machine's own. */
 #include <limits.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,38 +21,70 @@ int px_node_sibling_path(char *out, size_t cap, const char *name, px_err *err) {
     return 0;
 }
 
-static int worker_digest(uint8_t out[PX_SHA256_BYTES], const char *arg, px_err *err) {
-    if (strlen(arg) == 2 * PX_SHA256_BYTES && px_hex_decode_exact(out, PX_SHA256_BYTES, arg, strlen(arg), NULL) == 0)
-        return 0;
-    if (px_tee_file_digest(out, arg, err))
-        return px_err_prefix(err, "worker build %s: ", arg);
-    return 0;
-}
-
-static int add_workers(px_node_trust *t, char *const *workers, size_t n, px_err *err) {
+int px_node_build(px_lambda_build **out, const char *worker, px_err *err) {
     char self[PATH_MAX];
-    char *dflt[1] = {self};
-    if (n == 0) {
+    if (!worker || !worker[0]) {
         if (px_node_sibling_path(self, sizeof self, "pixiu_worker", err))
             return -1;
-        workers = dflt;
-        n = 1;
+        worker = self;
     }
-    if (!(t->workers = calloc(n, sizeof *t->workers)))
+    px_lambda_build *b = calloc(1, sizeof *b);
+    if (!b)
         return px_fail(err, PX_E_NOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++)
-        if (worker_digest(t->workers[i], workers[i], err))
-            return -1;
-    t->nworkers = n;
+    if (px_lambda_build_init(b, worker, err)) {
+        free(b);
+        return -1;
+    }
+    *out = b;
     return 0;
 }
 
-int px_node_trust_init(px_node_trust *t, const px_membership *m, char *const *workers, size_t nworkers,
-                       px_err *err) {
+void px_node_build_free(px_lambda_build *b) {
+    px_lambda_build_free(b);
+    free(b);
+}
+
+void px_node_build_print(FILE *f, const px_lambda_build *b, int json) {
+    char hex[2 * PX_SHA256_BYTES + 1];
+    px_hex_encode(hex, b->digest, PX_SHA256_BYTES);
+    if (!json) {
+        fprintf(f, "build %s\nversion %s\n", hex, b->build.version);
+        for (size_t i = 0; i < b->build.n; i++) {
+            px_hex_encode(hex, b->build.c[i].sha256, PX_SHA256_BYTES);
+            fprintf(f, "%s  %s  %s\n", hex, b->build.c[i].name, b->files[i].path);
+        }
+        return;
+    }
+    json_t *o = json_pack("{s:s,s:s,s:[]}", "build", hex, "version", b->build.version, "components");
+    json_t *arr = json_object_get(o, "components");
+    for (size_t i = 0; arr && i < b->build.n; i++) {
+        px_hex_encode(hex, b->build.c[i].sha256, PX_SHA256_BYTES);
+        json_array_append_new(arr, json_pack("{s:s,s:s,s:s}", "name", b->build.c[i].name, "sha256", hex, "path",
+                                             b->files[i].path));
+    }
+    px_buf out = PX_BUF_INIT;
+    if (o && px_json_dump(o, &out, NULL) == 0)
+        fprintf(f, "%.*s\n", (int)out.len, (const char *)out.data);
+    px_buf_free(&out);
+    json_decref(o);
+}
+
+int px_node_builds_parse(uint8_t (*out)[PX_SHA256_BYTES], char *const *hex, size_t n, px_err *err) {
+    for (size_t i = 0; i < n; i++)
+        if (strlen(hex[i]) != 2 * PX_SHA256_BYTES ||
+            px_hex_decode_exact(out[i], PX_SHA256_BYTES, hex[i], strlen(hex[i]), NULL))
+            return px_fail(err, PX_E_INVALID, "build \"%.70s\" is not a hex SHA-256 digest (see `pixiu build`)",
+                           hex[i]);
+    return 0;
+}
+
+int px_node_trust_init(px_node_trust *t, const px_membership *m, const uint8_t (*builds)[PX_SHA256_BYTES],
+                       size_t nbuilds, const px_tee_build *reference, px_err *err) {
     memset(t, 0, sizeof *t);
     t->platforms = calloc(m->n + 1, sizeof *t->platforms);
     t->pods = calloc(m->n + 1, sizeof *t->pods);
-    if (!t->platforms || !t->pods) {
+    t->builds = calloc(nbuilds + 1, sizeof *t->builds);
+    if (!t->platforms || !t->pods || !t->builds) {
         px_node_trust_free(t);
         return px_fail(err, PX_E_NOMEM, "out of memory");
     }
@@ -67,12 +99,11 @@ int px_node_trust_init(px_node_trust *t, const px_membership *m, char *const *wo
             memcpy(t->pods[t->npods++].sign_pk, n->signing.pk, PX_SIGN_PUBLICKEYBYTES);
         }
     }
-    if (add_workers(t, workers, nworkers, err)) {
-        px_node_trust_free(t);
-        return -1;
-    }
-    t->exec = (px_exec_trust){t->platforms, t->nplatforms, (const uint8_t(*)[PX_SHA256_BYTES])t->workers,
-                              t->nworkers};
+    if (nbuilds)
+        memcpy(t->builds, builds, nbuilds * sizeof *t->builds);
+    t->nbuilds = nbuilds;
+    t->exec = (px_exec_trust){t->platforms, t->nplatforms, (const uint8_t(*)[PX_SHA256_BYTES])t->builds, t->nbuilds,
+                              reference};
     return 0;
 }
 
@@ -81,6 +112,6 @@ void px_node_trust_free(px_node_trust *t) {
         return;
     free(t->platforms);
     free(t->pods);
-    free(t->workers);
+    free(t->builds);
     memset(t, 0, sizeof *t);
 }

@@ -52,6 +52,10 @@ static const char *const schema_sql =
     "  eps INTEGER NOT NULL, delta INTEGER NOT NULL, stage_key TEXT NOT NULL, released INTEGER NOT NULL,"
     "  envelope BLOB NOT NULL);";
 
+/* Version 2: the builds the owner accepts besides the node's own. */
+static const char *const builds_sql =
+    "CREATE TABLE IF NOT EXISTS builds(digest TEXT PRIMARY KEY, added INTEGER NOT NULL);";
+
 int px_db_fail(px_pod *p, const char *what, px_err *err) {
     int code = sqlite3_extended_errcode(p->db);
     px_code c = (code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED ? PX_E_UNAVAILABLE
@@ -113,14 +117,16 @@ static int check_version(px_pod *p, px_err *err) {
     sqlite3_finalize(st);
     if (v == POD_DB_VERSION)
         return 0;
+    /* Version 1 to 2: the ledger's spent state and reasons, and the table
+     * of builds the POD accepts besides its own. */
     if (v == 1) {
-        if (px_db_begin(p, err) || px_db_exec(p, migrate_v2_sql, err))
+        if (px_db_begin(p, err) || px_db_exec(p, migrate_v2_sql, err) || px_db_exec(p, builds_sql, err))
             return px_db_rollback(p), px_err_prefix(err, "upgrading the POD database to version 2: ");
         return px_db_commit(p, err);
     }
     if (v != 0)
         return px_fail(err, PX_E_STATE, "POD database has version %d, this PIXIU reads %d", v, POD_DB_VERSION);
-    if (px_db_begin(p, err) || px_db_exec(p, schema_sql, err) ||
+    if (px_db_begin(p, err) || px_db_exec(p, schema_sql, err) || px_db_exec(p, builds_sql, err) ||
         px_db_exec(p, "PRAGMA user_version = 2", err))
         return px_db_rollback(p), -1;
     return px_db_commit(p, err);

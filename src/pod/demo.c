@@ -86,7 +86,9 @@ static void make_txn(txn *t, uint64_t *s, uint64_t seed, uint32_t u, uint32_t k,
         amt = -amt * (0.6 + 0.4 * income); /* spending scales with income */
     snprintf(t->amount, sizeof t->amount, "%.2f", amt);
     snprintf(t->id, sizeof t->id, "T%08llx-%06u-%05u", (unsigned long long)(seed & 0xffffffffu), u, k);
-    snprintf(t->user, sizeof t->user, "u%06u", u);
+    /* A person is one bank's customer: ids are unique across PODs, as the
+     * per-user map groups by them (docs/dp.md). */
+    snprintf(t->user, sizeof t->user, "u%04u-%06u", (unsigned)(seed % 10000), u);
     snprintf(t->account, sizeof t->account, "ACC-%04u-%06u", (unsigned)(seed % 10000), u);
     t->ts = DEMO_START_MS + (int64_t)(next_u64(s) % (uint64_t)(DEMO_DAYS * DAY_MS));
     t->category = c->name;

@@ -315,3 +315,72 @@ int px_pod_policy_get(px_pod *p, const char *dataset, px_buf *out, px_err *err) 
     sqlite3_finalize(st);
     return rc;
 }
+
+/* ---- accepted builds ----------------------------------------------------------- */
+
+int px_pod_build_add(px_pod *p, const uint8_t build[PX_SHA256_BYTES], px_err *err) {
+    char hex[2 * PX_SHA256_BYTES + 1];
+    sqlite3_stmt *st;
+    px_hex_encode(hex, build, PX_SHA256_BYTES);
+    if (px_db_prepare(p, &st, "INSERT INTO builds(digest, added) VALUES(?, ?) ON CONFLICT(digest) DO NOTHING", err))
+        return -1;
+    sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, px_now_ms());
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : px_db_fail(p, "adding an accepted build", err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int px_pod_build_remove(px_pod *p, const uint8_t build[PX_SHA256_BYTES], px_err *err) {
+    char hex[2 * PX_SHA256_BYTES + 1];
+    sqlite3_stmt *st;
+    px_hex_encode(hex, build, PX_SHA256_BYTES);
+    if (px_db_prepare(p, &st, "DELETE FROM builds WHERE digest = ?", err))
+        return -1;
+    sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : px_db_fail(p, "removing an accepted build", err);
+    sqlite3_finalize(st);
+    if (rc == 0 && sqlite3_changes(p->db) == 0)
+        rc = px_fail(err, PX_E_NOTFOUND, "build %.16s... is not an accepted build of this POD", hex);
+    return rc;
+}
+
+int px_pod_build_list(px_pod *p, uint8_t (**out)[PX_SHA256_BYTES], size_t *n, px_err *err) {
+    sqlite3_stmt *st;
+    *out = NULL;
+    *n = 0;
+    if (px_db_prepare(p, &st, "SELECT digest FROM builds ORDER BY added, digest", err))
+        return -1;
+    int rc, step;
+    size_t cap = 0;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *hex = (const char *)sqlite3_column_text(st, 0);
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 8;
+            uint8_t(*grown)[PX_SHA256_BYTES] = realloc(*out, cap * sizeof **out);
+            if (!grown) {
+                step = SQLITE_NOMEM;
+                break;
+            }
+            *out = grown;
+        }
+        /* A row edited behind PIXIU's back is refused, never half-read. */
+        if (!hex || px_hex_decode_exact((*out)[*n], PX_SHA256_BYTES, hex, strlen(hex), NULL)) {
+            step = SQLITE_CORRUPT;
+            break;
+        }
+        (*n)++;
+    }
+    rc = step == SQLITE_DONE      ? 0
+         : step == SQLITE_NOMEM   ? px_fail(err, PX_E_NOMEM, "out of memory")
+         : step == SQLITE_CORRUPT ? px_fail(err, PX_E_STATE, "an accepted build in the POD database is not a hex "
+                                                             "SHA-256 digest")
+                                  : px_db_fail(p, "reading the accepted builds", err);
+    sqlite3_finalize(st);
+    if (rc) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+    }
+    return rc;
+}

@@ -210,14 +210,8 @@ int px_prover_run(const px_prover_config *c, const uint8_t *in, size_t len, px_b
 
 /* ---- several inputs -------------------------------------------------------- */
 
-static int same_schema(const px_schema *a, const px_schema *b) {
-    if (a->nfields != b->nfields || a->user_field != b->user_field)
-        return 0;
-    for (uint32_t i = 0; i < a->nfields; i++)
-        if (a->fields[i].type != b->fields[i].type || strcmp(a->fields[i].name, b->fields[i].name))
-            return 0;
-    return 1;
-}
+static int prover_run_inputs(const px_prover_config *c, const uint8_t *const *in, const size_t *lens, size_t n,
+                             px_buf *out, px_prover_counts *counts, px_err *err);
 
 static void add_counts(px_prover_counts *t, const px_prover_counts *n) {
     t->records += n->records, t->authenticated += n->authenticated, t->alleged += n->alleged;
@@ -240,7 +234,7 @@ static int prove_parts(const px_prover_config *c, const uint8_t *const *in, cons
         }
         if (i == 0)
             *schema = r.schema;
-        else if (!same_schema(schema, &r.schema))
+        else if (!px_schema_equal(schema, &r.schema))
             rc = px_fail(err, PX_E_INVALID, "prover: input %zu has another schema than input 0", i);
         if (rc == 0)
             rc = px_buf_append(bodies, one.data + r.off, one.len - r.off, err);
@@ -250,8 +244,62 @@ static int prove_parts(const px_prover_config *c, const uint8_t *const *in, cons
     return rc;
 }
 
+/* ---- distinct users --------------------------------------------------------- */
+
+#define USER_HASH_BYTES 16
+
+static int hash_cmp(const void *a, const void *b) { return memcmp(a, b, USER_HASH_BYTES); }
+
+/* The number of distinct user-field values of a stream, which the DP stage
+ * bounds the per-user map's output by. Values are compared by a 128-bit
+ * BLAKE2b of their type and bytes: a collision would only lower the bound. */
+static int count_users(const uint8_t *stream, size_t len, px_prover_counts *k, px_err *err) {
+    px_records_reader r;
+    if (px_records_open(&r, stream, len, err))
+        return -1;
+    k->has_users = r.schema.user_field != PX_NO_USER_FIELD;
+    k->users = 0;
+    if (!k->has_users || r.count == 0)
+        return 0;
+    uint8_t *h = malloc((size_t)r.count * USER_HASH_BYTES);
+    if (!h)
+        return px_fail(err, PX_E_NOMEM, "out of memory counting users");
+    px_value v[PX_RECORDS_MAX_FIELDS];
+    size_t n = 0;
+    int rc;
+    while ((rc = px_records_next(&r, v, NULL, err)) == 1) {
+        const px_value *u = &v[r.schema.user_field];
+        uint8_t t = (uint8_t)u->type, num[8];
+        const uint8_t *bytes;
+        size_t blen = px_value_key(u, num, &bytes);
+        px_blake2b_keyed(h + n * USER_HASH_BYTES, USER_HASH_BYTES, NULL, 0, &t, 1, bytes, blen);
+        n++;
+    }
+    if (rc == 0) {
+        qsort(h, n, USER_HASH_BYTES, hash_cmp);
+        for (size_t i = 0; i < n; i++)
+            k->users += i == 0 || memcmp(h + i * USER_HASH_BYTES, h + (i - 1) * USER_HASH_BYTES, USER_HASH_BYTES);
+    }
+    free(h);
+    return rc;
+}
+
 int px_prover_run_many(const px_prover_config *c, const uint8_t *const *in, const size_t *lens, size_t n,
                        px_buf *out, px_prover_counts *counts, px_err *err) {
+    size_t start = out->len;
+    px_prover_counts k;
+    int rc = prover_run_inputs(c, in, lens, n, out, &k, err);
+    if (rc == 0 && count_users(out->data + start, out->len - start, &k, err)) {
+        out->len = start;
+        rc = px_err_prefix(err, "prover: ");
+    }
+    if (rc == 0 && counts)
+        *counts = k;
+    return rc;
+}
+
+static int prover_run_inputs(const px_prover_config *c, const uint8_t *const *in, const size_t *lens, size_t n,
+                             px_buf *out, px_prover_counts *counts, px_err *err) {
     if (n == 0)
         return px_fail(err, PX_E_INVALID, "prover: no input");
     if (n == 1)

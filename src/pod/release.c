@@ -107,9 +107,21 @@ static int store_release(px_pod *p, const px_release_info *ri, const px_buf *env
 static int release_locked(px_pod *p, const px_signer *key, px_release_info *ri, px_buf *stream, px_buf *env,
                           px_err *err) {
     px_pod_export_info ex;
-    if (claim_charge(p, ri->manifest, ri->dataset, ri, err) || px_db_export(p, ri->dataset, stream, &ex, err))
+    px_buf plain = PX_BUF_INIT;
+    uint8_t r[PX_COMMIT_RANDBYTES];
+    if (claim_charge(p, ri->manifest, ri->dataset, ri, err) || px_db_export(p, ri->dataset, &plain, &ex, err)) {
+        px_buf_free(&plain);
         return -1;
-    memcpy(ri->dataset_digest, ex.digest, PX_SHA256_BYTES);
+    }
+    /* What leaves is the committed payload; the statement names it by the
+     * commitment, never by a digest of the records (docs/formats.md). */
+    px_commit_new(r, plain.data, plain.len, ri->dataset_digest);
+    int rc = px_buf_append(stream, PX_COMMIT_MAGIC, 4, err) || px_buf_append(stream, r, sizeof r, err) ||
+             px_buf_append(stream, plain.data, plain.len, err);
+    px_memzero(r, sizeof r);
+    px_buf_free(&plain);
+    if (rc)
+        return -1;
     ri->records = ex.records;
     ri->signed_records = ex.signed_records;
     ri->unsigned_records = ex.unsigned_records;

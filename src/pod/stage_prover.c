@@ -45,6 +45,8 @@ static int prover_run(const px_stage_ctx *ctx, px_stage_out *out, px_err *err) {
     out->counts.authenticated = k.authenticated;
     out->counts.alleged = k.alleged;
     out->counts.dropped = k.dropped;
+    out->counts.has_users = k.has_users;
+    out->counts.users = k.users;
     return 0;
 }
 

@@ -2,8 +2,10 @@
  *
  * The envelope is DSSE v1 (payload type PX_EVIDENCE_PAYLOAD_TYPE) over a
  * JSON object whose members appear in this order and no others:
- *   type, backend, level, node, measurement, sign_key, box_key, nonce,
- *   isolation, issued
+ *   type, backend, level, node, measurement, build, sign_key, box_key,
+ *   nonce, isolation, issued
+ * where build is {"version": "...", "components": [{"name", "sha256"}...]}
+ * with the components in the build's (sorted) order.
  * Digests and keys are lower-case hex. The parser is strict because a
  * verifier must never act on a claim it read differently from the signer.
  */
@@ -12,7 +14,9 @@
 #include "pixiu/proof.h"
 #include "pixiu/tee.h"
 
-#define EVIDENCE_FIELDS 10
+#define EVIDENCE_FIELDS 11
+#define BUILD_FIELDS 2
+#define COMPONENT_FIELDS 2
 
 static const char *const iso_names[PX_ISO_COUNT] = {
     "seccomp", "nodump", "nonewprivs", "userns", "netns", "ipcns", "rlimit-mem", "rlimit-cpu", "rlimit-files",
@@ -42,12 +46,31 @@ static int set_hex(json_t *o, const char *key, const uint8_t *p, size_t n) {
     return json_object_set_new(o, key, json_string(hex));
 }
 
+static json_t *build_json(const px_tee_build *b) {
+    json_t *o = json_object(), *arr = json_array();
+    int bad = !o || !arr || json_object_set_new(o, "version", json_string(b->version)) |
+                                json_object_set(o, "components", arr);
+    for (size_t i = 0; !bad && i < b->n; i++) {
+        json_t *c = json_object();
+        bad = !c || json_array_append_new(arr, c) | json_object_set_new(c, "name", json_string(b->c[i].name)) |
+                        set_hex(c, "sha256", b->c[i].sha256, PX_SHA256_BYTES);
+    }
+    json_decref(arr);
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
 static json_t *claims_json(const px_evidence *ev) {
     json_t *o = json_object();
     json_t *iso = json_array();
-    if (!o || !iso) {
+    json_t *build = build_json(&ev->build);
+    if (!o || !iso || !build) {
         json_decref(o);
         json_decref(iso);
+        json_decref(build);
         return NULL;
     }
     for (unsigned i = 0; i < PX_ISO_COUNT; i++)
@@ -58,6 +81,7 @@ static json_t *claims_json(const px_evidence *ev) {
               json_object_set_new(o, "level", json_integer(ev->level)) |
               json_object_set_new(o, "node", json_string(ev->node)) |
               set_hex(o, "measurement", ev->measurement, sizeof ev->measurement) |
+              json_object_set_new(o, "build", build) |
               set_hex(o, "sign_key", ev->sign_pk, sizeof ev->sign_pk) |
               set_hex(o, "box_key", ev->box_pk, sizeof ev->box_pk) |
               set_hex(o, "nonce", ev->nonce, sizeof ev->nonce) | json_object_set_new(o, "isolation", iso) |
@@ -81,6 +105,8 @@ static int check_claims(const px_evidence *ev, px_err *err) {
         return px_fail(err, PX_E_INVALID, "evidence issue time is negative");
     if (ev->isolation >> PX_ISO_COUNT)
         return px_fail(err, PX_E_INVALID, "evidence isolation set has unknown bits");
+    if (px_tee_build_check(&ev->build, err))
+        return px_err_prefix(err, "evidence: ");
     return 0;
 }
 
@@ -132,6 +158,31 @@ static int parse_isolation(const json_t *arr, unsigned *out, px_err *err) {
     return 0;
 }
 
+/* {"version": "...", "components": [{"name": "...", "sha256": "<hex>"}...]},
+ * exactly these members, components strictly sorted by name. */
+static int parse_build(px_tee_build *b, const json_t *o, px_err *err) {
+    json_t *arr, *v;
+    size_t i;
+    if (!json_is_object(o) || json_object_size(o) != BUILD_FIELDS)
+        return px_fail(err, PX_E_INVALID, "field \"build\" must be an object of exactly \"version\" and "
+                       "\"components\"");
+    if (copy_str(b->version, sizeof b->version, o, "version", err))
+        return px_err_prefix(err, "build: ");
+    arr = json_object_get(o, "components");
+    if (!json_is_array(arr) || json_array_size(arr) == 0 || json_array_size(arr) > PX_TEE_BUILD_MAX)
+        return px_fail(err, PX_E_INVALID, "build: \"components\" must be an array of 1..%d components",
+                       PX_TEE_BUILD_MAX);
+    json_array_foreach(arr, i, v) {
+        if (!json_is_object(v) || json_object_size(v) != COMPONENT_FIELDS ||
+            copy_str(b->c[i].name, sizeof b->c[i].name, v, "name", err) ||
+            px_json_hex(v, "sha256", b->c[i].sha256, PX_SHA256_BYTES, err))
+            return px_fail(err, PX_E_INVALID, "build: component %zu must be exactly {\"name\", \"sha256\"} with a "
+                           "name of at most %d characters and a hex SHA-256", i, PX_TEE_COMPONENT_NAME_MAX);
+        b->n = i + 1;
+    }
+    return px_tee_build_check(b, err) ? px_err_prefix(err, "build: ") : 0;
+}
+
 static int parse_claims(px_evidence *ev, const uint8_t *p, size_t n, px_err *err) {
     json_t *o = px_json_parse(p, n, PX_EVIDENCE_MAX_BYTES, err);
     if (!o)
@@ -154,6 +205,7 @@ static int parse_claims(px_evidence *ev, const uint8_t *p, size_t n, px_err *err
     if (copy_str(e.backend, sizeof e.backend, o, "backend", err) || px_json_int(o, "level", &level, err) ||
         copy_str(e.node, sizeof e.node, o, "node", err) ||
         px_json_hex(o, "measurement", e.measurement, sizeof e.measurement, err) ||
+        parse_build(&e.build, json_object_get(o, "build"), err) ||
         px_json_hex(o, "sign_key", e.sign_pk, sizeof e.sign_pk, err) ||
         px_json_hex(o, "box_key", e.box_pk, sizeof e.box_pk, err) ||
         px_json_hex(o, "nonce", e.nonce, sizeof e.nonce, err) ||
@@ -212,12 +264,32 @@ static int backend_verifiable(const px_evidence *ev, px_err *err) {
     return 0;
 }
 
+/* The evidence's build must be one the verifier accepts; a refusal names
+ * what differs from the reference build, so an operator can see that, say,
+ * its sandbox runner is not the one everybody else runs. */
+static int build_accepted(const px_evidence *ev, const px_evidence_policy *p, px_err *err) {
+    uint8_t d[PX_SHA256_BYTES];
+    if (px_tee_build_digest(d, &ev->build, err))
+        return px_err_prefix(err, "evidence: ");
+    for (size_t i = 0; i < p->nbuilds; i++)
+        if (px_ct_equal(d, p->builds[i], PX_SHA256_BYTES))
+            return 0;
+    char why[160], hex[17];
+    if (p->reference && px_tee_build_diff(p->reference, &ev->build, why, sizeof why))
+        return px_fail(err, PX_E_VERIFY, "build not accepted: %s", why);
+    px_hex_encode(hex, d, 8);
+    return px_fail(err, PX_E_VERIFY, "build not accepted: build %s... is none of the %zu accepted builds", hex,
+                   p->nbuilds);
+}
+
 static int check_policy(const px_evidence *ev, const px_evidence_policy *p, px_err *err) {
     if (backend_verifiable(ev, err))
         return -1;
     if (ev->level < p->min_level)
         return px_fail(err, PX_E_VERIFY, "evidence level %d is below the required minimum %d", ev->level,
                        p->min_level);
+    if (p->nbuilds && build_accepted(ev, p, err))
+        return -1;
     if (p->measurement && !px_ct_equal(ev->measurement, p->measurement, PX_TEE_MEASUREMENT_BYTES))
         return px_fail(err, PX_E_VERIFY, "evidence measurement does not match the expected measurement");
     if (p->nonce && !px_ct_equal(ev->nonce, p->nonce, PX_TEE_NONCE_BYTES))

@@ -1,13 +1,14 @@
 /* Measurement: the one digest that says what an instance is. It covers the
- * worker binary, the stage kind, the stage's code and its configuration
- * (which names the successor's key), so an instance attested under one
- * measurement cannot be repointed at other code or another destination. */
+ * build (every file the instance runs, see build.c), the stage kind, the
+ * stage's code and its configuration (which names the successor's key), so
+ * an instance attested under one measurement cannot be repointed at other
+ * code, other tools or another destination. */
 #include <stdio.h>
 #include <string.h>
 
 #include "pixiu/tee.h"
 
-#define MEASURE_TAG "pixiu measurement v1\n"
+#define MEASURE_TAG "pixiu measurement v2\n"
 
 const uint8_t px_tee_builtin_code[PX_SHA256_BYTES] = {0};
 
@@ -23,7 +24,7 @@ int px_tee_kind_valid(const char *kind) {
     return 1;
 }
 
-int px_tee_measure(uint8_t out[PX_TEE_MEASUREMENT_BYTES], const uint8_t worker[PX_SHA256_BYTES],
+int px_tee_measure(uint8_t out[PX_TEE_MEASUREMENT_BYTES], const uint8_t build[PX_SHA256_BYTES],
                    const char *kind, const uint8_t code[PX_SHA256_BYTES],
                    const uint8_t config[PX_SHA256_BYTES], px_err *err) {
     if (!px_tee_kind_valid(kind))
@@ -34,7 +35,7 @@ int px_tee_measure(uint8_t out[PX_TEE_MEASUREMENT_BYTES], const uint8_t worker[P
     px_sha256_ctx c;
     px_sha256_init(&c);
     px_sha256_update(&c, MEASURE_TAG, strlen(MEASURE_TAG));
-    px_sha256_update(&c, worker, PX_SHA256_BYTES);
+    px_sha256_update(&c, build, PX_SHA256_BYTES);
     px_sha256_update(&c, &klen, 1);
     px_sha256_update(&c, kind, klen);
     px_sha256_update(&c, code, PX_SHA256_BYTES);

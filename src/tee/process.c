@@ -47,12 +47,12 @@ static int process_available(void) {
     return 1;
 }
 
-/* Only what a worker needs is passed on: sanitizer settings, and where the
- * sandbox finds its tools, runner and object cache. Nothing else of the
- * node's environment reaches it. */
+/* Only what a worker needs is passed on: sanitizer settings, and the PATH
+ * and HOME the compilers it starts expect. Which runner, compilers and
+ * object cache it uses the node tells it (INIT), from the build it
+ * measured: nothing else of the node's environment reaches it. */
 static void build_env(char **env) {
-    static const char *const keep[] = {"ASAN_OPTIONS",     "UBSAN_OPTIONS",     "LSAN_OPTIONS", "PATH",
-                                       "PIXIU_CACHE_DIR",  "PIXIU_WASM_RUNNER", "HOME",         "XDG_CACHE_HOME"};
+    static const char *const keep[] = {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "PATH", "HOME"};
     size_t n = 0;
     extern char **environ;
     for (char **e = environ; e && *e && n < ENV_MAX - 1; e++)
@@ -163,7 +163,10 @@ static int process_spawn(const px_tee_spawn_req *req, px_tee_worker *w, px_err *
 }
 
 /* The worker's allow-list: its channel, memory without execute permission,
- * randomness, clocks and orderly death. Everything else kills it. */
+ * randomness, clocks and orderly death. Everything else kills it.
+ * sysinfo is there because glibc's qsort asks for the machine's memory size
+ * (sysconf(_SC_PHYS_PAGES)) before sorting more than a kilobyte: without it
+ * a stage that sorts (the prover counting users, the DP stage's keys) dies. */
 static int add_rules(scmp_filter_ctx ctx) {
     static const int plain[] = {
         SCMP_SYS(read),         SCMP_SYS(write),           SCMP_SYS(readv), SCMP_SYS(sendto),
@@ -174,7 +177,7 @@ static int add_rules(scmp_filter_ctx ctx) {
         SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday),   SCMP_SYS(fstat),
         SCMP_SYS(newfstatat),   SCMP_SYS(lseek),           SCMP_SYS(getpid),
         SCMP_SYS(gettid),       SCMP_SYS(tgkill),          SCMP_SYS(sched_yield),
-        SCMP_SYS(sigaltstack),  SCMP_SYS(restart_syscall),
+        SCMP_SYS(sigaltstack),  SCMP_SYS(restart_syscall), SCMP_SYS(sysinfo),
     };
     for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++)
         if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, plain[i], 0) != 0)

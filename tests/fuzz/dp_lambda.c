@@ -1,7 +1,7 @@
-/* Fuzz the "dp" stage kind's input handling: params from the input, then
- * one input blob that may hold several PXV1 vectors back to back (or
- * garbage). The run either succeeds with a PXV1 output and a "dp" report,
- * or fails with bad-input and a message. */
+/* Fuzz the "dp" stage kind's input handling: params from the input, a
+ * producer user count, then one input blob that should be a tagged-vector
+ * stream (PXT1) from a map stage (or garbage). The run either succeeds with
+ * a PXV1 output and a "dp" report, or fails with a status and a message. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,18 +16,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             abort();
         ready = 1;
     }
-    if (size < 2)
+    if (size < 4)
         return 0;
     size_t clen = px_load_u16le(data);
-    if (clen > size - 2)
+    uint16_t users = px_load_u16le(data + 2);
+    if (clen > size - 4)
         return 0;
-    json_t *params = px_json_parse(data + 2, clen, 1u << 16, NULL);
+    json_t *params = px_json_parse(data + 4, clen, 1u << 16, NULL);
     if (!params)
         return 0;
     px_stage_input in;
     memset(&in, 0, sizeof in);
-    in.data = data + 2 + clen;
-    in.len = size - 2 - clen;
+    in.data = data + 4 + clen;
+    in.len = size - 4 - clen;
+    strcpy(in.producer_kind, "wasm");
+    in.producer_has_users = 1;
+    in.producer_users = users;
     px_stage_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
     ctx.params = params;

@@ -1,4 +1,5 @@
-/* Fuzz the node <-> worker framing: field splitting and STEP decoding. */
+/* Fuzz the node <-> worker framing: field splitting, STEP decoding and
+ * INIT decoding (the build a worker is handed). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +21,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             abort();
         px_buf_free(&b);
         free(in);
+    }
+    static px_lambda_build build;
+    char kind[PX_TEE_KIND_MAX + 1];
+    const uint8_t *code_digest;
+    px_bytes config;
+    if (px_wire_init_decode(data, size, kind, &code_digest, &config, &build, &err) == 0) {
+        px_buf b = PX_BUF_INIT;
+        if (px_wire_init_encode(&b, kind, code_digest, config.p, config.n, &build, &err) == 0 &&
+            (b.len != size || memcmp(b.data, data, size)))
+            abort();
+        px_buf_free(&b);
+        px_lambda_build_free(&build);
     }
     return 0;
 }

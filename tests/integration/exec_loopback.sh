@@ -17,6 +17,8 @@ cleanup() { "$net" stop "$tmp/net" >/dev/null 2>&1 || true; rm -rf "$tmp"; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; for f in "$tmp"/net/*/pixiud.log; do echo "== $f" >&2; tail -5 "$f" >&2; done; exit 1; }
 
+# Every node's object cache in one place the test can search afterwards.
+export PIXIU_CACHE_DIR="$tmp/cache"
 "$net" setup "$build" "$tmp/net" 3 3 10 10 >/dev/null
 "$net" start "$build" "$tmp/net"
 "$net" manifest "$tmp/net" >"$tmp/manifest.json"
@@ -35,6 +37,22 @@ result=$(sed -n 's/^receipt: verified (result \([0-9a-f]*\)).*/\1/p' "$tmp/out")
   >"$tmp/out.json" 2>"$tmp/progress2" || fail "submit --json"
 [ ! -s "$tmp/progress2" ] || fail "--json is not quiet: $(cat "$tmp/progress2")"
 grep -q '"ok":true' "$tmp/out.json" || fail "json: $(cat "$tmp/out.json")"
+
+# Nothing in plaintext at rest: after the task, no executor, log or witness
+# directory, no object cache and no shared-memory file holds the task's
+# code (a string it carries) or a record value (account ids, ACC-...).
+grep -q 'the input needs a real amount' "$tmp/task.wasm" || fail "the task lost its marker string"
+grep -q 'ACC-' "$tmp/net/pod-1/pod.db" || fail "the POD's data lacks the account marker"
+for d in "$tmp"/net/exec-* "$tmp"/net/log-1 "$tmp"/net/witness-1 "$tmp/cache" /dev/shm; do
+  [ -e "$d" ] || continue
+  if grep -rla -e 'the input needs a real amount' -e 'ACC-' "$d" >"$tmp/leaks" 2>/dev/null; then
+    fail "plaintext at rest: $(cat "$tmp/leaks")"
+  fi
+done
+code_digest=$(sha256sum "$tmp/task.wasm" | cut -c1-64)
+if find "$tmp/cache" "$tmp"/net/exec-* -name "*$code_digest*" 2>/dev/null | grep -q .; then
+  fail "a file is named by the public code digest"
+fi
 
 # The first two stages split into two partitions each: pod-1 and pod-3
 # release to one prover, pod-2 to the other; the DP stage joins them.

@@ -102,7 +102,15 @@ cp "$tmp/out" release.json
 check 0 "release statement verifies" "$pixiu" dsse verify --vkey pod1/pod.vkey release.json
 check 1 "release twice" "$pixiu" pod release "$mf" bank --pod-id pod1 --stage-key "$key" "${P[@]}"
 check 1 "refund after release" "$pixiu" pod budget refund "$mf" bank "${P[@]}"
-cmp -s released.pxr bank.pxr || { echo "FAIL: released stream differs from export"; fails=$((fails + 1)); }
+# The release payload is "PXC1" || r (32 bytes) || the export; the statement
+# names it by its commitment, never by a digest of the records.
+[ "$(head -c 4 released.pxr)" = PXC1 ] || { echo "FAIL: release payload lacks its PXC1 header"; fails=$((fails + 1)); }
+tail -c +37 released.pxr | cmp -s - bank.pxr || { echo "FAIL: released stream differs from export"; fails=$((fails + 1)); }
+plain=$(sha256sum bank.pxr | cut -c1-64)
+python3 -c 'import base64,json,sys; sys.stdout.write(base64.b64decode(json.load(open("release.json"))["payload"]).decode())' \
+  >release.payload
+grep -q dataset_digest release.payload || { echo "FAIL: release payload unreadable"; fails=$((fails + 1)); }
+grep -q "$plain" release.payload && { echo "FAIL: the release statement names the records' plain digest"; fails=$((fails + 1)); }
 second=$(grep -l '^admitted' adm.*.out | sed -n 2p | sed 's/adm\.\([0-9]*\)\.out/\1/')
 check 0 "refund a task that never started" "$pixiu" pod budget refund "$(printf '%064x' "$second")" bank "${P[@]}"
 check 0 "releases --json" "$pixiu" pod releases --json "${P[@]}"

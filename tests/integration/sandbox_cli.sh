@@ -19,6 +19,26 @@ done
 got=$(printf 'one two\nthree\n' | "$pixiu" lambda run --code "$work/wordcount.wasm")
 [ "$got" = "2 3 14" ] || fail "wordcount printed '$got'"
 
+# One run per line, each with a fresh instance: per-line counts.
+got=$(printf 'one two\nthree\n' | "$pixiu" lambda run --code "$work/wordcount.wasm" --per-line)
+[ "$got" = "$(printf '1 2 8\n1 1 6')" ] || fail "per-line wordcount printed '$got'"
+# A line that makes its run trap ends only that run, named on stderr.
+cat > "$work/pick.wat" <<'WAT'
+(module (import "wasi_snapshot_preview1" "fd_read" (func $r (param i32 i32 i32 i32) (result i32)))
+ (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+ (memory (export "memory") 1) (data (i32.const 200) "ok\n")
+ (func (export "_start")
+  (i32.store (i32.const 0) (i32.const 100)) (i32.store (i32.const 4) (i32.const 1))
+  (drop (call $r (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 8)))
+  (if (i32.eq (i32.load8_u (i32.const 100)) (i32.const 84)) (then unreachable))
+  (i32.store (i32.const 0) (i32.const 200)) (i32.store (i32.const 4) (i32.const 3))
+  (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))
+WAT
+wat2wasm "$work/pick.wat" -o "$work/pick.wasm"
+got=$(printf 'a\nT\nb\n' | "$pixiu" lambda run --code "$work/pick.wasm" --per-line 2> "$work/err")
+[ "$got" = "$(printf 'ok\nok')" ] || fail "per-line pick printed '$got'"
+grep -q "lambda run: line 2: trap: unreachable" "$work/err" || fail "per-line trap: $(cat "$work/err")"
+
 # PXR1 in (one real field 'value', records 1.0 and 2.5), PXV1 out: [2, 3.5].
 {
   printf 'PXR1\001\000\000\000\002\005value\377\377\377\377'

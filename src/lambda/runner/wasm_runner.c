@@ -1,21 +1,33 @@
-/* pixiu-wasm-runner: runs one compiled task in a fresh process.
+/* pixiu-wasm-runner: runs one compiled task, once per group of its input,
+ * in one process.
  *
  *   pixiu-wasm-runner OBJECT CPU_MS MEM_PAGES STDERR_MAX CLOCK SEED
+ *                     NGROUPS TOTAL_CPU_MS MAX_OUTPUT
  *
- * fd 0 is the task's input, fd 1 its output, fd 2 its (bounded) stderr and
- * fd 3 a status channel to the parent, which receives exactly one line:
- *   "exit <code> <grow_refused> <pages>"   the task returned or called exit
- *   "trap <kind> <grow_refused> <pages>"   a wasm trap (wasm_rt_trap_t)
- *   "syscall <nr>"                         the seccomp filter caught a call
- *   "error <message>"                      setup failed before the task ran
+ * fd 0 is the input (a sealed memfd), fd 4 holds NGROUPS little-endian u64
+ * lengths that cut it into consecutive groups (their sum is its size); run
+ * i reads group i. fd 1 is the output, fd 2 the (bounded) stderr, fd 3 a
+ * status channel to the parent, which receives one line per run
+ *   "run <end> <code> <grow_refused> <pages> <out_bytes> <cpu_us>"
+ *       end: exit (code = status), trap (code = wasm_rt_trap_t),
+ *            cpu (the run's CPU limit), output (more than MAX_OUTPUT bytes)
+ * then "done"; or, ending the batch early,
+ *   "cpu-total"        TOTAL_CPU_MS used up
+ *   "syscall <nr>"     the seccomp filter caught a call
+ *   "error <message>"  the host failed (setup, or a reset)
  *
  * Order matters: everything that needs the kernel (loading the object,
- * reserving linear memory, the signal alternate stack, timers) happens
- * first; then the seccomp filter is entered and only the task runs. This
- * program is built without sanitizers and without libpixiu: their runtimes
- * make system calls the filter forbids. It hosts the WASI preview1 subset
- * the validator allows (see docs/sandbox.md) and exports those functions and
- * wabt's runtime to the loaded object.
+ * mapping the input, reserving linear memory, the first instantiation, the
+ * signal alternate stack, limits) happens first; then the seccomp filter
+ * is entered and only runs happen. Every run gets a fresh instance:
+ * memory.c reuses the reservation and the table without system calls the
+ * filter forbids. A run ends by returning, proc_exit, a trap, its CPU
+ * timer (SIGPROF) or its output limit; each long-jumps back here and ends
+ * only that run.
+ *
+ * Built without sanitizers and without libpixiu: their runtimes make
+ * system calls the filter forbids. It exports the WASI host (wasi.c),
+ * wabt's runtime and the reusing allocators (memory.c) to the object.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -35,37 +47,15 @@
 
 #include <seccomp.h>
 #include <sodium.h>
-#include <wasm-rt.h>
 
-#define STATUS_FD 3
-#define GLUE_ABI 1u
-#define PAGE_BYTES 65536ull
-#define RESERVE_BYTES (8ull << 30)   /* wabt reserves 8 GiB per memory */
+#include "runner.h"
+
+#define RESERVE_BYTES (8ull << 30)    /* wabt reserves 8 GiB per memory */
 #define OVERHEAD_BYTES (256ull << 20) /* runner, libc, loaded object */
-#define CLOCK_GRAIN_NS 10000000ull   /* granted clocks tick in 10 ms */
-#define SEED_BYTES 32
-
-/* WASI preview1 errno values. */
-enum { WASI_OK = 0, WASI_EBADF = 8, WASI_EFAULT = 21, WASI_EINVAL = 28,
-       WASI_ENOSYS = 52, WASI_ESPIPE = 70 };
-
-/* wabt 1.0.32's runtime (libwasm-rt-impl.a) keeps the jump buffer that
- * wasm_rt_trap() long-jumps to in this global; its private header, which
- * declares it, is not shipped. */
-extern jmp_buf wasm_rt_jmp_buf;
-
-/* The host instance handed to the module: wasm2c passes it to every
- * imported function. */
-struct Z_wasi_snapshot_preview1_instance_t {
-    wasm_rt_memory_t *mem;
-    uint64_t stderr_left;
-    int clock_granted;
-    int random_granted;
-    uint8_t seed[SEED_BYTES];
-    uint64_t random_block; /* next ChaCha20 block of the seeded stream */
-    uint64_t input_size;   /* bytes on fd 0, taken before the filter */
-};
-typedef struct Z_wasi_snapshot_preview1_instance_t host_t;
+#define GROUPS_MAX (1u << 22)
+/* Runner work per run besides the task (reset, status), in the CPU
+ * backstop: 100 us. */
+#define PER_RUN_SLACK_US 100u
 
 /* The functions the generated glue exports (see sandbox_compile.c). */
 typedef struct glue {
@@ -74,14 +64,10 @@ typedef struct glue {
     void (*instantiate)(void *inst, host_t *host);
     wasm_rt_memory_t *(*memory)(void *inst);
     void (*start)(void *inst);
-    int (*grow_refused)(void);
 } glue_t;
 
-/* Set once before the task runs, read by the exit paths: the runner is
- * single-threaded and runs one task, and a signal handler cannot be given
- * arguments. */
-static const glue_t *g_glue;
-static host_t *g_host;
+volatile sig_atomic_t g_critical, g_cpu_pending;
+static volatile sig_atomic_t g_in_run;
 
 /* ---- status reporting (async-signal-safe) ------------------------------ */
 
@@ -96,6 +82,26 @@ static void put_status(const char *line) {
     }
 }
 
+/* Run status lines are collected and written in blocks, like the output
+ * (see wasi.c); lines that end the batch are written at once. */
+static char g_status[(32u << 10) + 1];
+static size_t g_status_len;
+
+static void flush_status(void) {
+    size_t n = g_status_len;
+    g_status[n] = '\0';
+    g_status_len = 0;
+    put_status(g_status);
+}
+
+static void queue_status(const char *line) {
+    size_t n = strlen(line);
+    if (n > sizeof g_status - 1 - g_status_len)
+        flush_status();
+    memcpy(g_status + g_status_len, line, n);
+    g_status_len += n;
+}
+
 /* Decimal formatting without stdio, usable in a signal handler. */
 static char *fmt_u64(char *end, uint64_t v) {
     *--end = '\0';
@@ -104,21 +110,6 @@ static char *fmt_u64(char *end, uint64_t v) {
         v /= 10;
     } while (v);
     return end;
-}
-
-static void finish(const char *kind, uint64_t code) {
-    char line[96], num[24];
-    uint64_t pages = g_host && g_host->mem ? g_host->mem->pages : 0;
-    int refused = g_glue ? g_glue->grow_refused() : 0;
-    line[0] = '\0';
-    strcat(line, kind);
-    strcat(line, " ");
-    strcat(line, fmt_u64(num + sizeof num, code));
-    strcat(line, refused ? " 1 " : " 0 ");
-    strcat(line, fmt_u64(num + sizeof num, pages));
-    strcat(line, "\n");
-    put_status(line);
-    _exit(0);
 }
 
 static void setup_failed(const char *what, const char *detail) {
@@ -132,6 +123,16 @@ static void setup_failed(const char *what, const char *detail) {
     _exit(125);
 }
 
+void runner_fail(const char *what) {
+    char line[160] = "error ";
+    strncat(line, what, sizeof line - 8);
+    strcat(line, "\n");
+    put_status(line);
+    _exit(125);
+}
+
+void runner_end_run(int how) { siglongjmp(wasm_rt_jmp_buf, how); }
+
 /* SIGSYS from the filter (SCMP_ACT_TRAP): report the call and stop. */
 static void on_sigsys(int sig, siginfo_t *si, void *uc) {
     char line[48], num[24];
@@ -143,202 +144,18 @@ static void on_sigsys(int sig, siginfo_t *si, void *uc) {
     _exit(126);
 }
 
-/* ---- guest memory access ----------------------------------------------- */
-
-static uint8_t *guest(host_t *h, uint32_t ptr, uint64_t len) {
-    if ((uint64_t)ptr + len > h->mem->size)
-        return NULL;
-    return h->mem->data + ptr;
-}
-
-static int put_u32(host_t *h, uint32_t ptr, uint32_t v) {
-    uint8_t *p = guest(h, ptr, 4);
-    if (!p)
-        return -1;
-    memcpy(p, &v, 4); /* wasm is little-endian, as is x86-64 */
-    return 0;
-}
-
-static int put_u64(host_t *h, uint32_t ptr, uint64_t v) {
-    uint8_t *p = guest(h, ptr, 8);
-    if (!p)
-        return -1;
-    memcpy(p, &v, 8);
-    return 0;
-}
-
-/* ---- WASI preview1: the allowed subset --------------------------------- */
-
-#define WASI(name) Z_wasi_snapshot_preview1Z_##name
-
-uint32_t WASI(fd_read)(host_t *h, uint32_t fd, uint32_t iovs, uint32_t n,
-                       uint32_t nread_ptr) {
-    if (fd != 0)
-        return WASI_EBADF;
-    uint8_t *vec = guest(h, iovs, (uint64_t)n * 8);
-    if (!vec)
-        return WASI_EFAULT;
-    uint32_t total = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        uint32_t buf, len;
-        memcpy(&buf, vec + 8 * i, 4);
-        memcpy(&len, vec + 8 * i + 4, 4);
-        uint8_t *dst = guest(h, buf, len);
-        if (!dst)
-            return WASI_EFAULT;
-        ssize_t r = read(0, dst, len);
-        if (r < 0)
-            return WASI_EINVAL;
-        total += (uint32_t)r;
-        if ((uint32_t)r < len)
-            break;
+/* The run's CPU timer: ends the run, unless the host is in the middle of
+ * writing and counting output (then right after). Outside a run (the
+ * timer raced its disarming) it does nothing. */
+static void on_sigprof(int sig) {
+    if (!g_in_run)
+        return;
+    if (g_critical) {
+        g_cpu_pending = 1;
+        return;
     }
-    return put_u32(h, nread_ptr, total) ? WASI_EFAULT : WASI_OK;
+    siglongjmp(wasm_rt_jmp_buf, END_CPU);
 }
-
-static int write_all(int fd, const uint8_t *p, size_t n) {
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-uint32_t WASI(fd_write)(host_t *h, uint32_t fd, uint32_t iovs, uint32_t n,
-                        uint32_t nwritten_ptr) {
-    if (fd != 1 && fd != 2)
-        return WASI_EBADF;
-    uint8_t *vec = guest(h, iovs, (uint64_t)n * 8);
-    if (!vec)
-        return WASI_EFAULT;
-    uint32_t total = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        uint32_t buf, len;
-        memcpy(&buf, vec + 8 * i, 4);
-        memcpy(&len, vec + 8 * i + 4, 4);
-        uint8_t *src = guest(h, buf, len);
-        if (!src)
-            return WASI_EFAULT;
-        if (fd == 2) { /* bounded; the excess is dropped silently */
-            uint64_t keep = len < h->stderr_left ? len : h->stderr_left;
-            if (keep && write_all(2, src, keep) == 0)
-                h->stderr_left -= keep;
-        } else if (write_all(1, src, len)) {
-            return WASI_EINVAL;
-        }
-        total += len;
-    }
-    return put_u32(h, nwritten_ptr, total) ? WASI_EFAULT : WASI_OK;
-}
-
-/* Standard streams are reported as unknown files (not terminals, so libc
- * buffers fully) with only the right that matches their direction. */
-uint32_t WASI(fd_fdstat_get)(host_t *h, uint32_t fd, uint32_t out) {
-    if (fd > 2)
-        return WASI_EBADF;
-    uint8_t *p = guest(h, out, 24);
-    if (!p)
-        return WASI_EFAULT;
-    uint64_t rights = fd == 0 ? 1u << 1 /* fd_read */ : 1u << 6 /* fd_write */;
-    memset(p, 0, 24);
-    memcpy(p + 8, &rights, 8);
-    return WASI_OK;
-}
-
-/* Only the input's size is real: it lets a task allocate once. */
-uint32_t WASI(fd_filestat_get)(host_t *h, uint32_t fd, uint32_t out) {
-    if (fd > 2)
-        return WASI_EBADF;
-    uint8_t *p = guest(h, out, 64);
-    if (!p)
-        return WASI_EFAULT;
-    uint64_t size = fd == 0 ? h->input_size : 0;
-    memset(p, 0, 64);
-    p[16] = fd == 0 ? 4 /* regular file */ : 0 /* unknown */;
-    memcpy(p + 32, &size, 8);
-    return WASI_OK;
-}
-
-uint32_t WASI(fd_seek)(host_t *h, uint32_t fd, uint64_t off, uint32_t whence,
-                       uint32_t out) {
-    return fd <= 2 ? WASI_ESPIPE : WASI_EBADF;
-}
-
-uint32_t WASI(fd_close)(host_t *h, uint32_t fd) { return WASI_ENOSYS; }
-uint32_t WASI(fd_fdstat_set_flags)(host_t *h, uint32_t fd, uint32_t f) {
-    return WASI_ENOSYS;
-}
-/* No preopened directories: EBADF ends libc's scan for them. */
-uint32_t WASI(fd_prestat_get)(host_t *h, uint32_t fd, uint32_t out) {
-    return WASI_EBADF;
-}
-uint32_t WASI(fd_prestat_dir_name)(host_t *h, uint32_t fd, uint32_t p,
-                                   uint32_t n) {
-    return WASI_EBADF;
-}
-uint32_t WASI(poll_oneoff)(host_t *h, uint32_t a, uint32_t b, uint32_t c,
-                           uint32_t d) {
-    return WASI_ENOSYS;
-}
-uint32_t WASI(sched_yield)(host_t *h) { return WASI_OK; }
-
-/* Arguments and environment are always empty. */
-static uint32_t empty_sizes(host_t *h, uint32_t count_ptr, uint32_t size_ptr) {
-    return put_u32(h, count_ptr, 0) || put_u32(h, size_ptr, 0) ? WASI_EFAULT
-                                                                : WASI_OK;
-}
-uint32_t WASI(args_sizes_get)(host_t *h, uint32_t c, uint32_t s) {
-    return empty_sizes(h, c, s);
-}
-uint32_t WASI(environ_sizes_get)(host_t *h, uint32_t c, uint32_t s) {
-    return empty_sizes(h, c, s);
-}
-uint32_t WASI(args_get)(host_t *h, uint32_t a, uint32_t b) { return WASI_OK; }
-uint32_t WASI(environ_get)(host_t *h, uint32_t a, uint32_t b) {
-    return WASI_OK;
-}
-
-/* A coarse clock, only when granted (it is a timing side channel). */
-uint32_t WASI(clock_res_get)(host_t *h, uint32_t id, uint32_t out) {
-    if (!h->clock_granted)
-        return WASI_ENOSYS;
-    if (id > 1)
-        return WASI_EINVAL;
-    return put_u64(h, out, CLOCK_GRAIN_NS) ? WASI_EFAULT : WASI_OK;
-}
-
-uint32_t WASI(clock_time_get)(host_t *h, uint32_t id, uint64_t precision,
-                              uint32_t out) {
-    if (!h->clock_granted)
-        return WASI_ENOSYS;
-    if (id > 1)
-        return WASI_EINVAL;
-    struct timespec ts; /* served by the vDSO: no system call */
-    clock_gettime(id == 0 ? CLOCK_REALTIME_COARSE : CLOCK_MONOTONIC_COARSE,
-                  &ts);
-    uint64_t ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-    return put_u64(h, out, ns - ns % CLOCK_GRAIN_NS) ? WASI_EFAULT : WASI_OK;
-}
-
-/* A deterministic stream (ChaCha20 keyed by the granted seed), so that a
- * step can be re-run and checked. */
-uint32_t WASI(random_get)(host_t *h, uint32_t buf, uint32_t len) {
-    if (!h->random_granted)
-        return WASI_ENOSYS;
-    uint8_t *p = guest(h, buf, len);
-    if (!p)
-        return WASI_EFAULT;
-    static const uint8_t nonce[crypto_stream_chacha20_NONCEBYTES];
-    memset(p, 0, len);
-    crypto_stream_chacha20_xor_ic(p, p, len, nonce, h->random_block, h->seed);
-    h->random_block += ((uint64_t)len + 63) / 64;
-    return WASI_OK;
-}
-
-void WASI(proc_exit)(host_t *h, uint32_t code) { finish("exit", code); }
 
 /* ---- loading and limits ------------------------------------------------ */
 
@@ -354,13 +171,12 @@ static void load(const char *path, glue_t *g) {
     if (!so)
         setup_failed("loading the object failed", dlerror());
     g->abi = (unsigned (*)(void))sym(so, "px_glue_abi");
+    if (g->abi() != GLUE_ABI)
+        setup_failed("object was built for another runner version", NULL);
     g->instance_size = (size_t (*)(void))sym(so, "px_glue_instance_size");
     g->instantiate = (void (*)(void *, host_t *))sym(so, "px_glue_instantiate");
     g->memory = (wasm_rt_memory_t * (*)(void *)) sym(so, "px_glue_memory");
     g->start = (void (*)(void *))sym(so, "px_glue_start");
-    g->grow_refused = (int (*)(void))sym(so, "px_glue_grow_refused");
-    if (g->abi() != GLUE_ABI)
-        setup_failed("object was built for another runner version", NULL);
 }
 
 /* Limits only ever go down from what the parent allows; a parent whose
@@ -380,24 +196,24 @@ static void limit(int resource, rlim_t soft, rlim_t hard, const char *name) {
         setup_failed("setrlimit failed", strerror(errno));
 }
 
-/* CPU: a profiling timer with millisecond precision (SIGPROF ends the
- * run), RLIMIT_CPU as a backstop a little later. Memory: the linear-memory
- * page cap is the real limit; RLIMIT_DATA bounds what is made writable and
- * RLIMIT_AS the whole address space including wabt's 8 GiB reservation. */
-static void set_limits(uint64_t cpu_ms, uint64_t mem_pages) {
-    uint64_t cpu_s = (cpu_ms + 999) / 1000 + 1;
+/* CPU: each run has a profiling timer with millisecond precision (SIGPROF
+ * ends the run); RLIMIT_CPU is a backstop for the whole process a little
+ * after the total. Memory: the linear-memory page cap is the real limit;
+ * RLIMIT_DATA bounds what is made writable and RLIMIT_AS the whole address
+ * space, including wabt's 8 GiB reservation and the mapped input. */
+static void set_limits(uint64_t total_ms, uint64_t ngroups, uint64_t mem_pages,
+                       uint64_t input_bytes) {
+    uint64_t cpu_s = (total_ms + ngroups * PER_RUN_SLACK_US / 1000 + 999) /
+                         1000 + 1;
     limit(RLIMIT_CPU, cpu_s, cpu_s + 1, "RLIMIT_CPU");
     rlim_t data = mem_pages * PAGE_BYTES + OVERHEAD_BYTES;
-    rlim_t as = RESERVE_BYTES + mem_pages * PAGE_BYTES + 2 * OVERHEAD_BYTES;
+    rlim_t as = RESERVE_BYTES + mem_pages * PAGE_BYTES + 2 * OVERHEAD_BYTES +
+                input_bytes;
     limit(RLIMIT_DATA, data, data, "RLIMIT_DATA");
     limit(RLIMIT_AS, as, as, "RLIMIT_AS");
     limit(RLIMIT_FSIZE, 0, 0, "RLIMIT_FSIZE");
     limit(RLIMIT_CORE, 0, 0, "RLIMIT_CORE");
     limit(RLIMIT_NOFILE, 8, 8, "RLIMIT_NOFILE");
-    struct itimerval it = {{0, 0}, {(time_t)(cpu_ms / 1000),
-                                    (suseconds_t)(cpu_ms % 1000) * 1000}};
-    if (setitimer(ITIMER_PROF, &it, NULL))
-        setup_failed("setitimer failed", strerror(errno));
 }
 
 /* ---- the seccomp filter ------------------------------------------------ */
@@ -408,24 +224,31 @@ static void allow(scmp_filter_ctx f, int nr, unsigned n,
         setup_failed("building the seccomp filter failed", NULL);
 }
 
-/* Everything the task may do once it runs. Anything else traps into
- * on_sigsys, which reports the call and exits. */
+/* Everything the runs may do. Anything else traps into on_sigsys, which
+ * reports the call and exits. */
 static void enter_filter(int clock_granted) {
     scmp_filter_ctx f = seccomp_init(SCMP_ACT_TRAP);
     if (!f)
         setup_failed("seccomp_init failed", NULL);
-    struct scmp_arg_cmp fd0 = SCMP_A0(SCMP_CMP_EQ, 0);
     struct scmp_arg_cmp fd1 = SCMP_A0(SCMP_CMP_EQ, 1);
     struct scmp_arg_cmp fd2 = SCMP_A0(SCMP_CMP_EQ, 2);
     struct scmp_arg_cmp fd3 = SCMP_A0(SCMP_CMP_EQ, STATUS_FD);
     struct scmp_arg_cmp noexec = SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0);
     struct scmp_arg_cmp query = SCMP_A0(SCMP_CMP_EQ, 0);
-    allow(f, SCMP_SYS(read), 1, &fd0);
+    struct scmp_arg_cmp prof = SCMP_A0(SCMP_CMP_EQ, ITIMER_PROF);
+    struct scmp_arg_cmp dontneed = SCMP_A2(SCMP_CMP_EQ, MADV_DONTNEED);
+    struct scmp_arg_cmp thread_cpu = SCMP_A0(SCMP_CMP_EQ, CLOCK_THREAD_CPUTIME_ID);
     allow(f, SCMP_SYS(write), 1, &fd1);
     allow(f, SCMP_SYS(write), 1, &fd2);
     allow(f, SCMP_SYS(write), 1, &fd3);
-    allow(f, SCMP_SYS(mprotect), 1, &noexec); /* memory.grow: RW only */
-    allow(f, SCMP_SYS(rt_sigprocmask), 0, NULL); /* siglongjmp on a trap */
+    /* memory.grow makes reserved pages RW, a reset makes them PROT_NONE
+     * again; never executable. */
+    allow(f, SCMP_SYS(mprotect), 1, &noexec);
+    /* A reset discards the pages a run used (they read as zero again). */
+    allow(f, SCMP_SYS(madvise), 1, &dontneed);
+    allow(f, SCMP_SYS(setitimer), 1, &prof); /* each run's CPU timer */
+    allow(f, SCMP_SYS(clock_gettime), 1, &thread_cpu); /* its CPU time */
+    allow(f, SCMP_SYS(rt_sigprocmask), 0, NULL); /* siglongjmp */
     allow(f, SCMP_SYS(rt_sigreturn), 0, NULL);
     /* glibc's fortified longjmp queries (never sets) the alternate stack
      * when it leaves the signal handler of a trap. */
@@ -448,64 +271,244 @@ static uint64_t parse_num(const char *s, uint64_t max, const char *what) {
     return v;
 }
 
-int main(int argc, char **argv) {
-    if (argc != 7) {
-        fprintf(stderr, "usage: pixiu-wasm-runner OBJECT CPU_MS MEM_PAGES "
-                        "STDERR_MAX CLOCK SEED|-\n");
-        return 2;
-    }
-    static host_t host;
-    uint64_t cpu_ms = parse_num(argv[2], UINT32_MAX, "CPU_MS");
-    uint64_t pages = parse_num(argv[3], 65536, "MEM_PAGES");
-    host.stderr_left = parse_num(argv[4], UINT32_MAX, "STDERR_MAX");
-    host.clock_granted = (int)parse_num(argv[5], 1, "CLOCK");
-    if (strcmp(argv[6], "-") != 0) {
-        if (sodium_hex2bin(host.seed, sizeof host.seed, argv[6],
-                           strlen(argv[6]), NULL, NULL, NULL) ||
-            strlen(argv[6]) != 2 * SEED_BYTES)
-            setup_failed("bad argument", "SEED");
-        host.random_granted = 1;
-    }
-    if (sodium_init() < 0)
-        setup_failed("sodium_init failed", NULL);
-    struct stat st;
-    if (fstat(0, &st) == 0 && S_ISREG(st.st_mode))
-        host.input_size = (uint64_t)st.st_size;
-
-    static glue_t glue;
-    load(argv[1], &glue);
-    wasm_rt_init(); /* SIGSEGV/SIGBUS handler on an alternate stack */
-    void *inst = calloc(1, glue.instance_size());
-    if (!inst)
-        setup_failed("out of memory", NULL);
-    set_limits(cpu_ms, pages);
-    /* Instantiation copies data and element segments and traps if one lies
-     * outside its memory or table: catch that too. */
-    int trap = sigsetjmp(wasm_rt_jmp_buf, 1);
-    if (trap)
-        finish("trap", (uint64_t)trap);
-    glue.instantiate(inst, &host);
-    host.mem = glue.memory(inst);
-    if (host.mem->pages > pages)
-        setup_failed("initial memory exceeds the limit", NULL);
-    if (host.mem->max_pages > pages)
-        host.mem->max_pages = (uint32_t)pages;
-    g_glue = &glue;
-    g_host = &host;
-
+static void on_signal(int sig, void (*h)(int), void (*hi)(int, siginfo_t *, void *)) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = on_sigsys;
-    sa.sa_flags = SA_SIGINFO;
-    if (sigaction(SIGSYS, &sa, NULL))
-        setup_failed("sigaction failed", strerror(errno));
-    enter_filter(host.clock_granted);
-
-    trap = sigsetjmp(wasm_rt_jmp_buf, 1);
-    if (trap == 0) {
-        glue.start(inst);
-        finish("exit", 0);
+    if (hi) {
+        sa.sa_sigaction = hi;
+        sa.sa_flags = SA_SIGINFO;
+    } else {
+        sa.sa_handler = h;
+        /* On the alternate stack: the run may have used up its stack. */
+        sa.sa_flags = SA_ONSTACK | SA_NODEFER;
     }
-    finish("trap", (uint64_t)trap);
-    return 0;
+    if (sigaction(sig, &sa, NULL))
+        setup_failed("sigaction failed", strerror(errno));
+}
+
+/* The handlers that end a run by a long jump (wabt's SIGSEGV/SIGBUS trap
+ * handler, on_sigprof) do not block their signal while they run
+ * (SA_NODEFER), so no signal is left blocked after the jump, and the jump
+ * buffer need not save and restore the signal mask: that would be a
+ * system call per run. */
+static void no_defer(int sig) {
+    struct sigaction sa;
+    if (sigaction(sig, NULL, &sa))
+        setup_failed("sigaction failed", strerror(errno));
+    sa.sa_flags |= SA_NODEFER;
+    if (sigaction(sig, &sa, NULL))
+        setup_failed("sigaction failed", strerror(errno));
+}
+
+/* ---- the batch ---------------------------------------------------------- */
+
+typedef struct batch {
+    glue_t glue;
+    host_t host;
+    void *inst;
+    size_t inst_size;
+    uint32_t cap_pages;
+    const uint8_t *input;
+    uint64_t *lens, ngroups;
+    uint64_t cpu_us, total_left_us;
+    uint64_t cpu_mark; /* cpu_now_us() at the end of the previous run */
+    int first_trap; /* the instantiation before the filter trapped */
+} batch_t;
+
+static void report_run(const char *end, uint64_t code, uint64_t out_bytes,
+                       uint64_t cpu_us) {
+    char line[160], num[24];
+    strcpy(line, "run ");
+    strcat(line, end);
+    strcat(line, " ");
+    strcat(line, fmt_u64(num + sizeof num, code));
+    strcat(line, runner_grow_refused() ? " 1 " : " 0 ");
+    strcat(line, fmt_u64(num + sizeof num, runner_memory_pages()));
+    strcat(line, " ");
+    strcat(line, fmt_u64(num + sizeof num, out_bytes));
+    strcat(line, " ");
+    strcat(line, fmt_u64(num + sizeof num, cpu_us));
+    strcat(line, "\n");
+    queue_status(line);
+}
+
+static void set_timer(uint64_t us) {
+    struct itimerval it = {{0, 0}, {(time_t)(us / 1000000),
+                                    (suseconds_t)(us % 1000000)}};
+    if (setitimer(ITIMER_PROF, &it, NULL))
+        runner_fail("setitimer failed");
+}
+
+/* CPU time of the runner so far. The timer's own remaining value is
+ * sampled at scheduler ticks (4 ms and more), too coarse for runs of
+ * microseconds; this clock is exact. */
+static uint64_t cpu_now_us(void) {
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts))
+        runner_fail("clock_gettime failed");
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* One run. Locals the long jump must not lose are static or volatile.
+ * Its CPU time runs from the end of the previous run (so it includes the
+ * reset of the instance) to its own end. */
+static void run_one(batch_t *b, uint64_t i, uint64_t in_off) {
+    static batch_t *sb;
+    static volatile uint64_t armed;
+    sb = b;
+    host_t *h = &b->host;
+    h->in = b->input + in_off;
+    h->in_len = b->lens[i];
+    h->in_pos = 0;
+    h->out_bytes = 0;
+    h->run_index = i;
+    h->random_block = 0;
+    h->exit_code = 0;
+    if (b->first_trap) { /* instantiation is deterministic: same trap */
+        report_run("trap", (uint64_t)b->first_trap, 0, 0);
+        return;
+    }
+    if (b->total_left_us == 0) {
+        put_status("cpu-total\n");
+        _exit(0);
+    }
+    runner_memory_reset_flags();
+    g_cpu_pending = 0;
+    armed = b->cpu_us < b->total_left_us ? b->cpu_us : b->total_left_us;
+    set_timer(armed);
+    g_in_run = 1;
+    int end = sigsetjmp(wasm_rt_jmp_buf, 0); /* no mask: see no_defer */
+    if (end == 0) {
+        if (i > 0) { /* run 0 uses the instance made before the filter */
+            memset(sb->inst, 0, sb->inst_size);
+            sb->glue.instantiate(sb->inst, &sb->host);
+        }
+        sb->host.mem = sb->glue.memory(sb->inst);
+        if (sb->host.mem->max_pages > sb->cap_pages)
+            sb->host.mem->max_pages = sb->cap_pages;
+        sb->glue.start(sb->inst);
+        sb->host.exit_code = 0;
+        end = END_EXIT;
+    }
+    g_in_run = 0;
+    /* The timer is left running: the next run re-arms it, and if it fires
+     * before, on_sigprof ignores it (one system call less per run). */
+    b = sb;
+    uint64_t now = cpu_now_us(), used = now - b->cpu_mark;
+    b->cpu_mark = now;
+    b->total_left_us -= used < b->total_left_us ? used : b->total_left_us;
+    if (end == END_CPU && armed < b->cpu_us) {
+        put_status("cpu-total\n"); /* the total ran out, not the run's own */
+        _exit(0);
+    }
+    uint64_t out = b->host.out_bytes;
+    if (end == END_EXIT)
+        report_run("exit", b->host.exit_code, out, used);
+    else if (end == END_OUTPUT)
+        report_run("output", 0, out, used);
+    else if (end == END_CPU)
+        report_run("cpu", 0, out, used);
+    else
+        report_run("trap", (uint64_t)end, out, used);
+}
+
+/* The group lengths, read before the filter. */
+static uint64_t *read_groups(uint64_t n, uint64_t input_size) {
+    uint64_t *lens = calloc(n ? n : 1, sizeof *lens);
+    if (!lens)
+        setup_failed("out of memory", NULL);
+    uint8_t *p = (uint8_t *)lens;
+    size_t left = n * sizeof *lens;
+    while (left > 0) {
+        ssize_t r = read(GROUPS_FD, p, left);
+        if (r <= 0)
+            setup_failed("reading the group table failed", NULL);
+        p += r;
+        left -= (size_t)r;
+    }
+    close(GROUPS_FD);
+    uint64_t sum = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        if (lens[i] > input_size - sum)
+            setup_failed("group table does not match the input", NULL);
+        sum += lens[i];
+    }
+    if (sum != input_size)
+        setup_failed("group table does not match the input", NULL);
+    return lens;
+}
+
+int main(int argc, char **argv) {
+    if (argc != 10) {
+        fprintf(stderr, "usage: pixiu-wasm-runner OBJECT CPU_MS MEM_PAGES "
+                        "STDERR_MAX CLOCK SEED|- NGROUPS TOTAL_CPU_MS "
+                        "MAX_OUTPUT\n");
+        return 2;
+    }
+    static batch_t b;
+    host_t *h = &b.host;
+    b.cpu_us = parse_num(argv[2], UINT32_MAX, "CPU_MS") * 1000;
+    b.cap_pages = (uint32_t)parse_num(argv[3], 65536, "MEM_PAGES");
+    h->stderr_left = parse_num(argv[4], UINT32_MAX, "STDERR_MAX");
+    h->clock_granted = (int)parse_num(argv[5], 1, "CLOCK");
+    if (strcmp(argv[6], "-") != 0) {
+        if (strlen(argv[6]) != 2 * SEED_BYTES ||
+            sodium_hex2bin(h->seed, sizeof h->seed, argv[6], strlen(argv[6]),
+                           NULL, NULL, NULL))
+            setup_failed("bad argument", "SEED");
+        h->random_granted = 1;
+    }
+    b.ngroups = parse_num(argv[7], GROUPS_MAX, "NGROUPS");
+    uint64_t total_ms = parse_num(argv[8], UINT64_MAX / 1000, "TOTAL_CPU_MS");
+    b.total_left_us = total_ms * 1000;
+    h->max_output = parse_num(argv[9], UINT64_MAX, "MAX_OUTPUT");
+    if (sodium_init() < 0)
+        setup_failed("sodium_init failed", NULL);
+
+    /* The input, mapped: runs read it with no system call. */
+    struct stat st;
+    if (fstat(0, &st) || !S_ISREG(st.st_mode))
+        setup_failed("input is not a regular file", NULL);
+    uint64_t input_size = (uint64_t)st.st_size;
+    if (input_size > 0) {
+        void *p = mmap(NULL, input_size, PROT_READ, MAP_PRIVATE, 0, 0);
+        if (p == MAP_FAILED)
+            setup_failed("mapping the input failed", strerror(errno));
+        b.input = p;
+    }
+    b.lens = read_groups(b.ngroups, input_size);
+
+    load(argv[1], &b.glue);
+    wasm_rt_init(); /* SIGSEGV/SIGBUS handler on an alternate stack */
+    no_defer(SIGSEGV);
+    no_defer(SIGBUS);
+    b.inst_size = b.glue.instance_size();
+    b.inst = calloc(1, b.inst_size);
+    if (!b.inst)
+        setup_failed("out of memory", NULL);
+    set_limits(total_ms, b.ngroups, b.cap_pages, input_size);
+    /* The first instantiation allocates the memory reservation and the
+     * table (memory.c). It copies data and element segments and traps if
+     * one lies outside its memory or table; that trap is every run's. */
+    int trap = sigsetjmp(wasm_rt_jmp_buf, 0);
+    if (trap == 0) {
+        b.glue.instantiate(b.inst, h);
+        if (b.glue.memory(b.inst)->pages > b.cap_pages)
+            setup_failed("initial memory exceeds the limit", NULL);
+    } else {
+        b.first_trap = trap;
+    }
+
+    b.cpu_mark = cpu_now_us();
+    on_signal(SIGSYS, NULL, on_sigsys);
+    on_signal(SIGPROF, on_sigprof, NULL);
+    enter_filter(h->clock_granted);
+
+    for (uint64_t i = 0, off = 0; i < b.ngroups; off += b.lens[i], i++)
+        run_one(&b, i, off);
+    if (runner_flush_output())
+        runner_fail("writing the output failed");
+    queue_status("done\n");
+    flush_status();
+    _exit(0);
 }

@@ -29,15 +29,16 @@ typedef struct fx {
     px_buf manifest_env;
     px_manifest m;
     px_buf plan_env;
-    uint8_t worker[32];
+    px_tee_build build; /* the accepted build: worker, runner, compilers */
+    uint8_t build_digest[32];
     px_node_platform nodes[FX_STAGES];
     px_exec_trust trust;
     unsigned serial; /* makes each manifest of one fixture distinct */
 } fx;
 
 /* Evidence as the TEE module's process backend signs it, for instance i
- * on node exec-<i>; a bad_measurement instance is measured under a worker
- * build nobody accepts. */
+ * on node exec-<i>; a bad_measurement instance is measured under a build
+ * whose sandbox runner nobody accepts. */
 static inline void fx_evidence(fx *f, const fx_instance *in, const px_stage_spec *s, const px_buf *cfg,
                                const uint8_t nonce[32], px_buf *out) {
     px_err err = {0};
@@ -46,12 +47,13 @@ static inline void fx_evidence(fx *f, const fx_instance *in, const px_stage_spec
     strcpy(ev.backend, "process");
     ev.level = (int)in->level;
     snprintf(ev.node, sizeof ev.node, "exec-%d", (int)(in - f->inst));
-    uint8_t cd[32], worker[32];
-    memcpy(worker, f->worker, 32);
+    uint8_t cd[32], build[32];
+    ev.build = f->build;
     if (in->bad_measurement)
-        worker[0] ^= 1;
+        ev.build.c[1].sha256[0] ^= 1; /* "runner" */
+    px_assert_ok(px_tee_build_digest(build, &ev.build, &err), &err);
     px_sha256(cd, cfg->data, cfg->len);
-    px_assert_ok(px_tee_measure(ev.measurement, worker, px_stage_type_name(s->kind),
+    px_assert_ok(px_tee_measure(ev.measurement, build, px_stage_type_name(s->kind),
                                 s->has_code ? s->code : px_tee_builtin_code, cd, &err), &err);
     memcpy(ev.sign_pk, in->sign.kp.pk, 32);
     memcpy(ev.box_pk, in->box.pk, 32);
@@ -145,12 +147,19 @@ static inline void fx_init_with(fx *f, const char *stages_json) {
         strcpy(f->pod_keys[i].id, name);
         memcpy(f->pod_keys[i].sign_pk, f->pods[i].kp.pk, 32);
     }
-    px_sha256(f->worker, "pixiu_worker build", 18);
+    static const char *const names[] = {"worker", "runner", "wasm2c", "cc", "cc1", "as", "ld", "wasm-rt.h"};
+    px_assert_ok(px_tee_build_init(&f->build, NULL, &err), &err);
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        uint8_t d[32];
+        px_sha256(d, names[i], strlen(names[i]));
+        px_assert_ok(px_tee_build_add(&f->build, names[i], d, &err), &err);
+    }
+    px_assert_ok(px_tee_build_digest(f->build_digest, &f->build, &err), &err);
     for (int i = 0; i < FX_STAGES; i++) {
         snprintf(f->nodes[i].id, sizeof f->nodes[i].id, "exec-%d", i);
         px_signer_verifier(&f->platform, &f->nodes[i].platform);
     }
-    f->trust = (px_exec_trust){f->nodes, FX_STAGES, (const uint8_t(*)[32])f->worker, 1};
+    f->trust = (px_exec_trust){f->nodes, FX_STAGES, (const uint8_t(*)[32])f->build_digest, 1, &f->build};
     for (int i = 0; i < FX_STAGES; i++) {
         px_box_keygen(&f->inst[i].box);
         px_assert_ok(px_signer_generate(&f->inst[i].sign, "instance", &err), &err);

@@ -91,7 +91,8 @@ static void test_broken_chain(void **state) {
     expect(x, PX_AUDIT_NO_PLAN, -1, "no-plan", NULL);
     x = NONE;
     x.bad_measurement = 1;
-    expect(x, PX_AUDIT_FAILED, -1, "bad-plan", "stage 1 (wasm) partition 0 on exec-1: evidence: measurement");
+    expect(x, PX_AUDIT_FAILED, -1, "bad-plan",
+           "stage 1 (wasm) partition 0 on exec-1: evidence: build not accepted: component \"runner\" differs");
 }
 
 int main(void) {

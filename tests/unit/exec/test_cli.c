@@ -117,15 +117,16 @@ static void test_audit_and_trace(void **state) {
     char mid[65], wk[65], res[65];
     env_open(&e, NONE);
     hex(mid, e.f.m.id);
-    hex(wk, e.f.worker);
-    int st = pixiu(&out, "audit %s --log %s --membership %s --worker %s", mid, e.base, e.membership, wk);
+    hex(wk, e.f.build_digest);
+    int st = pixiu(&out, "audit %s --log %s --membership %s --build %s", mid, e.base, e.membership, wk);
     if (st != 0)
         fail_msg("audit exited %d:\n%s", st, (char *)out.data);
     assert_non_null(strstr((char *)out.data, "verdict: ok"));
-    /* Without the right worker build nothing is attested. */
-    assert_int_equal(pixiu(&out, "audit %s --log %s --membership %s --worker %064d", mid, e.base, e.membership, 0), 1);
+    /* Without the right build nothing is attested. */
+    assert_int_equal(pixiu(&out, "audit %s --log %s --membership %s --build %064d", mid, e.base, e.membership, 0), 1);
     assert_non_null(strstr((char *)out.data, "bad-plan"));
-    assert_int_equal(pixiu(&out, "audit %s --log %s --membership %s --worker %s --json", mid, e.base, e.membership, wk), 0);
+    assert_non_null(strstr((char *)out.data, "build not accepted"));
+    assert_int_equal(pixiu(&out, "audit %s --log %s --membership %s --build %s --json", mid, e.base, e.membership, wk), 0);
     assert_non_null(strstr((char *)out.data, "\"verdict\":\"ok\""));
     uint8_t r[32];
     digest_of(r, "output-2");
@@ -152,7 +153,7 @@ static void test_audit_and_trace(void **state) {
     x.fail_status = "trap";
     env_open(&e, x);
     hex(mid, e.f.m.id);
-    assert_int_equal(pixiu(&out, "audit %s --log %s --membership %s --worker %s", mid, e.base, e.membership, wk), 1);
+    assert_int_equal(pixiu(&out, "audit %s --log %s --membership %s --build %s", mid, e.base, e.membership, wk), 1);
     assert_non_null(strstr((char *)out.data, "verdict: failed (trap): stage 1 (wasm) on exec-1 signed a failure: trap"));
     env_close(&e);
     px_buf_free(&out);
@@ -189,8 +190,8 @@ static void receipt_from_log(env *e, const uint8_t result[32], px_signer *witnes
     px_receipt_parts parts = {
         .manifest = e->f.m.id, .result = result, .log_key = &lv, .checkpoint = (char *)cos.data,
         .checkpoint_len = cos.len, .witnesses = &wc, .nwitnesses = 1, .pods = pods, .npods = FX_PODS,
-        .platforms = e->f.nodes, .nplatforms = FX_STAGES, .workers = (const uint8_t(*)[32])e->f.worker,
-        .nworkers = 1, .entries = re, .nentries = (size_t)size};
+        .platforms = e->f.nodes, .nplatforms = FX_STAGES, .builds = (const uint8_t(*)[32])e->f.build_digest,
+        .nbuilds = 1, .entries = re, .nentries = (size_t)size};
     px_assert_ok(px_receipt_build(&out, &parts, &err), &err);
     write_file(path, out.data, out.len);
     for (uint64_t i = 0; i < size; i++) {
@@ -227,7 +228,7 @@ static void test_verify(void **state) {
     px_assert_ok(px_cosigner_format(&wc, &r, &err), &err);
     write_file(wk, r.data, r.len);
     char build[65];
-    hex(build, e.f.worker);
+    hex(build, e.f.build_digest);
     int st = pixiu(&out, "verify %s --membership %s --log-key %s --witness %s --worker %s", path, e.membership, lk, wk,
                    build);
     if (st != 0)

@@ -33,7 +33,7 @@ static void recruit(fx *f, chain *c) {
         px_random(ins[i].nonce, 32);
         fx_config(f, &ins[i].config, (uint32_t)i, succ);
         const char *kind = px_stage_type_name(f->m.stages[i].kind);
-        px_assert_ok(px_lambda_new(&c->l[i], table, f->worker, kind, px_tee_builtin_code, ins[i].config.data,
+        px_assert_ok(px_lambda_new(&c->l[i], table, f->build_digest, kind, px_tee_builtin_code, ins[i].config.data,
                                    ins[i].config.len, &err), &err);
         px_lambda_public(c->l[i], sign_pk, box_pk, meas);
         px_evidence ev;
@@ -42,6 +42,7 @@ static void recruit(fx *f, chain *c) {
         ev.level = 1;
         strcpy(ev.node, ins[i].node);
         memcpy(ev.measurement, meas, 32);
+        ev.build = f->build;
         memcpy(ev.sign_pk, sign_pk, 32);
         memcpy(ev.box_pk, box_pk, 32);
         memcpy(ev.nonce, ins[i].nonce, 32);
@@ -101,12 +102,12 @@ static void test_pod_lies(void **state) {
     memset(ent, 0, sizeof ent);
     records(&f, &told, 0);
     records(&f, &sent, 1);
-    uint8_t d[32], box0[32], sk[32], m[32];
-    px_sha256(d, told.data, told.len);
+    uint8_t d[32], box0[32], sk[32], m[32], r[PX_COMMIT_RANDBYTES];
+    px_commit_new(r, told.data, told.len, d);
     px_lambda_public(c.l[0], sk, box0, m);
     px_buf_append(&ent[0], c.plan.data, c.plan.len, &err);
     fx_release(&f, &ent[1], 0, d, box0);
-    px_assert_ok(px_seal(&sealed, sent.data, sent.len, box0, &err), &err);
+    px_assert_ok(px_seal_committed(&sealed, r, sent.data, sent.len, box0, &err), &err);
     px_step_input in = {sealed.data, sealed.len, ent[1].data, ent[1].len, NULL, 0};
     px_step_result res;
     memset(&res, 0, sizeof res);
@@ -145,13 +146,13 @@ static void test_executor_swaps_output(void **state) {
     px_buf stream = PX_BUF_INIT, sealed = PX_BUF_INIT, other = PX_BUF_INIT, ent[4];
     memset(ent, 0, sizeof ent);
     records(&f, &stream, 0);
-    uint8_t d[32], box0[32], box1[32], sk[32], m[32];
-    px_sha256(d, stream.data, stream.len);
+    uint8_t d[32], box0[32], box1[32], sk[32], m[32], r[PX_COMMIT_RANDBYTES];
+    px_commit_new(r, stream.data, stream.len, d);
     px_lambda_public(c.l[0], sk, box0, m);
     px_lambda_public(c.l[1], sk, box1, m);
     px_buf_append(&ent[0], c.plan.data, c.plan.len, &err);
     fx_release(&f, &ent[1], 0, d, box0);
-    px_assert_ok(px_seal(&sealed, stream.data, stream.len, box0, &err), &err);
+    px_assert_ok(px_seal_committed(&sealed, r, stream.data, stream.len, box0, &err), &err);
     px_step_input in = {sealed.data, sealed.len, ent[1].data, ent[1].len, NULL, 0};
     px_step_result r0, r1;
     memset(&r0, 0, sizeof r0);
@@ -162,7 +163,8 @@ static void test_executor_swaps_output(void **state) {
     px_buf_append(&ent[2], r0.proof.data, r0.proof.len, &err);
     /* Not what the proof names, though properly sealed to the next stage. */
     records(&f, &stream, 7);
-    px_assert_ok(px_seal(&other, stream.data, stream.len, box1, &err), &err);
+    px_commit_new(r, stream.data, stream.len, d);
+    px_assert_ok(px_seal_committed(&other, r, stream.data, stream.len, box1, &err), &err);
     px_buf ev0 = PX_BUF_INIT;
     px_plan p;
     px_assert_ok(px_plan_parse(&p, c.plan.data, c.plan.len, &err), &err);

@@ -31,7 +31,7 @@ static void lg_close(lg *l) {
 /* Append the scenario's entries, cosign the checkpoint as a witness does,
  * build the receipt. */
 /* Keys a receipt may carry beyond what the task used: each must be refused. */
-enum { EXTRA_NONE = 0, EXTRA_POD = 1, EXTRA_WORKER = 2 };
+enum { EXTRA_NONE = 0, EXTRA_POD = 1, EXTRA_BUILD = 2 };
 
 static void make_receipt_x(fx *f, lg *l, const tlog *t, const uint8_t result[32], px_buf *out, int extra) {
     px_err err = {0};
@@ -72,14 +72,14 @@ static void make_receipt_x(fx *f, lg *l, const tlog *t, const uint8_t result[32]
         snprintf(pods[npods].id, sizeof pods[npods].id, "pod-idle");
         px_signer_verifier(&idle, &pods[npods++].key);
     }
-    uint8_t workers[2][32];
-    memcpy(workers[0], f->worker, 32);
-    px_random(workers[1], 32); /* a worker build that measured no instance */
+    uint8_t builds[2][32];
+    memcpy(builds[0], f->build_digest, 32);
+    px_random(builds[1], 32); /* a build that measured no instance */
     px_receipt_parts parts = {
         .manifest = f->m.id, .result = result, .log_key = &lv, .checkpoint = (char *)cosigned.data,
         .checkpoint_len = cosigned.len, .witnesses = &wit, .nwitnesses = 1, .pods = pods, .npods = npods,
-        .platforms = f->nodes, .nplatforms = FX_STAGES, .workers = (const uint8_t(*)[32])workers,
-        .nworkers = (extra & EXTRA_WORKER) ? 2 : 1, .entries = re, .nentries = t->n};
+        .platforms = f->nodes, .nplatforms = FX_STAGES, .builds = (const uint8_t(*)[32])builds,
+        .nbuilds = (extra & EXTRA_BUILD) ? 2 : 1, .entries = re, .nentries = t->n};
     px_assert_ok(px_receipt_build(out, &parts, &err), &err);
     for (size_t i = 0; i < t->n; i++)
         px_buf_free(&proofs[i]);
@@ -172,7 +172,7 @@ static void test_failed_task(void **state) {
 
 /* A receipt that carries a key nothing in the task used is refused, naming
  * it: otherwise a receipt could lend a task the authority of a POD or a
- * worker build that had no part in it. */
+ * build that had no part in it. */
 static void test_unused_keys(void **state) {
     (void)state;
     fx f;
@@ -190,9 +190,9 @@ static void test_unused_keys(void **state) {
     px_assert_fails(px_receipt_check(r.data, r.len, NULL, &s, &err), &err, PX_E_VERIFY);
     assert_non_null(strstr(err.msg, "POD key pod-idle signed no release of the task"));
     px_buf_free(&r);
-    make_receipt_x(&f, &l, &t, result, &r, EXTRA_WORKER);
+    make_receipt_x(&f, &l, &t, result, &r, EXTRA_BUILD);
     px_assert_fails(px_receipt_check(r.data, r.len, NULL, &s, &err), &err, PX_E_VERIFY);
-    assert_non_null(strstr(err.msg, "worker build 1 measures no instance of the task"));
+    assert_non_null(strstr(err.msg, "build 1 measures no instance of the task"));
     px_buf_free(&r);
     free_log(&t);
     lg_close(&l);

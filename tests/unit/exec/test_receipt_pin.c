@@ -93,7 +93,7 @@ static void receipt(fx *f, net *n, px_buf *out, int flags) {
         .manifest = f->m.id, .result = result, .log_key = &n->log_pin, .checkpoint = (char *)cosigned.data,
         .checkpoint_len = cosigned.len, .witnesses = &n->witness_pin, .nwitnesses = (flags & LIST_WITNESS) ? 1 : 0,
         .pods = pods, .npods = FX_PODS, .platforms = f->nodes, .nplatforms = FX_STAGES,
-        .workers = (const uint8_t(*)[32])f->worker, .nworkers = 1, .entries = re, .nentries = t.n};
+        .builds = (const uint8_t(*)[32])f->build_digest, .nbuilds = 1, .entries = re, .nentries = t.n};
     px_assert_ok(px_receipt_build(out, &parts, &err), &err);
     for (size_t i = 0; i < t.n; i++)
         px_buf_free(&proofs[i]);
@@ -125,7 +125,7 @@ static void test_forged_receipt(void **state) {
     px_assert_ok(px_receipt_check(r.data, r.len, &old, &s, &err), &err);
     px_receipt_summary_free(&s);
     /* Against the real membership: the first POD key is not the network's. */
-    px_receipt_root root = real_root(&n, f.worker);
+    px_receipt_root root = real_root(&n, f.build_digest);
     px_assert_fails(px_receipt_verify(r.data, r.len, &root, &s, &err), &err, PX_E_VERIFY);
     assert_non_null(strstr(err.msg, "POD key pod-0+"));
     assert_non_null(strstr(err.msg, "of node pod-0 is not the pinned key pod-0+"));
@@ -145,7 +145,7 @@ static void test_forged_receipt(void **state) {
     assert_non_null(strstr(err.msg, "POD key pod-2+"));
     assert_non_null(strstr(err.msg, "of node pod-2 is not pinned by the trust root"));
     /* The consumer's own network pins it: then it verifies. */
-    root = real_root(&n, f.worker);
+    root = real_root(&n, f.build_digest);
     root.pods = fake_pods;
     root.platforms = f.nodes;
     px_assert_ok(px_receipt_verify(r.data, r.len, &root, &s, &err), &err);
@@ -156,9 +156,9 @@ static void test_forged_receipt(void **state) {
     uint8_t other[32] = {1};
     root.builds = (const uint8_t(*)[32])other;
     px_assert_fails(px_receipt_verify(r.data, r.len, &root, &s, &err), &err, PX_E_VERIFY);
-    assert_non_null(strstr(err.msg, "worker build"));
+    assert_non_null(strstr(err.msg, "build "));
     assert_non_null(strstr(err.msg, "is not pinned"));
-    root.builds = (const uint8_t(*)[32])f.worker;
+    root.builds = (const uint8_t(*)[32])f.build_digest;
     px_verifier wrong;
     px_signer_verifier(&n.witness_key, &wrong);
     root.log_key = &wrong;
@@ -181,7 +181,7 @@ static void test_witness_policy(void **state) {
     px_err err = {0};
     fx_init(&f);
     net_open(&n);
-    px_receipt_root root = real_root(&n, f.worker);
+    px_receipt_root root = real_root(&n, f.build_digest);
     px_node_key pods[FX_PODS];
     for (int i = 0; i < FX_PODS; i++) {
         strcpy(pods[i].id, f.pod_keys[i].id);
@@ -307,7 +307,7 @@ static void test_cli(void **state) {
     px_assert_ok(px_file_write_atomic(path, r.data, r.len, 0644, &err), &err);
     membership(real, &n, n.pods, &n.platform);
     membership(own, &n, f.pods, &f.platform);
-    px_hex_encode(build, f.worker, 32);
+    px_hex_encode(build, f.build_digest, 32);
     /* The forged receipt against the real network: refused, naming the key. */
     assert_int_equal(pixiu(&out, "verify %s --membership %s --worker %s", path, real, build), 1);
     assert_non_null(strstr((char *)out.data, "of node pod-0 is not the pinned key pod-0+"));

@@ -13,7 +13,8 @@ typedef struct fixture {
     px_verifier platform_v, pod_v, stranger_v;
     uint8_t manifest[32];
     px_box_keypair successor;
-    uint8_t worker[32];
+    px_tee_build build; /* what the instances are measured under */
+    uint8_t worker[32]; /* its digest */
 } fixture;
 
 static inline void fx_init(fixture *f) {
@@ -27,7 +28,11 @@ static inline void fx_init(fixture *f) {
     px_signer_verifier(&f->stranger, &f->stranger_v);
     px_random(f->manifest, sizeof f->manifest);
     px_box_keygen(&f->successor);
-    px_random(f->worker, sizeof f->worker);
+    uint8_t d[32];
+    px_random(d, sizeof d);
+    px_assert_ok(px_tee_build_init(&f->build, NULL, &err), &err);
+    px_assert_ok(px_tee_build_add(&f->build, "worker", d, &err), &err);
+    px_assert_ok(px_tee_build_digest(f->worker, &f->build, &err), &err);
 }
 
 static inline char *fx_vkey(const px_verifier *v) {
@@ -64,12 +69,28 @@ static inline void fx_config(const fixture *f, px_buf *out, uint32_t index, cons
     fx_config_kind(f, out, index, to, min_level, "aggregate", NULL);
 }
 
+/* The commitment randomness the fixtures use for data: derived from the data
+ * so that fx_release and fx_seal of the same bytes agree (real producers
+ * draw it fresh). */
+static inline void fx_commit_r(uint8_t r[PX_COMMIT_RANDBYTES], const uint8_t *data, size_t len) {
+    const void *parts[2] = {"fixture commitment randomness", data};
+    size_t lens[2] = {29, len};
+    px_sha256_parts(r, 2, parts, lens);
+}
+
+/* The commitment to data under fx_commit_r: what proofs name it by. */
+static inline void fx_commit(uint8_t d[32], const uint8_t *data, size_t len) {
+    uint8_t r[PX_COMMIT_RANDBYTES];
+    fx_commit_r(r, data, len);
+    px_commit_digest(d, r, data, len);
+}
+
 /* A POD release of data to stage key `to`, signed by `by`. */
 static inline void fx_release(const fixture *f, px_buf *out, const px_signer *by, const uint8_t *data, size_t len,
                               const uint8_t to[32]) {
     px_err err = {0};
     uint8_t d[32];
-    px_sha256(d, data, len);
+    fx_commit(d, data, len);
     char m[65], dh[65], k[65];
     px_hex_encode(m, f->manifest, 32);
     px_hex_encode(dh, d, 32);
@@ -97,9 +118,19 @@ static inline void fx_vector(px_buf *out, uint32_t n, double base) {
     free(v);
 }
 
+/* Seal plain as a committed payload (PXC1) to `to`. */
 static inline void fx_seal(px_buf *out, const px_buf *plain, const uint8_t to[32]) {
     px_err err = {0};
-    px_assert_ok(px_seal(out, plain->data, plain->len, to, &err), &err);
+    uint8_t r[PX_COMMIT_RANDBYTES];
+    fx_commit_r(r, plain->data, plain->len);
+    px_assert_ok(px_seal_committed(out, r, plain->data, plain->len, to, &err), &err);
+}
+
+/* Open a sealed output (PXC1) of a step: the data alone. */
+static inline void fx_open(px_buf *out, const px_buf *sealed, const px_box_keypair *kp) {
+    px_err err = {0};
+    uint8_t c[32];
+    px_assert_ok(px_open_committed(out, c, sealed->data, sealed->len, kp, &err), &err);
 }
 
 #endif

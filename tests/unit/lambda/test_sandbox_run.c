@@ -21,6 +21,7 @@
 
 typedef struct fixture {
     char dir[256];
+    char work[64]; /* this test's own memory-backed work directory */
     px_sandbox sb;
 } fixture;
 
@@ -32,8 +33,12 @@ static int setup(void **state) {
     char cache[300];
     snprintf(cache, sizeof cache, "%s/cache", f->dir);
     setenv("PIXIU_WASM_RUNNER", PX_BUILD_DIR "/pixiu-wasm-runner", 1);
+    snprintf(f->work, sizeof f->work, "/dev/shm/pixiu-test-XXXXXX");
+    if (!mkdtemp(f->work))
+        return -1;
+    px_sandbox_tools t = {.cache_dir = cache, .work_dir = f->work};
     px_err err = {0};
-    if (px_sandbox_init(&f->sb, cache, &err)) {
+    if (px_sandbox_init_tools(&f->sb, &t, &err)) {
         fprintf(stderr, "init: %s\n", err.msg);
         return -1;
     }
@@ -43,8 +48,8 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
     fixture *f = *state;
-    char cmd[320];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", f->dir, f->work);
     if (system(cmd) != 0)
         return -1;
     free(f);
@@ -322,22 +327,28 @@ static void crafted(fixture *f, const char *name, const char *body,
             "#include <stddef.h>\n#include <fcntl.h>\n#include <sys/mman.h>\n"
             "#include <unistd.h>\n#include <wasm-rt.h>\n"
             "static wasm_rt_memory_t mem;\n"
-            "unsigned px_glue_abi(void) { return 1; }\n"
+            "void px_rt_allocate_memory(wasm_rt_memory_t *, uint32_t, uint32_t);\n"
+            "unsigned px_glue_abi(void) { return 2; }\n"
             "size_t px_glue_instance_size(void) { return 8; }\n"
             "void px_glue_instantiate(void *i, void *h) {"
-            " wasm_rt_allocate_memory(&mem, 1, 1); }\n"
+            " px_rt_allocate_memory(&mem, 1, 1); }\n"
             "wasm_rt_memory_t *px_glue_memory(void *i) { return &mem; }\n"
-            "int px_glue_grow_refused(void) { return 0; }\n"
             "void px_glue_start(void *i) { %s }\n", body);
     fclose(fp);
     snprintf(cmd, sizeof cmd, "gcc -O2 -shared -fPIC -o '%s' '%s'", so, src);
     assert_int_equal(system(cmd), 0);
     px_sandbox_limits l;
     limits(&l);
-    px_buf out = PX_BUF_INIT;
+    px_buf out = PX_BUF_INIT, bytes = PX_BUF_INIT;
     px_sandbox_result res;
-    assert_int_equal(px_sandbox_run_object(&f->sb, so, NULL, 0, &l, &out, NULL,
-                                           &res, NULL), -1);
+    px_sandbox_object obj;
+    assert_int_equal(px_file_read(so, 1 << 24, &bytes, NULL), 0);
+    assert_int_equal(px_sandbox_object_from_bytes(bytes.data, bytes.len, &obj,
+                                                  NULL), 0);
+    px_buf_free(&bytes);
+    assert_int_equal(px_sandbox_run_object(&f->sb, &obj, NULL, 0, &l, &out,
+                                           NULL, &res, NULL), -1);
+    px_sandbox_object_free(&obj);
     if (res.status != PX_SB_FORBIDDEN_SYSCALL || !strstr(res.reason, needle))
         fail_msg("%s: got %s (%s)", name, px_sandbox_status_name(res.status),
                  res.reason);
@@ -369,9 +380,9 @@ static void test_cache(void **state) {
         kids[i] = fork();
         assert_true(kids[i] >= 0);
         if (kids[i] == 0) {
-            char so[PX_SANDBOX_PATH_MAX];
+            px_sandbox_object so;
             px_sandbox_result res;
-            _exit(px_sandbox_compile(&f->sb, m.data, m.len, &l, so, &res, NULL)
+            _exit(px_sandbox_compile(&f->sb, m.data, m.len, &l, &so, &res, NULL)
                       ? 1 : 0);
         }
     }
@@ -380,13 +391,14 @@ static void test_cache(void **state) {
         assert_int_equal(waitpid(kids[i], &st, 0), kids[i]);
         assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
     }
-    char so[PX_SANDBOX_PATH_MAX];
+    px_sandbox_object so;
     px_sandbox_result res;
-    assert_int_equal(px_sandbox_compile(&f->sb, m.data, m.len, &l, so, &res, NULL), 0);
+    assert_int_equal(px_sandbox_compile(&f->sb, m.data, m.len, &l, &so, &res, NULL), 0);
     assert_int_equal(res.cached, 1);
     px_buf out = PX_BUF_INIT;
-    assert_int_equal(px_sandbox_run_object(&f->sb, so, NULL, 0, &l, &out, NULL,
+    assert_int_equal(px_sandbox_run_object(&f->sb, &so, NULL, 0, &l, &out, NULL,
                                            &res, NULL), 0);
+    px_sandbox_object_free(&so);
     px_buf_free(&out);
     px_buf_free(&m);
 }
@@ -474,15 +486,14 @@ static void test_compile_timeout(void **state) {
                    " (func (export \"_start\") (nop) (nop) (nop)))", &m);
     px_sandbox_limits l;
     limits(&l);
-    char so[PX_SANDBOX_PATH_MAX];
+    px_sandbox_object so;
     px_sandbox_result res;
-    assert_int_equal(px_sandbox_compile(&quick, m.data, m.len, &l, so, &res,
+    assert_int_equal(px_sandbox_compile(&quick, m.data, m.len, &l, &so, &res,
                                         NULL), -1);
     assert_int_equal(res.status, PX_SB_INVALID_MODULE);
     assert_non_null(strstr(res.reason, "compile limits"));
     char cmd[PX_SANDBOX_PATH_MAX + 64];
-    snprintf(cmd, sizeof cmd, "test -z \"$(ls '%s' | grep tmp-)\"",
-             f->sb.cache_dir);
+    snprintf(cmd, sizeof cmd, "test -z \"$(ls -A '%s')\"", f->sb.work_dir);
     assert_int_equal(system(cmd), 0);
     px_buf_free(&m);
 }

@@ -6,6 +6,9 @@
 
 #include "step_fixture.h"
 
+/* The commitment an opened output carried (checked by the successor). */
+static uint8_t commit_scratch[32];
+
 typedef struct run {
     pid_t pid;
     int in, out;
@@ -108,7 +111,7 @@ static void one_run(int tamper) {
     px_buf ev = PX_BUF_INIT, vec = PX_BUF_INIT, rel = PX_BUF_INIT, sealed = PX_BUF_INIT, proof = PX_BUF_INIT,
            out = PX_BUF_INIT;
     wait_evidence(&r, &ev);
-    px_evidence_policy pol = {&f.platform_v, 1, 1, NULL, nonce, "node-a"};
+    px_evidence_policy pol = {&f.platform_v, 1, 1, NULL, nonce, "node-a", NULL, 0, NULL};
     px_evidence e;
     px_err err = {0};
     px_assert_ok(px_evidence_verify(ev.data, ev.len, &pol, &e, NULL, &err), &err);
@@ -132,7 +135,7 @@ static void one_run(int tamper) {
         path(of, &r, "out.0");
         px_buf sealed_out = PX_BUF_INIT;
         px_assert_ok(px_file_read(of, 1 << 20, &sealed_out, &err), &err);
-        px_assert_ok(px_seal_open(&out, sealed_out.data, sealed_out.len, &f.successor, &err), &err);
+        px_assert_ok(px_open_committed(&out, commit_scratch, sealed_out.data, sealed_out.len, &f.successor, &err), &err);
         assert_int_equal(out.len, vec.len);
         assert_memory_equal(out.data, vec.data, vec.len);
         px_buf_free(&sealed_out);

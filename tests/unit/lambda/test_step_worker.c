@@ -7,7 +7,24 @@
 #include "step_fixture.h"
 #include "lambda/step_wire.h"
 
+/* The commitment an opened output carried (checked by the successor). */
+static uint8_t commit_scratch[32];
+
 #define WORKER PX_BUILD_DIR "/pixiu_worker"
+
+/* This process's build for the worker under test, as a node computes it. */
+static px_lambda_build *test_build(void) {
+    px_err err = {0};
+    px_lambda_build *b = calloc(1, sizeof *b);
+    assert_non_null(b);
+    px_assert_ok(px_lambda_build_init(b, WORKER, &err), &err);
+    return b;
+}
+
+static void test_build_free(px_lambda_build *b) {
+    px_lambda_build_free(b);
+    free(b);
+}
 
 typedef struct hosted {
     px_lambda_host h;
@@ -30,13 +47,15 @@ static void host_done(hosted *x) {
     px_buf_free(&x->cfg);
 }
 
-/* The recruiter recomputes the measurement from what it asked for. */
+/* The recruiter recomputes the measurement from what it asked for, under
+ * the build it accepts (here the one this machine runs). */
 static void expected_measurement(const hosted *x, uint8_t m[32]) {
-    uint8_t w[32], c[32];
+    uint8_t c[32];
     px_err err = {0};
-    px_assert_ok(px_tee_file_digest(w, WORKER, &err), &err);
+    px_lambda_build *b = test_build();
     px_sha256(c, x->cfg.data, x->cfg.len);
-    px_assert_ok(px_tee_measure(m, w, "aggregate", px_tee_builtin_code, c, &err), &err);
+    px_assert_ok(px_tee_measure(m, b->digest, "aggregate", px_tee_builtin_code, c, &err), &err);
+    test_build_free(b);
 }
 
 static void proc_status_has(pid_t pid, const char *line) {
@@ -60,7 +79,7 @@ static void test_worker_step(void **state) {
     /* The recruiter's checks. */
     uint8_t m[32];
     expected_measurement(&x, m);
-    px_evidence_policy pol = {&f.platform_v, 1, 1, m, x.nonce, "node-a"};
+    px_evidence_policy pol = {&f.platform_v, 1, 1, m, x.nonce, "node-a", NULL, 0, NULL};
     px_evidence ev;
     px_err err = {0};
     px_assert_ok(px_evidence_verify(x.h.evidence.data, x.h.evidence.len, &pol, &ev, NULL, &err), &err);
@@ -92,7 +111,7 @@ static void test_worker_step(void **state) {
     px_exec_proof p;
     px_assert_ok(px_exec_proof_verify(&p, r.proof.data, r.proof.len, ev.sign_pk, &err), &err);
     assert_memory_equal(p.measurement, m, 32);
-    px_assert_ok(px_seal_open(&out, r.outputs[0].data, r.outputs[0].len, &f.successor, &err), &err);
+    px_assert_ok(px_open_committed(&out, commit_scratch, r.outputs[0].data, r.outputs[0].len, &f.successor, &err), &err);
     assert_int_equal(out.len, vec.len);
     assert_memory_equal(out.data, vec.data, vec.len);
     px_step_result_free(&r);
@@ -163,8 +182,8 @@ static void test_worker_refuses(void **state) {
         px_buf_free(bufs[i]);
 }
 
-/* A worker that never answers is killed after the timeout, and a worker
- * binary other than the measured one is caught by the measurement. */
+/* A worker that never answers is killed after the timeout, and a build
+ * other than the accepted one is caught by the measurement. */
 static void test_worker_silent_or_wrong(void **state) {
     (void)state;
     fixture f;
@@ -185,22 +204,30 @@ static void test_worker_silent_or_wrong(void **state) {
     uint64_t t0 = px_mono_ns();
     px_assert_fails(px_lambda_host_start(&h, &req, &err), &err, PX_E_UNAVAILABLE);
     assert_true(px_mono_ns() - t0 < 5000000000ull);
-    /* The real worker, but the node believes it runs another binary. */
-    uint8_t fake[32];
-    px_random(fake, 32);
-    req.worker_path = WORKER;
-    req.worker_digest = fake;
+    /* The real worker, but the node believes its worker is another binary:
+     * the evidence lists that build, so a recruiter accepting the real
+     * one refuses it, naming the worker. */
+    px_lambda_build *real = test_build(), *fake = test_build();
+    fake->build.c[0].sha256[0] ^= 1;
+    px_assert_ok(px_lambda_build_seal(fake, &err), &err);
+    req.worker_path = "/nonexistent"; /* the build's worker is what runs */
+    req.build = fake;
     req.timeout_ms = 20000;
     px_assert_ok(px_lambda_host_start(&h, &req, &err), &err);
-    /* Its evidence is for the fake digest, so a recruiter expecting the
-     * real worker refuses it. */
-    uint8_t w[32], c[32], m[32];
-    px_assert_ok(px_tee_file_digest(w, WORKER, &err), &err);
-    px_sha256(c, cfg.data, cfg.len);
-    px_assert_ok(px_tee_measure(m, w, "aggregate", px_tee_builtin_code, c, &err), &err);
-    px_evidence_policy pol = {&f.platform_v, 1, 1, m, NULL, NULL};
-    px_assert_fails(px_evidence_verify(h.evidence.data, h.evidence.len, &pol, NULL, NULL, &err), &err, PX_E_VERIFY);
+    px_evidence *ev = calloc(1, sizeof *ev);
+    px_evidence_policy pol = {&f.platform_v, 1, 1, NULL, NULL, NULL, (const uint8_t(*)[32])real->digest, 1,
+                              &real->build};
+    px_assert_fails(px_evidence_verify(h.evidence.data, h.evidence.len, &pol, ev, NULL, &err), &err, PX_E_VERIFY);
+    assert_non_null(strstr(err.msg, "build not accepted: component \"worker\" differs"));
+    pol.builds = (const uint8_t(*)[32])fake->digest;
+    px_assert_ok(px_evidence_verify(h.evidence.data, h.evidence.len, &pol, ev, NULL, &err), &err);
+    uint8_t listed[32];
+    px_assert_ok(px_tee_build_digest(listed, &ev->build, &err), &err);
+    assert_memory_equal(listed, fake->digest, 32);
+    free(ev);
     px_lambda_host_free(&h);
+    test_build_free(real);
+    test_build_free(fake);
     unlink(script);
     rmdir(dir);
     px_buf_free(&cfg);
@@ -242,8 +269,10 @@ static void wat(const char *dir, const char *name, const char *src, px_buf *out)
     px_assert_ok(px_file_read(path, 1 << 20, out, &err), &err);
 }
 
-/* One wasm instance attested for `attested`, sent `sent` as its code. */
-static void wasm_step(const fixture *f, const px_buf *attested, const px_buf *sent, const char *want) {
+/* One wasm instance of build b attested for `attested`, sent `sent` as its
+ * code. */
+static void wasm_step(const fixture *f, const px_lambda_build *b, const px_buf *attested, const px_buf *sent,
+                      const char *want) {
     px_err err = {0};
     px_buf cfg = PX_BUF_INIT, vec = PX_BUF_INIT, rel = PX_BUF_INIT, sealed = PX_BUF_INIT, code = PX_BUF_INIT,
            out = PX_BUF_INIT;
@@ -252,7 +281,7 @@ static void wasm_step(const fixture *f, const px_buf *attested, const px_buf *se
     px_random(nonce, 32);
     px_sha256(cd, attested->data, attested->len);
     px_lambda_host h;
-    px_lambda_host_req req = {&px_tee_process, WORKER, NULL, &f->platform, "node-a", "wasm", cd, cfg.data,
+    px_lambda_host_req req = {&px_tee_process, WORKER, b, &f->platform, "node-a", "wasm", cd, cfg.data,
                               cfg.len, nonce, 0, 30, 60000};
     px_assert_ok(px_lambda_host_start(&h, &req, &err), &err);
     px_evidence ev;
@@ -262,14 +291,14 @@ static void wasm_step(const fixture *f, const px_buf *attested, const px_buf *se
     fx_vector(&vec, 127, 7.0);
     fx_release(f, &rel, &f->pod, vec.data, vec.len, h.box_pk);
     fx_seal(&sealed, &vec, h.box_pk);
-    fx_seal(&code, sent, h.box_pk);
+    px_assert_ok(px_seal(&code, sent->data, sent->len, h.box_pk, &err), &err); /* code is not a committed payload */
     px_step_input in = {sealed.data, sealed.len, rel.data, rel.len, NULL, 0};
     px_step_result r;
     px_assert_ok(px_lambda_host_step(&h, code.data, code.len, &in, 1, &r, &err), &err);
     if (strcmp(r.status, want) != 0)
         fail_msg("wasm step: status %s, expected %s", r.status, want);
     if (r.ok) {
-        px_assert_ok(px_seal_open(&out, r.outputs[0].data, r.outputs[0].len, &f->successor, &err), &err);
+        px_assert_ok(px_open_committed(&out, commit_scratch, r.outputs[0].data, r.outputs[0].len, &f->successor, &err), &err);
         assert_int_equal(out.len, vec.len);
         assert_memory_equal(out.data, vec.data, vec.len);
     }
@@ -295,9 +324,36 @@ static void test_worker_wasm(void **state) {
     px_buf echo = PX_BUF_INIT, trap = PX_BUF_INIT;
     wat(dir, "echo", echo_wat, &echo);
     wat(dir, "trap", trap_wat, &trap);
-    wasm_step(&f, &echo, &echo, PX_STATUS_OK);
-    wasm_step(&f, &echo, &trap, PX_STATUS_INVALID_MODULE); /* not the attested code */
-    wasm_step(&f, &trap, &trap, PX_STATUS_TRAP);
+    px_lambda_build *b = test_build();
+    unsetenv("PIXIU_CACHE_DIR");
+    unsetenv("PIXIU_WASM_RUNNER");
+    wasm_step(&f, b, &echo, &echo, PX_STATUS_OK);
+    wasm_step(&f, b, &echo, &trap, PX_STATUS_INVALID_MODULE); /* not the attested code */
+    wasm_step(&f, b, &trap, &trap, PX_STATUS_TRAP);
+    /* The worker runs the runner the build names, whatever its own
+     * environment says: here one that leaves a mark, then runs the real
+     * one. The evidence lists its digest. */
+    char runner[320], mark[320], body[1200];
+    snprintf(runner, sizeof runner, "%s/runner", dir);
+    snprintf(mark, sizeof mark, "%s/ran", dir);
+    snprintf(body, sizeof body, "#!/bin/sh\n: >'%s'\nexec '%s' \"$@\"\n", mark, b->files[1].path);
+    px_err err = {0};
+    px_assert_ok(px_file_write_atomic(runner, body, strlen(body), 0755, &err), &err);
+    assert_string_equal(b->build.c[1].name, "runner");
+    static px_lambda_build other;
+    px_assert_ok(px_tee_build_init(&other.build, NULL, &err), &err);
+    snprintf(other.cache_dir, sizeof other.cache_dir, "%s", b->cache_dir);
+    for (size_t i = 0; i < b->build.n; i++) {
+        uint8_t d[32];
+        const char *path = i == 1 ? runner : b->files[i].path;
+        px_assert_ok(px_tee_file_digest(d, path, &err), &err);
+        px_assert_ok(px_lambda_build_add(&other, b->build.c[i].name, d, path, &err), &err);
+    }
+    px_assert_ok(px_lambda_build_seal(&other, &err), &err);
+    wasm_step(&f, &other, &echo, &echo, PX_STATUS_OK);
+    assert_int_equal(access(mark, F_OK), 0);
+    px_lambda_build_free(&other);
+    test_build_free(b);
     px_buf_free(&echo);
     px_buf_free(&trap);
     char cmd[400];

@@ -1,8 +1,9 @@
 /* A POD node and a log node (pixiud's code, in this process) over real
  * HTTP: the POD admits a good plan and releases its data sealed to the
  * attested first stage; it refuses a replayed plan, a plan that skips the
- * DP stage, an instance with the wrong measurement, and a plan sent by
- * someone who is not the manifest's consumer. */
+ * DP stage, an instance whose build is not the POD's own (naming the
+ * component that differs) until the POD's owner adds that build, and a
+ * plan sent by someone who is not the manifest's consumer. */
 #include "../exec/fixture.h"
 #include "node/node.h"
 
@@ -100,7 +101,6 @@ static void start_node(world *w, px_node *n, const char *id, const px_signer *ke
     snprintf(c.membership, sizeof c.membership, "%s/membership.json", w->dir);
     snprintf(c.key, sizeof c.key, "%s/%s.key", w->dir, id);
     snprintf(c.listen, sizeof c.listen, "127.0.0.1");
-    px_hex_encode(c.worker, w->f.worker, 32); /* the accepted worker build, as a digest */
     c.roles = roles;
     write_key(c.key, key);
     px_assert_ok(px_node_start(n, &c, &err), &err);
@@ -115,6 +115,13 @@ static int setup(void **state) {
     assert_non_null(mkdtemp(w.dir));
     px_assert_ok(px_signer_generate(&w.log_key, "log-1", &err), &err);
     px_assert_ok(px_signer_generate(&w.stranger, "consumer-1", &err), &err);
+    /* The instances run this machine's build, which the POD node (started
+     * from the same directory) runs too and so accepts by default. */
+    static px_lambda_build own;
+    px_assert_ok(px_lambda_build_init(&own, PX_BUILD_DIR "/pixiu_worker", &err), &err);
+    w.f.build = own.build;
+    memcpy(w.f.build_digest, own.digest, 32);
+    px_lambda_build_free(&own);
     make_pod_db(&w);
     write_membership(&w, 1, 1);
     start_node(&w, &w.log, "log-1", &w.log_key, PX_ROLE_LOG);
@@ -164,7 +171,8 @@ static void test_admit_release_replay(void **state) {
     /* Sealed to the attested stage-0 instance: it, and only it, opens it. */
     px_assert_ok(px_json_b64(rel, "sealed", &sealed, &err), &err);
     px_assert_fails(px_seal_open(&stream, sealed.data, sealed.len, &w->f.inst[1].box, &err), &err, PX_E_VERIFY);
-    px_assert_ok(px_seal_open(&stream, sealed.data, sealed.len, &w->f.inst[0].box, &err), &err);
+    uint8_t commit[32];
+    px_assert_ok(px_open_committed(&stream, commit, sealed.data, sealed.len, &w->f.inst[0].box, &err), &err);
     px_records_reader r;
     px_assert_ok(px_records_open(&r, stream.data, stream.len, &err), &err);
     assert_int_equal(r.count, 3);
@@ -174,6 +182,12 @@ static void test_admit_release_replay(void **state) {
     px_entry e;
     px_assert_ok(px_entry_parse(&e, 0, env.data, env.len, &err), &err);
     assert_int_equal(e.kind, PX_ENTRY_RELEASE);
+    /* The public statement names the sealed payload by its commitment,
+     * not by a digest of the records. */
+    assert_memory_equal(e.st.subjects[0].sha256, commit, 32);
+    uint8_t plain[32];
+    px_sha256(plain, stream.data, stream.len);
+    assert_memory_not_equal(e.st.subjects[0].sha256, plain, 32);
     px_assert_ok(px_dsse_verify_pk(&e.env, w->f.pods[0].kp.pk, &err), &err);
     char base[64];
     snprintf(base, sizeof base, "http://127.0.0.1:%u/log", px_http_server_port(w->log.srv));
@@ -207,14 +221,16 @@ static void test_refusals(void **state) {
     fx_plan(&w->f, &plan, 2);
     assert_int_equal(admit(w, &w->f.consumer, &plan, &out), 403);
     assert_non_null(strstr((char *)out.data, "not an attested key of stage 2 (dp)"));
-    /* An instance measured under a worker build the POD does not accept. */
+    /* An instance whose sandbox runner is not the POD's. */
     px_buf_reset(&plan);
     fx_new_manifest(&w->f, FX_STAGES_JSON);
     w->f.inst[1].bad_measurement = 1;
     fx_plan(&w->f, &plan, -1);
     w->f.inst[1].bad_measurement = 0;
     assert_int_equal(admit(w, &w->f.consumer, &plan, &out), 422);
-    assert_non_null(strstr((char *)out.data, "measurement"));
+    if (!strstr((char *)out.data, "stage 1 (wasm) partition 0 on exec-1: evidence: build not accepted: "
+                                  "component \\\"runner\\\" differs (sha256 ")) /* JSON */
+        fail_msg("refusal: %s", (char *)out.data);
     /* Someone else's node key under the consumer's name. */
     px_buf_reset(&plan);
     fx_new_manifest(&w->f, FX_STAGES_JSON);
@@ -229,7 +245,45 @@ static void test_refusals(void **state) {
     px_buf_free(&out);
 }
 
+/* The POD's owner accepts another build (`pixiu pod policy build add`):
+ * an instance running it is admitted; removed again, it is refused. */
+static void test_accepted_build(void **state) {
+    world *w = *state;
+    px_err err = {0};
+    px_buf plan = PX_BUF_INIT, out = PX_BUF_INIT;
+    static px_tee_build other;
+    uint8_t d[32];
+    other = w->f.build;
+    other.c[1].sha256[0] ^= 1; /* as fx_evidence does for bad_measurement */
+    px_assert_ok(px_tee_build_digest(d, &other, &err), &err);
+    px_assert_ok(px_pod_build_add(w->pod.pod, d, &err), &err);
+    px_assert_ok(px_pod_build_add(w->pod.pod, d, &err), &err); /* again: no-op */
+    uint8_t(*list)[32];
+    size_t n;
+    px_assert_ok(px_pod_build_list(w->pod.pod, &list, &n, &err), &err);
+    assert_int_equal(n, 1);
+    assert_memory_equal(list[0], d, 32);
+    free(list);
+    fx_new_manifest(&w->f, FX_STAGES_JSON);
+    w->f.inst[1].bad_measurement = 1;
+    fx_plan(&w->f, &plan, -1);
+    int st = admit(w, &w->f.consumer, &plan, &out);
+    if (st != 200)
+        fail_msg("admit with an added build: %d %s", st, (char *)out.data);
+    px_assert_ok(px_pod_build_remove(w->pod.pod, d, &err), &err);
+    px_assert_fails(px_pod_build_remove(w->pod.pod, d, &err), &err, PX_E_NOTFOUND);
+    px_buf_reset(&plan);
+    fx_new_manifest(&w->f, FX_STAGES_JSON);
+    fx_plan(&w->f, &plan, -1);
+    w->f.inst[1].bad_measurement = 0;
+    assert_int_equal(admit(w, &w->f.consumer, &plan, &out), 422);
+    assert_non_null(strstr((char *)out.data, "component \\\"runner\\\" differs"));
+    px_buf_free(&plan);
+    px_buf_free(&out);
+}
+
 int main(void) {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_admit_release_replay), cmocka_unit_test(test_refusals)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_admit_release_replay), cmocka_unit_test(test_refusals),
+                                       cmocka_unit_test(test_accepted_build)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -383,8 +383,11 @@ static void test_release_statement(void **state) {
     assert_string_equal(st.predicate_type, PX_RELEASE_PREDICATE);
     assert_int_equal(st.nsubjects, 1);
     assert_string_equal(st.subjects[0].name, "release");
+    /* The subject is the commitment to the payload ("PXC1" || r || records). */
     uint8_t d[32];
-    px_sha256(d, stream.data, stream.len);
+    assert_true(stream.len >= PX_COMMIT_HEADERBYTES);
+    assert_memory_equal(stream.data, PX_COMMIT_MAGIC, 4);
+    px_commit_digest(d, stream.data + 4, stream.data + PX_COMMIT_HEADERBYTES, stream.len - PX_COMMIT_HEADERBYTES);
     assert_memory_equal(st.subjects[0].sha256, d, 32);
     const char *s;
     int64_t i;

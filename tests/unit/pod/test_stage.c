@@ -7,6 +7,9 @@
 #include "pixiu/lambda.h"
 #include "pixiu/proof.h"
 
+/* The commitment an opened output carried (checked by the successor). */
+static uint8_t commit_scratch[32];
+
 static const px_stage_kind *const table[] = {&px_stage_aggregate, &px_stage_prover, NULL};
 
 typedef struct world {
@@ -14,7 +17,8 @@ typedef struct world {
     px_signer platform, pod_key;
     px_source_signer bank;
     px_box_keypair successor;
-    uint8_t manifest[32], worker[32];
+    uint8_t manifest[32], worker[32]; /* worker: the digest of build */
+    px_tee_build build;
     char manifest_hex[65];
     px_buf trust_cfg;
     uint64_t nsigned, nrecords;
@@ -38,7 +42,11 @@ static void world_init(world *w) {
     px_assert_ok(px_source_signer_generate(&w->bank, "bank.example", PX_SRC_P256, &err), &err);
     px_box_keygen(&w->successor);
     px_random(w->manifest, 32);
-    px_random(w->worker, 32);
+    uint8_t d[32];
+    px_random(d, 32);
+    px_assert_ok(px_tee_build_init(&w->build, NULL, &err), &err);
+    px_assert_ok(px_tee_build_add(&w->build, "worker", d, &err), &err);
+    px_assert_ok(px_tee_build_digest(w->worker, &w->build, &err), &err);
     px_hex_encode(w->manifest_hex, w->manifest, 32);
     /* a bank dataset, 60 % signed */
     px_buf csv = PX_BUF_INIT, schema = PX_BUF_INIT, k = PX_BUF_INIT;
@@ -102,6 +110,7 @@ static px_lambda *prover_instance(world *w, const char *params, uint8_t spk[32],
     memset(&ev, 0, sizeof ev);
     snprintf(ev.node, sizeof ev.node, "node-a");
     memcpy(ev.measurement, m, 32);
+    ev.build = w->build;
     memcpy(ev.sign_pk, spk, 32);
     memcpy(ev.box_pk, bpk, 32);
     px_random(ev.nonce, 32);
@@ -174,7 +183,7 @@ static void run_world(int require) {
 
     /* the successor gets the proven records */
     assert_int_equal(r.noutputs, 1);
-    px_assert_ok(px_seal_open(&opened, r.outputs[0].data, r.outputs[0].len, &w.successor, &err), &err);
+    px_assert_ok(px_open_committed(&opened, commit_scratch, r.outputs[0].data, r.outputs[0].len, &w.successor, &err), &err);
     px_records_reader rd;
     px_assert_ok(px_records_open(&rd, opened.data, opened.len, &err), &err);
     assert_int_equal(rd.count, require ? w.nsigned : w.nrecords);
@@ -254,7 +263,7 @@ static void test_prover_in_worker(void **state) {
     assert_int_equal(count_of(pred, "authenticated"), w.nsigned);
     assert_int_equal(count_of(pred, "alleged"), w.nrecords - w.nsigned);
     json_decref(pred);
-    px_assert_ok(px_seal_open(&opened, r.outputs[0].data, r.outputs[0].len, &w.successor, &err), &err);
+    px_assert_ok(px_open_committed(&opened, commit_scratch, r.outputs[0].data, r.outputs[0].len, &w.successor, &err), &err);
     px_records_reader rd;
     px_assert_ok(px_records_open(&rd, opened.data, opened.len, &err), &err);
     assert_int_equal(rd.count, w.nrecords);

@@ -1,6 +1,7 @@
-/* Evidence: measurement, signing, and every way verification must fail:
- * tampering, untrusted keys, wrong measurement, wrong nonce, level below
- * the minimum, unverifiable backends, malformed claims. */
+/* Evidence: the build and its encoding, measurement v2, signing, and every
+ * way verification must fail: tampering, untrusted keys, a build that is
+ * not accepted (naming what differs), wrong measurement, wrong nonce, level
+ * below the minimum, unverifiable backends, malformed claims. */
 #include "px_test.h"
 #include "pixiu/proof.h"
 #include "pixiu/tee.h"
@@ -25,6 +26,139 @@ static void setup_env(env *e) {
     px_random(e->ev.box_pk, 32);
     px_random(e->ev.nonce, 32);
     e->ev.isolation = PX_ISO_SECCOMP | PX_ISO_NETNS;
+    static const char *const names[] = {"worker", "runner", "cc", "lib libc.so.6", "header /usr/include/wasm-rt.h"};
+    px_assert_ok(px_tee_build_init(&e->ev.build, NULL, &err), &err);
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        uint8_t d[32];
+        px_sha256(d, names[i], strlen(names[i]));
+        px_assert_ok(px_tee_build_add(&e->ev.build, names[i], d, &err), &err);
+    }
+}
+
+static uint8_t *hash_of(const char *s) {
+    static uint8_t d[4][32];
+    static int k;
+    k = (k + 1) % 4;
+    px_sha256(d[k], s, strlen(s));
+    return d[k];
+}
+
+/* The build digest is the documented encoding (docs/tee.md), pinned by a
+ * known answer computed independently of this code. */
+static void test_build_encoding(void **state) {
+    (void)state;
+    px_err err = {0};
+    static px_tee_build b, c;
+    uint8_t d[32], d2[32], want[32];
+    px_assert_ok(px_tee_build_init(&b, "0.1.0", &err), &err);
+    px_assert_ok(px_tee_build_add(&b, "worker", hash_of("w"), &err), &err);
+    px_assert_ok(px_tee_build_add(&b, "runner", hash_of("r"), &err), &err);
+    px_assert_ok(px_tee_build_digest(d, &b, &err), &err);
+    px_hex_decode_exact(want, 32, "4a88a61802b97787acfcf6cb74a2c15542dc99bf3c7ce809f9ed0c91c8e08fc3", 64, &err);
+    assert_memory_equal(d, want, 32);
+    /* The same encoding written out here. */
+    px_buf enc = PX_BUF_INIT;
+    px_buf_append_str(&enc, "pixiu build v1\n\x05" "0.1.0", &err);
+    px_buf_append(&enc, (const uint8_t[]){0, 2, 6}, 3, &err);
+    px_buf_append_str(&enc, "worker", &err);
+    px_buf_append(&enc, hash_of("w"), 32, &err);
+    px_buf_append_u8(&enc, 6, &err);
+    px_buf_append_str(&enc, "runner", &err);
+    px_buf_append(&enc, hash_of("r"), 32, &err);
+    px_sha256(d2, enc.data, enc.len);
+    assert_memory_equal(d2, want, 32);
+    px_buf_free(&enc);
+    /* Order, names, digests and the version all count. */
+    px_assert_ok(px_tee_build_init(&c, "0.1.0", &err), &err);
+    px_assert_ok(px_tee_build_add(&c, "runner", hash_of("r"), &err), &err);
+    px_assert_ok(px_tee_build_add(&c, "worker", hash_of("w"), &err), &err);
+    px_assert_ok(px_tee_build_digest(d2, &c, &err), &err);
+    assert_memory_not_equal(d, d2, 32);
+    c = b;
+    strcpy(c.version, "0.1.1");
+    px_assert_ok(px_tee_build_digest(d2, &c, &err), &err);
+    assert_memory_not_equal(d, d2, 32);
+    c = b;
+    c.c[1].sha256[31] ^= 1;
+    px_assert_ok(px_tee_build_digest(d2, &c, &err), &err);
+    assert_memory_not_equal(d, d2, 32);
+    c = b;
+    strcpy(c.c[1].name, "runnes");
+    px_assert_ok(px_tee_build_digest(d2, &c, &err), &err);
+    assert_memory_not_equal(d, d2, 32);
+    /* Names are length-prefixed: moving a byte from one name to the next
+     * is another build. */
+    px_assert_ok(px_tee_build_init(&c, "0.1.0", &err), &err);
+    px_assert_ok(px_tee_build_add(&c, "ab", hash_of("w"), &err), &err);
+    px_assert_ok(px_tee_build_digest(d, &c, &err), &err);
+    strcpy(c.c[0].name, "a");
+    px_assert_ok(px_tee_build_digest(d2, &c, &err), &err);
+    assert_memory_not_equal(d, d2, 32);
+    /* What a build may not hold. */
+    px_assert_fails(px_tee_build_add(&b, "worker", hash_of("x"), &err), &err, PX_E_INVALID);
+    assert_non_null(strstr(err.msg, "listed twice"));
+    const char *bad_names[] = {"", " lead", "trail ", "quo\"te", "back\\slash", "tab\there", "del\x7f"};
+    for (size_t i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++)
+        px_assert_fails(px_tee_build_add(&b, bad_names[i], hash_of("x"), &err), &err, PX_E_INVALID);
+    char longname[PX_TEE_COMPONENT_NAME_MAX + 2];
+    memset(longname, 'n', sizeof longname - 1);
+    longname[sizeof longname - 1] = 0;
+    px_assert_fails(px_tee_build_add(&b, longname, hash_of("x"), &err), &err, PX_E_INVALID);
+    longname[PX_TEE_COMPONENT_NAME_MAX] = 0;
+    px_assert_ok(px_tee_build_add(&b, longname, hash_of("x"), &err), &err);
+    px_assert_fails(px_tee_build_init(&c, "0.1 beta", &err), &err, PX_E_INVALID);
+    px_assert_fails(px_tee_build_init(&c, "", &err), &err, PX_E_INVALID);
+    px_assert_ok(px_tee_build_init(&c, NULL, &err), &err);
+    assert_string_equal(c.version, PX_VERSION);
+    px_assert_fails(px_tee_build_digest(d, &c, &err), &err, PX_E_INVALID); /* no component */
+    for (int i = 0; i < PX_TEE_BUILD_MAX; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "lib %d", i);
+        px_assert_ok(px_tee_build_add(&c, name, hash_of(name), &err), &err);
+    }
+    px_assert_fails(px_tee_build_add(&c, "one more", hash_of("x"), &err), &err, PX_E_LIMIT);
+    px_assert_ok(px_tee_build_digest(d, &c, &err), &err);
+    /* A repeated name made behind the API's back is refused too. */
+    strcpy(c.c[200].name, "lib 3");
+    px_assert_fails(px_tee_build_digest(d, &c, &err), &err, PX_E_INVALID);
+}
+
+/* What differs between two builds, in the reference's order. */
+static void test_build_diff(void **state) {
+    (void)state;
+    px_err err = {0};
+    static px_tee_build ref, got;
+    char why[256];
+    px_assert_ok(px_tee_build_init(&ref, "0.1.0", &err), &err);
+    const char *names[] = {"worker", "runner", "wasm2c", "cc", "cc1"};
+    for (size_t i = 0; i < 5; i++)
+        px_assert_ok(px_tee_build_add(&ref, names[i], hash_of(names[i]), &err), &err);
+    got = ref;
+    assert_int_equal(px_tee_build_diff(&ref, &got, why, sizeof why), 0);
+    got.c[3].sha256[0] ^= 0xff; /* cc */
+    got.c[1].sha256[0] ^= 0xff; /* runner, listed first */
+    assert_int_equal(px_tee_build_diff(&ref, &got, why, sizeof why), 1);
+    assert_non_null(strstr(why, "component \"runner\" differs (sha256 "));
+    char hex[17];
+    px_hex_encode(hex, ref.c[1].sha256, 8);
+    assert_non_null(strstr(why, hex)); /* the expected digest, shortened */
+    got = ref;
+    got.n = 4; /* cc1 left out */
+    assert_int_equal(px_tee_build_diff(&ref, &got, why, sizeof why), 1);
+    assert_string_equal(why, "component \"cc1\" is missing");
+    got = ref;
+    px_assert_ok(px_tee_build_add(&got, "lib libevil.so", hash_of("e"), &err), &err);
+    assert_int_equal(px_tee_build_diff(&ref, &got, why, sizeof why), 1);
+    assert_string_equal(why, "component \"lib libevil.so\" is not in the reference build");
+    got = ref;
+    strcpy(got.version, "0.2.0");
+    assert_int_equal(px_tee_build_diff(&ref, &got, why, sizeof why), 1);
+    assert_string_equal(why, "version 0.2.0 differs (expected 0.1.0)");
+    got = ref;
+    got.c[0] = ref.c[1];
+    got.c[1] = ref.c[0];
+    assert_int_equal(px_tee_build_diff(&ref, &got, why, sizeof why), 1);
+    assert_string_equal(why, "components are in another order");
 }
 
 static void attest(env *e, px_buf *out) {
@@ -35,7 +169,14 @@ static void attest(env *e, px_buf *out) {
 static void test_measure(void **state) {
     (void)state;
     px_err err = {0};
-    uint8_t w[32] = {1}, c[32] = {2}, g[32] = {3}, m1[32], m2[32];
+    uint8_t w[32] = {1}, c[32] = {2}, g[32] = {3}, m1[32], m2[32], want[32];
+    /* v2 over a build digest, pinned by a known answer. */
+    px_hex_decode_exact(w, 32, "4a88a61802b97787acfcf6cb74a2c15542dc99bf3c7ce809f9ed0c91c8e08fc3", 64, &err);
+    px_assert_ok(px_tee_measure(m1, w, "wasm", hash_of("c"), hash_of("g"), &err), &err);
+    px_hex_decode_exact(want, 32, "dcb3bbcbe197ecbb537a1d3fbaf4d5e657fa565c19cedf837cb04ea96b5fa730", 64, &err);
+    assert_memory_equal(m1, want, 32);
+    memset(w, 0, 32);
+    w[0] = 1;
     px_assert_ok(px_tee_measure(m1, w, "aggregate", c, g, &err), &err);
     px_assert_ok(px_tee_measure(m2, w, "aggregate", c, g, &err), &err);
     assert_memory_equal(m1, m2, 32);
@@ -60,7 +201,7 @@ static void test_roundtrip(void **state) {
     px_buf b = PX_BUF_INIT;
     attest(&e, &b);
     px_verifier keys[2] = {e.ov, e.pv};
-    px_evidence_policy pol = {keys, 2, 1, e.ev.measurement, e.ev.nonce, "node-a"};
+    px_evidence_policy pol = {keys, 2, 1, e.ev.measurement, e.ev.nonce, "node-a", NULL, 0, NULL};
     px_evidence got;
     size_t idx = 99;
     px_err err = {0};
@@ -72,6 +213,13 @@ static void test_roundtrip(void **state) {
     assert_memory_equal(got.box_pk, e.ev.box_pk, 32);
     assert_int_equal(got.isolation, PX_ISO_SECCOMP | PX_ISO_NETNS);
     assert_true(got.issued > 0);
+    /* The build comes back whole, in its order. */
+    assert_int_equal(got.build.n, 5);
+    assert_string_equal(got.build.version, PX_VERSION);
+    for (size_t i = 0; i < got.build.n; i++) {
+        assert_string_equal(got.build.c[i].name, e.ev.build.c[i].name);
+        assert_memory_equal(got.build.c[i].sha256, e.ev.build.c[i].sha256, 32);
+    }
     /* The unverified parser reads the same claims. */
     px_evidence parsed;
     px_assert_ok(px_evidence_parse(&parsed, b.data, b.len, &err), &err);
@@ -88,7 +236,7 @@ static void test_policy_failures(void **state) {
     px_err err = {0};
     uint8_t other[32];
     px_random(other, 32);
-    px_evidence_policy pol = {&e.pv, 1, 1, other, NULL, NULL};
+    px_evidence_policy pol = {&e.pv, 1, 1, other, NULL, NULL, NULL, 0, NULL};
     px_assert_fails(px_evidence_verify(b.data, b.len, &pol, NULL, NULL, &err), &err, PX_E_VERIFY);
     assert_non_null(strstr(err.msg, "measurement"));
     pol.measurement = NULL;
@@ -108,6 +256,26 @@ static void test_policy_failures(void **state) {
     assert_non_null(strstr(err.msg, "trusted platform key"));
     pol.nplatform_keys = 0;
     px_assert_fails(px_evidence_verify(b.data, b.len, &pol, NULL, NULL, &err), &err, PX_E_VERIFY);
+    pol.nplatform_keys = 1;
+    pol.platform_keys = &e.pv;
+    /* Accepted builds: the evidence's must be one of them; a refusal names
+     * the first component that differs from the reference build. */
+    uint8_t builds[2][32];
+    static px_tee_build ref;
+    ref = e.ev.build;
+    ref.c[1].sha256[0] ^= 1; /* the reference runs another runner */
+    px_assert_ok(px_tee_build_digest(builds[0], &ref, &err), &err);
+    px_assert_ok(px_tee_build_digest(builds[1], &e.ev.build, &err), &err);
+    pol.builds = (const uint8_t(*)[32])builds;
+    pol.nbuilds = 1;
+    pol.reference = &ref;
+    px_assert_fails(px_evidence_verify(b.data, b.len, &pol, NULL, NULL, &err), &err, PX_E_VERIFY);
+    assert_non_null(strstr(err.msg, "build not accepted: component \"runner\" differs (sha256 "));
+    pol.reference = NULL;
+    px_assert_fails(px_evidence_verify(b.data, b.len, &pol, NULL, NULL, &err), &err, PX_E_VERIFY);
+    assert_non_null(strstr(err.msg, "is none of the 1 accepted builds"));
+    pol.nbuilds = 2;
+    px_assert_ok(px_evidence_verify(b.data, b.len, &pol, NULL, NULL, &err), &err);
     px_buf_free(&b);
 }
 
@@ -149,7 +317,7 @@ static void test_tampered(void **state) {
     px_buf b = PX_BUF_INIT, t = PX_BUF_INIT;
     attest(&e, &b);
     px_err err = {0};
-    px_evidence_policy pol = {&e.pv, 1, 1, NULL, NULL, NULL};
+    px_evidence_policy pol = {&e.pv, 1, 1, NULL, NULL, NULL, NULL, 0, NULL};
     /* A raised level under the original signature. */
     swap_payload(&b, "\"level\":1", "\"level\":3", &t);
     px_assert_fails(px_evidence_verify(t.data, t.len, &pol, NULL, NULL, &err), &err, PX_E_VERIFY);
@@ -169,7 +337,7 @@ static void test_unverifiable_backends(void **state) {
     env e;
     setup_env(&e);
     px_err err = {0};
-    px_evidence_policy pol = {&e.pv, 1, 1, NULL, NULL, NULL};
+    px_evidence_policy pol = {&e.pv, 1, 1, NULL, NULL, NULL, NULL, 0, NULL};
     /* A trusted platform key signing a hardware claim is still refused:
      * this build has no way to check a quote. */
     snprintf(e.ev.backend, sizeof e.ev.backend, "sgx-dcap");
@@ -205,14 +373,16 @@ static void test_malformed_claims(void **state) {
     env e;
     setup_env(&e);
     px_err err = {0};
-    px_evidence_policy pol = {&e.pv, 1, 1, NULL, NULL, NULL};
+    px_evidence_policy pol = {&e.pv, 1, 1, NULL, NULL, NULL, NULL, 0, NULL};
     const char *hex = "0000000000000000000000000000000000000000000000000000000000000000";
-    char good[1024];
+    char good[2048];
     snprintf(good, sizeof good,
-             "{\"type\":\"urn:pixiu:evidence:v1\",\"backend\":\"process\",\"level\":1,\"node\":\"n\","
-             "\"measurement\":\"%s\",\"sign_key\":\"%s\",\"box_key\":\"%s\",\"nonce\":\"%s\","
+             "{\"type\":\"urn:pixiu:evidence:v2\",\"backend\":\"process\",\"level\":1,\"node\":\"n\","
+             "\"measurement\":\"%s\",\"build\":{\"version\":\"0.1.0\",\"components\":["
+             "{\"name\":\"worker\",\"sha256\":\"%s\"},{\"name\":\"runner\",\"sha256\":\"%s\"}]},"
+             "\"sign_key\":\"%s\",\"box_key\":\"%s\",\"nonce\":\"%s\","
              "\"isolation\":[],\"issued\":5}",
-             hex, hex, hex, hex);
+             hex, hex, hex, hex, hex, hex);
     px_buf b = PX_BUF_INIT;
     sign_payload(&e, good, &b);
     px_assert_ok(px_evidence_verify(b.data, b.len, &pol, NULL, NULL, &err), &err);
@@ -226,17 +396,55 @@ static void test_malformed_claims(void **state) {
         {"\"isolation\":[]", "\"isolation\":[\"netns\",\"netns\"]"},
         {"\"node\":\"n\"", "\"node\":\"a b\""},
         {"\"issued\":5", "\"issued\":-5"},
-        {"urn:pixiu:evidence:v1", "urn:pixiu:evidence:v2"},
+        {"urn:pixiu:evidence:v2", "urn:pixiu:evidence:v1"}, /* measured v1: only the worker */
         {"\"measurement\":\"00", "\"measurement\":\"0"},
+        /* the build */
+        {"\"build\":{", "\"bui1d\":{"},
+        {"\"build\":{\"version\":\"0.1.0\",", "\"build\":{\"version\":\"0.1.0\",\"x\":1,"},
+        {"\"version\":\"0.1.0\"", "\"version\":\"0.1 0\""},
+        {"\"version\":\"0.1.0\"", "\"version\":\"\""},
+        {"\"version\":\"0.1.0\"", "\"version\":1"},
+        {"\"components\":[", "\"components\":[],\"c\":["},
+        {"\"components\":[", "\"components\":{\"a\":["},
+        {"{\"name\":\"worker\",", "{\"name\":\"worker\",\"path\":\"/x\","},
+        {"\"name\":\"runner\"", "\"name\":\"worker\""},
+        {"\"name\":\"runner\"", "\"name\":\"run\\\"ner\""},
+        {"\"name\":\"runner\"", "\"name\":\"run\\u0000ner\""},
+        {"\"name\":\"runner\"", "\"name\":\" runner\""},
+        {"\"name\":\"runner\"", "\"name\":7"},
+        {"\"name\":\"runner\",\"sha256\":\"00", "\"name\":\"runner\",\"sha256\":\"0"},
+        {"\"name\":\"runner\",\"sha256\":\"00", "\"name\":\"runner\",\"sha256\":\"zz"},
+        {"{\"name\":\"worker\",", "7,{\"name\":\"worker\","},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        char doc[1100], *at = strstr(good, bad[i].from);
+        char doc[2200], *at = strstr(good, bad[i].from);
         assert_non_null(at);
         snprintf(doc, sizeof doc, "%.*s%s%s", (int)(at - good), good, bad[i].to, at + strlen(bad[i].from));
         px_buf_reset(&b);
         sign_payload(&e, doc, &b);
+        if (px_evidence_verify(b.data, b.len, &pol, NULL, NULL, &err) == 0 || err.code != PX_E_INVALID)
+            fail_msg("case %zu (%s) was not refused as invalid: %s", i, bad[i].to, err.msg);
+    }
+    /* Too many components, and a name one byte too long. */
+    px_buf doc = PX_BUF_INIT;
+    for (int pass = 0; pass < 2; pass++) {
+        px_buf_reset(&doc);
+        char *at = strstr(good, "{\"name\":\"worker\"");
+        px_buf_append(&doc, good, (size_t)(at - good), &err);
+        int n = pass ? 1 : PX_TEE_BUILD_MAX + 1;
+        for (int i = 0; i < n; i++) {
+            if (pass)
+                px_buf_printf(&doc, &err, "{\"name\":\"%0*d\",\"sha256\":\"%s\"},", PX_TEE_COMPONENT_NAME_MAX + 1,
+                              i, hex);
+            else
+                px_buf_printf(&doc, &err, "{\"name\":\"c%d\",\"sha256\":\"%s\"},", i, hex);
+        }
+        px_buf_append_str(&doc, at, &err);
+        px_buf_reset(&b);
+        px_assert_ok(px_dsse_sign(&b, PX_EVIDENCE_PAYLOAD_TYPE, doc.data, doc.len, &e.platform, 1, &err), &err);
         px_assert_fails(px_evidence_verify(b.data, b.len, &pol, NULL, NULL, &err), &err, PX_E_INVALID);
     }
+    px_buf_free(&doc);
     /* Wrong payload type, not JSON, oversize. */
     px_buf_reset(&b);
     px_assert_ok(px_dsse_sign(&b, "text/plain", (const uint8_t *)good, strlen(good), &e.platform, 1, &err), &err);
@@ -253,6 +461,7 @@ static void test_malformed_claims(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_build_encoding),   cmocka_unit_test(test_build_diff),
         cmocka_unit_test(test_measure),          cmocka_unit_test(test_roundtrip),
         cmocka_unit_test(test_policy_failures),  cmocka_unit_test(test_tampered),
         cmocka_unit_test(test_unverifiable_backends), cmocka_unit_test(test_malformed_claims),

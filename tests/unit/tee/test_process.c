@@ -65,10 +65,11 @@ static void test_spawn_fds(void **state) {
     px_assert_ok(px_tee_process.spawn(&req, &w, &err), &err);
     char dir[64], seen[64] = {0};
     snprintf(dir, sizeof dir, "/proc/%d/fd", (int)w.pid);
-    /* Wait for exec to have replaced the child. */
+    /* Wait for exec to have replaced the child (up to 10 s: a loaded
+     * machine can take a while to schedule it). */
     char exe[64], target[256];
     snprintf(exe, sizeof exe, "/proc/%d/exe", (int)w.pid);
-    for (int i = 0; i < 500; i++) {
+    for (int i = 0; i < 5000; i++) {
         ssize_t n = readlink(exe, target, sizeof target - 1);
         if (n > 0 && (target[n] = 0, strstr(target, "sleep")))
             break;
