@@ -133,6 +133,9 @@ static void print_ok(const px_receipt_summary *s, size_t npinned, int json) {
     printf("  %zu log entries proven in a checkpoint of %llu entries, cosigned by %zu of %zu pinned witness(es)\n",
            s->nentries, (unsigned long long)s->tree_size, s->ncosigs, npinned);
     printf("  every POD key, platform key and build of the receipt is pinned by the trust root\n");
+    if (npinned == 0)
+        printf("  note: no witness is pinned: a log showing different histories to different parties would not be "
+               "caught\n");
 }
 
 /* A receipt that holds, of a task that failed: what the log proves. */

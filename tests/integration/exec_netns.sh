@@ -19,6 +19,8 @@ ip netns del "pxprobe$$"
 tag=$(( $$ % 250 + 1 ))
 bridge="pxbr$$"
 tmp=$(mktemp -d)
+# A compile cache of its own: nothing shared with other runs on the host.
+export PIXIU_CACHE_DIR="$tmp/wasm-cache"
 nslist=()
 cleanup() {
   "$net" stop "$tmp/net" >/dev/null 2>&1 || true

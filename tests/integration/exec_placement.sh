@@ -10,6 +10,8 @@ src=${PX_SOURCE_DIR:?}
 pixiu="$build/pixiu"
 net="$src/scripts/pixiu-net"
 tmp=$(mktemp -d)
+# A compile cache of its own: nothing shared with other runs on the host.
+export PIXIU_CACHE_DIR="$tmp/wasm-cache"
 cleanup() { "$net" stop "$tmp/net" >/dev/null 2>&1 || true; rm -rf "$tmp"; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; for f in "$tmp"/net/*/pixiud.log; do echo "== $f" >&2; tail -5 "$f" >&2; done; exit 1; }

@@ -14,6 +14,8 @@ src=${PX_SOURCE_DIR:?}
 pixiu="$build/pixiu"
 net="$src/scripts/pixiu-net"
 tmp=$(mktemp -d)
+# A compile cache of its own: nothing shared with other runs on the host.
+export PIXIU_CACHE_DIR="$tmp/wasm-cache"
 cleanup() { "$net" stop "$tmp/net" >/dev/null 2>&1 || true; rm -rf "$tmp"; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; for f in "$tmp"/net/*/pixiud.log; do echo "== $f" >&2; tail -5 "$f" >&2; done; exit 1; }
@@ -38,13 +40,16 @@ cat >"$tmp/trap.wat" <<'WAT'
   (func (export "_start")))
 WAT
 wat2wasm "$tmp/trap.wat" -o "$tmp/trap.wasm"
-"$net" manifest "$tmp/net" | python3 -c '
-import json, sys, time
-d = json.load(sys.stdin)
-d["deadline"] = int(time.time() * 1000) + 25000
-print(json.dumps(d))' >"$tmp/manifest.json"
-deadline=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["deadline"])' "$tmp/manifest.json")
+"$net" manifest "$tmp/net" >"$tmp/template.json"
+# Each task's deadline is 45 s after its submission: enough to be admitted
+# and run on a loaded machine, short enough to wait for.
 submit() { # code out progress
+  python3 -c '
+import json, sys, time
+d = json.load(open(sys.argv[1]))
+d["deadline"] = int(time.time() * 1000) + 45000
+print(json.dumps(d))' "$tmp/template.json" >"$tmp/manifest.json"
+  deadline=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["deadline"])' "$tmp/manifest.json")
   "$pixiu" task submit "$tmp/manifest.json" --node "$tmp/net/analyst/node.json" --code "$1" >"$2" 2>"$3"
 }
 submit "$tmp/task.wasm" "$tmp/ok.out" "$tmp/ok.progress" || fail "task: $(cat "$tmp/ok.out" "$tmp/ok.progress")"
@@ -53,6 +58,7 @@ set +e
 submit "$tmp/trap.wasm" "$tmp/trap.out" "$tmp/trap.progress"
 rc=$?
 set -e
+# $deadline is now the failing task's, the later of the two.
 [ $rc -eq 1 ] || fail "the failing task exited $rc: $(cat "$tmp/trap.out" "$tmp/trap.progress")"
 grep -q 'stage 1 (wasm) on exec-2: invalid-module' "$tmp/trap.progress" || fail "no failure: $(cat "$tmp/trap.progress")"
 trap_task=$(sed -n 's/^task //p' "$tmp/trap.out")
