@@ -293,9 +293,16 @@ int px_dispatch_check_receipt(px_job *j, px_err *err) {
     if (!k)
         return px_fail(err, PX_E_NOMEM, "out of memory");
     receipt_keys(j, k);
-    px_receipt_pins pins = {&j->log->signing, k->wit, k->nwit};
+    /* As a reader holding the membership would: every key and build the
+     * receipt names must be the membership's (or one the consumer
+     * accepted), and every witness of the network must have cosigned. */
+    px_receipt_root root = {.log_key = &j->log->signing, .pods = k->pods, .npods = k->npods,
+                            .platforms = k->plat, .nplatforms = k->nplat,
+                            .builds = (const uint8_t(*)[PX_SHA256_BYTES])j->trust.builds,
+                            .nbuilds = j->trust.nbuilds, .witnesses = k->wit, .nwitnesses = k->nwit,
+                            .min_witnesses = k->nwit};
     px_receipt_summary s;
-    int rc = px_receipt_check(j->r->receipt.data, j->r->receipt.len, &pins, &s, err);
+    int rc = px_receipt_verify(j->r->receipt.data, j->r->receipt.len, &root, &s, err);
     free(k);
     if (rc)
         return -1;
