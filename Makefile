@@ -28,7 +28,7 @@ build: deps $(RELEASE)/CMakeCache.txt
 	cmake --build $(RELEASE) -j$(JOBS)
 
 demo: build
-	scripts/demo $(RELEASE)
+	scripts/demo all $(RELEASE)
 
 $(CHECK)/CMakeCache.txt:
 	cmake -S . -B $(CHECK) -DCMAKE_BUILD_TYPE=Debug -DPX_SANITIZE=ON -DPX_WERROR=ON -DPX_BENCH=OFF $(CMAKE_FLAGS) >/dev/null
