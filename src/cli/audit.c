@@ -1,7 +1,6 @@
 /* pixiu audit TASK: read a task's entries from the public log and name the
  * first step that failed or is missing. Every party running this over the
  * same log prefix gets the same answer. */
-#include <getopt.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -51,35 +50,27 @@ static int print_json(const px_audit *a) {
 }
 
 static int run(int argc, char **argv) {
-    static const struct option opts[] = {{"log", required_argument, 0, 'l'}, {"membership", required_argument, 0, 'm'},
-                                         {"build", required_argument, 0, 'b'}, {"worker", required_argument, 0, 'b'},
-                                         {"json", no_argument, 0, 'j'},
-                                         {"help", no_argument, 0, 'h'}, {0}};
     const char *log = NULL, *mpath = NULL;
-    char *builds[PX_AUDIT_MAX_BUILDS];
-    size_t nbuilds = 0;
-    int json = 0, c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "l:m:b:jh", opts, NULL)) != -1) {
-        if (c == 'l')
-            log = optarg;
-        else if (c == 'm')
-            mpath = optarg;
-        else if (c == 'b' && nbuilds < PX_AUDIT_MAX_BUILDS)
-            builds[nbuilds++] = optarg;
-        else if (c == 'j')
-            json = 1;
-        else if (c == 'h')
-            return fputs(usage, stdout), PX_EXIT_OK;
-        else
-            return fputs(usage, stderr), PX_EXIT_USAGE;
-    }
-    if (optind != argc - 1 || !log || !mpath)
-        return fputs(usage, stderr), PX_EXIT_USAGE;
+    const char *bv[PX_AUDIT_MAX_BUILDS];
+    px_cli_list builds = {bv, 0, PX_AUDIT_MAX_BUILDS}, workers = {bv, 0, PX_AUDIT_MAX_BUILDS};
+    int json = 0;
+    const px_cli_opt opts[] = {{"log", 'l', PX_CLI_VALUE, &log, 1},
+                               {"membership", 'm', PX_CLI_VALUE, &mpath, 1},
+                               {"build", 'b', PX_CLI_LIST, &builds, 0},
+                               {"worker", 0, PX_CLI_LIST, &workers, 0}, /* the old name of --build */
+                               {"json", 'j', PX_CLI_FLAG, &json, 0},
+                               {0}};
+    px_cli_args a = {.cmd = "audit", .usage = usage, .opts = opts, .operands = "TASK", .min = 1, .max = 1};
+    if (px_cli_parse(&a, argc, argv))
+        return a.status;
+    if (builds.n && workers.n)
+        return px_cli_usage_error(&a, "--worker is the old name of --build: give one of them");
+    char **bhex = (char **)bv;
+    size_t nbuilds = builds.n + workers.n;
     px_err err = {0};
     uint8_t id[PX_SHA256_BYTES];
     px_membership m;
-    if (task_id(argv[optind], id, &err))
+    if (task_id(a.argv[0], id, &err))
         return px_cli_error(PX_EXIT_USAGE, &err, "audit");
     if (px_membership_load(&m, mpath, &err))
         return px_cli_error(PX_EXIT_USAGE, &err, "audit");
@@ -89,7 +80,7 @@ static int run(int argc, char **argv) {
     int status = PX_EXIT_USAGE;
     uint8_t accepted[PX_AUDIT_MAX_BUILDS][PX_SHA256_BYTES];
     px_lambda_build *own = NULL;
-    if (px_node_builds_parse(accepted, builds, nbuilds, &err) || (!nbuilds && px_node_build(&own, NULL, &err)) ||
+    if (px_node_builds_parse(accepted, bhex, nbuilds, &err) || (!nbuilds && px_node_build(&own, NULL, &err)) ||
         px_node_trust_init(&t, &m, nbuilds ? (const uint8_t(*)[PX_SHA256_BYTES])accepted
                                            : (const uint8_t(*)[PX_SHA256_BYTES])&own->digest,
                            nbuilds ? nbuilds : 1, own ? &own->build : NULL, &err)) {
@@ -98,17 +89,17 @@ static int run(int argc, char **argv) {
         px_membership_free(&m);
         return px_cli_error(PX_EXIT_USAGE, &err, "audit");
     }
-    px_audit a;
+    px_audit au;
     if (px_logread_entries(log, "manifest", id, &e, &n, &err) ||
-        px_audit_run_at(&a, id, e, n, t.pods, t.npods, px_exec_evidence_check, &t.exec, px_now_ms(), &err)) {
+        px_audit_run_at(&au, id, e, n, t.pods, t.npods, px_exec_evidence_check, &t.exec, px_now_ms(), &err)) {
         status = px_cli_error(PX_EXIT_USAGE, &err, "audit");
     } else {
         if (json)
-            print_json(&a);
+            print_json(&au);
         else
-            fputs((const char *)a.report.data, stdout);
-        status = a.verdict == PX_AUDIT_OK ? PX_EXIT_OK : PX_EXIT_INVALID;
-        px_audit_free(&a);
+            fputs((const char *)au.report.data, stdout);
+        status = au.verdict == PX_AUDIT_OK ? PX_EXIT_OK : PX_EXIT_INVALID;
+        px_audit_free(&au);
     }
     for (size_t i = 0; i < n; i++)
         px_entry_free(&e[i]);

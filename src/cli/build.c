@@ -1,7 +1,6 @@
 /* pixiu build: the build this machine runs trust-λ instances with (docs/
  * tee.md): its digest, which parties accept or refuse, and every component
  * with its digest and the file it was read from. */
-#include <getopt.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -16,23 +15,12 @@ static const char usage[] =
     "component. A POD owner accepts a build with `pixiu pod policy build add <digest>`.\n";
 
 static int run(int argc, char **argv) {
-    static const struct option opts[] = {{"worker", required_argument, 0, 'w'}, {"json", no_argument, 0, 'j'},
-                                         {"help", no_argument, 0, 'h'}, {0}};
     const char *worker = NULL;
-    int json = 0, c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "w:jh", opts, NULL)) != -1) {
-        if (c == 'w')
-            worker = optarg;
-        else if (c == 'j')
-            json = 1;
-        else if (c == 'h')
-            return fputs(usage, stdout), PX_EXIT_OK;
-        else
-            return fputs(usage, stderr), PX_EXIT_USAGE;
-    }
-    if (optind != argc)
-        return fputs(usage, stderr), PX_EXIT_USAGE;
+    int json = 0;
+    const px_cli_opt opts[] = {{"worker", 0, PX_CLI_VALUE, &worker, 0}, {"json", 0, PX_CLI_FLAG, &json, 0}, {0}};
+    px_cli_args a = {.cmd = "build", .usage = usage, .opts = opts, .max = 0};
+    if (px_cli_parse(&a, argc, argv))
+        return a.status;
     px_err err = {0};
     px_lambda_build *b;
     if (px_node_build(&b, worker, &err))

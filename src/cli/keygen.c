@@ -1,7 +1,6 @@
 /* pixiu keygen NAME [--out DIR]: a signed-note key pair, NAME.key (0600)
  * and NAME.vkey. */
 #include <errno.h>
-#include <getopt.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -14,21 +13,14 @@ static const char usage[] =
     "NAME is the key name (e.g. example.org/pod1); '/' in it becomes '_' in the file names.\n";
 
 static int run(int argc, char **argv) {
-    static const struct option opts[] = {{"out", required_argument, 0, 'o'}, {"help", no_argument, 0, 'h'}, {0}};
-    const char *dir = ".";
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-        if (c == 'o')
-            dir = optarg;
-        else if (c == 'h')
-            return fputs(usage, stdout), PX_EXIT_OK;
-        else
-            return fputs(usage, stderr), PX_EXIT_USAGE;
-    }
-    if (optind != argc - 1)
-        return fputs(usage, stderr), PX_EXIT_USAGE;
-    const char *name = argv[optind];
+    const char *dir = NULL;
+    const px_cli_opt opts[] = {{"out", 'o', PX_CLI_VALUE, &dir, 0}, {0}};
+    px_cli_args a = {.cmd = "keygen", .usage = usage, .opts = opts, .operands = "NAME", .min = 1, .max = 1};
+    if (px_cli_parse(&a, argc, argv))
+        return a.status;
+    if (!dir)
+        dir = ".";
+    const char *name = a.argv[0];
     px_err err = {0};
     px_signer s;
     if (px_signer_generate(&s, name, &err))

@@ -1,7 +1,6 @@
 /* pixiu trace DIGEST: the lineage of an output, back to the POD releases
  * it came from, along the edges each step declares and checked against
  * the membership's keys; as text, JSON or Graphviz dot. */
-#include <getopt.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -31,40 +30,31 @@ static int lookup_manifest(void *ctx, const uint8_t digest[PX_SHA256_BYTES], px_
 }
 
 static int run(int argc, char **argv) {
-    static const struct option opts[] = {{"log", required_argument, 0, 'l'}, {"membership", required_argument, 0, 'm'},
-                                         {"build", required_argument, 0, 'w'}, {"worker", required_argument, 0, 'w'},
-                                         {"task", required_argument, 0, 't'},
-                                         {"json", no_argument, 0, 'j'}, {"dot", no_argument, 0, 'd'},
-                                         {"help", no_argument, 0, 'h'}, {0}};
     const char *log = NULL, *mpath = NULL, *task = NULL;
-    char *workers[PX_TRACE_MAX_WORKERS];
-    size_t nworkers = 0;
-    px_trace_format fmt = PX_TRACE_TEXT;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "l:m:w:t:jdh", opts, NULL)) != -1) {
-        if (c == 'l')
-            log = optarg;
-        else if (c == 'm')
-            mpath = optarg;
-        else if (c == 'w' && nworkers < PX_TRACE_MAX_WORKERS)
-            workers[nworkers++] = optarg;
-        else if (c == 't')
-            task = optarg;
-        else if (c == 'j')
-            fmt = PX_TRACE_JSON;
-        else if (c == 'd')
-            fmt = PX_TRACE_DOT;
-        else if (c == 'h')
-            return fputs(usage, stdout), PX_EXIT_OK;
-        else
-            return fputs(usage, stderr), PX_EXIT_USAGE;
-    }
-    if (optind != argc - 1 || !log || !mpath)
-        return fputs(usage, stderr), PX_EXIT_USAGE;
+    const char *bv[PX_TRACE_MAX_WORKERS];
+    px_cli_list builds = {bv, 0, PX_TRACE_MAX_WORKERS}, old_builds = {bv, 0, PX_TRACE_MAX_WORKERS};
+    int json = 0, dot = 0;
+    const px_cli_opt opts[] = {{"log", 'l', PX_CLI_VALUE, &log, 1},
+                               {"membership", 'm', PX_CLI_VALUE, &mpath, 1},
+                               {"build", 'w', PX_CLI_LIST, &builds, 0},
+                               {"worker", 0, PX_CLI_LIST, &old_builds, 0}, /* the old name of --build */
+                               {"task", 't', PX_CLI_VALUE, &task, 0},
+                               {"json", 'j', PX_CLI_FLAG, &json, 0},
+                               {"dot", 'd', PX_CLI_FLAG, &dot, 0},
+                               {0}};
+    px_cli_args a = {.cmd = "trace", .usage = usage, .opts = opts, .operands = "DIGEST", .min = 1, .max = 1};
+    if (px_cli_parse(&a, argc, argv))
+        return a.status;
+    if (builds.n && old_builds.n)
+        return px_cli_usage_error(&a, "--worker is the old name of --build: give one of them");
+    if (json && dot)
+        return px_cli_usage_error(&a, "give --json or --dot, not both");
+    px_trace_format fmt = json ? PX_TRACE_JSON : dot ? PX_TRACE_DOT : PX_TRACE_TEXT;
+    char **workers = (char **)bv;
+    size_t nworkers = builds.n + old_builds.n;
     px_err err = {0};
     uint8_t d[PX_SHA256_BYTES], tid[PX_SHA256_BYTES];
-    const char *hex = argv[optind];
+    const char *hex = a.argv[0];
     if (px_hex_decode_exact(d, sizeof d, hex, strlen(hex), &err))
         return px_cli_error(PX_EXIT_USAGE, &err, "trace: DIGEST");
     if (task && px_hex_decode_exact(tid, sizeof tid, task, strlen(task), &err))

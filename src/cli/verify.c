@@ -3,7 +3,7 @@
  * checkpoint, the witness policy, every inclusion proof, the audit of the
  * receipt's entries and every key it names (pinned) all hold; 1 naming the
  * first thing that does not, or when there is no trust root. */
-#include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -196,61 +196,59 @@ static int unpinned(const px_buf *b, int json) {
                          "or --log-key with --pod-key/--platform-key to name the network it must come from");
 }
 
-static int parse_args(pins *p, int argc, char **argv, int *json, px_err *err) {
-    static const struct option opts[] = {{"log-key", required_argument, 0, 'l'},
-                                         {"witness", required_argument, 0, 'w'},
-                                         {"membership", required_argument, 0, 'm'},
-                                         {"pod-key", required_argument, 0, 'p'},
-                                         {"platform-key", required_argument, 0, 'P'},
-                                         {"worker", required_argument, 0, 'b'},
-                                         {"build", required_argument, 0, 'b'},
-                                         {"min-witnesses", required_argument, 0, 'n'},
-                                         {"json", no_argument, 0, 'j'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0}};
-    const char *mpath = NULL;
+/* Parse the options into pins; 1: help was printed; -1: a usage error was
+ * printed (*status says which exit). */
+static int parse_args(pins *p, int argc, char **argv, int *json, const char **receipt, px_err *err, int *status) {
+    const char *mpath = NULL, *log_key = NULL, *min_w = NULL;
+    const char *wv[PX_VERIFY_MAX_PINS], *pv[PX_VERIFY_MAX_PINS], *qv[PX_VERIFY_MAX_PINS];
+    px_cli_list witnesses = {wv, 0, PX_VERIFY_MAX_PINS}, pods = {pv, 0, PX_VERIFY_MAX_PINS},
+                platforms = {qv, 0, PX_VERIFY_MAX_PINS};
+    px_cli_list builds = {(const char **)p->builds, 0, PX_VERIFY_MAX_BUILDS},
+                old_builds = {(const char **)p->builds, 0, PX_VERIFY_MAX_BUILDS};
+    const px_cli_opt opts[] = {{"log-key", 'l', PX_CLI_VALUE, &log_key, 0},
+                               {"witness", 'w', PX_CLI_LIST, &witnesses, 0},
+                               {"membership", 'm', PX_CLI_VALUE, &mpath, 0},
+                               {"pod-key", 'p', PX_CLI_LIST, &pods, 0},
+                               {"platform-key", 'P', PX_CLI_LIST, &platforms, 0},
+                               {"build", 'b', PX_CLI_LIST, &builds, 0},
+                               {"worker", 0, PX_CLI_LIST, &old_builds, 0}, /* the old name of --build */
+                               {"min-witnesses", 'n', PX_CLI_VALUE, &min_w, 0},
+                               {"json", 'j', PX_CLI_FLAG, json, 0},
+                               {0}};
+    px_cli_args a = {.cmd = "verify", .usage = usage, .opts = opts, .operands = "RECEIPT", .min = 1, .max = 1};
+    if (px_cli_parse(&a, argc, argv))
+        return *status = a.status, -1;
+    if (builds.n && old_builds.n)
+        return *status = px_cli_usage_error(&a, "--worker is the old name of --build: give one of them"), -1;
+    p->nbuilds = builds.n + old_builds.n;
+    uint64_t n;
+    if (min_w) {
+        if (px_cli_number(&a, "--min-witnesses", min_w, 0, PX_VERIFY_MAX_PINS, &n))
+            return *status = PX_EXIT_USAGE, -1;
+        p->min_witnesses = (long)n;
+    }
+    *receipt = a.argv[0];
+    *status = PX_EXIT_USAGE;
     char id[PX_NODE_ID_MAX + 1];
     px_verifier v;
     px_cosigner c;
-    int ch;
-    optind = 1;
-    while ((ch = getopt_long(argc, argv, "l:w:m:p:P:b:n:jh", opts, NULL)) != -1) {
-        int rc = 0;
-        if (ch == 'l') {
-            rc = px_verifier_load(&p->log_key, optarg, err);
-            p->has_log = rc == 0;
-        } else if (ch == 'w') {
-            rc = px_cosigner_load(&c, optarg, err) || add_witness(p, &c, err);
-        } else if (ch == 'm') {
-            mpath = optarg;
-        } else if (ch == 'p') {
-            rc = node_pin(optarg, id, &v, err) || add_pod(p, id, &v, err);
-        } else if (ch == 'P') {
-            rc = node_pin(optarg, id, &v, err) || add_platform(p, id, &v, err);
-        } else if (ch == 'b') {
-            if (p->nbuilds == PX_VERIFY_MAX_BUILDS)
-                rc = px_fail(err, PX_E_LIMIT, "at most %d builds", PX_VERIFY_MAX_BUILDS);
-            else
-                p->builds[p->nbuilds++] = optarg;
-        } else if (ch == 'n') {
-            char *end;
-            p->min_witnesses = strtol(optarg, &end, 10);
-            if (*end || p->min_witnesses < 0 || p->min_witnesses > PX_VERIFY_MAX_PINS)
-                rc = px_fail(err, PX_E_INVALID, "--min-witnesses must be a count");
-        } else if (ch == 'j') {
-            *json = 1;
-        } else if (ch == 'h') {
-            return 1;
-        } else {
-            return px_fail(err, PX_E_INVALID, "unknown option");
-        }
-        if (rc)
-            return px_err_prefix(err, "--%s: ", ch == 'l' ? "log-key" : ch == 'w' ? "witness" : ch == 'p' ? "pod-key"
-                                 : ch == 'P' ? "platform-key" : ch == 'b' ? "build" : "min-witnesses");
+    if (log_key) {
+        if (px_verifier_load(&p->log_key, log_key, err))
+            return px_err_prefix(err, "--log-key: ");
+        p->has_log = 1;
     }
-    if (optind != argc - 1)
-        return px_fail(err, PX_E_INVALID, "expected one RECEIPT");
-    return mpath ? from_membership(p, mpath, err) : 0;
+    for (size_t i = 0; i < witnesses.n; i++)
+        if (px_cosigner_load(&c, witnesses.v[i], err) || add_witness(p, &c, err))
+            return px_err_prefix(err, "--witness: ");
+    for (size_t i = 0; i < pods.n; i++)
+        if (node_pin(pods.v[i], id, &v, err) || add_pod(p, id, &v, err))
+            return px_err_prefix(err, "--pod-key: ");
+    for (size_t i = 0; i < platforms.n; i++)
+        if (node_pin(platforms.v[i], id, &v, err) || add_platform(p, id, &v, err))
+            return px_err_prefix(err, "--platform-key: ");
+    if (mpath && from_membership(p, mpath, err))
+        return px_err_prefix(err, "--membership: ");
+    return 0;
 }
 
 static int run(int argc, char **argv) {
@@ -264,16 +262,16 @@ static int run(int argc, char **argv) {
         pins_free(&p);
         return px_cli_errorf(PX_EXIT_USAGE, "verify: out of memory");
     }
-    int a = parse_args(&p, argc, argv, &json, &err);
+    const char *receipt = NULL;
+    int a = parse_args(&p, argc, argv, &json, &receipt, &err, &status);
     if (a) {
         pins_free(&p);
-        if (a > 0)
-            return fputs(usage, stdout), PX_EXIT_OK;
-        fputs(usage, stderr);
-        return px_cli_error(PX_EXIT_USAGE, &err, "verify");
+        if (err.msg[0])
+            px_cli_error(status, &err, "verify");
+        return status;
     }
     px_buf b = PX_BUF_INIT;
-    if (px_cli_read_input(argv[argc - 1], PX_RECEIPT_MAX_BYTES, &b, &err)) {
+    if (px_cli_read_input(receipt, PX_RECEIPT_MAX_BYTES, &b, &err)) {
         pins_free(&p);
         return px_cli_error(PX_EXIT_USAGE, &err, "verify");
     }

@@ -28,8 +28,21 @@ static int wait_for_signal(void) {
     }
 }
 
-static const char usage[] = "usage: pixiud --config NODE.json\n"
-                            "       pixiud --build [--config NODE.json] [--json]\n";
+static const char usage[] =
+    "usage: pixiud --config NODE.json\n"
+    "       pixiud --build [--config NODE.json] [--json]\n"
+    "       pixiud --help | --version\n"
+    "Runs the PIXIU node NODE.json describes (its id, keys, roles, state directory and\n"
+    "membership; `pixiu node init` writes one, docs/executor.md describes it) until\n"
+    "SIGTERM or SIGINT. --build prints the build the node runs its trust-λ instances\n"
+    "with (what a POD owner accepts with `pixiu pod policy build add`) and exits.\n"
+    "Exit status: 0 stopped by a signal, 1 the node could not start, 2 usage.\n";
+
+/* One usage error line and exit status 2. */
+static int usage_error(const char *what, const char *arg) {
+    fprintf(stderr, "pixiud: %s '%s' (see 'pixiud --help')\n", what, arg);
+    return 2;
+}
 
 /* The build a node with this config would run: what a POD owner adds to
  * accept it, and what refusals are about. */
@@ -41,8 +54,10 @@ static int print_build(int argc, char **argv) {
             config = argv[++i];
         else if (!strcmp(argv[i], "--json"))
             json = 1;
+        else if (!strcmp(argv[i], "--config"))
+            return usage_error("option needs a value:", argv[i]);
         else
-            return fputs(usage, stderr), 2;
+            return usage_error("unknown option", argv[i]);
     }
     px_err err = {0};
     px_node_config cfg = {0};
@@ -58,12 +73,23 @@ static int print_build(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+            return fputs(usage, stdout), 0;
+    if (argc == 2 && !strcmp(argv[1], "--version"))
+        return printf("pixiud %s\n", PX_VERSION), 0;
     if (argc >= 2 && !strcmp(argv[1], "--build"))
         return print_build(argc, argv);
-    if (argc != 3 || strcmp(argv[1], "--config")) {
+    if (argc < 2) {
         fputs(usage, stderr);
         return 2;
     }
+    if (strcmp(argv[1], "--config"))
+        return usage_error("unknown option", argv[1]);
+    if (argc < 3)
+        return usage_error("option needs a value:", argv[1]);
+    if (argc > 3)
+        return usage_error("unexpected argument", argv[3]);
     /* Block the signals before any thread starts, so only sigwait sees them. */
     sigset_t set;
     sigemptyset(&set);
