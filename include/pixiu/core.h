@@ -138,8 +138,42 @@ int px_json_b64(const json_t *obj, const char *key, px_buf *out, px_err *err);
 /* A "sha256"-style lower-case hex digest of exactly n bytes. */
 int px_json_hex(const json_t *obj, const char *key, uint8_t *out, size_t n,
                 px_err *err);
+/* A closed object: obj must be a JSON object whose members are all named in
+ * keys (NULL-ended), because a misspelt constraint must never be silently
+ * dropped. what names the object in the message ("stage 2: limits"), or
+ * is NULL when the caller names it: `<what>: unknown field "x" (known: a,
+ * b, c)`. */
+int px_json_only(const json_t *obj, const char *what, const char *const *keys, px_err *err);
 /* Compact serialisation with keys in insertion order. */
 int px_json_dump(const json_t *v, px_buf *out, px_err *err);
+
+/* ---- ids and decimals (docs/formats.md, "Ids and decimals") -------------- */
+
+/* An id names a node, a consumer, a POD's dataset, a task or a mechanism:
+ * 1 to PX_ID_MAX bytes of [A-Za-z0-9._-], not starting with '.' or '-'. */
+#define PX_ID_MAX 64
+int px_id_valid(const char *s);
+/* The same, failing with a message naming what ("dataset") and the rule. */
+int px_id_check(const char *what, const char *s, px_err *err);
+
+/* A decimal is how every privacy amount (epsilon, delta, rho) is written:
+ * a non-negative JSON number (RFC 8259, section 6) in a JSON string, of at
+ * most PX_DECIMAL_MAX characters:
+ *     decimal = int [ "." 1*DIGIT ] [ ("e" / "E") [ "+" / "-" ] 1*3DIGIT ]
+ *     int     = "0" / %x31-39 *DIGIT
+ * so "0.5", "2", "1e-6" and "2.5E+3" are decimals; "-1", ".5", "5.", "01",
+ * "0x1", "inf" and " 1" are not. The value is exact: parsing never goes
+ * through a floating-point number, and each reader decides how it keeps it
+ * (the budget ledger in fixed point, the DP stage as a fraction) and fails
+ * rather than round where it must not. */
+#define PX_DECIMAL_MAX 39
+typedef struct px_decimal {
+    char digits[PX_DECIMAL_MAX + 1]; /* significant digits, no leading or trailing '0'; "" is zero */
+    int exp10;                       /* value = digits x 10^exp10 (0 for zero) */
+} px_decimal;
+int px_decimal_parse(px_decimal *out, const char *s, px_err *err);
+int px_decimal_is_zero(const px_decimal *d);
+int px_decimal_cmp(const px_decimal *a, const px_decimal *b); /* -1, 0, 1 by value */
 
 /* ---- files -------------------------------------------------------------- */
 

@@ -44,8 +44,8 @@ extern "C" {
 #define PX_MANIFEST_MAX_PODS 4096
 #define PX_MANIFEST_MAX_RECEIVERS 16
 #define PX_PLAN_MAX_INSTANCES 256
-#define PX_NODE_ID_MAX 64    /* [A-Za-z0-9._-]{1,64} */
-#define PX_NAME_MAX 64       /* task, dataset and mechanism names */
+#define PX_NODE_ID_MAX PX_ID_MAX /* node ids are ids (core.h) */
+#define PX_NAME_MAX PX_ID_MAX    /* task, dataset and mechanism names too */
 #define PX_REASON_MAX 200
 #define PX_NONCE_BYTES 16
 /* A plan larger than one log entry is published in parts of at most this
@@ -57,10 +57,6 @@ extern "C" {
 #define PX_PLAN_PART_MIN_BYTES 1024
 #define PX_PLAN_MAX_PARTS (PX_PLAN_MAX_BYTES / PX_PLAN_PART_MIN_BYTES)
 
-/* 1 if s is a valid node id. */
-int px_node_id_valid(const char *s);
-/* 1 if s is a non-negative decimal number ("0", "0.5", "12.25"). */
-int px_decimal_valid(const char *s);
 
 /* ---- manifest ----------------------------------------------------------- */
 

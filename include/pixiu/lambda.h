@@ -123,7 +123,6 @@ typedef struct px_stage_counts {
     uint64_t users;
 } px_stage_counts;
 
-#define PX_DECIMAL_MAX 39
 typedef struct px_stage_dp {
     char mechanism[32];
     char epsilon[PX_DECIMAL_MAX + 1]; /* decimal strings, never rounded */

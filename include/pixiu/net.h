@@ -22,7 +22,7 @@ extern "C" {
 #define PX_MEMBERSHIP_SCHEMA "urn:pixiu:membership:v1"
 #define PX_MEMBERSHIP_MAX_BYTES (16u << 20)
 #define PX_MEMBERSHIP_MAX_NODES 10000
-#define PX_MEMBER_ID_MAX 64
+#define PX_MEMBER_ID_MAX PX_ID_MAX
 #define PX_MEMBER_URL_MAX 256
 #define PX_MEMBER_TEE_MAX 31
 
@@ -38,6 +38,9 @@ enum {
 /* Parse a role name ("pod", "executor", "log", "witness", "consumer"). */
 int px_role_parse(const char *name, unsigned *bit);
 const char *px_role_name(unsigned bit);
+/* The "roles" member of o (a membership node or a node config): a non-empty
+ * array of role names, none twice, into a bit set. */
+int px_roles_read(const json_t *o, unsigned *roles, px_err *err);
 
 typedef struct px_member {
     char id[PX_MEMBER_ID_MAX + 1];

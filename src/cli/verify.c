@@ -59,7 +59,7 @@ static int node_pin(const char *arg, char id[PX_NODE_ID_MAX + 1], px_verifier *v
         return px_fail(err, PX_E_INVALID, "\"%.80s\" is not ID=KEY", arg);
     memcpy(id, arg, n);
     id[n] = 0;
-    if (!px_node_id_valid(id))
+    if (!px_id_valid(id))
         return px_fail(err, PX_E_INVALID, "\"%s\" is not a node id", id);
     return px_verifier_load(v, eq + 1, err);
 }

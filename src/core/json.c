@@ -72,6 +72,37 @@ int px_json_hex(const json_t *obj, const char *key, uint8_t *out, size_t n, px_e
     return 0;
 }
 
+int px_json_only(const json_t *obj, const char *what, const char *const *keys, px_err *err) {
+    const char *sep = what && *what ? ": " : "";
+    what = what ? what : "";
+    if (!json_is_object(obj))
+        return px_fail(err, PX_E_INVALID, "%s%sexpected a JSON object", what, sep);
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)obj, key, v) {
+        size_t i = 0;
+        while (keys[i] && strcmp(keys[i], key) != 0)
+            i++;
+        if (keys[i])
+            continue;
+        char known[160] = "";
+        size_t at = 0;
+        for (i = 0; keys[i] && at < sizeof known; i++) {
+            int w = snprintf(known + at, sizeof known - at, "%s%s", i ? ", " : "", keys[i]);
+            at += w > 0 ? (size_t)w : 0;
+        }
+        if (at >= sizeof known)
+            memcpy(known + sizeof known - 4, "...", 4);
+        char shown[48];
+        snprintf(shown, sizeof shown, "%s", key);
+        for (char *p = shown; *p; p++)
+            if ((unsigned char)*p < ' ' || *p == '"' || (unsigned char)*p > '~')
+                *p = '?';
+        return px_fail(err, PX_E_INVALID, "%s%sunknown field \"%s\" (known: %s)", what, sep, shown, known);
+    }
+    return 0;
+}
+
 int px_json_dump(const json_t *v, px_buf *out, px_err *err) {
     char *s = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
     if (!s)

@@ -189,8 +189,11 @@ int px_verifier_format(const px_verifier *v, px_buf *out, px_err *err) {
 int px_verifier_load(px_verifier *v, const char *arg, px_err *err) {
     /* An existing file is read; anything else must be a key string. */
     struct stat st;
-    if (stat(arg, &st) != 0)
+    if (stat(arg, &st) != 0) {
+        if (!strchr(arg, '+')) /* a key string always has NAME+ID+KEY */
+            return px_fail(err, PX_E_IO, "%.200s: no such file, and not a verifier key (NAME+ID+KEY)", arg);
         return px_verifier_parse(v, arg, strlen(arg), err);
+    }
     px_buf b = PX_BUF_INIT;
     int rc = px_file_read(arg, KEY_FILE_MAX, &b, err);
     if (rc == 0 && (rc = px_verifier_parse(v, (const char *)b.data, b.len, err)) != 0)

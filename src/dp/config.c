@@ -87,21 +87,8 @@ static int px_dp_bounds(const json_t *o, const char *key, double def,
     return 0;
 }
 
-static int px_dp_check_keys(const json_t *o, px_err *err) {
-    static const char *const known[] = {
-        "mechanism", "mode", "noise", "epsilon", "delta", "rho", "dim",
-        "lower", "upper", "grid", "max_contributions", "blocks", "k", NULL};
-    const char *key;
-    json_t *v;
-    json_object_foreach((json_t *)o, key, v) {
-        int ok = 0;
-        for (size_t i = 0; known[i] && !ok; i++)
-            ok = strcmp(key, known[i]) == 0;
-        if (!ok)
-            return px_fail(err, PX_E_INVALID, "unknown member '%.40s'", key);
-    }
-    return 0;
-}
+static const char *const dp_keys[] = {"mechanism", "mode", "noise", "epsilon", "delta", "rho", "dim", "lower",
+                                      "upper", "grid", "max_contributions", "blocks", "k", NULL};
 
 static int px_dp_enum(const char *s, const char *const *names, int n,
                       const char *what, int *out, px_err *err) {
@@ -205,7 +192,7 @@ int px_dp_config_parse(px_dp_config *c, const void *data, size_t len,
         px_fail(err, PX_E_INVALID, "not a JSON object");
         goto fail;
     }
-    if (px_dp_check_keys(o, err) != 0 ||
+    if (px_json_only(o, NULL, dp_keys, err) != 0 ||
         px_json_str(o, "mechanism", &mech, err) != 0 ||
         px_dp_enum(mech, px_dp_mech_names, 7, "mechanism", &m, err) != 0 ||
         px_dp_opt_str(o, "mode", "per-user", &mode, err) != 0 ||

@@ -47,41 +47,33 @@ int px_dp_q_is_zero(px_dp_q q) {
     return q.num == 0;
 }
 
+/* The one decimal grammar (core.h, px_decimal_parse); a value is kept when
+ * it is num / 10^k with num < 2^64 and k <= PX_DP_DEC_DIGITS, so that it
+ * prints back exactly. Anything else fails rather than round. */
 int px_dp_q_parse(px_dp_q *q, const char *s, size_t len, px_err *err) {
-    size_t i = 0, nint = 0, nfrac = 0;
+    char text[PX_DECIMAL_MAX + 1];
+    px_decimal d;
+    if (len > PX_DECIMAL_MAX || memchr(s, 0, len))
+        return px_fail(err, PX_E_INVALID, "decimal of %zu bytes: at most %d characters, no NUL", len,
+                       PX_DECIMAL_MAX);
+    memcpy(text, s, len);
+    text[len] = 0;
+    if (px_decimal_parse(&d, text, err))
+        return -1;
+    size_t nd = strlen(d.digits);
+    if (d.exp10 < -PX_DP_DEC_DIGITS)
+        return px_fail(err, PX_E_INVALID, "decimal \"%s\" has more than %d fractional digits", text,
+                       PX_DP_DEC_DIGITS);
+    if ((long)nd + d.exp10 > 20)
+        return px_fail(err, PX_E_INVALID, "decimal \"%s\" is too large", text);
     px_u128 v = 0;
-    while (i < len && s[i] >= '0' && s[i] <= '9') {
-        v = v * 10 + (unsigned)(s[i] - '0');
-        if (v > UINT64_MAX)
-            return px_fail(err, PX_E_INVALID, "decimal '%.*s' too large",
-                           (int)(len > 40 ? 40 : len), s);
-        i++;
-        nint++;
-    }
-    if (nint == 0 || (nint > 1 && s[0] == '0'))
-        return px_fail(err, PX_E_INVALID,
-                       "decimal '%.*s' must be digits with no leading zero",
-                       (int)(len > 40 ? 40 : len), s);
-    if (i < len && s[i] == '.') {
-        i++;
-        while (i < len && s[i] >= '0' && s[i] <= '9') {
-            if (++nfrac > PX_DP_DEC_DIGITS)
-                return px_fail(err, PX_E_INVALID,
-                               "decimal has more than %d fractional digits",
-                               PX_DP_DEC_DIGITS);
-            v = v * 10 + (unsigned)(s[i] - '0');
-            if (v > UINT64_MAX)
-                return px_fail(err, PX_E_INVALID, "decimal too large");
-            i++;
-        }
-        if (nfrac == 0)
-            return px_fail(err, PX_E_INVALID, "decimal ends with '.'");
-    }
-    if (i != len)
-        return px_fail(err, PX_E_INVALID,
-                       "decimal '%.*s' has an unexpected character at %zu",
-                       (int)(len > 40 ? 40 : len), s, i);
-    return px_dp_q_from128(q, v, px_pow10[nfrac], err);
+    for (size_t i = 0; i < nd; i++)
+        v = v * 10 + (unsigned)(d.digits[i] - '0');
+    for (int e = 0; e < d.exp10; e++)
+        v *= 10;
+    if (v > UINT64_MAX)
+        return px_fail(err, PX_E_INVALID, "decimal \"%s\" is too large", text);
+    return px_dp_q_from128(q, v, d.exp10 < 0 ? px_pow10[-d.exp10] : 1, err);
 }
 
 void px_dp_q_format(px_dp_q q, char out[PX_DP_DEC_STR_MAX]) {

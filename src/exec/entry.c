@@ -124,7 +124,7 @@ static int read_report(px_entry *e, const json_t *pred, px_err *err) {
 static int read_part(px_entry *e, const json_t *pred, px_err *err) {
     static const char *const keys[] = {"manifest", "plan", "part", "parts", "next", "bytes", NULL};
     int64_t part, parts;
-    if (px_x_only_keys(pred, "plan part", keys, err) ||
+    if (px_json_only(pred, "plan part", keys, err) ||
         px_json_hex(pred, "plan", e->part_of, sizeof e->part_of, err) || px_json_int(pred, "part", &part, err) ||
         px_json_int(pred, "parts", &parts, err) || px_json_hex(pred, "next", e->part_next, sizeof e->part_next, err))
         return -1;
@@ -143,9 +143,9 @@ static int read_part(px_entry *e, const json_t *pred, px_err *err) {
 
 /* Names from the log end up in terminals, JSON and Graphviz labels. */
 static int names_clean(px_entry *e, px_err *err) {
-    if ((e->stage_kind[0] && !px_x_name_valid(e->stage_kind)) || (e->status[0] && !px_x_name_valid(e->status)) ||
-        (e->dataset[0] && !px_x_name_valid(e->dataset)) || (e->pod[0] && !px_node_id_valid(e->pod)) ||
-        (e->node[0] && !px_node_id_valid(e->node)))
+    if ((e->stage_kind[0] && !px_id_valid(e->stage_kind)) || (e->status[0] && !px_id_valid(e->status)) ||
+        (e->dataset[0] && !px_id_valid(e->dataset)) || (e->pod[0] && !px_id_valid(e->pod)) ||
+        (e->node[0] && !px_id_valid(e->node)))
         return px_fail(err, PX_E_INVALID, "a kind, status, dataset or node name has characters outside "
                        "[A-Za-z0-9._-]");
     px_x_printable(e->reason);

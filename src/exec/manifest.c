@@ -28,37 +28,6 @@ int px_stage_type_parse(const char *s, px_stage_type *out) {
     return -1;
 }
 
-int px_node_id_valid(const char *s) {
-    size_t n = strlen(s);
-    if (n == 0 || n > PX_NODE_ID_MAX)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-              c == '_' || c == '-'))
-            return 0;
-    }
-    return 1;
-}
-
-int px_decimal_valid(const char *s) {
-    size_t n = strlen(s), i = 0;
-    if (n == 0 || n > PX_DECIMAL_MAX)
-        return 0;
-    while (i < n && s[i] >= '0' && s[i] <= '9')
-        i++;
-    if (i == 0)
-        return 0;
-    if (i == n)
-        return 1;
-    if (s[i] != '.' || i + 1 == n)
-        return 0;
-    for (i++; i < n; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return 0;
-    return 1;
-}
-
 /* ---- datasets ----------------------------------------------------------- */
 
 static int parse_field_type(const char *s, px_field_type *t) {
@@ -76,7 +45,7 @@ static int parse_schema(px_schema *s, const json_t *o, px_err *err) {
     static const char *const keys[] = {"fields", "user", NULL};
     static const char *const fkeys[] = {"name", "type", NULL};
     json_t *fields;
-    if (px_x_only_keys(o, "schema", keys, err) || px_x_arr(o, "fields", 1, PX_RECORDS_MAX_FIELDS, &fields, err))
+    if (px_json_only(o, "schema", keys, err) || px_x_arr(o, "fields", 1, PX_RECORDS_MAX_FIELDS, &fields, err))
         return -1;
     memset(s, 0, sizeof *s);
     s->user_field = PX_NO_USER_FIELD;
@@ -84,7 +53,7 @@ static int parse_schema(px_schema *s, const json_t *o, px_err *err) {
     json_t *f;
     json_array_foreach(fields, i, f) {
         const char *type;
-        if (px_x_only_keys(f, "schema field", fkeys, err) ||
+        if (px_json_only(f, "schema field", fkeys, err) ||
             px_x_strcpy(f, "name", s->fields[i].name, sizeof s->fields[i].name, err) ||
             px_json_str(f, "type", &type, err))
             return px_err_prefix(err, "field %zu: ", i);
@@ -127,9 +96,9 @@ static int pods_unique(const px_dataset_spec *d, px_err *err) {
 static int parse_dataset(px_dataset_spec *d, const json_t *o, px_err *err) {
     static const char *const keys[] = {"name", "schema", "pods", NULL};
     json_t *schema, *pods;
-    if (px_x_only_keys(o, "dataset", keys, err) || px_x_strcpy(o, "name", d->name, sizeof d->name, err))
+    if (px_json_only(o, "dataset", keys, err) || px_x_strcpy(o, "name", d->name, sizeof d->name, err))
         return -1;
-    if (!px_x_name_valid(d->name))
+    if (!px_id_valid(d->name))
         return px_fail(err, PX_E_INVALID, "dataset name \"%s\" must be [A-Za-z0-9._-]", d->name);
     if (px_x_obj(o, "schema", &schema, err) || parse_schema(&d->schema, schema, err))
         return px_err_prefix(err, "dataset \"%s\": ", d->name);
@@ -141,7 +110,7 @@ static int parse_dataset(px_dataset_spec *d, const json_t *o, px_err *err) {
     size_t i;
     json_t *p;
     json_array_foreach(pods, i, p) {
-        if (!json_is_string(p) || !px_node_id_valid(json_string_value(p)))
+        if (!json_is_string(p) || !px_id_valid(json_string_value(p)))
             return px_fail(err, PX_E_INVALID, "dataset \"%s\": pod %zu is not a valid node id", d->name, i);
         strcpy(d->pods[i], json_string_value(p));
         d->npods = i + 1;
@@ -156,7 +125,7 @@ static int parse_limits(px_stage_spec *s, const json_t *o, px_err *err) {
     json_t *l = json_object_get(o, "limits");
     if (!l)
         return 0;
-    if (px_x_only_keys(l, "limits", keys, err) ||
+    if (px_json_only(l, "limits", keys, err) ||
         px_x_opt_uint(l, "cpu_ms", PX_MANIFEST_MAX_LIMIT_MS, &s->cpu_ms, err) ||
         px_x_opt_uint(l, "mem_mb", PX_MANIFEST_MAX_MEM_MB, &s->mem_mb, err) ||
         px_x_opt_uint(l, "timeout_ms", PX_MANIFEST_MAX_LIMIT_MS, &s->timeout_ms, err))
@@ -174,20 +143,30 @@ static int parse_dp(px_stage_spec *s, const json_t *o, px_err *err) {
     }
     if (!dp)
         return px_fail(err, PX_E_INVALID, "a dp stage needs a \"dp\" object");
-    if (px_x_only_keys(dp, "dp", keys, err) ||
+    if (px_json_only(dp, "dp", keys, err) ||
         px_x_strcpy(dp, "mechanism", s->mechanism, sizeof s->mechanism, err) ||
         px_x_strcpy(dp, "epsilon", s->epsilon, sizeof s->epsilon, err) ||
         px_x_strcpy(dp, "delta", s->delta, sizeof s->delta, err))
         return -1;
-    if (!px_x_name_valid(s->mechanism))
-        return px_fail(err, PX_E_INVALID, "dp mechanism \"%s\" is not a valid name", s->mechanism);
-    if (!px_decimal_valid(s->epsilon))
-        return px_fail(err, PX_E_INVALID, "dp epsilon \"%s\" must be a positive decimal", s->epsilon);
-    if (strspn(s->epsilon, "0.") == strlen(s->epsilon))
-        return px_fail(err, PX_E_INVALID, "dp epsilon must be greater than zero");
-    if (!px_decimal_valid(s->delta) || (s->delta[0] != '0' || (s->delta[1] && s->delta[1] != '.')))
-        return px_fail(err, PX_E_INVALID, "dp delta \"%s\" must be a decimal in [0, 1)", s->delta);
+    px_decimal e, d, one = {"1", 0};
+    if (px_id_check("dp: mechanism", s->mechanism, err))
+        return -1;
+    if (px_decimal_parse(&e, s->epsilon, err))
+        return px_err_prefix(err, "dp: epsilon: ");
+    if (px_decimal_is_zero(&e))
+        return px_fail(err, PX_E_INVALID, "dp: epsilon must be greater than 0");
+    if (px_decimal_parse(&d, s->delta, err))
+        return px_err_prefix(err, "dp: delta: ");
+    if (px_decimal_cmp(&d, &one) >= 0)
+        return px_fail(err, PX_E_INVALID, "dp: delta \"%s\" must be below 1", s->delta);
     return 0;
+}
+
+/* v is a decimal string of the same value as text. */
+static int decimal_equal(const json_t *v, const char *text) {
+    px_decimal a, b;
+    return v && json_is_string(v) && !px_decimal_parse(&a, json_string_value(v), NULL) &&
+           !px_decimal_parse(&b, text, NULL) && px_decimal_cmp(&a, &b) == 0;
 }
 
 /* The DP stage spends what its params say; a POD charges what the manifest's
@@ -199,11 +178,12 @@ static int dp_params_agree(const px_stage_spec *s, const json_t *params, px_err 
     const json_t *d = params ? json_object_get(params, "delta") : NULL;
     if (params && json_object_get(params, "rho"))
         return px_fail(err, PX_E_INVALID, "dp params with \"rho\" cannot be budgeted: give epsilon and delta");
-    if (!e || !json_is_string(e) || strcmp(json_string_value(e), s->epsilon))
-        return px_fail(err, PX_E_INVALID, "dp params.epsilon must be the string \"%s\" of the stage's \"dp\"",
+    if (!decimal_equal(e, s->epsilon))
+        return px_fail(err, PX_E_INVALID, "params: epsilon must be the decimal \"%s\" of the stage's \"dp\"",
                        s->epsilon);
-    if (d ? !json_is_string(d) || strcmp(json_string_value(d), s->delta) : strcmp(s->delta, "0"))
-        return px_fail(err, PX_E_INVALID, "dp params.delta must be the string \"%s\" of the stage's \"dp\"",
+    px_decimal sd;
+    if (d ? !decimal_equal(d, s->delta) : px_decimal_parse(&sd, s->delta, NULL) || !px_decimal_is_zero(&sd))
+        return px_fail(err, PX_E_INVALID, "params: delta must be the decimal \"%s\" of the stage's \"dp\"",
                        s->delta);
     return 0;
 }
@@ -212,7 +192,7 @@ static int parse_stage(px_stage_spec *s, const json_t *o, px_err *err) {
     static const char *const keys[] = {"kind", "code", "min_level", "partitions", "at", "limits", "dp",
                                        "params", NULL};
     const char *kind, *at = NULL;
-    if (px_x_only_keys(o, "stage", keys, err) || px_json_str(o, "kind", &kind, err))
+    if (px_json_only(o, "stage", keys, err) || px_json_str(o, "kind", &kind, err))
         return -1;
     if (px_stage_type_parse(kind, &s->kind))
         return px_fail(err, PX_E_INVALID, "unknown stage kind \"%.32s\"", kind);
@@ -262,11 +242,11 @@ static int parse_receivers(px_manifest *m, const json_t *doc, px_err *err) {
     if (!m->receivers)
         return px_fail(err, PX_E_NOMEM, "out of memory reading receivers");
     json_array_foreach(rs, i, r) {
-        if (px_x_only_keys(r, "receiver", keys, err) ||
+        if (px_json_only(r, "receiver", keys, err) ||
             px_x_strcpy(r, "id", m->receivers[i].id, sizeof m->receivers[i].id, err) ||
             px_json_hex(r, "key", m->receivers[i].box_pk, PX_BOX_PUBLICKEYBYTES, err))
             return px_err_prefix(err, "receiver %zu: ", i);
-        if (!px_node_id_valid(m->receivers[i].id))
+        if (!px_id_valid(m->receivers[i].id))
             return px_fail(err, PX_E_INVALID, "receiver %zu: invalid node id", i);
         m->nreceivers = i + 1;
     }
@@ -277,10 +257,10 @@ static int parse_consumer(px_manifest *m, const json_t *doc, px_err *err) {
     static const char *const keys[] = {"id", "key", NULL};
     json_t *c;
     const char *key;
-    if (px_x_obj(doc, "consumer", &c, err) || px_x_only_keys(c, "consumer", keys, err) ||
+    if (px_x_obj(doc, "consumer", &c, err) || px_json_only(c, "consumer", keys, err) ||
         px_x_strcpy(c, "id", m->consumer_id, sizeof m->consumer_id, err) || px_json_str(c, "key", &key, err))
         return px_err_prefix(err, "consumer: ");
-    if (!px_node_id_valid(m->consumer_id))
+    if (!px_id_valid(m->consumer_id))
         return px_fail(err, PX_E_INVALID, "consumer: invalid node id");
     if (px_verifier_parse(&m->consumer, key, strlen(key), err))
         return px_err_prefix(err, "consumer key: ");
@@ -293,13 +273,13 @@ static int parse_doc(px_manifest *m, const json_t *doc, px_err *err) {
     const char *schema;
     json_t *arr, *v;
     size_t i;
-    if (px_x_only_keys(doc, "manifest", keys, err) || px_json_str(doc, "schema", &schema, err))
+    if (px_json_only(doc, "manifest", keys, err) || px_json_str(doc, "schema", &schema, err))
         return -1;
     if (strcmp(schema, PX_MANIFEST_SCHEMA))
         return px_fail(err, PX_E_INVALID, "manifest schema \"%.64s\" is not %s", schema, PX_MANIFEST_SCHEMA);
     if (px_x_strcpy(doc, "name", m->name, sizeof m->name, err))
         return -1;
-    if (!px_x_name_valid(m->name))
+    if (!px_id_valid(m->name))
         return px_fail(err, PX_E_INVALID, "manifest name must be [A-Za-z0-9._-]");
     if (parse_consumer(m, doc, err) || px_json_hex(doc, "nonce", m->nonce, sizeof m->nonce, err) ||
         px_json_int(doc, "created", &m->created, err) || px_json_int(doc, "deadline", &m->deadline, err))

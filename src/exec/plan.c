@@ -135,14 +135,14 @@ out:
 static int instance_read(px_plan_instance *in, const json_t *o, px_err *err) {
     static const char *const keys[] = {"stage", "partition", "node", "nonce", "config", "evidence", NULL};
     int64_t stage, part;
-    if (px_x_only_keys(o, "plan instance", keys, err) || px_json_int(o, "stage", &stage, err) ||
+    if (px_json_only(o, "plan instance", keys, err) || px_json_int(o, "stage", &stage, err) ||
         px_json_int(o, "partition", &part, err) || px_x_strcpy(o, "node", in->node, sizeof in->node, err) ||
         px_json_hex(o, "nonce", in->nonce, sizeof in->nonce, err) || px_json_b64(o, "config", &in->config, err) ||
         px_json_b64(o, "evidence", &in->evidence, err))
         return -1;
     if (stage < 0 || stage >= PX_MANIFEST_MAX_STAGES || part < 0 || part >= PX_PLAN_MAX_INSTANCES)
         return px_fail(err, PX_E_INVALID, "stage or partition out of range");
-    if (!px_node_id_valid(in->node))
+    if (!px_id_valid(in->node))
         return px_fail(err, PX_E_INVALID, "invalid node id");
     if (in->config.len > PX_STAGE_CONFIG_MAX_BYTES || in->evidence.len > PX_EVIDENCE_MAX_BYTES)
         return px_fail(err, PX_E_LIMIT, "config or evidence too large");
@@ -183,7 +183,7 @@ static int plan_read(px_plan *p, const px_statement *st, px_err *err) {
     size_t i;
     if (strcmp(st->predicate_type, PX_PLAN_PREDICATE))
         return px_fail(err, PX_E_INVALID, "predicate type is not %s", PX_PLAN_PREDICATE);
-    if (px_x_only_keys(pred, "plan", keys, err) || px_json_hex(pred, "manifest", mid, sizeof mid, err) ||
+    if (px_json_only(pred, "plan", keys, err) || px_json_hex(pred, "manifest", mid, sizeof mid, err) ||
         px_json_hex(pred, "nonce", p->nonce, sizeof p->nonce, err) || px_json_int(pred, "created", &p->created, err))
         return -1;
     int rc = px_json_b64(pred, "envelope", &env, err);

@@ -162,10 +162,10 @@ static int parse_node_keys(const json_t *doc, const char *field, px_node_platfor
     if (!(*out = calloc(json_array_size(arr) + 1, sizeof **out)))
         return px_fail(err, PX_E_NOMEM, "out of memory reading %s", field);
     json_array_foreach(arr, i, v) {
-        if (px_x_only_keys(v, field, keys, err) || px_x_strcpy(v, "node", (*out)[i].id, sizeof (*out)[i].id, err) ||
+        if (px_json_only(v, field, keys, err) || px_x_strcpy(v, "node", (*out)[i].id, sizeof (*out)[i].id, err) ||
             px_json_str(v, "key", &k, err) || px_verifier_parse(&(*out)[i].platform, k, strlen(k), err))
             return px_err_prefix(err, "%s %zu: ", field, i);
-        if (!px_node_id_valid((*out)[i].id))
+        if (!px_id_valid((*out)[i].id))
             return px_fail(err, PX_E_INVALID, "%s %zu: invalid node id", field, i);
     }
     *n = json_array_size(arr);
@@ -223,7 +223,7 @@ static int entry_included(const json_t *v, const px_checkpoint *cp, uint64_t pre
     json_t *proof, *h;
     size_t k;
     int64_t ix;
-    if (px_x_only_keys(v, "entry", keys, err) || px_json_int(v, "index", &ix, err) || px_json_b64(v, "entry", data, err) ||
+    if (px_json_only(v, "entry", keys, err) || px_json_int(v, "index", &ix, err) || px_json_b64(v, "entry", data, err) ||
         px_x_arr(v, "proof", 0, PX_LOG_MAX_PROOF, &proof, err))
         return -1;
     if (ix < 0 || (uint64_t)ix >= cp->size || (!first && (uint64_t)ix <= prev))
@@ -343,7 +343,7 @@ static int check_doc(const json_t *doc, const px_receipt_pins *pins, px_receipt_
     static const char *const keys[] = {"type", "manifest", "outcome", "result", "failure", "log", "checkpoint",
                                        "witnesses", "pods", "platforms", "builds", "entries", NULL};
     const char *type, *logk;
-    if (px_x_only_keys(doc, "receipt", keys, err) || px_json_str(doc, "type", &type, err))
+    if (px_json_only(doc, "receipt", keys, err) || px_json_str(doc, "type", &type, err))
         return -1;
     if (strcmp(type, PX_RECEIPT_TYPE))
         return px_fail(err, PX_E_INVALID, "not a receipt: type is not %s", PX_RECEIPT_TYPE);

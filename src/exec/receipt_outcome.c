@@ -79,7 +79,7 @@ static int failure_matches(const json_t *doc, const px_audit *a, px_err *err) {
     json_t *f;
     const char *verdict, *node, *status, *reason;
     int64_t stage, partition;
-    if (px_x_obj(doc, "failure", &f, err) || px_x_only_keys(f, "failure", keys, err) ||
+    if (px_x_obj(doc, "failure", &f, err) || px_json_only(f, "failure", keys, err) ||
         px_json_str(f, "verdict", &verdict, err) || px_json_int(f, "stage", &stage, err) ||
         px_json_int(f, "partition", &partition, err) || px_json_str(f, "node", &node, err) ||
         px_json_str(f, "status", &status, err) || px_json_str(f, "reason", &reason, err))

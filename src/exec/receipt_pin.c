@@ -30,7 +30,7 @@ static int node_keys_pinned(const json_t *doc, const char *field, const char *wh
         const char *node = json_string_value(json_object_get(v, "node"));
         const char *key = json_string_value(json_object_get(v, "key"));
         px_verifier got;
-        if (!node || !key || !px_node_id_valid(node) || px_verifier_parse(&got, key, strlen(key), err))
+        if (!node || !key || !px_id_valid(node) || px_verifier_parse(&got, key, strlen(key), err))
             return px_fail(err, PX_E_INVALID, "%s %zu is not a node id with a key", field, i);
         const px_verifier *want = pin(root, node);
         if (!want)

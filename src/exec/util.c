@@ -3,21 +3,6 @@
 
 #include "exec/util.h"
 
-int px_x_only_keys(const json_t *obj, const char *what, const char *const *allowed, px_err *err) {
-    if (!json_is_object(obj))
-        return px_fail(err, PX_E_INVALID, "%s must be a JSON object", what);
-    const char *key;
-    json_t *v;
-    json_object_foreach((json_t *)obj, key, v) {
-        size_t i = 0;
-        while (allowed[i] && strcmp(allowed[i], key) != 0)
-            i++;
-        if (!allowed[i])
-            return px_fail(err, PX_E_INVALID, "%s has an unknown field \"%.64s\"", what, key);
-    }
-    return 0;
-}
-
 int px_x_opt_uint(const json_t *obj, const char *key, uint64_t max, uint64_t *out, px_err *err) {
     json_t *v = json_object_get(obj, key);
     if (!v)
@@ -110,17 +95,6 @@ int px_x_hex_value(const json_t *v, const char *what, uint8_t *out, size_t n, px
     if (px_hex_decode_exact(out, n, json_string_value(v), json_string_length(v), err))
         return px_err_prefix(err, "%s: ", what);
     return 0;
-}
-
-int px_x_name_valid(const char *s) {
-    size_t n = strlen(s);
-    if (n == 0 || n > PX_NAME_MAX)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
-              s[i] == '_' || s[i] == '-' || s[i] == '.'))
-            return 0;
-    return 1;
 }
 
 void px_x_printable(char *s) {

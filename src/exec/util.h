@@ -4,9 +4,6 @@
 
 #include "pixiu/exec.h"
 
-/* Fail naming the first member of obj that is not in the NULL-ended list:
- * a misspelt constraint must not be silently dropped. */
-int px_x_only_keys(const json_t *obj, const char *what, const char *const *allowed, px_err *err);
 /* Optional members: absent leaves *out untouched. */
 int px_x_opt_uint(const json_t *obj, const char *key, uint64_t max, uint64_t *out, px_err *err);
 int px_x_opt_str(const json_t *obj, const char *key, const char **out, px_err *err);
@@ -16,8 +13,6 @@ int px_x_arr(const json_t *obj, const char *key, size_t min, size_t max, json_t 
 /* Copy a string member into a fixed buffer of size cap (incl. NUL),
  * refusing empty or longer values. */
 int px_x_strcpy(const json_t *obj, const char *key, char *dst, size_t cap, px_err *err);
-/* 1 if s is 1..PX_NAME_MAX bytes of [A-Za-z0-9._-]. */
-int px_x_name_valid(const char *s);
 /* Replace bytes that are not printable ASCII with '?' (text from the log
  * reaches terminals). */
 void px_x_printable(char *s);

@@ -16,7 +16,6 @@
 
 #include "lambda/step_internal.h"
 
-#define ACCEPTED_FIELDS 7
 #define ACCEPTED_SUBJECT "instance"
 
 static json_t *predicate_json(const struct px_lambda *l, const px_stage_input *in, size_t n, int64_t at) {
@@ -76,18 +75,8 @@ static int read_inputs(const json_t *a, px_err *err) {
 
 static int read_predicate(px_accepted *a, const json_t *pr, px_err *err) {
     static const char *const keys[] = {"manifest", "measurement", "evidence", "inputs", "stage", "accepted", NULL};
-    const char *k;
-    json_t *v;
-    if (!json_is_object(pr) || json_object_size(pr) > ACCEPTED_FIELDS)
-        return px_fail(err, PX_E_INVALID, "accepted-input predicate must be an object of its %d members",
-                       ACCEPTED_FIELDS - 1);
-    json_object_foreach((json_t *)pr, k, v) {
-        int known = 0;
-        for (size_t i = 0; keys[i]; i++)
-            known |= !strcmp(k, keys[i]);
-        if (!known)
-            return px_fail(err, PX_E_INVALID, "accepted-input predicate has an unknown member \"%.40s\"", k);
-    }
+    if (px_json_only(pr, "accepted-input predicate", keys, err))
+        return -1;
     if (px_json_hex(pr, "manifest", a->manifest, PX_SHA256_BYTES, err) ||
         px_proofgen_read_stage(json_object_get(pr, "stage"), &a->index, &a->partition, a->kind, err) ||
         px_json_hex(pr, "measurement", a->measurement, PX_SHA256_BYTES, err) ||

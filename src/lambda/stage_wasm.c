@@ -21,7 +21,6 @@
 /* CPU a run may take beyond its task's limit: instance reset and output. */
 #define MAP_RUN_MARGIN_MS 50u
 
-static const char *const param_names[] = {"cpu_ms", "wall_ms", "mem_mb", "max_output", NULL};
 static const char *const map_names[] = {"map", "dim", "blocks", "pseudonym", NULL};
 
 static int listed(const char *const *names, const char *key) {
@@ -37,11 +36,13 @@ static int wasm_check(const json_t *params, px_err *err) {
     px_map_params mp;
     if (px_map_params_read(params, &mp, err))
         return -1;
+    static const char *const all_names[] = {"cpu_ms", "wall_ms", "mem_mb", "max_output", "map",
+                                            "dim",    "blocks",  "pseudonym", NULL};
+    if (px_json_only(params, "wasm params", all_names, err))
+        return -1;
     json_object_foreach((json_t *)params, key, v) {
         if (listed(map_names, key))
             continue;
-        if (!listed(param_names, key))
-            return px_fail(err, PX_E_INVALID, "unknown param \"%.40s\"", key);
         if (!json_is_integer(v) || json_integer_value(v) <= 0 || json_integer_value(v) > UINT32_MAX)
             return px_fail(err, PX_E_INVALID, "param \"%s\" must be a positive 32-bit integer", key);
     }

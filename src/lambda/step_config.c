@@ -6,19 +6,6 @@
 
 #include "pixiu/lambda.h"
 
-static int check_members(const json_t *o, const char *what, const char *const *allowed, px_err *err) {
-    const char *key;
-    json_t *v;
-    json_object_foreach((json_t *)o, key, v) {
-        int ok = 0;
-        for (size_t i = 0; allowed[i]; i++)
-            ok |= !strcmp(key, allowed[i]);
-        if (!ok)
-            return px_fail(err, PX_E_INVALID, "%s has an unknown member \"%.40s\"", what, key);
-    }
-    return 0;
-}
-
 static int parse_u32(const json_t *o, const char *key, uint32_t *out, px_err *err) {
     int64_t v;
     if (px_json_int(o, key, &v, err))
@@ -34,7 +21,7 @@ static int parse_stage(px_stage_config *c, const json_t *s, px_err *err) {
     const char *kind;
     if (!json_is_object(s))
         return px_fail(err, PX_E_INVALID, "field \"stage\" must be an object");
-    if (check_members(s, "\"stage\"", allowed, err) || parse_u32(s, "index", &c->index, err) ||
+    if (px_json_only(s, "stage", allowed, err) || parse_u32(s, "index", &c->index, err) ||
         px_json_str(s, "kind", &kind, err))
         return -1;
     if (!px_tee_kind_valid(kind))
@@ -92,7 +79,7 @@ static int parse_predecessors(px_stage_config *c, const json_t *p, px_err *err) 
     int64_t level;
     if (!json_is_object(p))
         return px_fail(err, PX_E_INVALID, "field \"predecessors\" must be an object");
-    if (check_members(p, "\"predecessors\"", allowed, err) || px_json_int(p, "min_level", &level, err))
+    if (px_json_only(p, "predecessors", allowed, err) || px_json_int(p, "min_level", &level, err))
         return -1;
     if (level < 0 || level > 255)
         return px_fail(err, PX_E_INVALID, "field \"min_level\" is outside 0..255");
@@ -126,7 +113,7 @@ static int parse_doc(px_stage_config *c, const json_t *o, px_err *err) {
                                           "params", NULL};
     if (!json_is_object(o))
         return px_fail(err, PX_E_INVALID, "stage config must be a JSON object");
-    if (check_members(o, "stage config", allowed, err) ||
+    if (px_json_only(o, "stage config", allowed, err) ||
         px_json_hex(o, "manifest", c->manifest, sizeof c->manifest, err) ||
         parse_stage(c, json_object_get(o, "stage"), err) ||
         parse_successors(c, json_object_get(o, "successors"), err) ||

@@ -24,30 +24,6 @@ const char *px_role_name(unsigned bit) {
     return "unknown";
 }
 
-static int only_keys(const json_t *o, const char *const *allowed, px_err *err) {
-    const char *key;
-    json_t *v;
-    json_object_foreach((json_t *)o, key, v) {
-        size_t i = 0;
-        while (allowed[i] && strcmp(allowed[i], key))
-            i++;
-        if (!allowed[i])
-            return px_fail(err, PX_E_INVALID, "unknown field \"%.64s\"", key);
-    }
-    return 0;
-}
-
-static int id_valid(const char *s) {
-    size_t n = strlen(s);
-    if (n == 0 || n > PX_MEMBER_ID_MAX)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
-              s[i] == '.' || s[i] == '_' || s[i] == '-'))
-            return 0;
-    return 1;
-}
-
 static int url_valid(const char *s) {
     size_t n = strlen(s);
     if (n > PX_MEMBER_URL_MAX || n < 8 || s[n - 1] == '/')
@@ -60,19 +36,21 @@ static int url_valid(const char *s) {
     return 1;
 }
 
-static int read_roles(px_member *n, const json_t *o, px_err *err) {
-    json_t *roles = json_object_get(o, "roles"), *r;
+int px_roles_read(const json_t *o, unsigned *roles, px_err *err) {
+    json_t *list = json_object_get(o, "roles"), *r;
+    unsigned got = 0;
     size_t i;
-    if (!json_is_array(roles) || json_array_size(roles) == 0)
+    if (!json_is_array(list) || json_array_size(list) == 0)
         return px_fail(err, PX_E_INVALID, "field \"roles\" must be a non-empty array");
-    json_array_foreach(roles, i, r) {
+    json_array_foreach(list, i, r) {
         unsigned bit;
         if (!json_is_string(r) || px_role_parse(json_string_value(r), &bit))
             return px_fail(err, PX_E_INVALID, "role %zu is not pod, executor, log, witness or consumer", i);
-        if (n->roles & bit)
+        if (got & bit)
             return px_fail(err, PX_E_INVALID, "role \"%s\" is listed twice", json_string_value(r));
-        n->roles |= bit;
+        got |= bit;
     }
+    *roles = got;
     return 0;
 }
 
@@ -104,15 +82,15 @@ static int read_node(px_member *n, const json_t *o, px_err *err) {
     const char *id, *url;
     if (!json_is_object(o))
         return px_fail(err, PX_E_INVALID, "must be an object");
-    if (only_keys(o, keys, err) || px_json_str(o, "id", &id, err) || px_json_str(o, "url", &url, err))
+    if (px_json_only(o, "node", keys, err) || px_json_str(o, "id", &id, err) || px_json_str(o, "url", &url, err))
         return -1;
-    if (!id_valid(id))
+    if (!px_id_valid(id))
         return px_fail(err, PX_E_INVALID, "id must be 1 to %d characters of [A-Za-z0-9._-]", PX_MEMBER_ID_MAX);
     if (!url_valid(url))
         return px_fail(err, PX_E_INVALID, "url \"%.80s\" must be http(s)://host:port without a trailing '/'", url);
     strcpy(n->id, id);
     strcpy(n->url, url);
-    if (read_key(&n->signing, o, "signing_key", err) || read_roles(n, o, err) || read_tee(n, o, err))
+    if (read_key(&n->signing, o, "signing_key", err) || px_roles_read(o, &n->roles, err) || read_tee(n, o, err))
         return -1;
     if (json_object_get(o, "platform_key")) {
         if (read_key(&n->platform, o, "platform_key", err))
@@ -186,7 +164,7 @@ static int read_doc(px_membership *m, const json_t *doc, px_err *err) {
     const char *schema;
     if (!json_is_object(doc))
         return px_fail(err, PX_E_INVALID, "must be a JSON object");
-    if (only_keys(doc, keys, err) || px_json_str(doc, "schema", &schema, err))
+    if (px_json_only(doc, "membership", keys, err) || px_json_str(doc, "schema", &schema, err))
         return -1;
     if (strcmp(schema, PX_MEMBERSHIP_SCHEMA))
         return px_fail(err, PX_E_INVALID, "schema is not %s", PX_MEMBERSHIP_SCHEMA);

@@ -22,20 +22,6 @@ static int path_member(const json_t *o, const char *key, const char *dir, char *
     return 0;
 }
 
-static int read_roles(px_node_config *c, const json_t *o, px_err *err) {
-    json_t *roles = json_object_get(o, "roles"), *r;
-    size_t i;
-    if (!json_is_array(roles) || json_array_size(roles) == 0)
-        return px_fail(err, PX_E_INVALID, "field \"roles\" must be a non-empty array");
-    json_array_foreach(roles, i, r) {
-        unsigned bit;
-        if (!json_is_string(r) || px_role_parse(json_string_value(r), &bit))
-            return px_fail(err, PX_E_INVALID, "role %zu is not pod, executor, log, witness or consumer", i);
-        c->roles |= bit;
-    }
-    return 0;
-}
-
 /* Optional: when a POD settles its charges (ms, 1 to a week). */
 static int settle_times(px_node_config *c, const json_t *o, px_err *err) {
     static const struct { const char *key; int64_t dflt; } t[] = {
@@ -53,26 +39,19 @@ static int settle_times(px_node_config *c, const json_t *o, px_err *err) {
 static int read_doc(px_node_config *c, const json_t *o, px_err *err) {
     static const char *const keys[] = {"id", "dir", "listen", "port", "port_file", "membership", "key",
                                        "platform_key", "worker", "roles", "settle_grace_ms", "settle_every_ms", NULL};
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)o, k, v) {
-        size_t i = 0;
-        while (keys[i] && strcmp(keys[i], k))
-            i++;
-        if (!keys[i])
-            return px_fail(err, PX_E_INVALID, "unknown field \"%.64s\"", k);
-    }
+    if (px_json_only(o, "node config", keys, err))
+        return -1;
     const char *id;
     if (px_json_str(o, "id", &id, err))
         return -1;
-    if (!px_node_id_valid(id))
+    if (!px_id_valid(id))
         return px_fail(err, PX_E_INVALID, "id must be 1 to 64 characters of [A-Za-z0-9._-]");
     strcpy(c->id, id);
     if (path_member(o, "dir", NULL, c->dir, 1, err) || path_member(o, "membership", c->dir, c->membership, 1, err) ||
         path_member(o, "key", c->dir, c->key, 1, err) ||
         path_member(o, "platform_key", c->dir, c->platform_key, 0, err) ||
         path_member(o, "worker", c->dir, c->worker, 0, err) ||
-        path_member(o, "port_file", c->dir, c->port_file, 0, err) || read_roles(c, o, err))
+        path_member(o, "port_file", c->dir, c->port_file, 0, err) || px_roles_read(o, &c->roles, err))
         return -1;
     json_t *listen = json_object_get(o, "listen"), *port = json_object_get(o, "port");
     snprintf(c->listen, sizeof c->listen, "%s", json_is_string(listen) ? json_string_value(listen) : "127.0.0.1");

@@ -116,8 +116,8 @@ static int admit_locked(px_pod *p, const char *manifest, const px_pod_request *r
 int px_pod_admit(px_pod *p, const char *manifest_hex, const px_pod_request *req, const char *epsilon,
                  const char *delta, px_err *err) {
     int64_t e, d;
-    if (manifest_check(manifest_hex, err) || px_pod_name_check("dataset", req->dataset, err) ||
-        px_pod_name_check("consumer", req->consumer, err) || px_eps_parse(&e, epsilon, PX_ROUND_UP, err) ||
+    if (manifest_check(manifest_hex, err) || px_id_check("dataset", req->dataset, err) ||
+        px_id_check("consumer", req->consumer, err) || px_eps_parse(&e, epsilon, PX_ROUND_UP, err) ||
         px_delta_parse(&d, delta, PX_ROUND_UP, err))
         return px_err_prefix(err, "admission: ");
     if (px_db_begin(p, err))

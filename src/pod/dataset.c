@@ -5,7 +5,7 @@
 #include "pod/db.h"
 
 int px_pod_dataset_create(px_pod *p, const char *name, const px_pod_schema *s, px_err *err) {
-    if (px_pod_name_check("dataset", name, err))
+    if (px_id_check("dataset", name, err))
         return -1;
     px_pod_schema copy = *s;
     if (px_schema_valid(&copy.rec, err))

@@ -7,7 +7,6 @@
 
 #define POD_DB_VERSION 2
 #define BUSY_TIMEOUT_MS 30000
-#define NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
 
 /* The ledger: state 1 charged, 2 started (data released), 3 refunded,
  * 4 spent (the task's DP stage released: never refundable); reason says
@@ -100,13 +99,6 @@ void px_db_rollback(px_pod *p) {
 void px_db_text(sqlite3_stmt *st, int col, char *dst, size_t cap) {
     const unsigned char *t = sqlite3_column_text(st, col);
     snprintf(dst, cap, "%s", t ? (const char *)t : "");
-}
-
-int px_pod_name_check(const char *what, const char *name, px_err *err) {
-    size_t n = name ? strlen(name) : 0;
-    if (n == 0 || n > PX_KEY_NAME_MAX || strspn(name, NAME_CHARS) != n)
-        return px_fail(err, PX_E_INVALID, "%s name must be 1-%d characters of [A-Za-z0-9_.-]", what, PX_KEY_NAME_MAX);
-    return 0;
 }
 
 static int check_version(px_pod *p, px_err *err) {

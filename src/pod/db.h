@@ -27,6 +27,5 @@ int px_db_dataset(px_pod *p, const char *name, int64_t *id, px_pod_schema *s, px
 void px_db_text(sqlite3_stmt *st, int col, char *dst, size_t cap);
 /* Export inside a transaction the caller holds. */
 int px_db_export(px_pod *p, const char *dataset, px_buf *out, px_pod_export_info *info, px_err *err);
-int px_pod_name_check(const char *what, const char *name, px_err *err);
 
 #endif

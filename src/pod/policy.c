@@ -39,7 +39,7 @@ static int parse_consumers(px_pod_policy *pol, const json_t *a, px_err *err) {
             pol->any_consumer = 1;
             continue;
         }
-        if (px_pod_name_check("consumer", s, err))
+        if (px_id_check("consumer", s, err))
             return px_err_prefix(err, "\"consumers\"[%zu]: ", i);
         if (!(pol->consumers[pol->nconsumers] = strdup(s)))
             return px_fail(err, PX_E_NOMEM, "out of memory");
@@ -112,7 +112,7 @@ static int parse_executors(px_pod_policy *pol, const json_t *a, px_err *err) {
     json_t *v;
     json_array_foreach(a, i, v) {
         const char *s = json_string_value(v);
-        if (!s || px_pod_name_check("executor", s, err))
+        if (!s || px_id_check("executor", s, err))
             return px_fail(err, PX_E_INVALID, "\"executors\"[%zu] must be a node id", i);
         if (!(pol->executors[pol->nexecutors] = strdup(s)))
             return px_fail(err, PX_E_NOMEM, "out of memory");
@@ -149,15 +149,8 @@ static int parse_budget(px_pod_policy *pol, const json_t *b, px_err *err) {
 
 static int parse_root(px_pod_policy *pol, const json_t *root, px_err *err) {
     static const char *const known[] = {"consumers", "code", "min_level", "executors", "require_dp", "budget", NULL};
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)root, k, v) {
-        size_t i = 0;
-        while (known[i] && strcmp(known[i], k))
-            i++;
-        if (!known[i])
-            return px_fail(err, PX_E_INVALID, "unknown member \"%s\"", px_row_safe_name(k));
-    }
+    if (px_json_only(root, "policy", known, err))
+        return -1;
     json_t *rd = json_object_get(root, "require_dp");
     if (rd && !json_is_boolean(rd))
         return px_fail(err, PX_E_INVALID, "\"require_dp\" must be true or false");

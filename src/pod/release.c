@@ -134,7 +134,7 @@ int px_pod_release(px_pod *p, const px_signer *pod_key, const char *pod_id, cons
                    px_buf *envelope, px_err *err) {
     px_release_info ri;
     memset(&ri, 0, sizeof ri);
-    if (px_pod_name_check("POD", pod_id, err) || px_pod_name_check("dataset", dataset, err))
+    if (px_id_check("POD", pod_id, err) || px_id_check("dataset", dataset, err))
         return -1;
     if (strlen(manifest_hex) != HEX_DIGEST_LEN || strspn(manifest_hex, "0123456789abcdef") != HEX_DIGEST_LEN)
         return px_fail(err, PX_E_INVALID, "manifest id must be %d lower-case hex digits", HEX_DIGEST_LEN);

@@ -52,12 +52,10 @@ static int find_named(const px_schema *s, const json_t *root, const char *key, i
 }
 
 static int parse_root(px_pod_schema *out, const json_t *root, px_err *err) {
-    const char *k;
+    static const char *const keys[] = {"fields", "user", "key", NULL};
     json_t *v;
-    json_object_foreach((json_t *)root, k, v) {
-        if (strcmp(k, "fields") && strcmp(k, "user") && strcmp(k, "key"))
-            return px_fail(err, PX_E_INVALID, "schema: unknown member \"%s\"", k);
-    }
+    if (px_json_only(root, "schema", keys, err))
+        return -1;
     json_t *fields = json_object_get(root, "fields");
     if (!json_is_array(fields) || json_array_size(fields) == 0)
         return px_fail(err, PX_E_INVALID, "schema: \"fields\" must be a non-empty array");

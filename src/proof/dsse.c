@@ -109,19 +109,6 @@ static int b64_any(px_buf *out, const char *s, size_t len, const char *what, px_
 static const char *const env_members[] = {"payload", "payloadType", "signatures", NULL};
 static const char *const sig_members[] = {"keyid", "sig", NULL};
 
-static int only_members(const json_t *obj, const char *const *allowed, px_err *err) {
-    const char *key;
-    json_t *val;
-    json_object_foreach((json_t *)obj, key, val) {
-        size_t k = 0;
-        while (allowed[k] && strcmp(allowed[k], key) != 0)
-            k++;
-        if (!allowed[k])
-            return px_fail(err, PX_E_INVALID, "unknown field \"%.64s\"", key);
-    }
-    return 0;
-}
-
 static int parse_sigs(px_dsse *e, const json_t *arr, px_err *err) {
     if (!json_is_array(arr))
         return px_fail(err, PX_E_INVALID, "envelope field \"signatures\" must be an array");
@@ -139,7 +126,7 @@ static int parse_sigs(px_dsse *e, const json_t *arr, px_err *err) {
         const char *sig64;
         if (!json_is_object(s))
             return px_fail(err, PX_E_INVALID, "envelope signature %zu is not an object", i);
-        if (only_members(s, sig_members, err))
+        if (px_json_only(s, "DSSE signature", sig_members, err))
             return px_err_prefix(err, "envelope signature %zu: ", i);
         if (kid && !json_is_string(kid))
             return px_fail(err, PX_E_INVALID, "envelope signature %zu: \"keyid\" must be a string", i);
@@ -171,7 +158,7 @@ int px_dsse_parse(px_dsse *out, const void *json, size_t len, px_err *err) {
         px_fail(err, PX_E_INVALID, "envelope is not a JSON object");
         goto out;
     }
-    if (only_members(root, env_members, err) || px_json_str(root, "payloadType", &type, err) ||
+    if (px_json_only(root, "DSSE envelope", env_members, err) || px_json_str(root, "payloadType", &type, err) ||
         px_json_str(root, "payload", &payload64, err)) {
         px_err_prefix(err, "envelope: ");
         goto out;

@@ -36,7 +36,10 @@ static void test_decimal_parse_format(void **state) {
     /* 1/3 is no finite decimal: printed rounded UP at 18 digits. */
     assert_q_str(px_dp_q_make(1, 3), "0.333333333333333334");
     assert_q_str(px_dp_q_make(2, 3), "0.666666666666666667");
-    const char *bad[] = {"", ".5", "01", "1.", "1e-5", "-1", "+1", "0.5 ",
+    /* The one decimal grammar of core.h: exponents too. */
+    assert_q_str(q("1e-5"), "0.00001");
+    assert_q_str(q("2.5E+3"), "2500");
+    const char *bad[] = {"", ".5", "01", "1.", "1e-19", "-1", "+1", "0.5 ",
                          " 0.5", "0x10", "0.0000000000000000001",
                          "18446744073709551616", "1.8446744073709551616", "nan"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

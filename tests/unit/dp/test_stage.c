@@ -105,9 +105,9 @@ static void test_stage_bad_configs(void **state) {
         const char *cfg, *needle;
     } bad[] = {
         {"{\"mechanism\":\"sum\",\"dim\":1,\"lower\":0,\"upper\":1,"
-         "\"epsilon\":\"1\",\"extra\":1}", "unknown member 'extra'"},
+         "\"epsilon\":\"1\",\"extra\":1}", "unknown field \"extra\""},
         {"{\"mechanism\":\"sum\",\"dim\":1,\"lower\":0,\"upper\":1,"
-         "\"epsilon\":\"1e-3\"}", "epsilon"},
+         "\"epsilon\":\".5\"}", "epsilon"},
         {"{\"mechanism\":\"sum\",\"dim\":1,\"lower\":0,\"upper\":1,"
          "\"epsilon\":0.5}", "epsilon"},
         {"{\"mechanism\":\"sum\",\"dim\":1,\"lower\":0,\"upper\":1,"
