@@ -21,8 +21,17 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+/* Everything declared here is libpixiu's API; the rest is hidden. */
+#pragma GCC visibility push(default)
 
 #define PX_VERSION "0.1.0"
+
+/* Alignment that C11 and C++11 both read. */
+#ifdef __cplusplus
+#define PX_ALIGNAS(n) alignas(n)
+#else
+#define PX_ALIGNAS(n) _Alignas(n)
+#endif
 
 /* ---- errors ------------------------------------------------------------ */
 
@@ -184,11 +193,20 @@ int px_file_read(const char *path, size_t max, px_buf *out, px_err *err);
 int px_file_write_atomic(const char *path, const void *data, size_t len,
                          unsigned mode, px_err *err);
 
+/* Where a file PIXIU installs is, found from the running executable (or
+ * from libpixiu.so, for a program that links it) so that an installed tree
+ * can be moved: next to it (a build tree), else where `cmake --install`
+ * puts kind ("libexec": pixiu_worker and the sandbox runner in
+ * PREFIX/libexec/pixiu; "share": PREFIX/share/pixiu, e.g. "sdk"). out
+ * holds cap bytes; PX_E_NOTFOUND naming where it looked. */
+int px_file_installed(const char *kind, const char *name, char *out, size_t cap, px_err *err);
+
 /* Milliseconds since the Unix epoch (wall clock). */
 int64_t px_now_ms(void);
 /* Monotonic nanoseconds, for measuring durations. */
 uint64_t px_mono_ns(void);
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif

@@ -16,6 +16,8 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+/* Everything declared here is libpixiu's API; the rest is hidden. */
+#pragma GCC visibility push(default)
 
 #define PX_SHA256_BYTES 32
 #define PX_BLAKE2B_BYTES 32
@@ -49,7 +51,7 @@ void px_blake2b_keyed(uint8_t *out, size_t outlen, const uint8_t *key, size_t ke
                       size_t alen, const void *b, size_t blen);
 
 typedef struct px_sha256_ctx {
-    _Alignas(16) uint8_t opaque[128]; /* crypto_hash_sha256_state */
+    PX_ALIGNAS(16) uint8_t opaque[128]; /* crypto_hash_sha256_state */
 } px_sha256_ctx;
 void px_sha256_init(px_sha256_ctx *c);
 void px_sha256_update(px_sha256_ctx *c, const void *in, size_t n);
@@ -161,6 +163,7 @@ int px_verifier_format(const px_verifier *v, px_buf *out, px_err *err);
 /* arg is either a verifier-key string or the path of a file holding one. */
 int px_verifier_load(px_verifier *v, const char *arg, px_err *err);
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif

@@ -24,6 +24,8 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+/* Everything declared here is libpixiu's API; the rest is hidden. */
+#pragma GCC visibility push(default)
 
 /* ---- exact rationals for privacy parameters ------------------------------ */
 
@@ -274,6 +276,7 @@ json_t *px_dp_predicate(const px_dp_config *c, const px_dp_result *res,
 struct px_stage_kind;
 extern const struct px_stage_kind px_dp_stage_kind;
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif

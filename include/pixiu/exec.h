@@ -30,6 +30,8 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+/* Everything declared here is libpixiu's API; the rest is hidden. */
+#pragma GCC visibility push(default)
 
 #define PX_MANIFEST_PAYLOAD_TYPE "application/vnd.pixiu.manifest+json"
 #define PX_MANIFEST_SCHEMA "urn:pixiu:manifest:v1"
@@ -601,6 +603,7 @@ typedef struct px_receipt_root {
 int px_receipt_verify(const void *json, size_t len, const px_receipt_root *root,
                       px_receipt_summary *out, px_err *err);
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif

@@ -10,6 +10,8 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+/* Everything declared here is libpixiu's API; the rest is hidden. */
+#pragma GCC visibility push(default)
 
 #define PX_HTTP_BODY_MAX_DEFAULT (8u << 20)
 
@@ -68,6 +70,7 @@ int px_http_call(const char *method, const char *url, const px_http_header *head
                  const void *body, size_t body_len, long timeout_ms, size_t max_resp, int *status,
                  px_buf *resp, px_err *err);
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif

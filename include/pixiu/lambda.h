@@ -25,6 +25,8 @@ struct px_sandbox; /* pixiu/sandbox.h */
 #ifdef __cplusplus
 extern "C" {
 #endif
+/* Everything declared here is libpixiu's API; the rest is hidden. */
+#pragma GCC visibility push(default)
 
 #define PX_EXEC_PREDICATE "urn:pixiu:predicate:execution:v1"
 #define PX_RELEASE_PREDICATE "urn:pixiu:predicate:release:v1"
@@ -463,6 +465,7 @@ void px_lambda_host_free(px_lambda_host *h);
 int px_lambda_worker_main(int fd, const px_stage_kind *const *table,
                           const px_tee_backend *backend);
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif

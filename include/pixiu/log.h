@@ -20,6 +20,8 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+/* Everything declared here is libpixiu's API; the rest is hidden. */
+#pragma GCC visibility push(default)
 
 #define PX_LOG_HASH_BYTES 32
 #define PX_LOG_MAX_PROOF 64          /* hashes in any proof of a 2^64 tree */
@@ -295,6 +297,7 @@ int px_log_bundle_split(const uint8_t *data, size_t len, const uint8_t **entries
 /* Format the tile path (without the leading "/tile/"). */
 int px_log_tile_path_format(int level, uint64_t index, unsigned width, px_buf *out, px_err *err);
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif

@@ -18,6 +18,8 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+/* Everything declared here is libpixiu's API; the rest is hidden. */
+#pragma GCC visibility push(default)
 
 #define PX_MEMBERSHIP_SCHEMA "urn:pixiu:membership:v1"
 #define PX_MEMBERSHIP_MAX_BYTES (16u << 20)
@@ -130,6 +132,7 @@ int px_signed_call(const px_signer *key, const char *node, const char *to,
                    size_t body_len, long timeout_ms, size_t max_resp,
                    int *status, px_buf *resp, px_err *err);
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif

@@ -22,6 +22,8 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+/* Everything declared here is libpixiu's API; the rest is hidden. */
+#pragma GCC visibility push(default)
 
 /* ---- record digest and source keys --------------------------------------- */
 
@@ -430,6 +432,7 @@ int px_pod_demo_generate(px_buf *csv, px_buf *schema_json, uint32_t users, uint3
                          uint64_t seed, const px_source_signer *bank, unsigned signed_permille,
                          px_err *err);
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif

@@ -10,6 +10,8 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+/* Everything declared here is libpixiu's API; the rest is hidden. */
+#pragma GCC visibility push(default)
 
 /* ---- C2SP signed-note v1 ------------------------------------------------ */
 
@@ -109,6 +111,7 @@ int px_statement_parse(px_statement *st, const void *json, size_t len,
                        px_err *err);
 void px_statement_free(px_statement *st);
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif

@@ -15,6 +15,8 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+/* Everything declared here is libpixiu's API; the rest is hidden. */
+#pragma GCC visibility push(default)
 
 #define PX_RECORDS_MAGIC "PXR1"
 #define PX_VECTOR_MAGIC "PXV1"
@@ -139,6 +141,7 @@ int px_tagged_open(px_tagged_reader *r, const uint8_t *data, size_t len, px_err 
  * values (zeros when absent), 0 at the end, -1 on a malformed entry. */
 int px_tagged_next(px_tagged_reader *r, const uint8_t **tag, int *present, double *values, px_err *err);
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif

@@ -25,6 +25,8 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+/* Everything declared here is libpixiu's API; the rest is hidden. */
+#pragma GCC visibility push(default)
 
 #define PX_WASM_PAGE_BYTES 65536u
 #define PX_WASM_MODULE_MAX_DEFAULT (16u << 20) /* bytes */
@@ -299,6 +301,7 @@ void px_sandbox_run_describe(const px_sandbox_run_out *r,
 int px_wasm_build(const char *src, const char *out, const char *sdk_dir,
                   px_err *err);
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif

@@ -26,6 +26,8 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+/* Everything declared here is libpixiu's API; the rest is hidden. */
+#pragma GCC visibility push(default)
 
 #define PX_TEE_NONCE_BYTES 32
 #define PX_TEE_MEASUREMENT_BYTES PX_SHA256_BYTES
@@ -262,6 +264,7 @@ int px_tee_worker_finish(px_tee_worker *w, int kill_first, int *status,
 int px_tee_file_digest(uint8_t out[PX_SHA256_BYTES], const char *path,
                        px_err *err);
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif

@@ -67,7 +67,8 @@ static int step_parse(int argc, char **argv, step_args *a) {
     return 0;
 }
 
-/* The worker sits next to the running executable unless told otherwise. */
+/* The worker sits next to the running executable (or in an installed
+ * tree's libexec/pixiu) unless told otherwise. */
 static int step_worker_path(const step_args *a, char *out, size_t cap, px_err *err) {
     const char *env = getenv("PIXIU_WORKER");
     if (a->worker || env) {
@@ -75,16 +76,7 @@ static int step_worker_path(const step_args *a, char *out, size_t cap, px_err *e
             return px_fail(err, PX_E_INVALID, "worker path too long");
         return 0;
     }
-    char self[4096];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0)
-        return px_fail(err, PX_E_IO, "cannot find the running executable");
-    self[n] = 0;
-    char *slash = strrchr(self, '/');
-    *slash = 0;
-    if ((size_t)snprintf(out, cap, "%s/pixiu_worker", self) >= cap)
-        return px_fail(err, PX_E_INVALID, "worker path too long");
-    return 0;
+    return px_file_installed("libexec", "pixiu_worker", out, cap, err);
 }
 
 /* The three files of one --input, read into bufs[0..2]. */

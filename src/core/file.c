@@ -1,5 +1,7 @@
 /* Files: bounded reads and durable atomic writes. */
+#include <dlfcn.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -125,4 +127,61 @@ uint64_t px_mono_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The directory of the running executable. */
+static int self_dir(char *out, size_t cap, px_err *err) {
+    ssize_t n = readlink("/proc/self/exe", out, cap - 1);
+    if (n <= 0 || (size_t)n >= cap - 1)
+        return px_fail(err, PX_E_IO, "cannot find the running executable");
+    out[n] = 0;
+    char *slash = strrchr(out, '/');
+    if (slash)
+        *slash = 0;
+    return 0;
+}
+
+/* The directory of the file holding this library's code: libpixiu.so when
+ * a program links it, else the program itself. */
+static int lib_dir(char *out, size_t cap) {
+    Dl_info info;
+    if (!dladdr((void *)px_file_installed, &info) || !info.dli_fname || !realpath(info.dli_fname, out))
+        return -1;
+    (void)cap;
+    char *slash = strrchr(out, '/');
+    if (slash)
+        *slash = 0;
+    return 0;
+}
+
+static int try_path(char *out, size_t cap, const char *fmt, const char *dir, const char *name) {
+    if (snprintf(out, cap, fmt, dir, name) >= (int)cap || access(out, F_OK))
+        return -1;
+    char *real = realpath(out, NULL);
+    if (real && strlen(real) < cap)
+        strcpy(out, real);
+    free(real);
+    return 0;
+}
+
+int px_file_installed(const char *kind, const char *name, char *out, size_t cap, px_err *err) {
+    char self[PATH_MAX], lib[PATH_MAX];
+    if (self_dir(self, sizeof self, err))
+        return -1;
+    int have_lib = lib_dir(lib, sizeof lib) == 0 && strcmp(lib, self);
+    /* In a build tree everything is side by side; installed, each kind has
+     * its place under the prefix, found from bin/, libexec/pixiu/ or the
+     * library's own directory (lib/ or lib/<multiarch>/). */
+    static const char *const libexec[] = {"%s/%s", "%s/../libexec/pixiu/%s", "%s/../%s", "%s/../../libexec/pixiu/%s",
+                                          NULL};
+    static const char *const share[] = {"%s/../share/pixiu/%s", "%s/../../share/pixiu/%s", NULL};
+    const char *const *tries = !strcmp(kind, "libexec") ? libexec : !strcmp(kind, "share") ? share : NULL;
+    if (!tries)
+        return px_fail(err, PX_E_INVALID, "unknown install location \"%s\"", kind);
+    for (int i = 0; tries[i]; i++)
+        if (!try_path(out, cap, tries[i], self, name) || (have_lib && !try_path(out, cap, tries[i], lib, name)))
+            return 0;
+    snprintf(out, cap, tries[0], self, name);
+    return px_fail(err, PX_E_NOTFOUND, "%s not found next to %s nor where an installed PIXIU keeps it", name,
+                   self);
 }

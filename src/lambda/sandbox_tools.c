@@ -79,32 +79,15 @@ static int default_cache_dir(char *out, px_err *err) {
                                              "cache directory path too long");
 }
 
-/* The runner sits next to the running executable unless told otherwise. */
+/* The runner sits next to the running executable (or in an installed
+ * tree's libexec/pixiu) unless told otherwise. */
 static int default_runner(char *out, px_err *err) {
     const char *env = getenv("PIXIU_WASM_RUNNER");
     if (env && *env)
         return copy_path(out, env, "PIXIU_WASM_RUNNER", err);
-    char self[PX_SANDBOX_PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0)
-        return px_fail(err, PX_E_IO, "cannot locate the running executable");
-    self[n] = '\0';
-    *strrchr(self, '/') = '\0';
-    if (px_sb_path_join(out, self, RUNNER_NAME, err))
-        return -1;
-    if (access(out, X_OK) == 0)
-        return 0;
-    /* An installed pixiu keeps the runner in libexec/pixiu. */
-    char alt[PX_SANDBOX_PATH_MAX];
-    if (snprintf(alt, sizeof alt, "%s/../libexec/pixiu/" RUNNER_NAME, self) <
-            (int)sizeof alt &&
-        access(alt, X_OK) == 0) {
-        strcpy(out, alt);
-        return 0;
-    }
-    return px_fail(err, PX_E_NOTFOUND,
-                   "sandbox runner not found at %s (set PIXIU_WASM_RUNNER)",
-                   out);
+    if (px_file_installed("libexec", RUNNER_NAME, out, PX_SANDBOX_PATH_MAX, err))
+        return px_err_prefix(err, "sandbox runner (set PIXIU_WASM_RUNNER): ");
+    return 0;
 }
 
 /* Full path of a program as execvp would find it in path_list. */

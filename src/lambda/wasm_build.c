@@ -19,9 +19,15 @@
 #define TASK_STACK_BYTES "1048576"
 #define TASK_SDK_HEADER "pixiu_task.h"
 
+/* --sdk, else $PIXIU_SDK_DIR, else the SDK installed with this pixiu
+ * (PREFIX/share/pixiu/sdk), else the source tree it was built from. */
 static int find_sdk(const char *given, char *out, px_err *err) {
     const char *env = getenv("PIXIU_SDK_DIR");
-    const char *dir = given ? given : (env && *env) ? env : PX_SOURCE_DIR "/sdk";
+    char installed[PX_SANDBOX_PATH_MAX];
+    const char *dir = given                                                                ? given
+                      : (env && *env)                                                      ? env
+                      : !px_file_installed("share", "sdk", installed, sizeof installed, NULL) ? installed
+                                                                                           : PX_SOURCE_DIR "/sdk";
     if (snprintf(out, PX_SANDBOX_PATH_MAX, "%s/" TASK_SDK_HEADER, dir) >=
         PX_SANDBOX_PATH_MAX)
         return px_fail(err, PX_E_INVALID, "SDK path too long");

@@ -8,6 +8,7 @@
 #include "pixiu/exec.h"
 #include "pixiu/lambda.h"
 #include "pixiu/net.h"
+#include "pixiu/node.h"
 
 /* What an auditor or a POD trusts, derived from the membership: the
  * platform key of every node that has one, the signing key of every POD,
@@ -41,7 +42,8 @@ void px_node_build_print(FILE *f, const px_lambda_build *b, int json);
 /* Hex build digests from the command line (64 hex characters each). */
 int px_node_builds_parse(uint8_t (*out)[PX_SHA256_BYTES], char *const *hex, size_t n, px_err *err);
 
-/* The path of a program installed next to the running executable. */
+/* The path of a PIXIU program (pixiu_worker, the runner): next to the
+ * running executable, or in PREFIX/libexec/pixiu (px_file_installed). */
 int px_node_sibling_path(char *out, size_t cap, const char *name, px_err *err);
 
 #endif
@@ -146,48 +148,4 @@ const px_member *px_node_find_role(const px_membership *m, unsigned role);
 void px_node_reply_json(px_http_response *resp, json_t *o);
 void px_node_reply_err(px_http_response *resp, const px_err *err);
 
-/* ---- the consumer's dispatcher ------------------------------------------------ */
-
-typedef struct px_submit_opts {
-    const char *id;              /* the consumer node's id */
-    const px_signer *key;        /* its node key */
-    const px_membership *members;
-    const uint8_t *code;         /* the task module, for wasm stages */
-    size_t code_len;
-    const uint8_t (*builds)[PX_SHA256_BYTES]; /* accepted builds; none: this machine's own */
-    size_t nbuilds;
-    FILE *progress;              /* stage-by-stage lines, or NULL */
-} px_submit_opts;
-
-typedef struct px_submit_result {
-    int ok;                          /* the task completed and the receipt checks */
-    uint8_t manifest[PX_SHA256_BYTES];
-    px_buf manifest_env;             /* the signed manifest */
-    px_buf result;                   /* the opened result (last stage output) */
-    uint8_t result_digest[PX_SHA256_BYTES];
-    px_buf receipt;                  /* JSON: success or failure receipt (once the plan was published) */
-    /* A failure receipt's verdict: what the log proves (docs/executor.md). */
-    int receipt_failed;
-    int64_t failed_stage;
-    uint32_t failed_partition;
-    char failed_node[PX_NODE_ID_MAX + 1];
-    char failed_status[32];
-    char blamed[PX_NODE_ID_MAX + 1];  /* "" when the log proves nobody at fault */
-    char verdict_why[PX_ERR_MSG_MAX];
-    uint64_t records, authenticated, alleged; /* from the first stage's proof */
-    size_t releases, refusals;
-    char failure[2 * PX_ERR_MSG_MAX]; /* why not ok */
-    /* Wall time of each phase, milliseconds. */
-    double recruit_ms, admit_ms, receipt_ms;
-    double stage_ms[PX_MANIFEST_MAX_STAGES];
-    size_t nstages;
-} px_submit_result;
-
-/* Complete the manifest template (consumer, nonce, times, receivers, code
- * digest), sign it, recruit back to front, publish the plan, ask each POD
- * to admit it, drive the stages, open the result and build the receipt.
- * Returns 0 when the task ran to a verdict (see r->ok), -1 on errors that
- * stop the consumer itself (bad template, no log, ...). */
-int px_submit(const px_submit_opts *o, const void *manifest_template, size_t len, px_submit_result *r,
-              px_err *err);
-void px_submit_result_free(px_submit_result *r);
+/* The consumer's dispatcher (px_submit) is public: pixiu/node.h. */

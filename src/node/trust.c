@@ -8,17 +8,7 @@
 #include "node/node.h"
 
 int px_node_sibling_path(char *out, size_t cap, const char *name, px_err *err) {
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0)
-        return px_fail(err, PX_E_IO, "cannot find the running executable");
-    self[n] = 0;
-    char *slash = strrchr(self, '/');
-    if (slash)
-        *slash = 0;
-    if (snprintf(out, cap, "%s/%s", self, name) >= (int)cap)
-        return px_fail(err, PX_E_LIMIT, "path of %s too long", name);
-    return 0;
+    return px_file_installed("libexec", name, out, cap, err);
 }
 
 int px_node_build(px_lambda_build **out, const char *worker, px_err *err) {

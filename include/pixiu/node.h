@@ -1,0 +1,93 @@
+/* PIXIU node: run a task on a PIXIU network as its consumer, and check
+ * what comes back.
+ *
+ * A consumer is a node of the network's membership with the consumer role
+ * (`pixiu node init`, docs/network.md). px_node_submit takes a manifest
+ * template (docs/manifest.md, "Example") and the task's WebAssembly
+ * module, does everything `pixiu task submit` does (complete and sign the
+ * manifest, recruit an instance per stage back to front, publish the plan,
+ * have each POD admit it, drive the stages, open the result, build and
+ * check the receipt) and returns the outcome. px_node_receipt_verify checks
+ * a receipt offline against the network's membership, as `pixiu verify
+ * --membership` does. A small program using both is examples/submit.c
+ * (docs/api.md).
+ */
+#ifndef PIXIU_NODE_H
+#define PIXIU_NODE_H
+
+#include <stdio.h>
+
+#include "pixiu/exec.h"
+#include "pixiu/net.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+/* Everything declared here is libpixiu's API; the rest is hidden. */
+#pragma GCC visibility push(default)
+
+typedef struct px_submit_opts {
+    const char *id;              /* the consumer node's id */
+    const px_signer *key;        /* its node key */
+    const px_membership *members;
+    const uint8_t *code;         /* the task module, for wasm stages */
+    size_t code_len;
+    const uint8_t (*builds)[PX_SHA256_BYTES]; /* accepted builds; none: this machine's own */
+    size_t nbuilds;
+    FILE *progress;              /* stage-by-stage lines, or NULL */
+} px_submit_opts;
+
+typedef struct px_submit_result {
+    int ok;                          /* the task completed and the receipt checks */
+    uint8_t manifest[PX_SHA256_BYTES];
+    px_buf manifest_env;             /* the signed manifest */
+    px_buf result;                   /* the opened result (last stage output) */
+    uint8_t result_digest[PX_SHA256_BYTES];
+    px_buf receipt;                  /* JSON: success or failure receipt (once the plan was published) */
+    /* A failure receipt's verdict: what the log proves (docs/executor.md). */
+    int receipt_failed;
+    int64_t failed_stage;
+    uint32_t failed_partition;
+    char failed_node[PX_NODE_ID_MAX + 1];
+    char failed_status[32];
+    char blamed[PX_NODE_ID_MAX + 1];  /* "" when the log proves nobody at fault */
+    char verdict_why[PX_ERR_MSG_MAX];
+    uint64_t records, authenticated, alleged; /* from the first stage's proof */
+    size_t releases, refusals;
+    char failure[2 * PX_ERR_MSG_MAX]; /* why not ok */
+    /* Wall time of each phase, milliseconds. */
+    double recruit_ms, admit_ms, receipt_ms;
+    double stage_ms[PX_MANIFEST_MAX_STAGES];
+    size_t nstages;
+} px_submit_result;
+
+/* Complete the manifest template (consumer, nonce, times, receivers, code
+ * digest), sign it, recruit back to front, publish the plan, ask each POD
+ * to admit it, drive the stages, open the result and build the receipt.
+ * Returns 0 when the task ran to a verdict (see r->ok), -1 on errors that
+ * stop the consumer itself (bad template, no log, ...). */
+int px_submit(const px_submit_opts *o, const void *manifest_template, size_t len, px_submit_result *r,
+              px_err *err);
+void px_submit_result_free(px_submit_result *r);
+
+/* px_submit as the consumer node whose config file (JSON, docs/network.md)
+ * is node_config: its id, its key and its membership are read from there;
+ * executors must run the build of this machine (see `pixiu build`). code
+ * is the task module (NULL when no stage runs one); progress lines go to
+ * progress (or nowhere when NULL). */
+int px_node_submit(const char *node_config, const void *manifest_template, size_t len, const uint8_t *code,
+                   size_t code_len, FILE *progress, px_submit_result *r, px_err *err);
+
+/* Check a receipt offline against the membership file: the log's key, every
+ * POD's and executor's key, every witness's cosignature and the build of
+ * this machine are pinned (`pixiu verify --membership`). 0 for a receipt
+ * that holds, of a task that succeeded or failed (s->failed says which;
+ * free s with px_receipt_summary_free); -1 naming what does not hold. */
+int px_node_receipt_verify(const char *membership, const void *receipt, size_t len, px_receipt_summary *s,
+                           px_err *err);
+
+#pragma GCC visibility pop
+#ifdef __cplusplus
+}
+#endif
+#endif
