@@ -483,6 +483,12 @@ int px_trace(px_buf *out, const uint8_t digest[PX_SHA256_BYTES],
 #define PX_LOGREAD_TIMEOUT_MS 30000
 #define PX_LOGREAD_MAX_ENTRIES 100000
 
+/* Where the log is: url itself when it serves a log (`pixiu log serve`
+ * serves at its root), or url + "/log" when url is a node with the log role
+ * (pixiud serves its log there); out holds cap bytes. Fails naming both
+ * answers when neither is a log's checkpoint. */
+int px_logread_resolve(const char *url, char *out, size_t cap, px_err *err);
+
 /* Indices of the entries indexed under key ("subject", "input" or
  * "manifest") and digest, ascending, following the log's pages (at most
  * PX_LOGREAD_MAX_ENTRIES, more is an error). *out is malloc'd. */

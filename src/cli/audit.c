@@ -9,8 +9,9 @@
 #define PX_AUDIT_MAX_BUILDS 16
 
 static const char usage[] =
-    "usage: pixiu audit TASK --log URL --membership FILE [--build HEX]... [--json]\n"
-    "TASK is a manifest id (hex) or a signed manifest file. Reads the task's entries from the log,\n"
+    "usage: pixiu audit TASK --membership FILE [--log URL] [--build HEX]... [--json]\n"
+    "TASK is a manifest id (hex) or a signed manifest file. Reads the task's entries from the log\n"
+    "(URL: a log's, or a node's whose log is at URL/log; default: the membership's log node),\n"
     "checks them against the membership's keys and the accepted builds (default: the build this\n"
     "machine runs, see `pixiu build`), and prints the walk, the verdict and the party the log\n"
     "itself blames (an instance that accepted its input and gave no proof by the manifest's\n"
@@ -54,7 +55,7 @@ static int run(int argc, char **argv) {
     const char *bv[PX_AUDIT_MAX_BUILDS];
     px_cli_list builds = {bv, 0, PX_AUDIT_MAX_BUILDS}, workers = {bv, 0, PX_AUDIT_MAX_BUILDS};
     int json = 0;
-    const px_cli_opt opts[] = {{"log", 'l', PX_CLI_VALUE, &log, 1},
+    const px_cli_opt opts[] = {{"log", 'l', PX_CLI_VALUE, &log, 0},
                                {"membership", 'm', PX_CLI_VALUE, &mpath, 1},
                                {"build", 'b', PX_CLI_LIST, &builds, 0},
                                {"worker", 0, PX_CLI_LIST, &workers, 0}, /* the old name of --build */
@@ -72,8 +73,14 @@ static int run(int argc, char **argv) {
     px_membership m;
     if (task_id(a.argv[0], id, &err))
         return px_cli_error(PX_EXIT_USAGE, &err, "audit");
+    char logurl[1100];
     if (px_membership_load(&m, mpath, &err))
         return px_cli_error(PX_EXIT_USAGE, &err, "audit");
+    if (px_node_log_url(&m, log, logurl, sizeof logurl, &err)) {
+        px_membership_free(&m);
+        return px_cli_error(PX_EXIT_USAGE, &err, "audit: --log");
+    }
+    log = logurl;
     px_node_trust t;
     px_entry *e = NULL;
     size_t n = 0;

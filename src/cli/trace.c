@@ -9,7 +9,7 @@
 #define PX_TRACE_MAX_WORKERS 16
 
 static const char usage[] =
-    "usage: pixiu trace DIGEST --log URL --membership FILE [--build HEX]... [--task ID]\n"
+    "usage: pixiu trace DIGEST --membership FILE [--log URL] [--build HEX]... [--task ID]\n"
     "                   [--json | --dot]\n"
     "DIGEST is a SHA-256 in hex (a result, any stage output, or a release). Prints the steps\n"
     "that output it and, for each, the producer each input names (the input's proof id), back\n"
@@ -17,7 +17,8 @@ static const char usage[] =
     "task's plan attests (membership platform keys, accepted builds; default the build of\n"
     "this machine, see `pixiu build`), a release against the POD's key. An unverified step is\n"
     "shown and not followed; a failed step is never a producer; a trace stays in its task.\n"
-    "--task keeps only the root's producers from that task (a manifest id).\n"
+    "--task keeps only the root's producers from that task (a manifest id). The log is read at\n"
+    "URL (a log's, or a node's whose log is at URL/log; default: the membership's log node).\n"
     "Exit status: 0 every step shown is verified, 1 some step is unverified, 2 error.\n";
 
 static int lookup_subject(void *ctx, const uint8_t digest[PX_SHA256_BYTES], px_entry **out, size_t *n, px_err *err) {
@@ -34,7 +35,7 @@ static int run(int argc, char **argv) {
     const char *bv[PX_TRACE_MAX_WORKERS];
     px_cli_list builds = {bv, 0, PX_TRACE_MAX_WORKERS}, old_builds = {bv, 0, PX_TRACE_MAX_WORKERS};
     int json = 0, dot = 0;
-    const px_cli_opt opts[] = {{"log", 'l', PX_CLI_VALUE, &log, 1},
+    const px_cli_opt opts[] = {{"log", 'l', PX_CLI_VALUE, &log, 0},
                                {"membership", 'm', PX_CLI_VALUE, &mpath, 1},
                                {"build", 'w', PX_CLI_LIST, &builds, 0},
                                {"worker", 0, PX_CLI_LIST, &old_builds, 0}, /* the old name of --build */
@@ -60,8 +61,14 @@ static int run(int argc, char **argv) {
     if (task && px_hex_decode_exact(tid, sizeof tid, task, strlen(task), &err))
         return px_cli_error(PX_EXIT_USAGE, &err, "trace: --task");
     px_membership m;
+    char logurl[1100];
     if (px_membership_load(&m, mpath, &err))
         return px_cli_error(PX_EXIT_USAGE, &err, "trace");
+    if (px_node_log_url(&m, log, logurl, sizeof logurl, &err)) {
+        px_membership_free(&m);
+        return px_cli_error(PX_EXIT_USAGE, &err, "trace: --log");
+    }
+    log = logurl;
     px_node_trust t;
     uint8_t accepted[PX_TRACE_MAX_WORKERS][PX_SHA256_BYTES];
     px_lambda_build *own = NULL;

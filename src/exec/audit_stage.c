@@ -211,9 +211,15 @@ int px_walk_instance(px_walk *w, size_t k) {
     if (check_proof(w, in, first_ok, acc, kind))
         return 1;
     w->ok[k] = first_ok;
-    px_walk_say(w, "stage %u (%s) partition %u on %s: ok, accepted entry %" PRIu64 ", proof entry %" PRIu64
-                ", %" PRIu64 " records (%" PRIu64 " authenticated, %" PRIu64 " alleged)", in->stage, kind,
-                in->partition, in->node, acc->index, first_ok->index, first_ok->records, first_ok->authenticated,
-                first_ok->alleged);
+    /* Counts are the prover's to state; a stage that reads no records
+     * (a task's map, the DP stage) has none worth a line. */
+    char counts[128] = "";
+    if (!strcmp(kind, "prover"))
+        snprintf(counts, sizeof counts, ", %" PRIu64 " records (%" PRIu64 " authenticated, %" PRIu64 " alleged)",
+                 first_ok->records, first_ok->authenticated, first_ok->alleged);
+    else if (first_ok->records)
+        snprintf(counts, sizeof counts, ", %" PRIu64 " records", first_ok->records);
+    px_walk_say(w, "stage %u (%s) partition %u on %s: ok, accepted entry %" PRIu64 ", proof entry %" PRIu64 "%s",
+                in->stage, kind, in->partition, in->node, acc->index, first_ok->index, counts);
     return 0;
 }

@@ -16,6 +16,48 @@ static int get(const char *url, size_t max, px_buf *out, px_err *err) {
     return 0;
 }
 
+/* A log's checkpoint is a signed note whose first line is the origin. */
+static int is_log(const char *base, px_err *err) {
+    char url[1100];
+    px_buf b = PX_BUF_INIT;
+    if (snprintf(url, sizeof url, "%s/checkpoint", base) >= (int)sizeof url)
+        return px_fail(err, PX_E_LIMIT, "log URL too long");
+    int rc = get(url, 1u << 16, &b, err);
+    if (rc == 0) {
+        px_note n = {0};
+        if (px_note_parse(&n, (const char *)b.data, b.len, NULL))
+            rc = px_fail(err, PX_E_INVALID, "log %s: not a checkpoint", url);
+        px_note_free(&n);
+    }
+    px_buf_free(&b);
+    return rc;
+}
+
+int px_logread_resolve(const char *url, char *out, size_t cap, px_err *err) {
+    char base[1024];
+    size_t n = strlen(url);
+    while (n && url[n - 1] == '/')
+        n--;
+    if (n == 0 || n + 5 >= sizeof base || n + 5 >= cap)
+        return px_fail(err, PX_E_INVALID, "log URL \"%.80s\" is empty or too long", url);
+    memcpy(base, url, n);
+    base[n] = 0;
+    px_err first = {0}, second = {0};
+    if (is_log(base, &first) == 0) {
+        memcpy(out, base, n + 1);
+        return 0;
+    }
+    char with[1100];
+    snprintf(with, sizeof with, "%s/log", base);
+    if (is_log(with, &second) == 0) {
+        memcpy(out, with, n + 5);
+        return 0;
+    }
+    return px_fail(err, first.code == PX_E_UNAVAILABLE && second.code == PX_E_UNAVAILABLE ? PX_E_UNAVAILABLE
+                                                                                       : PX_E_NOTFOUND,
+                   "%.200s serves no log (%.100s; %.100s)", base, first.msg, second.msg);
+}
+
 /* The log answers a lookup in pages (docs/log.md); the log client follows
  * them and refuses answers that are not strictly ascending, so a task with
  * more entries than one page is read whole. */

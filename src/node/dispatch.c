@@ -437,6 +437,20 @@ static int seal_code(const px_job *j, const px_stage_spec *spec, const px_slot *
     return rc;
 }
 
+/* The reason the instance signed into its failure proof (the same words
+ * the log holds), when the proof verifies under its attested key. */
+static void signed_reason(const px_slot *sl, char *out, size_t cap) {
+    px_entry e;
+    out[0] = 0;
+    if (px_entry_parse(&e, 0, sl->proof.data, sl->proof.len, NULL))
+        return;
+    if (e.kind == PX_ENTRY_EXEC && !px_dsse_verify_pk(&e.env, sl->att.sign_pk, NULL) && e.reason[0]) {
+        snprintf(out, cap, "%s", e.reason);
+        px_x_printable(out);
+    }
+    px_entry_free(&e);
+}
+
 /* Run one instance's step. 1 = the task stops here (failure proven or
  * reported), 0 = go on, -1 = the dispatcher itself failed. */
 static int run_one(px_job *j, px_slot *sl, px_err *err) {
@@ -484,13 +498,19 @@ static int run_one(px_job *j, px_slot *sl, px_err *err) {
     json_decref(rep);
     if (rc)
         return -1;
-    px_dispatch_progress(j, "  stage %u (%s) on %s: %s (%.0f ms)", sl->stage, px_stage_type_name(spec->kind), sl->node->id, status,
-             ms);
     if (!ok) {
-        snprintf(sl->failure, sizeof sl->failure, "stage %u (%s) on %s failed: %s", sl->stage,
-                 px_stage_type_name(spec->kind), sl->node->id, status);
+        char why[PX_REASON_MAX + 1];
+        signed_reason(sl, why, sizeof why);
+        size_t n = strlen(status);
+        int named = !strncmp(why, status, n) && why[n] == ':'; /* the reason names the status */
+        snprintf(sl->failure, sizeof sl->failure, "stage %u (%s) on %s failed: %s%s%s", sl->stage,
+                 px_stage_type_name(spec->kind), sl->node->id, named ? "" : status, why[0] && !named ? ": " : "",
+                 why);
+        px_dispatch_progress(j, "  %s (%.0f ms)", sl->failure, ms);
         return 1;
     }
+    px_dispatch_progress(j, "  stage %u (%s) on %s: %s (%.0f ms)", sl->stage, px_stage_type_name(spec->kind),
+                         sl->node->id, status, ms);
     return 0;
 }
 

@@ -23,6 +23,11 @@ typedef struct px_node_trust {
     px_exec_trust exec; /* points into the arrays above, and at reference */
 } px_node_trust;
 
+/* The log a reader (audit, trace) reads: the URL given, which may be a
+ * log's or a node's (its log is under /log), or else the membership's log
+ * node; out holds cap bytes. */
+int px_node_log_url(const px_membership *m, const char *given, char *out, size_t cap, px_err *err);
+
 /* builds: the accepted build digests (copied); reference (borrowed, may be
  * NULL) is the checking party's own build, against which a refusal names
  * the component that differs. */

@@ -105,3 +105,13 @@ void px_node_trust_free(px_node_trust *t) {
     free(t->builds);
     memset(t, 0, sizeof *t);
 }
+
+int px_node_log_url(const px_membership *m, const char *given, char *out, size_t cap, px_err *err) {
+    if (!given) {
+        const px_member *log = px_node_find_role(m, PX_ROLE_LOG);
+        if (!log)
+            return px_fail(err, PX_E_INVALID, "the membership names no log node: give --log URL");
+        given = log->url;
+    }
+    return px_logread_resolve(given, out, cap, err);
+}
