@@ -132,7 +132,7 @@ static uint64_t one_step(setup *s, int wasm) {
     const px_buf *cfg = wasm ? &s->wasm_config : &s->config;
     px_lambda_host_req req = {&px_tee_process, s->worker_path, s->build, &s->platform, "node-a",
                               wasm ? "wasm" : "aggregate", wasm ? s->module_digest : NULL, cfg->data, cfg->len,
-                              s->nonce, 0, 0, 0};
+                              s->nonce, 0, 0, 0, 0};
     px_lambda_host h;
     uint64_t t0 = px_mono_ns();
     /* A node checks its build's files before each recruitment. */

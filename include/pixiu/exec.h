@@ -80,7 +80,7 @@ typedef struct px_stage_spec {
     uint32_t min_level;           /* minimum TEE security level */
     uint32_t partitions;          /* instances to recruit, >= 1 */
     int at_pod;                   /* "at": "pod" places it at each POD */
-    uint64_t cpu_ms, mem_mb, timeout_ms; /* limits, 0 = node default */
+    px_limits limits;             /* what the task may use (pixiu/lambda.h) */
     char mechanism[PX_NAME_MAX + 1];     /* dp only */
     char epsilon[PX_DECIMAL_MAX + 1];    /* dp only */
     char delta[PX_DECIMAL_MAX + 1];      /* dp only */
@@ -244,6 +244,13 @@ void px_plan_free(px_plan *p);
 int px_plan_check(const px_plan *p, px_evidence_check_fn check, void *ctx,
                   int require_dp, int64_t now, px_attested *attested,
                   px_err *err);
+
+/* A stage config says what the manifest says of its stage (kind, index,
+ * limits, params) and is for this manifest; PX_E_VERIFY naming what
+ * differs otherwise. px_plan_check runs it on every instance, an executor
+ * before it starts one. */
+int px_stage_config_matches(const px_stage_config *c, const px_manifest *m, uint32_t stage, uint32_t partition,
+                            px_err *err);
 
 /* Every instance of the plan is configured to be shown its statements in
  * the log whose key is log_key (px_plan_check already requires one log

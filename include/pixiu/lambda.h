@@ -64,6 +64,46 @@ void px_task_key_commit(uint8_t out[PX_SHA256_BYTES], const uint8_t key[PX_TASK_
 /* 1 if s is one of the status values above. */
 int px_status_valid(const char *s);
 
+/* ---- limits (docs/manifest.md, "Limits") ------------------------------- */
+
+/* What a stage's task may use, as its manifest states it; the stage config
+ * carries the same numbers, so they are attested. The platform adds its own
+ * overhead on top: the worker process, the runner's address-space
+ * reservation and the compiler have limits of the platform's, sized for
+ * any task these limits allow. 0 means the default. */
+typedef struct px_limits {
+    uint32_t cpu_ms;     /* CPU time of one run of the task (per user or block in a map) */
+    uint32_t wall_ms;    /* wall clock of the task's runs (all of a map's runs together) */
+    uint32_t mem_mb;     /* the task's memory: its WebAssembly linear memory */
+    uint64_t max_output; /* bytes one run may write (a map's runs write one vector) */
+    uint64_t timeout_ms; /* how long the node waits on the step's worker, any stage */
+} px_limits;
+
+#define PX_LIMITS_CPU_MS_MAX 600000u       /* ten minutes of CPU per run */
+#define PX_LIMITS_WALL_MS_MAX 3600000u     /* an hour */
+#define PX_LIMITS_OUTPUT_MAX (1ull << 30)
+#define PX_LIMITS_TIMEOUT_MS_MAX 86400000u /* a day */
+
+/* Read a "limits" object (NULL: all defaults) for a stage of kind: closed,
+ * each member an integer in range; cpu_ms, wall_ms, mem_mb and max_output
+ * only on a wasm stage; a stage that could not finish within its own
+ * numbers (wall_ms below cpu_ms, timeout_ms below one run's CPU) is refused
+ * naming the limit. */
+int px_limits_parse(px_limits *l, const json_t *o, const char *kind, px_err *err);
+/* 1 if key is the name of a limit (a misplaced one in "params" is named). */
+int px_limits_name(const char *key);
+int px_limits_empty(const px_limits *l);
+int px_limits_equal(const px_limits *a, const px_limits *b);
+/* Would the sandbox accept module m under these limits (its declared
+ * memory within mem_mb, its size, its imports)? What a consumer checks
+ * before a task is submitted, so that no budget is spent on it otherwise. */
+int px_limits_check_module(const px_limits *l, const uint8_t *m, size_t n, px_err *err);
+/* The members that are set, as a new object (NULL: out of memory). */
+json_t *px_limits_json(const px_limits *l);
+/* The sandbox limits of one run: the defaults, overridden by what is set. */
+struct px_sandbox_limits;
+void px_limits_sandbox(const px_limits *l, struct px_sandbox_limits *out);
+
 /* ---- the attested stage config ----------------------------------------- */
 
 /* JSON, hashed byte for byte into the measurement (no canonicalisation):
@@ -74,8 +114,9 @@ int px_status_valid(const char *s);
  *                     "min_level": 1, "pods": ["<verifier key>", ...]},
  *    "log": "<signed-note verifier key of the public log>",
  *    "deadline": 1700000600000,
+ *    "limits": {"cpu_ms": 2000, "mem_mb": 64},
  *    "params": {...}}
- * "partition", "deadline" and "params" are optional; every other member is
+ * "partition", "deadline", "limits" and "params" are optional; every other member is
  * required and no unknown member is allowed. The instance runs its stage
  * only once it was shown its accepted-input statement in the log named by
  * "log", and releases its output only once shown its proof there, and
@@ -94,6 +135,7 @@ typedef struct px_stage_config {
     size_t npods;
     px_verifier log;   /* the log its statements must be shown in */
     int64_t deadline;  /* ms since the epoch; 0: none */
+    px_limits limits;  /* the manifest's limits of the stage */
     json_t *params; /* owned; an empty object when absent */
 } px_stage_config;
 
@@ -425,11 +467,18 @@ typedef struct px_lambda_host_req {
     const void *config;
     size_t config_len;
     const uint8_t *nonce;         /* PX_TEE_NONCE_BYTES from the recruiter */
-    uint64_t mem_bytes, cpu_seconds; /* 0: backend defaults */
-    int timeout_ms;               /* per exchange; 0: PX_LAMBDA_TIMEOUT_MS */
+    /* The worker process's own limits, 0 for the platform's: sized for any
+     * task the config's limits allow (a wasm worker's runner reserves 8 GiB
+     * of address space whatever the task's memory). Set only to test. */
+    uint64_t mem_bytes, cpu_seconds;
+    int timeout_ms;               /* per exchange of the step; 0: PX_LAMBDA_TIMEOUT_MS */
+    /* Per exchange while the instance starts, whatever the task's limits
+     * (starting is the platform's business); 0: PX_LAMBDA_START_TIMEOUT_MS. */
+    int start_timeout_ms;
 } px_lambda_host_req;
 
 #define PX_LAMBDA_TIMEOUT_MS 600000 /* as long as the default CPU limit */
+#define PX_LAMBDA_START_TIMEOUT_MS 60000 /* per exchange while the instance starts */
 
 typedef struct px_lambda_host {
     px_tee_worker worker;

@@ -174,7 +174,7 @@ static int step_start(const step_args *a, px_lambda_host *h, px_buf *config, px_
         return -1;
     px_lambda_host_req req = {&px_tee_process, worker, NULL, platform, a->node, a->kind,
                               a->code_digest ? code_digest : NULL, config->data, config->len, nonce, 0, 0,
-                              a->timeout_ms};
+                              a->timeout_ms, a->timeout_ms};
     return px_lambda_host_start(h, &req, err);
 }
 

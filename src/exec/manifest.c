@@ -6,8 +6,6 @@
 
 #include "exec/util.h"
 
-#define PX_MANIFEST_MAX_LIMIT_MS (7ull * 24 * 3600 * 1000)
-#define PX_MANIFEST_MAX_MEM_MB (64ull << 10)
 #define PX_MANIFEST_MAX_LEVEL 16
 #define PX_MANIFEST_MAX_PARTITIONS 64
 
@@ -120,17 +118,21 @@ static int parse_dataset(px_dataset_spec *d, const json_t *o, px_err *err) {
 
 /* ---- stages ------------------------------------------------------------- */
 
+/* The one limits concept (docs/manifest.md, "Limits"): what the task may
+ * use is the stage's "limits", never a param, so a limit cannot hide in
+ * the params where no reader of the manifest looks for it. */
 static int parse_limits(px_stage_spec *s, const json_t *o, px_err *err) {
-    static const char *const keys[] = {"cpu_ms", "mem_mb", "timeout_ms", NULL};
-    json_t *l = json_object_get(o, "limits");
-    if (!l)
-        return 0;
-    if (px_json_only(l, "limits", keys, err) ||
-        px_x_opt_uint(l, "cpu_ms", PX_MANIFEST_MAX_LIMIT_MS, &s->cpu_ms, err) ||
-        px_x_opt_uint(l, "mem_mb", PX_MANIFEST_MAX_MEM_MB, &s->mem_mb, err) ||
-        px_x_opt_uint(l, "timeout_ms", PX_MANIFEST_MAX_LIMIT_MS, &s->timeout_ms, err))
-        return -1;
-    return 0;
+    const json_t *params = json_object_get(o, "params");
+    const char *key;
+    json_t *v;
+    if (json_is_object(params))
+        json_object_foreach((json_t *)params, key, v) {
+            if (px_limits_name(key))
+                return px_fail(err, PX_E_INVALID,
+                               "params: %s is a limit: it goes in the stage's \"limits\" (docs/manifest.md, \"Limits\")",
+                               key);
+        }
+    return px_limits_parse(&s->limits, json_object_get(o, "limits"), px_stage_type_name(s->kind), err);
 }
 
 static int parse_dp(px_stage_spec *s, const json_t *o, px_err *err) {

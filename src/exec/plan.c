@@ -51,6 +51,8 @@ static int config_fill(json_t *c, const px_manifest *m, uint32_t stage, uint32_t
     px_buf_free(&lk);
     if (rc)
         return -1;
+    if (!px_limits_empty(&s->limits) && px_x_set(c, "limits", px_limits_json(&s->limits), err))
+        return -1;
     if (s->params && px_x_set(c, "params", json_deep_copy(s->params), err))
         return -1;
     return 0;

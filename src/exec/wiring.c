@@ -11,16 +11,35 @@ static int short_hex(char out[17], const uint8_t *k) {
     return 0;
 }
 
-/* The config must say exactly what the manifest and the plan say. */
-static int config_matches(const px_plan *p, const px_plan_instance *in, const px_stage_config *c, px_err *err) {
-    const px_stage_spec *s = &p->manifest.stages[in->stage];
-    if (!px_ct_equal(c->manifest, p->manifest.id, PX_SHA256_BYTES))
+int px_stage_config_matches(const px_stage_config *c, const px_manifest *m, uint32_t stage, uint32_t partition,
+                            px_err *err) {
+    if (stage >= m->nstages)
+        return px_fail(err, PX_E_VERIFY, "the manifest has no stage %u", stage);
+    const px_stage_spec *s = &m->stages[stage];
+    if (!px_ct_equal(c->manifest, m->id, PX_SHA256_BYTES))
         return px_fail(err, PX_E_VERIFY, "its config names another manifest");
-    if (c->index != in->stage || c->partition != in->partition)
+    if (c->index != stage || c->partition != partition)
         return px_fail(err, PX_E_VERIFY, "its config is for stage %u partition %u", c->index, c->partition);
     if (strcmp(c->kind, px_stage_type_name(s->kind)))
         return px_fail(err, PX_E_VERIFY, "its config runs a %s stage, the manifest says %s", c->kind,
                        px_stage_type_name(s->kind));
+    /* What the instance runs under is what the manifest states, so what
+     * a POD read before releasing is what happens: the task's limits, and
+     * the params (a DP stage's params are what it spends). */
+    if (!px_limits_equal(&c->limits, &s->limits))
+        return px_fail(err, PX_E_VERIFY, "its config's limits are not the manifest's");
+    json_t *none = s->params ? NULL : json_object();
+    int same = json_equal(c->params, s->params ? s->params : none);
+    json_decref(none);
+    if (!same)
+        return px_fail(err, PX_E_VERIFY, "its config's params are not the manifest's");
+    return 0;
+}
+
+/* The config must say exactly what the manifest and the plan say. */
+static int config_matches(const px_plan *p, const px_plan_instance *in, const px_stage_config *c, px_err *err) {
+    if (px_stage_config_matches(c, &p->manifest, in->stage, in->partition, err))
+        return -1;
     /* The code digest is not in the config: the evidence check compares
      * the measurement, which covers the manifest's code digest. */
     if (c->deadline != p->manifest.deadline)

@@ -17,6 +17,10 @@ typedef enum px_map_mode {
     PX_MAP_SAMPLE_AGG  /* once per block of users */
 } px_map_mode;
 
+/* A map's runs together: at most this much CPU, whatever the user count
+ * (each run's limit shrinks to fit). */
+#define PX_MAP_TOTAL_CPU_MS_MAX 3000000u
+
 #define PX_MAP_BLOCKS_MIN 2
 #define PX_MAP_BLOCKS_MAX 65536
 

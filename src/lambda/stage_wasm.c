@@ -5,9 +5,8 @@
  * takes exactly one input (the records or vector the task reads on stdin)
  * and its output is whatever the task writes on stdout. With "map" it is a
  * per-user map (stage_map.h): the task runs once per user or block and the
- * output is one tagged entry per run. Params (all optional, unsigned):
- *   cpu_ms, wall_ms, mem_mb, max_output (per run in a map)
- * and for a map: map, dim, blocks, pseudonym.
+ * output is one tagged entry per run. Params: map, dim, blocks, pseudonym;
+ * each run's limits are the config's "limits" (px_limits).
  * The sandbox's outcome becomes the proof's status; the two outcomes the
  * proof format has no name for are mapped, and the reason keeps the
  * sandbox's own name: "exit" (the task exited non-zero) -> trap,
@@ -17,51 +16,26 @@
 #include "lambda/stage_map.h"
 
 /* A map's runs together: at most this much CPU, whatever the user count. */
-#define MAP_TOTAL_CPU_MS_MAX 3000000u
+#define MAP_TOTAL_CPU_MS_MAX PX_MAP_TOTAL_CPU_MS_MAX
 /* CPU a run may take beyond its task's limit: instance reset and output. */
 #define MAP_RUN_MARGIN_MS 50u
 
-static const char *const map_names[] = {"map", "dim", "blocks", "pseudonym", NULL};
-
-static int listed(const char *const *names, const char *key) {
-    for (size_t i = 0; names[i]; i++)
-        if (!strcmp(key, names[i]))
-            return 1;
-    return 0;
-}
-
+/* Params say what the stage computes ("map", "dim", "blocks", "pseudonym");
+ * what the task may use is the stage's "limits", never a param. */
 static int wasm_check(const json_t *params, px_err *err) {
+    static const char *const names[] = {"map", "dim", "blocks", "pseudonym", NULL};
     const char *key;
     json_t *v;
     px_map_params mp;
-    if (px_map_params_read(params, &mp, err))
-        return -1;
-    static const char *const all_names[] = {"cpu_ms", "wall_ms", "mem_mb", "max_output", "map",
-                                            "dim",    "blocks",  "pseudonym", NULL};
-    if (px_json_only(params, "wasm params", all_names, err))
-        return -1;
     json_object_foreach((json_t *)params, key, v) {
-        if (listed(map_names, key))
-            continue;
-        if (!json_is_integer(v) || json_integer_value(v) <= 0 || json_integer_value(v) > UINT32_MAX)
-            return px_fail(err, PX_E_INVALID, "param \"%s\" must be a positive 32-bit integer", key);
+        if (px_limits_name(key))
+            return px_fail(err, PX_E_INVALID,
+                           "params: %s is a limit: it goes in the stage's \"limits\" (docs/manifest.md, \"Limits\")",
+                           key);
     }
-    json_t *mem = json_object_get(params, "mem_mb");
-    if (mem && json_integer_value(mem) > PX_SANDBOX_MEM_MB_MAX)
-        return px_fail(err, PX_E_INVALID, "param \"mem_mb\" exceeds %u", PX_SANDBOX_MEM_MB_MAX);
+    if (px_json_only(params, "params", names, err) || px_map_params_read(params, &mp, err))
+        return -1;
     return 0;
-}
-
-static void apply_params(const json_t *p, px_sandbox_limits *l) {
-    json_t *v;
-    if ((v = json_object_get(p, "cpu_ms")))
-        l->cpu_ms = (uint32_t)json_integer_value(v);
-    if ((v = json_object_get(p, "wall_ms")))
-        l->wall_ms = (uint32_t)json_integer_value(v);
-    if ((v = json_object_get(p, "mem_mb")))
-        l->mem_mb = (uint32_t)json_integer_value(v);
-    if ((v = json_object_get(p, "max_output")))
-        l->max_output = (size_t)json_integer_value(v);
 }
 
 static const char *proof_status(px_sandbox_status s) {
@@ -147,7 +121,7 @@ static int map_run(const px_stage_ctx *ctx, const px_map_params *mp, const px_sa
     } else if (g.n && px_sandbox_run_groups(sb, ctx->code, ctx->code_len, g.streams.data, g.off, g.len, g.n, lim,
                                             total, &raw, runs, &res, err)) {
         fail(out, proof_status(res.status));
-        px_fail(err, PX_E_INVALID, "%s: %s", px_sandbox_status_name(res.status), res.reason);
+        px_fail(err, PX_E_INVALID, "%s", res.reason); /* it names the outcome */
     } else if (px_map_collect(&g, mp, &raw, runs, &out->output, err) == 0) {
         out->has_counts = 1;
         out->counts.records = g.records;
@@ -181,15 +155,14 @@ static int wasm_run(const px_stage_ctx *ctx, px_stage_out *out, px_err *err) {
         return px_err_prefix(err, "sandbox: ");
     }
     px_sandbox_limits lim;
-    px_sandbox_limits_default(&lim);
-    apply_params(ctx->params, &lim);
+    px_limits_sandbox(&ctx->config->limits, &lim);
     if (mp.mode != PX_MAP_NONE)
         return map_run(ctx, &mp, &sb, &lim, out, err);
     px_sandbox_result res;
     if (px_sandbox_run(&sb, ctx->code, ctx->code_len, ctx->inputs[0].data, ctx->inputs[0].len, &lim, &out->output,
                        NULL, &res, err)) {
         out->status = proof_status(res.status);
-        return px_fail(err, PX_E_INVALID, "%s: %s", px_sandbox_status_name(res.status), res.reason);
+        return px_fail(err, PX_E_INVALID, "%s", res.reason); /* it names the outcome */
     }
     return 0;
 }

@@ -110,14 +110,15 @@ static int parse_log(px_stage_config *c, const json_t *o, px_err *err) {
 
 static int parse_doc(px_stage_config *c, const json_t *o, px_err *err) {
     static const char *const allowed[] = {"manifest", "stage", "successors", "predecessors", "log", "deadline",
-                                          "params", NULL};
+                                          "limits", "params", NULL};
     if (!json_is_object(o))
         return px_fail(err, PX_E_INVALID, "stage config must be a JSON object");
     if (px_json_only(o, "stage config", allowed, err) ||
         px_json_hex(o, "manifest", c->manifest, sizeof c->manifest, err) ||
         parse_stage(c, json_object_get(o, "stage"), err) ||
         parse_successors(c, json_object_get(o, "successors"), err) ||
-        parse_predecessors(c, json_object_get(o, "predecessors"), err) || parse_log(c, o, err))
+        parse_predecessors(c, json_object_get(o, "predecessors"), err) || parse_log(c, o, err) ||
+        px_limits_parse(&c->limits, json_object_get(o, "limits"), c->kind, err))
         return -1;
     json_t *params = json_object_get(o, "params");
     if (params && !json_is_object(params))

@@ -5,14 +5,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lambda/stage_map.h"
 #include "lambda/step_wire.h"
 
 #define KEYS_FIELDS 4
-/* A wasm worker starts the sandbox runner, which reserves wabt's 8 GiB
- * guard region plus up to 4 GiB of task memory and sets its own CPU limit.
- * Limits are inherited as ceilings, so the worker's must leave room. */
+/* The platform's limits of a wasm worker, whatever the task's (which the
+ * runner enforces itself, docs/manifest.md "Limits"): the runner reserves
+ * wabt's 8 GiB guard region plus the task memory and sets its own CPU
+ * limit, and limits are inherited as ceilings, so the worker's leave room
+ * for any task the limits allow. */
 #define WASM_WORKER_AS_BYTES (16ull << 30)
 #define WASM_WORKER_CPU_SECONDS 3600
+_Static_assert(WASM_WORKER_AS_BYTES >= (8ull << 30) + ((uint64_t)PX_SANDBOX_MEM_MB_MAX << 20) + (2ull << 30),
+               "a wasm worker must hold the runner's reservation, the largest task memory and its input");
+_Static_assert(WASM_WORKER_CPU_SECONDS * 1000ull > PX_MAP_TOTAL_CPU_MS_MAX + 60000 &&
+                   WASM_WORKER_CPU_SECONDS * 1000ull > PX_LIMITS_CPU_MS_MAX + 60000,
+               "a wasm worker's CPU ceiling must leave the runner its largest budget");
 
 static int recv_error(const px_buf *payload, px_err *err) {
     px_bytes f[1];
@@ -154,7 +162,8 @@ int px_lambda_host_start(px_lambda_host *h, const px_lambda_host_req *req, px_er
     memset(h, 0, sizeof *h);
     h->worker.fd = -1;
     h->worker.pid = -1;
-    h->timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : PX_LAMBDA_TIMEOUT_MS;
+    /* Starting is the platform's business, whatever the task's limits. */
+    h->timeout_ms = req->start_timeout_ms > 0 ? req->start_timeout_ms : PX_LAMBDA_START_TIMEOUT_MS;
     px_lambda_build *own = NULL;
     int rc = 0;
     if (!req->build) {
@@ -170,6 +179,7 @@ int px_lambda_host_start(px_lambda_host *h, const px_lambda_host_req *req, px_er
         px_lambda_host_free(h);
         return px_err_prefix(err, "starting a λ instance: ");
     }
+    h->timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : PX_LAMBDA_TIMEOUT_MS;
     return 0;
 }
 

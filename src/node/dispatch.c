@@ -135,6 +135,22 @@ static int complete_manifest(px_job *j, const void *tmpl, size_t len, px_err *er
     return rc;
 }
 
+/* A task that cannot run is refused before any POD is asked: the module
+ * must pass the sandbox's checks under each of its stages' limits. */
+static int code_fits(const px_job *j, px_err *err) {
+    uint8_t d[PX_SHA256_BYTES];
+    if (!j->o->code)
+        return 0;
+    px_sha256(d, j->o->code, j->o->code_len);
+    for (size_t i = 0; i < j->m.nstages; i++) {
+        const px_stage_spec *s = &j->m.stages[i];
+        if (s->kind == PX_STAGE_WASM && s->has_code && px_ct_equal(s->code, d, sizeof d) &&
+            px_limits_check_module(&s->limits, j->o->code, j->o->code_len, err))
+            return px_err_prefix(err, "stage %zu (wasm): the task cannot run: ", i);
+    }
+    return 0;
+}
+
 /* ---- recruitment, back to front ------------------------------------------------ */
 
 /* Every POD a dataset names must be a POD of the membership: a POD the
@@ -660,7 +676,8 @@ int px_submit(const px_submit_opts *o, const void *tmpl, size_t len, px_submit_r
         px_fail(err, PX_E_UNAVAILABLE, "the membership has no log");
         goto out;
     }
-    if (trust_init(&j, err) || complete_manifest(&j, tmpl, len, err) || assign(&j, err))
+    if (trust_init(&j, err) || complete_manifest(&j, tmpl, len, err) || code_fits(&j, err) ||
+        assign(&j, err))
         goto out;
     char hex[2 * PX_SHA256_BYTES + 1];
     px_hex_encode(hex, j.m.id, sizeof j.m.id);

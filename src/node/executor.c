@@ -9,8 +9,6 @@
 #include "exec/util.h"
 #include "node/node.h"
 
-#define PX_NODE_MS_PER_S 1000
-
 static json_t *body_json(const px_http_request *req, px_err *err) {
     json_t *o = px_json_parse(req->body, req->body_len, PX_NODE_BODY_MAX, err);
     if (o && !json_is_object(o)) {
@@ -32,10 +30,7 @@ static int recruit_checks(const px_member *sender, const px_manifest *m, uint32_
     px_stage_config c;
     if (px_stage_config_parse(&c, config->data, config->len, err))
         return -1;
-    int rc = 0;
-    if (!px_ct_equal(c.manifest, m->id, PX_SHA256_BYTES) || c.index != stage || c.partition != part ||
-        strcmp(c.kind, px_stage_type_name(m->stages[stage].kind)))
-        rc = px_fail(err, PX_E_INVALID, "stage config is not for stage %u partition %u of this manifest", stage, part);
+    int rc = px_stage_config_matches(&c, m, stage, part, err) ? px_err_prefix(err, "stage config: ") : 0;
     px_stage_config_free(&c);
     return rc;
 }
@@ -73,8 +68,10 @@ static int start_instance(px_node *n, const px_manifest *m, uint32_t stage, cons
         px_lambda_host_req r = {
             .backend = &px_tee_process, .build = b, .platform = &n->platform, .node = n->cfg.id,
             .kind = px_stage_type_name(s->kind), .code_digest = s->has_code ? s->code : NULL,
-            .config = config->data, .config_len = config->len, .nonce = nonce, .mem_bytes = s->mem_mb << 20,
-            .cpu_seconds = (s->cpu_ms + PX_NODE_MS_PER_S - 1) / PX_NODE_MS_PER_S, .timeout_ms = (int)s->timeout_ms};
+            .config = config->data, .config_len = config->len, .nonce = nonce,
+            /* The worker's own limits are the platform's; the task's are
+             * in the config, and its runner enforces them. */
+            .timeout_ms = (int)s->limits.timeout_ms};
         rc = px_lambda_host_start(h, &r, err);
     }
     px_lambda_build_free(b);

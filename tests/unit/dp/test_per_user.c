@@ -175,14 +175,15 @@ static void map_step(const world *w, const px_buf *wasm, const uint8_t *key, con
                      px_lambda_host *h, px_step_result *r) {
     char params[256];
     snprintf(params, sizeof params,
-             "{\"map\":\"per-user\",\"dim\":2,\"pseudonym\":\"%s\",\"cpu_ms\":2000,\"mem_mb\":32}", w->pseudonym);
+             "{\"map\":\"per-user\",\"dim\":2,\"pseudonym\":\"%s\"},\"limits\":{\"cpu_ms\":2000,\"mem_mb\":32}",
+             w->pseudonym); /* params, then the stage's limits */
     px_buf cfg = PX_BUF_INIT, rel = PX_BUF_INIT, sealed = PX_BUF_INIT, code = PX_BUF_INIT, plain = PX_BUF_INIT;
     fx_config_kind(&w->f, &cfg, 1, to, 1, "wasm", params);
     uint8_t nonce[32], cd[32];
     px_random(nonce, 32);
     px_sha256(cd, wasm->data, wasm->len);
     px_lambda_host_req req = {&px_tee_process, WORKER, NULL, &w->f.platform, "node-a", "wasm", cd, cfg.data,
-                              cfg.len, nonce, 0, 120, 120000};
+                              cfg.len, nonce, 0, 120, 120000, 0};
     px_err err = {0};
     px_assert_ok(px_lambda_host_start(h, &req, &err), &err);
     fx_release(&w->f, &rel, &w->f.pod, w->records.data, w->records.len, h->box_pk);

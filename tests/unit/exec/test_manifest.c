@@ -14,7 +14,7 @@ static void test_sign_parse(void **state) {
     assert_int_equal(f.m.stages[0].kind, PX_STAGE_PROVER);
     assert_int_equal(f.m.stages[1].kind, PX_STAGE_WASM);
     assert_true(f.m.stages[1].has_code);
-    assert_int_equal(f.m.stages[1].cpu_ms, 5000);
+    assert_int_equal(f.m.stages[1].limits.cpu_ms, 5000);
     assert_int_equal(f.m.stages[2].kind, PX_STAGE_DP);
     assert_string_equal(f.m.stages[2].epsilon, "0.5");
     assert_non_null(f.m.stages[2].params);
@@ -81,6 +81,8 @@ static void expect_refused(fx *f, const char *stages, const char *needle) {
     px_buf_free(&env);
 }
 
+#define CODE0 "\"code\":\"0000000000000000000000000000000000000000000000000000000000000000\""
+
 static void test_hostile(void **state) {
     (void)state;
     fx f;
@@ -110,6 +112,16 @@ static void test_hostile(void **state) {
     expect_refused(&f, "[{\"kind\":\"dp\",\"dp\":{\"mechanism\":\"laplace\",\"epsilon\":\"1\",\"delta\":\"1e0\"}}]",
                    "below 1");
     expect_refused(&f, "[{\"kind\":\"prover\",\"partitions\":0}]", "partitions");
+    /* One limits concept (docs/manifest.md, "Limits"). */
+    expect_refused(&f, "[{\"kind\":\"wasm\"," CODE0 ",\"params\":{\"cpu_ms\":100}}]",
+                   "params: cpu_ms is a limit: it goes in the stage's \"limits\"");
+    expect_refused(&f, "[{\"kind\":\"prover\",\"limits\":{\"mem_mb\":64}}]", "mem_mb bounds a task's runs");
+    expect_refused(&f, "[{\"kind\":\"wasm\"," CODE0 ",\"limits\":{\"cpu\":100}}]", "limits: unknown field \"cpu\"");
+    expect_refused(&f, "[{\"kind\":\"wasm\"," CODE0 ",\"limits\":{\"mem_mb\":8192}}]", "mem_mb must be");
+    expect_refused(&f, "[{\"kind\":\"wasm\"," CODE0 ",\"limits\":{\"cpu_ms\":5000,\"wall_ms\":100}}]",
+                   "wall_ms 100 is below cpu_ms 5000");
+    expect_refused(&f, "[{\"kind\":\"wasm\"," CODE0 ",\"limits\":{\"timeout_ms\":500}}]",
+                   "timeout_ms 500 is below");
     expect_refused(&f, "[{\"kind\":\"prover\",\"at\":\"moon\"}]", "\"at\"");
     expect_refused(&f, "[{\"kind\":\"prover\",\"dp\":{}}]", "only allowed on a dp stage");
     expect_refused(&f, "{\"kind\":\"prover\"}", "must be an array");
@@ -126,7 +138,6 @@ static void test_hostile(void **state) {
 
 /* ---- rules between stages --------------------------------------------------- */
 
-#define CODE0 "\"code\":\"0000000000000000000000000000000000000000000000000000000000000000\""
 #define PROVER "{\"kind\":\"prover\"}"
 #define MAP(extra) "{\"kind\":\"wasm\"," CODE0 ",\"params\":{" extra "}}"
 #define COUNT(extra) "{\"kind\":\"dp\"" extra ",\"dp\":{\"mechanism\":\"laplace\",\"epsilon\":\"1\",\"delta\":\"0\"}," \
@@ -173,7 +184,7 @@ static void test_dp_partitions(void **state) {
     /* Partitions before the map are fine for a per-user map: the DP stage
      * refuses a user's second vector by its tag. */
     expect_ok(&f, "[{\"kind\":\"prover\",\"partitions\":2},{\"kind\":\"wasm\",\"partitions\":2," CODE0
-                  ",\"params\":{\"map\":\"per-user\",\"dim\":1,\"cpu_ms\":100}}," COUNT("") "]");
+                  ",\"limits\":{\"cpu_ms\":100},\"params\":{\"map\":\"per-user\",\"dim\":1}}," COUNT("") "]");
     fx_free(&f);
 }
 
@@ -185,7 +196,7 @@ static void test_map_before_dp(void **state) {
                    "stage 1 (dp): the stage before a dp stage must be a wasm map stage");
     expect_refused(&f, "[" COUNT("") "]", "stage 0 (dp): the stage before a dp stage must be a wasm map stage");
     expect_refused(&f, "[" PROVER ",{\"kind\":\"wasm\"," CODE0 "}," COUNT("") "]", "params.map");
-    expect_refused(&f, "[" PROVER "," MAP("\"cpu_ms\":5") "," COUNT("") "]", "must be a wasm map stage");
+    expect_refused(&f, "[" PROVER "," MAP("\"dim\":1") "," COUNT("") "]", "must be a wasm map stage");
     expect_refused(&f, "[" PROVER "," MAP("\"map\":\"per-record\",\"dim\":1") "," COUNT("") "]",
                    "stage 1 (wasm): params.map \"per-record\" is not");
     expect_refused(&f, "[" PROVER "," MAP("\"map\":\"per-user\"") "," COUNT("") "]", "stage 1 (wasm): a map stage "

@@ -164,6 +164,36 @@ static void plan_with_config_edit(fx *f, px_buf *out, const char *from, const ch
     }
 }
 
+/* A consumer recruits an instance under other numbers than the manifest a
+ * POD reads: more CPU or memory for the task, other params (a DP stage's
+ * params are what it spends). The evidence is genuine (it attests the
+ * config it was born with), so only comparing config and manifest catches
+ * it, before any POD releases or charges. */
+static void test_config_not_manifest(void **state) {
+    (void)state;
+    fx f;
+    fx_init(&f);
+    px_err err = {0};
+    px_buf env = PX_BUF_INIT;
+    plan_with_config_edit(&f, &env, "\"cpu_ms\":5000", "\"cpu_ms\":500000");
+    px_assert_fails(parse_and_check(&f, &env, 0, NULL, &err), &err, PX_E_VERIFY);
+    assert_non_null(strstr(err.msg, "stage 1 (wasm) partition 0 on exec-1: its config's limits are not the manifest's"));
+    px_buf_reset(&env);
+    plan_with_config_edit(&f, &env, "\"mem_mb\":64}", "\"mem_mb\":64,\"timeout_ms\":86400000}");
+    px_assert_fails(parse_and_check(&f, &env, 0, NULL, &err), &err, PX_E_VERIFY);
+    assert_non_null(strstr(err.msg, "limits are not the manifest's"));
+    px_buf_reset(&env);
+    plan_with_config_edit(&f, &env, "\"dim\":1}", "\"dim\":2}");
+    px_assert_fails(parse_and_check(&f, &env, 0, NULL, &err), &err, PX_E_VERIFY);
+    assert_non_null(strstr(err.msg, "its config's params are not the manifest's"));
+    px_buf_reset(&env);
+    plan_with_config_edit(&f, &env, ",\"params\":{\"map\":\"per-user\",\"dim\":1}", "");
+    px_assert_fails(parse_and_check(&f, &env, 0, NULL, &err), &err, PX_E_VERIFY);
+    assert_non_null(strstr(err.msg, "params are not the manifest's"));
+    px_buf_free(&env);
+    fx_free(&f);
+}
+
 /* Every instance answers to one log, released nothing after the manifest's
  * deadline, and a POD can require that log to be the network's. */
 static void test_log_and_deadline(void **state) {
@@ -256,7 +286,7 @@ int main(void) {
         cmocka_unit_test(test_good_plan),    cmocka_unit_test(test_skips_dp),
         cmocka_unit_test(test_low_level_and_measurement), cmocka_unit_test(test_require_dp),
         cmocka_unit_test(test_bad_plans),    cmocka_unit_test(test_replay),
-        cmocka_unit_test(test_log_and_deadline),
+        cmocka_unit_test(test_log_and_deadline), cmocka_unit_test(test_config_not_manifest),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -38,7 +38,7 @@ static void host_start(const fixture *f, hosted *x, uint32_t index, const uint8_
     fx_config(f, &x->cfg, index, to, 1);
     px_random(x->nonce, 32);
     px_lambda_host_req req = {&px_tee_process, WORKER, NULL, &f->platform, "node-a", "aggregate", NULL,
-                              x->cfg.data, x->cfg.len, x->nonce, 0, 10, 20000};
+                              x->cfg.data, x->cfg.len, x->nonce, 0, 10, 20000, 0};
     px_assert_ok(px_lambda_host_start(&x->h, &req, &err), &err);
 }
 
@@ -182,7 +182,7 @@ static void test_worker_refuses(void **state) {
     uint8_t nonce[32] = {0};
     const char *bad = "{\"manifest\":\"00\"}";
     px_lambda_host_req req = {&px_tee_process, WORKER, NULL, &f.platform, "node-a", "aggregate", NULL, bad,
-                              strlen(bad), nonce, 0, 10, 20000};
+                              strlen(bad), nonce, 0, 10, 20000, 0};
     px_assert_fails(px_lambda_host_start(&h, &req, &err), &err, PX_E_INVALID);
     assert_non_null(strstr(err.msg, "stage config"));
     px_buf cfg = PX_BUF_INIT;
@@ -330,7 +330,7 @@ static void test_worker_silent_or_wrong(void **state) {
     uint8_t nonce[32] = {0};
     px_lambda_host h;
     px_lambda_host_req req = {&px_tee_process, script, NULL, &f.platform, "node-a", "aggregate", NULL, cfg.data,
-                              cfg.len, nonce, 0, 10, 300};
+                              cfg.len, nonce, 0, 10, 300, 300};
     uint64_t t0 = px_mono_ns();
     px_assert_fails(px_lambda_host_start(&h, &req, &err), &err, PX_E_UNAVAILABLE);
     assert_true(px_mono_ns() - t0 < 5000000000ull);
@@ -343,6 +343,7 @@ static void test_worker_silent_or_wrong(void **state) {
     req.worker_path = "/nonexistent"; /* the build's worker is what runs */
     req.build = fake;
     req.timeout_ms = 20000;
+    req.start_timeout_ms = 0;
     px_assert_ok(px_lambda_host_start(&h, &req, &err), &err);
     px_evidence *ev = calloc(1, sizeof *ev);
     px_evidence_policy pol = {&f.platform_v, 1, 1, NULL, NULL, NULL, (const uint8_t(*)[32])real->digest, 1,
@@ -406,13 +407,13 @@ static void wasm_step(const fixture *f, const px_lambda_build *b, const px_buf *
     px_err err = {0};
     px_buf cfg = PX_BUF_INIT, vec = PX_BUF_INIT, rel = PX_BUF_INIT, sealed = PX_BUF_INIT, code = PX_BUF_INIT,
            out = PX_BUF_INIT;
-    fx_config_kind(f, &cfg, 2, f->successor.pk, 1, "wasm", "{\"cpu_ms\":2000,\"mem_mb\":16}");
+    fx_config_kind(f, &cfg, 2, f->successor.pk, 1, "wasm", "{},\"limits\":{\"cpu_ms\":2000,\"mem_mb\":16}");
     uint8_t nonce[32], cd[32];
     px_random(nonce, 32);
     px_sha256(cd, attested->data, attested->len);
     px_lambda_host h;
     px_lambda_host_req req = {&px_tee_process, WORKER, b, &f->platform, "node-a", "wasm", cd, cfg.data,
-                              cfg.len, nonce, 0, 30, 60000};
+                              cfg.len, nonce, 0, 30, 60000, 0};
     px_assert_ok(px_lambda_host_start(&h, &req, &err), &err);
     px_evidence ev;
     px_assert_ok(px_evidence_parse(&ev, h.evidence.data, h.evidence.len, &err), &err);

@@ -245,7 +245,7 @@ static void test_prover_in_worker(void **state) {
     px_random(nonce, 32);
     px_lambda_host h;
     px_lambda_host_req req = {&px_tee_process, WORKER, NULL, &w.platform, "node-a", "prover", NULL,
-                              cfg.data, cfg.len, nonce, 0, 10, 20000};
+                              cfg.data, cfg.len, nonce, 0, 10, 20000, 0};
     px_assert_ok(px_lambda_host_start(&h, &req, &err), &err);
 
     px_pod_stage_req stages[1] = {{"prover", NULL, 1}};
