@@ -7,7 +7,9 @@
  * manifest grants them. Arguments and environment are empty.
  *
  * Input, when the stage reads dataset records, is a PXR1 record stream;
- * output for a DP stage is a PXV1 vector. Both are specified in PIXIU's
+ * output for a DP stage is one PXV1 vector per run: before a DP stage the
+ * task runs once per user, on that user's records (docs/sdk.md, "The
+ * contract with a DP stage"). Both are specified in PIXIU's
  * docs/formats.md; this header is a self-contained reader and writer for
  * them (header-only, standard C11, so the same task also builds natively
  * with gcc for testing). Every function checks its input as strictly as
@@ -15,9 +17,11 @@
  *
  *   size_t n; uint8_t *in = px_task_read_input(&n);
  *   px_task_records r;
- *   if (!in || px_task_records_open(&r, in, n)) px_task_fail(r.error);
+ *   if (!in) px_task_fail("reading the input failed");
+ *   if (px_task_records_open(&r, in, n)) px_task_fail(r.error);
  *   int amount = px_task_find(&r, "amount");
- *   px_task_value v[PX_TASK_MAX_FIELDS]; uint8_t flags; int rc;
+ *   if (amount < 0) px_task_fail("no field named amount");
+ *   px_task_value v[PX_TASK_MAX_FIELDS]; uint8_t flags; int rc; double sum = 0;
  *   while ((rc = px_task_records_next(&r, v, &flags)) == 1) sum += v[amount].r;
  *   if (rc < 0) px_task_fail(r.error);
  *   px_task_write_vector(&sum, 1);

@@ -1,5 +1,8 @@
 /* PXR1 in, PXV1 out: the record count and the sum of the numeric field
- * "value" (int or real), ready for a DP stage. */
+ * "value" (int or real). Before a DP stage it runs as a per-user map
+ * ("params": {"map": "per-user", "dim": 2}): the platform runs it once per
+ * user on that user's records, and this one vector is the user's
+ * contribution (docs/sdk.md, "The contract with a DP stage"). */
 #include "pixiu_task.h"
 
 int main(void) {

@@ -5,6 +5,7 @@
 # by another form. pixiud --help and --version exit 0.
 set -euo pipefail
 build=$1
+export ASAN_OPTIONS=detect_leaks=0 # a hundred short runs: leaks are the unit tests' business
 pixiu="$build/pixiu"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 fails=0
@@ -21,8 +22,10 @@ visit() { # visit WORDS...: the command or form named by the words
   [ -s "$tmp/err" ] && fail "pixiu $* --help writes to stderr: $(head -1 "$tmp/err")"
   head -1 "$tmp/out" | grep -q '^usage: pixiu' || fail "pixiu $* --help does not start with 'usage: pixiu'"
   cp "$tmp/out" "$tmp/help"
-  set +e; "$pixiu" "$@" -h >"$tmp/out2" 2>/dev/null; rc=$?; set -e
-  [ "$rc" -eq 0 ] && cmp -s "$tmp/help" "$tmp/out2" || fail "pixiu $* -h differs from --help"
+  if [ $# -eq 1 ]; then # -h is the same parser everywhere: once per command
+    set +e; "$pixiu" "$@" -h >"$tmp/out2" 2>/dev/null; rc=$?; set -e
+    [ "$rc" -eq 0 ] && cmp -s "$tmp/help" "$tmp/out2" || fail "pixiu $* -h differs from --help"
+  fi
   set +e; "$pixiu" "$@" --no-such-option >/dev/null 2>"$tmp/err"; rc=$?; set -e
   [ "$rc" -eq 2 ] || fail "pixiu $* --no-such-option exits $rc, want 2"
   [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q '^pixiu: .*no-such-option' "$tmp/err" ||
