@@ -632,6 +632,29 @@ static int prove_failure(px_job *j, int rc, px_err *err) {
     return 0;
 }
 
+/* A task that did not complete gives back what it holds: each executor
+ * hosting one of its instances drops those that have not started their
+ * step (a refused plan leaves them all idle). Best effort: an executor that
+ * does not answer drops them at their expiry. */
+static void drop_instances(px_job *j) {
+    char hex[2 * PX_SHA256_BYTES + 1];
+    px_buf body = PX_BUF_INIT;
+    px_hex_encode(hex, j->m.id, sizeof j->m.id);
+    if (px_buf_printf(&body, NULL, "{\"manifest\":\"%s\"}", hex))
+        return;
+    for (size_t k = 0; k < j->ns; k++) {
+        const px_member *node = j->s[k].node;
+        int seen = !j->s[k].evidence.len;
+        for (size_t i = 0; i < k && !seen; i++)
+            seen = j->s[i].node == node && j->s[i].evidence.len;
+        json_t *rep = NULL;
+        px_err e = {0};
+        if (!seen && px_dispatch_call(j, node, "/v1/drop", body.data, body.len, &rep, &e) == 0)
+            json_decref(rep);
+    }
+    px_buf_free(&body);
+}
+
 int px_submit(const px_submit_opts *o, const void *tmpl, size_t len, px_submit_result *r, px_err *err) {
     memset(r, 0, sizeof *r);
     px_job j = {.o = o, .r = r};
@@ -668,6 +691,8 @@ int px_submit(const px_submit_opts *o, const void *tmpl, size_t len, px_submit_r
     r->receipt_ms = px_dispatch_ms_since(t0);
     r->ok = 1;
 out:
+    if (!r->ok && j.s)
+        drop_instances(&j);
     /* Once the plan is in the log, every end gets a receipt: a failure is
      * proven from the log like a success. */
     if (!r->ok && j.published)

@@ -58,6 +58,19 @@ static int consistency(void *ctx, uint64_t size1, uint64_t size2, px_buf *out, p
     return get_proof(url, out, err);
 }
 
+/* The network's witnesses cosign only for members: each request is
+ * signed by this consumer's node key. */
+typedef struct witness_to {
+    const px_job *j;
+    const px_member *w;
+} witness_to;
+
+static int signed_post(void *ctx, const uint8_t *body, size_t len, int *status, px_buf *out, px_err *err) {
+    const witness_to *t = ctx;
+    return px_signed_call(t->j->o->key, t->j->o->id, t->w->id, "POST", t->w->url, "/witness/add-checkpoint", body,
+                          len, PX_NODE_CALL_TIMEOUT_MS, 1 << 20, status, out, err);
+}
+
 static int cosigned_checkpoint(const px_job *j, const char *log_url, px_buf *note, size_t *nwit, px_err *err) {
     char url[PX_MEMBER_URL_MAX + 32];
     snprintf(url, sizeof url, "%s/checkpoint", log_url);
@@ -68,9 +81,10 @@ static int cosigned_checkpoint(const px_job *j, const char *log_url, px_buf *not
     for (size_t i = 0; i < mem->n; i++) {
         if (!(mem->nodes[i].roles & PX_ROLE_WITNESS))
             continue;
-        snprintf(url, sizeof url, "%s/witness", mem->nodes[i].url);
+        witness_to t = {j, &mem->nodes[i]};
         uint64_t old = 0;
-        if (px_witness_request(url, (const char *)note->data, base, consistency, (void *)log_url, &old, note, err))
+        if (px_witness_request_via(signed_post, &t, (const char *)note->data, base, consistency, (void *)log_url, &old,
+                                   note, err))
             return px_err_prefix(err, "witness %s: ", mem->nodes[i].id);
         (*nwit)++;
     }
