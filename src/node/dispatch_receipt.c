@@ -11,6 +11,12 @@
 /* Past the deadline by more than a cosignature's whole-second rounding. */
 #define PX_DISPATCH_DEADLINE_MARGIN_MS 2000
 
+/* The log, and the witnesses, may be restarting or cut off for a moment
+ * when a task ends: the receipt waits for them this long rather than
+ * leave a task that ran without one. */
+#define PX_DISPATCH_RETRY_MS 120000
+#define PX_DISPATCH_PAUSE_MAX_MS 8000
+
 static int fetch(const char *url, size_t max, px_buf *out, px_err *err) {
     int status = 0;
     if (px_http_call("GET", url, NULL, 0, NULL, 0, PX_NODE_CALL_TIMEOUT_MS, max, &status, out, err))
@@ -212,11 +218,38 @@ static int build(px_job *j, const proven *p, const px_audit *failure, px_err *er
     return rc;
 }
 
+/* A pause before the next attempt when the last one failed because a
+ * peer is away (the log or a witness restarting, a link down); 0 when it
+ * is time to give up. */
+static long next_pause(px_job *j, uint64_t t0, long *pause, const px_err *err) {
+    long spent = (long)((px_mono_ns() - t0) / 1000000);
+    if (!err || err->code != PX_E_UNAVAILABLE || spent + *pause > PX_DISPATCH_RETRY_MS)
+        return 0;
+    px_dispatch_progress(j, "  %s: trying again in %.1f s", err->msg, (double)*pause / 1000);
+    long p = *pause;
+    struct timespec ts = {p / 1000, (p % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+    *pause = p * 2 < PX_DISPATCH_PAUSE_MAX_MS ? p * 2 : PX_DISPATCH_PAUSE_MAX_MS;
+    return p;
+}
+
+/* collect, again while a peer it needs is briefly away. */
+static int collect_retrying(px_job *j, const char *log_url, proven *p, px_err *err) {
+    uint64_t t0 = px_mono_ns();
+    long pause = 500;
+    for (;;) {
+        int rc = collect(j, log_url, p, err);
+        if (rc == 0 || !next_pause(j, t0, &pause, err))
+            return rc;
+        proven_free(p);
+    }
+}
+
 int px_dispatch_receipt(px_job *j, const px_audit *failure, px_err *err) {
     char log_url[PX_MEMBER_URL_MAX + 8];
     snprintf(log_url, sizeof log_url, "%s/log", j->log->url);
     proven p;
-    int rc = collect(j, log_url, &p, err);
+    int rc = collect_retrying(j, log_url, &p, err);
     if (rc == 0)
         rc = build(j, &p, failure, err);
     proven_free(&p);
@@ -276,12 +309,15 @@ static int await_deadline(px_job *j, const char *log_url, px_err *err) {
 int px_dispatch_failure_receipt(px_job *j, px_err *err) {
     char log_url[PX_MEMBER_URL_MAX + 8];
     snprintf(log_url, sizeof log_url, "%s/log", j->log->url);
-    if (await_deadline(j, log_url, err))
-        return -1;
+    uint64_t t0 = px_mono_ns();
+    long pause = 500;
+    while (await_deadline(j, log_url, err))
+        if (!next_pause(j, t0, &pause, err))
+            return -1;
     proven p;
     px_audit a;
     memset(&a, 0, sizeof a);
-    int rc = collect(j, log_url, &p, err) || audit_proven(j, &p, &a, err);
+    int rc = collect_retrying(j, log_url, &p, err) || audit_proven(j, &p, &a, err);
     if (rc == 0 && a.verdict == PX_AUDIT_OK)
         rc = px_fail(err, PX_E_STATE, "the log proves the task ok, not failed: %s", j->r->failure);
     if (rc == 0)
