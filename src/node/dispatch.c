@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <string.h>
+#include <time.h>
 
 #include "node/dispatch.h"
 
@@ -38,7 +39,8 @@ int px_dispatch_call(const px_job *j, const px_member *to, const char *path, con
         json_t *o = px_json_parse(resp.data, resp.len, PX_NODE_BODY_MAX, NULL);
         if (status != 200) {
             const char *e = json_string_value(json_object_get(o, "error"));
-            rc = px_fail(err, status == 504 ? PX_E_UNAVAILABLE : PX_E_DENIED, "%s %s: HTTP %d: %s", to->id, path,
+            rc = px_fail(err, status == 504 || status == 503 || status == 429 ? PX_E_UNAVAILABLE : PX_E_DENIED,
+                         "%s %s: HTTP %d: %s", to->id, path,
                          status, e ? e : "no reason given");
             json_decref(o);
         } else if (!o) {
@@ -261,6 +263,28 @@ static int output_for(const px_job *j, const px_slot *a, const px_slot *b) {
     return (int)b->partition;
 }
 
+/* An executor that is restarting or cut off for a moment is asked again
+ * for a while (nothing is published yet, so waiting costs nobody but this
+ * consumer); an instance a lost answer left behind is dropped by its node
+ * at its idle limit. */
+#define PX_DISPATCH_RECRUIT_WAIT_MS 30000
+
+static int recruit_call(px_job *j, const px_slot *sl, const px_buf *body, json_t **rep, px_err *err) {
+    uint64_t t0 = px_mono_ns();
+    long pause = 500;
+    for (;;) {
+        if (px_dispatch_call(j, sl->node, "/v1/recruit", body->data, body->len, rep, err) == 0)
+            return 0;
+        long spent = (long)((px_mono_ns() - t0) / 1000000);
+        if (!err || err->code != PX_E_UNAVAILABLE || spent + pause > PX_DISPATCH_RECRUIT_WAIT_MS)
+            return -1;
+        px_dispatch_progress(j, "  %s: trying again in %.1f s", err->msg, (double)pause / 1000);
+        struct timespec ts = {pause / 1000, (pause % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+        pause *= 2;
+    }
+}
+
 static int recruit_one(px_job *j, px_slot *sl, px_err *err) {
     const px_manifest *m = &j->m;
     uint8_t succ[PX_LAMBDA_MAX_SUCCESSORS][PX_BOX_PUBLICKEYBYTES];
@@ -291,7 +315,7 @@ static int recruit_one(px_job *j, px_slot *sl, px_err *err) {
          px_x_set(req, "partition", json_integer(sl->partition), err) ||
          px_x_set_b64(req, "config", sl->config.data, sl->config.len, err) ||
          px_x_set_hex(req, "nonce", sl->nonce, sizeof sl->nonce, err) || px_json_dump(req, &body, err) ||
-         px_dispatch_call(j, sl->node, "/v1/recruit", body.data, body.len, &rep, err) ||
+         recruit_call(j, sl, &body, &rep, err) ||
          px_json_hex(rep, "instance", sl->instance, sizeof sl->instance, err) ||
          px_json_b64(rep, "evidence", &sl->evidence, err);
     /* Trust nothing the executor said until its evidence checks out. */
