@@ -16,6 +16,7 @@
 #define WITNESS_PROOF_MAX 63
 #define RESP_MAX (1u << 20)
 #define TIMEOUT_MS 10000
+#define WITNESS_ROUNDS 8
 
 typedef struct add_req {
     uint64_t old;
@@ -235,18 +236,24 @@ int px_witness_request_via(px_witness_post_fn send, void *send_ctx, const char *
         return -1;
     if (*old > size)
         *old = 0;
-    /* A 409 tells the witness's real size: then one retry from there. */
+    /* A 409 tells the witness's real size: go on from there. Other parties
+     * asking the same witness at the same time move it on between our
+     * rounds (a race, not a fork), so a size that changed is followed a
+     * few times; the same size twice is a real conflict. */
     int rc = request_round(url, note, len, proof, ctx, *old, size, &have, out, err);
-    if (rc == 1) {
+    for (int round = 0; rc == 1 && round < WITNESS_ROUNDS; round++) {
         if (have > size)
-            return px_fail(err, PX_E_VERIFY, "witness has cosigned size %llu, larger than this checkpoint (%llu)",
+            return px_fail(err, PX_E_STATE, "witness has cosigned size %llu, larger than this checkpoint (%llu)",
                            (unsigned long long)have, (unsigned long long)size);
+        if (have == *old)
+            return px_fail(err, PX_E_VERIFY, "witness conflict at size %llu: two roots for one size",
+                           (unsigned long long)have);
         *old = have;
         rc = request_round(url, note, len, proof, ctx, have, size, &have, out, err);
-        if (rc == 1)
-            return px_fail(err, PX_E_VERIFY, "witness conflict at size %llu: two roots for one size, or a race",
-                           (unsigned long long)have);
     }
+    if (rc == 1)
+        return px_fail(err, PX_E_STATE, "witness kept moving (now at size %llu) while asked to cosign size %llu",
+                       (unsigned long long)have, (unsigned long long)size);
     if (rc == 0)
         *old = size;
     return rc;

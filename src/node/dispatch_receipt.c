@@ -77,24 +77,40 @@ static int signed_post(void *ctx, const uint8_t *body, size_t len, int *status, 
                           len, PX_NODE_CALL_TIMEOUT_MS, 1 << 20, status, out, err);
 }
 
+/* The log's newest checkpoint, cosigned by every witness. Consumers ask
+ * the witnesses at the same time, so a witness may have moved past the
+ * checkpoint fetched a moment ago: then the newer one is fetched and the
+ * round starts again. */
+#define PX_DISPATCH_COSIGN_ROUNDS 8
+
 static int cosigned_checkpoint(const px_job *j, const char *log_url, px_buf *note, size_t *nwit, px_err *err) {
     char url[PX_MEMBER_URL_MAX + 32];
     snprintf(url, sizeof url, "%s/checkpoint", log_url);
-    if (fetch(url, 1 << 20, note, err))
-        return -1;
     const px_membership *mem = j->o->members;
-    size_t base = note->len;
-    for (size_t i = 0; i < mem->n; i++) {
-        if (!(mem->nodes[i].roles & PX_ROLE_WITNESS))
-            continue;
-        witness_to t = {j, &mem->nodes[i]};
-        uint64_t old = 0;
-        if (px_witness_request_via(signed_post, &t, (const char *)note->data, base, consistency, (void *)log_url, &old,
-                                   note, err))
-            return px_err_prefix(err, "witness %s: ", mem->nodes[i].id);
-        (*nwit)++;
+    int rc = -1;
+    for (int round = 0; round < PX_DISPATCH_COSIGN_ROUNDS; round++) {
+        px_buf_reset(note);
+        *nwit = 0;
+        if (fetch(url, 1 << 20, note, err))
+            return -1;
+        size_t base = note->len;
+        rc = 0;
+        for (size_t i = 0; rc == 0 && i < mem->n; i++) {
+            if (!(mem->nodes[i].roles & PX_ROLE_WITNESS))
+                continue;
+            witness_to t = {j, &mem->nodes[i]};
+            uint64_t old = 0;
+            rc = px_witness_request_via(signed_post, &t, (const char *)note->data, base, consistency, (void *)log_url,
+                                        &old, note, err);
+            if (rc)
+                px_err_prefix(err, "witness %s: ", mem->nodes[i].id);
+            else
+                (*nwit)++;
+        }
+        if (rc == 0 || !err || err->code != PX_E_STATE)
+            return rc;
     }
-    return 0;
+    return rc;
 }
 
 typedef struct keyset {

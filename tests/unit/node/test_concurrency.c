@@ -7,7 +7,11 @@
  *   budget; the ledger, the releases and the admissions agree; the file
  *   passes its integrity check after a stop.
  * - Sixteen simultaneous cosign requests for one checkpoint: every one
- *   gets the witness's cosignature. */
+ *   gets the witness's cosignature.
+ * - Consumers appending and asking for cosignatures of ever newer
+ *   checkpoints at the same time: a witness moving on between one's rounds
+ *   is a race (followed, or reported as PX_E_STATE so a newer checkpoint is
+ *   fetched), never a conflict that leaves a task without its receipt. */
 #include <pthread.h>
 
 #include "node_world.h"
@@ -169,8 +173,74 @@ static void test_concurrent_witness(void **state) {
     px_buf_free(&note);
 }
 
+#define RACERS 8
+#define RACES 6
+
+typedef struct race_job {
+    world *w;
+    pthread_barrier_t *go;
+    int ok, refetched;
+    px_err err;
+} race_job;
+
+static void *race_one(void *arg) {
+    race_job *j = arg;
+    pthread_barrier_wait(j->go);
+    for (int k = 0; k < RACES; k++) {
+        const uint8_t *e[1] = {(const uint8_t *)"another entry"};
+        size_t len[1] = {13};
+        uint64_t first, size;
+        px_err err = {0};
+        if (px_log_append(j->w->log.log, e, len, 1, &first, NULL, &err)) {
+            j->err = err;
+            return NULL;
+        }
+        for (int round = 0; round < 8; round++) { /* as the dispatcher does */
+            px_buf note = PX_BUF_INIT, lines = PX_BUF_INIT;
+            uint64_t old = 0;
+            int rc = px_log_checkpoint(j->w->log.log, &note, &size, &err) ||
+                     px_witness_request_via(signed_post, j->w, (const char *)note.data, note.len, own_consistency,
+                                            j->w->log.log, &old, &lines, &err);
+            px_buf_free(&note);
+            px_buf_free(&lines);
+            if (rc == 0) {
+                j->ok++;
+                break;
+            }
+            if (err.code != PX_E_STATE) {
+                j->err = err;
+                return NULL;
+            }
+            j->refetched++;
+        }
+    }
+    return NULL;
+}
+
+static void test_witness_race(void **state) {
+    world *w = *state;
+    static race_job jobs[RACERS];
+    pthread_t th[RACERS];
+    pthread_barrier_t go;
+    pthread_barrier_init(&go, NULL, RACERS);
+    for (int i = 0; i < RACERS; i++) {
+        jobs[i] = (race_job){.w = w, .go = &go};
+        assert_int_equal(pthread_create(&th[i], NULL, race_one, &jobs[i]), 0);
+    }
+    int refetched = 0;
+    for (int i = 0; i < RACERS; i++) {
+        pthread_join(th[i], NULL);
+        if (jobs[i].ok != RACES)
+            fail_msg("racer %d: %d of %d cosigned: %s", i, jobs[i].ok, RACES, jobs[i].err.msg);
+        refetched += jobs[i].refetched;
+    }
+    print_message("%d cosignatures, %d newer checkpoints fetched after a witness moved on\n", RACERS * RACES,
+                  refetched);
+    pthread_barrier_destroy(&go);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_concurrent_admissions),
-                                       cmocka_unit_test(test_concurrent_witness)};
+                                       cmocka_unit_test(test_concurrent_witness), cmocka_unit_test(test_witness_race)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }
