@@ -23,10 +23,13 @@
 #include "lambda/sandbox_int.h"
 #include "pixiu/crypto.h"
 
-/* A compile step's limits scale with the module (the static cost bound,
- * wasm_cost.c, keeps each function's cost near linear): a base for the
- * tools' start and the glue, plus a rate per MiB of module, up to a cap.
- * Wall time is twice the CPU time, within the sandbox's own timeout. */
+/* A compile step's CPU time and address space scale with the module (the
+ * static cost bound, wasm_cost.c, keeps each function's cost near
+ * linear): a base for the tools' start and the glue, plus a rate per MiB
+ * of module, up to a cap. Running out of either is the module's doing.
+ * Wall time depends on how busy the host is, so it is only the host's
+ * backstop (the sandbox's compile timeout, or ten times the CPU time), and
+ * running out of it is reported as the host's failure, never the module's. */
 #define COMPILE_CPU_BASE_S 10u
 #define COMPILE_CPU_PER_MIB_S 60u
 #define COMPILE_CPU_MAX_S 120u
@@ -120,8 +123,7 @@ void px_sb_compile_limits(size_t module_len, uint32_t timeout_ms, px_sb_compile_
     uint64_t as = COMPILE_AS_BASE + kib * (COMPILE_AS_PER_MIB / 1024);
     l->cpu_s = cpu < COMPILE_CPU_MAX_S ? cpu : COMPILE_CPU_MAX_S;
     l->as_bytes = as < COMPILE_AS_MAX ? as : COMPILE_AS_MAX;
-    uint64_t wall = 2000 * l->cpu_s;
-    l->wall_ms = timeout_ms && timeout_ms < wall ? timeout_ms : (uint32_t)wall;
+    l->wall_ms = timeout_ms ? timeout_ms : (uint32_t)(10000 * l->cpu_s);
 }
 
 /* Run one compiler step in dir, isolated (sandbox_isolate.c) and limited
@@ -158,10 +160,17 @@ static int compile_step(const px_sandbox *sb, const char *const *argv,
     char line[160];
     px_sb_first_line(&errout, line, sizeof line);
     px_buf_free(&errout);
-    if (p.timed_out || (WIFSIGNALED(p.wstatus) &&
-                        WTERMSIG(p.wstatus) == SIGXCPU)) {
+    if (p.timed_out) {
+        px_fail(err, PX_E_UNAVAILABLE, "%s ran out of wall time (%u s, the "
+                "host is too busy): not the module's doing", what,
+                (unsigned)(lim.wall_ms / 1000));
+        set_res(res, PX_SB_INTERNAL, err);
+        return -1;
+    }
+    if (WIFSIGNALED(p.wstatus) && WTERMSIG(p.wstatus) == SIGXCPU) {
         px_fail(err, PX_E_LIMIT, "invalid wasm module: %s exceeded the "
-                                 "compile limits", what);
+                "compile limits (%llu s of CPU for a module of %zu KiB)", what,
+                (unsigned long long)lim.cpu_s, (module_len + 1023) / 1024);
         set_res(res, PX_SB_INVALID_MODULE, err);
         return -1;
     }
@@ -299,12 +308,20 @@ int px_sandbox_compile(const px_sandbox *sb, const uint8_t *m, size_t n,
     } else {
         /* Missing, or refused (tampered, corrupt): compile, and replace
          * the entry. A cache that cannot be written only costs the next
-         * run a compile. */
+         * run a compile. Another process compiling the same module is
+         * waited for, and its object taken. */
+        int lock = px_sb_cache_lock(sb, &id);
         px_buf_reset(&so);
-        rc = compile_in_memory(sb, &stripped, info.nimports > 0, &so, res,
-                               err);
-        if (!rc)
-            px_sb_cache_put(sb, &id, &so, NULL);
+        if (lock >= 0 && px_sb_cache_get(sb, &id, &so, NULL) == 0) {
+            res->cached = 1;
+        } else {
+            px_buf_reset(&so);
+            rc = compile_in_memory(sb, &stripped, info.nimports > 0, &so, res,
+                                   err);
+            if (!rc)
+                px_sb_cache_put(sb, &id, &so, NULL);
+        }
+        px_sb_cache_unlock(lock);
     }
     px_memzero(&id, sizeof id);
     if (!rc && px_sandbox_object_from_bytes(so.data, so.len, obj, err)) {

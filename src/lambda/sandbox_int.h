@@ -97,6 +97,12 @@ int px_sb_cache_get(const px_sandbox *sb, const px_sb_cache_id *id,
                     px_buf *object, px_err *err);
 int px_sb_cache_put(const px_sandbox *sb, const px_sb_cache_id *id,
                     const px_buf *object, px_err *err);
+/* One compile per module at a time on this cache, across processes: the
+ * instances of many tasks with the same code wait for the first compile
+ * and then find its object, instead of all compiling at once. Returns a
+ * descriptor holding the lock (-1: none could be had; compile anyway). */
+int px_sb_cache_lock(const px_sandbox *sb, const px_sb_cache_id *id);
+void px_sb_cache_unlock(int fd);
 /* Remove plaintext objects and compile directories of earlier versions. */
 void px_sb_cache_sweep(const px_sandbox *sb);
 /* Remove compile directories of processes that no longer exist. */
