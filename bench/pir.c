@@ -87,42 +87,46 @@ static void *read_main(void *arg) {
 }
 
 /* Seconds to read n bytes at p with `threads` threads (each a contiguous
- * part), median of REPEATS. */
-static double read_time(const uint8_t *p, size_t n, int threads) {
-    double t[REPEATS];
-    uint64_t sink = 0;
-    for (int r = 0; r < REPEATS; r++) {
-        span s[2] = {{p, n / threads / 128 * 128, 0}, {p + n / 2, n / 2 / 128 * 128, 0}};
-        pthread_t th;
-        double t0 = now_s();
-        int two = threads == 2 && pthread_create(&th, NULL, read_main, &s[1]) == 0;
-        read_main(&s[0]);
-        if (two)
-            pthread_join(th, NULL);
-        else if (threads == 2)
-            read_main(&s[1]);
-        t[r] = now_s() - t0;
-        sink ^= s[0].sum ^ s[1].sum;
-    }
-    fprintf(stderr, "# read checksum %llx\n", (unsigned long long)sink);
-    return median(t, REPEATS);
+ * part). */
+static double read_once(const uint8_t *p, size_t n, int threads, uint64_t *sink) {
+    span s[2] = {{p, n / threads / 128 * 128, 0}, {p + n / 2, n / 2 / 128 * 128, 0}};
+    pthread_t th;
+    double t0 = now_s();
+    int two = threads == 2 && pthread_create(&th, NULL, read_main, &s[1]) == 0;
+    read_main(&s[0]);
+    if (two)
+        pthread_join(th, NULL);
+    else if (threads == 2)
+        read_main(&s[1]);
+    *sink ^= s[0].sum ^ s[1].sum;
+    return now_s() - t0;
 }
 
 /* ---- answers ------------------------------------------------------------------- */
 
-static double answer_time(const px_pir_db *db, const uint32_t *q, uint32_t *a, px_pir_kernel k, unsigned threads,
-                          int repeats) {
-    double t[REPEATS];
+static double answer_once(const px_pir_db *db, const uint32_t *q, uint32_t *a, px_pir_kernel k, unsigned threads) {
     px_err err = {0};
-    for (int r = 0; r < repeats; r++) {
-        double t0 = now_s();
-        if (px_pir_answer(db, q, a, k, threads, &err)) {
-            fprintf(stderr, "bench: %s\n", err.msg);
-            exit(1);
-        }
-        t[r] = now_s() - t0;
+    double t0 = now_s();
+    if (px_pir_answer(db, q, a, k, threads, &err)) {
+        fprintf(stderr, "bench: %s\n", err.msg);
+        exit(1);
     }
-    return median(t, repeats);
+    return now_s() - t0;
+}
+
+/* Reading and answering alternate, so both see the same load on a shared
+ * machine; each figure is the median of its REPEATS. */
+static void measure(const px_pir_db *db, const uint32_t *q, uint32_t *a, int threads, double *read_s,
+                    double *answer_s) {
+    double tr[REPEATS], ta[REPEATS];
+    uint64_t sink = 0;
+    for (int r = 0; r < REPEATS; r++) {
+        tr[r] = read_once((const uint8_t *)db->data, db->stride * db->params.rows, threads, &sink);
+        ta[r] = answer_once(db, q, a, PX_PIR_KERNEL_AUTO, (unsigned)threads);
+    }
+    fprintf(stderr, "# read checksum %llx\n", (unsigned long long)sink);
+    *read_s = median(tr, REPEATS);
+    *answer_s = median(ta, REPEATS);
 }
 
 static void bench_line(const char *name, double v, const char *unit, double base) {
@@ -165,18 +169,16 @@ int main(void) {
     printf("# %u x %u entries (%zu MiB), kernel %s, huge pages %s\n", pp.rows, pp.cols, db_bytes >> 20,
            px_pir_kernel_name(PX_PIR_KERNEL_AUTO), db.huge ? "requested" : "no");
 
-    /* Interleaved, so both see the same machine load. */
-    double bw1 = db_bytes / read_time((const uint8_t *)db.data, db.stride * pp.rows, 1) / 1e9;
-    double ans1 = db_bytes / answer_time(&db, q, a, PX_PIR_KERNEL_AUTO, 1, REPEATS) / 1e9;
-    double bw2 = db_bytes / read_time((const uint8_t *)db.data, db.stride * pp.rows, 2) / 1e9;
-    double ans2 = db_bytes / answer_time(&db, q, a, PX_PIR_KERNEL_AUTO, 2, REPEATS) / 1e9;
-    bench_line("pir_answer_1gib", ans1, "GB/s", bw1);
-    bench_line("pir_answer_1gib_2cores", ans2, "GB/s", bw2);
+        double r1, a1, r2, a2;
+    measure(&db, q, a, 1, &r1, &a1);
+    measure(&db, q, a, 2, &r2, &a2);
+    bench_line("pir_answer_1gib", db_bytes / a1 / 1e9, "GB/s", db_bytes / r1 / 1e9);
+    bench_line("pir_answer_1gib_2cores", db_bytes / a2 / 1e9, "GB/s", db_bytes / r2 / 1e9);
     /* The other kernels, for comparison (fewer runs). */
     for (px_pir_kernel k = PX_PIR_KERNEL_PORTABLE; k <= PX_PIR_KERNEL_AVX512; k++)
         if (px_pir_kernel_supported(k))
             printf("# kernel %s, one core: %.2f GB/s\n", px_pir_kernel_name(k),
-                   db_bytes / answer_time(&db, q, a, k, 1, 3) / 1e9);
+                   db_bytes / answer_once(&db, q, a, k, 1) / 1e9);
 
     /* Communication for this database. */
     size_t hint = 68 + (size_t)pp.rows * PX_PIR_N * 4, query = 44 + (size_t)pp.cols * 4,

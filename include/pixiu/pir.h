@@ -188,6 +188,71 @@ int px_pir_answer_encode(px_buf *out, const uint8_t query_digest[32], const uint
 int px_pir_answer_parse(const uint8_t *in, size_t len, uint32_t rows, uint8_t query_digest[32],
                         uint32_t *answer, px_err *err);
 
+/* ---- the DP table a PIR λ serves (docs/pir.md) --------------------------- */
+
+/* A table document: the DP result of an earlier task, its receipt and the
+ * opening of the receipt's result commitment, with a name for every row
+ * and column. JSON, closed:
+ *   {"type": "urn:pixiu:pir-table:v1", "receipt": base64, "opening":
+ *    base64 of "PXC1" || r || PXV1 vector, "rows": [...], "columns": [...]}
+ * Row i of the table is values[i·ncolumns .. (i+1)·ncolumns). */
+#define PX_PIR_TABLE_TYPE "urn:pixiu:pir-table:v1"
+#define PX_PIR_TABLE_MAX_BYTES (64u << 20)
+#define PX_PIR_TABLE_MAX_ROWS (1u << 20)
+#define PX_PIR_TABLE_MAX_COLUMNS 64
+#define PX_PIR_NAME_MAX 128
+
+typedef struct px_pir_table {
+    uint8_t manifest[PX_SHA256_BYTES]; /* the task that made it */
+    uint8_t result[PX_SHA256_BYTES];   /* its result commitment (the receipt's) */
+    uint8_t receipt[PX_SHA256_BYTES];  /* SHA-256 of the receipt bytes */
+    px_buf receipt_json;               /* the receipt, as given */
+    double *values;
+    uint32_t nrows, ncolumns;
+    char **rows, **columns;
+} px_pir_table;
+
+/* Make a table document from a receipt, the opening of its result and the
+ * names; checks what px_pir_table_parse checks. */
+int px_pir_table_build(px_buf *out, const uint8_t *receipt, size_t receipt_len, const uint8_t *opening,
+                       size_t opening_len, char *const *rows, uint32_t nrows, char *const *columns,
+                       uint32_t ncolumns, px_err *err);
+/* Strict: the receipt is a success receipt whose result the opening opens
+ * (its full check against a trust root is the querier's, which has one),
+ * the vector has nrows × ncolumns finite values, names are unique. */
+int px_pir_table_parse(px_pir_table *t, const uint8_t *doc, size_t len, px_err *err);
+void px_pir_table_free(px_pir_table *t);
+/* Row i as the bytes the PIR database stores: ncolumns doubles, LE. */
+void px_pir_table_row(const px_pir_table *t, uint32_t i, uint8_t *out);
+
+/* What the hint bundle's info says about the table (JSON, closed):
+ *   {"table", "manifest", "receipt": hex, "rows": [...], "columns": [...]} */
+typedef struct px_pir_info {
+    uint8_t table[PX_SHA256_BYTES], manifest[PX_SHA256_BYTES], receipt[PX_SHA256_BYTES];
+    uint32_t nrows, ncolumns;
+    char **rows, **columns;
+} px_pir_info;
+int px_pir_info_encode(px_buf *out, const px_pir_table *t, px_err *err);
+int px_pir_info_parse(px_pir_info *i, const uint8_t *in, size_t len, px_err *err);
+void px_pir_info_free(px_pir_info *i);
+/* The row named key, or -1. */
+int64_t px_pir_info_find(const px_pir_info *i, const char *key);
+
+/* The seed of A for a table: SHA-256("PIXIU-pir-seed-v1\n" || result), so
+ * no party chooses A and every instance serving a table shares its hint. */
+void px_pir_table_seed(uint8_t seed[PX_PIR_SEED_BYTES], const uint8_t result[PX_SHA256_BYTES]);
+
+/* The trust-λ stage kind "pir" (docs/pir.md): params {"table": hex of the
+ * DP result commitment it must serve}; its one input is a POD's release of
+ * a table dataset (fields part:int, bytes:blob; the parts' bytes in order
+ * are a table document). Output: the hint bundle. Then it answers queries
+ * (px_lambda_serve) until the deadline. */
+#define PX_PIR_DATASET_PART "part"
+#define PX_PIR_DATASET_BYTES "bytes"
+#define PX_PIR_PART_MAX (512u << 10) /* bytes per part a table dataset stores */
+struct px_stage_kind;
+extern const struct px_stage_kind px_pir_stage_kind;
+
 #ifdef __cplusplus
 }
 #endif
