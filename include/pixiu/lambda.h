@@ -468,7 +468,6 @@ typedef struct px_lambda_host_req {
     const uint8_t *nonce;         /* PX_TEE_NONCE_BYTES from the recruiter */
     uint64_t mem_bytes, cpu_seconds; /* 0: backend defaults */
     int timeout_ms;               /* per exchange; 0: PX_LAMBDA_TIMEOUT_MS */
-    int serve;                    /* keep the worker after an ok step, to serve */
 } px_lambda_host_req;
 
 #define PX_LAMBDA_TIMEOUT_MS 600000 /* as long as the default CPU limit */
@@ -481,7 +480,8 @@ typedef struct px_lambda_host {
     uint8_t measurement[PX_TEE_MEASUREMENT_BYTES];
     int timeout_ms;
     size_t nsuccessors; /* from the config: outputs a success must carry */
-    int serve;          /* asked to keep the worker after an ok step */
+    int serve;          /* set by the caller after start: keep the worker
+                           after an ok step, to serve (px_lambda_host_serve) */
     int serving;        /* the worker is alive and serving */
 } px_lambda_host;
 
@@ -501,8 +501,7 @@ int px_lambda_host_step(px_lambda_host *h, const uint8_t *sealed_code,
                         size_t code_len, const px_step_input *inputs,
                         size_t ninputs, const px_lambda_log *log,
                         px_step_result *res, px_err *err);
-/* One request to a serving worker (px_lambda_host_req.serve and an ok
- * step): the response and the instance's signature over it (checked here
+/* One request to a serving worker (h->serve set and an ok step): the response and the instance's signature over it (checked here
  * against the instance key). A refused request fails with the worker's
  * message and the worker goes on; a worker that does not answer in time or
  * breaks the protocol is killed and serves no more. */

@@ -155,7 +155,6 @@ int px_lambda_host_start(px_lambda_host *h, const px_lambda_host_req *req, px_er
     h->worker.fd = -1;
     h->worker.pid = -1;
     h->timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : PX_LAMBDA_TIMEOUT_MS;
-    h->serve = req->serve;
     px_lambda_build *own = NULL;
     int rc = 0;
     if (!req->build) {

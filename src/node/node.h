@@ -90,6 +90,10 @@ typedef struct px_node_instance {
     int64_t deadline; /* the manifest's: an idle instance is dropped after it */
     int busy;
     px_lambda_host host;
+    /* A serving kind (pir) whose step succeeded stays, answering its
+     * consumer's requests until the deadline (src/node/serve.c). */
+    int serves, stepped;
+    uint8_t manifest[PX_SHA256_BYTES], output[PX_SHA256_BYTES]; /* output: the proof's subject */
 } px_node_instance;
 
 typedef struct px_node {
@@ -138,6 +142,10 @@ void px_node_settler_stop(px_node *n);
 void px_node_recruit(px_node *n, const px_member *sender, const px_http_request *req, px_http_response *resp);
 void px_node_step(px_node *n, const px_member *sender, const px_http_request *req, px_http_response *resp);
 void px_node_admit(px_node *n, const px_member *sender, const px_http_request *req, px_http_response *resp);
+void px_node_serve(px_node *n, const px_member *sender, const px_http_request *req, px_http_response *resp);
+/* After a serving instance's ok step: keep it (1) with the output its proof
+ * names, or 0 when the proof does not read (then it is dropped). */
+int px_node_serving_keep(px_node *n, px_node_instance *in, const px_step_result *res);
 
 /* A copy of membership m's nodes into a JSON array of verifier keys. */
 const px_member *px_node_find_role(const px_membership *m, unsigned role);
