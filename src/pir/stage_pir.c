@@ -45,9 +45,14 @@ static int assemble(const px_stage_input *in, px_buf *doc, px_err *err) {
     px_records_reader r;
     if (px_records_open(&r, in->data, in->len, err))
         return -1;
+    /* A POD's export adds its provenance fields (docs/formats.md); the
+     * table document needs none: the receipt's commitment vouches for it. */
     const px_schema *s = &r.schema;
-    if (s->nfields != 2 || strcmp(s->fields[0].name, PX_PIR_DATASET_PART) || s->fields[0].type != PX_FIELD_INT ||
-        strcmp(s->fields[1].name, PX_PIR_DATASET_BYTES) || s->fields[1].type != PX_FIELD_BLOB)
+    int prov = s->nfields == 4 && !strcmp(s->fields[2].name, "px_source") && s->fields[2].type == PX_FIELD_TEXT &&
+               !strcmp(s->fields[3].name, "px_sig") && s->fields[3].type == PX_FIELD_BLOB;
+    if ((s->nfields != 2 && !prov) || strcmp(s->fields[0].name, PX_PIR_DATASET_PART) ||
+        s->fields[0].type != PX_FIELD_INT || strcmp(s->fields[1].name, PX_PIR_DATASET_BYTES) ||
+        s->fields[1].type != PX_FIELD_BLOB)
         return px_fail(err, PX_E_INVALID, "a table dataset has exactly the fields part (int) and bytes (blob)");
     if (r.count == 0 || r.count > PX_PIR_TABLE_MAX_BYTES / 1024 + 1)
         return px_fail(err, PX_E_INVALID, "a table dataset has 1..%u parts, not %llu",
