@@ -466,8 +466,10 @@ static int pir_query(int argc, char **argv) {
               : px_file_read(treceipt, PX_RECEIPT_MAX_BYTES, &tr, &err) || receipt_result(&tr, table, &err)) ||
         cache_dir(dir, sizeof dir, cache, table, &err))
         goto out;
+    /* A cache that does not check (tampered, another table's) is a check
+     * that failed; one that cannot be read is an error. */
     if (px_pir_session_open(&s, dir, &n.mem, (const uint8_t(*)[PX_SHA256_BYTES])n.builds, n.nbuilds, &err)) {
-        status = err.code == PX_E_VERIFY ? PX_EXIT_INVALID : PX_EXIT_USAGE;
+        status = err.code == PX_E_VERIFY || err.code == PX_E_INVALID ? PX_EXIT_INVALID : PX_EXIT_USAGE;
         goto out;
     }
     opened = 1;
