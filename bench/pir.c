@@ -129,6 +129,31 @@ static void measure(const px_pir_db *db, const uint32_t *q, uint32_t *a, int thr
     *answer_s = median(ta, REPEATS);
 }
 
+/* The hint's one-time cost, on a 16 MiB database (a comment line: n = 1024
+ * dot products per entry; it scales with the database's size). */
+static void hint_time(void) {
+    px_err err = {0};
+    uint8_t seed[PX_PIR_SEED_BYTES];
+    px_random(seed, sizeof seed);
+    px_pir_params pp;
+    px_pir_db db;
+    if (px_pir_params_choose(&pp, 1ull << 24, 1, seed, &err) || px_pir_db_new(&db, &pp, &err))
+        return;
+    uint32_t *h = malloc((size_t)pp.rows * PX_PIR_N * sizeof *h);
+    if (h) {
+        unsigned th = px_pir_threads(0, 1u << 30); /* what a large database gets */
+        double t0 = now_s();
+        if (px_pir_hint(&db, h, th, &err) == 0) {
+            double t = now_s() - t0;
+            printf("# hint of a 16 MiB database (%u x %u): %.2f s on %u core(s), %.1f G multiply-adds/s; "
+                   "1 GiB would take about %.0f s\n", pp.rows, pp.cols, t, th,
+                   (double)pp.rows * pp.cols * PX_PIR_N / t / 1e9, t * 64);
+        }
+        free(h);
+    }
+    px_pir_db_free(&db);
+}
+
 static void bench_line(const char *name, double v, const char *unit, double base) {
     printf("BENCH name=%s value=%.3f unit=%s baseline=%.3f ratio=%.3f\n", name, v, unit, base, v / base);
 }
@@ -191,5 +216,6 @@ int main(void) {
     free(q);
     free(a);
     px_pir_db_free(&db);
+    hint_time();
     return 0;
 }
