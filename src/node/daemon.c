@@ -161,6 +161,8 @@ static void route(void *ctx, const px_http_request *req, px_http_response *resp)
         return px_node_step(n, sender, req, resp);
     if ((n->cfg.roles & PX_ROLE_EXECUTOR) && !strcmp(p, "/v1/drop"))
         return px_node_drop(n, sender, req, resp);
+    if ((n->cfg.roles & PX_ROLE_EXECUTOR) && !strcmp(p, "/v1/serve"))
+        return px_node_serve(n, sender, req, resp);
     if ((n->cfg.roles & PX_ROLE_POD) && !strcmp(p, "/v1/admit"))
         return px_node_admit(n, sender, req, resp);
     px_http_error(resp, 404, "no such resource on node %s: %s %s", n->cfg.id, req->method, p);

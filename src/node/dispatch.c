@@ -585,7 +585,8 @@ static int run_stages(px_job *j, px_err *err) {
     /* result_digest is the commitment the last proof names; the receipt
      * check compares the two. */
     if (px_open_committed(&j->r->result, j->r->result_digest, last->outputs[0].data, last->outputs[0].len,
-                          &j->receiver, err))
+                          &j->receiver, err) ||
+        px_seal_open(&j->r->opening, last->outputs[0].data, last->outputs[0].len, &j->receiver, err))
         return px_err_prefix(err, "opening the result: ");
     return 0;
 }
@@ -726,6 +727,7 @@ out:
 }
 
 void px_submit_result_free(px_submit_result *r) {
+    px_buf_free(&r->opening);
     px_buf_free(&r->manifest_env);
     px_buf_free(&r->result);
     px_buf_free(&r->receipt);

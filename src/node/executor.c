@@ -111,6 +111,7 @@ static int start_instance(px_node *n, const px_manifest *m, uint32_t stage, cons
             .config = config->data, .config_len = config->len, .nonce = nonce, .mem_bytes = s->mem_mb << 20,
             .cpu_seconds = (s->cpu_ms + PX_NODE_MS_PER_S - 1) / PX_NODE_MS_PER_S, .timeout_ms = (int)s->timeout_ms};
         rc = px_lambda_host_start(h, &r, err);
+        h->serve = s->kind == PX_STAGE_PIR; /* a PIR λ stays to answer queries */
     }
     px_lambda_build_free(b);
     free(b);
@@ -163,6 +164,9 @@ void px_node_recruit(px_node *n, const px_member *sender, const px_http_request 
         in->expires = m.deadline < idle_end ? m.deadline : idle_end;
         in->busy = 0;
         in->host = h;
+        in->serves = m.stages[stage].kind == PX_STAGE_PIR;
+        in->stepped = 0;
+        memcpy(in->manifest, m.id, PX_SHA256_BYTES);
     }
     pthread_mutex_unlock(&n->mu);
     if (!in) {
@@ -231,7 +235,7 @@ static px_node_instance *claim(px_node *n, const px_member *sender, const uint8_
         px_fail(err, PX_E_NOTFOUND, "no such instance on node %s", n->cfg.id);
     else if (strcmp(found->consumer, sender->id))
         found = NULL, px_fail(err, PX_E_DENIED, "the instance belongs to another consumer");
-    else if (found->busy)
+    else if (found->busy || found->stepped)
         found = NULL, px_fail(err, PX_E_STATE, "the instance already took its step");
     else
         found->busy = 1;
@@ -314,12 +318,16 @@ void px_node_step(px_node *n, const px_member *sender, const px_http_request *re
     memset(&res, 0, sizeof res);
     step_log sl = {n};
     px_lambda_log log = {log_statement, &sl};
-    if (px_lambda_host_step(&in->host, s.code.len ? s.code.data : NULL, s.code.len, s.in, s.n, &log, &res, &err))
+    int keep = 0;
+    if (px_lambda_host_step(&in->host, s.code.len ? s.code.data : NULL, s.code.len, s.in, s.n, &log, &res, &err)) {
         px_node_reply_err(resp, &err); /* nothing released: the audit reads the log */
-    else
+    } else {
+        keep = in->host.serving && px_node_serving_keep(n, in, &res);
         step_reply(&res, resp);
+    }
     px_step_result_free(&res);
-    release_slot(n, in);
+    if (!keep)
+        release_slot(n, in);
 out:
     step_in_free(&s);
     json_decref(o);

@@ -35,6 +35,8 @@ static const route_rule rules[] = {
     {"POST", "/v1/recruit", 0, PX_ROLE_EXECUTOR, 4 * MIB, 0},
     {"POST", "/v1/step", 0, PX_ROLE_EXECUTOR, PX_NODE_BODY_MAX, 0},
     {"POST", "/v1/drop", 0, PX_ROLE_EXECUTOR, 64 * KIB, 0},
+    /* A PIR query: one 32-bit word per column, base64 in JSON. */
+    {"POST", "/v1/serve", 0, PX_ROLE_EXECUTOR, 8 * MIB, 0},
     {"POST", "/log/add", 0, PX_ROLE_LOG, MIB, 0},
     {"POST", "/witness/add-checkpoint", 0, PX_ROLE_WITNESS, 64 * KIB, PX_ROLE_CONSUMER | PX_ROLE_LOG},
 };

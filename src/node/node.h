@@ -121,6 +121,10 @@ typedef struct px_node_instance {
     int64_t expires;
     int busy;
     px_lambda_host host;
+    /* A serving kind (pir) whose step succeeded stays, answering its
+     * consumer's requests until the deadline (src/node/serve.c). */
+    int serves, stepped;
+    uint8_t manifest[PX_SHA256_BYTES], output[PX_SHA256_BYTES]; /* output: the proof's subject */
 } px_node_instance;
 
 /* One member's use of the node, for its quotas. */
@@ -200,6 +204,10 @@ void px_node_step(px_node *n, const px_member *sender, const px_http_request *re
 /* The consumer gives up instances it recruited (its plan was refused). */
 void px_node_drop(px_node *n, const px_member *sender, const px_http_request *req, px_http_response *resp);
 void px_node_admit(px_node *n, const px_member *sender, const px_http_request *req, px_http_response *resp);
+void px_node_serve(px_node *n, const px_member *sender, const px_http_request *req, px_http_response *resp);
+/* After a serving instance's ok step: keep it (1) with the output its proof
+ * names, or 0 when the proof does not read (then it is dropped). */
+int px_node_serving_keep(px_node *n, px_node_instance *in, const px_step_result *res);
 
 /* A copy of membership m's nodes into a JSON array of verifier keys. */
 const px_member *px_node_find_role(const px_membership *m, unsigned role);
@@ -226,6 +234,8 @@ typedef struct px_submit_result {
     uint8_t manifest[PX_SHA256_BYTES];
     px_buf manifest_env;             /* the signed manifest */
     px_buf result;                   /* the opened result (last stage output) */
+    px_buf opening;                  /* the same as sealed: "PXC1" || r || result, which opens the
+                                        receipt's result commitment for whoever is shown it */
     uint8_t result_digest[PX_SHA256_BYTES];
     px_buf receipt;                  /* JSON: success or failure receipt (once the plan was published) */
     /* A failure receipt's verdict: what the log proves (docs/executor.md). */
