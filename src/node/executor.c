@@ -162,11 +162,11 @@ void px_node_recruit(px_node *n, const px_member *sender, const px_http_request 
         snprintf(in->consumer, sizeof in->consumer, "%s", sender->id);
         int64_t idle_end = px_now_ms() + n->cfg.limits.idle_ms;
         in->expires = m.deadline < idle_end ? m.deadline : idle_end;
+        in->deadline = m.deadline;
         in->busy = 0;
         in->host = h;
         in->serves = m.stages[stage].kind == PX_STAGE_PIR;
         in->stepped = 0;
-        memcpy(in->manifest, m.id, PX_SHA256_BYTES);
     }
     pthread_mutex_unlock(&n->mu);
     if (!in) {

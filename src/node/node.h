@@ -119,12 +119,13 @@ typedef struct px_node_instance {
     /* Dropped, if it has not started its step, at the earlier of its
      * manifest's deadline and its recruitment + the node's idle limit. */
     int64_t expires;
+    int64_t deadline; /* the manifest's: a serving instance answers until then */
     int busy;
     px_lambda_host host;
     /* A serving kind (pir) whose step succeeded stays, answering its
      * consumer's requests until the deadline (src/node/serve.c). */
     int serves, stepped;
-    uint8_t manifest[PX_SHA256_BYTES], output[PX_SHA256_BYTES]; /* output: the proof's subject */
+    uint8_t output[PX_SHA256_BYTES]; /* the proof's subject */
 } px_node_instance;
 
 /* One member's use of the node, for its quotas. */
