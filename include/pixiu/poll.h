@@ -25,6 +25,7 @@
 
 #include "pixiu/crypto.h"
 #include "pixiu/lambda.h"
+#include "pixiu/records.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -149,6 +150,250 @@ int px_poll_request_finish(px_poll_request *r, const px_poll_pub *pk, const uint
                            px_err *err);
 /* Wipe the inverse. */
 void px_poll_request_wipe(px_poll_request *r);
+
+/* ---- the survey ------------------------------------------------------------
+ *
+ * A JSON document (schema urn:pixiu:survey:v1, docs/polls.md) signed by the
+ * conductor's node key as a DSSE envelope with payload type
+ * PX_POLL_SURVEY_PAYLOAD_TYPE. The poll's id is the SHA-256 of the exact
+ * envelope bytes: every token, ballot, statement and receipt names it.
+ * Every object is closed (an unknown member is an error). */
+#define PX_POLL_SURVEY_PAYLOAD_TYPE "application/vnd.pixiu.survey+json"
+#define PX_POLL_SURVEY_SCHEMA "urn:pixiu:survey:v1"
+#define PX_POLL_MEMBERS_SCHEMA "urn:pixiu:poll-members:v1"
+#define PX_POLL_CREDENTIAL_PAYLOAD_TYPE "application/vnd.pixiu.credential+json"
+#define PX_POLL_CREDENTIAL_SCHEMA "urn:pixiu:credential:v1"
+#define PX_POLL_SURVEY_MAX_BYTES (256u << 10)
+#define PX_POLL_NAME_MAX 64      /* names and node ids: [A-Za-z0-9._-] */
+#define PX_POLL_QID_MAX 32       /* question and demographic ids */
+#define PX_POLL_TEXT_MAX 500     /* question text, option labels, title */
+#define PX_POLL_MAX_QUESTIONS 32
+#define PX_POLL_MAX_OPTIONS 32   /* a multiple-choice answer is a 32-bit mask */
+#define PX_POLL_MAX_DEMOGRAPHICS 8
+#define PX_POLL_MAX_CATEGORIES 16
+#define PX_POLL_MAX_CROSSTABS 64
+#define PX_POLL_MAX_BOXES 16
+#define PX_POLL_NUMERIC_BOUND (INT64_C(1) << 40)
+#define PX_POLL_MAX_MEMBERS 1000000
+
+typedef enum px_poll_qtype {
+    PX_POLL_SINGLE = 1,   /* one option */
+    PX_POLL_MULTIPLE = 2, /* up to max_choices options */
+    PX_POLL_NUMERIC = 3   /* an integer in [min, max] */
+} px_poll_qtype;
+
+typedef struct px_poll_question {
+    char id[PX_POLL_QID_MAX + 1];
+    char *text;              /* owned */
+    px_poll_qtype type;
+    char **options;          /* owned; single and multiple */
+    uint32_t noptions;
+    uint32_t max_choices;    /* multiple: at most this many options */
+    int64_t min, max;        /* numeric */
+} px_poll_question;
+
+/* A demographic field the survey asks the POD for: a band of a numeric
+ * field or a category of a text field, never the value itself. */
+typedef struct px_poll_demographic {
+    char id[PX_POLL_QID_MAX + 1];
+    char field[PX_POLL_NAME_MAX + 1]; /* in the POD's dataset */
+    int numeric;                      /* bands (numeric) or categories (text) */
+    int64_t (*bands)[2];              /* owned: [lo, hi] inclusive, ascending, disjoint */
+    char **categories;                /* owned */
+    char **labels;                    /* owned: one per band or category */
+    uint32_t n;
+} px_poll_demographic;
+
+typedef struct px_poll_crosstab {
+    uint32_t question, demographic; /* indices */
+} px_poll_crosstab;
+
+typedef struct px_poll_party {
+    char id[PX_POLL_NAME_MAX + 1];
+    px_verifier key;
+} px_poll_party;
+
+typedef enum px_poll_elig {
+    PX_POLL_ELIG_LIST = 1,      /* members listed in a file named by digest */
+    PX_POLL_ELIG_CREDENTIAL = 2 /* a credential signed by a named source */
+} px_poll_elig;
+
+typedef enum px_poll_cells {
+    PX_POLL_CELLS_NOISE = 1,   /* every cell released, noised */
+    PX_POLL_CELLS_SUPPRESS = 2 /* cells whose noisy count is below `below` withheld */
+} px_poll_cells;
+
+typedef struct px_poll_survey {
+    uint8_t id[PX_POLL_ID_BYTES]; /* SHA-256 of the envelope */
+    px_buf envelope;              /* the exact signed bytes */
+    char name[PX_POLL_NAME_MAX + 1];
+    char *title;                  /* owned */
+    px_poll_party conductor;
+    uint8_t nonce[16];
+    int64_t opens, closes;        /* ms since the epoch */
+    int64_t tally_by;             /* the tally λ's deadline: closes + grace */
+    px_poll_party issuer;
+    px_poll_party *boxes;         /* owned */
+    size_t nboxes;
+    px_poll_pub *key;             /* the token key; owned */
+    px_poll_elig elig;
+    uint8_t list_digest[PX_SHA256_BYTES]; /* LIST */
+    px_verifier source;                   /* CREDENTIAL */
+    char claim[PX_POLL_NAME_MAX + 1];     /* CREDENTIAL */
+    uint64_t members;             /* eligible members (LIST: the list's size) */
+    char dataset[PX_POLL_NAME_MAX + 1]; /* the POD dataset demographics come from */
+    px_poll_question *questions;  /* owned */
+    size_t nquestions;
+    px_poll_demographic *demographics; /* owned */
+    size_t ndemographics;
+    px_poll_crosstab *crosstabs;  /* owned */
+    size_t ncrosstabs;
+    char epsilon[48];             /* decimal, exactly as written */
+    px_poll_cells cells;
+    uint64_t below;               /* SUPPRESS threshold */
+} px_poll_survey;
+
+/* Check a survey document strictly, then sign it with the conductor's key
+ * (which must be the key the document names): appends the envelope. */
+int px_poll_survey_sign(px_buf *out, const void *json, size_t len, const px_signer *conductor, px_err *err);
+/* Parse and verify a signed survey. */
+int px_poll_survey_parse(px_poll_survey *s, const void *envelope, size_t len, px_err *err);
+/* Parse the unsigned document alone (no id, no envelope). */
+int px_poll_survey_parse_doc(px_poll_survey *s, const void *json, size_t len, px_err *err);
+void px_poll_survey_free(px_poll_survey *s);
+/* Index of a question or demographic by id, or -1. */
+int px_poll_survey_question(const px_poll_survey *s, const char *id);
+int px_poll_survey_demographic(const px_poll_survey *s, const char *id);
+
+/* The member list of a LIST poll: {"schema": PX_POLL_MEMBERS_SCHEMA,
+ * "members": ["<verifier key>", ...]}, no duplicates; its digest is the
+ * SHA-256 of the exact file bytes. */
+typedef struct px_poll_members {
+    px_verifier *keys; /* owned, sorted by public key */
+    size_t n;
+} px_poll_members;
+
+int px_poll_members_parse(px_poll_members *m, const void *json, size_t len, px_err *err);
+void px_poll_members_free(px_poll_members *m);
+int px_poll_members_has(const px_poll_members *m, const uint8_t pk[PX_SIGN_PUBLICKEYBYTES]);
+
+/* A credential: DSSE (PX_POLL_CREDENTIAL_PAYLOAD_TYPE) signed by a source,
+ * payload {"schema", "subject": "<member's verifier key>", "claim",
+ * "expires": ms}. Checked against the survey's source and claim, the
+ * requester's key and the time. */
+int px_poll_credential_sign(px_buf *out, const px_verifier *subject, const char *claim, int64_t expires,
+                            const px_signer *source, px_err *err);
+int px_poll_credential_check(const void *env, size_t len, const px_poll_survey *s,
+                             const uint8_t requester[PX_SIGN_PUBLICKEYBYTES], int64_t now, px_err *err);
+
+/* ---- ballots ---------------------------------------------------------------
+ *
+ * What the tally λ opens (sealed to its attested key with the PXC1
+ * commitment header, px_seal_committed):
+ *
+ *   ballot = "PXB1" || poll (32) || token_len (u16le) || token
+ *            || nq (u8) || nq x (present (u8) || value (i64le))
+ *            || nd (u8) || nd x category (u8; 0xFF unknown)
+ *
+ * with the survey's questions and demographics in order: an option index
+ * (single), a bit mask of options (multiple) or the number (numeric). Its
+ * length depends only on the survey and the key size, so the sealed size
+ * says nothing about the answers. */
+#define PX_POLL_BALLOT_MAGIC "PXB1"
+#define PX_POLL_UNKNOWN 0xFF
+#define PX_POLL_BALLOT_MAX (4 + 32 + 2 + PX_POLL_TOKEN_MAX + 1 + 9 * PX_POLL_MAX_QUESTIONS + 1 + \
+                            PX_POLL_MAX_DEMOGRAPHICS)
+
+typedef struct px_poll_answer {
+    uint8_t present; /* 0: skipped */
+    int64_t value;
+} px_poll_answer;
+
+typedef struct px_poll_ballot {
+    uint8_t poll[PX_POLL_ID_BYTES];
+    px_poll_token token;
+    px_poll_answer answers[PX_POLL_MAX_QUESTIONS];
+    size_t nanswers;
+    uint8_t demo[PX_POLL_MAX_DEMOGRAPHICS];
+    size_t ndemo;
+} px_poll_ballot;
+
+int px_poll_ballot_encode(const px_poll_ballot *b, px_buf *out, px_err *err);
+/* Structure only (lengths, magic, the token's own format). */
+int px_poll_ballot_parse(px_poll_ballot *b, const uint8_t *data, size_t len, px_err *err);
+/* Against the survey: its poll, its number of questions and demographics,
+ * each answer within its question (one option, 1..max_choices options of
+ * the declared ones, a number within [min, max]), each category declared
+ * or unknown. The token is not checked here. */
+int px_poll_ballot_check(const px_poll_ballot *b, const px_poll_survey *s, px_err *err);
+
+/* The member's answers, as JSON keyed by question id: an option label
+ * (single), an array of labels (multiple), an integer (numeric); a
+ * question left out is skipped. Fills b->answers. */
+int px_poll_answers_parse(px_poll_ballot *b, const px_poll_survey *s, const void *json, size_t len, px_err *err);
+
+/* The POD-side fill: from the POD's own records of the survey's dataset
+ * (a PXR1 stream, one record for a per-person POD), the category of each
+ * demographic the survey asks for: the band a numeric field falls in, the
+ * category a text field equals, PX_POLL_UNKNOWN when the field is absent
+ * or matches none. Only these indices leave; no value the survey did not
+ * ask for is read into the ballot. */
+int px_poll_fill(const px_poll_survey *s, const uint8_t *records, size_t len, uint8_t *demo, size_t *ndemo,
+                 px_err *err);
+
+/* ---- the tally ---------------------------------------------------------------
+ *
+ * The tally λ offers every ballot it received, in the order the ballot
+ * boxes received them (time, then the sealed bytes' digest), to an
+ * accumulator that accepts a ballot only when it opens, parses, is for
+ * this poll, arrived between opening and closing, answers within the
+ * survey, and carries a valid token not spent before; a token is spent by
+ * the first ballot accepted with it. Everything else is refused and
+ * counted by reason. The release adds discrete Laplace noise to every
+ * table (pixiu/dp.h) with the survey's ε split evenly between the tables,
+ * and applies the survey's small-cell rule to the noisy counts. */
+#define PX_POLL_MAX_BALLOTS (1u << 22)
+#define PX_POLL_RESULT_SCHEMA "urn:pixiu:poll-result:v1"
+
+typedef enum px_poll_reason {
+    PX_POLL_ACCEPTED = 0,
+    PX_POLL_MALFORMED,  /* does not open, does not parse, answers outside the survey */
+    PX_POLL_WRONG_POLL, /* ballot or token for another poll */
+    PX_POLL_BAD_TOKEN,  /* token of another key, or its signature fails */
+    PX_POLL_SPENT,      /* token already counted */
+    PX_POLL_REPLAYED,   /* the same sealed ballot again */
+    PX_POLL_LATE,       /* received after the poll closed */
+    PX_POLL_EARLY,      /* received before it opened */
+    PX_POLL_NREASONS
+} px_poll_reason;
+
+const char *px_poll_reason_name(px_poll_reason r);
+
+typedef struct px_poll_tally px_poll_tally;
+
+/* kp opens the sealed ballots (the tally instance's key); s is borrowed. */
+int px_poll_tally_new(px_poll_tally **out, const px_poll_survey *s, const px_box_keypair *kp, px_err *err);
+void px_poll_tally_free(px_poll_tally *t);
+/* Offer one sealed ballot received at `received` (ms). why, when not
+ * NULL, says why a refused ballot was refused. A full tally (more than
+ * PX_POLL_MAX_BALLOTS) returns -1; otherwise 0 with *reason set. */
+int px_poll_tally_offer(px_poll_tally *t, const uint8_t *sealed, size_t len, int64_t received,
+                        px_poll_reason *reason, px_err *why);
+/* Counts so far: per reason (index 0: accepted) and received in all. */
+void px_poll_tally_counts(const px_poll_tally *t, uint64_t counts[PX_POLL_NREASONS], uint64_t *received);
+/* The spent list: SHA-256("PIXIU-poll-spent-v1\n" || the accepted tokens
+ * sorted by nonce), and the tokens themselves (appended). */
+int px_poll_tally_spent(px_poll_tally *t, uint8_t digest[PX_SHA256_BYTES], px_buf *tokens, size_t *n,
+                        px_err *err);
+void px_poll_spent_digest(uint8_t digest[PX_SHA256_BYTES], const uint8_t *tokens, size_t len);
+
+/* The DP release (result JSON, PX_POLL_RESULT_SCHEMA, appended to out;
+ * it includes the spent tokens) and the public report for the tally's
+ * proof: issued (from the issuer's statement), received, accepted,
+ * refused by reason, the spent list's digest, ε. rng: px_dp_rng_init. */
+struct px_dp_rng;
+int px_poll_tally_release(px_poll_tally *t, struct px_dp_rng *rng, uint64_t issued, px_buf *out, json_t **report,
+                          px_err *err);
 
 #ifdef __cplusplus
 }

@@ -63,6 +63,8 @@ static int add_stage_reports(json_t *p, const px_stage_out *s) {
                    json_object_set_new(d, "limited", json_integer((json_int_t)s->dp.limited));
         bad |= !d || json_object_set_new(p, "dp", d);
     }
+    if (s && s->report)
+        bad |= !json_is_object(s->report) || json_object_set(p, "report", s->report);
     return bad ? -1 : 0;
 }
 
