@@ -26,6 +26,7 @@
 #include "pixiu/crypto.h"
 #include "pixiu/lambda.h"
 #include "pixiu/records.h"
+#include "pixiu/tee.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -394,6 +395,127 @@ void px_poll_spent_digest(uint8_t digest[PX_SHA256_BYTES], const uint8_t *tokens
 struct px_dp_rng;
 int px_poll_tally_release(px_poll_tally *t, struct px_dp_rng *rng, uint64_t issued, px_buf *out, json_t **report,
                           px_err *err);
+
+/* ---- what the parties publish and hand on (docs/polls.md) --------------------
+ *
+ * Statements are in-toto Statement v1 in DSSE, subject "poll" = the poll
+ * id, so the log indexes them under the poll:
+ *   poll         the conductor: the survey and the attested tally instance
+ *   poll-issue   the issuer, per token: the member (SHA-256 of its key) and
+ *                the blinded message's digest
+ *   poll-issued  the issuer, at close: tokens issued, requests refused
+ *   poll-spent   the conductor: the tally's spent tokens, in parts
+ * and release statements (urn:pixiu:predicate:release:v1) by the issuer
+ * and each ballot box for what they seal to the tally instance. */
+#define PX_POLL_TALLY_KIND "poll-tally"
+#define PX_POLL_PREDICATE "urn:pixiu:predicate:poll:v1"
+#define PX_POLL_ISSUE_PREDICATE "urn:pixiu:predicate:poll-issue:v1"
+#define PX_POLL_ISSUED_PREDICATE "urn:pixiu:predicate:poll-issued:v1"
+#define PX_POLL_SPENT_PREDICATE "urn:pixiu:predicate:poll-spent:v1"
+#define PX_POLL_BALLOT_RECEIPT_TYPE "application/vnd.pixiu.ballot-receipt+json"
+#define PX_POLL_ISSUER_MAGIC "PXIS" /* payload: "PXIS" || poll-issued envelope */
+#define PX_POLL_BOX_MAGIC "PXBB"    /* payload: "PXBB" || n u32le || n x (received i64le || len u32le || sealed) */
+#define PX_POLL_SPENT_PER_PART 100
+#define PX_POLL_PLAN_MAX_BYTES (1u << 20)
+
+/* The issuer's count at close. */
+typedef struct px_poll_issued {
+    uint8_t poll[PX_POLL_ID_BYTES];
+    uint64_t issued;       /* tokens issued (first requests signed) */
+    uint64_t not_eligible; /* refused: not on the list / no valid credential */
+    uint64_t again;        /* refused: a second, different request of a member */
+    uint64_t invalid;      /* refused: malformed requests */
+    int64_t closed;        /* ms */
+} px_poll_issued;
+
+int px_poll_issued_sign(px_buf *out, const px_poll_issued *st, const px_signer *issuer, px_err *err);
+int px_poll_issued_verify(px_poll_issued *out, const void *env, size_t len, const px_verifier *issuer,
+                          px_err *err);
+int px_poll_issue_sign(px_buf *out, const uint8_t poll[PX_POLL_ID_BYTES], const uint8_t member_pk[32],
+                       const uint8_t *blinded, size_t blen, int64_t issued, const px_signer *issuer, px_err *err);
+
+/* A release statement for a payload sealed to the tally instance. */
+int px_poll_release_sign(px_buf *out, const uint8_t poll[PX_POLL_ID_BYTES], const char *from, const char *dataset,
+                         const uint8_t commit[PX_SHA256_BYTES], uint64_t records,
+                         const uint8_t stage_key[PX_BOX_PUBLICKEYBYTES], const px_signer *key, px_err *err);
+
+/* A ballot box's batch. */
+typedef struct px_poll_boxed {
+    int64_t received;
+    const uint8_t *sealed; /* borrowed from the payload */
+    size_t len;
+} px_poll_boxed;
+
+int px_poll_box_append(px_buf *payload, int64_t received, const uint8_t *sealed, size_t len, px_err *err);
+/* payload must start with an empty "PXBB" header from px_poll_box_begin. */
+int px_poll_box_begin(px_buf *payload, px_err *err);
+int px_poll_box_parse(const uint8_t *p, size_t len, px_poll_boxed **out, size_t *n, px_err *err);
+
+/* What a box hands a voter: its signature over the poll, the sealed
+ * ballot's digest and when it was received. */
+int px_poll_ballot_receipt_sign(px_buf *out, const uint8_t poll[PX_POLL_ID_BYTES],
+                                const uint8_t ballot[PX_SHA256_BYTES], int64_t received, const px_signer *box,
+                                px_err *err);
+int px_poll_ballot_receipt_verify(const void *env, size_t len, const px_verifier *box,
+                                  const uint8_t poll[PX_POLL_ID_BYTES], const uint8_t ballot[PX_SHA256_BYTES],
+                                  int64_t *received, px_err *err);
+
+/* The spent list in the log: parts of at most PX_POLL_SPENT_PER_PART
+ * tokens, signed by the conductor. *out (n buffers) is malloc'd. */
+int px_poll_spent_parts(px_buf **out, size_t *n, const uint8_t poll[PX_POLL_ID_BYTES], const uint8_t *tokens,
+                        size_t len, const px_signer *conductor, px_err *err);
+int px_poll_spent_part_read(const void *env, size_t len, const px_verifier *conductor,
+                            const uint8_t poll[PX_POLL_ID_BYTES], uint32_t *part, uint32_t *parts, px_buf *tokens,
+                            px_err *err);
+
+/* ---- the poll statement: the survey and its attested tally instance ------- */
+
+typedef struct px_poll_plan {
+    uint8_t id[PX_SHA256_BYTES]; /* SHA-256 of the statement envelope */
+    px_buf envelope;
+    px_poll_survey survey;
+    char node[PX_POLL_NAME_MAX + 1]; /* the executor hosting the tally */
+    uint8_t nonce[PX_TEE_NONCE_BYTES];
+    px_buf config, evidence;
+    int64_t created;
+} px_poll_plan;
+
+int px_poll_plan_sign(px_buf *out, const px_buf *survey_env, const char *node,
+                      const uint8_t nonce[PX_TEE_NONCE_BYTES], const px_buf *config, const px_buf *evidence,
+                      const px_signer *conductor, px_err *err);
+/* Parses, and verifies the conductor's signature (the survey's key). */
+int px_poll_plan_parse(px_poll_plan *p, const void *env, size_t len, px_err *err);
+void px_poll_plan_free(px_poll_plan *p);
+
+/* The tally instance's attested config for a survey (the conductor builds
+ * it before recruiting): stage 0 of kind poll-tally, its output sealed to
+ * the receiver, input from the issuer and the boxes, the network's log,
+ * the survey's tally_by as deadline, params {"survey": "<base64>"}. */
+int px_poll_config_build(px_buf *out, const px_poll_survey *s, const uint8_t receiver[PX_BOX_PUBLICKEYBYTES],
+                         const px_verifier *log_key, px_err *err);
+
+/* What an instance's evidence vouches for, once checked. */
+typedef struct px_poll_attested {
+    uint32_t level;
+    uint8_t build[PX_SHA256_BYTES];
+    uint8_t measurement[PX_SHA256_BYTES];
+    uint8_t sign_pk[PX_SIGN_PUBLICKEYBYTES];
+    uint8_t box_pk[PX_BOX_PUBLICKEYBYTES];
+    uint8_t evidence_digest[PX_SHA256_BYTES];
+} px_poll_attested;
+
+/* The checks every party runs before trusting a poll's tally instance:
+ * the evidence is signed by the platform key of the node the plan names,
+ * answers its nonce, names an accepted build and measures exactly a
+ * poll-tally stage with this config; the config is exactly the one
+ * px_poll_config_build makes for this survey (any receiver) on this log. */
+int px_poll_plan_check(const px_poll_plan *p, const px_verifier *platform, const uint8_t (*builds)[PX_SHA256_BYTES],
+                       size_t nbuilds, const px_verifier *log_key, px_poll_attested *out, px_err *err);
+
+/* The tally as a trust-λ stage kind (built in, registered in pixiu_worker). */
+extern const px_stage_kind px_stage_poll_tally;
+/* OpenSSL's SHA-384 fetched before a worker's syscall filter. */
+int px_poll_preload(px_err *err);
 
 #ifdef __cplusplus
 }

@@ -57,7 +57,7 @@ static inline void fx_doc(poll_fx *f, px_buf *out, const px_poll_key *key, int64
     free(k64);
 }
 
-static inline void fx_init(poll_fx *f, const char *dp) {
+static inline void fx_init_at(poll_fx *f, const char *dp, int64_t opens, int64_t closes) {
     px_err err = {0};
     memset(f, 0, sizeof *f);
     px_assert_ok(px_crypto_init(&err), &err);
@@ -66,13 +66,18 @@ static inline void fx_init(poll_fx *f, const char *dp) {
     px_assert_ok(px_signer_generate(&f->box, "exec-1", &err), &err);
     px_assert_ok(px_poll_key_generate(&f->key, 2048, &err), &err);
     px_box_keygen(&f->tally);
-    int64_t now = px_now_ms();
     px_buf doc = PX_BUF_INIT;
-    fx_doc(f, &doc, f->key, now - 60000, now + 3600000,
+    fx_doc(f, &doc, f->key, opens, closes,
            dp ? dp : "{\"epsilon\":\"1\",\"small_cells\":{\"rule\":\"suppress\",\"below\":5}}");
     px_assert_ok(px_poll_survey_sign(&f->envelope, doc.data, doc.len, &f->conductor, &err), &err);
     px_assert_ok(px_poll_survey_parse(&f->survey, f->envelope.data, f->envelope.len, &err), &err);
     px_buf_free(&doc);
+}
+
+/* A poll open from a minute ago for an hour. */
+static inline void fx_init(poll_fx *f, const char *dp) {
+    int64_t now = px_now_ms();
+    fx_init_at(f, dp, now - 60000, now + 3600000);
 }
 
 static inline void fx_free(poll_fx *f) {
@@ -94,8 +99,8 @@ static inline void fx_token(const px_poll_survey *s, const px_poll_key *key, px_
 }
 
 /* A sealed ballot: answers as JSON, demographic categories as given. */
-static inline void fx_ballot(const poll_fx *f, const px_poll_token *t, const char *answers, uint8_t age,
-                             uint8_t region, px_buf *sealed) {
+static inline void fx_ballot_to(const poll_fx *f, const px_poll_token *t, const char *answers, uint8_t age,
+                                uint8_t region, const uint8_t to[32], px_buf *sealed) {
     px_err err = {0};
     px_poll_ballot b;
     memset(&b, 0, sizeof b);
@@ -109,8 +114,13 @@ static inline void fx_ballot(const poll_fx *f, const px_poll_token *t, const cha
     px_assert_ok(px_poll_ballot_encode(&b, &plain, &err), &err);
     uint8_t r[PX_COMMIT_RANDBYTES], c[32];
     px_commit_new(r, plain.data, plain.len, c);
-    px_assert_ok(px_seal_committed(sealed, r, plain.data, plain.len, f->tally.pk, &err), &err);
+    px_assert_ok(px_seal_committed(sealed, r, plain.data, plain.len, to, &err), &err);
     px_buf_free(&plain);
+}
+
+static inline void fx_ballot(const poll_fx *f, const px_poll_token *t, const char *answers, uint8_t age,
+                             uint8_t region, px_buf *sealed) {
+    fx_ballot_to(f, t, answers, age, region, f->tally.pk, sealed);
 }
 
 #endif
