@@ -517,6 +517,75 @@ extern const px_stage_kind px_stage_poll_tally;
 /* OpenSSL's SHA-384 fetched before a worker's syscall filter. */
 int px_poll_preload(px_err *err);
 
+/* ---- the issuer's state (a node role, docs/polls.md) -------------------------
+ *
+ * SQLite under the issuer node's directory: the poll keys it made (each
+ * for one conductor, bound to one poll once opened), each open poll's
+ * statement and member list, and one row per member who got a token. A
+ * token is signed only after the row is durable; a member asking again
+ * with the same blinded message gets the same answer (a lost reply), with
+ * any other message a refusal. Refusals are counted durably. */
+typedef struct px_poll_issuer px_poll_issuer;
+
+int px_poll_issuer_open(px_poll_issuer **out, const char *path, px_err *err);
+void px_poll_issuer_close(px_poll_issuer *is);
+/* A fresh RSA key of `bits` for a poll `owner` (a conductor's node id) is
+ * preparing; its SPKI is appended to spki. */
+int px_poll_issuer_new_key(px_poll_issuer *is, const char *owner, unsigned bits, px_buf *spki, px_err *err);
+/* Open a poll from its statement (already checked by the caller against
+ * the membership): the survey's issuer key must be `self`, its token key
+ * one this issuer made for `owner` and not bound to another poll; for a
+ * list poll, members is the list whose digest the survey names. */
+int px_poll_issuer_open_poll(px_poll_issuer *is, const char *owner, const px_verifier *self, const uint8_t *plan,
+                             size_t len, const uint8_t *members, size_t mlen, px_err *err);
+
+typedef struct px_poll_issue_req {
+    const uint8_t *poll;      /* 32 bytes */
+    const uint8_t *member;    /* the requester's Ed25519 key (its signed request) */
+    const uint8_t *blinded;
+    size_t blen;
+    const uint8_t *credential; /* credential polls: the DSSE credential */
+    size_t clen;
+    int64_t now;
+} px_poll_issue_req;
+
+/* The blind signature (appended to blind_sig), or a refusal naming why:
+ * PX_E_NOTFOUND no such poll, PX_E_DENIED not eligible or closed,
+ * PX_E_STATE the member already holds a token, PX_E_INVALID malformed.
+ * *issued_at receives when the member's token was issued; *fresh is 1 when
+ * this call issued it (0 for a repeated answer). */
+int px_poll_issuer_issue(px_poll_issuer *is, const px_poll_issue_req *r, px_buf *blind_sig, int64_t *issued_at,
+                         int *fresh, px_err *err);
+/* Close issuance (not before the poll closes): the count at close. A
+ * second close returns the same count. */
+int px_poll_issuer_close_poll(px_poll_issuer *is, const uint8_t poll[PX_POLL_ID_BYTES], int64_t now,
+                              px_poll_issued *out, px_err *err);
+/* The poll statement the poll was opened with. */
+int px_poll_issuer_plan(px_poll_issuer *is, const uint8_t poll[PX_POLL_ID_BYTES], px_buf *plan, px_err *err);
+
+/* ---- a ballot box's state (executors, docs/polls.md) -------------------------
+ *
+ * Sealed ballots as they arrived, durably, per poll, until the box
+ * releases them to the tally instance; a ballot of the wrong size (a
+ * sealed ballot's size is fixed by the survey) or for an unknown or
+ * released poll is refused; one received after the poll closed is kept
+ * (the tally counts it as refused, late) and the submitter told so. */
+typedef struct px_poll_box px_poll_box;
+
+int px_poll_box_open(px_poll_box **out, const char *path, px_err *err);
+void px_poll_box_close(px_poll_box *b);
+int px_poll_box_open_poll(px_poll_box *b, const uint8_t *plan, size_t len, px_err *err);
+/* Keep a sealed ballot: 0 kept in time, -1 with PX_E_DENIED kept but late,
+ * other codes refused. *received: the time recorded. */
+int px_poll_box_accept(px_poll_box *b, const uint8_t poll[PX_POLL_ID_BYTES], const uint8_t *sealed, size_t len,
+                       int64_t now, int64_t *received, px_err *err);
+/* Close the box for this poll and build its batch (PXBB). */
+int px_poll_box_release(px_poll_box *b, const uint8_t poll[PX_POLL_ID_BYTES], int64_t now, px_buf *payload,
+                        uint64_t *n, px_err *err);
+int px_poll_box_plan(px_poll_box *b, const uint8_t poll[PX_POLL_ID_BYTES], px_buf *plan, px_err *err);
+/* The size of every sealed ballot of a survey. */
+size_t px_poll_ballot_sealed_size(const px_poll_survey *s);
+
 #ifdef __cplusplus
 }
 #endif

@@ -192,3 +192,8 @@ int px_poll_fill(const px_poll_survey *s, const uint8_t *records, size_t len, ui
     }
     return 0;
 }
+
+size_t px_poll_ballot_sealed_size(const px_poll_survey *s) {
+    size_t token = PX_POLL_TOKEN_FIXED + px_poll_pub_bytes(s->key);
+    return HDR + token + 1 + 9 * s->nquestions + 1 + s->ndemographics + PX_COMMIT_HEADERBYTES + PX_SEAL_OVERHEAD;
+}
