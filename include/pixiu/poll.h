@@ -494,6 +494,11 @@ void px_poll_plan_free(px_poll_plan *p);
 int px_poll_config_build(px_buf *out, const px_poll_survey *s, const uint8_t receiver[PX_BOX_PUBLICKEYBYTES],
                          const px_verifier *log_key, px_err *err);
 
+/* A config is exactly what px_poll_config_build makes for the survey on
+ * this log, with any single receiver. */
+int px_poll_config_check(const px_poll_survey *s, const uint8_t *config, size_t len, const px_verifier *log_key,
+                         px_err *err);
+
 /* What an instance's evidence vouches for, once checked. */
 typedef struct px_poll_attested {
     uint32_t level;

@@ -57,6 +57,20 @@ static px_node_instance *slot_take(px_node *n) {
     return NULL;
 }
 
+int px_node_instance_add(px_node *n, const char *consumer, int64_t deadline, const px_lambda_host *h) {
+    pthread_mutex_lock(&n->mu);
+    px_node_instance *in = slot_take(n);
+    if (in) {
+        memcpy(in->id, h->sign_pk, sizeof in->id);
+        snprintf(in->consumer, sizeof in->consumer, "%s", consumer);
+        in->deadline = deadline;
+        in->busy = 0;
+        in->host = *h;
+    }
+    pthread_mutex_unlock(&n->mu);
+    return in ? 0 : -1;
+}
+
 /* The instance runs the node's build, with every file's identity checked
  * first (a file changed since it was hashed is hashed again, so the
  * evidence names what will really run). */
@@ -102,17 +116,7 @@ void px_node_recruit(px_node *n, const px_member *sender, const px_http_request 
         px_node_reply_err(resp, &err);
         goto out;
     }
-    pthread_mutex_lock(&n->mu);
-    px_node_instance *in = slot_take(n);
-    if (in) {
-        memcpy(in->id, h.sign_pk, sizeof in->id);
-        snprintf(in->consumer, sizeof in->consumer, "%s", sender->id);
-        in->deadline = m.deadline;
-        in->busy = 0;
-        in->host = h;
-    }
-    pthread_mutex_unlock(&n->mu);
-    if (!in) {
+    if (px_node_instance_add(n, sender->id, m.deadline, &h)) {
         px_lambda_host_free(&h);
         px_http_error(resp, 503, "node %s hosts too many instances", n->cfg.id);
         goto out;

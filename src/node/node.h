@@ -54,6 +54,7 @@ int px_node_sibling_path(char *out, size_t cap, const char *name, px_err *err);
 #include "pixiu/lambda.h"
 #include "pixiu/log.h"
 #include "pixiu/pod.h"
+#include "pixiu/poll.h"
 
 #define PX_NODE_PATH_MAX 1024
 #define PX_NODE_MAX_INSTANCES 4096
@@ -117,6 +118,8 @@ typedef struct px_node {
      * build_mu guards its refresh. */
     px_lambda_build *build;
     pthread_mutex_t build_mu;
+    px_poll_issuer *issuer; /* issuer role: poll keys and tokens issued */
+    px_poll_box *box;       /* executors: the ballots they collect */
 } px_node;
 
 int px_node_start(px_node *n, const px_node_config *cfg, px_err *err);
@@ -134,10 +137,26 @@ int px_node_settle_due(px_node *n, int64_t now, px_err *err);
 int px_node_settler_start(px_node *n, px_err *err);
 void px_node_settler_stop(px_node *n);
 
+/* Keep a started instance for `consumer` until its step (or, idle, until
+ * deadline): -1 when the node hosts too many. */
+int px_node_instance_add(px_node *n, const char *consumer, int64_t deadline, const px_lambda_host *h);
+
 /* Role handlers: reply in resp; sender is the verified member. */
 void px_node_recruit(px_node *n, const px_member *sender, const px_http_request *req, px_http_response *resp);
 void px_node_step(px_node *n, const px_member *sender, const px_http_request *req, px_http_response *resp);
 void px_node_admit(px_node *n, const px_member *sender, const px_http_request *req, px_http_response *resp);
+
+/* Polls (pollrole.c, docs/polls.md): the issuer's and the ballot box's
+ * endpoints and the tally's recruitment; /v1/poll/ballot is the one
+ * request taken unsigned (sender NULL), so a box is not told who votes. */
+void px_node_poll(px_node *n, const px_member *sender, const px_http_request *req, px_http_response *resp);
+
+/* A poll statement checked against the membership (pollcheck.c): the
+ * survey's conductor, issuer and boxes are members with those keys, and
+ * the tally instance's evidence verifies under its node's platform key
+ * with an accepted build, on the membership's log. */
+int px_node_poll_check(const px_membership *m, const uint8_t (*builds)[PX_SHA256_BYTES], size_t nbuilds,
+                       const void *plan, size_t len, px_poll_plan *out, px_poll_attested *att, px_err *err);
 
 /* A copy of membership m's nodes into a JSON array of verifier keys. */
 const px_member *px_node_find_role(const px_membership *m, unsigned role);

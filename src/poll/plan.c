@@ -130,10 +130,10 @@ int px_poll_plan_parse(px_poll_plan *p, const void *envelope, size_t len, px_err
 /* The attested config is exactly what px_poll_config_build makes for the
  * survey: any single receiver, the survey's issuer and boxes as the only
  * sources, the given log, the survey's deadline and itself as params. */
-static int config_check(const px_poll_plan *p, const px_verifier *log_key, px_err *err) {
-    const px_poll_survey *s = &p->survey;
+int px_poll_config_check(const px_poll_survey *s, const uint8_t *config, size_t len, const px_verifier *log_key,
+                         px_err *err) {
     px_stage_config c;
-    if (px_stage_config_parse(&c, p->config.data, p->config.len, err))
+    if (px_stage_config_parse(&c, config, len, err))
         return px_err_prefix(err, "tally config: ");
     int rc = -1;
     json_t *sv = json_object_get(c.params, "survey");
@@ -179,7 +179,7 @@ int px_poll_plan_check(const px_poll_plan *p, const px_verifier *platform, const
     if (!px_ct_equal(want, ev.measurement, sizeof want))
         return px_fail(err, PX_E_VERIFY, "tally instance on %s: its measurement is not a " PX_POLL_TALLY_KIND
                        " stage with this config", p->node);
-    if (config_check(p, log_key, err))
+    if (px_poll_config_check(&p->survey, p->config.data, p->config.len, log_key, err))
         return -1;
     memset(out, 0, sizeof *out);
     out->level = ev.level < 0 ? 0 : (uint32_t)ev.level;
