@@ -25,6 +25,7 @@
 
 #include "pixiu/crypto.h"
 #include "pixiu/lambda.h"
+#include "pixiu/log.h"
 #include "pixiu/records.h"
 #include "pixiu/tee.h"
 
@@ -590,6 +591,65 @@ int px_poll_box_release(px_poll_box *b, const uint8_t poll[PX_POLL_ID_BYTES], in
 int px_poll_box_plan(px_poll_box *b, const uint8_t poll[PX_POLL_ID_BYTES], px_buf *plan, px_err *err);
 /* The size of every sealed ballot of a survey. */
 size_t px_poll_ballot_sealed_size(const px_poll_survey *s);
+
+/* ---- the poll receipt ------------------------------------------------------
+ *
+ * JSON (PX_POLL_RECEIPT_TYPE): the log entries that make the poll's
+ * outcome (its statement, the issuer's count, every release to the tally,
+ * the tally's accepted statement and proof, the spent list's parts), each
+ * with its inclusion proof against one checkpoint the witnesses cosigned,
+ * and the released result with its commitment randomness, so a reader can
+ * check offline: who was eligible and how many tokens were issued, every
+ * ballot received, accepted or refused and why, that no token counted
+ * twice and each was the poll key's, and that the result is what the
+ * attested tally released. */
+#define PX_POLL_RECEIPT_TYPE "urn:pixiu:poll-receipt:v1"
+#define PX_POLL_RECEIPT_MAX_ENTRIES 100000
+
+typedef struct px_poll_entry {
+    const char *role; /* "poll", "issued", "release", "accepted", "proof", "spent" */
+    uint64_t index;
+    const uint8_t *entry;
+    size_t len;
+    const uint8_t *proof; /* inclusion proof, 32-byte hashes */
+    size_t nproof;
+} px_poll_entry;
+
+int px_poll_receipt_build(px_buf *out, const uint8_t poll[PX_POLL_ID_BYTES], const char *checkpoint, size_t clen,
+                          const px_poll_entry *entries, size_t n, const uint8_t *result, size_t rlen,
+                          const uint8_t r[PX_COMMIT_RANDBYTES], px_err *err);
+
+/* What a reader trusts: the log's key, the witnesses that must all have
+ * cosigned, and how the poll statement is judged (the membership's keys
+ * and accepted builds: px_node_poll_check). */
+typedef int (*px_poll_plan_fn)(void *ctx, const uint8_t *plan, size_t len, px_poll_plan *out,
+                               px_poll_attested *att, px_err *err);
+
+typedef struct px_poll_trust {
+    const px_verifier *log_key;
+    const px_cosigner *witnesses;
+    size_t nwitnesses;
+    px_poll_plan_fn check_plan;
+    void *ctx;
+} px_poll_trust;
+
+typedef struct px_poll_summary {
+    uint8_t poll[PX_POLL_ID_BYTES];
+    char name[PX_POLL_NAME_MAX + 1];
+    px_poll_issued issuer;
+    uint64_t members; /* eligible, when the survey says */
+    uint64_t received, accepted;
+    uint64_t refused[PX_POLL_NREASONS];
+    uint64_t spent;
+    size_t releases;   /* the issuer's and the boxes' */
+    char epsilon[48];
+    uint64_t log_size;
+    size_t witnesses;
+    px_buf result;     /* the result JSON */
+} px_poll_summary;
+
+int px_poll_receipt_verify(const void *json, size_t len, const px_poll_trust *t, px_poll_summary *s, px_err *err);
+void px_poll_summary_free(px_poll_summary *s);
 
 #ifdef __cplusplus
 }
