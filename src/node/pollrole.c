@@ -56,12 +56,14 @@ static int release_to_tally(px_node *n, const px_poll_plan *p, const char *datas
     px_evidence ev;
     uint8_t r[PX_COMMIT_RANDBYTES], c[PX_SHA256_BYTES];
     px_buf sealed = PX_BUF_INIT, rel = PX_BUF_INIT;
+    uint64_t index = 0;
     int rc = px_evidence_parse(&ev, p->evidence.data, p->evidence.len, err);
     if (rc == 0) {
         px_commit_new(r, payload->data, payload->len, c);
         rc = px_seal_committed(&sealed, r, payload->data, payload->len, ev.box_pk, err) ||
              px_poll_release_sign(&rel, p->survey.id, n->cfg.id, dataset, c, records, ev.box_pk, &n->key, err) ||
-             px_node_log_append(n, rel.data, rel.len, NULL, err) ||
+             px_node_log_append(n, rel.data, rel.len, &index, err) ||
+             px_x_set(reply, "release_index", json_integer((json_int_t)index), err) ||
              px_x_set_b64(reply, "sealed", sealed.data, sealed.len, err) ||
              px_x_set_b64(reply, "release", rel.data, rel.len, err);
     }
@@ -166,9 +168,11 @@ static void issuer_close(px_node *n, const px_member *sender, const json_t *o, p
     px_buf st = PX_BUF_INIT, payload = PX_BUF_INIT;
     json_t *r = json_object();
     int have = 0;
+    uint64_t index = 0;
     int rc = px_json_hex(o, "poll", poll, sizeof poll, &err) || !(have = !stored_plan(n, poll, 0, &p, &err)) ||
              is_conductor(sender, &p.survey, &err) || px_poll_issuer_close_poll(n->issuer, poll, px_now_ms(), &c, &err) ||
-             px_poll_issued_sign(&st, &c, &n->key, &err) || px_node_log_append(n, st.data, st.len, NULL, &err) ||
+             px_poll_issued_sign(&st, &c, &n->key, &err) || px_node_log_append(n, st.data, st.len, &index, &err) ||
+             px_x_set(r, "issued_index", json_integer((json_int_t)index), &err) ||
              px_buf_append(&payload, PX_POLL_ISSUER_MAGIC, 4, &err) ||
              px_buf_append(&payload, st.data, st.len, &err) ||
              release_to_tally(n, &p, "issuance", 1, &payload, r, &err) ||
