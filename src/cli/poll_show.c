@@ -177,9 +177,9 @@ static void print_summary(const px_poll_summary *s, int json) {
         printf("; refused %llu not eligible, %llu second requests, %llu malformed\n",
                (unsigned long long)s->issuer.not_eligible, (unsigned long long)s->issuer.again,
                (unsigned long long)s->issuer.invalid);
-        printf("tally: %llu ballots received from %zu releases, %llu accepted, refused:",
+        printf("tally: %llu ballots received from %zu ballot box%s, %llu accepted, refused:",
                (unsigned long long)s->received, s->releases > 0 ? s->releases - 1 : 0,
-               (unsigned long long)s->accepted);
+               s->releases == 2 ? "" : "es", (unsigned long long)s->accepted);
         for (int k = 1; k < PX_POLL_NREASONS; k++)
             printf(" %s %llu", px_poll_reason_name((px_poll_reason)k), (unsigned long long)s->refused[k]);
         printf("\nspent tokens: %llu in the log, each the poll key's, none twice\n", (unsigned long long)s->spent);

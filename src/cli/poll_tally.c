@@ -331,8 +331,8 @@ static int tally(const char *dir, const char *node_json, int wait, char **builds
                 printf(" %llu %s", (unsigned long long)sum.refused[k], px_poll_reason_name((px_poll_reason)k));
         printf("\n");
         px_pollcli_print_result(stdout, doc);
-        printf("receipt: verified (%zu releases, %llu spent tokens in the log, %zu witness%s), written to "
-               "%s/receipt.json\n", sum.releases, (unsigned long long)sum.spent, sum.witnesses,
+        printf("receipt: verified (%zu ballot box releases, %llu spent tokens in the log, %zu witness%s), written "
+               "to %s/receipt.json\n", sum.releases - 1, (unsigned long long)sum.spent, sum.witnesses,
                sum.witnesses == 1 ? "" : "es", dir);
     }
     json_decref(doc);

@@ -23,7 +23,7 @@ static const char issue_usage[] =
 
 static const char vote_usage[] =
     "usage: pixiu poll vote POLL --node NODE.json --answers FILE [--box ID] [--pod-db FILE]\n"
-    "                       [--credential FILE] [--again] [--build HEX]... [--json]\n"
+    "                       [--credential FILE] [--again] [--save FILE] [--build HEX]... [--json]\n"
     "Votes as the POD NODE.json describes: gets its token if it has none, fills the survey's\n"
     "demographic bands from the POD's dataset (--pod-db, default pod.db in the node directory;\n"
     "only the band or category of each field the survey asks for goes into the ballot), reads\n"
@@ -31,6 +31,7 @@ static const char vote_usage[] =
     "to the attested tally instance and hands it, unsigned, to a ballot box (--box, default a\n"
     "random one not on the tally's node). Keeps the box's signed receipt (polls/<id>.receipt).\n"
     "A POD that voted refuses to vote again unless --again (the tally would refuse it anyway).\n"
+    "--save FILE also writes the sealed ballot as handed over (to test a replay).\n"
     "Exit status: 0 the box took the ballot, 1 refused, 2 error.\n";
 
 /* ---- the request kept across a lost answer --------------------------------------- */
@@ -142,7 +143,7 @@ static int exit_for(const px_err *e) {
 }
 
 typedef struct vote_opts {
-    const char *node, *answers, *box, *pod_db, *credential;
+    const char *node, *answers, *box, *pod_db, *credential, *save;
     char *builds[PX_POLLCLI_MAX_BUILDS];
     size_t nbuilds;
     int fresh, again, json;
@@ -154,12 +155,13 @@ static int parse_opts(int argc, char **argv, vote_opts *o, const char *usage, co
         {"box", required_argument, 0, 'x'},    {"pod-db", required_argument, 0, 'd'},
         {"credential", required_argument, 0, 'c'}, {"build", required_argument, 0, 'w'},
         {"fresh", no_argument, 0, 'f'},        {"again", no_argument, 0, 'g'},
+        {"save", required_argument, 0, 's'},
         {"json", no_argument, 0, 'j'},         {"help", no_argument, 0, 'h'},
         {0}};
     int c;
     memset(o, 0, sizeof *o);
     optind = 1;
-    while ((c = getopt_long(argc, argv, "n:a:x:d:c:w:fgjh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "n:a:x:d:c:w:s:fgjh", opts, NULL)) != -1) {
         if (c == 'n')
             o->node = optarg;
         else if (c == 'a')
@@ -172,6 +174,8 @@ static int parse_opts(int argc, char **argv, vote_opts *o, const char *usage, co
             o->credential = optarg;
         else if (c == 'w' && o->nbuilds < PX_POLLCLI_MAX_BUILDS)
             o->builds[o->nbuilds++] = optarg;
+        else if (c == 's')
+            o->save = optarg;
         else if (c == 'f')
             o->fresh = 1;
         else if (c == 'g')
@@ -311,6 +315,7 @@ static int vote(px_pollcli *c, const px_poll_plan *p, const px_poll_attested *at
     if (rc == 0) {
         px_commit_new(r, plain.data, plain.len, commit);
         rc = px_seal_committed(&sealed, r, plain.data, plain.len, att->box_pk, err) ||
+             (o->save && px_file_write_atomic(o->save, sealed.data, sealed.len, 0600, err)) ||
              submit(c, p, box, &sealed, &at, err);
     }
     if (rc == 0) {

@@ -183,8 +183,11 @@ int px_poll_fill(const px_poll_survey *s, const uint8_t *records, size_t len, ui
                        s->dataset, (unsigned long long)r.count);
     if (r.count == 0)
         return 0;
-    if (px_records_next(&r, vals, &flags, err))
+    int got = px_records_next(&r, vals, &flags, err);
+    if (got < 0)
         return px_err_prefix(err, "fill: ");
+    if (got == 0)
+        return px_fail(err, PX_E_INVALID, "fill: dataset \"%s\" ends before its record", s->dataset);
     for (size_t i = 0; i < s->ndemographics; i++) {
         int f = px_schema_find(&r.schema, s->demographics[i].field);
         if (f >= 0)
