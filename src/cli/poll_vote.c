@@ -216,7 +216,7 @@ int px_poll_issue_main(int argc, char **argv) {
             if (o.json)
                 printf("{\"poll\":\"%s\",\"token\":\"%s\"}\n", hex, now ? "issued" : "held");
             else
-                printf("token for poll %s: %s (%s)\n", hex, now ? "issued by" : "already held from",
+                printf("token for poll %s: %s %s\n", hex, now ? "issued by" : "already held, from",
                        plan.survey.issuer.id);
         }
         px_poll_plan_free(&plan);
