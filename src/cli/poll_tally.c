@@ -249,7 +249,7 @@ static int tally(const char *dir, const char *node_json, int wait, char **builds
     px_poll_attested att;
     px_box_keypair rk;
     char node[PX_NODE_ID_MAX + 1], instance[65];
-    uint64_t plan_index;
+    uint64_t plan_index = 0;
     uint8_t r[PX_COMMIT_RANDBYTES];
     entries *esp = calloc(1, sizeof *esp);
     if (!esp)

@@ -103,7 +103,7 @@ static int option_of(const px_poll_question *q, const json_t *v, uint32_t *out, 
 }
 
 static int answer(px_poll_answer *a, const px_poll_question *q, const json_t *v, px_err *err) {
-    uint32_t k;
+    uint32_t k = 0;
     a->present = 1;
     if (q->type == PX_POLL_SINGLE) {
         if (option_of(q, v, &k, err))

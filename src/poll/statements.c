@@ -230,7 +230,7 @@ static int next_token(const uint8_t *p, size_t len, size_t *tl) {
 
 int px_poll_spent_parts(px_buf **out, size_t *n, const uint8_t poll[PX_POLL_ID_BYTES], const uint8_t *tokens,
                         size_t len, const px_signer *conductor, px_err *err) {
-    size_t count = 0, tl;
+    size_t count = 0, tl = 0;
     for (size_t off = 0; off < len; off += tl, count++)
         if (next_token(tokens + off, len - off, &tl))
             return px_fail(err, PX_E_INVALID, "spent list: malformed token %zu", count);
