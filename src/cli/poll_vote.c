@@ -17,8 +17,8 @@ static const char issue_usage[] =
     "POLL is the poll statement (poll.json) or the poll id (read from the log). Checks the poll\n"
     "against the membership, then asks the survey's issuer for this POD's token: a blinded\n"
     "message signed by the POD's node key (and, for a credential poll, --credential). The token\n"
-    "is kept in the node directory (polls/<id>.token). --fresh forgets a token already held and\n"
-    "asks again: the issuer refuses a member's second token.\n"
+    "is kept in the node directory (polls/<id>.token). --fresh asks again even when a token is\n"
+    "held (which is kept unless a new one comes): the issuer refuses a member's second token.\n"
     "Exit status: 0 the POD holds its token, 1 refused, 2 error.\n";
 
 static const char vote_usage[] =
@@ -96,11 +96,9 @@ static int get_token(px_pollcli *c, const px_poll_survey *s, const char *credent
     if (px_pollcli_path(c, tpath, sizeof tpath, s->id, ".token", err) ||
         px_pollcli_path(c, rpath, sizeof rpath, s->id, ".request", err))
         return -1;
-    if (fresh) {
-        unlink(tpath);
+    if (fresh) /* a new request; a token held stays until another comes */
         unlink(rpath);
-    }
-    if (access(tpath, F_OK) == 0) {
+    if (!fresh && access(tpath, F_OK) == 0) {
         int rc = px_file_read(tpath, PX_POLL_TOKEN_MAX, &tb, err) || px_poll_token_parse(t, tb.data, tb.len, err) ||
                  px_poll_token_verify(t, s->key, s->id, err);
         px_buf_free(&tb);
@@ -302,7 +300,8 @@ static int vote(px_pollcli *c, const px_poll_plan *p, const px_poll_attested *at
     if (px_pollcli_path(c, rpath, sizeof rpath, s->id, ".receipt", err))
         return -1;
     if (!o->again && access(rpath, F_OK) == 0)
-        return px_fail(err, PX_E_STATE, "this POD already voted in this poll (%s); its token is spent", rpath);
+        return px_fail(err, PX_E_STATE, "this POD already voted in this poll (its box's receipt is kept): its "
+                       "token is spent");
     memset(&b, 0, sizeof b);
     memcpy(b.poll, s->id, 32);
     uint8_t r[PX_COMMIT_RANDBYTES], commit[32];
