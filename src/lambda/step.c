@@ -165,6 +165,8 @@ static void drop_inputs(step_state *s) {
     free(s->plain);
     s->plain = NULL;
     px_buf_free(&s->out.output);
+    json_decref(s->out.report);
+    s->out.report = NULL;
     px_buf_free(&s->code);
     px_memzero(s->task_key, sizeof s->task_key);
     px_memzero(s->commit_r, sizeof s->commit_r);
@@ -258,7 +260,7 @@ static int validate_all(px_lambda *l, step_state *s, const px_step_input *inputs
 
 static void run_stage(px_lambda *l, step_state *s) {
     px_stage_ctx ctx = {&l->config, l->config.params, s->code.data, s->code.len, s->in, s->n,
-                        s->has_task_key ? s->task_key : NULL, l->sandbox};
+                        s->has_task_key ? s->task_key : NULL, l->sandbox, &l->box};
     if (!l->kind->needs_code)
         ctx.code = NULL;
     px_err e = {0};
