@@ -42,6 +42,8 @@ typedef struct px_submit_result {
     uint8_t manifest[PX_SHA256_BYTES];
     px_buf manifest_env;             /* the signed manifest */
     px_buf result;                   /* the opened result (last stage output) */
+    px_buf opening;                  /* the same as sealed: "PXC1" || r || result, which opens the
+                                        receipt's result commitment for whoever is shown it */
     uint8_t result_digest[PX_SHA256_BYTES];
     px_buf receipt;                  /* JSON: success or failure receipt (once the plan was published) */
     /* A failure receipt's verdict: what the log proves (docs/executor.md). */

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/sqldb.h"
 #include "cli/pod.h"
 #include "cli_forms_pod.h"
 
@@ -15,7 +16,7 @@ int px_cli_pod_open(const char *dir, px_pod **p) {
     if (stat(path, &st) != 0)
         return px_cli_errorf(PX_EXIT_USAGE, "pod: no POD at %s (run 'pixiu pod init --pod %s')", dir, dir), -1;
     px_err err = {0};
-    if (px_pod_open(p, path, &err))
+    if (px_private_dir(dir, 0, &err) || px_pod_open(p, path, &err))
         return px_cli_error(PX_EXIT_USAGE, &err, "pod"), -1;
     return 0;
 }

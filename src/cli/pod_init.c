@@ -1,6 +1,7 @@
 /* pixiu pod init: create a POD (its database and signing key). */
 #include <sys/stat.h>
 
+#include "core/sqldb.h"
 #include "cli/pod.h"
 
 static const char usage[] =
@@ -18,13 +19,14 @@ static int run(int argc, char **argv) {
     if (!dir)
         dir = ".";
     char path[PX_CLI_POD_PATH_MAX], kpath[PX_CLI_POD_PATH_MAX], vpath[PX_CLI_POD_PATH_MAX];
-    mkdir(dir, 0700);
     snprintf(path, sizeof path, "%s/pod.db", dir);
     snprintf(kpath, sizeof kpath, "%s/pod.key", dir);
     snprintf(vpath, sizeof vpath, "%s/pod.vkey", dir);
     px_err err = {0};
     px_pod *p;
-    if (px_pod_open(&p, path, &err))
+    /* The POD's records are plaintext: its directory and files are the
+     * owner's alone (0700, 0600). */
+    if (px_private_dir(dir, 1, &err) || px_pod_open(&p, path, &err))
         return px_cli_error(PX_EXIT_USAGE, &err, "pod init");
     px_pod_close(p);
     struct stat st;

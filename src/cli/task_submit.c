@@ -11,7 +11,7 @@
 
 static const char usage[] =
     "usage: pixiu task submit MANIFEST.json --node NODE.json [--code TASK.wasm] [--build HEX]...\n"
-    "                         [--result FILE] [--receipt FILE] [--json]\n"
+    "                         [--result FILE] [--opening FILE] [--receipt FILE] [--json]\n"
     "Runs a task on the network as the consumer node NODE.json describes (its id, key and\n"
     "membership). MANIFEST.json is a manifest without consumer, nonce, times or receivers:\n"
     "those are filled in, and a wasm stage without \"code\" gets TASK.wasm's digest.\n"
@@ -21,6 +21,8 @@ static const char usage[] =
     "the authenticated/alleged counts and the checked receipt (written to --receipt). A task\n"
     "that fails after its plan is published gets a failure receipt: the audit's verdict from\n"
     "the log (stage, status, the party the log blames), checked like any receipt.\n"
+    "--opening writes the result as it was sealed (\"PXC1\" || r || result): it opens the\n"
+    "receipt's result commitment, so a table derived from it can be checked (`pixiu pir table`).\n"
     "Exit status: 0 the task completed and its receipt verifies, 1 the task failed, 2 error.\n";
 
 static void print_vector(FILE *f, const px_buf *res) {
@@ -97,7 +99,8 @@ static void print_outcome(const px_submit_result *r, const char *receipt, int js
 }
 
 static int submit_run(const char *tmpl_path, const char *node_path, const char *code_path, char **builds,
-                      size_t nbuilds, const char *result_path, const char *receipt_path, int json) {
+                      size_t nbuilds, const char *result_path, const char *opening_path, const char *receipt_path,
+                      int json) {
     px_err err = {0};
     px_node_config cfg;
     px_signer key;
@@ -116,6 +119,7 @@ static int submit_run(const char *tmpl_path, const char *node_path, const char *
     if (px_submit(&o, tmpl.data, tmpl.len, &r, &err))
         goto out;
     if ((r.ok && result_path && px_file_write_atomic(result_path, r.result.data, r.result.len, 0600, &err)) ||
+        (r.ok && opening_path && px_file_write_atomic(opening_path, r.opening.data, r.opening.len, 0600, &err)) ||
         (r.receipt.len && receipt_path &&
          px_file_write_atomic(receipt_path, r.receipt.data, r.receipt.len, 0644, &err)))
         goto out;
@@ -133,7 +137,7 @@ out:
 }
 
 static int run(int argc, char **argv) {
-    const char *node = NULL, *code = NULL, *result = NULL, *receipt = NULL;
+    const char *node = NULL, *code = NULL, *result = NULL, *opening = NULL, *receipt = NULL;
     const char *bv[PX_SUBMIT_MAX_BUILDS];
     px_cli_list builds = {bv, 0, PX_SUBMIT_MAX_BUILDS}, workers = {bv, 0, PX_SUBMIT_MAX_BUILDS};
     int json = 0;
@@ -142,6 +146,7 @@ static int run(int argc, char **argv) {
                                {"build", 'b', PX_CLI_LIST, &builds, 0},
                                {"worker", 0, PX_CLI_LIST, &workers, 0}, /* the old name of --build */
                                {"result", 'r', PX_CLI_VALUE, &result, 0},
+                               {"opening", 'o', PX_CLI_VALUE, &opening, 0},
                                {"receipt", 'R', PX_CLI_VALUE, &receipt, 0},
                                {"json", 'j', PX_CLI_FLAG, &json, 0},
                                {0}};
@@ -151,7 +156,8 @@ static int run(int argc, char **argv) {
         return a.status;
     if (builds.n && workers.n)
         return px_cli_usage_error(&a, "--worker is the old name of --build: give one of them");
-    return submit_run(a.argv[0], node, code, (char **)bv, builds.n + workers.n, result, receipt, json);
+    return submit_run(a.argv[0], node, code, (char **)bv, builds.n + workers.n, result, opening, receipt,
+                      json);
 }
 
 const px_cli_form px_cli_task_submit = {"submit", run, "run a task on the network and keep its receipt"};

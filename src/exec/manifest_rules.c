@@ -7,6 +7,8 @@
 
 #include "exec/util.h"
 #include "pixiu/dp.h"
+#include "pixiu/lambda.h"
+#include "pixiu/pir.h"
 
 #define MAP_PER_USER "per-user"
 #define MAP_SAMPLE_AGG "sample-and-aggregate"
@@ -119,12 +121,29 @@ static int datasets_name_users(const px_manifest *m, px_err *err) {
     return 0;
 }
 
+/* A pir stage serves one table one POD releases (docs/pir.md): it is the
+ * task's only stage, in one partition, over one dataset at one POD, and its
+ * params name the DP result it must serve (checked by the stage's own
+ * check, as the worker will at birth). */
+static int pir_rules(const px_manifest *m, px_err *err) {
+    const px_stage_spec *s = &m->stages[0];
+    if (m->nstages != 1)
+        return px_fail(err, PX_E_INVALID, "a pir stage is the only stage of its task (it serves a table a POD "
+                       "releases), not one of %zu", m->nstages);
+    if (s->partitions != 1)
+        return px_fail(err, PX_E_INVALID, "stage 0 (pir): a pir stage has exactly one partition, not %u",
+                       s->partitions);
+    if (m->ndatasets != 1 || m->datasets[0].npods != 1)
+        return px_fail(err, PX_E_INVALID, "stage 0 (pir): a pir task reads one table dataset at one POD");
+    if (px_pir_stage_kind.check(s->params, err))
+        return px_err_prefix(err, "stage 0 (pir): ");
+    return 0;
+}
+
 /* Fields that parse but that no executor honours yet are refused, never
  * silently dropped: a stage the consumer placed at a POD must not run on
  * an executor instead. */
 static int supported(const px_stage_spec *s, size_t i, px_err *err) {
-    if (s->kind == PX_STAGE_PIR)
-        return px_fail(err, PX_E_INVALID, "stage %zu: kind \"pir\" is not supported yet", i);
     if (s->at_pod)
         return px_fail(err, PX_E_INVALID, "stage %zu (%s): \"at\": \"pod\" is not supported yet (stages run on "
                        "executors)", i, px_stage_type_name(s->kind));
@@ -134,7 +153,10 @@ static int supported(const px_stage_spec *s, size_t i, px_err *err) {
 int px_manifest_rules(const px_manifest *m, px_err *err) {
     int has_dp = 0;
     for (size_t i = 0; i < m->nstages; i++)
-        if (supported(&m->stages[i], i, err))
+        if (supported(&m->stages[i], i, err) ||
+            (m->stages[i].kind == PX_STAGE_PIR && (i ? px_fail(err, PX_E_INVALID, "stage %zu: a pir stage is the "
+                                                               "only stage of its task", i)
+                                                     : pir_rules(m, err))))
             return -1;
     for (size_t d = 0; d < m->nstages; d++) {
         const px_stage_spec *s = &m->stages[d];

@@ -82,10 +82,15 @@ int px_lambda_new(px_lambda **out, const px_stage_kind *const *table, const uint
 }
 
 static void pending_free(struct px_step_pending *p);
+static void drop_state(const px_lambda *l, struct px_step_pending *s);
 
 void px_lambda_free(px_lambda *l) {
     if (!l)
         return;
+    if (l->pending)
+        drop_state(l, l->pending);
+    if (l->serve_state && l->kind && l->kind->state_free)
+        l->kind->state_free(l->serve_state);
     pending_free(l->pending);
     px_stage_config_free(&l->config);
     free(l->sandbox);
@@ -160,9 +165,18 @@ static void drop_inputs(step_state *s) {
     free(s->plain);
     s->plain = NULL;
     px_buf_free(&s->out.output);
+    json_decref(s->out.report);
+    s->out.report = NULL;
     px_buf_free(&s->code);
     px_memzero(s->task_key, sizeof s->task_key);
     px_memzero(s->commit_r, sizeof s->commit_r);
+}
+
+/* A serving kind's state lives on only with a released ok step. */
+static void drop_state(const px_lambda *l, step_state *s) {
+    if (s->out.state && l->kind && l->kind->state_free)
+        l->kind->state_free(s->out.state);
+    s->out.state = NULL;
 }
 
 static void drop_sealed(step_state *s) {
@@ -246,7 +260,7 @@ static int validate_all(px_lambda *l, step_state *s, const px_step_input *inputs
 
 static void run_stage(px_lambda *l, step_state *s) {
     px_stage_ctx ctx = {&l->config, l->config.params, s->code.data, s->code.len, s->in, s->n,
-                        s->has_task_key ? s->task_key : NULL, l->sandbox};
+                        s->has_task_key ? s->task_key : NULL, l->sandbox, &l->box};
     if (!l->kind->needs_code)
         ctx.code = NULL;
     px_err e = {0};
@@ -304,6 +318,8 @@ static int decide(px_lambda *l, step_state *s, px_err *err) {
         set_failure(s, PX_STATUS_INTERNAL, &why, s->subject);
         ok = 0;
     }
+    if (!ok)
+        drop_state(l, s);
     px_proof_draft d = {l, s->in, s->nreport, &s->out, s->status, ok ? NULL : s->reason, s->subject, s->started,
                         px_now_ms()};
     if (px_proofgen_sign(&s->proof, &d, err)) {
@@ -401,6 +417,7 @@ int px_lambda_release(px_lambda *l, const px_lambda_logged *shown, px_step_resul
         /* The proof reached the log too late: the output stays here. */
         l->phase = PX_PHASE_DONE;
         drop_sealed(s);
+        drop_state(l, s);
         return px_fail(err, PX_E_DENIED, "releasing nothing: %s", why.msg);
     }
     if (px_buf_append(&res->proof, s->proof.data, s->proof.len, err) ||
@@ -416,6 +433,12 @@ int px_lambda_release(px_lambda *l, const px_lambda_logged *shown, px_step_resul
     snprintf(res->status, sizeof res->status, "%s", s->status);
     res->proof_index = shown->index;
     l->phase = PX_PHASE_DONE;
+    if (s->ok && s->out.state && l->kind->serve) {
+        l->serve_state = s->out.state;
+        s->out.state = NULL;
+        memcpy(l->serve_commit, s->subject, PX_SHA256_BYTES);
+    }
+    drop_state(l, s);
     return 0;
 }
 
