@@ -84,8 +84,8 @@ static int read_node(px_member *n, const json_t *o, px_err *err) {
         return px_fail(err, PX_E_INVALID, "must be an object");
     if (px_json_only(o, "node", keys, err) || px_json_str(o, "id", &id, err) || px_json_str(o, "url", &url, err))
         return -1;
-    if (!px_id_valid(id))
-        return px_fail(err, PX_E_INVALID, "id must be 1 to %d characters of [A-Za-z0-9._-]", PX_MEMBER_ID_MAX);
+    if (px_id_check("id", id, err))
+        return -1;
     if (!url_valid(url))
         return px_fail(err, PX_E_INVALID, "url \"%.80s\" must be http(s)://host:port without a trailing '/'", url);
     strcpy(n->id, id);

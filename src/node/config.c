@@ -68,14 +68,14 @@ static int read_limits(px_node_config *c, const json_t *o, px_err *err) {
     const char *key;
     if (!l)
         return 0;
-    if (!json_is_object(l))
-        return px_fail(err, PX_E_INVALID, "field \"limits\" must be an object");
+    static const char *const names[] = {"per_address", "member_requests", "member_bytes", "member_instances",
+                                        "idle_ms",     "deadline_max_ms", "header_ms",    NULL};
+    if (px_json_only(l, "limits", names, err))
+        return -1;
     json_object_foreach(l, key, v) {
         size_t i = 0;
-        while (i < sizeof k / sizeof k[0] && strcmp(k[i].key, key))
+        while (strcmp(k[i].key, key))
             i++;
-        if (i == sizeof k / sizeof k[0])
-            return px_fail(err, PX_E_INVALID, "unknown field \"limits.%.64s\"", key);
         int64_t x = json_integer_value(v);
         if (!json_is_integer(v) || x < 1 || x > k[i].max)
             return px_fail(err, PX_E_INVALID, "field \"limits.%s\" must be 1 to %lld", key, (long long)k[i].max);
@@ -101,8 +101,8 @@ static int read_doc(px_node_config *c, const json_t *o, px_err *err) {
     const char *id;
     if (px_json_str(o, "id", &id, err))
         return -1;
-    if (!px_id_valid(id))
-        return px_fail(err, PX_E_INVALID, "id must be 1 to 64 characters of [A-Za-z0-9._-]");
+    if (px_id_check("id", id, err))
+        return -1;
     strcpy(c->id, id);
     if (path_member(o, "dir", NULL, c->dir, 1, err) || path_member(o, "membership", c->dir, c->membership, 1, err) ||
         path_member(o, "key", c->dir, c->key, 1, err) ||

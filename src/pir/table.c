@@ -93,17 +93,8 @@ static json_t *names_json(char *const *v, uint32_t n) {
 
 /* Exactly these members, nothing else. */
 static int closed(const json_t *o, const char *const *keys, size_t n, const char *what, px_err *err) {
-    if (!json_is_object(o))
-        return px_fail(err, PX_E_INVALID, "%s must be a JSON object", what);
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)o, k, v) {
-        size_t i = 0;
-        while (i < n && strcmp(k, keys[i]))
-            i++;
-        if (i == n)
-            return px_fail(err, PX_E_INVALID, "%s has an unknown member \"%.40s\"", what, k);
-    }
+    if (px_json_only(o, what, keys, err)) /* keys is NULL-ended: one wording for closed objects */
+        return -1;
     for (size_t i = 0; i < n; i++)
         if (!json_object_get(o, keys[i]))
             return px_fail(err, PX_E_INVALID, "%s lacks \"%s\"", what, keys[i]);
@@ -158,7 +149,7 @@ static int opening_values(px_pir_table *t, const uint8_t *o, size_t len, px_err 
 }
 
 int px_pir_table_parse(px_pir_table *t, const uint8_t *doc, size_t len, px_err *err) {
-    static const char *const keys[] = {"type", "receipt", "opening", "rows", "columns"};
+    static const char *const keys[] = {"type", "receipt", "opening", "rows", "columns", NULL};
     memset(t, 0, sizeof *t);
     json_t *o = px_json_parse(doc, len, PX_PIR_TABLE_MAX_BYTES, err);
     if (!o)
@@ -257,7 +248,7 @@ int px_pir_info_encode(px_buf *out, const px_pir_table *t, px_err *err) {
 }
 
 int px_pir_info_parse(px_pir_info *i, const uint8_t *in, size_t len, px_err *err) {
-    static const char *const keys[] = {"table", "manifest", "receipt", "rows", "columns"};
+    static const char *const keys[] = {"table", "manifest", "receipt", "rows", "columns", NULL};
     memset(i, 0, sizeof *i);
     json_t *o = px_json_parse(in, len, PX_PIR_INFO_MAX, err);
     if (!o)

@@ -4,18 +4,7 @@
 #include "poll/pjson.h"
 
 int px_pj_only(const json_t *obj, const char *what, const char *const *allowed, px_err *err) {
-    if (!json_is_object(obj))
-        return px_fail(err, PX_E_INVALID, "%s must be a JSON object", what);
-    const char *key;
-    json_t *v;
-    json_object_foreach((json_t *)obj, key, v) {
-        size_t i = 0;
-        while (allowed[i] && strcmp(allowed[i], key) != 0)
-            i++;
-        if (!allowed[i])
-            return px_fail(err, PX_E_INVALID, "%s has an unknown field \"%.64s\"", what, key);
-    }
-    return 0;
+    return px_json_only(obj, what, allowed, err); /* one wording for closed objects (pixiu/core.h) */
 }
 
 int px_pj_int(const json_t *obj, const char *key, int64_t min, int64_t max, int64_t *out, px_err *err) {
@@ -47,23 +36,16 @@ int px_pj_obj(const json_t *obj, const char *key, json_t **out, px_err *err) {
     return 0;
 }
 
-int px_pj_name_valid(const char *s, size_t max) {
-    size_t n = strlen(s);
-    if (n == 0 || n > max)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-              c == '-'))
-            return 0;
-    }
-    return 1;
-}
+int px_pj_name_valid(const char *s, size_t max) { return strlen(s) <= max && px_id_valid(s); }
 
 int px_pj_name(const json_t *v, const char *what, char *dst, size_t cap, px_err *err) {
     const char *s = json_string_value(v);
-    if (!s || json_string_length(v) != strlen(s) || !px_pj_name_valid(s, cap - 1))
-        return px_fail(err, PX_E_INVALID, "%s must be 1 to %zu characters of [A-Za-z0-9._-]", what, cap - 1);
+    if (!s || json_string_length(v) != strlen(s))
+        return px_fail(err, PX_E_INVALID, "%s must be a string", what);
+    if (px_id_check(what, s, err)) /* the one id grammar (docs/formats.md) */
+        return -1;
+    if (strlen(s) > cap - 1)
+        return px_fail(err, PX_E_INVALID, "%s must be at most %zu characters", what, cap - 1);
     memcpy(dst, s, strlen(s) + 1);
     return 0;
 }

@@ -92,7 +92,8 @@ state() { # pod task -> state of its charge
 now=$(python3 -c 'import time; print(int(time.time() * 1000))')
 [ "$now" -lt "$deadline" ] || fail "the tasks took longer than their deadline"
 for p in 1 2 3; do
-  case $(state $p "$trap_task") in started\|) ;; *) fail "pod-$p settled before the deadline";; esac
+  s=$(state $p "$trap_task")
+  case $s in started\|) ;; *) fail "pod-$p: the failing task's charge is '$s' before the deadline, want started";; esac
 done
 set +e
 wait $trapped

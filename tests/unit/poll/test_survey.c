@@ -70,6 +70,10 @@ static void test_survey_strict(void **state) {
     refused("\"rule\":\"suppress\",\"below\":10", "\"rule\":\"noise\",\"below\":3", "is for the \"suppress\" rule");
     refused("\"token_key\":\"", "\"token_key\":\"AAAA", "token_key");
     refused("\"dataset\":\"profile\",", "", "names the POD \"dataset\"");
+    /* Names follow the one id grammar and closed objects the one wording
+     * (docs/formats.md). */
+    refused("\"dataset\":\"profile\"", "\"dataset\":\"-profile\"", "dataset \"-profile\" is not an id");
+    refused("\"epsilon\":\"0.5\"", "\"epsilon\":\"0.5\",\"eps\":1", "dp: unknown field \"eps\" (known: ");
     refused("\"text\":\"Monthly spend?\"", "\"text\":\"a\\u0007b\"", "control character");
     refused("\"boxes\":[{\"id\":\"exec-1\"", "\"boxes\":[{\"id\":\"exec 1\"", "boxes[]");
 }
