@@ -67,7 +67,7 @@ uint32_t px_random_uniform(uint32_t upper); /* unbiased in [0, upper) */
 #define PX_STREAM_NONCEBYTES 12
 void px_stream_chacha20(uint8_t *out, size_t n, const uint8_t nonce[PX_STREAM_NONCEBYTES],
                         uint32_t counter, const uint8_t key[PX_STREAM_KEYBYTES]);
-/* Constant-time equality: 1 if equal, 0 otherwise. */
+/* Constant-time equality, a predicate: 1 if equal, 0 otherwise. */
 int px_ct_equal(const void *a, const void *b, size_t n);
 void px_memzero(void *p, size_t n); /* not optimised away */
 
@@ -83,9 +83,11 @@ void px_sign_from_seed(px_sign_keypair *kp,
                        const uint8_t seed[PX_SIGN_SEEDBYTES]);
 void px_sign_detached(uint8_t sig[PX_SIGN_BYTES], const void *m, size_t n,
                       const px_sign_keypair *kp);
-/* 0 if sig is a valid signature of m by pk, -1 otherwise. */
+/* 0 if sig is a valid signature of m by pk, else -1 with PX_E_VERIFY
+ * (a check, like every function that takes a px_err; px_ct_equal is a
+ * predicate: docs/architecture.md, "Names and results"). */
 int px_sign_verify(const uint8_t sig[PX_SIGN_BYTES], const void *m, size_t n,
-                   const uint8_t pk[PX_SIGN_PUBLICKEYBYTES]);
+                   const uint8_t pk[PX_SIGN_PUBLICKEYBYTES], px_err *err);
 
 /* ---- X25519 boxes: sealing to a public key ------------------------------ */
 

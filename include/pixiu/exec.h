@@ -70,8 +70,8 @@ typedef enum px_stage_type {
     PX_STAGE_PIR
 } px_stage_type;
 
-const char *px_stage_type_name(px_stage_type k);
-int px_stage_type_parse(const char *s, px_stage_type *out);
+const char *px_manifest_kind_name(px_stage_type k);
+int px_manifest_kind_parse(const char *s, px_stage_type *out);
 
 typedef struct px_stage_spec {
     px_stage_type kind;
@@ -141,7 +141,7 @@ int px_manifest_has_pod(const px_manifest *m, const char *pod);
  * it runs and releases only once shown its statements in the log whose
  * key is log_key, and not after the manifest's deadline. The manifest
  * stage's params are passed through. Appends JSON to out. */
-int px_stage_config_build(px_buf *out, const px_manifest *m, uint32_t stage,
+int px_plan_config_build(px_buf *out, const px_manifest *m, uint32_t stage,
                           uint32_t partition,
                           const uint8_t (*successors)[PX_BOX_PUBLICKEYBYTES],
                           size_t nsuccessors, const px_verifier *platform_keys,
@@ -249,7 +249,7 @@ int px_plan_check(const px_plan *p, px_evidence_check_fn check, void *ctx,
  * limits, params) and is for this manifest; PX_E_VERIFY naming what
  * differs otherwise. px_plan_check runs it on every instance, an executor
  * before it starts one. */
-int px_stage_config_matches(const px_stage_config *c, const px_manifest *m, uint32_t stage, uint32_t partition,
+int px_plan_config_matches(const px_stage_config *c, const px_manifest *m, uint32_t stage, uint32_t partition,
                             px_err *err);
 
 /* Every instance of the plan is configured to be shown its statements in

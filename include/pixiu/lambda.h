@@ -139,9 +139,9 @@ typedef struct px_stage_config {
     json_t *params; /* owned; an empty object when absent */
 } px_stage_config;
 
-int px_stage_config_parse(px_stage_config *c, const void *json, size_t len,
+int px_lambda_config_parse(px_stage_config *c, const void *json, size_t len,
                           px_err *err);
-void px_stage_config_free(px_stage_config *c);
+void px_lambda_config_free(px_stage_config *c);
 
 /* ---- the stage-kind interface ------------------------------------------ */
 
@@ -254,16 +254,16 @@ typedef struct px_stage_kind {
 } px_stage_kind;
 
 /* A table is an array of pointers to kinds, ended by NULL. */
-const px_stage_kind *px_stage_find(const px_stage_kind *const *table,
+const px_stage_kind *px_lambda_kind_find(const px_stage_kind *const *table,
                                    const char *kind);
 
 /* Built-in: element-wise sum of PXV1 vectors of equal length (partition
  * results, per-POD partial sums). Params: none. */
-extern const px_stage_kind px_stage_aggregate;
+extern const px_stage_kind px_lambda_aggregate_kind;
 /* Consumer task code (WebAssembly) in the sandbox: one input on stdin, the
  * output from stdout. Params: cpu_ms, wall_ms, mem_mb, max_output. The
  * worker runs it under PX_TEE_PROFILE_SPAWN. */
-extern const px_stage_kind px_stage_wasm;
+extern const px_stage_kind px_lambda_wasm_kind;
 
 /* ---- the λ build: what a node measures and its workers run -------------- */
 
@@ -478,7 +478,7 @@ typedef struct px_exec_proof {
 /* Verify an execution proof's signature by the instance key sign_pk, and
  * parse what a successor or auditor needs. A failure proof verifies too:
  * check p->status. */
-int px_exec_proof_verify(px_exec_proof *p, const void *env, size_t len,
+int px_lambda_proof_verify(px_exec_proof *p, const void *env, size_t len,
                          const uint8_t sign_pk[PX_SIGN_PUBLICKEYBYTES],
                          px_err *err);
 

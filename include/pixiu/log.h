@@ -105,16 +105,16 @@ typedef struct px_cosigner {
 } px_cosigner;
 
 uint32_t px_cosig_key_id(const char *name, const uint8_t pk[PX_SIGN_PUBLICKEYBYTES]);
-void px_cosigner_from_signer(const px_signer *s, px_cosigner *c);
-int px_cosigner_format(const px_cosigner *c, px_buf *out, px_err *err);
-int px_cosigner_parse(px_cosigner *c, const char *text, size_t len, px_err *err);
+void px_cosig_from_signer(const px_signer *s, px_cosigner *c);
+int px_cosig_format(const px_cosigner *c, px_buf *out, px_err *err);
+int px_cosig_parse(px_cosigner *c, const char *text, size_t len, px_err *err);
 /* arg is a cosigner key string or a file holding one. */
-int px_cosigner_load(px_cosigner *c, const char *arg, px_err *err);
+int px_cosig_load(px_cosigner *c, const char *arg, px_err *err);
 /* Add (or replace) the cosignature of key over the note's text at the given
  * POSIX time. */
-int px_cosign_note(px_note *note, const px_signer *key, uint64_t timestamp, px_err *err);
+int px_cosig_sign(px_note *note, const px_signer *key, uint64_t timestamp, px_err *err);
 /* Append the note signature line(s) of c's cosignature on n to out. */
-int px_cosign_lines_append(const px_note *n, const px_cosigner *c, px_buf *out);
+int px_cosig_lines_append(const px_note *n, const px_cosigner *c, px_buf *out);
 /* Find and check c's cosignature on note; *timestamp gets its time. */
 int px_cosig_verify(const px_note *note, const px_cosigner *c, uint64_t *timestamp, px_err *err);
 

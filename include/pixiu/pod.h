@@ -42,7 +42,7 @@ extern "C" {
 #define PX_POD_FIELD_SOURCE "px_source"
 #define PX_POD_FIELD_SIG "px_sig"
 
-int px_record_digest(uint8_t out[PX_SHA256_BYTES], const px_schema *s, const px_value *values,
+int px_source_record_digest(uint8_t out[PX_SHA256_BYTES], const px_schema *s, const px_value *values,
                      px_err *err);
 
 /* A source's public key. Text form, as a signed-note verifier key:
@@ -418,7 +418,7 @@ int px_prover_run_many(const px_prover_config *c, const uint8_t *const *in, cons
 /* The prover as a trust-λ stage kind (include/pixiu/lambda.h): kind
  * "prover", no task code, params = the prover config object above. */
 struct px_stage_kind;
-extern const struct px_stage_kind px_stage_prover;
+extern const struct px_stage_kind px_pod_stage_kind;
 
 /* ---- demo data -------------------------------------------------------------- */
 

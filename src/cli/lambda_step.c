@@ -134,10 +134,10 @@ static int step_run(const step_args *a, px_lambda_host *h, const px_buf *config,
     memset(&sl, 0, sizeof sl);
     sl.url = a->log;
     px_stage_config c;
-    if (px_stage_config_parse(&c, config->data, config->len, err))
+    if (px_lambda_config_parse(&c, config->data, config->len, err))
         return -1;
     sl.key = c.log;
-    px_stage_config_free(&c);
+    px_lambda_config_free(&c);
     px_lambda_log log = {step_log_append, &sl};
     px_buf files[STEP_MAX_INPUTS][3], code = PX_BUF_INIT;
     px_step_input in[STEP_MAX_INPUTS];

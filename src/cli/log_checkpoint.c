@@ -9,7 +9,7 @@ static const char usage[] =
 static int check_cosigned(const char *cosigner, const px_buf *note, px_err *err) {
     px_cosigner c;
     px_note n = {0};
-    if (px_cosigner_load(&c, cosigner, err))
+    if (px_cosig_load(&c, cosigner, err))
         return -1;
     int rc = px_note_parse(&n, (const char *)note->data, note->len, err) || px_cosig_verify(&n, &c, NULL, err) ? -1 : 0;
     px_note_free(&n);

@@ -15,10 +15,10 @@ static int run(int argc, char **argv) {
     if (px_signer_load(&s, a.argv[0], &err))
         return px_cli_error(PX_EXIT_USAGE, &err, "log cosigner-key");
     px_cosigner c;
-    px_cosigner_from_signer(&s, &c);
+    px_cosig_from_signer(&s, &c);
     px_signer_wipe(&s);
     px_buf b = PX_BUF_INIT;
-    if (px_cosigner_format(&c, &b, &err))
+    if (px_cosig_format(&c, &b, &err))
         return px_cli_error(PX_EXIT_USAGE, &err, "log cosigner-key");
     printf("%.*s\n", (int)b.len, (const char *)b.data);
     px_buf_free(&b);

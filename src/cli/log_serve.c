@@ -18,7 +18,7 @@ static int parse_witnesses(const px_cli_args *a, const px_cli_list *l, px_log_wi
     for (size_t i = 0; i < l->n; i++) {
         const char *at = strchr(l->v[i], '@');
         if (!at || strlen(at + 1) >= sizeof wit[i].url ||
-            px_cosigner_parse(&wit[i].key, l->v[i], (size_t)(at - l->v[i]), &err))
+            px_cosig_parse(&wit[i].key, l->v[i], (size_t)(at - l->v[i]), &err))
             return px_cli_usage_error(a, "--witness must be COSIGNER_VKEY@URL (%s)", at ? err.msg : "no '@'"), -1;
         snprintf(wit[i].url, sizeof wit[i].url, "%s", at + 1);
     }

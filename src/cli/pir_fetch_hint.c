@@ -48,12 +48,12 @@ static int run(int argc, char **argv) {
         goto out;
     px_pir_fetch_opts o = {n.cfg.id, &n.key, &n.mem, (const uint8_t(*)[PX_SHA256_BYTES])n.builds, n.nbuilds, pod,
                            dataset, tr.data, tr.len, (int64_t)minutes * 60000, at_pod, stderr};
-    if (px_pir_fetch(&o, dir, &err)) {
+    if (px_node_pir_fetch(&o, dir, &err)) {
         status = err.code == PX_E_VERIFY ? PX_EXIT_INVALID : PX_EXIT_USAGE;
         goto out;
     }
     px_pir_session s;
-    if (px_pir_session_open(&s, dir, &n.mem, o.builds, o.nbuilds, &err))
+    if (px_node_pir_session_open(&s, dir, &n.mem, o.builds, o.nbuilds, &err))
         goto out;
     printf("hint: %zu bytes (%u x %u entries, n = %d) for a table of %u rows x %u columns (%zu bytes)\n", s.hint_bytes,
            s.params.rows, s.params.cols, PX_PIR_N, s.info.nrows, s.info.ncolumns, s.table_bytes);
@@ -62,7 +62,7 @@ static int run(int argc, char **argv) {
     struct tm tm;
     strftime(until, sizeof until, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
     printf("PIR λ on %s answers until %s; receipts verified; cached in %s\n", s.node, until, dir);
-    px_pir_session_free(&s);
+    px_node_pir_session_free(&s);
     status = PX_EXIT_OK;
 out:
     if (status != PX_EXIT_OK)

@@ -72,12 +72,12 @@ static int run(int argc, char **argv) {
         goto out;
     /* A cache that does not check (tampered, another table's) is a check
      * that failed; one that cannot be read is an error. */
-    if (px_pir_session_open(&s, dir, &n.mem, (const uint8_t(*)[PX_SHA256_BYTES])n.builds, n.nbuilds, &err)) {
+    if (px_node_pir_session_open(&s, dir, &n.mem, (const uint8_t(*)[PX_SHA256_BYTES])n.builds, n.nbuilds, &err)) {
         status = err.code == PX_E_VERIFY || err.code == PX_E_INVALID ? PX_EXIT_INVALID : PX_EXIT_USAGE;
         goto out;
     }
     opened = 1;
-    if (px_pir_session_query(&s, &n.mem, n.cfg.id, &n.key, row, &f, &err)) {
+    if (px_node_pir_session_query(&s, &n.mem, n.cfg.id, &n.key, row, &f, &err)) {
         status = err.code == PX_E_VERIFY ? PX_EXIT_INVALID : PX_EXIT_USAGE;
         goto out;
     }
@@ -87,7 +87,7 @@ out:
     if (status != PX_EXIT_OK)
         px_cli_error(status, &err, "pir query");
     if (opened)
-        px_pir_session_free(&s);
+        px_node_pir_session_free(&s);
     px_cli_pir_node_free(&n);
     px_buf_free(&tr);
     return status;

@@ -182,7 +182,7 @@ static int step(px_pollcli *c, const char *node, const char *instance, json_t *i
         return -1;
     const char *status = json_string_value(json_object_get(reply, "status"));
     rc = px_json_b64(reply, "proof", &proof, err) ||
-         px_exec_proof_verify(&ep, proof.data, proof.len, att->sign_pk, err);
+         px_lambda_proof_verify(&ep, proof.data, proof.len, att->sign_pk, err);
     if (!rc && !json_is_true(json_object_get(reply, "ok"))) {
         px_dsse d;
         json_t *st = NULL;

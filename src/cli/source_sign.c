@@ -82,7 +82,7 @@ static int sign_row(void *ctx, const px_pod_row *row, px_err *err) {
     sign_ctx *c = ctx;
     uint8_t d[PX_SHA256_BYTES], sig[PX_SRC_SIG_BYTES];
     char b64[PX_SRC_SIG_BYTES * 2];
-    if (px_record_digest(d, &c->s->rec, row->values, err) || px_source_sign(c->key, d, sig, err))
+    if (px_source_record_digest(d, &c->s->rec, row->values, err) || px_source_sign(c->key, d, sig, err))
         return -1;
     px_b64_encode(b64, sig, sizeof sig);
     return c->jsonl ? jsonl_row(c, row->values, b64, err) : csv_row(c, row->values, b64, err);

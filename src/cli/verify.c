@@ -238,7 +238,7 @@ static int parse_args(pins *p, int argc, char **argv, int *json, const char **re
         p->has_log = 1;
     }
     for (size_t i = 0; i < witnesses.n; i++)
-        if (px_cosigner_load(&c, witnesses.v[i], err) || add_witness(p, &c, err))
+        if (px_cosig_load(&c, witnesses.v[i], err) || add_witness(p, &c, err))
             return px_err_prefix(err, "--witness: ");
     for (size_t i = 0; i < pods.n; i++)
         if (node_pin(pods.v[i], id, &v, err) || add_pod(p, id, &v, err))

@@ -95,8 +95,10 @@ void px_sign_detached(uint8_t sig[PX_SIGN_BYTES], const void *m, size_t n, const
 }
 
 int px_sign_verify(const uint8_t sig[PX_SIGN_BYTES], const void *m, size_t n,
-                   const uint8_t pk[PX_SIGN_PUBLICKEYBYTES]) {
-    return crypto_sign_verify_detached(sig, m, n, pk) == 0 ? 0 : -1;
+                   const uint8_t pk[PX_SIGN_PUBLICKEYBYTES], px_err *err) {
+    if (crypto_sign_verify_detached(sig, m, n, pk) == 0)
+        return 0;
+    return px_fail(err, PX_E_VERIFY, "Ed25519 signature does not verify");
 }
 
 void px_box_keygen(px_box_keypair *kp) {

@@ -113,9 +113,9 @@ static int find_plan(px_walk *w, px_evidence_check_fn check, void *ctx) {
     /* The log the first instance answers to (the plan check holds every
      * instance to it), named even when the plan is bad. */
     px_stage_config c;
-    if (px_stage_config_parse(&c, p->instances[0].config.data, p->instances[0].config.len, NULL) == 0) {
+    if (px_lambda_config_parse(&c, p->instances[0].config.data, p->instances[0].config.len, NULL) == 0) {
         w->a->log = c.log;
-        px_stage_config_free(&c);
+        px_lambda_config_free(&c);
     }
     px_err cerr = {0};
     if (px_plan_check(p, check, ctx, 0, p->manifest.created, w->att, &cerr))

@@ -177,7 +177,7 @@ static int check_proof(px_walk *w, const px_plan_instance *in, const px_entry *e
 
 int px_walk_instance(px_walk *w, size_t k) {
     const px_plan_instance *in = &w->plan.instances[k];
-    const char *kind = px_stage_type_name(w->plan.manifest.stages[in->stage].kind);
+    const char *kind = px_manifest_kind_name(w->plan.manifest.stages[in->stage].kind);
     const px_entry *first_ok = NULL;
     for (size_t i = 0; i < w->n; i++) {
         const px_entry *e = &w->e[i];

@@ -20,11 +20,11 @@ static int measurement_expected(const px_stage_spec *spec, const uint8_t build[P
     uint8_t cd[PX_SHA256_BYTES], want[PX_TEE_MEASUREMENT_BYTES];
     const uint8_t *code = spec->has_code ? spec->code : px_tee_builtin_code;
     px_sha256(cd, config, config_len);
-    if (px_tee_measure(want, build, px_stage_type_name(spec->kind), code, cd, err))
+    if (px_tee_measure(want, build, px_manifest_kind_name(spec->kind), code, cd, err))
         return -1;
     if (!px_ct_equal(want, got, sizeof want))
         return px_fail(err, PX_E_VERIFY, "measurement is not that of a %s stage with the manifest's code and this "
-                       "config under the build the evidence lists", px_stage_type_name(spec->kind));
+                       "config under the build the evidence lists", px_manifest_kind_name(spec->kind));
     return 0;
 }
 

@@ -11,13 +11,13 @@
 
 static const char *const kind_names[] = {NULL, "prover", "wasm", "dp", "aggregate", "pir"};
 
-const char *px_stage_type_name(px_stage_type k) {
+const char *px_manifest_kind_name(px_stage_type k) {
     if (k < PX_STAGE_PROVER || k > PX_STAGE_PIR)
         return "unknown";
     return kind_names[k];
 }
 
-int px_stage_type_parse(const char *s, px_stage_type *out) {
+int px_manifest_kind_parse(const char *s, px_stage_type *out) {
     for (int k = PX_STAGE_PROVER; k <= PX_STAGE_PIR; k++)
         if (!strcmp(s, kind_names[k])) {
             *out = (px_stage_type)k;
@@ -132,7 +132,7 @@ static int parse_limits(px_stage_spec *s, const json_t *o, px_err *err) {
                                "params: %s is a limit: it goes in the stage's \"limits\" (docs/manifest.md, \"Limits\")",
                                key);
         }
-    return px_limits_parse(&s->limits, json_object_get(o, "limits"), px_stage_type_name(s->kind), err);
+    return px_limits_parse(&s->limits, json_object_get(o, "limits"), px_manifest_kind_name(s->kind), err);
 }
 
 static int parse_dp(px_stage_spec *s, const json_t *o, px_err *err) {
@@ -196,7 +196,7 @@ static int parse_stage(px_stage_spec *s, const json_t *o, px_err *err) {
     const char *kind, *at = NULL;
     if (px_json_only(o, "stage", keys, err) || px_json_str(o, "kind", &kind, err))
         return -1;
-    if (px_stage_type_parse(kind, &s->kind))
+    if (px_manifest_kind_parse(kind, &s->kind))
         return px_fail(err, PX_E_INVALID, "unknown stage kind \"%.32s\"", kind);
     json_t *code = json_object_get(o, "code");
     if (s->kind == PX_STAGE_WASM && !code)

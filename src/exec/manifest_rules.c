@@ -108,7 +108,7 @@ static int map_feeds_dp(const px_manifest *m, size_t d, const dp_shape *dp, px_e
         if (m->stages[k].partitions != 1)
             return px_fail(err, PX_E_INVALID, "stage %zu (%s): " MAP_SAMPLE_AGG " needs one partition in every "
                            "stage before the dp stage, not %u (a split block would give the dp stage several "
-                           "vectors)", k, px_stage_type_name(m->stages[k].kind), m->stages[k].partitions);
+                           "vectors)", k, px_manifest_kind_name(m->stages[k].kind), m->stages[k].partitions);
     return 0;
 }
 
@@ -146,7 +146,7 @@ static int pir_rules(const px_manifest *m, px_err *err) {
 static int supported(const px_stage_spec *s, size_t i, px_err *err) {
     if (s->at_pod)
         return px_fail(err, PX_E_INVALID, "stage %zu (%s): \"at\": \"pod\" is not supported yet (stages run on "
-                       "executors)", i, px_stage_type_name(s->kind));
+                       "executors)", i, px_manifest_kind_name(s->kind));
     return 0;
 }
 

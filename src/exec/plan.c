@@ -29,7 +29,7 @@ static int config_fill(json_t *c, const px_manifest *m, uint32_t stage, uint32_t
     json_t *st = json_object(), *arr = json_array(), *pred = json_object(), *pk = json_array(), *pp = json_array();
     if (px_x_set_hex(c, "manifest", m->id, sizeof m->id, err) || px_x_set(c, "stage", st, err) ||
         px_x_set(st, "index", json_integer(stage), err) ||
-        px_x_set(st, "kind", json_string(px_stage_type_name(s->kind)), err) ||
+        px_x_set(st, "kind", json_string(px_manifest_kind_name(s->kind)), err) ||
         px_x_set(st, "partition", json_integer(partition), err) || px_x_set(c, "successors", arr, err) ||
         px_x_set(c, "predecessors", pred, err) || px_x_set(pred, "platform_keys", pk, err) ||
         px_x_set(pred, "min_level", json_integer(stage ? m->stages[stage - 1].min_level : 0), err) ||
@@ -58,7 +58,7 @@ static int config_fill(json_t *c, const px_manifest *m, uint32_t stage, uint32_t
     return 0;
 }
 
-int px_stage_config_build(px_buf *out, const px_manifest *m, uint32_t stage, uint32_t partition,
+int px_plan_config_build(px_buf *out, const px_manifest *m, uint32_t stage, uint32_t partition,
                           const uint8_t (*successors)[PX_BOX_PUBLICKEYBYTES], size_t nsuccessors,
                           const px_verifier *platform_keys, size_t nplatform, const px_verifier *pods, size_t npods,
                           const px_verifier *log_key, px_err *err) {
@@ -168,7 +168,7 @@ static int instances_cover(const px_plan *p, px_err *err) {
         for (uint32_t q = 0; q < m->stages[s].partitions; q++, k++) {
             if (k >= p->ninstances || p->instances[k].stage != s || p->instances[k].partition != q)
                 return px_fail(err, PX_E_INVALID, "plan has no instance for stage %u (%s) partition %u", s,
-                               px_stage_type_name(m->stages[s].kind), q);
+                               px_manifest_kind_name(m->stages[s].kind), q);
         }
     if (k != p->ninstances)
         return px_fail(err, PX_E_INVALID, "plan instance for stage %u partition %u is not in the manifest or "

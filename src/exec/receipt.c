@@ -22,7 +22,7 @@ static int fmt_verifier(const void *k, px_buf *b, px_err *err) {
 }
 
 static int fmt_cosigner(const void *k, px_buf *b, px_err *err) {
-    return px_cosigner_format(k, b, err);
+    return px_cosig_format(k, b, err);
 }
 
 /* {"node": id, "key": verifier key} */
@@ -131,7 +131,7 @@ static void rcpt_free(rcpt *r) {
 typedef int (*key_parse_fn)(void *out, const char *s, size_t n, px_err *err);
 
 static int parse_cosigner(void *out, const char *s, size_t n, px_err *err) {
-    return px_cosigner_parse(out, s, n, err);
+    return px_cosig_parse(out, s, n, err);
 }
 
 /* Allocate *out with one element per string of arr, parsed by fn. */

@@ -87,7 +87,7 @@ static int witnesses_pinned(const json_t *doc, const px_receipt_root *root, size
         return px_fail(err, PX_E_INVALID, "field \"witnesses\" must be an array");
     json_array_foreach(arr, i, v) {
         px_cosigner c;
-        if (!json_is_string(v) || px_cosigner_parse(&c, json_string_value(v), json_string_length(v), err))
+        if (!json_is_string(v) || px_cosig_parse(&c, json_string_value(v), json_string_length(v), err))
             return px_fail(err, PX_E_INVALID, "witnesses entry %zu is not a valid key", i);
         int pinned = 0;
         for (size_t k = 0; k < root->nwitnesses && !pinned; k++)

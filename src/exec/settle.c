@@ -26,7 +26,7 @@ int px_settle_watch_from_plan(px_settle_watch *w, const px_plan *p, const px_att
         if (m->stages[s].kind == PX_STAGE_DP)
             w->stage = (uint32_t)s;
     for (size_t s = 0; s < m->nstages; s++)
-        snprintf(w->kinds[s], sizeof w->kinds[s], "%s", px_stage_type_name(m->stages[s].kind));
+        snprintf(w->kinds[s], sizeof w->kinds[s], "%s", px_manifest_kind_name(m->stages[s].kind));
     memcpy(w->consumer, m->consumer.pk, PX_SIGN_PUBLICKEYBYTES);
     if (!(w->inst = calloc(p->ninstances + 1, sizeof *w->inst)))
         return px_fail(err, PX_E_NOMEM, "out of memory");

@@ -107,7 +107,7 @@ static int check_exec(const plan_cache *c, const px_entry *e, char *why, size_t 
         const px_plan_instance *in = &p->instances[k];
         if (in->stage != e->stage || in->partition != e->partition)
             continue;
-        const char *kind = px_stage_type_name(p->manifest.stages[in->stage].kind);
+        const char *kind = px_manifest_kind_name(p->manifest.stages[in->stage].kind);
         if (strcmp(kind, e->stage_kind))
             return snprintf(why, cap, "it says kind %s, its task's stage %u is %s", e->stage_kind, e->stage, kind);
         if (px_dsse_verify_pk(&e->env, c->att[k].sign_pk, NULL))

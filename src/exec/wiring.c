@@ -11,7 +11,7 @@ static int short_hex(char out[17], const uint8_t *k) {
     return 0;
 }
 
-int px_stage_config_matches(const px_stage_config *c, const px_manifest *m, uint32_t stage, uint32_t partition,
+int px_plan_config_matches(const px_stage_config *c, const px_manifest *m, uint32_t stage, uint32_t partition,
                             px_err *err) {
     if (stage >= m->nstages)
         return px_fail(err, PX_E_VERIFY, "the manifest has no stage %u", stage);
@@ -20,9 +20,9 @@ int px_stage_config_matches(const px_stage_config *c, const px_manifest *m, uint
         return px_fail(err, PX_E_VERIFY, "its config names another manifest");
     if (c->index != stage || c->partition != partition)
         return px_fail(err, PX_E_VERIFY, "its config is for stage %u partition %u", c->index, c->partition);
-    if (strcmp(c->kind, px_stage_type_name(s->kind)))
+    if (strcmp(c->kind, px_manifest_kind_name(s->kind)))
         return px_fail(err, PX_E_VERIFY, "its config runs a %s stage, the manifest says %s", c->kind,
-                       px_stage_type_name(s->kind));
+                       px_manifest_kind_name(s->kind));
     /* What the instance runs under is what the manifest states, so what
      * a POD read before releasing is what happens: the task's limits, and
      * the params (a DP stage's params are what it spends). */
@@ -38,7 +38,7 @@ int px_stage_config_matches(const px_stage_config *c, const px_manifest *m, uint
 
 /* The config must say exactly what the manifest and the plan say. */
 static int config_matches(const px_plan *p, const px_plan_instance *in, const px_stage_config *c, px_err *err) {
-    if (px_stage_config_matches(c, &p->manifest, in->stage, in->partition, err))
+    if (px_plan_config_matches(c, &p->manifest, in->stage, in->partition, err))
         return -1;
     /* The code digest is not in the config: the evidence check compares
      * the measurement, which covers the manifest's code digest. */
@@ -77,7 +77,7 @@ static int successors_ok(const px_plan *p, const px_attested *att, const px_plan
                            "manifest", hex);
         if (!last && !key_in_stage(p, att, in->stage + 1, c->successors[k]))
             return px_fail(err, PX_E_DENIED, "successor key %s... is not an attested key of stage %u (%s)", hex,
-                           in->stage + 1, px_stage_type_name(m->stages[in->stage + 1].kind));
+                           in->stage + 1, px_manifest_kind_name(m->stages[in->stage + 1].kind));
     }
     return 0;
 }
@@ -119,7 +119,7 @@ int px_plan_check(const px_plan *p, px_evidence_check_fn check, void *ctx, int r
     size_t bad = 0; /* the instance the first failed check is about */
     for (size_t i = 0; i < p->ninstances && rc == 0; i++) {
         bad = i;
-        rc = px_stage_config_parse(&cfg[i], p->instances[i].config.data, p->instances[i].config.len, err);
+        rc = px_lambda_config_parse(&cfg[i], p->instances[i].config.data, p->instances[i].config.len, err);
         if (rc == 0) {
             parsed = i + 1;
             rc = check_instance(p, &p->instances[i], &cfg[i], check, ctx, &att[i], err);
@@ -137,12 +137,12 @@ int px_plan_check(const px_plan *p, px_evidence_check_fn check, void *ctx, int r
     if (rc) {
         const px_plan_instance *in = &p->instances[bad];
         px_err_prefix(err, "plan: stage %u (%s) partition %u on %s: ", in->stage,
-                      px_stage_type_name(m->stages[in->stage].kind), in->partition, in->node);
+                      px_manifest_kind_name(m->stages[in->stage].kind), in->partition, in->node);
     }
     if (rc == 0 && attested)
         memcpy(attested, att, p->ninstances * sizeof *att);
     for (size_t i = 0; i < parsed; i++)
-        px_stage_config_free(&cfg[i]);
+        px_lambda_config_free(&cfg[i]);
     free(cfg);
     free(att);
     return rc;
@@ -152,10 +152,10 @@ int px_plan_check_log(const px_plan *p, const px_verifier *log_key, px_err *err)
     for (size_t i = 0; i < p->ninstances; i++) {
         const px_plan_instance *in = &p->instances[i];
         px_stage_config c;
-        if (px_stage_config_parse(&c, in->config.data, in->config.len, err))
+        if (px_lambda_config_parse(&c, in->config.data, in->config.len, err))
             return px_err_prefix(err, "plan: stage %u partition %u: ", in->stage, in->partition);
         px_verifier named = c.log;
-        px_stage_config_free(&c);
+        px_lambda_config_free(&c);
         if (!same_key(&named, log_key))
             return px_fail(err, PX_E_DENIED, "plan: stage %u partition %u on %s is shown its statements in log %s, "
                            "not in the network's log %s", in->stage, in->partition, in->node, named.name, log_key->name);

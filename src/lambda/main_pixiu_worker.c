@@ -14,10 +14,10 @@
 #include "pixiu/poll.h"
 
 static const px_stage_kind *const stage_table[] = {
-    &px_stage_aggregate,
-    &px_stage_wasm,
-    &px_stage_prover,
-    &px_stage_poll_tally,
+    &px_lambda_aggregate_kind,
+    &px_lambda_wasm_kind,
+    &px_pod_stage_kind,
+    &px_poll_stage_kind,
     &px_dp_stage_kind,
     &px_pir_stage_kind,
     NULL,

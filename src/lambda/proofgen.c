@@ -213,7 +213,7 @@ static int read_statement(px_exec_proof *p, const px_dsse *env, px_err *err) {
     return rc;
 }
 
-int px_exec_proof_verify(px_exec_proof *p, const void *env, size_t len,
+int px_lambda_proof_verify(px_exec_proof *p, const void *env, size_t len,
                          const uint8_t sign_pk[PX_SIGN_PUBLICKEYBYTES], px_err *err) {
     px_dsse e;
     if (px_dsse_parse(&e, env, len, err))

@@ -55,7 +55,7 @@ int px_serve_verify(const uint8_t sig[PX_SIGN_BYTES], const uint8_t manifest[PX_
                     px_err *err) {
     uint8_t d[PX_SHA256_BYTES];
     serve_digest(d, manifest, output_commit, req, req_len, resp, resp_len);
-    if (px_sign_verify(sig, d, sizeof d, sign_pk))
+    if (px_sign_verify(sig, d, sizeof d, sign_pk, NULL))
         return px_fail(err, PX_E_VERIFY, "the response is not signed by the attested instance for this request");
     return 0;
 }

@@ -48,7 +48,7 @@ static int aggregate_run(const px_stage_ctx *ctx, px_stage_out *out, px_err *err
     return rc;
 }
 
-const px_stage_kind px_stage_aggregate = {
+const px_stage_kind px_lambda_aggregate_kind = {
     .kind = "aggregate",
     .needs_code = 0,
     .check = aggregate_check,

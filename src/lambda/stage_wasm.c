@@ -167,7 +167,7 @@ static int wasm_run(const px_stage_ctx *ctx, px_stage_out *out, px_err *err) {
     return 0;
 }
 
-const px_stage_kind px_stage_wasm = {
+const px_stage_kind px_lambda_wasm_kind = {
     .kind = "wasm",
     .needs_code = 1,
     .check = wasm_check,

@@ -26,7 +26,7 @@ int px_status_valid(const char *s) {
     return 0;
 }
 
-const px_stage_kind *px_stage_find(const px_stage_kind *const *table, const char *kind) {
+const px_stage_kind *px_lambda_kind_find(const px_stage_kind *const *table, const char *kind) {
     for (size_t i = 0; table && table[i]; i++)
         if (!strcmp(table[i]->kind, kind))
             return table[i];
@@ -64,10 +64,10 @@ int px_lambda_new(px_lambda **out, const px_stage_kind *const *table, const uint
     px_lambda *l = calloc(1, sizeof *l);
     if (!l)
         return px_fail(err, PX_E_NOMEM, "out of memory");
-    l->kind = px_stage_find(table, kind);
+    l->kind = px_lambda_kind_find(table, kind);
     uint8_t config_digest[PX_SHA256_BYTES];
     px_sha256(config_digest, config, config_len);
-    if (px_stage_config_parse(&l->config, config, config_len, err) ||
+    if (px_lambda_config_parse(&l->config, config, config_len, err) ||
         birth_checks(l->kind, &l->config, kind, code_digest, err) ||
         px_tee_measure(l->measurement, build_digest, kind, code_digest, config_digest, err) ||
         px_signer_generate(&l->signer, PX_LAMBDA_SIGNER_NAME, err)) {
@@ -92,7 +92,7 @@ void px_lambda_free(px_lambda *l) {
     if (l->serve_state && l->kind && l->kind->state_free)
         l->kind->state_free(l->serve_state);
     pending_free(l->pending);
-    px_stage_config_free(&l->config);
+    px_lambda_config_free(&l->config);
     free(l->sandbox);
     px_memzero(l, sizeof *l); /* the private keys */
     free(l);

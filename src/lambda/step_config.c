@@ -129,7 +129,7 @@ static int parse_doc(px_stage_config *c, const json_t *o, px_err *err) {
     return 0;
 }
 
-int px_stage_config_parse(px_stage_config *c, const void *json, size_t len, px_err *err) {
+int px_lambda_config_parse(px_stage_config *c, const void *json, size_t len, px_err *err) {
     json_t *o = px_json_parse(json, len, PX_STAGE_CONFIG_MAX_BYTES, err);
     if (!o)
         return px_err_prefix(err, "stage config: ");
@@ -138,14 +138,14 @@ int px_stage_config_parse(px_stage_config *c, const void *json, size_t len, px_e
     int rc = parse_doc(&nc, o, err);
     json_decref(o);
     if (rc) {
-        px_stage_config_free(&nc);
+        px_lambda_config_free(&nc);
         return px_err_prefix(err, "stage config: ");
     }
     *c = nc;
     return 0;
 }
 
-void px_stage_config_free(px_stage_config *c) {
+void px_lambda_config_free(px_stage_config *c) {
     free(c->successors);
     free(c->platform_keys);
     free(c->pods);

@@ -137,15 +137,15 @@ static int start(px_lambda_host *h, const px_lambda_host_req *req, const px_lamb
     if (!worker)
         return px_fail(err, PX_E_INVALID, "the build names no worker");
     px_stage_config parsed;
-    if (px_stage_config_parse(&parsed, req->config, req->config_len, err))
+    if (px_lambda_config_parse(&parsed, req->config, req->config_len, err))
         return -1;
     h->nsuccessors = parsed.nsuccessors;
-    px_stage_config_free(&parsed);
+    px_lambda_config_free(&parsed);
     px_sha256(config, req->config, req->config_len);
     if (px_tee_measure(expected, b->digest, req->kind, code, config, err))
         return -1;
     px_tee_spawn_req sr = {worker, NULL, req->mem_bytes, req->cpu_seconds};
-    if (!strcmp(req->kind, px_stage_wasm.kind)) {
+    if (!strcmp(req->kind, px_lambda_wasm_kind.kind)) {
         sr.mem_bytes = sr.mem_bytes ? sr.mem_bytes : WASM_WORKER_AS_BYTES;
         sr.cpu_seconds = sr.cpu_seconds ? sr.cpu_seconds : WASM_WORKER_CPU_SECONDS;
     }
@@ -262,7 +262,7 @@ static int drive(px_lambda_host *h, const px_lambda_log *log, px_step_result *re
         if (rc == 0)
             rc = read_statement(h, PX_MSG_OUTCOME, &type, &proof, err);
     }
-    if (rc == 0 && px_exec_proof_verify(&p, proof.data, proof.len, h->sign_pk, err))
+    if (rc == 0 && px_lambda_proof_verify(&p, proof.data, proof.len, h->sign_pk, err))
         rc = px_err_prefix(err, "the λ worker's proof: ");
     if (rc == 0) {
         memcpy(res->status, p.status, sizeof res->status);

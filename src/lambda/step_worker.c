@@ -36,7 +36,7 @@ static int expect(int fd, int want, px_buf *payload, px_err *err) {
  * strict one too, and fails at birth. */
 static int lock_for_kind(const px_stage_kind *const *table, const px_tee_backend *backend, const init_msg *m,
                          int init_ok, unsigned *isolation, px_err *err) {
-    const px_stage_kind *k = init_ok ? px_stage_find(table, m->kind) : NULL;
+    const px_stage_kind *k = init_ok ? px_lambda_kind_find(table, m->kind) : NULL;
     px_tee_profile profile = k && k->needs_code ? PX_TEE_PROFILE_SPAWN : PX_TEE_PROFILE_COMPUTE;
     if (k && k->prepare && k->prepare(err))
         return px_err_prefix(err, "preparing stage kind \"%s\": ", m->kind);
@@ -48,7 +48,7 @@ static int lock_for_kind(const px_stage_kind *const *table, const px_tee_backend
 static int birth(const px_stage_kind *const *table, const init_msg *m, px_lambda **l, px_err *err) {
     if (px_lambda_new(l, table, m->build.digest, m->kind, m->code, m->config.p, m->config.n, err))
         return -1;
-    const px_stage_kind *k = px_stage_find(table, m->kind);
+    const px_stage_kind *k = px_lambda_kind_find(table, m->kind);
     if (!k || !k->needs_code)
         return 0;
     px_sandbox *sb = malloc(sizeof *sb);

@@ -23,7 +23,7 @@ static int check_exec_proof(const struct px_lambda *l, const px_step_input *in, 
     if (px_evidence_verify(in->evidence, in->evidence_len, &pol, &ev, NULL, err))
         return px_err_prefix(err, "predecessor ");
     px_exec_proof p;
-    if (px_exec_proof_verify(&p, in->proof, in->proof_len, ev.sign_pk, err))
+    if (px_lambda_proof_verify(&p, in->proof, in->proof_len, ev.sign_pk, err))
         return px_err_prefix(err, "predecessor ");
     uint8_t evd[PX_SHA256_BYTES];
     px_evidence_digest(evd, in->evidence, in->evidence_len);

@@ -23,14 +23,14 @@ uint32_t px_cosig_key_id(const char *name, const uint8_t pk[PX_SIGN_PUBLICKEYBYT
     return (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
 }
 
-void px_cosigner_from_signer(const px_signer *s, px_cosigner *c) {
+void px_cosig_from_signer(const px_signer *s, px_cosigner *c) {
     memset(c, 0, sizeof *c);
     memcpy(c->name, s->name, sizeof c->name);
     memcpy(c->pk, s->kp.pk, sizeof c->pk);
     c->id = px_cosig_key_id(c->name, c->pk);
 }
 
-int px_cosigner_format(const px_cosigner *c, px_buf *out, px_err *err) {
+int px_cosig_format(const px_cosigner *c, px_buf *out, px_err *err) {
     uint8_t raw[1 + PX_SIGN_PUBLICKEYBYTES];
     raw[0] = PX_COSIG_ALG;
     memcpy(raw + 1, c->pk, PX_SIGN_PUBLICKEYBYTES);
@@ -39,7 +39,7 @@ int px_cosigner_format(const px_cosigner *c, px_buf *out, px_err *err) {
     return px_buf_printf(out, err, "%s+%08x+%s", c->name, c->id, b64);
 }
 
-int px_cosigner_parse(px_cosigner *c, const char *text, size_t len, px_err *err) {
+int px_cosig_parse(px_cosigner *c, const char *text, size_t len, px_err *err) {
     if (len && text[len - 1] == '\n')
         len--;
     const char *p1 = memchr(text, '+', len);
@@ -68,14 +68,14 @@ int px_cosigner_parse(px_cosigner *c, const char *text, size_t len, px_err *err)
     return 0;
 }
 
-int px_cosigner_load(px_cosigner *c, const char *arg, px_err *err) {
+int px_cosig_load(px_cosigner *c, const char *arg, px_err *err) {
     /* Key names may contain '/', so try the argument as a key first. */
-    if (px_cosigner_parse(c, arg, strlen(arg), NULL) == 0)
+    if (px_cosig_parse(c, arg, strlen(arg), NULL) == 0)
         return 0;
     px_buf b = PX_BUF_INIT;
     int rc = px_file_read(arg, COSIGNER_KEY_MAX, &b, err);
     if (!rc)
-        rc = px_cosigner_parse(c, (const char *)b.data, b.len, err);
+        rc = px_cosig_parse(c, (const char *)b.data, b.len, err);
     px_buf_free(&b);
     return rc ? px_err_prefix(err, "%s: ", arg) : 0;
 }
@@ -87,7 +87,7 @@ static int signed_message(px_buf *m, const px_note *note, uint64_t timestamp, px
     return 0;
 }
 
-int px_cosign_note(px_note *note, const px_signer *key, uint64_t timestamp, px_err *err) {
+int px_cosig_sign(px_note *note, const px_signer *key, uint64_t timestamp, px_err *err) {
     if (timestamp > INT64_MAX)
         return px_fail(err, PX_E_INVALID, "cosignature: timestamp beyond 2^63-1");
     px_buf m = PX_BUF_INIT;
@@ -149,7 +149,7 @@ int px_cosig_verify(const px_note *note, const px_cosigner *c, uint64_t *timesta
             px_buf_free(&m);
             return -1;
         }
-        int bad = px_sign_verify(s->sig + 8, m.data, m.len, c->pk);
+        int bad = px_sign_verify(s->sig + 8, m.data, m.len, c->pk, NULL);
         px_buf_free(&m);
         if (bad)
             return px_fail(err, PX_E_VERIFY, "cosignature by %s does not verify", c->name);
@@ -160,7 +160,7 @@ int px_cosig_verify(const px_note *note, const px_cosigner *c, uint64_t *timesta
     return px_fail(err, PX_E_VERIFY, "no cosignature by %s+%08x", c->name, c->id);
 }
 
-int px_cosign_lines_append(const px_note *n, const px_cosigner *c, px_buf *out) {
+int px_cosig_lines_append(const px_note *n, const px_cosigner *c, px_buf *out) {
     for (size_t i = 0; i < n->nsigs; i++) {
         const px_note_sig *s = &n->sigs[i];
         if (s->id != c->id || strcmp(s->name, c->name) != 0 || s->sig_len != COSIG_SIG_BYTES)

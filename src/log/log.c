@@ -228,7 +228,7 @@ static void witness_one(px_log *log, size_t i, const px_buf *note, px_buf *out) 
         px_buf_append(&joined, lines.data, lines.len, NULL) == 0 &&
         px_note_parse(&n, (const char *)joined.data, joined.len, NULL) == 0 &&
         px_cosig_verify(&n, &log->witnesses[i].key, NULL, NULL) == 0)
-        px_cosign_lines_append(&n, &log->witnesses[i].key, out);
+        px_cosig_lines_append(&n, &log->witnesses[i].key, out);
     px_note_free(&n);
     px_buf_free(&lines);
     px_buf_free(&joined);

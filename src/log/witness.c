@@ -152,7 +152,7 @@ int px_witness_add(px_witness *w, const px_verifier *log_key, const char *note, 
     uint8_t root[PX_LOG_HASH_BYTES];
     if (load_state(db, cp.origin, &found, &size, root, err) ||
         check_successor(found, size, root, &cp, old_size, proof, nproof, err) ||
-        px_cosign_note(&n, &w->key, (uint64_t)time(NULL), err))
+        px_cosig_sign(&n, &w->key, (uint64_t)time(NULL), err))
         goto out;
     px_buf signed_note = PX_BUF_INIT;
     if (px_note_format(&n, &signed_note, err) ||
@@ -187,6 +187,6 @@ int px_witness_size(px_witness *w, const char *origin, uint64_t *size, px_err *e
 }
 
 int px_witness_cosigner(px_witness *w, px_cosigner *c) {
-    px_cosigner_from_signer(&w->key, c);
+    px_cosig_from_signer(&w->key, c);
     return 0;
 }

@@ -153,7 +153,7 @@ static void handle_add(px_witness_service *svc, add_req *rq, const px_http_reque
     px_cosigner c;
     resp->content_type = "text/plain; charset=utf-8";
     if (px_witness_cosigner(svc->witness, &c) ||
-        px_note_parse(&n, (const char *)cosigned.data, cosigned.len, &err) || px_cosign_lines_append(&n, &c, &resp->body))
+        px_note_parse(&n, (const char *)cosigned.data, cosigned.len, &err) || px_cosig_lines_append(&n, &c, &resp->body))
         px_http_error(resp, 500, "%s", err.msg);
     px_note_free(&n);
     px_buf_free(&cosigned);

@@ -201,7 +201,7 @@ static int verify_signed(const px_membership *m, const char *self, px_replay *r,
     px_buf msg = PX_BUF_INIT;
     int rc = px_request_message(&msg, node, self, req->method, req->path, req->query ? req->query : "", digest, t,
                                 nonce, err);
-    if (rc == 0 && px_sign_verify(sig, msg.data, msg.len, who->signing.pk))
+    if (rc == 0 && px_sign_verify(sig, msg.data, msg.len, who->signing.pk, NULL))
         rc = px_fail(err, PX_E_VERIFY, "request signature by \"%s\" does not verify", node);
     px_buf_free(&msg);
     if (rc)

@@ -193,7 +193,7 @@ static int no_executor(const px_job *j, uint32_t s, px_err *err) {
     if (!best)
         return px_fail(err, PX_E_UNAVAILABLE, "the membership has no executor");
     return px_fail(err, PX_E_UNAVAILABLE, "stage %u (%s) needs TEE level %u: no executor in the membership has it "
-                   "(the highest is level %d, on %s)", s, px_stage_type_name(j->m.stages[s].kind),
+                   "(the highest is level %d, on %s)", s, px_manifest_kind_name(j->m.stages[s].kind),
                    j->m.stages[s].min_level, best->level, best->id);
 }
 
@@ -317,7 +317,7 @@ static int recruit_one(px_job *j, px_slot *sl, px_err *err) {
     int pods = 0;
     if (predecessors(j, sl->stage, sl->partition, &pre, &npre, &pods, err))
         return -1;
-    int rc = px_stage_config_build(&sl->config, m, sl->stage, sl->partition, (const uint8_t(*)[32])succ, nsucc,
+    int rc = px_plan_config_build(&sl->config, m, sl->stage, sl->partition, (const uint8_t(*)[32])succ, nsucc,
                                    pods ? NULL : pre, pods ? 0 : npre, pods ? pre : NULL, pods ? npre : 0,
                                    &j->log->signing, err);
     free(pre);
@@ -347,9 +347,9 @@ static int recruit_one(px_job *j, px_slot *sl, px_err *err) {
     px_buf_free(&body);
     if (rc)
         return px_err_prefix(err, "recruiting stage %u (%s) on %s: ", sl->stage,
-                             px_stage_type_name(m->stages[sl->stage].kind), sl->node->id);
+                             px_manifest_kind_name(m->stages[sl->stage].kind), sl->node->id);
     px_dispatch_progress(j, "  recruited stage %u (%s) partition %u on %s: %s level %u", sl->stage,
-             px_stage_type_name(m->stages[sl->stage].kind), sl->partition, sl->node->id, sl->att.backend,
+             px_manifest_kind_name(m->stages[sl->stage].kind), sl->partition, sl->node->id, sl->att.backend,
              sl->att.level);
     return 0;
 }
@@ -501,7 +501,7 @@ static int run_one(px_job *j, px_slot *sl, px_err *err) {
              px_x_set(req, "inputs", inputs, err) || step_inputs(j, sl, inputs, err);
     if (!rc && json_array_size(inputs) == 0) {
         snprintf(sl->failure, sizeof sl->failure, "stage %u (%s) partition %u on %s has no input", sl->stage,
-                 px_stage_type_name(spec->kind), sl->partition, sl->node->id);
+                 px_manifest_kind_name(spec->kind), sl->partition, sl->node->id);
         px_dispatch_progress(j, "  %s", sl->failure);
         json_decref(req);
         return 1;
@@ -528,8 +528,8 @@ static int run_one(px_job *j, px_slot *sl, px_err *err) {
         px_buf_free(&body);
         report_silence(j, sl, &cerr);
         snprintf(sl->failure, sizeof sl->failure, "stage %u (%s) on %s gave no proof: %.150s", sl->stage,
-                 px_stage_type_name(spec->kind), sl->node->id, cerr.msg);
-        px_dispatch_progress(j, "  stage %u (%s) on %s: no answer: %s", sl->stage, px_stage_type_name(spec->kind), sl->node->id,
+                 px_manifest_kind_name(spec->kind), sl->node->id, cerr.msg);
+        px_dispatch_progress(j, "  stage %u (%s) on %s: no answer: %s", sl->stage, px_manifest_kind_name(spec->kind), sl->node->id,
                  cerr.msg);
         return 1;
     }
@@ -544,12 +544,12 @@ static int run_one(px_job *j, px_slot *sl, px_err *err) {
         size_t n = strlen(status);
         int named = !strncmp(why, status, n) && why[n] == ':'; /* the reason names the status */
         snprintf(sl->failure, sizeof sl->failure, "stage %u (%s) on %s failed: %s%s%s", sl->stage,
-                 px_stage_type_name(spec->kind), sl->node->id, named ? "" : status, why[0] && !named ? ": " : "",
+                 px_manifest_kind_name(spec->kind), sl->node->id, named ? "" : status, why[0] && !named ? ": " : "",
                  why);
         px_dispatch_progress(j, "  %s (%.0f ms)", sl->failure, ms);
         return 1;
     }
-    px_dispatch_progress(j, "  stage %u (%s) on %s: %s (%.0f ms)", sl->stage, px_stage_type_name(spec->kind),
+    px_dispatch_progress(j, "  stage %u (%s) on %s: %s (%.0f ms)", sl->stage, px_manifest_kind_name(spec->kind),
                          sl->node->id, status, ms);
     return 0;
 }

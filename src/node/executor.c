@@ -31,10 +31,10 @@ static int recruit_checks(const px_member *sender, const px_manifest *m, uint32_
     if (stage >= m->nstages || part >= m->stages[stage].partitions)
         return px_fail(err, PX_E_INVALID, "stage %u partition %u is not in the manifest", stage, part);
     px_stage_config c;
-    if (px_stage_config_parse(&c, config->data, config->len, err))
+    if (px_lambda_config_parse(&c, config->data, config->len, err))
         return -1;
-    int rc = px_stage_config_matches(&c, m, stage, part, err) ? px_err_prefix(err, "stage config: ") : 0;
-    px_stage_config_free(&c);
+    int rc = px_plan_config_matches(&c, m, stage, part, err) ? px_err_prefix(err, "stage config: ") : 0;
+    px_lambda_config_free(&c);
     return rc;
 }
 
@@ -127,7 +127,7 @@ static int start_instance(px_node *n, const px_manifest *m, uint32_t stage, cons
     if (rc == 0) {
         px_lambda_host_req r = {
             .backend = &px_tee_process, .build = b, .platform = &n->platform, .node = n->cfg.id,
-            .kind = px_stage_type_name(s->kind), .code_digest = s->has_code ? s->code : NULL,
+            .kind = px_manifest_kind_name(s->kind), .code_digest = s->has_code ? s->code : NULL,
             .config = config->data, .config_len = config->len, .nonce = nonce,
             /* The worker's own limits are the platform's; the task's are
              * in the config, and its runner enforces them. */

@@ -148,7 +148,7 @@ static int view_task(task_view *v, const char *what, const px_buf *receipt, cons
         rc = -1;
     for (size_t i = 0; rc == 0 && i < n && !found; i++)
         if (e[i].kind == PX_ENTRY_EXEC && e[i].stage == 0 &&
-            px_exec_proof_verify(&v->proof, e[i].raw.data, e[i].raw.len, v->ev.sign_pk, NULL) == 0 &&
+            px_lambda_proof_verify(&v->proof, e[i].raw.data, e[i].raw.len, v->ev.sign_pk, NULL) == 0 &&
             !strcmp(v->proof.status, PX_STATUS_OK))
             found = 1;
     if (rc == 0 && !found)
@@ -225,11 +225,11 @@ static int session_check(px_pir_session *s, const px_buf *table_receipt, const p
     view_free(&pir);
     root_free(&k);
     if (rc)
-        px_pir_session_free(s);
+        px_node_pir_session_free(s);
     return rc ? -1 : 0;
 }
 
-void px_pir_session_free(px_pir_session *s) {
+void px_node_pir_session_free(px_pir_session *s) {
     free(s->hint);
     px_pir_info_free(&s->info);
     memset(s, 0, sizeof *s);
@@ -241,7 +241,7 @@ static int cache_path(char *out, size_t cap, const char *dir, const char *name, 
     return 0;
 }
 
-int px_pir_session_open(px_pir_session *s, const char *dir, const px_membership *members,
+int px_node_pir_session_open(px_pir_session *s, const char *dir, const px_membership *members,
                         const uint8_t (*builds)[PX_SHA256_BYTES], size_t nbuilds, px_err *err) {
     char p[3][PX_NODE_PATH_MAX];
     px_buf b[3] = {PX_BUF_INIT, PX_BUF_INIT, PX_BUF_INIT};
@@ -290,7 +290,7 @@ static int write_cache(const char *dir, const px_buf *b[3], px_err *err) {
     return 0;
 }
 
-int px_pir_fetch(const px_pir_fetch_opts *o, const char *dir, px_err *err) {
+int px_node_pir_fetch(const px_pir_fetch_opts *o, const char *dir, px_err *err) {
     json_t *r = px_json_parse(o->table_receipt, o->table_receipt_len, PX_RECEIPT_MAX_BYTES, err);
     uint8_t table[PX_SHA256_BYTES];
     int rc = r ? px_json_hex(r, "result", table, sizeof table, err) : -1;
@@ -310,7 +310,7 @@ int px_pir_fetch(const px_pir_fetch_opts *o, const char *dir, px_err *err) {
     if (rc == 0)
         rc = session_check(&s, &tr, &res.receipt, &res.opening, o->members, o->builds, o->nbuilds, err);
     if (rc == 0) {
-        px_pir_session_free(&s);
+        px_node_pir_session_free(&s);
         const px_buf *b[3] = {&tr, &res.receipt, &res.opening};
         rc = write_cache(dir, b, err);
     }
@@ -356,7 +356,7 @@ static int ask(const px_pir_session *s, const px_membership *m, const char *id, 
     return rc;
 }
 
-int px_pir_session_query(const px_pir_session *s, const px_membership *members, const char *id,
+int px_node_pir_session_query(const px_pir_session *s, const px_membership *members, const char *id,
                          const px_signer *key, const char *row, px_pir_fetched *out, px_err *err) {
     memset(out, 0, sizeof *out);
     int64_t i = px_pir_info_find(&s->info, row);

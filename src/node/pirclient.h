@@ -28,9 +28,9 @@ typedef struct px_pir_fetch_opts {
     FILE *progress;
 } px_pir_fetch_opts;
 
-/* Run the PIR task, check everything px_pir_session_open checks, and write
+/* Run the PIR task, check everything px_node_pir_session_open checks, and write
  * the cache directory dir (created if missing). */
-int px_pir_fetch(const px_pir_fetch_opts *o, const char *dir, px_err *err);
+int px_node_pir_fetch(const px_pir_fetch_opts *o, const char *dir, px_err *err);
 
 /* A verified cache: what a query needs. */
 typedef struct px_pir_session {
@@ -51,9 +51,9 @@ typedef struct px_pir_session {
  * says it derived from exactly that task, result and receipt; the cached
  * hint opens the PIR receipt's result; the bundle's info and its seed of A
  * are the table's. */
-int px_pir_session_open(px_pir_session *s, const char *dir, const px_membership *members,
+int px_node_pir_session_open(px_pir_session *s, const char *dir, const px_membership *members,
                         const uint8_t (*builds)[PX_SHA256_BYTES], size_t nbuilds, px_err *err);
-void px_pir_session_free(px_pir_session *s);
+void px_node_pir_session_free(px_pir_session *s);
 
 /* One private query for row `key`: values (ncolumns doubles) and the bytes
  * that went each way. The answer must be signed by the attested instance
@@ -63,7 +63,7 @@ typedef struct px_pir_fetched {
     double values[PX_PIR_TABLE_MAX_COLUMNS];
     size_t query_bytes, answer_bytes;
 } px_pir_fetched;
-int px_pir_session_query(const px_pir_session *s, const px_membership *members, const char *id,
+int px_node_pir_session_query(const px_pir_session *s, const px_membership *members, const char *id,
                          const px_signer *key, const char *row, px_pir_fetched *out, px_err *err);
 
 #endif

@@ -34,10 +34,10 @@ static int policy_request(const px_plan *p, const px_attested *att, px_pod_stage
     const px_manifest *m = &p->manifest;
     for (size_t i = 0; i < p->ninstances; i++)
         in[i] = (px_pod_instance_req){p->instances[i].stage, p->instances[i].partition,
-                                      px_stage_type_name(m->stages[p->instances[i].stage].kind),
+                                      px_manifest_kind_name(m->stages[p->instances[i].stage].kind),
                                       p->instances[i].node, (int)att[i].level};
     for (size_t s = 0; s < m->nstages; s++) {
-        st[s].kind = px_stage_type_name(m->stages[s].kind);
+        st[s].kind = px_manifest_kind_name(m->stages[s].kind);
         st[s].code_digest = m->stages[s].has_code ? m->stages[s].code : NULL;
         st[s].level = -1;
     }

@@ -13,7 +13,7 @@
 
 int px_node_serving_keep(px_node *n, px_node_instance *in, const px_step_result *res) {
     px_exec_proof p;
-    if (!res->ok || px_exec_proof_verify(&p, res->proof.data, res->proof.len, in->host.sign_pk, NULL))
+    if (!res->ok || px_lambda_proof_verify(&p, res->proof.data, res->proof.len, in->host.sign_pk, NULL))
         return 0;
     pthread_mutex_lock(&n->mu);
     memcpy(in->output, p.subject, PX_SHA256_BYTES);

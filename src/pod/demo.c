@@ -117,7 +117,7 @@ static int sign_txn(const txn *t, const px_pod_schema *sch, const px_source_sign
     text_value(&v[7], t->merchant);
     uint8_t digest[PX_SHA256_BYTES], sig[PX_SRC_SIG_BYTES];
     char ref[PX_SRC_REF_MAX + 1], b64[128];
-    if (px_record_digest(digest, &sch->rec, v, err) || px_source_sign(bank, digest, sig, err))
+    if (px_source_record_digest(digest, &sch->rec, v, err) || px_source_sign(bank, digest, sig, err))
         return -1;
     px_source_key_ref(&bank->pub, ref);
     px_b64_encode(b64, sig, sizeof sig);

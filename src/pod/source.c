@@ -19,7 +19,7 @@
 #define KEY_FILE_MAX 4096
 #define KEY_RAW_MAX (1 + PX_SRC_PK_MAX)
 
-int px_record_digest(uint8_t out[PX_SHA256_BYTES], const px_schema *s, const px_value *values,
+int px_source_record_digest(uint8_t out[PX_SHA256_BYTES], const px_schema *s, const px_value *values,
                      px_err *err) {
     px_buf b = PX_BUF_INIT;
     if (px_record_encode_values(&b, s, values, err)) {
@@ -264,7 +264,7 @@ int px_source_verify(const px_source_key *k, const uint8_t digest[PX_SHA256_BYTE
     if (sig_len != PX_SRC_SIG_BYTES)
         return -1;
     if (k->alg == PX_SRC_ED25519)
-        return px_sign_verify(sig, digest, PX_SHA256_BYTES, k->pk);
+        return px_sign_verify(sig, digest, PX_SHA256_BYTES, k->pk, NULL);
     if (k->alg == PX_SRC_P256 && k->ossl)
         return p256_verify(k->ossl, digest, sig);
     return -1;

@@ -50,7 +50,7 @@ static int prover_run(const px_stage_ctx *ctx, px_stage_out *out, px_err *err) {
     return 0;
 }
 
-const px_stage_kind px_stage_prover = {
+const px_stage_kind px_pod_stage_kind = {
     .kind = "prover",
     .needs_code = 0,
     .check = prover_check,

@@ -133,7 +133,7 @@ int px_poll_plan_parse(px_poll_plan *p, const void *envelope, size_t len, px_err
 int px_poll_config_check(const px_poll_survey *s, const uint8_t *config, size_t len, const px_verifier *log_key,
                          px_err *err) {
     px_stage_config c;
-    if (px_stage_config_parse(&c, config, len, err))
+    if (px_lambda_config_parse(&c, config, len, err))
         return px_err_prefix(err, "tally config: ");
     int rc = -1;
     json_t *sv = json_object_get(c.params, "survey");
@@ -158,7 +158,7 @@ int px_poll_config_check(const px_poll_survey *s, const uint8_t *config, size_t 
                              i ? "box" : "issuer");
     }
     px_buf_free(&env);
-    px_stage_config_free(&c);
+    px_lambda_config_free(&c);
     return rc;
 }
 

@@ -68,7 +68,7 @@ static int check_release(state *st, const px_buf *b, px_err *err) {
 static int check_proof(state *st, const px_buf *b, px_err *err) {
     px_exec_proof p;
     px_dsse e;
-    if (px_exec_proof_verify(&p, b->data, b->len, st->att.sign_pk, err))
+    if (px_lambda_proof_verify(&p, b->data, b->len, st->att.sign_pk, err))
         return px_err_prefix(err, "tally proof: ");
     if (strcmp(p.status, PX_STATUS_OK) || !px_ct_equal(p.manifest, st->plan.survey.id, 32) ||
         strcmp(p.kind, PX_POLL_TALLY_KIND) || !px_ct_equal(p.evidence, st->att.evidence_digest, 32) ||

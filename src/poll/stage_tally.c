@@ -212,7 +212,7 @@ out:
     return rc;
 }
 
-const px_stage_kind px_stage_poll_tally = {
+const px_stage_kind px_poll_stage_kind = {
     .kind = PX_POLL_TALLY_KIND,
     .needs_code = 0,
     .check = tally_check,

@@ -193,7 +193,7 @@ static int verify_with(const px_dsse *e, const uint8_t pk[PX_SIGN_PUBLICKEYBYTES
         const px_dsse_sig *s = &e->sigs[i];
         if (want_keyid && s->keyid[0] && strcmp(s->keyid, want_keyid) != 0)
             continue;
-        ok = s->sig_len == PX_SIGN_BYTES && px_sign_verify(s->sig, pae.data, pae.len, pk) == 0;
+        ok = s->sig_len == PX_SIGN_BYTES && px_sign_verify(s->sig, pae.data, pae.len, pk, NULL) == 0;
     }
     px_buf_free(&pae);
     return ok ? 0 : -1;

@@ -135,7 +135,7 @@ int px_note_verify(const px_note *n, const px_verifier *vs, size_t nv, size_t *n
         for (size_t k = 0; k < nv; k++) {
             if (vs[k].id != s->id || strcmp(vs[k].name, s->name) != 0)
                 continue; /* not this key: ignored, as the spec requires */
-            if (s->sig_len != PX_SIGN_BYTES || px_sign_verify(s->sig, n->text, n->text_len, vs[k].pk) != 0)
+            if (s->sig_len != PX_SIGN_BYTES || px_sign_verify(s->sig, n->text, n->text_len, vs[k].pk, NULL) != 0)
                 return px_fail(err, PX_E_VERIFY, "signature by %s+%08x does not verify", s->name, s->id);
             ok++;
         }

@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (px_plan_parse(&p, data, size, &err) == 0)
         px_plan_free(&p);
     px_stage_config c;
-    if (px_stage_config_parse(&c, data, size, &err) == 0)
-        px_stage_config_free(&c);
+    if (px_lambda_config_parse(&c, data, size, &err) == 0)
+        px_lambda_config_free(&c);
     return 0;
 }

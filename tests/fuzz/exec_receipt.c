@@ -40,7 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         px_signer_verifier(&pod, &pods[0].key);
         snprintf(platforms[0].id, sizeof platforms[0].id, "exec-1");
         px_signer_verifier(&platform, &platforms[0].platform);
-        px_cosigner_from_signer(&witness, &wit);
+        px_cosig_from_signer(&witness, &wit);
         ready = 1;
     }
     px_receipt_root root = {.log_key = &lk, .pods = pods, .npods = 1, .platforms = platforms, .nplatforms = 1,

@@ -6,7 +6,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     px_stage_config c;
     px_err err;
-    if (px_stage_config_parse(&c, data, size, &err) == 0)
-        px_stage_config_free(&c);
+    if (px_lambda_config_parse(&c, data, size, &err) == 0)
+        px_lambda_config_free(&c);
     return 0;
 }

@@ -23,6 +23,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         px_cosig_verify(&n, &c, NULL, NULL);
         px_note_free(&n);
     }
-    px_cosigner_parse(&c, (const char *)data, size, NULL);
+    px_cosig_parse(&c, (const char *)data, size, NULL);
     return 0;
 }

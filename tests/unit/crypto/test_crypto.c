@@ -38,9 +38,11 @@ static void test_sign(void **state) {
     assert_memory_equal(kp.pk, pk, 32);
     px_sign_detached(sig, "", 0, &kp);
     assert_memory_equal(sig, want, 64);
-    assert_int_equal(px_sign_verify(sig, "", 0, pk), 0);
+    assert_int_equal(px_sign_verify(sig, "", 0, pk, NULL), 0);
     sig[0] ^= 1;
-    assert_int_equal(px_sign_verify(sig, "", 0, pk), -1);
+    px_err bad = {0};
+    assert_int_equal(px_sign_verify(sig, "", 0, pk, &bad), -1);
+    assert_int_equal(bad.code, PX_E_VERIFY);
 }
 
 static void test_seal_and_aead(void **state) {

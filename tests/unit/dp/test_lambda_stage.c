@@ -153,7 +153,7 @@ static px_exec_proof dp_step(const inst *a, prod *ps, size_t n, px_step_result *
     px_err err = {0};
     px_assert_ok(px_lambda_step(a->l, NULL, 0, in, n, PX_TESTLOG_LAMBDA, r, &err), &err);
     px_exec_proof p;
-    px_assert_ok(px_exec_proof_verify(&p, r->proof.data, r->proof.len, a->spk, &err), &err);
+    px_assert_ok(px_lambda_proof_verify(&p, r->proof.data, r->proof.len, a->spk, &err), &err);
     return p;
 }
 

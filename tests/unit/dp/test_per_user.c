@@ -210,7 +210,7 @@ static void run_task(const world *w, const px_buf *wasm, double out[2], px_exec_
     if (!mr.ok)
         fail_msg("map step: %s", mr.status);
     px_err err = {0};
-    px_assert_ok(px_exec_proof_verify(map_proof, mr.proof.data, mr.proof.len, h.sign_pk, &err), &err);
+    px_assert_ok(px_lambda_proof_verify(map_proof, mr.proof.data, mr.proof.len, h.sign_pk, &err), &err);
     px_step_input in = {mr.outputs[0].data, mr.outputs[0].len, mr.proof.data, mr.proof.len, h.evidence.data,
                         h.evidence.len};
     px_assert_ok(px_lambda_step(d.l, NULL, 0, &in, 1, PX_TESTLOG_LAMBDA, &dr, &err), &err);

@@ -57,7 +57,7 @@ static inline void fx_evidence(fx *f, const fx_instance *in, const px_stage_spec
         ev.build.c[1].sha256[0] ^= 1; /* "runner" */
     px_assert_ok(px_tee_build_digest(build, &ev.build, &err), &err);
     px_sha256(cd, cfg->data, cfg->len);
-    px_assert_ok(px_tee_measure(ev.measurement, build, px_stage_type_name(s->kind),
+    px_assert_ok(px_tee_measure(ev.measurement, build, px_manifest_kind_name(s->kind),
                                 s->has_code ? s->code : px_tee_builtin_code, cd, &err), &err);
     memcpy(ev.sign_pk, in->sign.kp.pk, 32);
     memcpy(ev.box_pk, in->box.pk, 32);
@@ -109,7 +109,7 @@ static inline void fx_config(fx *f, px_buf *out, uint32_t i, uint8_t succ[1][32]
     px_signer_verifier(&f->platform, &plat);
     for (int k = 0; k < FX_PODS; k++)
         px_signer_verifier(&f->pods[k], &pods[k]);
-    px_assert_ok(px_stage_config_build(out, &f->m, i, 0, (const uint8_t(*)[32])succ, 1, i ? &plat : NULL,
+    px_assert_ok(px_plan_config_build(out, &f->m, i, 0, (const uint8_t(*)[32])succ, 1, i ? &plat : NULL,
                                        i ? 1 : 0, i ? NULL : pods, i ? 0 : FX_PODS,
                                        f->other_log ? f->other_log : &px_testlog_keyed()->vkey, &err),
                  &err);
@@ -245,7 +245,7 @@ static inline void fx_proof(fx *f, px_buf *out, const px_signer *by, uint32_t st
     json_t *p = json_object(), *st = json_object(), *in = json_array(), *c = json_object();
     json_object_set_new(p, "manifest", fx_hexstr(f->m.id, 32));
     json_object_set_new(st, "index", json_integer(stage));
-    json_object_set_new(st, "kind", json_string(px_stage_type_name(f->m.stages[stage].kind)));
+    json_object_set_new(st, "kind", json_string(px_manifest_kind_name(f->m.stages[stage].kind)));
     json_object_set_new(st, "partition", json_integer(0));
     json_object_set_new(p, "stage", st);
     json_object_set_new(p, "measurement", fx_hexstr(output, 32));
@@ -278,7 +278,7 @@ static inline void fx_accepted(fx *f, px_buf *out, const px_signer *by, uint32_t
     json_t *p = json_object(), *st = json_object(), *in = json_array();
     json_object_set_new(p, "manifest", fx_hexstr(f->m.id, 32));
     json_object_set_new(st, "index", json_integer(stage));
-    json_object_set_new(st, "kind", json_string(px_stage_type_name(f->m.stages[stage].kind)));
+    json_object_set_new(st, "kind", json_string(px_manifest_kind_name(f->m.stages[stage].kind)));
     json_object_set_new(st, "partition", json_integer(0));
     json_object_set_new(p, "stage", st);
     json_object_set_new(p, "measurement", fx_hexstr(evidence, 32));

@@ -185,7 +185,7 @@ static void receipt_from_log_x(env *e, const uint8_t result[32], const px_audit 
     px_assert_ok(px_log_checkpoint(e->log, &cp, &size, &err), &err);
     px_note note;
     px_assert_ok(px_note_parse(&note, (char *)cp.data, cp.len, &err), &err);
-    px_assert_ok(px_cosign_note(&note, witness, (uint64_t)(px_now_ms() / 1000), &err), &err);
+    px_assert_ok(px_cosig_sign(&note, witness, (uint64_t)(px_now_ms() / 1000), &err), &err);
     px_assert_ok(px_note_format(&note, &cos, &err), &err);
     px_note_free(&note);
     px_receipt_entry re[MAXE];
@@ -200,7 +200,7 @@ static void receipt_from_log_x(env *e, const uint8_t result[32], const px_audit 
     px_node_key pods[FX_PODS];
     px_signer_verifier(&e->log_key, &lv);
     px_cosigner wc;
-    px_cosigner_from_signer(witness, &wc);
+    px_cosig_from_signer(witness, &wc);
     for (int i = 0; i < FX_PODS; i++) {
         snprintf(pods[i].id, sizeof pods[i].id, "pod-%d", i);
         px_signer_verifier(&e->f.pods[i], &pods[i].key);
@@ -242,8 +242,8 @@ static void test_verify(void **state) {
     write_file(lk, r.data, r.len);
     px_buf_reset(&r);
     px_cosigner wc;
-    px_cosigner_from_signer(&witness, &wc);
-    px_assert_ok(px_cosigner_format(&wc, &r, &err), &err);
+    px_cosig_from_signer(&witness, &wc);
+    px_assert_ok(px_cosig_format(&wc, &r, &err), &err);
     write_file(wk, r.data, r.len);
     char build[65];
     hex(build, e.f.build_digest);
@@ -330,8 +330,8 @@ static void test_failure_cli(void **state) {
     write_file(lk, r.data, r.len);
     px_buf_reset(&r);
     px_cosigner wc;
-    px_cosigner_from_signer(&witness, &wc);
-    px_assert_ok(px_cosigner_format(&wc, &r, &err), &err);
+    px_cosig_from_signer(&witness, &wc);
+    px_assert_ok(px_cosig_format(&wc, &r, &err), &err);
     write_file(wf, r.data, r.len);
     px_buf_reset(&r);
     snprintf(root, sizeof root, "--membership %s --log-key %s --witness %s --build %s", e.membership, lk, wf, wk);

@@ -59,7 +59,7 @@ static void tee_evidence(world *w, uint32_t i, twist t, const char *node, const 
     uint8_t cd[32], bd[32];
     px_sha256(cd, cfg->data, cfg->len);
     px_assert_ok(px_tee_build_digest(bd, &measured, &err), &err);
-    px_assert_ok(px_tee_measure(ev.measurement, bd, px_stage_type_name(s->kind),
+    px_assert_ok(px_tee_measure(ev.measurement, bd, px_manifest_kind_name(s->kind),
                                 s->has_code ? s->code : px_tee_builtin_code, cd, &err), &err);
     memcpy(ev.sign_pk, w->f.inst[i].sign.kp.pk, 32);
     memcpy(ev.box_pk, w->f.inst[i].box.pk, 32);

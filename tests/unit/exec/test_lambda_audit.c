@@ -7,7 +7,7 @@
 #include "pixiu/dp.h"
 #include "pixiu/pod.h"
 
-static const px_stage_kind *const table[] = {&px_stage_prover, &px_dp_stage_kind, &px_stage_aggregate, NULL};
+static const px_stage_kind *const table[] = {&px_pod_stage_kind, &px_dp_stage_kind, &px_lambda_aggregate_kind, NULL};
 
 #define TWO_STAGES                                                                                               \
     "[{\"kind\":\"prover\",\"min_level\":1,\"params\":{\"require\":\"any\",\"sources\":[]}},"                  \
@@ -32,7 +32,7 @@ static void recruit(fx *f, chain *c) {
         snprintf(ins[i].node, sizeof ins[i].node, "exec-%d", i);
         px_random(ins[i].nonce, 32);
         fx_config(f, &ins[i].config, (uint32_t)i, succ);
-        const char *kind = px_stage_type_name(f->m.stages[i].kind);
+        const char *kind = px_manifest_kind_name(f->m.stages[i].kind);
         px_assert_ok(px_lambda_new(&c->l[i], table, f->build_digest, kind, px_tee_builtin_code, ins[i].config.data,
                                    ins[i].config.len, &err), &err);
         px_lambda_public(c->l[i], sign_pk, box_pk, meas);

@@ -27,12 +27,12 @@ static void test_good_plan(void **state) {
     assert_memory_equal(att[0].sign_pk, f.inst[0].sign.kp.pk, 32);
     /* The stage config carries the successor key and the manifest's limits. */
     px_stage_config c;
-    px_assert_ok(px_stage_config_parse(&c, p.instances[1].config.data, p.instances[1].config.len, &err), &err);
+    px_assert_ok(px_lambda_config_parse(&c, p.instances[1].config.data, p.instances[1].config.len, &err), &err);
     assert_string_equal(c.kind, "wasm");
     assert_int_equal(c.nplatform_keys, 1);
     assert_int_equal(c.nsuccessors, 1);
     assert_memory_equal(c.successors[0], f.inst[2].box.pk, 32);
-    px_stage_config_free(&c);
+    px_lambda_config_free(&c);
     /* Past the deadline the same plan is refused. */
     px_assert_fails(px_plan_check(&p, fx_check, &f, 1, p.manifest.deadline + 1, NULL, &err), &err, PX_E_DENIED);
     assert_non_null(strstr(err.msg, "deadline"));

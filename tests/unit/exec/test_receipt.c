@@ -59,7 +59,7 @@ static void make_receipt_full(fx *f, lg *l, const tlog *t, const uint8_t result[
     px_signer_verifier(&l->log_key, &lv);
     px_note note;
     px_assert_ok(px_note_parse(&note, (char *)cp.data, cp.len, &err), &err);
-    px_assert_ok(px_cosign_note(&note, &l->witness_key, ts, &err), &err);
+    px_assert_ok(px_cosig_sign(&note, &l->witness_key, ts, &err), &err);
     px_assert_ok(px_note_format(&note, &cosigned, &err), &err);
     px_note_free(&note);
     px_receipt_entry re[MAXE];
@@ -69,7 +69,7 @@ static void make_receipt_full(fx *f, lg *l, const tlog *t, const uint8_t result[
         re[i] = (px_receipt_entry){first + i, ents[i], lens[i], proofs[i].data, proofs[i].len / 32};
     }
     px_cosigner wit;
-    px_cosigner_from_signer(&l->witness_key, &wit);
+    px_cosig_from_signer(&l->witness_key, &wit);
     px_node_key pods[FX_PODS + 1];
     for (int i = 0; i < FX_PODS; i++) {
         snprintf(pods[i].id, sizeof pods[i].id, "pod-%d", i);
@@ -118,7 +118,7 @@ static void test_receipt(void **state) {
     px_verifier lv;
     px_cosigner wv;
     px_signer_verifier(&l.log_key, &lv);
-    px_cosigner_from_signer(&l.witness_key, &wv);
+    px_cosig_from_signer(&l.witness_key, &wv);
     px_receipt_pins pins = {&lv, &wv, 1};
     px_receipt_summary s;
     px_assert_ok(px_receipt_check(r.data, r.len, &pins, &s, &err), &err);
@@ -137,7 +137,7 @@ static void test_receipt(void **state) {
     px_receipt_pins bad_log = {&ov, NULL, 0};
     px_assert_fails(px_receipt_check(r.data, r.len, &bad_log, &s, &err), &err, PX_E_VERIFY);
     px_cosigner ow;
-    px_cosigner_from_signer(&other, &ow);
+    px_cosig_from_signer(&other, &ow);
     px_receipt_pins bad_wit = {&lv, &ow, 1};
     px_assert_fails(px_receipt_check(r.data, r.len, &bad_wit, &s, &err), &err, PX_E_VERIFY);
 
@@ -247,7 +247,7 @@ static void test_failure_receipt(void **state) {
     px_verifier lv;
     px_cosigner wv;
     px_signer_verifier(&l.log_key, &lv);
-    px_cosigner_from_signer(&l.witness_key, &wv);
+    px_cosig_from_signer(&l.witness_key, &wv);
     px_receipt_pins pins = {&lv, &wv, 1};
     px_receipt_summary s;
     px_assert_ok(px_receipt_check(r.data, r.len, &pins, &s, &err), &err);

@@ -39,7 +39,7 @@ static void net_open(net *n) {
         px_signer_verifier(&n->platform, &n->platform_pins[i].platform);
     }
     px_signer_verifier(&n->log_key, &n->log_pin);
-    px_cosigner_from_signer(&n->witness_key, &n->witness_pin);
+    px_cosig_from_signer(&n->witness_key, &n->witness_pin);
     snprintf(path, sizeof path, "%s/log.db", n->dir);
     px_log_opts o = {.store = path, .key = &n->log_key};
     px_assert_ok(px_log_open(&n->log, &o, &err), &err);
@@ -73,7 +73,7 @@ static void receipt(fx *f, net *n, px_buf *out, int flags) {
     px_note note;
     px_assert_ok(px_note_parse(&note, (char *)cp.data, cp.len, &err), &err);
     if (flags & COSIGN)
-        px_assert_ok(px_cosign_note(&note, &n->witness_key, (uint64_t)(px_now_ms() / 1000), &err), &err);
+        px_assert_ok(px_cosig_sign(&note, &n->witness_key, (uint64_t)(px_now_ms() / 1000), &err), &err);
     px_assert_ok(px_note_format(&note, &cosigned, &err), &err);
     px_note_free(&note);
     px_receipt_entry re[MAXE];
@@ -326,7 +326,7 @@ static void test_cli(void **state) {
     vkey(&k, &n.log_key);
     px_assert_ok(px_file_write_atomic(lk, k.data, k.len, 0644, &err), &err);
     px_buf_reset(&k);
-    px_assert_ok(px_cosigner_format(&n.witness_pin, &k, &err), &err);
+    px_assert_ok(px_cosig_format(&n.witness_pin, &k, &err), &err);
     px_assert_ok(px_file_write_atomic(wk, k.data, k.len, 0644, &err), &err);
     assert_int_equal(pixiu(&out, "verify %s --log-key %s --witness %s --worker %s", path, lk, wk, build), 1);
     assert_non_null(strstr((char *)out.data, "of node pod-0 is not pinned by the trust root"));

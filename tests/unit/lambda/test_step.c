@@ -14,7 +14,7 @@ static int trap_run(const px_stage_ctx *ctx, px_stage_out *out, px_err *err) {
     return px_fail(err, PX_E_LIMIT, "trap: out of bounds memory access\nsecond line");
 }
 static const px_stage_kind trap_kind = {.kind = "trapper", .run = trap_run};
-static const px_stage_kind *const table[] = {&px_stage_aggregate, &trap_kind, NULL};
+static const px_stage_kind *const table[] = {&px_lambda_aggregate_kind, &trap_kind, NULL};
 
 static void born(const fixture *f, inst *in, const char *kind, const px_buf *config) {
     px_err err = {0};
@@ -50,7 +50,7 @@ static void stage1(const fixture *f, inst *in, const uint8_t *to) {
 static px_exec_proof check_proof(const inst *in, const px_step_result *r, const char *status) {
     px_exec_proof p;
     px_err err = {0};
-    px_assert_ok(px_exec_proof_verify(&p, r->proof.data, r->proof.len, in->spk, &err), &err);
+    px_assert_ok(px_lambda_proof_verify(&p, r->proof.data, r->proof.len, in->spk, &err), &err);
     assert_string_equal(p.status, status);
     assert_string_equal(r->status, status);
     assert_int_equal(r->ok, !strcmp(status, PX_STATUS_OK));
@@ -62,7 +62,7 @@ static px_exec_proof check_proof(const inst *in, const px_step_result *r, const 
     uint8_t other[32];
     px_random(other, 32);
     px_exec_proof q;
-    assert_int_equal(px_exec_proof_verify(&q, r->proof.data, r->proof.len, other, &err), -1);
+    assert_int_equal(px_lambda_proof_verify(&q, r->proof.data, r->proof.len, other, &err), -1);
     assert_int_equal(err.code, PX_E_VERIFY);
     return p;
 }
@@ -516,7 +516,7 @@ static void test_release_after_log(void **state) {
     shown = px_lambda_logged_of(&ra);
     px_assert_ok(px_lambda_run(a.l, &shown, &proof, &err), &err);
     px_exec_proof p;
-    px_assert_ok(px_exec_proof_verify(&p, proof.data, proof.len, a.spk, &err), &err);
+    px_assert_ok(px_lambda_proof_verify(&p, proof.data, proof.len, a.spk, &err), &err);
     assert_string_equal(p.status, PX_STATUS_OK);
     /* The proof signed but not shown in the log: nothing leaves. */
     shown = px_lambda_logged_of(&ra);
@@ -585,9 +585,9 @@ static void test_deadline(void **state) {
     px_assert_ok(px_log_append_proven(px_testlog_get()->log, proof.data, proof.len, &rp, &err), &err);
     int64_t deadline = 0;
     px_stage_config c;
-    px_assert_ok(px_stage_config_parse(&c, cfg.data, cfg.len, &err), &err);
+    px_assert_ok(px_lambda_config_parse(&c, cfg.data, cfg.len, &err), &err);
     deadline = c.deadline;
-    px_stage_config_free(&c);
+    px_lambda_config_free(&c);
     while (px_now_ms() <= deadline)
         usleep(50 * 1000);
     shown = px_lambda_logged_of(&rp);
@@ -609,20 +609,20 @@ static void test_config_parser(void **state) {
     fx_config(&f, &cfg, 1, f.successor.pk, 1);
     px_stage_config c;
     px_err err = {0};
-    px_assert_ok(px_stage_config_parse(&c, cfg.data, cfg.len, &err), &err);
+    px_assert_ok(px_lambda_config_parse(&c, cfg.data, cfg.len, &err), &err);
     assert_int_equal(c.index, 1);
     assert_int_equal(c.nsuccessors, 1);
     assert_int_equal(c.nplatform_keys, 1);
     assert_int_equal(c.npods, 1);
     assert_true(json_is_object(c.params));
-    px_stage_config_free(&c);
+    px_lambda_config_free(&c);
     const char *bad[] = {
         "{}",
         "[]",
         "{\"manifest\":\"00\",\"stage\":{\"index\":1,\"kind\":\"x\"},\"successors\":[],\"predecessors\":{}}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        px_assert_fails(px_stage_config_parse(&c, bad[i], strlen(bad[i]), &err), &err, PX_E_INVALID);
+        px_assert_fails(px_lambda_config_parse(&c, bad[i], strlen(bad[i]), &err), &err, PX_E_INVALID);
     /* Each mutation of the good config is refused. */
     struct {
         const char *from, *to;
@@ -647,7 +647,7 @@ static void test_config_parser(void **state) {
         px_buf_append(&m, s, (size_t)(at - s), &err);
         px_buf_append_str(&m, mut[i].to, &err);
         px_buf_append_str(&m, at + strlen(mut[i].from), &err);
-        if (px_stage_config_parse(&c, m.data, m.len, &err) == 0)
+        if (px_lambda_config_parse(&c, m.data, m.len, &err) == 0)
             fail_msg("mutation %zu accepted: %.*s", i, (int)m.len, (char *)m.data);
         px_buf_free(&m);
     }

@@ -125,7 +125,7 @@ static void one_run(int tamper) {
     write_file(&r, "in.sealed", sealed.data, sealed.len);
     int code = finish(&r, &proof);
     px_exec_proof p;
-    px_assert_ok(px_exec_proof_verify(&p, proof.data, proof.len, e.sign_pk, &err), &err);
+    px_assert_ok(px_lambda_proof_verify(&p, proof.data, proof.len, e.sign_pk, &err), &err);
     if (tamper) {
         assert_int_equal(code, 1);
         assert_string_equal(p.status, PX_STATUS_BAD_INPUT);

@@ -74,13 +74,13 @@ static void test_cosignature(void **state) {
     assert_int_equal(px_signer_generate(&log, "log.example", &err), 0);
     assert_int_equal(px_signer_generate(&w, "witness.example/w1", &err), 0);
     px_cosigner c;
-    px_cosigner_from_signer(&w, &c);
+    px_cosig_from_signer(&w, &c);
     /* The key id binds the 0x04 algorithm byte: not the note key id. */
     assert_int_not_equal(c.id, px_key_id(w.name, w.kp.pk));
     px_buf kt = PX_BUF_INIT;
-    assert_int_equal(px_cosigner_format(&c, &kt, &err), 0);
+    assert_int_equal(px_cosig_format(&c, &kt, &err), 0);
     px_cosigner back;
-    assert_int_equal(px_cosigner_parse(&back, (char *)kt.data, kt.len, &err), 0);
+    assert_int_equal(px_cosig_parse(&back, (char *)kt.data, kt.len, &err), 0);
     assert_int_equal(back.id, c.id);
     assert_memory_equal(back.pk, c.pk, 32);
     /* A signed-note (0x01) verifier key is not a cosigner key. */
@@ -88,7 +88,7 @@ static void test_cosignature(void **state) {
     px_signer_verifier(&w, &v);
     px_buf vt = PX_BUF_INIT;
     assert_int_equal(px_verifier_format(&v, &vt, &err), 0);
-    assert_int_equal(px_cosigner_parse(&back, (char *)vt.data, vt.len, &err), -1);
+    assert_int_equal(px_cosig_parse(&back, (char *)vt.data, vt.len, &err), -1);
 
     px_checkpoint cp = {.size = 3};
     strcpy(cp.origin, "log.example");
@@ -96,7 +96,7 @@ static void test_cosignature(void **state) {
     assert_int_equal(px_checkpoint_sign(&cp, &log, &note, &err), 0);
     px_note n = {0};
     assert_int_equal(px_note_parse(&n, (char *)note.data, note.len, &err), 0);
-    assert_int_equal(px_cosign_note(&n, &w, 1679315147, &err), 0);
+    assert_int_equal(px_cosig_sign(&n, &w, 1679315147, &err), 0);
     uint64_t t = 0;
     assert_int_equal(px_cosig_verify(&n, &c, &t, &err), 0);
     assert_int_equal(t, 1679315147);
@@ -157,7 +157,7 @@ static void test_witness(void **state) {
     px_verifier lv;
     px_signer_verifier(&log, &lv);
     px_cosigner c;
-    px_cosigner_from_signer(&wk, &c);
+    px_cosig_from_signer(&wk, &c);
     px_witness *w;
     assert_int_equal(px_witness_open(&w, path, &wk, &err), 0);
 

@@ -58,7 +58,7 @@ static void step(const fixture *f, inst *a, const px_buf *stream, px_step_result
     fx_seal(&sealed, stream, a->bpk);
     px_step_input in = {sealed.data, sealed.len, rel.data, rel.len, NULL, 0};
     px_assert_ok(px_lambda_step(a->l, NULL, 0, &in, 1, PX_TESTLOG_LAMBDA, r, &err), &err);
-    px_assert_ok(px_exec_proof_verify(p, r->proof.data, r->proof.len, a->spk, &err), &err);
+    px_assert_ok(px_lambda_proof_verify(p, r->proof.data, r->proof.len, a->spk, &err), &err);
     px_buf_free(&rel);
     px_buf_free(&sealed);
 }

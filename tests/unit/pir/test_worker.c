@@ -38,7 +38,7 @@ static void test_worker_serves(void **state) {
     assert_true(r.ok);
     assert_true(h.serving);
     px_exec_proof p;
-    px_assert_ok(px_exec_proof_verify(&p, r.proof.data, r.proof.len, h.sign_pk, &err), &err);
+    px_assert_ok(px_lambda_proof_verify(&p, r.proof.data, r.proof.len, h.sign_pk, &err), &err);
     uint8_t commit[32];
     px_assert_ok(px_open_committed(&bundle, commit, r.outputs[0].data, r.outputs[0].len, &f.successor, &err), &err);
     px_pir_hint_view hv;

@@ -39,7 +39,7 @@ static void signed_csv_line(px_buf *out, const px_source_signer *s, const char *
     test_values(v, txn, user, strtod(amount_text, NULL), n, note);
     uint8_t d[32], sig[64];
     px_err err = {0};
-    px_assert_ok(px_record_digest(d, &sch.rec, v, &err), &err);
+    px_assert_ok(px_source_record_digest(d, &sch.rec, v, &err), &err);
     px_assert_ok(px_source_sign(s, d, sig, &err), &err);
     char ref[PX_SRC_REF_MAX + 1], b64[100], nb64[100];
     px_source_key_ref(&s->pub, ref);

@@ -24,7 +24,7 @@ static void add_record(stream_fixture *x, const px_source_signer *signer, const 
     char ref[PX_SRC_REF_MAX + 16] = "";
     px_err err = {0};
     if (signer) {
-        px_assert_ok(px_record_digest(d, &x->sch.rec, v, &err), &err);
+        px_assert_ok(px_source_record_digest(d, &x->sch.rec, v, &err), &err);
         px_assert_ok(px_source_sign(signer, d, sig, &err), &err);
         px_source_key_ref(&signer->pub, ref);
         if (corrupt)

@@ -121,7 +121,7 @@ static void test_digest_definition(void **state) {
     test_values(v, "t1", "alice", 12.5, 3, "x");
     px_err err = {0};
     uint8_t d[32], want[32];
-    px_assert_ok(px_record_digest(d, &s.rec, v, &err), &err);
+    px_assert_ok(px_source_record_digest(d, &s.rec, v, &err), &err);
     px_buf b = PX_BUF_INIT;
     px_assert_ok(px_buf_append_str(&b, "PIXIU-record-v1\n", &err), &err);
     px_assert_ok(px_record_encode_values(&b, &s.rec, v, &err), &err);
@@ -134,7 +134,7 @@ static void test_digest_definition(void **state) {
     px_hex_encode(hex, d, 32);
     assert_string_equal(hex, "583c583c3678626f0b20f9c89b7ad04edfe802d981207e056d4da51d9801a7f0");
     test_values(v, "", "\xc3\xa9" "e", -0.0, INT64_MIN, "");
-    px_assert_ok(px_record_digest(d, &s.rec, v, &err), &err);
+    px_assert_ok(px_source_record_digest(d, &s.rec, v, &err), &err);
     px_hex_encode(hex, d, 32);
     assert_string_equal(hex, "58528e8e47b496fc78a878948c1684529d5ca31d5ff6b37ce89a812a6686553d");
 }

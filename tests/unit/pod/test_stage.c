@@ -11,7 +11,7 @@
 /* The commitment an opened output carried (checked by the successor). */
 static uint8_t commit_scratch[32];
 
-static const px_stage_kind *const table[] = {&px_stage_aggregate, &px_stage_prover, NULL};
+static const px_stage_kind *const table[] = {&px_lambda_aggregate_kind, &px_pod_stage_kind, NULL};
 
 typedef struct world {
     pod_fixture f;
@@ -173,7 +173,7 @@ static void run_world(int require) {
     if (!r.ok)
         fail_msg("prover step failed: %s", r.status);
     px_exec_proof p;
-    px_assert_ok(px_exec_proof_verify(&p, r.proof.data, r.proof.len, spk, &err), &err);
+    px_assert_ok(px_lambda_proof_verify(&p, r.proof.data, r.proof.len, spk, &err), &err);
     assert_string_equal(p.kind, "prover");
     json_t *pred = proof_predicate(&r.proof);
     uint64_t alleged = w.nrecords - w.nsigned;

@@ -11,7 +11,7 @@
 #include "pixiu/dp.h"
 #include "pixiu/proof.h"
 
-static const px_stage_kind *const table[] = {&px_stage_poll_tally, NULL};
+static const px_stage_kind *const table[] = {&px_poll_stage_kind, NULL};
 
 typedef struct inst {
     px_lambda *l;
@@ -163,7 +163,7 @@ static void test_tally_step(void **state) {
      * receiver's key, and its commitment is the proof's subject. */
     px_err err = {0};
     px_exec_proof ep;
-    px_assert_ok(px_exec_proof_verify(&ep, r.res.proof.data, r.res.proof.len, in.spk, &err), &err);
+    px_assert_ok(px_lambda_proof_verify(&ep, r.res.proof.data, r.res.proof.len, in.spk, &err), &err);
     assert_int_equal(r.res.noutputs, 1);
     px_buf result = PX_BUF_INIT;
     uint8_t c[32];
