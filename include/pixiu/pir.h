@@ -28,6 +28,8 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+/* Everything declared here is libpixiu's API; the rest is hidden. */
+#pragma GCC visibility push(default)
 
 #define PX_PIR_N 1024           /* LWE secret dimension */
 #define PX_PIR_LOGQ 32          /* q = 2^32 */
@@ -253,6 +255,7 @@ void px_pir_table_seed(uint8_t seed[PX_PIR_SEED_BYTES], const uint8_t result[PX_
 struct px_stage_kind;
 extern const struct px_stage_kind px_pir_stage_kind;
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif

@@ -32,6 +32,8 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+/* Everything declared here is libpixiu's API; the rest is hidden. */
+#pragma GCC visibility push(default)
 
 /* ---- RFC 9474 blind RSA --------------------------------------------------- */
 
@@ -519,7 +521,7 @@ int px_poll_plan_check(const px_poll_plan *p, const px_verifier *platform, const
                        size_t nbuilds, const px_verifier *log_key, px_poll_attested *out, px_err *err);
 
 /* The tally as a trust-λ stage kind (built in, registered in pixiu_worker). */
-extern const px_stage_kind px_stage_poll_tally;
+extern const px_stage_kind px_poll_stage_kind;
 /* OpenSSL's SHA-384 fetched before a worker's syscall filter. */
 int px_poll_preload(px_err *err);
 
@@ -651,6 +653,7 @@ typedef struct px_poll_summary {
 int px_poll_receipt_verify(const void *json, size_t len, const px_poll_trust *t, px_poll_summary *s, px_err *err);
 void px_poll_summary_free(px_poll_summary *s);
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif
