@@ -199,8 +199,8 @@ int px_membership_parse(px_membership *m, const void *json, size_t len, px_err *
 
 int px_membership_load(px_membership *m, const char *path, px_err *err) {
     px_buf b = PX_BUF_INIT;
-    if (px_file_read(path, PX_MEMBERSHIP_MAX_BYTES, &b, err))
-        return px_err_prefix(err, "membership %s: ", path);
+    if (px_file_read(path, PX_MEMBERSHIP_MAX_BYTES, &b, err)) /* names the file */
+        return px_err_prefix(err, "membership: ");
     int rc = px_membership_parse(m, b.data, b.len, err);
     px_buf_free(&b);
     return rc;

@@ -126,8 +126,8 @@ static int read_doc(px_node_config *c, const json_t *o, px_err *err) {
 int px_node_config_load(px_node_config *c, const char *path, px_err *err) {
     memset(c, 0, sizeof *c);
     px_buf b = PX_BUF_INIT;
-    if (px_file_read(path, 1u << 20, &b, err))
-        return px_err_prefix(err, "node config %s: ", path);
+    if (px_file_read(path, 1u << 20, &b, err)) /* names the file */
+        return px_err_prefix(err, "node config: ");
     json_t *o = px_json_parse(b.data, b.len, 1u << 20, err);
     px_buf_free(&b);
     if (!o)

@@ -50,6 +50,20 @@ set +e; "$pixiu" log get --url x --url y 0 >/dev/null 2>"$tmp/err"; rc=$?; set -
 set +e; "$pixiu" log >/dev/null 2>"$tmp/err"; rc=$?; set -e
 [ "$rc" -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] || fail "pixiu log without a form: exit $rc, $(cat "$tmp/err")"
 
+# A missing file is one line naming it once, with the prefix once.
+once() { # WHAT ARGS...: the command's error names /nonexist exactly once
+  local what=$1; shift
+  set +e; "$pixiu" "$@" >/dev/null 2>"$tmp/err"; rc=$?; set -e
+  [ "$rc" -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && [ "$(grep -o /nonexist "$tmp/err" | wc -l)" -eq 1 ] &&
+    [ "$(grep -o "$what" "$tmp/err" | wc -l)" -eq 1 ] || fail "pixiu $*: exit $rc, $(cat "$tmp/err")"
+}
+once "task submit" task submit /nonexist/m.json --node /nonexist/node.json
+once "audit" audit "$(printf '%064d' 0)" --membership /nonexist/m.json
+once "verify" verify /nonexist/r.json --membership /nonexist/m.json
+once "note verify" note verify --vkey /nonexist/k.vkey /nonexist/n
+set +e; "$pixiu" note verify --vkey nonexist.vkey /dev/null >/dev/null 2>"$tmp/err"; rc=$?; set -e
+[ "$rc" -eq 2 ] && grep -q "nonexist.vkey: no such file" "$tmp/err" || fail "--vkey nonexist.vkey: $(cat "$tmp/err")"
+
 for opt in --help -h --version; do
   set +e; "$build/pixiud" $opt >"$tmp/out" 2>"$tmp/err"; rc=$?; set -e
   [ "$rc" -eq 0 ] && [ -s "$tmp/out" ] && [ ! -s "$tmp/err" ] || fail "pixiud $opt exits $rc"

@@ -6,6 +6,7 @@
 
 #include "step_fixture.h"
 #include "lambda/step_wire.h"
+#include "pixiu/exec.h"
 
 /* The commitment an opened output carried (checked by the successor). */
 static uint8_t commit_scratch[32];
@@ -109,7 +110,7 @@ static void test_worker_step(void **state) {
     px_assert_ok(px_lambda_host_step(&x.h, NULL, 0, &in, 1, PX_TESTLOG_LAMBDA, &r, &err), &err);
     assert_true(r.ok);
     px_exec_proof p;
-    px_assert_ok(px_exec_proof_verify(&p, r.proof.data, r.proof.len, ev.sign_pk, &err), &err);
+    px_assert_ok(px_lambda_proof_verify(&p, r.proof.data, r.proof.len, ev.sign_pk, &err), &err);
     assert_memory_equal(p.measurement, m, 32);
     px_assert_ok(px_open_committed(&out, commit_scratch, r.outputs[0].data, r.outputs[0].len, &f.successor, &err), &err);
     assert_int_equal(out.len, vec.len);
@@ -140,7 +141,7 @@ static void test_worker_refuses(void **state) {
     assert_false(r.ok);
     assert_string_equal(r.status, PX_STATUS_BAD_INPUT);
     px_exec_proof p;
-    px_assert_ok(px_exec_proof_verify(&p, r.proof.data, r.proof.len, x.h.sign_pk, &err), &err);
+    px_assert_ok(px_lambda_proof_verify(&p, r.proof.data, r.proof.len, x.h.sign_pk, &err), &err);
     assert_int_equal(r.noutputs, 0);
     px_step_result_free(&r);
     host_done(&x);
@@ -156,7 +157,7 @@ static void test_worker_refuses(void **state) {
     size_t n = 0;
     px_assert_ok(px_wire_split(payload.data, payload.len, fl, 2, &n, &err), &err);
     assert_int_equal(n, 1);
-    px_assert_ok(px_exec_proof_verify(&p, fl[0].p, fl[0].n, x.h.sign_pk, &err), &err);
+    px_assert_ok(px_lambda_proof_verify(&p, fl[0].p, fl[0].n, x.h.sign_pk, &err), &err);
     assert_string_equal(p.status, PX_STATUS_BAD_INPUT);
     /* The refusal too is released only once shown in the log. */
     px_log_receipt lr;
@@ -231,7 +232,7 @@ static void drive_to_outcome(const fixture *f, hosted *x, px_buf *accepted, px_b
     px_assert_ok(px_wire_split(payload.data, payload.len, fl, 1, &n, &err), &err);
     px_buf_append(proof, fl[0].p, fl[0].n, &err);
     px_exec_proof p;
-    px_assert_ok(px_exec_proof_verify(&p, proof->data, proof->len, x->h.sign_pk, &err), &err);
+    px_assert_ok(px_lambda_proof_verify(&p, proof->data, proof->len, x->h.sign_pk, &err), &err);
     assert_string_equal(p.status, PX_STATUS_OK);
     px_log_receipt_free(&lr);
     px_buf_free(&step);
@@ -401,9 +402,9 @@ static void wat(const char *dir, const char *name, const char *src, px_buf *out)
 }
 
 /* One wasm instance of build b attested for `attested`, sent `sent` as its
- * code. */
-static void wasm_step(const fixture *f, const px_lambda_build *b, const px_buf *attested, const px_buf *sent,
-                      const char *want) {
+ * code; the reason its proof states goes to reason (when not NULL). */
+static void wasm_step_why(const fixture *f, const px_lambda_build *b, const px_buf *attested, const px_buf *sent,
+                          const char *want, char reason[PX_REASON_MAX + 1]) {
     px_err err = {0};
     px_buf cfg = PX_BUF_INIT, vec = PX_BUF_INIT, rel = PX_BUF_INIT, sealed = PX_BUF_INIT, code = PX_BUF_INIT,
            out = PX_BUF_INIT;
@@ -428,6 +429,12 @@ static void wasm_step(const fixture *f, const px_lambda_build *b, const px_buf *
     px_assert_ok(px_lambda_host_step(&h, code.data, code.len, &in, 1, PX_TESTLOG_LAMBDA, &r, &err), &err);
     if (strcmp(r.status, want) != 0)
         fail_msg("wasm step: status %s, expected %s", r.status, want);
+    if (reason) {
+        px_entry e;
+        px_assert_ok(px_entry_parse(&e, 0, r.proof.data, r.proof.len, &err), &err);
+        snprintf(reason, PX_REASON_MAX + 1, "%s", e.reason);
+        px_entry_free(&e);
+    }
     if (r.ok) {
         px_assert_ok(px_open_committed(&out, commit_scratch, r.outputs[0].data, r.outputs[0].len, &f->successor, &err), &err);
         assert_int_equal(out.len, vec.len);
@@ -438,6 +445,31 @@ static void wasm_step(const fixture *f, const px_lambda_build *b, const px_buf *
     px_buf *bufs[] = {&cfg, &vec, &rel, &sealed, &code, &out};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         px_buf_free(bufs[i]);
+}
+
+static void wasm_step(const fixture *f, const px_lambda_build *b, const px_buf *attested, const px_buf *sent,
+                      const char *want) {
+    wasm_step_why(f, b, attested, sent, want, NULL);
+}
+
+/* A build like b whose runner is the script body (written to dir/name). */
+static void build_with_runner(px_lambda_build *out, const px_lambda_build *b, const char *dir, const char *name,
+                              const char *body) {
+    char runner[320];
+    snprintf(runner, sizeof runner, "%s/%s", dir, name);
+    px_err err = {0};
+    px_assert_ok(px_file_write_atomic(runner, body, strlen(body), 0755, &err), &err);
+    assert_string_equal(b->build.c[1].name, "runner");
+    memset(out, 0, sizeof *out);
+    px_assert_ok(px_tee_build_init(&out->build, NULL, &err), &err);
+    snprintf(out->cache_dir, sizeof out->cache_dir, "%s", b->cache_dir);
+    for (size_t i = 0; i < b->build.n; i++) {
+        uint8_t d[32];
+        const char *path = i == 1 ? runner : b->files[i].path;
+        px_assert_ok(px_tee_file_digest(d, path, &err), &err);
+        px_assert_ok(px_lambda_build_add(out, b->build.c[i].name, d, path, &err), &err);
+    }
+    px_assert_ok(px_lambda_build_seal(out, &err), &err);
 }
 
 /* Consumer code in the sandbox, inside the worker: the code must be the
@@ -464,25 +496,23 @@ static void test_worker_wasm(void **state) {
     /* The worker runs the runner the build names, whatever its own
      * environment says: here one that leaves a mark, then runs the real
      * one. The evidence lists its digest. */
-    char runner[320], mark[320], body[1200];
-    snprintf(runner, sizeof runner, "%s/runner", dir);
+    char mark[320], body[1200];
     snprintf(mark, sizeof mark, "%s/ran", dir);
     snprintf(body, sizeof body, "#!/bin/sh\n: >'%s'\nexec '%s' \"$@\"\n", mark, b->files[1].path);
-    px_err err = {0};
-    px_assert_ok(px_file_write_atomic(runner, body, strlen(body), 0755, &err), &err);
-    assert_string_equal(b->build.c[1].name, "runner");
     static px_lambda_build other;
-    px_assert_ok(px_tee_build_init(&other.build, NULL, &err), &err);
-    snprintf(other.cache_dir, sizeof other.cache_dir, "%s", b->cache_dir);
-    for (size_t i = 0; i < b->build.n; i++) {
-        uint8_t d[32];
-        const char *path = i == 1 ? runner : b->files[i].path;
-        px_assert_ok(px_tee_file_digest(d, path, &err), &err);
-        px_assert_ok(px_lambda_build_add(&other, b->build.c[i].name, d, path, &err), &err);
-    }
-    px_assert_ok(px_lambda_build_seal(&other, &err), &err);
+    build_with_runner(&other, b, dir, "runner", body);
     wasm_step(&f, &other, &echo, &echo, PX_STATUS_OK);
     assert_int_equal(access(mark, F_OK), 0);
+    px_lambda_build_free(&other);
+    /* A runner that fails: the step ends "internal", and the signed reason
+     * says why once, the outcome named once ("internal: ...", never
+     * "internal: internal: ..."). */
+    build_with_runner(&other, b, dir, "broken", "#!/bin/sh\nexit 1\n");
+    char why[PX_REASON_MAX + 1];
+    wasm_step_why(&f, &other, &echo, &echo, PX_STATUS_INTERNAL, why);
+    const char *first = strstr(why, "internal");
+    if (!first || strstr(first + 1, "internal") || !strstr(why, "runner"))
+        fail_msg("the reason of a failed runner: \"%s\"", why);
     px_lambda_build_free(&other);
     test_build_free(b);
     px_buf_free(&echo);
