@@ -308,8 +308,13 @@ static json_t *step_json(px_explorer *x, const ex_tctx *c, size_t k, uint64_t si
         if (!proof && e->kind == PX_ENTRY_EXEC && signed_by(e, c, k))
             proof = e;
     }
-    const char *state = proof ? proof->status : acc ? (now > c->plan.manifest.deadline ? "silent" : "running")
-                                                    : "missing";
+    /* After the step the audit names, an instance that logged nothing was
+     * never reached: its input never came. */
+    int after = c->a.verdict != PX_AUDIT_OK && c->a.stage >= 0 && (int64_t)in->stage > c->a.stage;
+    const char *state = proof ? proof->status
+                        : acc ? (now > c->plan.manifest.deadline ? "silent" : "running")
+                        : after ? "not-reached"
+                                : "missing";
     json_t *o = json_pack("{s:I,s:I,s:s,s:s,s:s}", "stage", (json_int_t)in->stage, "partition",
                           (json_int_t)in->partition, "kind", stage_kind(&c->plan, in->stage), "node", in->node,
                           "state", state);

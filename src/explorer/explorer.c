@@ -234,8 +234,10 @@ void px_explorer_handle(px_explorer *x, const px_http_request *req, px_http_resp
         return ex_pod_login(&r);
     const view *v = find_view(p, &r.rest);
     size_t pl = strlen(p);
-    /* Sub-resources are data only: a task's audit as `pixiu audit --json`. */
-    int json = wants_json(req) || (pl > 6 && !strcmp(p + pl - 6, "/audit"));
+    /* Sub-resources are data only: a task's audit as `pixiu audit --json`,
+     * a POD's budget and releases as `pixiu pod ... --json`. */
+    int json = wants_json(req) || (pl > 6 && !strcmp(p + pl - 6, "/audit")) || !strcmp(p, "/ui/pod/budget") ||
+               !strcmp(p, "/ui/pod/releases") || !strcmp(p, "/ui/pod/logout");
     if (!v) {
         px_fail(&err, PX_E_NOTFOUND, "no such view on node %s: %.200s", x->node_id, p);
     } else if (v->log && !x->o.log) {

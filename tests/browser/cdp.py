@@ -182,8 +182,12 @@ class Page:
         test never guesses a duration."""
         deadline = time.monotonic() + timeout
         while True:
-            if self.eval("!!(%s)" % expr):
-                return
+            try:
+                if self.eval("!!(%s)" % expr):
+                    return
+            except CDPError:
+                pass  # the page is navigating: its context went away
+
             if time.monotonic() > deadline:
                 raise CDPError("page never satisfied: %s" % expr)
             time.sleep(0.05)

@@ -43,7 +43,8 @@ const UI = (() => {
       h('tbody', {}, rows.map((r) => h('tr', {}, r.map((c) => (c instanceof Node ? h('td', {}, c) : h('td', { text: c ?? '—' })))))));
   }
   function badge(state) {
-    const cls = state === 'ok' ? 'ok' : ['running', 'no-plan'].includes(state) ? 'warn' : 'bad';
+    const cls = ['ok', 'spent'].includes(state) ? 'ok' : ['running', 'no-plan', 'charged', 'started'].includes(state) ? 'warn'
+      : ['refunded', 'not-reached'].includes(state) ? 'plain' : 'bad';
     return h('span', { class: `badge ${cls}`, text: state });
   }
   const section = (title, ...kids) => h('section', {}, h('h2', { text: title }), kids);

@@ -72,7 +72,7 @@ const UIP = (() => {
     const t0 = ev[0][0], t1 = Math.max(ev[ev.length - 1][0], t0 + 1000);
     let y = 0, maxY = limit;
     const pts = ev.map(([t, d]) => { y += d; maxY = Math.max(maxY, y); return [t, y]; });
-    const X = (t) => L + ((t - t0) / (t1 - t0)) * (W - L - 10), Y = (v) => H - (v / (maxY || 1)) * (H - 10);
+    const X = (t) => L + ((t - t0) / (t1 - t0)) * (W - L - 10), Y = (v) => H - (v / (maxY || 1)) * (H - 24);
     let d = `M${X(t0)},${Y(0)}`, prev = 0;
     for (const [t, v] of pts) { d += ` L${X(t)},${Y(prev)} L${X(t)},${Y(v)}`; prev = v; }
     d += ` L${W - 10},${Y(prev)}`;
@@ -80,6 +80,7 @@ const UIP = (() => {
       h('svg:text', { x: W - 10, y: Y(limit) - 4, 'text-anchor': 'end', class: 'label', text: `limit ε ${b.epsilon_limit}` }),
       h('svg:path', { d, class: 'line' }), h('svg:line', { x1: L, y1: H, x2: W - 10, y2: H, class: 'axis' }),
       h('svg:text', { x: L - 4, y: H, 'text-anchor': 'end', class: 'label', text: '0' }),
+      h('svg:text', { x: L - 4, y: Y(prev) + 4, 'text-anchor': 'end', class: 'label', text: String(+prev.toFixed(6)) }),
       h('svg:text', { x: L, y: H + 20, class: 'label', text: when(t0) }),
       h('svg:text', { x: W - 10, y: H + 20, 'text-anchor': 'end', class: 'label', text: when(t1) }));
     return svg;
@@ -92,7 +93,7 @@ const UIP = (() => {
       section('Privacy budget', o.budget.map((b) => h('div', { class: 'budget' },
         h('h3', { text: `${b.dataset}: ε ${b.epsilon_spent} of ${b.epsilon_limit}, δ ${b.delta_spent} of ${b.delta_limit}` }), ledgerPlot(b),
         table(['charge', 'task', 'consumer', 'ε', 'δ', 'state', 'when', 'why'], b.charges.map((c) => [c.id, link(`/ui/task/${c.manifest}`, short(c.manifest), { class: 'mono' }),
-          c.consumer, c.epsilon, c.delta, badge(c.state === 'refunded' ? 'refunded' : c.state === 'spent' ? 'ok' : c.state), when(c.updated), c.reason || '']), { class: 'charges' })))),
+          c.consumer, c.epsilon, c.delta, badge(c.state), when(c.updated), c.reason || '']), { class: 'charges' })))),
       section('Releases', table(['task', 'dataset', 'records', 'ε', 'released', 'release id'], o.releases.map((r) => [link(`/ui/task/${r.manifest}`, short(r.manifest), { class: 'mono' }),
         r.dataset, `${r.records} (${r.signed} signed)`, r.epsilon, when(r.released), h('code', { text: short(r.id, 12) })]), { id: 'pod-releases' })),
       section('Inbox', h('p', { class: 'muted', text: o.inbox ? `${o.inbox.length} messages` : 'This node keeps no inbox.' }))];

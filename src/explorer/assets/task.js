@@ -117,7 +117,7 @@ const UIT = (() => {
     if (p) {
       items.push(h('div', { class: 'io' }, 'in: ', p.inputs.map((x, k) => [k ? ', ' : '', link(`/ui/digest/${x.digest}`, short(x.digest, 12), { class: 'mono' }),
         x.entry !== null ? [' from ', link(`/ui/entry/${x.entry}`, `entry ${x.entry}`)] : ''])));
-      items.push(h('div', { class: 'io' }, 'out: ', p.subject.map((d, k) => [k ? ', ' : '', link(`/ui/digest/${d}`, short(d, 12), { class: 'mono' })])));
+      items.push(h('div', { class: 'io' }, p.status === 'ok' ? 'out: ' : 'failed on input: ', p.subject.map((d, k) => [k ? ', ' : '', link(`/ui/digest/${d}`, short(d, 12), { class: 'mono' })])));
     }
     if (s.audit) items.push(h('div', { class: 'audit-why bad', 'data-status': s.audit.status }, h('strong', { text: `pixiu audit: ${s.audit.verdict} (${s.audit.status}): ` }), s.audit.why,
       `; blamed: ${s.audit.blamed || 'nobody'}`));
