@@ -192,9 +192,9 @@ class Page:
                 raise CDPError("page never satisfied: %s" % expr)
             time.sleep(0.05)
 
-    def screenshot(self, path):
+    def screenshot(self, path, max_height=4000):
         h = self.eval("Math.ceil(Math.max(document.documentElement.scrollHeight, 600))")
-        self.send("Emulation.setDeviceMetricsOverride", {"width": 1280, "height": min(int(h), 4000),
+        self.send("Emulation.setDeviceMetricsOverride", {"width": 1280, "height": min(int(h), max_height),
                                                          "deviceScaleFactor": 1, "mobile": False})
         import base64
         data = self.send("Page.captureScreenshot", {"format": "png"})["data"]
