@@ -2,6 +2,7 @@
  * segments (digests, entry indices, node ids), the query (search, pages,
  * formats, sign-in links), against a real log and a real POD database.
  * Input: the path after "/ui", a newline, the raw query string. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -27,8 +28,16 @@ static int trust_get(void *ctx, px_explorer_trust *t, px_err *err) {
 static void trust_put(void *ctx, px_explorer_trust *t) {
 }
 
+static char dir[] = "/tmp/px-fuzz-explorer-XXXXXX";
+
+static void cleanup(void) {
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+}
+
 static void init(void) {
-    static char dir[] = "/tmp/px-fuzz-explorer-XXXXXX";
     static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
     px_err err = {0};
     char path[128];
@@ -38,6 +47,7 @@ static void init(void) {
     px_verifier v;
     if (px_crypto_init(&err) || !mkdtemp(dir) || px_signer_generate(&K, "node-1", &err))
         abort();
+    atexit(cleanup);
     px_signer_verifier(&K, &v);
     if (px_verifier_format(&v, &vk, &err))
         abort();
