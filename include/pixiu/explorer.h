@@ -51,6 +51,10 @@ typedef struct px_explorer_opts {
     pthread_mutex_t *pod_mu; /* held around every use of pod */
     /* The current membership (a copy the explorer frees). */
     int (*members)(void *ctx, px_membership *out, px_err *err);
+    /* Ask every witness of the membership to cosign the log's checkpoint
+     * note (NULL: the log view shows only the cosignatures the note
+     * carries); cosigned gets the note with their lines added. */
+    int (*cosign)(void *ctx, const char *note, size_t len, px_buf *cosigned, px_err *err);
     int (*trust_get)(void *ctx, px_explorer_trust *t, px_err *err);
     void (*trust_put)(void *ctx, px_explorer_trust *t);
     void *ctx;
@@ -61,6 +65,7 @@ typedef struct px_explorer px_explorer;
 #define PX_EXPLORER_SESSION_MS (8 * 3600 * 1000LL) /* a POD owner's sign-in lasts this long */
 #define PX_EXPLORER_SESSIONS_MAX 64
 #define PX_EXPLORER_PAGE_MAX 100                    /* tasks per page */
+#define PX_EXPLORER_COSIGN_EVERY_MS 30000           /* the log view asks the witnesses at most this often */
 
 int px_explorer_new(px_explorer **out, const px_explorer_opts *o, px_err *err);
 void px_explorer_free(px_explorer *x);

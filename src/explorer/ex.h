@@ -36,6 +36,9 @@ struct px_explorer {
     size_t *slots;      /* open addressing over tasks by id: index + 1, 0 empty */
     size_t nslots;
     ex_session sessions[PX_EXPLORER_SESSIONS_MAX];
+    px_buf cosigned;    /* the checkpoint as the witnesses last cosigned it for the log view */
+    int64_t cosigned_at; /* when they were asked (ms), 0 never */
+    int cosigning;       /* a request to them is under way */
     int64_t started; /* sign-in links signed before are refused */
     uint8_t nonces[EX_NONCES][PX_REQ_NONCE_BYTES];
     int64_t nonce_time[EX_NONCES]; /* 0: free */

@@ -113,8 +113,38 @@ static json_t *appends_json(px_explorer *x) {
                      "untimed", (json_int_t)untimed);
 }
 
-/* Each witness of the membership: whether it cosigned the checkpoint the
- * log serves, and when. */
+/* The checkpoint cosigned by the witnesses, asked again when the last
+ * answer is older than PX_EXPLORER_COSIGN_EVERY_MS (one request at a
+ * time, never while holding the lock): a copy into out, or the note itself. */
+static void cosigned_note(px_explorer *x, const px_buf *note, px_buf *out) {
+    int64_t now = px_now_ms();
+    pthread_mutex_lock(&x->mu);
+    int ask = x->o.cosign && !x->cosigning && now - x->cosigned_at >= PX_EXPLORER_COSIGN_EVERY_MS;
+    if (ask)
+        x->cosigning = 1;
+    pthread_mutex_unlock(&x->mu);
+    if (ask) {
+        px_buf got = PX_BUF_INIT;
+        int rc = x->o.cosign(x->o.ctx, (const char *)note->data, note->len, &got, NULL);
+        pthread_mutex_lock(&x->mu);
+        if (rc == 0) {
+            px_buf_free(&x->cosigned);
+            x->cosigned = got;
+            got = (px_buf)PX_BUF_INIT;
+        }
+        x->cosigned_at = now;
+        x->cosigning = 0;
+        pthread_mutex_unlock(&x->mu);
+        px_buf_free(&got);
+    }
+    pthread_mutex_lock(&x->mu);
+    const px_buf *src = x->cosigned.len ? &x->cosigned : note;
+    px_buf_append(out, src->data, src->len, NULL);
+    pthread_mutex_unlock(&x->mu);
+}
+
+/* Each witness of the membership: whether it cosigned the checkpoint
+ * (the log's, or the one last cosigned for this view), and when. */
 static json_t *witnesses_json(const px_membership *m, const px_note *note, int64_t now) {
     json_t *arr = json_array();
     for (size_t i = 0; i < m->n; i++) {
@@ -147,10 +177,13 @@ void ex_view_log(ex_req *r) {
         return ex_fail(r, &err);
     }
     const px_member *self = px_membership_find(&m, x->node_id);
-    px_checkpoint cp;
+    px_checkpoint cp, wcp;
     px_note note;
+    px_buf cosigned = PX_BUF_INIT;
+    cosigned_note(x, &text, &cosigned);
     int have_cp = self && px_checkpoint_open(&cp, (char *)text.data, text.len, &self->signing, NULL, &err) == 0;
-    int have_note = px_note_parse(&note, (char *)text.data, text.len, NULL) == 0;
+    int have_note = self && px_checkpoint_open(&wcp, (char *)cosigned.data, cosigned.len, &self->signing, NULL, NULL) == 0 &&
+                    px_note_parse(&note, (char *)cosigned.data, cosigned.len, NULL) == 0;
     json_t *o = json_pack("{s:s,s:I,s:s%,s:b,s:s}", "node", x->node_id, "size", (json_int_t)size, "note",
                           (char *)text.data, text.len, "signed", have_cp, "why", have_cp ? "" : err.msg);
     if (o && have_cp) {
@@ -164,6 +197,7 @@ void ex_view_log(ex_req *r) {
     }
     if (o) {
         json_object_set_new(o, "witnesses", witnesses_json(&m, have_note ? &note : NULL, px_now_ms()));
+        json_object_set_new(o, "cosigned_size", have_note ? json_integer((json_int_t)wcp.size) : json_null());
         pthread_mutex_lock(&x->mu);
         int rc = ex_index_update(x, &err);
         if (rc == 0) {
@@ -176,8 +210,11 @@ void ex_view_log(ex_req *r) {
             o = NULL;
         }
     }
-    if (have_note)
+    if (have_note) {
         px_note_free(&note);
+        px_checkpoint_free(&wcp);
+    }
+    px_buf_free(&cosigned);
     px_membership_free(&m);
     px_buf_free(&text);
     if (!o)

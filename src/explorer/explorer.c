@@ -281,6 +281,7 @@ void px_explorer_free(px_explorer *x) {
     if (!x)
         return;
     ex_index_free(x);
+    px_buf_free(&x->cosigned);
     pthread_mutex_destroy(&x->mu);
     px_memzero(x->sessions, sizeof x->sessions);
     free(x);

@@ -16,6 +16,48 @@ static int ui_members(void *ctx, px_membership *out, px_err *err) {
     return px_node_members(ctx, out, err);
 }
 
+/* The log view's cosignatures: this log node asks each witness to cosign
+ * its checkpoint, as a log with witnesses does, signed with its node key
+ * (the witness cosigns for members with the log role). */
+#define PX_UI_WITNESS_TIMEOUT_MS 5000
+
+typedef struct ui_witness {
+    px_node *n;
+    const px_member *w;
+} ui_witness;
+
+static int ui_post(void *ctx, const uint8_t *body, size_t len, int *status, px_buf *out, px_err *err) {
+    const ui_witness *u = ctx;
+    return px_signed_call(&u->n->key, u->n->cfg.id, u->w->id, "POST", u->w->url, "/witness/add-checkpoint", body, len,
+                          PX_UI_WITNESS_TIMEOUT_MS, 1 << 16, status, out, err);
+}
+
+static int ui_consistency(void *ctx, uint64_t size1, uint64_t size2, px_buf *out, px_err *err) {
+    px_node *n = ctx;
+    return px_log_consistency(n->log, size1, size2, out, err);
+}
+
+static int ui_cosign(void *ctx, const char *note, size_t len, px_buf *out, px_err *err) {
+    px_node *n = ctx;
+    px_membership m;
+    if (px_node_members(n, &m, err))
+        return -1;
+    int rc = px_buf_append(out, note, len, err);
+    for (size_t i = 0; rc == 0 && i < m.n; i++) {
+        if (!(m.nodes[i].roles & PX_ROLE_WITNESS))
+            continue;
+        ui_witness u = {n, &m.nodes[i]};
+        uint64_t old = 0;
+        size_t mark = out->len;
+        /* A witness that is away, or ahead (a consumer had it cosign a
+         * newer checkpoint meanwhile), adds no line this time. */
+        if (px_witness_request_via(ui_post, &u, note, len, ui_consistency, n, &old, out, NULL))
+            out->len = mark;
+    }
+    px_membership_free(&m);
+    return rc;
+}
+
 /* The node's build, computed now if it has none; n->build_mu held. */
 static const px_lambda_build *own_build(px_node *n, px_err *err) {
     if (n->build)
@@ -70,7 +112,8 @@ int px_node_ui_start(px_node *n, px_err *err) {
     if (!(n->cfg.roles & (PX_ROLE_LOG | PX_ROLE_POD)))
         return 0;
     px_explorer_opts o = {.node_id = n->cfg.id, .roles = n->cfg.roles, .log = n->log, .pod = n->pod,
-                          .pod_mu = &n->pod_mu, .members = ui_members, .trust_get = ui_trust_get,
+                          .pod_mu = &n->pod_mu, .members = ui_members, .cosign = n->log ? ui_cosign : NULL,
+                          .trust_get = ui_trust_get,
                           .trust_put = ui_trust_put, .ctx = n};
     return px_explorer_new(&n->explorer, &o, err);
 }

@@ -57,6 +57,8 @@ try:
     check(p.eval("document.getElementById('checkpoint-check').textContent") == "signature checked in this browser",
           "log: checkpoint not checked")
     check(p.eval("document.querySelectorAll('#appends rect').length") > 0, "log: no appends plot")
+    wit = p.eval("[...document.querySelectorAll('#witnesses tbody tr')].map(r => r.innerText)")
+    check(len(wit) == 1 and wit[0].startswith("witness-1\tyes\t"), "log: witness-1 did not cosign: %r" % wit)
 
     # Tasks: both tasks listed, newest first.
     p.goto(L + "/ui/tasks")

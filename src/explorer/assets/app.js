@@ -134,9 +134,9 @@ const UI = (() => {
       dl([['origin', o.origin], ['tree size', o.size], ['root (SHA-256, base64)', h('code', { text: o.root })], ['log key', h('code', { text: o.log_key })],
         ['checkpoint', h('span', { id: 'checkpoint-check', text: cpNote })], ['tasks', link('/ui/tasks', String(o.tasks))]]),
       section('Latest checkpoint (C2SP signed note)', h('pre', { id: 'checkpoint', text: o.note })),
-      section('Witnesses', table(['witness', 'cosigned this checkpoint', 'when', 'age'], o.witnesses.map((w) => [
-        link(`/ui/node/${encodeURIComponent(w.node)}`, w.node), w.cosigned ? 'yes' : `no${w.why ? ` (${w.why})` : ''}`, when(w.time), ago(w.age_ms)])),
-      h('p', { class: 'muted', text: 'Receipts carry the witnesses\' cosignatures: each consumer asks every witness to cosign the checkpoint its receipt rests on.' })),
+      section('Witnesses', table(['witness', `cosigned the checkpoint of ${o.cosigned_size ?? '—'} entries`, 'at', 'age'], o.witnesses.map((w) => [
+        link(`/ui/node/${encodeURIComponent(w.node)}`, w.node), w.cosigned ? 'yes' : `no${w.why ? ` (${w.why})` : ''}`, when(w.time), ago(w.age_ms)]), { id: 'witnesses' }),
+      h('p', { class: 'muted', text: 'The log asks its witnesses to cosign its checkpoint when this page is shown, at most every 30 s. Receipts carry the cosignatures their consumer asked for.' })),
       section('Appends over time', o.appends.counts.length ? appendsChart(o.appends) : h('p', { text: 'No entry states a time yet.' }),
         h('p', { class: 'muted', text: `Each entry counted at the time its statement states; ${o.appends.untimed} entries state none.` })),
     ];
