@@ -183,6 +183,8 @@ typedef struct px_decimal {
 int px_decimal_parse(px_decimal *out, const char *s, px_err *err);
 int px_decimal_is_zero(const px_decimal *d);
 int px_decimal_cmp(const px_decimal *a, const px_decimal *b); /* -1, 0, 1 by value */
+/* 1 if s is a decimal (the predicate of px_decimal_parse). */
+int px_decimal_valid(const char *s);
 
 /* ---- files -------------------------------------------------------------- */
 

@@ -48,6 +48,10 @@ typedef struct px_submit_result {
     px_buf receipt;                  /* JSON: success or failure receipt (once the plan was published) */
     /* A failure receipt's verdict: what the log proves (docs/executor.md). */
     int receipt_failed;
+    /* The log proves every step (the receipt is an ordinary one, naming
+     * the result by result_digest) but the last instance's answer never
+     * came: the result is lost with it (docs/reliability.md). */
+    int undelivered;
     int64_t failed_stage;
     uint32_t failed_partition;
     char failed_node[PX_NODE_ID_MAX + 1];

@@ -52,6 +52,13 @@ static void print_failure_json(const px_submit_result *r) {
 
 static void print_failure(const px_submit_result *r, const char *receipt) {
     printf("failed: %s\n", r->failure);
+    if (r->undelivered) {
+        char d[2 * PX_SHA256_BYTES + 1];
+        px_hex_encode(d, r->result_digest, sizeof r->result_digest);
+        printf("undelivered: the log proves every step; the result %s was lost with the last instance\n", d);
+        printf("receipt: verified%s%s\n", receipt ? ", written to " : "", receipt ? receipt : "");
+        return;
+    }
     if (!r->receipt_failed)
         return;
     printf("verdict: %s at stage %lld partition %u on %s: %s\n", r->failed_status, (long long)r->failed_stage,
@@ -71,6 +78,8 @@ static void print_outcome(const px_submit_result *r, const char *receipt, int js
         printf("{\"ok\":%s,\"task\":\"%s\"", r->ok ? "true" : "false", m);
         if (!r->ok && r->receipt_failed)
             print_failure_json(r);
+        if (!r->ok && r->undelivered)
+            printf(",\"receipt\":\"undelivered\",\"result_digest\":\"%s\"", d);
         if (r->ok) {
             printf(",\"result_digest\":\"%s\",\"result\":", d);
             print_vector(stdout, &r->result);

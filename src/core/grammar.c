@@ -36,6 +36,11 @@ static int bad(const char *s, const char *why, px_err *err) {
     return px_fail(err, PX_E_INVALID, "\"%s\" is not a decimal: %s (e.g. 0.5, 2, 1e-6)", shown, why);
 }
 
+int px_decimal_valid(const char *s) {
+    px_decimal d;
+    return px_decimal_parse(&d, s, NULL) == 0;
+}
+
 int px_decimal_parse(px_decimal *out, const char *s, px_err *err) {
     size_t n = s ? strlen(s) : 0, i = 0, nd = 0;
     px_decimal d = {{0}, 0};

@@ -334,8 +334,22 @@ int px_dispatch_failure_receipt(px_job *j, px_err *err) {
     px_audit a;
     memset(&a, 0, sizeof a);
     int rc = collect_retrying(j, log_url, &p, err) || audit_proven(j, &p, &a, err);
-    if (rc == 0 && a.verdict == PX_AUDIT_OK)
-        rc = px_fail(err, PX_E_STATE, "the log proves the task ok, not failed: %s", j->r->failure);
+    if (rc == 0 && a.verdict == PX_AUDIT_OK) {
+        /* Every step logged its proof, yet the result did not reach us: the
+         * last λ released it and its node died (or its link was cut) before
+         * the answer arrived. The log proves the computation, so the
+         * receipt is the ordinary one, naming the result by its
+         * commitment; the result itself is lost with the instance, and the
+         * charges stand (a consumer claiming "no answer" must not win a
+         * refund and a second look at the data: docs/reliability.md). */
+        memcpy(j->r->result_digest, a.result, PX_SHA256_BYTES);
+        rc = build(j, &p, NULL, err);
+        if (rc == 0)
+            j->r->undelivered = 1;
+        px_audit_free(&a);
+        proven_free(&p);
+        return rc;
+    }
     if (rc == 0)
         rc = build(j, &p, &a, err);
     if (rc == 0) {
