@@ -10,6 +10,10 @@ json_t *px_json_parse(const void *data, size_t len, size_t max, px_err *err) {
         px_fail(err, PX_E_LIMIT, "JSON document of %zu bytes exceeds the limit of %zu", len, max);
         return NULL;
     }
+    if (len == 0) {
+        px_fail(err, PX_E_INVALID, "empty JSON document");
+        return NULL;
+    }
     if (memchr(data, 0, len)) {
         px_fail(err, PX_E_INVALID, "JSON document contains a NUL byte");
         return NULL;

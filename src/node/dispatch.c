@@ -28,12 +28,16 @@ void px_dispatch_progress(const px_job *j, const char *fmt, ...) {
     fflush(j->o->progress);
 }
 
-/* A signed JSON call to a member; the reply parsed into *out. */
 int px_dispatch_call(const px_job *j, const px_member *to, const char *path, const void *body, size_t len, json_t **out,
-                px_err *err) {
+                     px_err *err) {
+    return px_dispatch_call_within(j, to, path, body, len, PX_NODE_CALL_TIMEOUT_MS, out, err);
+}
+
+int px_dispatch_call_within(const px_job *j, const px_member *to, const char *path, const void *body, size_t len,
+                            long timeout_ms, json_t **out, px_err *err) {
     px_buf resp = PX_BUF_INIT;
     int status = 0;
-    int rc = px_signed_call(j->o->key, j->o->id, to->id, "POST", to->url, path, body, len, PX_NODE_CALL_TIMEOUT_MS,
+    int rc = px_signed_call(j->o->key, j->o->id, to->id, "POST", to->url, path, body, len, timeout_ms,
                             PX_NODE_BODY_MAX, &status, &resp, err);
     if (rc == 0) {
         json_t *o = px_json_parse(resp.data, resp.len, PX_NODE_BODY_MAX, NULL);
@@ -521,7 +525,12 @@ static int run_one(px_job *j, px_slot *sl, px_err *err) {
     int ok = 0;
     char status[32];
     uint64_t t0 = px_mono_ns();
-    int called = px_dispatch_call(j, sl->node, "/v1/step", body.data, body.len, &rep, &cerr);
+    /* A step takes as long as its stage's limits let it (the executor
+     * stops the worker then), plus the platform's own time around it:
+     * the consumer waits that long, never less. */
+    long wait = (long)(spec->limits.timeout_ms ? spec->limits.timeout_ms : PX_LAMBDA_TIMEOUT_MS) +
+                PX_NODE_CALL_TIMEOUT_MS;
+    int called = px_dispatch_call_within(j, sl->node, "/v1/step", body.data, body.len, wait, &rep, &cerr);
     double ms = px_dispatch_ms_since(t0);
     sl->ms = ms;
     if (called) {

@@ -46,6 +46,10 @@ double px_dispatch_ms_since(uint64_t t0);
 /* A signed JSON call to a member; the reply (HTTP 200 only) parsed into *out. */
 int px_dispatch_call(const px_job *j, const px_member *to, const char *path, const void *body, size_t len,
                      json_t **out, px_err *err);
+/* The same, waiting at most timeout_ms for the answer (px_dispatch_call:
+ * PX_NODE_CALL_TIMEOUT_MS). */
+int px_dispatch_call_within(const px_job *j, const px_member *to, const char *path, const void *body, size_t len,
+                            long timeout_ms, json_t **out, px_err *err);
 /* Ask every POD of the manifest to admit the plan (several at a time) and
  * keep their sealed releases, in membership order. */
 int px_dispatch_admit(px_job *j, px_err *err);

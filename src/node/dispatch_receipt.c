@@ -387,7 +387,7 @@ int px_dispatch_check_receipt(px_job *j, px_err *err) {
     if (rc)
         return -1;
     for (size_t i = 0; i < j->ns; i++)
-        if (j->s[i].stage == 0) {
+        if (j->s[i].stage == 0 && j->s[i].proof.len) { /* a stage that never ran has no proof */
             px_entry e;
             if (px_entry_parse(&e, 0, j->s[i].proof.data, j->s[i].proof.len, NULL) == 0) {
                 j->r->records += e.records;
