@@ -22,11 +22,20 @@ static int is_log(const char *base, px_err *err) {
     px_buf b = PX_BUF_INIT;
     if (snprintf(url, sizeof url, "%s/checkpoint", base) >= (int)sizeof url)
         return px_fail(err, PX_E_LIMIT, "log URL too long");
-    int rc = get(url, 1u << 16, &b, err);
+    int status = 0;
+    int rc = px_http_call("GET", url, NULL, 0, NULL, 0, PX_LOGREAD_TIMEOUT_MS, 1u << 16, &status, &b, err)
+                 ? px_err_prefix(err, "log %s: ", url)
+                 : 0;
+    /* A server that answers, but not with a log (a node's front door
+     * refusing an unsigned request, a 404) has no log there; one that is
+     * busy (429, 5xx) may have. */
+    if (rc == 0 && status != 200)
+        rc = px_fail(err, status / 100 == 4 && status != 429 ? PX_E_NOTFOUND : PX_E_UNAVAILABLE,
+                     "%s: HTTP status %d", url, status);
     if (rc == 0) {
         px_note n = {0};
         if (px_note_parse(&n, (const char *)b.data, b.len, NULL))
-            rc = px_fail(err, PX_E_INVALID, "log %s: not a checkpoint", url);
+            rc = px_fail(err, PX_E_NOTFOUND, "%s: not a checkpoint", url);
         px_note_free(&n);
     }
     px_buf_free(&b);
@@ -53,6 +62,8 @@ int px_logread_resolve(const char *url, char *out, size_t cap, px_err *err) {
         memcpy(out, with, n + 5);
         return 0;
     }
+    /* Unreachable is worth trying again; a server that answers without
+     * a log is not. */
     return px_fail(err, first.code == PX_E_UNAVAILABLE && second.code == PX_E_UNAVAILABLE ? PX_E_UNAVAILABLE
                                                                                        : PX_E_NOTFOUND,
                    "%.200s serves no log (%.100s; %.100s)", base, first.msg, second.msg);

@@ -84,6 +84,18 @@ set -e
 # 3. Audit and trace from the log.
 "$pixiu" audit "$task" --log "$log" --membership "$tmp/net/membership.json" >"$tmp/audit" || fail "audit: $(cat "$tmp/audit")"
 grep -q "^verdict: ok: result $result" "$tmp/audit" || fail "audit result: $(cat "$tmp/audit")"
+# Record counts are the prover's to state; the task and DP stages read none.
+grep -q "stage 0 (prover) .*: ok, .* records ([0-9]* authenticated, [0-9]* alleged)" "$tmp/audit" &&
+  ! grep -q "stage [12] .*records" "$tmp/audit" || fail "audit counts: $(cat "$tmp/audit")"
+# The log is found from the membership, from a node's URL or from the log's.
+node_url=${log%/log}
+for how in "" "--log $node_url" "--log $node_url/"; do
+  "$pixiu" audit "$task" $how --membership "$tmp/net/membership.json" >"$tmp/audit2" ||
+    fail "audit ${how:-without --log}: $(cat "$tmp/audit2")"
+  grep -q "^verdict: ok: result $result" "$tmp/audit2" || fail "audit ${how:-without --log}: $(cat "$tmp/audit2")"
+done
+"$pixiu" trace "$result" --log "$node_url" --membership "$tmp/net/membership.json" >/dev/null ||
+  fail "trace with a node's URL"
 "$pixiu" trace "$result" --log "$log" --membership "$tmp/net/membership.json" >"$tmp/trace" || fail "trace: $(cat "$tmp/trace")"
 for p in pod-1 pod-2 pod-3; do grep -q "released by $p dataset transactions" "$tmp/trace" || fail "trace misses $p"; done
 
@@ -161,6 +173,9 @@ for p in 1 2 3; do
 done
 # 5. Clean shutdown: every node still running stops on SIGTERM, and the
 # sanitizers (in the check build) found nothing in any node.
+pids=$(cat "$tmp"/net/*/pid 2>/dev/null || true)
 "$net" stop "$tmp/net"
+# stop returns once every node has exited (they are not its children).
+for pid in $pids; do ! kill -0 "$pid" 2>/dev/null || fail "pixiu-net stop returned while node $pid still runs"; done
 if grep -l 'Sanitizer' "$tmp"/net/*/pixiud.log; then fail "a node reported a sanitizer error"; fi
 echo "exec loopback ok"

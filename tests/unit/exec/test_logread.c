@@ -121,7 +121,51 @@ static void test_audit_across_pages(void **state) {
     env_close(&e);
 }
 
+/* A node's front: its log under /log, everything else refused as an
+ * unsigned request would be (what a reader gets from a node's URL). */
+static void node_front(void *ctx, const px_http_request *req, px_http_response *resp) {
+    if (strncmp(req->path, "/log/", 5)) {
+        px_http_error(resp, 403, "unsigned request");
+        return;
+    }
+    px_http_request r = *req;
+    r.path = req->path + 4;
+    px_log_http_handler(ctx, &r, resp);
+}
+
+/* audit and trace take a log's URL or a node's: the reader finds the log. */
+static void test_resolve(void **state) {
+    (void)state;
+    env e;
+    env_open(&e);
+    px_err err = {0};
+    char out[1100], with[96];
+    px_http_server *node;
+    px_http_server_opts so = {.handler = node_front, .ctx = e.log};
+    px_assert_ok(px_http_server_start(&node, &so, &err), &err);
+    char nbase[64];
+    snprintf(nbase, sizeof nbase, "http://127.0.0.1:%u", px_http_server_port(node));
+    px_assert_ok(px_logread_resolve(e.base, out, sizeof out, &err), &err); /* `pixiu log serve` at its root */
+    assert_string_equal(out, e.base);
+    snprintf(with, sizeof with, "%s/", e.base);
+    px_assert_ok(px_logread_resolve(with, out, sizeof out, &err), &err);
+    assert_string_equal(out, e.base);
+    px_assert_ok(px_logread_resolve(nbase, out, sizeof out, &err), &err); /* a node: its log is under /log */
+    snprintf(with, sizeof with, "%s/log", nbase);
+    assert_string_equal(out, with);
+    px_assert_ok(px_logread_resolve(with, out, sizeof out, &err), &err);
+    assert_string_equal(out, with);
+    /* Neither: one message naming the URL, not a credentials problem. */
+    snprintf(with, sizeof with, "%s/nothing", nbase);
+    px_assert_fails(px_logread_resolve(with, out, sizeof out, &err), &err, PX_E_NOTFOUND);
+    assert_non_null(strstr(err.msg, "serves no log"));
+    px_http_server_stop(node);
+    px_assert_fails(px_logread_resolve(nbase, out, sizeof out, &err), &err, PX_E_UNAVAILABLE);
+    env_close(&e);
+}
+
 int main(void) {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_audit_across_pages)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_audit_across_pages),
+                                       cmocka_unit_test(test_resolve)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -146,11 +146,81 @@ static void test_vector(void **state) {
     free(out);
 }
 
+/* The example at the top of pixiu_task.h, as an author would copy it: it
+ * compiles cleanly as a program, sums "amount" over a stream, and fails
+ * with a message of its own when the input cannot be read. */
+static void test_header_example(void **state) {
+    (void)state;
+    char dir[] = "/tmp/px-sdk-example-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    FILE *h = fopen(PX_SOURCE_DIR "/sdk/pixiu_task.h", "r");
+    assert_non_null(h);
+    px_buf prog = PX_BUF_INIT;
+    px_buf_append_str(&prog, "#include \"pixiu_task.h\"\nint main(void) {\n", NULL);
+    char line[512];
+    int in = 0, lines = 0;
+    while (fgets(line, sizeof line, h)) {
+        if (!in && strncmp(line, " *   size_t n;", 14) == 0)
+            in = 1;
+        if (in && strncmp(line, " *   ", 5) == 0) {
+            px_buf_append_str(&prog, line + 5, NULL);
+            lines++;
+        }
+        if (in && strstr(line, "px_task_write_vector("))
+            break;
+    }
+    fclose(h);
+    assert_true(lines >= 5);
+    px_buf_append_str(&prog, "return 0;\n}\n", NULL);
+    px_buf_cstr(&prog, NULL);
+    char src[96], bin[96], input[96], cmd[1024];
+    snprintf(src, sizeof src, "%s/example.c", dir);
+    snprintf(bin, sizeof bin, "%s/example", dir);
+    snprintf(input, sizeof input, "%s/in.pxr", dir);
+    px_err err = {0};
+    assert_int_equal(px_file_write_atomic(src, prog.data, prog.len, 0644, &err), 0);
+    snprintf(cmd, sizeof cmd, "cc -std=c11 -O2 -Wall -Wextra -Werror -I '%s/sdk' '%s' -o '%s'", PX_SOURCE_DIR, src, bin);
+    if (system(cmd) != 0)
+        fail_msg("the example of pixiu_task.h does not compile:\n%s", (const char *)prog.data);
+    /* Over a stream whose "amount" of record i is i/3: the sum. */
+    px_buf b = PX_BUF_INIT;
+    write_stream(&b, 30);
+    assert_int_equal(px_file_write_atomic(input, b.data, b.len, 0644, &err), 0);
+    snprintf(cmd, sizeof cmd, "'%s' <'%s' >'%s/out' 2>'%s/err'", bin, input, dir, dir);
+    assert_int_equal(system(cmd), 0);
+    px_buf out = PX_BUF_INIT;
+    snprintf(cmd, sizeof cmd, "%s/out", dir);
+    assert_int_equal(px_file_read(cmd, 1024, &out, &err), 0);
+    double *v = NULL, want = 0;
+    uint32_t k = 0;
+    for (int i = 0; i < 30; i++)
+        want += (double)i / 3.0;
+    assert_int_equal(px_vector_decode(&v, &k, out.data, out.len, NULL), 0);
+    assert_int_equal(k, 1);
+    assert_true(v[0] == want);
+    free(v);
+    /* No input at all (standard input closed): its own message. */
+    snprintf(cmd, sizeof cmd, "'%s' <&- >/dev/null 2>'%s/err'", bin, dir);
+    assert_int_not_equal(system(cmd), 0);
+    px_buf e = PX_BUF_INIT;
+    snprintf(cmd, sizeof cmd, "%s/err", dir);
+    assert_int_equal(px_file_read(cmd, 4096, &e, &err), 0);
+    px_buf_cstr(&e, NULL);
+    if (!strstr((const char *)e.data, "reading the input failed"))
+        fail_msg("the example without input says: %s", (const char *)e.data);
+    px_buf *bufs[] = {&prog, &b, &out, &e};
+    for (size_t i = 0; i < 4; i++)
+        px_buf_free(bufs[i]);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip),
         cmocka_unit_test(test_refusals_agree),
         cmocka_unit_test(test_vector),
+        cmocka_unit_test(test_header_example),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
