@@ -83,8 +83,12 @@ static inline void dw_write_membership(dworld *w) {
     px_buf_free(&b);
 }
 
+/* When set (hex SHA-256), the PODs accept this code alone and no DP stage
+ * is required; else any code behind DP. */
+static const char *dw_code_only;
+
 /* POD i's dataset "transactions": users u<i>-0.. with one or two records
- * each (amounts 10, 20, ...), a policy for consumer (any code behind DP). */
+ * each (amounts 10, 20, ...), a policy for consumer. */
 static inline void dw_make_pod(dworld *w, int i, const char *consumer) {
     px_err err = {0};
     char path[128], policy[256];
@@ -97,10 +101,16 @@ static inline void dw_make_pod(dworld *w, int i, const char *consumer) {
                          "\"user\":\"user\"}";
     char csv[256];
     snprintf(csv, sizeof csv, "user,amount\nu%d-a,10\nu%d-a,20\nu%d-b,30\nu%d-c,40\n", i, i, i, i);
-    snprintf(policy, sizeof policy,
-             "{\"consumers\":[\"%s\"],\"code\":\"any-behind-dp\",\"require_dp\":true,"
-             "\"budget\":{\"epsilon\":\"10\",\"delta\":\"0\"}}",
-             consumer);
+    if (dw_code_only)
+        snprintf(policy, sizeof policy,
+                 "{\"consumers\":[\"%s\"],\"code\":[\"%s\"],\"require_dp\":false,"
+                 "\"budget\":{\"epsilon\":\"10\",\"delta\":\"0\"}}",
+                 consumer, dw_code_only);
+    else
+        snprintf(policy, sizeof policy,
+                 "{\"consumers\":[\"%s\"],\"code\":\"any-behind-dp\",\"require_dp\":true,"
+                 "\"budget\":{\"epsilon\":\"10\",\"delta\":\"0\"}}",
+                 consumer);
     px_assert_ok(px_pod_open(&p, path, &err), &err);
     px_assert_ok(px_pod_schema_parse(&s, schema, strlen(schema), &err), &err);
     px_assert_ok(px_pod_dataset_create(p, "transactions", &s, &err), &err);

@@ -18,7 +18,7 @@
  *   instance went silent. */
 #include "dispatch_world.h"
 
-static px_buf task, slow;
+static px_buf task, slow, fails;
 
 #define SCHEMA "{\"fields\":[{\"name\":\"user\",\"type\":\"text\"},{\"name\":\"amount\",\"type\":\"int\"}],\"user\":\"user\"}"
 #define PROVER "{\"kind\":\"prover\",\"params\":{\"require\":\"any\",\"sources\":[]}}"
@@ -81,6 +81,8 @@ static int group_setup(void **state) {
     /* Computes long enough (several seconds a user) to outlast 1 s. */
     build_task(scratch, "slow", "volatile uint64_t x = 0; for (uint64_t i = 0; i < 4000000000ull; i++) x += i ^ (x >> 3);"
                " out[0] += (double)(x & 1);", &slow);
+    /* Fails on purpose, in its own words. */
+    build_task(scratch, "fails", "px_task_fail(\"the amounts do not add up\");", &fails);
     return 0;
 }
 
@@ -88,6 +90,7 @@ static int group_teardown(void **state) {
     (void)state;
     px_buf_free(&task);
     px_buf_free(&slow);
+    px_buf_free(&fails);
     char cmd[96];
     snprintf(cmd, sizeof cmd, "rm -rf %s", scratch);
     return system(cmd);
@@ -274,11 +277,43 @@ static void test_stage_timeout(void **state) {
     dw_teardown(&w);
 }
 
+/* A stage that fails signs why; task submit says it, the outcome once
+ * (it used to print "failed: internal" and nothing else). */
+static void test_signed_reason(void **state) {
+    (void)state;
+    uint8_t d[32];
+    char hex[65];
+    px_sha256(d, fails.data, fails.len);
+    px_hex_encode(hex, d, 32);
+    dw_code_only = hex; /* the PODs release to this code, no DP stage needed */
+    dworld w;
+    dw_setup(&w, NULL, -1, NULL);
+    dw_code_only = NULL;
+    char t[1024];
+    snprintf(t, sizeof t,
+             "{\"name\":\"no-dp\",\"datasets\":[{\"name\":\"transactions\",\"schema\":" SCHEMA
+             ",\"pods\":[\"pod-0\",\"pod-1\"]}],\"stages\":[" PROVER ",{\"kind\":\"wasm\",\"limits\":{\"cpu_ms\":5000}}]}");
+    px_submit_result r;
+    px_err err = {0};
+    px_assert_ok(dw_submit(&w, t, &fails, &r, &err), &err);
+    assert_false(r.ok);
+    const char *why = strstr(r.failure, "stage 1 (wasm) on exec-1 failed: trap");
+    /* The outcome and the sandbox's words; never the task's own stderr,
+     * which could carry data into the public log. */
+    if (!why || !strstr(why, "exit: task exited with status 1") || strstr(why, "trap: trap") ||
+        strstr(why, "the amounts do not add up"))
+        fail_msg("failure: %s\n%s", r.failure, (const char *)w.progress.data);
+    assert_true(r.receipt_failed);
+    assert_string_equal(r.failed_status, "trap");
+    px_submit_result_free(&r);
+    dw_teardown(&w);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_complete_back_to_front), cmocka_unit_test(test_admission_partial_and_none),
         cmocka_unit_test(test_recruit_other_build),    cmocka_unit_test(test_executor_gone),
-        cmocka_unit_test(test_stage_timeout),
+        cmocka_unit_test(test_stage_timeout),          cmocka_unit_test(test_signed_reason),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
