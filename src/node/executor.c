@@ -314,6 +314,25 @@ static void step_reply(px_step_result *res, px_http_response *resp) {
     px_node_reply_json(resp, r);
 }
 
+/* A step that did not end ok is worth a line in the node's own log (its
+ * operator's first place to look): what the instance signed, or why there
+ * is no proof. The reason is already public (it is in the log). */
+static void log_failed_step(const px_node *n, const px_node_instance *in, const px_step_result *res,
+                            const px_err *err) {
+    char mid[2 * PX_SHA256_BYTES + 1];
+    px_hex_encode(mid, in->manifest, PX_SHA256_BYTES);
+    px_entry e;
+    if (!res) {
+        fprintf(stderr, "pixiud: node %s: task %.16s... of %s: a step gave no proof: %s\n", n->cfg.id, mid,
+                in->consumer, err->msg);
+    } else if (px_entry_parse(&e, 0, res->proof.data, res->proof.len, NULL) == 0) {
+        fprintf(stderr, "pixiud: node %s: task %.16s... of %s: stage %lld (%s) partition %u: %s%s%s\n", n->cfg.id,
+                mid, in->consumer, (long long)e.stage, e.stage_kind, e.partition, res->status, e.reason[0] ? ": " : "",
+                e.reason);
+        px_entry_free(&e);
+    }
+}
+
 void px_node_step(px_node *n, const px_member *sender, const px_http_request *req, px_http_response *resp) {
     px_err err = {0};
     json_t *o = body_json(req, &err);
@@ -331,8 +350,11 @@ void px_node_step(px_node *n, const px_member *sender, const px_http_request *re
     px_lambda_log log = {log_statement, &sl};
     int keep = 0;
     if (px_lambda_host_step(&in->host, s.code.len ? s.code.data : NULL, s.code.len, s.in, s.n, &log, &res, &err)) {
+        log_failed_step(n, in, NULL, &err);
         px_node_reply_err(resp, &err); /* nothing released: the audit reads the log */
     } else {
+        if (!res.ok)
+            log_failed_step(n, in, &res, &err);
         keep = in->host.serving && px_node_serving_keep(n, in, &res);
         step_reply(&res, resp);
     }

@@ -16,6 +16,8 @@
  * - timeouts: a stage whose task outlasts its limits.timeout_ms is stopped
  *   by its executor, and after the deadline the log alone proves which
  *   instance went silent. */
+#include <fcntl.h>
+
 #include "dispatch_world.h"
 
 static px_buf task, slow, fails;
@@ -295,8 +297,29 @@ static void test_signed_reason(void **state) {
              ",\"pods\":[\"pod-0\",\"pod-1\"]}],\"stages\":[" PROVER ",{\"kind\":\"wasm\",\"limits\":{\"cpu_ms\":5000}}]}");
     px_submit_result r;
     px_err err = {0};
-    px_assert_ok(dw_submit(&w, t, &fails, &r, &err), &err);
+    /* The nodes run in this process: their log lines (pixiud.log) go to
+     * our standard error, kept in a file meanwhile. */
+    char logpath[96];
+    snprintf(logpath, sizeof logpath, "%s/nodes.log", w.dir);
+    fflush(stderr);
+    int saved = dup(2), fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(saved >= 0 && fd >= 0);
+    dup2(fd, 2);
+    close(fd);
+    int rc = dw_submit(&w, t, &fails, &r, &err);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    px_assert_ok(rc, &err);
     assert_false(r.ok);
+    /* The executor's operator sees it in the node's own log too. */
+    px_buf nl = PX_BUF_INIT;
+    px_assert_ok(px_file_read(logpath, 1 << 20, &nl, &err), &err);
+    px_buf_cstr(&nl, NULL);
+    if (!strstr((const char *)nl.data, "pixiud: node exec-1: task ") ||
+        !strstr((const char *)nl.data, "stage 1 (wasm) partition 0: trap: exit: task exited with status 1"))
+        fail_msg("the executor's log: %s", (const char *)nl.data);
+    px_buf_free(&nl);
     const char *why = strstr(r.failure, "stage 1 (wasm) on exec-1 failed: trap");
     /* The outcome and the sandbox's words; never the task's own stderr,
      * which could carry data into the public log. */
