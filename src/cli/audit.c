@@ -16,6 +16,7 @@ static const char usage[] =
     "machine runs, see `pixiu build`), and prints the walk, the verdict and the party the log\n"
     "itself blames (an instance that accepted its input and gave no proof by the manifest's\n"
     "deadline blames its executor; a consumer's report alone blames nobody).\n"
+    "(--worker is the old name of --build.)\n"
     "Exit status: 0 the task completed and every step is proven, 1 a step failed or is missing, 2 error.\n";
 
 static int task_id(const char *arg, uint8_t id[PX_SHA256_BYTES], px_err *err) {

@@ -1,5 +1,6 @@
 /* Helpers shared by the commands: form dispatch, argument parsing, error
  * lines, input. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -171,12 +172,32 @@ static int check_required(px_cli_args *a) {
     return 0;
 }
 
+/* 1 if usage names the option opt ("--out" or "-o") as a word of its own. */
+static int described(const char *usage, const char *opt) {
+    size_t n = strlen(opt);
+    for (const char *at = usage; (at = strstr(at, opt)); at++) {
+        char before = at == usage ? ' ' : at[-1], after = at[n];
+        if (before != '-' && !isalnum((unsigned char)before) && after != '-' && !isalnum((unsigned char)after))
+            return 1;
+    }
+    return 0;
+}
+
 int px_cli_parse(px_cli_args *a, int argc, char **argv) {
     a->argv = NULL;
     a->argc = 0;
     a->status = PX_EXIT_OK;
     if (px_cli_wants_help(argc, argv)) {
         fputs(a->usage, stdout);
+        /* An option the usage does not describe is a bug of this program:
+         * say so where tests/integration/cli_help.sh looks (help writes
+         * nothing else to standard error). */
+        for (const px_cli_opt *o = a->opts; o && o->name; o++) {
+            char want[64], letter[4] = {'-', o->letter, 0, 0};
+            snprintf(want, sizeof want, "--%s", o->name);
+            if (!described(a->usage, want) && !(o->letter && described(a->usage, letter)))
+                fprintf(stderr, "pixiu: %s: the usage above does not describe --%s\n", a->cmd, o->name);
+        }
         return -1;
     }
     /* Operands are moved to the front of argv + 1, in order. */

@@ -23,6 +23,7 @@ static const char usage[] =
     "the log (stage, status, the party the log blames), checked like any receipt.\n"
     "--opening writes the result as it was sealed (\"PXC1\" || r || result): it opens the\n"
     "receipt's result commitment, so a table derived from it can be checked (`pixiu pir table`).\n"
+    "(--worker is the old name of --build.)\n"
     "Exit status: 0 the task completed and its receipt verifies, 1 the task failed, 2 error.\n";
 
 static void print_vector(FILE *f, const px_buf *res) {

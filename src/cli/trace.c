@@ -19,6 +19,7 @@ static const char usage[] =
     "shown and not followed; a failed step is never a producer; a trace stays in its task.\n"
     "--task keeps only the root's producers from that task (a manifest id). The log is read at\n"
     "URL (a log's, or a node's whose log is at URL/log; default: the membership's log node).\n"
+    "(--worker is the old name of --build.)\n"
     "Exit status: 0 every step shown is verified, 1 some step is unverified, 2 error.\n";
 
 static int lookup_subject(void *ctx, const uint8_t digest[PX_SHA256_BYTES], px_entry **out, size_t *n, px_err *err) {

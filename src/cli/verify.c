@@ -26,6 +26,7 @@ static const char usage[] =
     "only self-consistent: said, and exit 1.\n"
     "A failure receipt (a task that failed after its plan was published) is checked the same\n"
     "way, and its stated failure must be exactly what the audit of its entries says.\n"
+    "(--worker is the old name of --build.)\n"
     "Exit status: 0 a verified receipt of a task that succeeded; 1 a verified failure receipt\n"
     "(naming the failed stage), or a receipt that does not verify (naming why); 2 usage or I/O error.\n";
 
