@@ -36,6 +36,7 @@ extern "C" {
 #define PX_PLAN_PREDICATE "urn:pixiu:predicate:plan:v1"
 #define PX_REPORT_PREDICATE "urn:pixiu:predicate:report:v1"
 #define PX_PLAN_PART_PREDICATE "urn:pixiu:predicate:plan-part:v1"
+#define PX_POD_INSTANCE_PREDICATE "urn:pixiu:predicate:pod-instance:v1"
 
 #define PX_MANIFEST_MAX_BYTES (1u << 20)
 #define PX_PLAN_MAX_BYTES (8u << 20)
@@ -69,7 +70,8 @@ typedef enum px_stage_type {
     PX_STAGE_WASM,
     PX_STAGE_DP,
     PX_STAGE_AGGREGATE,
-    PX_STAGE_PIR
+    PX_STAGE_PIR,
+    PX_STAGE_GATHER
 } px_stage_type;
 
 const char *px_stage_type_name(px_stage_type k);
@@ -82,6 +84,9 @@ typedef struct px_stage_spec {
     uint32_t min_level;           /* minimum TEE security level */
     uint32_t partitions;          /* instances to recruit, >= 1 */
     int at_pod;                   /* "at": "pod" places it at each POD */
+    uint32_t pad_ms;              /* at a POD: the instance's pad (docs/lambda.md) */
+    char (*topics)[PX_NAME_MAX + 1]; /* at a POD: what the stage targets; owned */
+    size_t ntopics;
     uint64_t cpu_ms, mem_mb, timeout_ms; /* limits, 0 = node default */
     char mechanism[PX_NAME_MAX + 1];     /* dp only */
     char epsilon[PX_DECIMAL_MAX + 1];    /* dp only */
@@ -132,6 +137,22 @@ void px_manifest_free(px_manifest *m);
 int px_manifest_behind_dp(const px_manifest *m);
 /* 1 if pod is listed by any dataset of the manifest. */
 int px_manifest_has_pod(const px_manifest *m, const char *pod);
+
+/* ---- stages at PODs (docs/executor.md, "Stages at PODs") ------------------ */
+
+#define PX_MANIFEST_MAX_TOPICS 16
+/* The default pad of a code stage at a POD. */
+#define PX_POD_PAD_MS_DEFAULT 1000u
+
+/* The number of leading stages placed at PODs ("at": "pod"): they form a
+ * prefix of the chain (0 when none). */
+uint32_t px_manifest_pod_stages(const px_manifest *m);
+/* The manifest's PODs, each once, in the order the datasets list them: a
+ * POD's position in this list deals it to a partition of the stage after
+ * its POD-side stages (position mod partitions). -1 when pod is not
+ * listed. */
+int64_t px_manifest_pod_position(const px_manifest *m, const char *pod);
+size_t px_manifest_pod_count(const px_manifest *m);
 
 /* ---- stage config ------------------------------------------------------- */
 
@@ -279,7 +300,8 @@ typedef enum px_entry_kind {
     PX_ENTRY_RELEASE,
     PX_ENTRY_REPORT,
     PX_ENTRY_PLAN_PART,
-    PX_ENTRY_ACCEPTED /* an instance's accepted-input statement */
+    PX_ENTRY_ACCEPTED, /* an instance's accepted-input statement */
+    PX_ENTRY_POD_INSTANCE /* a POD's statement of an instance it hosts for a task */
 } px_entry_kind;
 
 typedef struct px_input_ref {
@@ -320,6 +342,10 @@ typedef struct px_entry {
     uint8_t part_of[PX_SHA256_BYTES], part_next[PX_SHA256_BYTES];
     uint32_t part, parts;
     px_buf part_bytes;
+    /* POD instance (pod, stage, partition and stage_kind above): the
+     * recruit nonce it chose, the instance's config and evidence */
+    uint8_t nonce[PX_TEE_NONCE_BYTES];
+    px_buf config, inst_evidence;
 } px_entry;
 
 /* Parse bytes of a log entry. A well-formed envelope that is not a PIXIU
@@ -328,6 +354,51 @@ typedef struct px_entry {
 int px_entry_parse(px_entry *e, uint64_t index, const uint8_t *data,
                    size_t len, px_err *err);
 void px_entry_free(px_entry *e);
+
+/* ---- instances a POD hosts (docs/executor.md, "Stages at PODs") ------------ */
+
+/* What a POD says about an instance it started for a stage at the PODs:
+ * signed by the POD's key, predicate PX_POD_INSTANCE_PREDICATE, subject
+ * "instance" with the evidence digest (docs/formats.md). Its partition is
+ * the POD's position in the manifest (px_manifest_pod_position). */
+typedef struct px_podinst {
+    const char *pod;
+    uint32_t stage, partition;
+    const char *kind;
+    const uint8_t *nonce; /* PX_TEE_NONCE_BYTES */
+    const uint8_t *config;
+    size_t config_len;
+    const uint8_t *evidence;
+    size_t evidence_len;
+} px_podinst;
+
+int px_podinst_sign(px_buf *out, const uint8_t manifest[PX_SHA256_BYTES], const px_podinst *pi,
+                    const px_signer *pod_key, px_err *err);
+
+/* Check a POD instance statement (a parsed log entry) for a manifest: the
+ * POD is listed and signed it with pod_pk, the stage is at the PODs, the
+ * partition is the POD's position, the config is that of a POD-side
+ * instance of this manifest, stage and partition with its deadline, and the
+ * evidence checks (node = the POD) at the stage's minimum level. Fills att
+ * and (nullable) cfg, which the caller frees. */
+int px_podinst_check(const px_entry *e, const px_manifest *m, const uint8_t pod_pk[PX_SIGN_PUBLICKEYBYTES],
+                     px_evidence_check_fn check, void *ctx, px_attested *att, px_stage_config *cfg, px_err *err);
+
+/* Build the config of a POD-side instance (format: pixiu/lambda.h) of
+ * stage `stage` for the POD at position `partition`: "at": "pod", the
+ * stage's pad, its successors (the next POD-side instance of the same POD,
+ * or the attested keys of the partition of the next stage the POD is dealt
+ * to), its predecessors (the POD's own key for stage 0, else the POD's
+ * platform key at the previous stage's level), the log and the deadline,
+ * and inbox (NULL: none) for a delivering stage. */
+int px_pod_stage_config_build(px_buf *out, const px_manifest *m, uint32_t stage, uint32_t partition,
+                              const uint8_t (*successors)[PX_BOX_PUBLICKEYBYTES], size_t nsuccessors,
+                              const px_verifier *pod_key, const px_verifier *platform_key,
+                              const px_verifier *log_key, const uint8_t *inbox, px_err *err);
+
+/* The partition of the stage after the POD-side stages that a POD at
+ * position pos feeds. */
+uint32_t px_manifest_collector_partition(const px_manifest *m, uint64_t pos);
 
 /* ---- settling a POD's charge (refunds) ---------------------------------------- */
 

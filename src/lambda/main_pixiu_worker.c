@@ -13,6 +13,7 @@
 
 static const px_stage_kind *const stage_table[] = {
     &px_stage_aggregate,
+    &px_stage_gather,
     &px_stage_wasm,
     &px_stage_prover,
     &px_dp_stage_kind,
