@@ -216,6 +216,10 @@ typedef struct px_stage_kind {
      * what needs files or syscalls the filter forbids (e.g. loading a
      * crypto library's tables). Only the kind being run is prepared. */
     int (*prepare)(px_err *err);
+    /* Optional: work that depends on the code alone (compiling it), done
+     * before a padded instance starts its pad, so the pad covers only what
+     * the data can change. A failure here is left for the run to meet. */
+    int (*warm)(const px_stage_ctx *ctx, px_err *err);
 } px_stage_kind;
 
 /* A table is an array of pointers to kinds, ended by NULL. */

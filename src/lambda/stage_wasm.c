@@ -196,6 +196,31 @@ static int map_run(const px_stage_ctx *ctx, const px_map_params *mp, const px_sa
     return rc;
 }
 
+/* The sandbox a run uses: in a worker, exactly the tools the node
+ * measured; in-process (tests) the sandbox finds its own. */
+static int stage_sandbox(const px_stage_ctx *ctx, px_sandbox *sb, px_err *err) {
+    if (ctx->sandbox) {
+        *sb = *ctx->sandbox;
+        return 0;
+    }
+    return px_sandbox_init(sb, NULL, err);
+}
+
+/* Compile the module (or find it in the object cache) ahead of the run. */
+static int wasm_warm(const px_stage_ctx *ctx, px_err *err) {
+    px_sandbox sb;
+    px_sandbox_limits lim;
+    px_sandbox_object obj = {-1};
+    px_sandbox_result res;
+    if (!ctx->code || stage_sandbox(ctx, &sb, err))
+        return -1;
+    px_sandbox_limits_default(&lim);
+    apply_params(ctx->params, &lim);
+    int rc = px_sandbox_compile(&sb, ctx->code, ctx->code_len, &lim, &obj, &res, err);
+    px_sandbox_object_free(&obj);
+    return rc;
+}
+
 static int wasm_run(const px_stage_ctx *ctx, px_stage_out *out, px_err *err) {
     px_map_params mp;
     if (px_map_params_read(ctx->params, &mp, err))
@@ -232,4 +257,5 @@ const px_stage_kind px_stage_wasm = {
     .needs_code = 1,
     .check = wasm_check,
     .run = wasm_run,
+    .warm = wasm_warm,
 };

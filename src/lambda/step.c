@@ -167,6 +167,7 @@ typedef struct px_step_pending {
     px_buf sealed_delivery;
     int64_t started;
     int64_t pad_end; /* a padded run: when its pad ends (0: none) */
+    int64_t finished; /* a padded run: the time its proof states */
     px_buf accepted; /* the accepted-input statement */
     px_buf proof;    /* the execution proof */
     px_buf *sealed;  /* one per successor, held until the proof is shown */
@@ -311,12 +312,24 @@ static int validate_all(px_lambda *l, step_state *s, const px_step_input *inputs
     return 0;
 }
 
-static void run_stage(px_lambda *l, step_state *s) {
+static px_stage_ctx stage_ctx(const px_lambda *l, const step_state *s) {
     px_stage_ctx ctx = {&l->config, l->config.params, s->code.data, s->code.len, s->in, s->n,
                         s->has_task_key ? s->task_key : NULL, l->sandbox,
                         s->has_content ? s->content.data : NULL, s->content.len};
     if (!l->kind->needs_code)
         ctx.code = NULL;
+    return ctx;
+}
+
+/* What depends on the code alone happens before the pad starts. */
+static void warm(const px_lambda *l, const step_state *s) {
+    px_stage_ctx ctx = stage_ctx(l, s);
+    if (l->kind->warm)
+        l->kind->warm(&ctx, NULL);
+}
+
+static void run_stage(px_lambda *l, step_state *s) {
+    px_stage_ctx ctx = stage_ctx(l, s);
     px_err e = {0};
     if (l->kind->run(&ctx, &s->out, &e) != 0) {
         const char *st = s->out.status && px_status_valid(s->out.status) && strcmp(s->out.status, PX_STATUS_OK)
@@ -400,9 +413,7 @@ static int decide(px_lambda *l, step_state *s, px_err *err) {
         set_failure(s, PX_STATUS_INTERNAL, &why, s->subject);
         ok = 0;
     }
-    int64_t finished = px_now_ms();
-    if (s->pad_end && finished <= s->pad_end)
-        finished = s->pad_end; /* it waited until then (px_lambda_run) */
+    int64_t finished = s->finished ? s->finished : px_now_ms();
     px_proof_draft d = {l, s->in, s->nreport, &s->out, s->status, ok ? NULL : s->reason, s->subject, s->started,
                         finished, ok && l->config.has_inbox ? s->delivery : NULL};
     if (px_proofgen_sign(&s->proof, &d, err)) {
@@ -483,12 +494,17 @@ int px_lambda_run(px_lambda *l, const px_lambda_logged *shown, px_buf *out, px_e
         return px_err_prefix(err, "not running: ");
     l->phase = PX_PHASE_DONE;
     if (l->config.pad_ms) {
+        warm(l, s);
         s->started = px_now_ms();
         s->pad_end = s->started + l->config.pad_ms;
     }
     run_stage(l, s);
-    if (s->pad_end)
+    if (s->pad_end) {
+        /* Finished within the pad: it waits, and states the pad's end. */
+        int64_t done = px_now_ms();
+        s->finished = done <= s->pad_end ? s->pad_end : done;
         pad_until(s->pad_end);
+    }
     if (decide(l, s, err))
         return -1;
     return px_buf_append(out, s->proof.data, s->proof.len, err);
