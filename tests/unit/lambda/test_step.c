@@ -13,7 +13,7 @@ static int trap_run(const px_stage_ctx *ctx, px_stage_out *out, px_err *err) {
     out->status = PX_STATUS_TRAP;
     return px_fail(err, PX_E_LIMIT, "trap: out of bounds memory access\nsecond line");
 }
-static const px_stage_kind trap_kind = {"trapper", 0, NULL, trap_run, NULL};
+static const px_stage_kind trap_kind = {.kind = "trapper", .run = trap_run};
 static const px_stage_kind *const table[] = {&px_stage_aggregate, &trap_kind, NULL};
 
 static void born(const fixture *f, inst *in, const char *kind, const px_buf *config) {
