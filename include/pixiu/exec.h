@@ -424,6 +424,12 @@ typedef struct px_settle_watch {
     uint8_t consumer[PX_SIGN_PUBLICKEYBYTES]; /* signs dispatcher reports */
     px_settle_instance *inst; /* owned, plan order */
     size_t ninst;
+    /* A POD that hosted stages at the POD: its last POD-side instance's
+     * key. Its charge is spent only if the watched stage's ok proof used
+     * that instance's output (its lineage reaches it): a POD whose stage
+     * never ran, or whose output was left out, spent nothing. */
+    int pod_side;
+    uint8_t pod_key[PX_SIGN_PUBLICKEYBYTES];
 } px_settle_watch;
 
 /* From a plan checked by px_plan_check (att: one per instance). */
@@ -448,6 +454,10 @@ int px_settle_judge(const px_settle_watch *w, const px_entry *e, size_t n, uint6
 /* Record p as admitted (as px_admissions_record) and, in the same
  * transaction, what settling its charge needs (att from px_plan_check). */
 int px_admissions_admit(px_admissions *a, const px_plan *p, const px_attested *att, int64_t now, px_err *err);
+/* The same for a POD hosting the plan's stages at the POD: pod_key is its
+ * last POD-side instance's signing key (px_settle_watch.pod_key). */
+int px_admissions_admit_pod(px_admissions *a, const px_plan *p, const px_attested *att,
+                            const uint8_t pod_key[PX_SIGN_PUBLICKEYBYTES], int64_t now, px_err *err);
 /* The admitted tasks not settled yet whose deadline is at or before
  * `before`, oldest deadline first, at most max. Free each with
  * px_settle_watch_free and the array with free(). */
@@ -485,6 +495,10 @@ typedef struct px_audit {
     px_verifier log;    /* the log the plan's instances answer to (zero without a valid plan) */
     uint8_t result[PX_SHA256_BYTES]; /* OK only: the last stage's output */
     uint64_t releases;  /* valid releases the first stage consumed */
+    /* Stages at the PODs (the delivery report): PODs the manifest names,
+     * those whose last stage at the POD logged an ok proof of the manifest's
+     * code, and those whose output the stage after the PODs used. */
+    uint64_t pods, pods_ran, pods_used;
     px_buf report;      /* the whole walk, one line per step; owned */
 } px_audit;
 

@@ -117,6 +117,11 @@ typedef struct px_node {
      * build_mu guards its refresh. */
     px_lambda_build *build;
     pthread_mutex_t build_mu;
+    /* POD role with a platform key: it hosts stages placed at the POD
+     * (podhost.c), one task slot per campaign admitted and not yet run. */
+    int hosts;
+    struct px_pod_task *tasks;
+    size_t ntasks;
 } px_node;
 
 int px_node_start(px_node *n, const px_node_config *cfg, px_err *err);
@@ -138,6 +143,10 @@ void px_node_settler_stop(px_node *n);
 void px_node_recruit(px_node *n, const px_member *sender, const px_http_request *req, px_http_response *resp);
 void px_node_step(px_node *n, const px_member *sender, const px_http_request *req, px_http_response *resp);
 void px_node_admit(px_node *n, const px_member *sender, const px_http_request *req, px_http_response *resp);
+/* POD role, stages at the POD (podhost.c): run the POD-side instances a
+ * plan's admission started, with the code the consumer sealed to them. */
+void px_node_pod_run(px_node *n, const px_member *sender, const px_http_request *req, px_http_response *resp);
+void px_node_pod_tasks_free(px_node *n);
 
 /* A copy of membership m's nodes into a JSON array of verifier keys. */
 const px_member *px_node_find_role(const px_membership *m, unsigned role);
@@ -157,6 +166,10 @@ typedef struct px_submit_opts {
     const uint8_t (*builds)[PX_SHA256_BYTES]; /* accepted builds; none: this machine's own */
     size_t nbuilds;
     FILE *progress;              /* stage-by-stage lines, or NULL */
+    /* What a delivering stage at the PODs delivers (its digest goes into
+     * the manifest's params.deliver.content when the template leaves it). */
+    const uint8_t *content;
+    size_t content_len;
 } px_submit_opts;
 
 typedef struct px_submit_result {
@@ -176,6 +189,9 @@ typedef struct px_submit_result {
     char verdict_why[PX_ERR_MSG_MAX];
     uint64_t records, authenticated, alleged; /* from the first stage's proof */
     size_t releases, refusals;
+    /* Stages at the PODs: PODs asked, PODs whose instances ran to an ok
+     * proof, and whose did not (refused, offline, failed). */
+    size_t pods, pods_ran, pods_missing;
     char failure[2 * PX_ERR_MSG_MAX]; /* why not ok */
     /* Wall time of each phase, milliseconds. */
     double recruit_ms, admit_ms, receipt_ms;
