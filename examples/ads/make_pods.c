@@ -5,8 +5,10 @@
  * by the shop's key, which every POD trusts. The dataset's policy is the
  * given file; every fifth person also opts out of the topic "health".
  *
- *   pixiu-ads-pods OUTDIR N POLICY.json [--first K] [--seed S] [--today DAY]
+ *   pixiu-ads-pods OUTDIR N POLICY.json [--first K] [--seed S] [--today DAY] [--plant M]
  *
+ * --plant M makes every M-th person surely match the example's targeting
+ * (for tests); without it, who matches is up to the drawn histories.
  * PODs are named pod-K .. pod-(K+N-1) (K defaults to 1); OUTDIR/shop.example.key
  * and .vkey are made once and reused. */
 #include <errno.h>
@@ -82,8 +84,8 @@ static int policy_for(const px_buf *tmpl, unsigned i, px_buf *out, px_err *err) 
     return rc;
 }
 
-static int make_pod(const char *out, unsigned i, uint64_t seed, int64_t today, const px_source_signer *shop,
-                    const px_buf *shop_vkey, const px_buf *policy, px_err *err) {
+static int make_pod(const char *out, unsigned i, uint64_t seed, int64_t today, unsigned plant,
+                    const px_source_signer *shop, const px_buf *shop_vkey, const px_buf *policy, px_err *err) {
     char dir[4096], db[4200], name[64], person[64];
     snprintf(name, sizeof name, "pod-%u", i);
     snprintf(person, sizeof person, "person-%u-%llu", i, (unsigned long long)seed);
@@ -96,7 +98,7 @@ static int make_pod(const char *out, unsigned i, uint64_t seed, int64_t today, c
     px_buf csv = PX_BUF_INIT, schema = PX_BUF_INIT, pol = PX_BUF_INIT;
     px_pod_schema sch;
     int rc = write_key(dir, name, &key, err) || px_pod_open(&p, db, err) ||
-             px_pod_demo_purchases(&csv, &schema, person, seed * 100003u + i, today, shop, err) ||
+             px_pod_demo_purchases(&csv, &schema, person, seed * 100003u + i, today, shop, plant && i % plant == 0, err) ||
              px_pod_schema_parse(&sch, schema.data, schema.len, err) ||
              px_pod_dataset_create(p, "purchases", &sch, err) ||
              px_pod_trust_add(p, (const char *)shop_vkey->data, err) ||
@@ -113,11 +115,11 @@ static int make_pod(const char *out, unsigned i, uint64_t seed, int64_t today, c
 int main(int argc, char **argv) {
     px_err err = {0};
     if (argc < 4) {
-        fprintf(stderr, "usage: pixiu-ads-pods OUTDIR N POLICY.json [--first K] [--seed S] [--today DAY]\n");
+        fprintf(stderr, "usage: pixiu-ads-pods OUTDIR N POLICY.json [--first K] [--seed S] [--today DAY] [--plant M]\n");
         return 2;
     }
     const char *out = argv[1];
-    unsigned n = (unsigned)strtoul(argv[2], NULL, 10), first = 1;
+    unsigned n = (unsigned)strtoul(argv[2], NULL, 10), first = 1, plant = 0;
     uint64_t seed = 1;
     int64_t today = TODAY_DEFAULT;
     for (int i = 4; i + 1 < argc; i += 2) {
@@ -125,6 +127,8 @@ int main(int argc, char **argv) {
             first = (unsigned)strtoul(argv[i + 1], NULL, 10);
         else if (!strcmp(argv[i], "--seed"))
             seed = strtoull(argv[i + 1], NULL, 10);
+        else if (!strcmp(argv[i], "--plant"))
+            plant = (unsigned)strtoul(argv[i + 1], NULL, 10);
         else if (!strcmp(argv[i], "--today"))
             today = strtoll(argv[i + 1], NULL, 10);
         else {
@@ -145,7 +149,7 @@ int main(int argc, char **argv) {
     while (shop_vkey.len && (shop_vkey.data[shop_vkey.len - 1] == '\n'))
         shop_vkey.data[--shop_vkey.len] = 0;
     for (unsigned i = first; i < first + n; i++)
-        if (make_pod(out, i, seed, today, &shop, &shop_vkey, &policy, &err))
+        if (make_pod(out, i, seed, today, plant, &shop, &shop_vkey, &policy, &err))
             return fail("making a POD", &err);
     px_source_signer_free(&shop);
     px_buf_free(&policy);

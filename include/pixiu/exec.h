@@ -23,6 +23,7 @@
 
 #include "pixiu/lambda.h"
 #include "pixiu/log.h"
+#include "pixiu/pod.h"
 #include "pixiu/proof.h"
 #include "pixiu/records.h"
 #include "pixiu/tee.h"
@@ -399,6 +400,25 @@ int px_pod_stage_config_build(px_buf *out, const px_manifest *m, uint32_t stage,
 /* The partition of the stage after the POD-side stages that a POD at
  * position pos feeds. */
 uint32_t px_manifest_collector_partition(const px_manifest *m, uint64_t pos);
+
+/* ---- the inbox, checked (inbox_verify.c) ------------------------------------ */
+
+typedef struct px_inbox_verified {
+    char task[PX_NAME_MAX + 1];
+    char node[PX_TEE_NODE_ID_MAX + 1]; /* the node the instance ran on */
+    int64_t finished;                  /* when the instance's proof says it finished */
+    int delivered;
+    px_buf content;                    /* the delivered content; owned */
+} px_inbox_verified;
+
+/* Check an inbox item (pixiu/pod.h) offline: the manifest verifies under
+ * its consumer's key and is the item's task; the instance's evidence is
+ * signed by the platform key the item names and measures the manifest's
+ * code with the item's config (a delivering POD-side instance of this
+ * task); the proof is that instance's ok proof and names the delivery's
+ * commitment; the content is the one the manifest's params name. On
+ * success out holds what was delivered; free out->content. */
+int px_inbox_verify(const px_inbox_item *it, px_inbox_verified *out, px_err *err);
 
 /* ---- settling a POD's charge (refunds) ---------------------------------------- */
 

@@ -514,9 +514,11 @@ int px_pod_demo_generate(px_buf *csv, px_buf *schema_json, uint32_t users, uint3
  * usecases.md): purchase_id, person (the user field), day (days since
  * 1970-01-01, within the year before `today`), item, category, price,
  * shop; the purchases at "shop.example" are signed by shop (NULL: none
- * are). Appends CSV and the schema JSON. */
+ * are). plant: the person surely matches the example's targeting (a
+ * console from shop.example on `today`, nothing for a baby). Appends CSV
+ * and the schema JSON. */
 int px_pod_demo_purchases(px_buf *csv, px_buf *schema_json, const char *person, uint64_t seed, int64_t today,
-                          const px_source_signer *shop, px_err *err);
+                          const px_source_signer *shop, int plant, px_err *err);
 
 #ifdef __cplusplus
 }

@@ -32,6 +32,7 @@ static const char usage[] =
     "  releases [--json] | releases show ID\n"
     "  prove --config FILE [IN] [-o OUT] [--json]   run the data-prover stage on a stream\n"
     "  gen-demo --out DIR [--users N] [--txns N] [--seed S] [--bank-key FILE] [--signed-permille P]\n"
+    "  inbox list [--all] [--json] | show ID [--json] | delete ID   what stages at the POD delivered\n"
     "Exit status: 0 ok, 1 refused (bad rows, denied admission, bad signatures), 2 usage or I/O error.\n";
 
 typedef struct opts {
@@ -674,6 +675,10 @@ static int run(int argc, char **argv) {
     if (argc < 2)
         return fputs(usage, stderr), PX_EXIT_USAGE;
     const char *cmd = argv[1];
+    /* Forms in their own file (src/cli/pod_<form>.c) parse their own options. */
+    extern const px_cli_form px_cli_pod_inbox;
+    if (!strcmp(cmd, px_cli_pod_inbox.name))
+        return px_cli_pod_inbox.run(argc - 1, argv + 1);
     opts o;
     int pr = parse_opts(argc - 1, argv + 1, &o);
     if (pr)

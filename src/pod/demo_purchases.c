@@ -116,7 +116,7 @@ static int sign(const purchase *p, const px_pod_schema *sch, const px_source_sig
 }
 
 int px_pod_demo_purchases(px_buf *csv, px_buf *schema_json, const char *person, uint64_t seed, int64_t today,
-                          const px_source_signer *shop, px_err *err) {
+                          const px_source_signer *shop, int plant, px_err *err) {
     px_pod_schema sch;
     if (px_pod_schema_parse(&sch, purchases_schema, strlen(purchases_schema), err))
         return -1;
@@ -127,9 +127,15 @@ int px_pod_demo_purchases(px_buf *csv, px_buf *schema_json, const char *person, 
     const int *w = profiles[mix(&s) % NPROFILES];
     uint32_t n = 10 + (uint32_t)(mix(&s) % 40);
     int rc = px_buf_append_str(schema_json, purchases_schema, err) || px_buf_append_str(csv, purchases_header, err);
-    for (uint32_t k = 0; rc == 0 && k < n; k++) {
+    for (uint32_t k = 0; rc == 0 && k < n + (plant ? 1 : 0); k++) {
         purchase p;
         const pcat *c = pick(&s, w);
+        /* A planted match: no baby purchases, and a console bought at the
+         * signing shop on the last day. */
+        while (plant && !strcmp(c->name, "baby"))
+            c = pick(&s, w);
+        if (plant && k == n)
+            c = &cats[0];
         p.person = person;
         p.category = c->name;
         p.item = c->items[mix(&s) % 4];
@@ -138,6 +144,10 @@ int px_pod_demo_purchases(px_buf *csv, px_buf *schema_json, const char *person, 
         p.shop = shops[(!strcmp(c->name, "console") || !strcmp(c->name, "games")) ? (r < 7 ? 0 : 1 + r % 2)
                                                                                   : (r < 4 ? 0 : 1 + r % 2)];
         p.day = today - (int64_t)(mix(&s) % DEMO_YEAR_DAYS);
+        if (plant && k == n) {
+            p.shop = shops[0];
+            p.day = today;
+        }
         snprintf(p.price, sizeof p.price, "%.2f", c->median * exp(c->spread * normal(&s)));
         snprintf(p.id, sizeof p.id, "%s-%04u", person, k);
         rc = px_buf_printf(csv, err, "%s,%s,%lld,\"%s\",%s,%s,%s", p.id, p.person, (long long)p.day, p.item,
