@@ -37,12 +37,12 @@ int px_pod_hosting_take(px_pod *p, const px_pod_hosting *h, const char *manifest
         count(p, req->dataset, req->consumer, since, &mine, err))
         return -1;
     if (h->per_day && all >= h->per_day)
-        return px_fail(err, PX_E_DENIED, "frequency cap: dataset \"%s\" hosts at most %u campaigns a day and hosted "
+        return px_fail(err, PX_E_DENIED, "frequency cap: dataset \"%s\" caps campaigns at %u a day and hosted "
                        "%lld in the last 24 hours", req->dataset, h->per_day, (long long)all);
     if (h->per_day_consumer && mine >= h->per_day_consumer)
-        return px_fail(err, PX_E_DENIED, "frequency cap: dataset \"%s\" hosts at most %u campaigns a day from "
-                       "consumer \"%s\" and hosted %lld in the last 24 hours", req->dataset, h->per_day_consumer,
-                       req->consumer, (long long)mine);
+        return px_fail(err, PX_E_DENIED, "frequency cap: dataset \"%s\" caps campaigns from consumer \"%s\" at %u "
+                       "a day and hosted %lld in the last 24 hours", req->dataset, req->consumer,
+                       h->per_day_consumer, (long long)mine);
     sqlite3_stmt *st;
     if (px_db_prepare(p, &st, "INSERT OR IGNORE INTO hosted(manifest, dataset, consumer, at) VALUES(?, ?, ?, ?)", err))
         return -1;
