@@ -1,6 +1,7 @@
 /* pixiu-ads-pods: per-person PODs for the advertising example. Each POD is
- * a directory holding pod.db and the POD's key (pod.key, pod.vkey, named
- * after the POD), with one dataset "purchases": a year of one person's
+ * a directory holding pod.db, the POD's key (pod.key, pod.vkey, named
+ * after the POD) and the platform key its node attests the instances it
+ * hosts with (platform.key, platform.vkey), with one dataset "purchases": a year of one person's
  * purchases (src/pod/demo_purchases.c), the ones from shop.example signed
  * by the shop's key, which every POD trusts. The dataset's policy is the
  * given file; every fifth person also opts out of the topic "health".
@@ -26,8 +27,9 @@ static int fail(const char *what, const px_err *err) {
     return 1;
 }
 
-static int write_key(const char *dir, const char *name, px_signer *s, px_err *err) {
-    char p[4096];
+/* DIR/FILE.key and DIR/FILE.vkey of a fresh key named name. */
+static int write_key(const char *dir, const char *file, const char *name, px_signer *s, px_err *err) {
+    char p[4200];
     px_buf kb = PX_BUF_INIT, vb = PX_BUF_INIT;
     px_verifier v;
     if (px_signer_generate(s, name, err))
@@ -35,10 +37,10 @@ static int write_key(const char *dir, const char *name, px_signer *s, px_err *er
     px_signer_verifier(s, &v);
     int rc = px_signer_format(s, &kb, err) || px_buf_append_u8(&kb, '\n', err) || px_verifier_format(&v, &vb, err) ||
              px_buf_append_u8(&vb, '\n', err);
-    snprintf(p, sizeof p, "%s/pod.key", dir);
+    snprintf(p, sizeof p, "%s/%s.key", dir, file);
     if (rc == 0)
         rc = px_file_write_atomic(p, kb.data, kb.len, 0600, err);
-    snprintf(p, sizeof p, "%s/pod.vkey", dir);
+    snprintf(p, sizeof p, "%s/%s.vkey", dir, file);
     if (rc == 0)
         rc = px_file_write_atomic(p, vb.data, vb.len, 0644, err);
     px_buf_free(&kb);
@@ -86,18 +88,20 @@ static int policy_for(const px_buf *tmpl, unsigned i, px_buf *out, px_err *err) 
 
 static int make_pod(const char *out, unsigned i, uint64_t seed, int64_t today, unsigned plant,
                     const px_source_signer *shop, const px_buf *shop_vkey, const px_buf *policy, px_err *err) {
-    char dir[4096], db[4200], name[64], person[64];
+    char dir[4096], db[4200], name[64], plat_name[80], person[64];
     snprintf(name, sizeof name, "pod-%u", i);
+    snprintf(plat_name, sizeof plat_name, "pod-%u-platform", i);
     snprintf(person, sizeof person, "person-%u-%llu", i, (unsigned long long)seed);
     snprintf(dir, sizeof dir, "%s/%s", out, name);
     snprintf(db, sizeof db, "%s/pod.db", dir);
     if (mkdir(dir, 0700) && errno != EEXIST)
         return px_fail(err, PX_E_IO, "%s: %s", dir, strerror(errno));
-    px_signer key;
+    px_signer key, plat;
     px_pod *p = NULL;
     px_buf csv = PX_BUF_INIT, schema = PX_BUF_INIT, pol = PX_BUF_INIT;
     px_pod_schema sch;
-    int rc = write_key(dir, name, &key, err) || px_pod_open(&p, db, err) ||
+    int rc = write_key(dir, "pod", name, &key, err) || write_key(dir, "platform", plat_name, &plat, err) ||
+             px_pod_open(&p, db, err) ||
              px_pod_demo_purchases(&csv, &schema, person, seed * 100003u + i, today, shop, plant && i % plant == 0, err) ||
              px_pod_schema_parse(&sch, schema.data, schema.len, err) ||
              px_pod_dataset_create(p, "purchases", &sch, err) ||
@@ -106,6 +110,7 @@ static int make_pod(const char *out, unsigned i, uint64_t seed, int64_t today, u
              policy_for(policy, i, &pol, err) || px_pod_policy_set(p, "purchases", pol.data, pol.len, err);
     px_pod_close(p);
     px_signer_wipe(&key);
+    px_signer_wipe(&plat);
     px_buf_free(&csv);
     px_buf_free(&schema);
     px_buf_free(&pol);

@@ -34,13 +34,17 @@ POLICY
 echo "== building a network: 1 log, 1 witness, 2 executors, $pods per-person PODs hosting that code"
 echo "   (each POD's policy: consumer adco, this code digest, at most 3 of its campaigns a day;"
 echo "    every fifth person also opts out of the topic \"health\")"
+t0=$SECONDS
 "$net" setup-ads "$build" "$work/net" "$work/policy.json" "$pods" 2
 "$net" start "$build" "$work/net"
-"$net" manifest-ads "$work/net" 500 >"$work/manifest.json"
+echo "   ($((SECONDS - t0)) s to generate the PODs and start the $((pods + 5)) nodes)"
+"$net" manifest-ads "$work/net" 2000 >"$work/manifest.json"
 echo "== the campaign: prover and targeting at each POD, a DP count (epsilon 1) on an executor"
+t0=$SECONDS
 "$pixiu" task submit "$work/manifest.json" --node "$work/net/adco/node.json" --code "$work/task.wasm" \
   --content "$src/examples/ads/ad.txt" --receipt "$work/receipt.json" >"$work/out" 2>"$work/progress" ||
   { cat "$work/progress" "$work/out"; exit 1; }
+echo "   (the campaign took $((SECONDS - t0)) s)"
 grep -v '^  pod-' "$work/progress" | sed 's/^/   /'
 count=$(sed -n 's/^result: \[\(.*\)\]$/\1/p' "$work/out")
 echo "== what the advertiser learns: a noised count of deliveries: $count"
@@ -81,7 +85,7 @@ PY
 show_entry "$matched" "matched"
 show_entry "$unmatched" "not matched"
 echo "   (the same size and members; each names its output and its delivery by a hiding commitment,"
-echo "    and states the 500 ms pad, not how long the targeting took)"
+echo "    and states the 2,000 ms pad, not how long the targeting took)"
 
 echo "== checking the receipt offline, against the membership (the network's keys)"
 "$pixiu" verify "$work/receipt.json" --membership "$work/net/membership.json" | tail -3 | sed 's/^/   /'

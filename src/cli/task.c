@@ -123,8 +123,8 @@ static void print_outcome(const px_submit_result *r, const char *receipt, int js
                    (unsigned long long)r->records, (unsigned long long)r->authenticated,
                    (unsigned long long)r->alleged, r->releases);
             if (r->pods)
-                printf(",\"pods\":{\"asked\":%zu,\"ran\":%zu,\"missing\":%zu}", r->pods, r->pods_ran,
-                       r->pods_missing);
+                printf(",\"pods\":{\"asked\":%zu,\"ran\":%zu,\"missing\":%zu,\"ms\":%.1f}", r->pods, r->pods_ran,
+                       r->pods_missing, r->pods_ms);
             printf(",\"ms\":{\"recruit\":%.1f,\"admit\":%.1f,\"receipt\":%.1f,\"stages\":[", r->recruit_ms,
                    r->admit_ms, r->receipt_ms);
             for (size_t i = 0; i < r->nstages; i++)

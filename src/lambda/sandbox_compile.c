@@ -257,8 +257,12 @@ int px_sandbox_compile(const px_sandbox *sb, const uint8_t *m, size_t n,
     }
     px_sb_cache_id id;
     px_sb_cache_key(m, n, sb->toolchain, &id);
-    int rc = 0;
+    int rc = 0, lock = -1;
     if (px_sb_cache_get(sb, &id, &so, NULL) == 0) {
+        res->cached = 1;
+    } else if (px_buf_reset(&so), (lock = px_sb_cache_lock(sb, &id)) >= 0 &&
+                                      px_sb_cache_get(sb, &id, &so, NULL) == 0) {
+        /* Another process compiled it while this one waited. */
         res->cached = 1;
     } else {
         /* Missing, or refused (tampered, corrupt): compile, and replace
@@ -270,6 +274,7 @@ int px_sandbox_compile(const px_sandbox *sb, const uint8_t *m, size_t n,
         if (!rc)
             px_sb_cache_put(sb, &id, &so, NULL);
     }
+    px_sb_cache_unlock(lock);
     px_memzero(&id, sizeof id);
     if (!rc && px_sandbox_object_from_bytes(so.data, so.len, obj, err)) {
         set_res(res, PX_SB_INTERNAL, err);

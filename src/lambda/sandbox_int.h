@@ -65,6 +65,11 @@ int px_sb_cache_get(const px_sandbox *sb, const px_sb_cache_id *id,
                     px_buf *object, px_err *err);
 int px_sb_cache_put(const px_sandbox *sb, const px_sb_cache_id *id,
                     const px_buf *object, px_err *err);
+/* Hold the entry's compile lock (an fd, -1 when there is none) until
+ * px_sb_cache_unlock: concurrent compiles of one module wait for the
+ * first and then read its entry. */
+int px_sb_cache_lock(const px_sandbox *sb, const px_sb_cache_id *id);
+void px_sb_cache_unlock(int fd);
 /* Remove plaintext objects and compile directories of earlier versions. */
 void px_sb_cache_sweep(const px_sandbox *sb);
 /* Remove compile directories of processes that no longer exist. */

@@ -30,6 +30,7 @@ typedef struct px_podside {
     int admitted, ran;
     px_attested att[PX_MANIFEST_MAX_STAGES]; /* its instances, checked */
     px_buf proof, evidence, output;          /* what its last instance sent */
+    double ms;                               /* its admission and run, wall time */
     char failure[PX_ERR_MSG_MAX];
 } px_podside;
 

@@ -148,10 +148,12 @@ static void *pool_main(void *arg) {
         if (i >= p->j->npods)
             return NULL;
         px_podside *ps = &p->j->pods[i];
+        uint64_t t0 = px_mono_ns();
         if (p->phase == 0)
             admit_one(p->j, ps);
         else if (ps->admitted)
             run_one(p->j, ps);
+        ps->ms += px_dispatch_ms_since(t0);
     }
 }
 
@@ -199,6 +201,7 @@ int px_dispatch_pods(px_job *j, px_err *err) {
     j->r->pods = j->npods;
     for (size_t i = 0; i < j->npods; i++) {
         px_podside *ps = &j->pods[i];
+        j->r->pods_ms += ps->ms;
         if (ps->ran) {
             j->r->pods_ran++;
             continue;

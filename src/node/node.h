@@ -192,6 +192,7 @@ typedef struct px_submit_result {
     /* Stages at the PODs: PODs asked, PODs whose instances ran to an ok
      * proof, and whose did not (refused, offline, failed). */
     size_t pods, pods_ran, pods_missing;
+    double pods_ms; /* the PODs' admissions and runs, summed (each POD's own wall time) */
     char failure[2 * PX_ERR_MSG_MAX]; /* why not ok */
     /* Wall time of each phase, milliseconds. */
     double recruit_ms, admit_ms, receipt_ms;
