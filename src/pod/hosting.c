@@ -168,14 +168,18 @@ static int within_limits(const px_pod_hosting *h, const px_pod_request *req, siz
     const char *kind = s->kind ? s->kind : "";
     if (!s->code_digest)
         return 0;
-    if (h->cpu_ms && (!s->cpu_ms || s->cpu_ms > h->cpu_ms))
-        return px_fail(err, PX_E_DENIED, "stage %zu (%s) asks %s%llu ms of CPU per run; dataset \"%s\" hosts at most "
-                       "%llu", i, kind, s->cpu_ms ? "" : "an unstated (", (unsigned long long)s->cpu_ms,
-                       req->dataset, (unsigned long long)h->cpu_ms);
-    if (h->mem_mb && (!s->mem_mb || s->mem_mb > h->mem_mb))
-        return px_fail(err, PX_E_DENIED, "stage %zu (%s) asks %llu MB of memory per run%s; dataset \"%s\" hosts at "
-                       "most %llu", i, kind, (unsigned long long)s->mem_mb, s->mem_mb ? "" : " (unstated)",
-                       req->dataset, (unsigned long long)h->mem_mb);
+    if (h->cpu_ms && !s->cpu_ms)
+        return px_fail(err, PX_E_DENIED, "stage %zu (%s) asks an unstated amount of CPU per run; dataset \"%s\" hosts "
+                       "at most %llu ms", i, kind, req->dataset, (unsigned long long)h->cpu_ms);
+    if (h->cpu_ms && s->cpu_ms > h->cpu_ms)
+        return px_fail(err, PX_E_DENIED, "stage %zu (%s) asks %llu ms of CPU per run; dataset \"%s\" hosts at most "
+                       "%llu", i, kind, (unsigned long long)s->cpu_ms, req->dataset, (unsigned long long)h->cpu_ms);
+    if (h->mem_mb && !s->mem_mb)
+        return px_fail(err, PX_E_DENIED, "stage %zu (%s) asks an unstated amount of memory per run; dataset \"%s\" "
+                       "hosts at most %llu MB", i, kind, req->dataset, (unsigned long long)h->mem_mb);
+    if (h->mem_mb && s->mem_mb > h->mem_mb)
+        return px_fail(err, PX_E_DENIED, "stage %zu (%s) asks %llu MB of memory per run; dataset \"%s\" hosts at "
+                       "most %llu", i, kind, (unsigned long long)s->mem_mb, req->dataset, (unsigned long long)h->mem_mb);
     return 0;
 }
 
