@@ -2,6 +2,7 @@
 #   make demo    install what is missing, build, run the main job
 #   make check   install what is missing, build with sanitizers, run every test
 #   make bench   benchmarks (BENCH lines)       make fuzz   every fuzz target, bounded
+#   make soak    the sustained fault campaign (docs/reliability.md; root)
 JOBS    ?= 2
 FUZZ_SECONDS ?= 60
 CMAKE_FLAGS ?=
@@ -14,7 +15,7 @@ PG_PORT ?= $(shell shuf -i 20000-60000 -n 1)
 PG_PORT := $(PG_PORT)
 export PX_TEST_PG_DSN ?= host=/tmp/pixiu-pg-$(PG_PORT) port=$(PG_PORT) user=pixiu dbname=pixiu_test
 
-.PHONY: all deps build demo check test fuzz fuzz-smoke bench clean
+.PHONY: all deps build demo check test fuzz fuzz-smoke bench soak clean
 
 all: build
 
@@ -56,6 +57,12 @@ fuzz: deps $(FUZZDIR)/CMakeCache.txt
 
 bench: build
 	bench/run $(RELEASE)
+
+# 200 tasks from 4 consumers (2 at a time each) on 8 hosts in network
+# namespaces while nodes are killed and links cut; SOAK_ARGS overrides.
+SOAK_ARGS ?= 200 4 2 1
+soak: build
+	scripts/soak $(RELEASE) build/soak $(SOAK_ARGS)
 
 clean:
 	rm -rf build

@@ -59,6 +59,12 @@ void px_sha256_final(px_sha256_ctx *c, uint8_t out[PX_SHA256_BYTES]);
 
 void px_random(void *out, size_t n);     /* CSPRNG */
 uint32_t px_random_uniform(uint32_t upper); /* unbiased in [0, upper) */
+/* The ChaCha20 keystream (RFC 8439: 32-bit block counter, 96-bit nonce)
+ * from block `counter` on: a public expansion of a seed, not encryption. */
+#define PX_STREAM_KEYBYTES 32
+#define PX_STREAM_NONCEBYTES 12
+void px_stream_chacha20(uint8_t *out, size_t n, const uint8_t nonce[PX_STREAM_NONCEBYTES],
+                        uint32_t counter, const uint8_t key[PX_STREAM_KEYBYTES]);
 /* Constant-time equality: 1 if equal, 0 otherwise. */
 int px_ct_equal(const void *a, const void *b, size_t n);
 void px_memzero(void *p, size_t n); /* not optimised away */

@@ -20,6 +20,7 @@ typedef struct px_http_request {
     const uint8_t *body;
     size_t body_len;
     void *conn; /* opaque: used by px_http_request_header */
+    void *auth; /* what the gate decided for this request (px_http_gate.token), or NULL */
 } px_http_request;
 
 /* Value of a request header (case-insensitive name), or NULL. Borrowed. */
@@ -35,6 +36,25 @@ typedef struct px_http_response {
 /* Handlers run on server threads and must be thread-safe. */
 typedef void (*px_http_handler)(void *ctx, const px_http_request *req, px_http_response *resp);
 
+/* The gate's verdict on a request, from its request line and headers
+ * alone: nothing of the body has been read yet. */
+typedef struct px_http_gate {
+    int status;             /* 0: read the body and call the handler; else answer this now */
+    char msg[PX_ERR_MSG_MAX];
+    size_t max_body;        /* this request's body limit (set to the server's before the call) */
+    void *token;            /* handed to the handler as req->auth, then to done */
+} px_http_gate;
+
+/* Called once per request before its body is read (req->body is empty).
+ * Must be thread-safe. */
+typedef void (*px_http_gate_fn)(void *ctx, const px_http_request *req, px_http_gate *g);
+/* Called once for every token a gate set, when its request is over
+ * (answered, refused or dropped). */
+typedef void (*px_http_done_fn)(void *ctx, void *token);
+
+#define PX_HTTP_MAX_CONNECTIONS_DEFAULT 1024
+#define PX_HTTP_HEADER_TIMEOUT_MS_DEFAULT 10000
+
 typedef struct px_http_server_opts {
     const char *bind_addr; /* e.g. "127.0.0.1"; NULL means 127.0.0.1 */
     uint16_t port;         /* 0 picks a free port: see px_http_server_port */
@@ -43,12 +63,22 @@ typedef struct px_http_server_opts {
                             * block; N: a pool of N polling threads */
     px_http_handler handler;
     void *ctx;
+    px_http_gate_fn gate;  /* NULL: every request may send max_body */
+    px_http_done_fn done;
+    unsigned max_connections;   /* at once; 0 = PX_HTTP_MAX_CONNECTIONS_DEFAULT */
+    unsigned per_address;       /* connections at once from one address; 0 = no limit */
+    /* A connection's request line and headers must all arrive within this
+     * many ms of its start (or of its previous request's end), however
+     * slowly they trickle in; 0 = PX_HTTP_HEADER_TIMEOUT_MS_DEFAULT. */
+    unsigned header_timeout_ms;
 } px_http_server_opts;
 
 typedef struct px_http_server px_http_server;
 
 int px_http_server_start(px_http_server **out, const px_http_server_opts *opts, px_err *err);
 uint16_t px_http_server_port(const px_http_server *s);
+/* How many connections were shut for not delivering their header in time. */
+unsigned long px_http_server_cut(px_http_server *s);
 /* Stops accepting, finishes in-flight requests, frees the server. */
 void px_http_server_stop(px_http_server *s);
 

@@ -165,6 +165,15 @@ typedef struct px_stage_dp {
     uint64_t used, clamped, rejected, limited;
 } px_stage_dp;
 
+/* A stage whose input was derived by an earlier task names that task's
+ * manifest, its result (the commitment its receipt states) and the digest
+ * of the receipt itself, so the log carries the lineage across tasks. */
+typedef struct px_stage_derived {
+    uint8_t manifest[PX_SHA256_BYTES];
+    uint8_t result[PX_SHA256_BYTES];
+    uint8_t receipt[PX_SHA256_BYTES];
+} px_stage_derived;
+
 /* What a stage hands back. The worker zeroes it before the run. */
 typedef struct px_stage_out {
     px_buf output;    /* the stage appends its output (owned by the worker) */
@@ -172,6 +181,11 @@ typedef struct px_stage_out {
     px_stage_counts counts;
     int has_dp;       /* set to report "dp" in the proof */
     px_stage_dp dp;
+    int has_derived;  /* set to report "derived" in the proof */
+    px_stage_derived derived;
+    /* A serving kind's state for the requests after the step (freed with
+     * the kind's state_free); kept only when the step succeeds. */
+    void *state;
     /* On failure: one of PX_STATUS_* (a string constant); NULL means
      * "internal". Ignored on success. */
     const char *status;
@@ -220,6 +234,12 @@ typedef struct px_stage_kind {
      * before a padded instance starts its pad, so the pad covers only what
      * the data can change. A failure here is left for the run to meet. */
     int (*warm)(const px_stage_ctx *ctx, px_err *err);
+    /* Optional, for kinds that serve requests once their step released its
+     * output (PIR answers queries): answer one request from the state the
+     * run left, knowing the output's commitment. No I/O, like run. */
+    int (*serve)(void *state, const uint8_t output_commit[PX_SHA256_BYTES], const uint8_t *req, size_t len,
+                 px_buf *resp, px_err *err);
+    void (*state_free)(void *state);
 } px_stage_kind;
 
 /* A table is an array of pointers to kinds, ended by NULL. */
@@ -412,6 +432,26 @@ int px_lambda_step(px_lambda *l, const uint8_t *sealed_code, size_t code_len,
                    const px_lambda_log *log, px_step_result *res, px_err *err);
 void px_step_result_free(px_step_result *r);
 
+/* ---- serving after the step ---------------------------------------------- */
+
+/* An instance of a serving kind whose step succeeded and was released
+ * answers requests until its config's deadline (none after it). Each
+ * response is signed by the instance key over
+ *   SHA-256("PIXIU-serve-v1\n" || manifest || output commitment ||
+ *           SHA-256(request) || SHA-256(response))
+ * so a requester holding the instance's attested key (from the plan in a
+ * receipt) knows the attested instance gave this response to this request
+ * about that output. Requests and responses are not logged. */
+#define PX_SERVE_MAX_REQUEST (64u << 20)
+int px_lambda_serve(px_lambda *l, const uint8_t *req, size_t len, px_buf *resp, uint8_t sig[PX_SIGN_BYTES],
+                    px_err *err);
+/* 1 if this instance serves requests now. */
+int px_lambda_serving(const px_lambda *l);
+int px_serve_verify(const uint8_t sig[PX_SIGN_BYTES], const uint8_t manifest[PX_SHA256_BYTES],
+                    const uint8_t output_commit[PX_SHA256_BYTES], const uint8_t *req, size_t req_len,
+                    const uint8_t *resp, size_t resp_len, const uint8_t sign_pk[PX_SIGN_PUBLICKEYBYTES],
+                    px_err *err);
+
 /* ---- reading proofs ---------------------------------------------------- */
 
 typedef struct px_exec_proof {
@@ -428,6 +468,8 @@ typedef struct px_exec_proof {
     size_t ninputs;
     int has_users; /* counts.users was reported */
     uint64_t users;
+    int has_derived; /* "derived" was reported */
+    px_stage_derived derived;
     int64_t started, finished;
 } px_exec_proof;
 
@@ -488,6 +530,9 @@ typedef struct px_lambda_host {
     int timeout_ms;
     size_t nsuccessors; /* from the config: outputs a success must carry */
     int has_inbox;      /* from the config: a success also carries a delivery */
+    int serve;          /* set by the caller after start: keep the worker
+                           after an ok step, to serve (px_lambda_host_serve) */
+    int serving;        /* the worker is alive and serving */
 } px_lambda_host;
 
 /* Spawn a worker under the backend, give it its config, check the
@@ -506,6 +551,13 @@ int px_lambda_host_step(px_lambda_host *h, const uint8_t *sealed_code,
                         size_t code_len, const px_step_input *inputs,
                         size_t ninputs, const px_lambda_log *log,
                         px_step_result *res, px_err *err);
+/* One request to a serving worker (h->serve set and an ok step): the response and the instance's signature over it (checked here
+ * against the instance key). A refused request fails with the worker's
+ * message and the worker goes on; a worker that does not answer in time or
+ * breaks the protocol is killed and serves no more. */
+int px_lambda_host_serve(px_lambda_host *h, const uint8_t manifest[PX_SHA256_BYTES],
+                         const uint8_t output_commit[PX_SHA256_BYTES], const uint8_t *req, size_t len,
+                         px_buf *resp, uint8_t sig[PX_SIGN_BYTES], px_err *err);
 /* Kill (if still running) and reap; free the evidence. */
 void px_lambda_host_free(px_lambda_host *h);
 

@@ -165,6 +165,13 @@ typedef int (*px_log_proof_fn)(void *ctx, uint64_t size1, uint64_t size2, px_buf
  * is updated. The witness's cosignature lines are appended to out. */
 int px_witness_request(const char *url, const char *note, size_t len, px_log_proof_fn proof, void *ctx,
                        uint64_t *old, px_buf *out, px_err *err);
+/* The same over another transport (a signed request, for a witness that
+ * cosigns only for members): post sends the add-checkpoint body and
+ * returns the HTTP status and body. */
+typedef int (*px_witness_post_fn)(void *ctx, const uint8_t *body, size_t len, int *status, px_buf *out,
+                                  px_err *err);
+int px_witness_request_via(px_witness_post_fn post, void *post_ctx, const char *note, size_t len,
+                           px_log_proof_fn proof, void *ctx, uint64_t *old, px_buf *out, px_err *err);
 
 /* ---- the log service ------------------------------------------------------ */
 

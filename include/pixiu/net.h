@@ -71,6 +71,7 @@ const px_member *px_membership_find(const px_membership *m, const char *id);
 #define PX_REQ_HDR_TIME "Pixiu-Time"
 #define PX_REQ_HDR_NONCE "Pixiu-Nonce"
 #define PX_REQ_HDR_SIG "Pixiu-Signature"
+#define PX_REQ_HDR_DIGEST "Pixiu-Body-Digest" /* hex SHA-256 of the body, as signed */
 #define PX_REQ_NONCE_BYTES 16
 #define PX_REQ_WINDOW_MS_DEFAULT 120000 /* accepted clock difference */
 #define PX_REPLAY_MAX_DEFAULT (1u << 20) /* nonces remembered at once */
@@ -89,6 +90,7 @@ typedef struct px_request_auth {
     char time[24];
     char nonce[2 * PX_REQ_NONCE_BYTES + 1];
     char sig[96];
+    char digest[2 * PX_SHA256_BYTES + 1];
 } px_request_auth;
 
 /* Sign a request from node `node` to node `to` with node's key, at time_ms
@@ -115,6 +117,16 @@ void px_replay_free(px_replay *r);
 int px_request_verify(const px_membership *m, const char *self, px_replay *r,
                       const px_http_request *req, int64_t now,
                       const px_member **sender, px_err *err);
+
+/* The same checks from the headers alone, before the body is read: the
+ * signature covers the body digest the Pixiu-Body-Digest header declares
+ * (required here), which *body_digest receives; the nonce is remembered.
+ * Check the body once it has arrived with px_request_body_check. */
+int px_request_verify_head(const px_membership *m, const char *self, px_replay *r, const px_http_request *req,
+                           int64_t now, uint8_t body_digest[PX_SHA256_BYTES], const px_member **sender,
+                           px_err *err);
+/* PX_E_VERIFY unless the request's body has the digest its signature covers. */
+int px_request_body_check(const px_http_request *req, const uint8_t body_digest[PX_SHA256_BYTES], px_err *err);
 
 /* HTTP status for a refusal's code: 401, 403, 409, 503. */
 int px_request_refusal_status(px_code code);

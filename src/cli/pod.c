@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/sqldb.h"
 #include "cli/cli.h"
 #include "pixiu/pod.h"
 
@@ -109,7 +110,7 @@ static int open_pod(const opts *o, px_pod **p) {
     if (stat(path, &st) != 0)
         return px_cli_errorf(PX_EXIT_USAGE, "pod: no POD at %s (run 'pixiu pod init --pod %s')", o->pod, o->pod), -1;
     px_err err = {0};
-    if (px_pod_open(p, path, &err))
+    if (px_private_dir(o->pod, 0, &err) || px_pod_open(p, path, &err))
         return px_cli_error(PX_EXIT_USAGE, &err, "pod"), -1;
     return 0;
 }
@@ -142,13 +143,14 @@ static int print_json(json_t *v) {
 
 static int cmd_init(const opts *o) {
     char path[PATH_MAX_LEN], kpath[PATH_MAX_LEN], vpath[PATH_MAX_LEN];
-    mkdir(o->pod, 0700);
     snprintf(path, sizeof path, "%s/pod.db", o->pod);
     snprintf(kpath, sizeof kpath, "%s/pod.key", o->pod);
     snprintf(vpath, sizeof vpath, "%s/pod.vkey", o->pod);
     px_err err = {0};
     px_pod *p;
-    if (px_pod_open(&p, path, &err))
+    /* The POD's records are plaintext: its directory and files are the
+     * owner's alone (0700, 0600). */
+    if (px_private_dir(o->pod, 1, &err) || px_pod_open(&p, path, &err))
         return px_cli_error(PX_EXIT_USAGE, &err, "pod init");
     px_pod_close(p);
     struct stat st;

@@ -56,7 +56,7 @@ static int task_build(int argc, char **argv) {
 
 static const char submit_usage[] =
     "usage: pixiu task submit MANIFEST.json --node NODE.json [--code TASK.wasm] [--build HEX]...\n"
-    "                         [--content FILE] [--result FILE] [--receipt FILE] [--json]\n"
+    "                         [--content FILE] [--result FILE] [--opening FILE] [--receipt FILE] [--json]\n"
     "Runs a task on the network as the consumer node NODE.json describes (its id, key and\n"
     "membership). MANIFEST.json is a manifest without consumer, nonce, times or receivers:\n"
     "those are filled in, and a wasm stage without \"code\" gets TASK.wasm's digest.\n"
@@ -68,6 +68,8 @@ static const char submit_usage[] =
     "the log (stage, status, the party the log blames), checked like any receipt.\n"
     "A stage at the PODs that delivers (params.deliver) delivers --content, sealed with the\n"
     "code to each POD-side instance; the manifest names it by its SHA-256.\n"
+    "--opening writes the result as it was sealed (\"PXC1\" || r || result): it opens the\n"
+    "receipt's result commitment, so a table derived from it can be checked (`pixiu pir table`).\n"
     "Exit status: 0 the task completed and its receipt verifies, 1 the task failed, 2 error.\n";
 
 static void print_vector(FILE *f, const px_buf *res) {
@@ -151,7 +153,8 @@ static void print_outcome(const px_submit_result *r, const char *receipt, int js
 }
 
 static int submit_run(const char *tmpl_path, const char *node_path, const char *code_path, const char *content_path,
-                      char **builds, size_t nbuilds, const char *result_path, const char *receipt_path, int json) {
+                      char **builds, size_t nbuilds, const char *result_path, const char *opening_path,
+                      const char *receipt_path, int json) {
     px_err err = {0};
     px_node_config cfg;
     px_signer key;
@@ -172,6 +175,7 @@ static int submit_run(const char *tmpl_path, const char *node_path, const char *
     if (px_submit(&o, tmpl.data, tmpl.len, &r, &err))
         goto out;
     if ((r.ok && result_path && px_file_write_atomic(result_path, r.result.data, r.result.len, 0600, &err)) ||
+        (r.ok && opening_path && px_file_write_atomic(opening_path, r.opening.data, r.opening.len, 0600, &err)) ||
         (r.receipt.len && receipt_path &&
          px_file_write_atomic(receipt_path, r.receipt.data, r.receipt.len, 0644, &err)))
         goto out;
@@ -193,15 +197,16 @@ static int task_submit(int argc, char **argv) {
     static const struct option opts[] = {{"node", required_argument, 0, 'n'},   {"code", required_argument, 0, 'c'},
                                          {"build", required_argument, 0, 'b'}, {"worker", required_argument, 0, 'b'},
                                          {"result", required_argument, 0, 'r'},
+                                         {"opening", required_argument, 0, 'o'},
                                          {"receipt", required_argument, 0, 'R'}, {"json", no_argument, 0, 'j'},
                                          {"content", required_argument, 0, 'C'}, {"help", no_argument, 0, 'h'},
                                          {0}};
-    const char *node = NULL, *code = NULL, *result = NULL, *receipt = NULL, *content = NULL;
+    const char *node = NULL, *code = NULL, *result = NULL, *opening = NULL, *receipt = NULL, *content = NULL;
     char *builds[PX_SUBMIT_MAX_BUILDS];
     size_t nbuilds = 0;
     int json = 0, c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "n:c:b:r:R:C:jh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "n:c:b:r:o:R:C:jh", opts, NULL)) != -1) {
         if (c == 'C')
             content = optarg;
         else if (c == 'n')
@@ -212,6 +217,8 @@ static int task_submit(int argc, char **argv) {
             builds[nbuilds++] = optarg;
         else if (c == 'r')
             result = optarg;
+        else if (c == 'o')
+            opening = optarg;
         else if (c == 'R')
             receipt = optarg;
         else if (c == 'j')
@@ -223,7 +230,7 @@ static int task_submit(int argc, char **argv) {
     }
     if (optind != argc - 1 || !node)
         return fputs(submit_usage, stderr), PX_EXIT_USAGE;
-    return submit_run(argv[optind], node, code, content, builds, nbuilds, result, receipt, json);
+    return submit_run(argv[optind], node, code, content, builds, nbuilds, result, opening, receipt, json);
 }
 
 /* ---- the forms of `pixiu task` ------------------------------------------ */

@@ -68,6 +68,12 @@ uint32_t px_random_uniform(uint32_t upper) {
     return randombytes_uniform(upper);
 }
 
+void px_stream_chacha20(uint8_t *out, size_t n, const uint8_t nonce[PX_STREAM_NONCEBYTES], uint32_t counter,
+                        const uint8_t key[PX_STREAM_KEYBYTES]) {
+    memset(out, 0, n);
+    crypto_stream_chacha20_ietf_xor_ic(out, out, n, nonce, counter, key);
+}
+
 int px_ct_equal(const void *a, const void *b, size_t n) {
     return sodium_memcmp(a, b, n) == 0;
 }

@@ -5,40 +5,46 @@
 #include <sqlite3.h>
 #include <string.h>
 
+#include "core/sqldb.h"
 #include "exec/util.h"
 
-#define PX_ADMIT_BUSY_MS 5000
+#define PX_ADMIT_BUSY_MS 30000
 
+/* A connection per thread (core/sqldb.h): the admission and its watch are
+ * one transaction whatever other threads do. */
 struct px_admissions {
-    sqlite3 *db;
+    px_sqldb *store;
 };
 
-static int db_fail(px_admissions *a, px_err *err, const char *what) {
-    return px_fail(err, PX_E_IO, "admissions: %s: %s", what, sqlite3_errmsg(a->db));
+static int db_fail(sqlite3 *db, px_err *err, const char *what) {
+    int code = sqlite3_extended_errcode(db) & 0xff;
+    return px_fail(err, code == SQLITE_BUSY || code == SQLITE_LOCKED ? PX_E_UNAVAILABLE : PX_E_IO, "admissions: %s: %s",
+                   what, sqlite3_errmsg(db));
 }
 
-int px_admissions_open(px_admissions **out, const char *path, px_err *err) {
-    px_admissions *a = calloc(1, sizeof *a);
-    if (!a)
-        return px_fail(err, PX_E_NOMEM, "out of memory opening admissions");
-    if (sqlite3_open_v2(path, &a->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) !=
-        SQLITE_OK) {
-        px_fail(err, PX_E_IO, "admissions: cannot open %s: %s", path, a->db ? sqlite3_errmsg(a->db) : "no memory");
-        px_admissions_close(a);
-        return -1;
-    }
-    sqlite3_busy_timeout(a->db, PX_ADMIT_BUSY_MS);
-    if (sqlite3_exec(a->db,
-                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+static int init(sqlite3 *db, void *ctx, px_err *err) {
+    if (sqlite3_exec(db,
                      "CREATE TABLE IF NOT EXISTS admitted(manifest BLOB PRIMARY KEY, plan BLOB NOT NULL,"
                      " consumer TEXT NOT NULL, at INTEGER NOT NULL);"
                      /* what settling the task's charge needs (settle.c); settled: when, outcome: how */
                      "CREATE TABLE IF NOT EXISTS watch(manifest BLOB PRIMARY KEY, deadline INTEGER NOT NULL,"
                      " doc TEXT NOT NULL, settled INTEGER, outcome TEXT);"
                      "CREATE INDEX IF NOT EXISTS watch_open ON watch(deadline) WHERE settled IS NULL",
-                     NULL, NULL, NULL) != SQLITE_OK) {
-        db_fail(a, err, "creating the table");
-        px_admissions_close(a);
+                     NULL, NULL, NULL) != SQLITE_OK)
+        return db_fail(db, err, "creating the table");
+    return 0;
+}
+
+int px_admissions_open(px_admissions **out, const char *path, px_err *err) {
+    px_admissions *a = calloc(1, sizeof *a);
+    if (!a)
+        return px_fail(err, PX_E_NOMEM, "out of memory opening admissions");
+    px_sqldb_opts o = {.what = "admissions database",
+                       .conn_sql = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL",
+                       .init = init,
+                       .busy_ms = PX_ADMIT_BUSY_MS};
+    if (px_sqldb_open(&a->store, path, &o, err)) {
+        free(a);
         return -1;
     }
     *out = a;
@@ -46,10 +52,13 @@ int px_admissions_open(px_admissions **out, const char *path, px_err *err) {
 }
 
 static int record(px_admissions *a, const px_plan *p, int64_t now, px_err *err) {
+    sqlite3 *db = px_sqldb_conn(a->store, err);
+    if (!db)
+        return -1;
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(a->db, "INSERT INTO admitted(manifest, plan, consumer, at) VALUES (?, ?, ?, ?)", -1, &st,
+    if (sqlite3_prepare_v2(db, "INSERT INTO admitted(manifest, plan, consumer, at) VALUES (?, ?, ?, ?)", -1, &st,
                            NULL) != SQLITE_OK)
-        return db_fail(a, err, "preparing");
+        return db_fail(db, err, "preparing");
     sqlite3_bind_blob(st, 1, p->manifest.id, PX_SHA256_BYTES, SQLITE_STATIC);
     sqlite3_bind_blob(st, 2, p->id, PX_SHA256_BYTES, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, p->manifest.consumer_id, -1, SQLITE_STATIC);
@@ -62,7 +71,7 @@ static int record(px_admissions *a, const px_plan *p, int64_t now, px_err *err) 
         return px_fail(err, PX_E_STATE, "plan refused: manifest %s... was already admitted (a replayed plan)", hex);
     }
     if (rc != SQLITE_DONE)
-        return db_fail(a, err, "recording");
+        return db_fail(db, err, "recording");
     return 0;
 }
 
@@ -164,25 +173,30 @@ static int admit(px_admissions *a, const px_plan *p, const px_attested *att, con
     }
     px_settle_watch_free(&w);
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_exec(a->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? 0 : db_fail(a, err, "beginning");
+    sqlite3 *db = px_sqldb_conn(a->store, err);
+    if (!db) {
+        px_buf_free(&doc);
+        return -1;
+    }
+    int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? 0 : db_fail(db, err, "beginning");
     if (rc == 0)
         rc = record(a, p, now, err);
-    if (rc == 0 && sqlite3_prepare_v2(a->db, "INSERT INTO watch(manifest, deadline, doc) VALUES (?, ?, ?)", -1, &st,
+    if (rc == 0 && sqlite3_prepare_v2(db, "INSERT INTO watch(manifest, deadline, doc) VALUES (?, ?, ?)", -1, &st,
                                       NULL) != SQLITE_OK)
-        rc = db_fail(a, err, "preparing");
+        rc = db_fail(db, err, "preparing");
     if (rc == 0) {
         sqlite3_bind_blob(st, 1, p->manifest.id, PX_SHA256_BYTES, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, p->manifest.deadline);
         sqlite3_bind_text(st, 3, (const char *)doc.data, (int)doc.len, SQLITE_STATIC);
         if (sqlite3_step(st) != SQLITE_DONE)
-            rc = db_fail(a, err, "recording the watch");
+            rc = db_fail(db, err, "recording the watch");
     }
     sqlite3_finalize(st);
     px_buf_free(&doc);
-    if (rc == 0 && sqlite3_exec(a->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-        rc = db_fail(a, err, "committing");
-    if (rc && !sqlite3_get_autocommit(a->db))
-        sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
+    if (rc == 0 && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        rc = db_fail(db, err, "committing");
+    if (rc && !sqlite3_get_autocommit(db))
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
     return rc;
 }
 
@@ -196,14 +210,17 @@ int px_admissions_admit_pod(px_admissions *a, const px_plan *p, const px_atteste
 }
 
 int px_admissions_due(px_admissions *a, int64_t before, size_t max, px_settle_watch **out, size_t *n, px_err *err) {
+    sqlite3 *db = px_sqldb_conn(a->store, err);
+    if (!db)
+        return -1;
     sqlite3_stmt *st;
     *out = NULL;
     *n = 0;
-    if (sqlite3_prepare_v2(a->db,
+    if (sqlite3_prepare_v2(db,
                            "SELECT manifest, deadline, doc FROM watch WHERE settled IS NULL AND deadline <= ? "
                            "ORDER BY deadline, manifest LIMIT ?",
                            -1, &st, NULL) != SQLITE_OK)
-        return db_fail(a, err, "preparing");
+        return db_fail(db, err, "preparing");
     sqlite3_bind_int64(st, 1, before);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
     px_settle_watch *v = calloc(max + 1, sizeof *v);
@@ -233,22 +250,28 @@ int px_admissions_due(px_admissions *a, int64_t before, size_t max, px_settle_wa
 
 int px_admissions_settled(px_admissions *a, const uint8_t manifest[PX_SHA256_BYTES], const char *outcome, int64_t now,
                           px_err *err) {
+    sqlite3 *db = px_sqldb_conn(a->store, err);
+    if (!db)
+        return -1;
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(a->db, "UPDATE watch SET settled = ?, outcome = ? WHERE manifest = ? AND settled IS NULL",
+    if (sqlite3_prepare_v2(db, "UPDATE watch SET settled = ?, outcome = ? WHERE manifest = ? AND settled IS NULL",
                            -1, &st, NULL) != SQLITE_OK)
-        return db_fail(a, err, "preparing");
+        return db_fail(db, err, "preparing");
     sqlite3_bind_int64(st, 1, now);
     sqlite3_bind_text(st, 2, outcome, -1, SQLITE_STATIC);
     sqlite3_bind_blob(st, 3, manifest, PX_SHA256_BYTES, SQLITE_STATIC);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(a, err, "settling");
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(db, err, "settling");
     sqlite3_finalize(st);
     return rc;
 }
 
 int px_admissions_has(px_admissions *a, const uint8_t manifest[PX_SHA256_BYTES], px_err *err) {
+    sqlite3 *db = px_sqldb_conn(a->store, err);
+    if (!db)
+        return -1;
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(a->db, "SELECT 1 FROM admitted WHERE manifest = ?", -1, &st, NULL) != SQLITE_OK)
-        return db_fail(a, err, "preparing");
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM admitted WHERE manifest = ?", -1, &st, NULL) != SQLITE_OK)
+        return db_fail(db, err, "preparing");
     sqlite3_bind_blob(st, 1, manifest, PX_SHA256_BYTES, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
@@ -256,12 +279,12 @@ int px_admissions_has(px_admissions *a, const uint8_t manifest[PX_SHA256_BYTES],
         return 1;
     if (rc == SQLITE_DONE)
         return 0;
-    return db_fail(a, err, "reading");
+    return db_fail(db, err, "reading");
 }
 
 void px_admissions_close(px_admissions *a) {
     if (!a)
         return;
-    sqlite3_close(a->db);
+    px_sqldb_close(a->store);
     free(a);
 }

@@ -7,6 +7,8 @@
 
 #include "exec/util.h"
 #include "pixiu/dp.h"
+#include "pixiu/lambda.h"
+#include "pixiu/pir.h"
 
 #define MAP_PER_USER "per-user"
 #define MAP_SAMPLE_AGG "sample-and-aggregate"
@@ -123,11 +125,22 @@ static int datasets_name_users(const px_manifest *m, px_err *err) {
     return 0;
 }
 
-/* Fields that parse but that nothing honours yet are refused, never
- * silently dropped. */
-static int supported(const px_stage_spec *s, size_t i, px_err *err) {
-    if (s->kind == PX_STAGE_PIR)
-        return px_fail(err, PX_E_INVALID, "stage %zu: kind \"pir\" is not supported yet", i);
+/* A pir stage serves one table one POD releases (docs/pir.md): it is the
+ * task's only stage, in one partition, over one dataset at one POD, and its
+ * params name the DP result it must serve (checked by the stage's own
+ * check, as the worker will at birth). */
+static int pir_rules(const px_manifest *m, px_err *err) {
+    const px_stage_spec *s = &m->stages[0];
+    if (m->nstages != 1)
+        return px_fail(err, PX_E_INVALID, "a pir stage is the only stage of its task (it serves a table a POD "
+                       "releases), not one of %zu", m->nstages);
+    if (s->partitions != 1)
+        return px_fail(err, PX_E_INVALID, "stage 0 (pir): a pir stage has exactly one partition, not %u",
+                       s->partitions);
+    if (m->ndatasets != 1 || m->datasets[0].npods != 1)
+        return px_fail(err, PX_E_INVALID, "stage 0 (pir): a pir task reads one table dataset at one POD");
+    if (px_pir_stage_kind.check(s->params, err))
+        return px_err_prefix(err, "stage 0 (pir): ");
     return 0;
 }
 
@@ -157,9 +170,6 @@ static int pod_rules(const px_manifest *m, px_err *err) {
                            px_stage_type_name(m->stages[i].kind), k ? k - 1 : 0);
     if (k == 0)
         return 0;
-    if (k == m->nstages)
-        return px_fail(err, PX_E_INVALID, "every stage is at the PODs: a stage on an executor must collect what "
-                       "they send");
     for (size_t i = 0; i < k; i++) {
         const px_stage_spec *s = &m->stages[i];
         if (s->kind != PX_STAGE_PROVER && s->kind != PX_STAGE_WASM)
@@ -175,6 +185,9 @@ static int pod_rules(const px_manifest *m, px_err *err) {
         if (s->params && json_object_get(s->params, "deliver") && i + 1 != k)
             return px_fail(err, PX_E_INVALID, "stage %zu (wasm): only the last stage at the PODs delivers", i);
     }
+    if (k == m->nstages)
+        return px_fail(err, PX_E_INVALID, "every stage is at the PODs: a stage on an executor must collect what "
+                       "they send");
     /* A step names at most PX_LAMBDA_MAX_INPUTS inputs in its statements. */
     const px_stage_spec *c = &m->stages[k];
     size_t npods = px_manifest_pod_count(m), each = (npods + c->partitions - 1) / c->partitions;
@@ -189,7 +202,10 @@ static int pod_rules(const px_manifest *m, px_err *err) {
 int px_manifest_rules(const px_manifest *m, px_err *err) {
     int has_dp = 0;
     for (size_t i = 0; i < m->nstages; i++)
-        if (supported(&m->stages[i], i, err) || (m->stages[i].kind == PX_STAGE_GATHER && gather_rules(m, i, err)))
+        if ((m->stages[i].kind == PX_STAGE_GATHER && gather_rules(m, i, err)) ||
+            (m->stages[i].kind == PX_STAGE_PIR && (i ? px_fail(err, PX_E_INVALID, "stage %zu: a pir stage is the "
+                                                               "only stage of its task", i)
+                                                     : pir_rules(m, err))))
             return -1;
     if (pod_rules(m, err))
         return -1;

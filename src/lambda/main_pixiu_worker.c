@@ -2,13 +2,14 @@
  * through its TEE backend with the channel on fd PX_TEE_WORKER_FD.
  *
  * The stage table below is what this worker can run. Built-in stages from
- * other modules (the POD's prover, the DP stage) are added here: each is a
+ * other modules (the POD's prover, the DP stage, the PIR server) are added here: each is a
  * px_stage_kind (include/pixiu/lambda.h). */
 #include <stdio.h>
 #include <unistd.h>
 
 #include "pixiu/dp.h"
 #include "pixiu/lambda.h"
+#include "pixiu/pir.h"
 #include "pixiu/pod.h"
 
 static const px_stage_kind *const stage_table[] = {
@@ -17,6 +18,7 @@ static const px_stage_kind *const stage_table[] = {
     &px_stage_wasm,
     &px_stage_prover,
     &px_dp_stage_kind,
+    &px_pir_stage_kind,
     NULL,
 };
 

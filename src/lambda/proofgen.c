@@ -78,6 +78,13 @@ static int add_stage_reports(json_t *p, const px_stage_out *s, int at_pod) {
                    json_object_set_new(d, "limited", json_integer((json_int_t)s->dp.limited));
         bad |= !d || json_object_set_new(p, "dp", d);
     }
+    if (s && s->has_derived) {
+        json_t *d = json_object();
+        bad |= !d || json_object_set_new(d, "manifest", px_proofgen_hex(s->derived.manifest, PX_SHA256_BYTES)) ||
+               json_object_set_new(d, "result", px_proofgen_hex(s->derived.result, PX_SHA256_BYTES)) ||
+               json_object_set_new(d, "receipt", px_proofgen_hex(s->derived.receipt, PX_SHA256_BYTES));
+        bad |= !d || json_object_set_new(p, "derived", d);
+    }
     return bad ? -1 : 0;
 }
 
@@ -173,6 +180,19 @@ static int read_users(px_exec_proof *p, const json_t *counts, px_err *err) {
     return 0;
 }
 
+/* derived, when present: exactly the three digests. */
+static int read_derived(px_exec_proof *p, const json_t *d, px_err *err) {
+    if (!d)
+        return 0;
+    if (!json_is_object(d) || json_object_size(d) != 3 ||
+        px_json_hex(d, "manifest", p->derived.manifest, PX_SHA256_BYTES, err) ||
+        px_json_hex(d, "result", p->derived.result, PX_SHA256_BYTES, err) ||
+        px_json_hex(d, "receipt", p->derived.receipt, PX_SHA256_BYTES, err))
+        return px_fail(err, PX_E_INVALID, "\"derived\" must be {\"manifest\", \"result\", \"receipt\"} digests");
+    p->has_derived = 1;
+    return 0;
+}
+
 static int read_predicate(px_exec_proof *p, const json_t *pr, px_err *err) {
     const char *status;
     const json_t *inputs = json_object_get(pr, "inputs");
@@ -190,7 +210,7 @@ static int read_predicate(px_exec_proof *p, const json_t *pr, px_err *err) {
         return px_fail(err, PX_E_INVALID, "status \"%.32s\" is not a known status", status);
     memcpy(p->status, status, strlen(status) + 1);
     p->ninputs = json_array_size(inputs);
-    return read_users(p, json_object_get(pr, "counts"), err);
+    return read_users(p, json_object_get(pr, "counts"), err) || read_derived(p, json_object_get(pr, "derived"), err);
 }
 
 static int read_statement(px_exec_proof *p, const px_dsse *env, px_err *err) {

@@ -27,9 +27,9 @@
  * px_sb_work_sweep, at the next init, removes it.
  */
 #include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <sys/file.h>
+#include <fcntl.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <signal.h>
@@ -69,6 +69,27 @@ static int entry_path(const px_sandbox *sb, const px_sb_cache_id *id,
     char file[sizeof id->name + 8];
     snprintf(file, sizeof file, "obj-%s", id->name);
     return px_sb_path_join(path, sb->cache_dir, file, err);
+}
+
+int px_sb_cache_lock(const px_sandbox *sb, const px_sb_cache_id *id) {
+    char file[sizeof id->name + 8], path[PX_SANDBOX_PATH_MAX];
+    snprintf(file, sizeof file, "lck-%s", id->name);
+    if (px_sb_path_join(path, sb->cache_dir, file, NULL))
+        return -1;
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return -1;
+    while (flock(fd, LOCK_EX) < 0)
+        if (errno != EINTR) {
+            close(fd);
+            return -1;
+        }
+    return fd;
+}
+
+void px_sb_cache_unlock(int fd) {
+    if (fd >= 0)
+        close(fd); /* releases the lock */
 }
 
 static void ad_of(const px_sb_cache_id *id, uint8_t *ad, size_t *adlen) {
@@ -122,30 +143,6 @@ int px_sb_cache_put(const px_sandbox *sb, const px_sb_cache_id *id,
         rc = px_file_write_atomic(path, sealed.data, sealed.len, 0600, err);
     px_buf_free(&sealed);
     return rc;
-}
-
-/* One compile per module at a time on this machine: whoever holds the
- * entry's lock compiles; the others wait, then find the entry. Without a
- * cache directory (or a lock file) there is no lock, only duplicate work. */
-int px_sb_cache_lock(const px_sandbox *sb, const px_sb_cache_id *id) {
-    char path[PX_SANDBOX_PATH_MAX], file[sizeof id->name + 8];
-    snprintf(file, sizeof file, "lck-%s", id->name);
-    if (!sb->cache_dir[0] || px_sb_path_join(path, sb->cache_dir, file, NULL))
-        return -1;
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0)
-        return -1;
-    while (flock(fd, LOCK_EX) != 0)
-        if (errno != EINTR) {
-            close(fd);
-            return -1;
-        }
-    return fd;
-}
-
-void px_sb_cache_unlock(int fd) {
-    if (fd >= 0)
-        close(fd); /* releases the lock */
 }
 
 static int all_hex(const char *s, size_t n) {

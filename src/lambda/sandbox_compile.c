@@ -23,8 +23,19 @@
 #include "lambda/sandbox_int.h"
 #include "pixiu/crypto.h"
 
-#define COMPILE_CPU_S 120u
-#define COMPILE_AS_BYTES (4ull << 30)
+/* A compile step's CPU time and address space scale with the module (the
+ * static cost bound, wasm_cost.c, keeps each function's cost near
+ * linear): a base for the tools' start and the glue, plus a rate per MiB
+ * of module, up to a cap. Running out of either is the module's doing.
+ * Wall time depends on how busy the host is, so it is only the host's
+ * backstop (the sandbox's compile timeout, or ten times the CPU time), and
+ * running out of it is reported as the host's failure, never the module's. */
+#define COMPILE_CPU_BASE_S 10u
+#define COMPILE_CPU_PER_MIB_S 60u
+#define COMPILE_CPU_MAX_S 120u
+#define COMPILE_AS_BASE (1ull << 30)
+#define COMPILE_AS_PER_MIB (2ull << 30)
+#define COMPILE_AS_MAX (4ull << 30)
 #define COMPILE_FSIZE_BYTES (512ull << 20)
 #define TOOL_OUTPUT_MAX 4096
 
@@ -106,20 +117,42 @@ static void set_res(px_sandbox_result *res, px_sandbox_status s, px_err *err) {
     memcpy(err->msg, res->reason, sizeof err->msg);
 }
 
-/* Run one compiler step in dir; a refusal is blamed on the module. */
+void px_sb_compile_limits(size_t module_len, uint32_t timeout_ms, px_sb_compile_lim *l) {
+    uint64_t kib = (module_len + 1023) / 1024;
+    uint64_t cpu = COMPILE_CPU_BASE_S + (kib * COMPILE_CPU_PER_MIB_S + 1023) / 1024;
+    uint64_t as = COMPILE_AS_BASE + kib * (COMPILE_AS_PER_MIB / 1024);
+    l->cpu_s = cpu < COMPILE_CPU_MAX_S ? cpu : COMPILE_CPU_MAX_S;
+    l->as_bytes = as < COMPILE_AS_MAX ? as : COMPILE_AS_MAX;
+    l->wall_ms = timeout_ms ? timeout_ms : (uint32_t)(10000 * l->cpu_s);
+}
+
+/* Run one compiler step in dir, isolated (sandbox_isolate.c) and limited
+ * for a module of module_len bytes; a refusal is blamed on the module. */
 static int compile_step(const px_sandbox *sb, const char *const *argv,
-                        const char *dir, const char *what,
+                        const char *dir, size_t module_len, const char *what,
                         px_sandbox_result *res, px_err *err) {
     px_buf errout = PX_BUF_INIT;
     px_sb_env env;
     px_sb_tool_env(sb, dir, &env);
+    px_sb_compile_lim lim;
+    px_sb_compile_limits(module_len, sb->compile_timeout_ms, &lim);
+    px_sb_isolation *iso = malloc(sizeof *iso);
+    if (!iso || px_sb_isolation_prepare(iso, sb, dir, err)) {
+        if (!iso)
+            px_fail(err, PX_E_NOMEM, "out of memory");
+        free(iso);
+        set_res(res, PX_SB_INTERNAL, err);
+        return -1;
+    }
     px_sb_proc p = {.argv = argv, .envp = env.envp, .cwd = dir, .stdin_fd = -1,
-                    .timeout_ms = sb->compile_timeout_ms,
-                    .cpu_s = COMPILE_CPU_S, .as_bytes = COMPILE_AS_BYTES,
+                    .iso = iso, .timeout_ms = lim.wall_ms,
+                    .cpu_s = lim.cpu_s, .as_bytes = lim.as_bytes,
                     .fsize_bytes = COMPILE_FSIZE_BYTES,
                     .max_stdout = TOOL_OUTPUT_MAX,
                     .max_stderr = TOOL_OUTPUT_MAX, .errout = &errout};
-    if (px_sb_spawn(&p, err)) {
+    int spawned = px_sb_spawn(&p, err);
+    free(iso);
+    if (spawned) {
         px_buf_free(&errout);
         set_res(res, PX_SB_INTERNAL, err);
         return -1;
@@ -127,10 +160,17 @@ static int compile_step(const px_sandbox *sb, const char *const *argv,
     char line[160];
     px_sb_first_line(&errout, line, sizeof line);
     px_buf_free(&errout);
-    if (p.timed_out || (WIFSIGNALED(p.wstatus) &&
-                        WTERMSIG(p.wstatus) == SIGXCPU)) {
+    if (p.timed_out) {
+        px_fail(err, PX_E_UNAVAILABLE, "%s ran out of wall time (%u s, the "
+                "host is too busy): not the module's doing", what,
+                (unsigned)(lim.wall_ms / 1000));
+        set_res(res, PX_SB_INTERNAL, err);
+        return -1;
+    }
+    if (WIFSIGNALED(p.wstatus) && WTERMSIG(p.wstatus) == SIGXCPU) {
         px_fail(err, PX_E_LIMIT, "invalid wasm module: %s exceeded the "
-                                 "compile limits", what);
+                "compile limits (%llu s of CPU for a module of %zu KiB)", what,
+                (unsigned long long)lim.cpu_s, (module_len + 1023) / 1024);
         set_res(res, PX_SB_INVALID_MODULE, err);
         return -1;
     }
@@ -143,6 +183,11 @@ static int compile_step(const px_sandbox *sb, const char *const *argv,
                 "(signal %d, %s)%s%s", what, sig, strsignal(sig),
                 line[0] ? ": " : "", line);
         set_res(res, PX_SB_INVALID_MODULE, err);
+        return -1;
+    }
+    if (WEXITSTATUS(p.wstatus) == 126 && !strcmp(line, "could not enter the compile isolation")) {
+        px_fail(err, PX_E_INTERNAL, "%s could not be isolated (seccomp or Landlock refused)", what);
+        set_res(res, PX_SB_INTERNAL, err);
         return -1;
     }
     if (WEXITSTATUS(p.wstatus) == 127) {
@@ -187,7 +232,7 @@ static int build_object(const px_sandbox *sb, const px_buf *stripped,
     }
     const char *w2c[] = {sb->wasm2c, "task.wasm", "-n", "pixiu_task", "-o",
                          "task.c", NULL};
-    if (compile_step(sb, w2c, dir, "wasm2c", res, err))
+    if (compile_step(sb, w2c, dir, stripped->len, "wasm2c", res, err))
         return -1;
     const char *cc[NCC_FLAGS + 7];
     size_t k = 0;
@@ -199,7 +244,7 @@ static int build_object(const px_sandbox *sb, const px_buf *stripped,
     cc[k++] = "task.c";
     cc[k++] = "glue.c";
     cc[k] = NULL;
-    if (compile_step(sb, cc, dir, "the C compiler", res, err))
+    if (compile_step(sb, cc, dir, stripped->len, "the C compiler", res, err))
         return -1;
     if (px_sb_path_join(p, dir, "task.so", err) ||
         px_file_read(p, COMPILE_FSIZE_BYTES, so, err)) {
@@ -257,24 +302,27 @@ int px_sandbox_compile(const px_sandbox *sb, const uint8_t *m, size_t n,
     }
     px_sb_cache_id id;
     px_sb_cache_key(m, n, sb->toolchain, &id);
-    int rc = 0, lock = -1;
+    int rc = 0;
     if (px_sb_cache_get(sb, &id, &so, NULL) == 0) {
-        res->cached = 1;
-    } else if (px_buf_reset(&so), (lock = px_sb_cache_lock(sb, &id)) >= 0 &&
-                                      px_sb_cache_get(sb, &id, &so, NULL) == 0) {
-        /* Another process compiled it while this one waited. */
         res->cached = 1;
     } else {
         /* Missing, or refused (tampered, corrupt): compile, and replace
          * the entry. A cache that cannot be written only costs the next
-         * run a compile. */
+         * run a compile. Another process compiling the same module is
+         * waited for, and its object taken. */
+        int lock = px_sb_cache_lock(sb, &id);
         px_buf_reset(&so);
-        rc = compile_in_memory(sb, &stripped, info.nimports > 0, &so, res,
-                               err);
-        if (!rc)
-            px_sb_cache_put(sb, &id, &so, NULL);
+        if (lock >= 0 && px_sb_cache_get(sb, &id, &so, NULL) == 0) {
+            res->cached = 1;
+        } else {
+            px_buf_reset(&so);
+            rc = compile_in_memory(sb, &stripped, info.nimports > 0, &so, res,
+                                   err);
+            if (!rc)
+                px_sb_cache_put(sb, &id, &so, NULL);
+        }
+        px_sb_cache_unlock(lock);
     }
-    px_sb_cache_unlock(lock);
     px_memzero(&id, sizeof id);
     if (!rc && px_sandbox_object_from_bytes(so.data, so.len, obj, err)) {
         set_res(res, PX_SB_INTERNAL, err);

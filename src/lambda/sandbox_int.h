@@ -7,8 +7,32 @@
 
 #include "pixiu/sandbox.h"
 
+/* What a compile step runs under besides its rlimits (sandbox_isolate.c):
+ * a seccomp deny-list and a Landlock ruleset, prepared before fork. */
+#define PX_SB_ISO_PATHS_MAX 12
+#define PX_SB_ISO_LANDLOCK 1u
+#define PX_SB_ISO_SECCOMP 2u
+typedef struct px_sb_isolation {
+    const void *prog; /* struct sock_filter[prog_len] */
+    unsigned short prog_len;
+    int ll_abi; /* the kernel's Landlock ABI, 0: none */
+    char paths[PX_SB_ISO_PATHS_MAX][PX_SANDBOX_PATH_MAX];
+    uint64_t access[PX_SB_ISO_PATHS_MAX];
+    size_t npaths;
+} px_sb_isolation;
+
+/* The rules for a compile in work_dir with sb's tools. */
+int px_sb_isolation_prepare(px_sb_isolation *iso, const px_sandbox *sb, const char *work_dir, px_err *err);
+/* One more tree the tools may use (Landlock access bits). */
+void px_sb_isolation_allow(px_sb_isolation *iso, const char *path, uint64_t access);
+/* In the child (system calls only): no new privileges, Landlock if the
+ * kernel has it, then the seccomp filter. PX_SB_ISO_* of what holds. */
+unsigned px_sb_isolation_enter(const px_sb_isolation *iso);
+
 typedef struct px_sb_proc {
     /* in */
+    const px_sb_isolation *iso; /* NULL: none; else the child exits 126 if
+                                   it cannot enter it (fail closed) */
     const char *const *argv; /* argv[0] is looked up in PATH */
     char *const *envp;       /* NULL: inherit; else argv[0] must be a path */
     const char *cwd;         /* NULL: inherit */
@@ -38,6 +62,14 @@ int px_sb_spawn(px_sb_proc *p, px_err *err);
 /* A sealed memfd holding data, positioned at 0; -1 on failure. */
 int px_sb_memfd(const char *name, const uint8_t *data, size_t n, px_err *err);
 
+/* A compile step's limits for a module of module_len bytes (CPU s,
+ * address space, wall ms within timeout_ms; sandbox_compile.c). */
+typedef struct px_sb_compile_lim {
+    uint64_t cpu_s, as_bytes;
+    uint32_t wall_ms;
+} px_sb_compile_lim;
+void px_sb_compile_limits(size_t module_len, uint32_t timeout_ms, px_sb_compile_lim *l);
+
 /* The fixed environment compilers run in (see sandbox_tools.c). */
 typedef struct px_sb_env {
     char path[PX_SANDBOX_PATH_MAX + 32];
@@ -65,9 +97,10 @@ int px_sb_cache_get(const px_sandbox *sb, const px_sb_cache_id *id,
                     px_buf *object, px_err *err);
 int px_sb_cache_put(const px_sandbox *sb, const px_sb_cache_id *id,
                     const px_buf *object, px_err *err);
-/* Hold the entry's compile lock (an fd, -1 when there is none) until
- * px_sb_cache_unlock: concurrent compiles of one module wait for the
- * first and then read its entry. */
+/* One compile per module at a time on this cache, across processes: the
+ * instances of many tasks with the same code wait for the first compile
+ * and then find its object, instead of all compiling at once. Returns a
+ * descriptor holding the lock (-1: none could be had; compile anyway). */
 int px_sb_cache_lock(const px_sandbox *sb, const px_sb_cache_id *id);
 void px_sb_cache_unlock(int fd);
 /* Remove plaintext objects and compile directories of earlier versions. */

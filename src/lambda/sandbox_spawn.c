@@ -48,6 +48,14 @@ static void child(const px_sb_proc *p, int fds[NPIPES][2]) {
     set_limit(RLIMIT_FSIZE, p->fsize_bytes);
     set_limit(RLIMIT_CORE, 0);
     signal(SIGPIPE, SIG_DFL);
+    if (p->iso) {
+        unsigned bits = px_sb_isolation_enter(p->iso);
+        if (!(bits & PX_SB_ISO_SECCOMP) || (p->iso->ll_abi > 0 && !(bits & PX_SB_ISO_LANDLOCK))) {
+            static const char msg[] = "could not enter the compile isolation\n";
+            (void)!write(2, msg, sizeof msg - 1);
+            _exit(126);
+        }
+    }
     if (p->envp)
         execve(p->argv[0], (char *const *)p->argv, p->envp);
     else

@@ -96,10 +96,15 @@ int px_lambda_new(px_lambda **out, const px_stage_kind *const *table, const uint
 }
 
 static void pending_free(struct px_step_pending *p);
+static void drop_state(const px_lambda *l, struct px_step_pending *s);
 
 void px_lambda_free(px_lambda *l) {
     if (!l)
         return;
+    if (l->pending)
+        drop_state(l, l->pending);
+    if (l->serve_state && l->kind && l->kind->state_free)
+        l->kind->state_free(l->serve_state);
     pending_free(l->pending);
     px_stage_config_free(&l->config);
     free(l->sandbox);
@@ -187,6 +192,13 @@ static void drop_inputs(step_state *s) {
     px_memzero(s->task_key, sizeof s->task_key);
     px_memzero(s->commit_r, sizeof s->commit_r);
     px_memzero(s->delivery_r, sizeof s->delivery_r);
+}
+
+/* A serving kind's state lives on only with a released ok step. */
+static void drop_state(const px_lambda *l, step_state *s) {
+    if (s->out.state && l->kind && l->kind->state_free)
+        l->kind->state_free(s->out.state);
+    s->out.state = NULL;
 }
 
 static void drop_sealed(step_state *s) {
@@ -413,6 +425,8 @@ static int decide(px_lambda *l, step_state *s, px_err *err) {
         set_failure(s, PX_STATUS_INTERNAL, &why, s->subject);
         ok = 0;
     }
+    if (!ok)
+        drop_state(l, s);
     int64_t finished = s->finished ? s->finished : px_now_ms();
     px_proof_draft d = {l, s->in, s->nreport, &s->out, s->status, ok ? NULL : s->reason, s->subject, s->started,
                         finished, ok && l->config.has_inbox ? s->delivery : NULL};
@@ -522,6 +536,7 @@ int px_lambda_release(px_lambda *l, const px_lambda_logged *shown, px_step_resul
         /* The proof reached the log too late: the output stays here. */
         l->phase = PX_PHASE_DONE;
         drop_sealed(s);
+        drop_state(l, s);
         return px_fail(err, PX_E_DENIED, "releasing nothing: %s", why.msg);
     }
     if (px_buf_append(&res->proof, s->proof.data, s->proof.len, err) ||
@@ -539,6 +554,12 @@ int px_lambda_release(px_lambda *l, const px_lambda_logged *shown, px_step_resul
     snprintf(res->status, sizeof res->status, "%s", s->status);
     res->proof_index = shown->index;
     l->phase = PX_PHASE_DONE;
+    if (s->ok && s->out.state && l->kind->serve) {
+        l->serve_state = s->out.state;
+        s->out.state = NULL;
+        memcpy(l->serve_commit, s->subject, PX_SHA256_BYTES);
+    }
+    drop_state(l, s);
     return 0;
 }
 

@@ -277,10 +277,52 @@ int px_lambda_host_step(px_lambda_host *h, const uint8_t *sealed_code, size_t co
     px_buf_free(&payload);
     if (rc == 0)
         rc = drive(h, log, res, err);
-    px_tee_worker_finish(&h->worker, 1, NULL, NULL);
+    if (rc == 0 && res->ok && h->serve)
+        h->serving = 1; /* the worker stays, answering requests */
+    else
+        px_tee_worker_finish(&h->worker, 1, NULL, NULL);
     if (rc)
         px_step_result_free(res);
     return rc;
+}
+
+int px_lambda_host_serve(px_lambda_host *h, const uint8_t manifest[PX_SHA256_BYTES],
+                         const uint8_t output_commit[PX_SHA256_BYTES], const uint8_t *req, size_t len,
+                         px_buf *resp, uint8_t sig[PX_SIGN_BYTES], px_err *err) {
+    if (!h->serving)
+        return px_fail(err, PX_E_STATE, "the λ instance is not serving");
+    px_bytes f[2];
+    size_t n = 0;
+    px_buf payload = PX_BUF_INIT;
+    px_bytes q = {req, len};
+    int type = 0, broken = 1;
+    int rc = px_wire_send(h->worker.fd, PX_MSG_SERVE, &q, 1, err) ||
+             px_wire_recv(h->worker.fd, h->timeout_ms, &type, &payload, err);
+    if (rc == 0 && type == PX_MSG_ERROR) {
+        broken = 0; /* the worker refused this request and goes on */
+        if (px_wire_split(payload.data, payload.len, f, 1, &n, NULL) || n != 1)
+            rc = px_fail(err, PX_E_INVALID, "the λ instance refused the request (malformed reason)");
+        else
+            rc = px_fail(err, PX_E_INVALID, "the λ instance refused the request: %.*s",
+                         (int)(f[0].n > 200 ? 200 : f[0].n), (const char *)f[0].p);
+    } else if (rc == 0 && (type != PX_MSG_SERVED || px_wire_split(payload.data, payload.len, f, 2, &n, err) ||
+                           n != 2 || f[1].n != PX_SIGN_BYTES)) {
+        rc = px_fail(err, PX_E_INVALID, "the λ worker sent a malformed SERVED message");
+    } else if (rc == 0 &&
+               px_serve_verify(f[1].p, manifest, output_commit, req, len, f[0].p, f[0].n, h->sign_pk, err)) {
+        rc = -1;
+    } else if (rc == 0) {
+        rc = px_buf_append(resp, f[0].p, f[0].n, err);
+        if (rc == 0)
+            memcpy(sig, f[1].p, PX_SIGN_BYTES);
+        broken = rc != 0;
+    }
+    px_buf_free(&payload);
+    if (rc && broken) {
+        h->serving = 0;
+        px_tee_worker_finish(&h->worker, 1, NULL, NULL);
+    }
+    return rc ? -1 : 0;
 }
 
 void px_lambda_host_free(px_lambda_host *h) {

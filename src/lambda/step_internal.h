@@ -20,6 +20,10 @@ struct px_lambda {
     int have_evidence;
     int phase;                      /* PX_PHASE_* */
     struct px_step_pending *pending; /* the step between its phases (step.c) */
+    /* A serving kind after a released ok step (serve.c): the state its run
+     * left and the commitment of the output it released. */
+    void *serve_state;
+    uint8_t serve_commit[PX_SHA256_BYTES];
 };
 
 /* Where an instance is in its one step. */

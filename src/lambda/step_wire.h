@@ -17,6 +17,12 @@
  *   worker -> host  RESULT    proof, then one sealed output per successor
  *   worker -> host  ERROR     one line (no proof, or nothing shown in the log)
  *
+ * then, for a serving kind whose step succeeded, until the deadline:
+ *   host -> worker  SERVE     a request
+ *   worker -> host  SERVED    the response, its signature by the instance
+ *   worker -> host  ERROR     one line: that request is refused (the worker
+ *                             goes on serving)
+ *
  * Both sides treat every frame as hostile; see docs/lambda.md. */
 #ifndef PIXIU_LAMBDA_STEP_WIRE_H
 #define PIXIU_LAMBDA_STEP_WIRE_H
@@ -32,7 +38,9 @@ enum {
     PX_MSG_ERROR = 6,
     PX_MSG_ACCEPTED = 7,
     PX_MSG_OUTCOME = 8,
-    PX_MSG_LOGGED = 9
+    PX_MSG_LOGGED = 9,
+    PX_MSG_SERVE = 10,
+    PX_MSG_SERVED = 11
 };
 
 #define PX_WIRE_CHECKPOINT_MAX (64u << 10) /* a checkpoint note with its cosignatures */

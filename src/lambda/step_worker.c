@@ -136,6 +136,38 @@ static int send_result(int fd, const px_step_result *res, px_err *err) {
     return px_wire_send(fd, PX_MSG_RESULT, f, n, err);
 }
 
+/* After a released ok step, a serving kind answers SERVE requests until
+ * its deadline; a refused request gets an ERROR and the next one is read.
+ * The read blocks (the worker's filter has no poll): the worker ends when
+ * the node closes the channel, or at the first request after the deadline
+ * (the node drops instances past their deadline anyway). */
+static void serve_loop(int fd, px_lambda *l) {
+    px_buf payload = PX_BUF_INIT, resp = PX_BUF_INIT;
+    while (px_lambda_serving(l)) {
+        int type = 0;
+        px_err err = {0};
+        if (px_wire_recv(fd, -1, &type, &payload, &err))
+            break;
+        px_bytes f[1] = {{NULL, 0}};
+        size_t n = 0;
+        uint8_t sig[PX_SIGN_BYTES];
+        px_buf_reset(&resp);
+        if (type != PX_MSG_SERVE)
+            px_fail(&err, PX_E_INVALID, "expected a SERVE message, got %d", type);
+        else if (px_wire_split(payload.data, payload.len, f, 1, &n, &err) == 0 && n != 1)
+            px_fail(&err, PX_E_INVALID, "SERVE message is malformed");
+        if (err.code == PX_OK && px_lambda_serve(l, f[0].p, f[0].n, &resp, sig, &err) == 0) {
+            px_bytes out[2] = {{resp.data, resp.len}, {sig, sizeof sig}};
+            if (px_wire_send(fd, PX_MSG_SERVED, out, 2, &err))
+                break;
+        } else {
+            send_error(fd, &err);
+        }
+    }
+    px_buf_free(&resp);
+    px_buf_free(&payload);
+}
+
 int px_lambda_worker_main(int fd, const px_stage_kind *const *table, const px_tee_backend *backend) {
     px_err err = {0};
     unsigned isolation = 0;
@@ -169,6 +201,8 @@ int px_lambda_worker_main(int fd, const px_stage_kind *const *table, const px_te
         send_error(fd, &err);
     else if (send_result(fd, &res, &err) == 0)
         status = 0;
+    if (status == 0 && res.ok && px_lambda_serving(l))
+        serve_loop(fd, l);
     px_step_result_free(&res);
     px_lambda_free(l);
     if (m)

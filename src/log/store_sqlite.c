@@ -8,6 +8,7 @@
 
 #include <sqlite3.h>
 
+#include "core/sqldb.h"
 #include "log/store.h"
 
 #define READERS_MAX 8
@@ -317,7 +318,10 @@ int px_log_store_sqlite_open(px_log_store **out, const char *path, px_err *err) 
     }
     s->base.ops = &SQ_OPS;
     pthread_mutex_init(&s->mu, NULL);
-    if (sq_open_conn(path, &s->w, err))
+    /* Private, and checked before anything is served from it: a damaged
+     * log is refused, never extended. */
+    if (px_private_store(path, err) || sq_open_conn(path, &s->w, err) ||
+        px_sqldb_check(s->w, "log store", path, err))
         goto fail;
     if (sqlite3_exec(s->w, SCHEMA, NULL, NULL, NULL) != SQLITE_OK) {
         sq_fail(err, s->w, "creating tables");
@@ -334,7 +338,8 @@ int px_log_store_sqlite_open(px_log_store **out, const char *path, px_err *err) 
     *out = &s->base;
     return 0;
 fail:
-    px_err_prefix(err, "%s: ", path);
+    if (err && !strstr(err->msg, path))
+        px_err_prefix(err, "%s: ", path);
     sq_close(&s->base);
     return -1;
 }

@@ -10,14 +10,20 @@
 #include <string.h>
 #include <time.h>
 
+#include <pthread.h>
 #include <sqlite3.h>
 
+#include "core/sqldb.h"
 #include "pixiu/log.h"
 
-#define BUSY_TIMEOUT_MS 10000
+#define BUSY_TIMEOUT_MS 30000
 
+/* A connection per thread (core/sqldb.h); add() is also serialised by mu,
+ * so concurrent requests for one origin queue behind each other instead of
+ * failing the busy timeout, and the second sees the first's state. */
 struct px_witness {
-    sqlite3 *db;
+    px_sqldb *store;
+    pthread_mutex_t mu;
     px_signer key;
 };
 
@@ -25,22 +31,29 @@ static int db_fail(px_err *err, sqlite3 *db, const char *what) {
     return px_fail(err, PX_E_IO, "witness: %s: %s", what, sqlite3_errmsg(db));
 }
 
+static int init(sqlite3 *db, void *ctx, px_err *err) {
+    if (sqlite3_exec(db,
+                     "CREATE TABLE IF NOT EXISTS witnessed(origin TEXT PRIMARY KEY, size INTEGER NOT NULL,"
+                     "  root BLOB NOT NULL, note BLOB NOT NULL);",
+                     NULL, NULL, NULL) != SQLITE_OK)
+        return db_fail(err, db, "creating the table");
+    return 0;
+}
+
 int px_witness_open(px_witness **out, const char *path, const px_signer *key, px_err *err) {
     px_witness *w = calloc(1, sizeof *w);
     if (!w)
         return px_fail(err, PX_E_NOMEM, "out of memory");
-    w->key = *key;
-    if (sqlite3_open_v2(path, &w->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK ||
-        sqlite3_exec(w->db,
-                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-                     "CREATE TABLE IF NOT EXISTS witnessed(origin TEXT PRIMARY KEY, size INTEGER NOT NULL,"
-                     "  root BLOB NOT NULL, note BLOB NOT NULL);",
-                     NULL, NULL, NULL) != SQLITE_OK) {
-        db_fail(err, w->db, path);
-        px_witness_close(w);
+    px_sqldb_opts o = {.what = "witness database",
+                       .conn_sql = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL",
+                       .init = init,
+                       .busy_ms = BUSY_TIMEOUT_MS};
+    if (px_sqldb_open(&w->store, path, &o, err)) {
+        free(w);
         return -1;
     }
-    sqlite3_busy_timeout(w->db, BUSY_TIMEOUT_MS);
+    pthread_mutex_init(&w->mu, NULL);
+    w->key = *key;
     *out = w;
     return 0;
 }
@@ -48,17 +61,18 @@ int px_witness_open(px_witness **out, const char *path, const px_signer *key, px
 void px_witness_close(px_witness *w) {
     if (!w)
         return;
-    sqlite3_close(w->db);
+    px_sqldb_close(w->store);
+    pthread_mutex_destroy(&w->mu);
     px_signer_wipe(&w->key);
     free(w);
 }
 
 /* The stored (size, root) for origin; *found = 0 when none. */
-static int load_state(px_witness *w, const char *origin, int *found, uint64_t *size,
+static int load_state(sqlite3 *db, const char *origin, int *found, uint64_t *size,
                       uint8_t root[PX_LOG_HASH_BYTES], px_err *err) {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(w->db, "SELECT size, root FROM witnessed WHERE origin=?1", -1, &st, NULL) != SQLITE_OK)
-        return db_fail(err, w->db, "reading state");
+    if (sqlite3_prepare_v2(db, "SELECT size, root FROM witnessed WHERE origin=?1", -1, &st, NULL) != SQLITE_OK)
+        return db_fail(err, db, "reading state");
     sqlite3_bind_text(st, 1, origin, -1, SQLITE_STATIC);
     int r = sqlite3_step(st), rc = 0;
     *found = 0;
@@ -67,22 +81,22 @@ static int load_state(px_witness *w, const char *origin, int *found, uint64_t *s
         *size = (uint64_t)sqlite3_column_int64(st, 0);
         memcpy(root, sqlite3_column_blob(st, 1), PX_LOG_HASH_BYTES);
     } else if (r != SQLITE_DONE) {
-        rc = db_fail(err, w->db, "reading state");
+        rc = db_fail(err, db, "reading state");
     }
     sqlite3_finalize(st);
     return rc;
 }
 
-static int save_state(px_witness *w, const px_checkpoint *cp, const char *note, size_t len, px_err *err) {
+static int save_state(sqlite3 *db, const px_checkpoint *cp, const char *note, size_t len, px_err *err) {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(w->db, "INSERT OR REPLACE INTO witnessed(origin, size, root, note) VALUES(?1, ?2, ?3, ?4)",
+    if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO witnessed(origin, size, root, note) VALUES(?1, ?2, ?3, ?4)",
                            -1, &st, NULL) != SQLITE_OK)
-        return db_fail(err, w->db, "saving state");
+        return db_fail(err, db, "saving state");
     sqlite3_bind_text(st, 1, cp->origin, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)cp->size);
     sqlite3_bind_blob(st, 3, cp->root, PX_LOG_HASH_BYTES, SQLITE_STATIC);
     sqlite3_bind_blob(st, 4, note, (int)len, SQLITE_STATIC);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(err, w->db, "saving state");
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(err, db, "saving state");
     sqlite3_finalize(st);
     return rc;
 }
@@ -120,30 +134,35 @@ int px_witness_add(px_witness *w, const px_verifier *log_key, const char *note, 
     if (px_checkpoint_open(&cp, note, len, log_key, NULL, err))
         return px_err_prefix(err, "witness: ");
     px_note n = {0};
-    int rc = -1, in_tx = 0;
+    int rc = -1, in_tx = 0, locked = 0;
+    sqlite3 *db = NULL;
     if (px_note_parse(&n, note, len, err))
         goto out;
-    if (sqlite3_exec(w->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
-        db_fail(err, w->db, "begin");
+    if (!(db = px_sqldb_conn(w->store, err)))
+        goto out;
+    pthread_mutex_lock(&w->mu);
+    locked = 1;
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+        db_fail(err, db, "begin");
         goto out;
     }
     in_tx = 1;
     int found;
     uint64_t size = 0;
     uint8_t root[PX_LOG_HASH_BYTES];
-    if (load_state(w, cp.origin, &found, &size, root, err) ||
+    if (load_state(db, cp.origin, &found, &size, root, err) ||
         check_successor(found, size, root, &cp, old_size, proof, nproof, err) ||
         px_cosign_note(&n, &w->key, (uint64_t)time(NULL), err))
         goto out;
     px_buf signed_note = PX_BUF_INIT;
     if (px_note_format(&n, &signed_note, err) ||
-        save_state(w, &cp, (const char *)signed_note.data, signed_note.len, err)) {
+        save_state(db, &cp, (const char *)signed_note.data, signed_note.len, err)) {
         px_buf_free(&signed_note);
         goto out;
     }
-    if (sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+    if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
         px_buf_free(&signed_note);
-        db_fail(err, w->db, "commit");
+        db_fail(err, db, "commit");
         goto out;
     }
     in_tx = 0;
@@ -151,7 +170,9 @@ int px_witness_add(px_witness *w, const px_verifier *log_key, const char *note, 
     px_buf_free(&signed_note);
 out:
     if (in_tx)
-        sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    if (locked)
+        pthread_mutex_unlock(&w->mu);
     px_note_free(&n);
     px_checkpoint_free(&cp);
     return rc;
@@ -161,7 +182,8 @@ int px_witness_size(px_witness *w, const char *origin, uint64_t *size, px_err *e
     int found;
     uint8_t root[PX_LOG_HASH_BYTES];
     *size = 0;
-    return load_state(w, origin, &found, size, root, err);
+    sqlite3 *db = px_sqldb_conn(w->store, err);
+    return db ? load_state(db, origin, &found, size, root, err) : -1;
 }
 
 int px_witness_cosigner(px_witness *w, px_cosigner *c) {

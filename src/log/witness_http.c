@@ -16,6 +16,7 @@
 #define WITNESS_PROOF_MAX 63
 #define RESP_MAX (1u << 20)
 #define TIMEOUT_MS 10000
+#define WITNESS_ROUNDS 8
 
 typedef struct add_req {
     uint64_t old;
@@ -160,12 +161,22 @@ static void handle_add(px_witness_service *svc, add_req *rq, const px_http_reque
 
 /* ---- client -------------------------------------------------------------------- */
 
-static int post(const char *url, const px_buf *body, int *status, px_buf *out, px_err *err) {
+/* The plain C2SP transport: POST <url>/add-checkpoint. */
+static int plain_post(void *ctx, const uint8_t *body, size_t len, int *status, px_buf *out, px_err *err) {
     char full[2048];
-    if ((size_t)snprintf(full, sizeof full, "%s/add-checkpoint", url) >= sizeof full)
+    if ((size_t)snprintf(full, sizeof full, "%s/add-checkpoint", (const char *)ctx) >= sizeof full)
         return px_fail(err, PX_E_INVALID, "witness URL too long");
     px_http_header h[] = {{"Content-Type", "text/plain; charset=utf-8"}};
-    return px_http_call("POST", full, h, 1, body->data, body->len, TIMEOUT_MS, RESP_MAX, status, out, err);
+    return px_http_call("POST", full, h, 1, body, len, TIMEOUT_MS, RESP_MAX, status, out, err);
+}
+
+typedef struct transport {
+    px_witness_post_fn post;
+    void *ctx;
+} transport;
+
+static int post(const transport *t, const px_buf *body, int *status, px_buf *out, px_err *err) {
+    return t->post(t->ctx, body->data, body->len, status, out, err);
 }
 
 /* Proof lines for the request body: one base64 hash per line. */
@@ -182,7 +193,7 @@ static int proof_lines(px_log_proof_fn proof, void *ctx, uint64_t from, uint64_t
 
 /* One add-checkpoint round: 0 on success (lines appended to out), 1 when
  * the witness is at another size (*have set), -1 on refusal or error. */
-static int request_round(const char *url, const char *note, size_t len, px_log_proof_fn proof, void *ctx,
+static int request_round(const transport *url, const char *note, size_t len, px_log_proof_fn proof, void *ctx,
                          uint64_t old, uint64_t size, uint64_t *have, px_buf *out, px_err *err) {
     px_buf body = PX_BUF_INIT, resp = PX_BUF_INIT;
     int status = 0, rc = -1;
@@ -213,24 +224,36 @@ out:
 
 int px_witness_request(const char *url, const char *note, size_t len, px_log_proof_fn proof, void *ctx,
                        uint64_t *old, px_buf *out, px_err *err) {
+    return px_witness_request_via(plain_post, (void *)url, note, len, proof, ctx, old, out, err);
+}
+
+int px_witness_request_via(px_witness_post_fn send, void *send_ctx, const char *note, size_t len,
+                           px_log_proof_fn proof, void *ctx, uint64_t *old, px_buf *out, px_err *err) {
+    transport t = {send, send_ctx}, *url = &t;
     char origin[PX_LOG_ORIGIN_MAX + 1];
     uint64_t size, have = 0;
     if (note_origin(note, len, origin, &size, err))
         return -1;
     if (*old > size)
         *old = 0;
-    /* A 409 tells the witness's real size: then one retry from there. */
+    /* A 409 tells the witness's real size: go on from there. Other parties
+     * asking the same witness at the same time move it on between our
+     * rounds (a race, not a fork), so a size that changed is followed a
+     * few times; the same size twice is a real conflict. */
     int rc = request_round(url, note, len, proof, ctx, *old, size, &have, out, err);
-    if (rc == 1) {
+    for (int round = 0; rc == 1 && round < WITNESS_ROUNDS; round++) {
         if (have > size)
-            return px_fail(err, PX_E_VERIFY, "witness has cosigned size %llu, larger than this checkpoint (%llu)",
+            return px_fail(err, PX_E_STATE, "witness has cosigned size %llu, larger than this checkpoint (%llu)",
                            (unsigned long long)have, (unsigned long long)size);
+        if (have == *old)
+            return px_fail(err, PX_E_VERIFY, "witness conflict at size %llu: two roots for one size",
+                           (unsigned long long)have);
         *old = have;
         rc = request_round(url, note, len, proof, ctx, have, size, &have, out, err);
-        if (rc == 1)
-            return px_fail(err, PX_E_VERIFY, "witness conflict at size %llu: two roots for one size, or a race",
-                           (unsigned long long)have);
     }
+    if (rc == 1)
+        return px_fail(err, PX_E_STATE, "witness kept moving (now at size %llu) while asked to cosign size %llu",
+                       (unsigned long long)have, (unsigned long long)size);
     if (rc == 0)
         *old = size;
     return rc;

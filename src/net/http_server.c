@@ -1,27 +1,54 @@
 /* PIXIU HTTP server: libmicrohttpd behind the small contract of http.h.
  *
- * Each request is collected whole (bounded by max_body) and handed to the
- * caller's handler once; the handler fills a px_http_response. By default
- * every connection gets its own thread, so a handler may block (for
- * instance until an append is durable) without stalling other clients.
+ * Each request is collected whole (bounded by its body limit) and handed
+ * to the caller's handler once; the handler fills a px_http_response. By
+ * default every connection gets its own thread, so a handler may block
+ * (for instance until an append is durable) without stalling other clients.
+ *
+ * The front door, before any handler runs: a gate decides on each request
+ * from its headers alone (who signed it, which route) and sets its body
+ * limit, so nothing unauthenticated is ever buffered beyond what the gate
+ * allows; connections are bounded in total and per client address; and a
+ * connection must deliver its whole request header within a deadline, so
+ * clients that trickle a header line now and then cannot hold slots: a
+ * watchdog thread shuts such connections down (libmicrohttpd's own timeout
+ * is reset by every byte that arrives).
  */
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 
 #include <microhttpd.h>
 
 #include "pixiu/http.h"
 
-#define PX_HTTP_MAX_CONNECTIONS 1024
 #define PX_HTTP_CONN_TIMEOUT_S 60
 #define PX_HTTP_URI_MAX 8192
+#define PX_HTTP_WATCH_MS 250
+
+/* One open connection, as the watchdog sees it. */
+typedef struct px_http_conn {
+    struct px_http_conn *prev, *next;
+    int fd;
+    uint64_t since_ns; /* connection start, or the end of its last request */
+    int in_request;    /* headers complete: the deadline no longer applies */
+    int cut;           /* shut down by the watchdog */
+} px_http_conn;
 
 struct px_http_server {
     struct MHD_Daemon *mhd;
     px_http_server_opts opts;
     uint16_t port;
+    pthread_mutex_t mu; /* conns, stopping */
+    pthread_cond_t cv;
+    px_http_conn *conns;
+    int stopping, watching;
+    pthread_t watchdog;
+    unsigned long cut; /* connections shut for a late header, for tests and logs */
 };
 
 /* Per-request state, created by the URI callback before any header is read
@@ -29,10 +56,93 @@ struct px_http_server {
 typedef struct px_http_ctx {
     char *uri;      /* raw request target, as sent */
     px_buf body;
-    int too_large;  /* body exceeded max_body: answer 413, drop the rest */
+    size_t limit;   /* this request's body limit (the gate's) */
+    void *token;    /* the gate's, for the handler and done */
+    int has_token;
+    int too_large;  /* body exceeded the limit: answer 413, drop the rest */
     int answered;   /* a response is already queued */
     int started;    /* the headers-only first call has been seen */
 } px_http_ctx;
+
+/* ---- the header deadline ---------------------------------------------------- */
+
+static px_http_conn *conn_of(struct MHD_Connection *conn) {
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+static void conn_mark(px_http_server *s, struct MHD_Connection *conn, int in_request) {
+    px_http_conn *c = conn_of(conn);
+    if (!c)
+        return;
+    pthread_mutex_lock(&s->mu);
+    c->in_request = in_request;
+    c->since_ns = px_mono_ns();
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void notify_cb(void *cls, struct MHD_Connection *conn, void **socket_context,
+                      enum MHD_ConnectionNotificationCode toe) {
+    px_http_server *s = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        px_http_conn *c = calloc(1, sizeof *c);
+        if (!c || !ci) {
+            free(c);
+            return;
+        }
+        c->fd = ci->connect_fd;
+        c->since_ns = px_mono_ns();
+        pthread_mutex_lock(&s->mu);
+        c->next = s->conns;
+        if (s->conns)
+            s->conns->prev = c;
+        s->conns = c;
+        pthread_mutex_unlock(&s->mu);
+        *socket_context = c;
+        return;
+    }
+    /* Closed: libmicrohttpd closes the socket after this returns, so the
+     * watchdog (which shuts sockets down under mu) never touches a
+     * descriptor that was already reused. */
+    px_http_conn *c = *socket_context;
+    if (!c)
+        return;
+    pthread_mutex_lock(&s->mu);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    pthread_mutex_unlock(&s->mu);
+    free(c);
+    *socket_context = NULL;
+}
+
+static void *watchdog(void *arg) {
+    px_http_server *s = arg;
+    uint64_t limit = (uint64_t)s->opts.header_timeout_ms * 1000000u;
+    pthread_mutex_lock(&s->mu);
+    while (!s->stopping) {
+        uint64_t now = px_mono_ns();
+        for (px_http_conn *c = s->conns; c; c = c->next)
+            if (!c->in_request && !c->cut && now - c->since_ns > limit) {
+                /* libmicrohttpd sees the connection end and cleans it up. */
+                shutdown(c->fd, SHUT_RDWR);
+                c->cut = 1;
+                s->cut++;
+            }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += PX_HTTP_WATCH_MS * 1000000L;
+        ts.tv_sec += ts.tv_nsec / 1000000000L;
+        ts.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
 
 static void *uri_cb(void *cls, const char *uri, struct MHD_Connection *conn) {
     px_http_ctx *c = calloc(1, sizeof *c);
@@ -49,9 +159,13 @@ static void *uri_cb(void *cls, const char *uri, struct MHD_Connection *conn) {
 
 static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
+    px_http_server *s = cls;
     px_http_ctx *c = *con_cls;
+    conn_mark(s, conn, 0); /* the next request on this connection starts its own deadline */
     if (!c)
         return;
+    if (c->has_token && s->opts.done)
+        s->opts.done(s->opts.ctx, c->token);
     free(c->uri);
     px_buf_free(&c->body);
     free(c);
@@ -138,12 +252,51 @@ static enum MHD_Result run_handler(px_http_server *s, struct MHD_Connection *con
         .body = c->body.data ? c->body.data : (const uint8_t *)"",
         .body_len = c->body.len,
         .conn = conn,
+        .auth = c->token,
     };
     px_http_response resp = {.status = 200};
     s->opts.handler(s->opts.ctx, &req, &resp);
     if (resp.status < 100 || resp.status > 599)
         px_http_error(&resp, 500, "handler returned no valid status");
     return send_response(conn, &resp);
+}
+
+/* The first call, with the headers only: the gate decides before any of
+ * the body is read (a refusal is answered at once and the connection
+ * closed by libmicrohttpd without reading the body). */
+static enum MHD_Result first_call(px_http_server *s, struct MHD_Connection *conn, const char *method,
+                                  px_http_ctx *c) {
+    c->started = 1;
+    conn_mark(s, conn, 1);
+    if (strlen(c->uri) > PX_HTTP_URI_MAX) {
+        c->answered = 1;
+        return send_error(conn, 414, "request target longer than %d bytes", PX_HTTP_URI_MAX);
+    }
+    px_http_gate g = {.max_body = s->opts.max_body};
+    if (s->opts.gate) {
+        char *q = strchr(c->uri, '?');
+        if (q)
+            *q = '\0';
+        px_http_request req = {.method = method, .path = c->uri, .query = q ? q + 1 : "",
+                               .body = (const uint8_t *)"", .conn = conn};
+        s->opts.gate(s->opts.ctx, &req, &g);
+        if (q)
+            *q = '?';
+        c->token = g.token;
+        c->has_token = 1;
+    }
+    c->limit = g.max_body < s->opts.max_body ? g.max_body : s->opts.max_body;
+    if (g.status) {
+        c->answered = 1;
+        return send_error(conn, g.status, "%s", g.msg[0] ? g.msg : "refused");
+    }
+    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl && strtoull(cl, NULL, 10) > c->limit) {
+        c->answered = 1;
+        return send_error(conn, 413, "request body larger than the limit of %zu bytes for %s %s", c->limit, method,
+                          c->uri);
+    }
+    return MHD_YES;
 }
 
 static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const char *url,
@@ -158,35 +311,21 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
         *upload_data_size = 0;
         return MHD_YES;
     }
-    if (strlen(c->uri) > PX_HTTP_URI_MAX) {
-        c->answered = 1;
-        return send_error(conn, 414, "request target longer than %d bytes", PX_HTTP_URI_MAX);
-    }
+    if (!c->started)
+        return first_call(s, conn, method, c);
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (c->too_large || c->body.len + n > s->opts.max_body) {
+        if (c->too_large || c->body.len + n > c->limit) {
             c->too_large = 1;
             px_buf_free(&c->body);
             return MHD_YES;
         }
         return px_buf_append(&c->body, upload_data, n, NULL) ? MHD_NO : MHD_YES;
     }
-    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if (cl && strtoull(cl, NULL, 10) > s->opts.max_body)
-        c->too_large = 1;
-    if (c->too_large) {
-        c->answered = 1;
-        return send_error(conn, 413, "request body larger than the limit of %zu bytes",
-                          s->opts.max_body);
-    }
-    /* The first call (headers only) has no data; wait for the body. */
-    if (!c->started) {
-        c->started = 1;
-        return MHD_YES;
-    }
     c->answered = 1;
+    if (c->too_large)
+        return send_error(conn, 413, "request body larger than the limit of %zu bytes", c->limit);
     return run_handler(s, conn, method, c);
 }
 
@@ -199,31 +338,40 @@ int px_http_server_start(px_http_server **out, const px_http_server_opts *opts, 
     s->opts = *opts;
     if (!s->opts.max_body)
         s->opts.max_body = PX_HTTP_BODY_MAX_DEFAULT;
+    if (!s->opts.max_connections)
+        s->opts.max_connections = PX_HTTP_MAX_CONNECTIONS_DEFAULT;
+    if (!s->opts.header_timeout_ms)
+        s->opts.header_timeout_ms = PX_HTTP_HEADER_TIMEOUT_MS_DEFAULT;
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(opts->port)};
     const char *addr = opts->bind_addr ? opts->bind_addr : "127.0.0.1";
     if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1) {
         free(s);
         return px_fail(err, PX_E_INVALID, "http server: bind address '%s' is not IPv4", addr);
     }
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    if (pthread_create(&s->watchdog, NULL, watchdog, s)) {
+        px_http_server_stop(s);
+        return px_fail(err, PX_E_NOMEM, "http server: cannot start its watchdog thread");
+    }
+    s->watching = 1;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC;
     flags |= opts->threads ? MHD_USE_EPOLL : MHD_USE_THREAD_PER_CONNECTION;
-    if (opts->threads)
-        s->mhd = MHD_start_daemon(
-            flags, 0, NULL, NULL, access_cb, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-            MHD_OPTION_THREAD_POOL_SIZE, (unsigned)opts->threads,
-            MHD_OPTION_CONNECTION_LIMIT, (unsigned)PX_HTTP_MAX_CONNECTIONS,
-            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)PX_HTTP_CONN_TIMEOUT_S,
-            MHD_OPTION_URI_LOG_CALLBACK, uri_cb, s, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, s,
-            MHD_OPTION_END);
-    else
-        s->mhd = MHD_start_daemon(
-            flags, 0, NULL, NULL, access_cb, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-            MHD_OPTION_CONNECTION_LIMIT, (unsigned)PX_HTTP_MAX_CONNECTIONS,
-            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)PX_HTTP_CONN_TIMEOUT_S,
-            MHD_OPTION_URI_LOG_CALLBACK, uri_cb, s, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, s,
-            MHD_OPTION_END);
+    /* Options common to both modes; the pool size is added for a pool. */
+    struct MHD_OptionItem common[] = {
+        {MHD_OPTION_SOCK_ADDR, 0, &sa},
+        {MHD_OPTION_CONNECTION_LIMIT, s->opts.max_connections, NULL},
+        {MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->opts.per_address, NULL},
+        {MHD_OPTION_CONNECTION_TIMEOUT, PX_HTTP_CONN_TIMEOUT_S, NULL},
+        {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)uri_cb, s},
+        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed_cb, s},
+        {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)notify_cb, s},
+        {opts->threads ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, opts->threads, NULL},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, access_cb, s, MHD_OPTION_ARRAY, common, MHD_OPTION_END);
     if (!s->mhd) {
-        free(s);
+        px_http_server_stop(s);
         return px_fail(err, PX_E_IO, "http server: cannot listen on %s:%u", addr,
                        (unsigned)opts->port);
     }
@@ -235,9 +383,25 @@ int px_http_server_start(px_http_server **out, const px_http_server_opts *opts, 
 
 uint16_t px_http_server_port(const px_http_server *s) { return s ? s->port : 0; }
 
+unsigned long px_http_server_cut(px_http_server *s) {
+    pthread_mutex_lock(&s->mu);
+    unsigned long n = s->cut;
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
 void px_http_server_stop(px_http_server *s) {
     if (!s)
         return;
-    MHD_stop_daemon(s->mhd);
+    if (s->mhd)
+        MHD_stop_daemon(s->mhd);
+    pthread_mutex_lock(&s->mu);
+    s->stopping = 1;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    if (s->watching)
+        pthread_join(s->watchdog, NULL);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
     free(s);
 }

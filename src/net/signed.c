@@ -5,7 +5,9 @@
  *   hex(SHA-256(body)) "\n" time "\n" hex(nonce) "\n"
  *
  * The receiver checks the key from the membership, the time against its
- * clock, and that the nonce was not used within the window. */
+ * clock, and that the nonce was not used within the window. The body's
+ * digest also travels as a header, so a receiver can check all of this
+ * before it reads the body (and then that the body has that digest). */
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -47,6 +49,7 @@ int px_request_sign(px_request_auth *a, const px_signer *key, const char *node, 
     px_sign_detached(sig, msg.data, msg.len, &key->kp);
     px_buf_free(&msg);
     strcpy(a->node, node);
+    px_hex_encode(a->digest, digest, sizeof digest);
     snprintf(a->time, sizeof a->time, "%" PRId64, time_ms);
     px_hex_encode(a->nonce, nonce, sizeof nonce);
     px_b64_encode(a->sig, sig, sizeof sig);
@@ -178,8 +181,10 @@ static int headers(const px_http_request *req, const char **node, const char **t
     return 0;
 }
 
-int px_request_verify(const px_membership *m, const char *self, px_replay *r, const px_http_request *req,
-                      int64_t now, const px_member **sender, px_err *err) {
+/* Everything but the body: the signature is checked over the given body
+ * digest, then the time, then the nonce is remembered. */
+static int verify_signed(const px_membership *m, const char *self, px_replay *r, const px_http_request *req,
+                         const uint8_t digest[PX_SHA256_BYTES], int64_t now, const px_member **sender, px_err *err) {
     const char *node, *time, *nonce_hex, *sig_b64;
     if (headers(req, &node, &time, &nonce_hex, &sig_b64, err))
         return -1;
@@ -187,13 +192,12 @@ int px_request_verify(const px_membership *m, const char *self, px_replay *r, co
     if (!who)
         return px_fail(err, PX_E_DENIED, "request from \"%.64s\", which is not a member", node);
     int64_t t;
-    uint8_t nonce[PX_REQ_NONCE_BYTES], sig[PX_SIGN_BYTES], digest[PX_SHA256_BYTES];
+    uint8_t nonce[PX_REQ_NONCE_BYTES], sig[PX_SIGN_BYTES];
     if (parse_time(time, &t))
         return px_fail(err, PX_E_VERIFY, "request time is not a decimal number of milliseconds");
     if (px_hex_decode_exact(nonce, sizeof nonce, nonce_hex, strlen(nonce_hex), err) ||
         px_b64_decode_exact(sig, sizeof sig, sig_b64, strlen(sig_b64), err))
         return px_fail(err, PX_E_VERIFY, "request nonce or signature is malformed");
-    px_sha256(digest, req->body, req->body_len);
     px_buf msg = PX_BUF_INIT;
     int rc = px_request_message(&msg, node, self, req->method, req->path, req->query ? req->query : "", digest, t,
                                 nonce, err);
@@ -216,6 +220,47 @@ int px_request_verify(const px_membership *m, const char *self, px_replay *r, co
         return -1;
     if (sender)
         *sender = who;
+    return 0;
+}
+
+/* The declared body digest, if the header is there (1), malformed (-1). */
+static int declared_digest(const px_http_request *req, uint8_t digest[PX_SHA256_BYTES], px_err *err) {
+    const char *d = px_http_request_header(req, PX_REQ_HDR_DIGEST);
+    if (!d)
+        return 0;
+    if (px_hex_decode_exact(digest, PX_SHA256_BYTES, d, strlen(d), err))
+        return px_fail(err, PX_E_VERIFY, "the %s header is not a hex SHA-256 digest", PX_REQ_HDR_DIGEST);
+    return 1;
+}
+
+int px_request_verify(const px_membership *m, const char *self, px_replay *r, const px_http_request *req,
+                      int64_t now, const px_member **sender, px_err *err) {
+    uint8_t digest[PX_SHA256_BYTES], declared[PX_SHA256_BYTES];
+    px_sha256(digest, req->body, req->body_len);
+    int d = declared_digest(req, declared, err);
+    if (d < 0)
+        return -1;
+    if (d == 1 && !px_ct_equal(digest, declared, PX_SHA256_BYTES))
+        return px_fail(err, PX_E_VERIFY, "the request body is not the one its signature covers");
+    return verify_signed(m, self, r, req, digest, now, sender, err);
+}
+
+int px_request_verify_head(const px_membership *m, const char *self, px_replay *r, const px_http_request *req,
+                           int64_t now, uint8_t body_digest[PX_SHA256_BYTES], const px_member **sender,
+                           px_err *err) {
+    int d = declared_digest(req, body_digest, err);
+    if (d < 0)
+        return -1;
+    if (d == 0)
+        return px_fail(err, PX_E_DENIED, "unsigned request: the %s header is required", PX_REQ_HDR_DIGEST);
+    return verify_signed(m, self, r, req, body_digest, now, sender, err);
+}
+
+int px_request_body_check(const px_http_request *req, const uint8_t body_digest[PX_SHA256_BYTES], px_err *err) {
+    uint8_t d[PX_SHA256_BYTES];
+    px_sha256(d, req->body, req->body_len);
+    if (!px_ct_equal(d, body_digest, PX_SHA256_BYTES))
+        return px_fail(err, PX_E_VERIFY, "the request body is not the one its signature covers");
     return 0;
 }
 
@@ -245,7 +290,10 @@ int px_signed_call(const px_signer *key, const char *node, const char *to, const
     px_request_auth a;
     if (px_request_sign(&a, key, node, to, method, p, query, body, body_len, px_now_ms(), err))
         return -1;
-    px_http_header h[] = {
-        {PX_REQ_HDR_NODE, a.node}, {PX_REQ_HDR_TIME, a.time}, {PX_REQ_HDR_NONCE, a.nonce}, {PX_REQ_HDR_SIG, a.sig}};
-    return px_http_call(method, url, h, 4, body, body_len, timeout_ms, max_resp, status, resp, err);
+    px_http_header h[] = {{PX_REQ_HDR_NODE, a.node},
+                          {PX_REQ_HDR_TIME, a.time},
+                          {PX_REQ_HDR_NONCE, a.nonce},
+                          {PX_REQ_HDR_SIG, a.sig},
+                          {PX_REQ_HDR_DIGEST, a.digest}};
+    return px_http_call(method, url, h, 5, body, body_len, timeout_ms, max_resp, status, resp, err);
 }

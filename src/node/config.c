@@ -50,9 +50,67 @@ static int settle_times(px_node_config *c, const json_t *o, px_err *err) {
     return 0;
 }
 
+void px_node_limits_default(px_node_limits *l) {
+    if (!l->per_address)
+        l->per_address = PX_NODE_PER_ADDRESS_DEFAULT;
+    if (!l->member_requests)
+        l->member_requests = PX_NODE_MEMBER_REQUESTS_DEFAULT;
+    if (!l->member_bytes)
+        l->member_bytes = PX_NODE_MEMBER_BYTES_DEFAULT;
+    if (!l->member_instances)
+        l->member_instances = PX_NODE_MEMBER_INSTANCES_DEFAULT;
+    if (!l->idle_ms)
+        l->idle_ms = PX_NODE_IDLE_MS_DEFAULT;
+    if (!l->deadline_max_ms)
+        l->deadline_max_ms = PX_NODE_DEADLINE_MAX_MS_DEFAULT;
+    if (!l->header_ms)
+        l->header_ms = PX_NODE_HEADER_MS_DEFAULT;
+}
+
+/* Optional "limits": {"per_address", "member_requests", "member_bytes",
+ * "member_instances", "idle_ms", "deadline_max_ms", "header_ms"}, each a
+ * positive integer within its range. */
+static int read_limits(px_node_config *c, const json_t *o, px_err *err) {
+    static const struct {
+        const char *key;
+        int64_t max;
+    } k[] = {{"per_address", 1 << 16},       {"member_requests", 1 << 16},
+             {"member_bytes", 1LL << 40},    {"member_instances", PX_NODE_MAX_INSTANCES},
+             {"idle_ms", 7 * 24 * 3600 * 1000LL}, {"deadline_max_ms", 365 * 24 * 3600 * 1000LL},
+             {"header_ms", 3600 * 1000LL}};
+    json_t *l = json_object_get(o, "limits"), *v;
+    const char *key;
+    if (!l)
+        return 0;
+    if (!json_is_object(l))
+        return px_fail(err, PX_E_INVALID, "field \"limits\" must be an object");
+    json_object_foreach(l, key, v) {
+        size_t i = 0;
+        while (i < sizeof k / sizeof k[0] && strcmp(k[i].key, key))
+            i++;
+        if (i == sizeof k / sizeof k[0])
+            return px_fail(err, PX_E_INVALID, "unknown field \"limits.%.64s\"", key);
+        int64_t x = json_integer_value(v);
+        if (!json_is_integer(v) || x < 1 || x > k[i].max)
+            return px_fail(err, PX_E_INVALID, "field \"limits.%s\" must be 1 to %lld", key, (long long)k[i].max);
+        px_node_limits *t = &c->limits;
+        switch (i) {
+        case 0: t->per_address = (unsigned)x; break;
+        case 1: t->member_requests = (unsigned)x; break;
+        case 2: t->member_bytes = (uint64_t)x; break;
+        case 3: t->member_instances = (unsigned)x; break;
+        case 4: t->idle_ms = x; break;
+        case 5: t->deadline_max_ms = x; break;
+        default: t->header_ms = (unsigned)x; break;
+        }
+    }
+    return 0;
+}
+
 static int read_doc(px_node_config *c, const json_t *o, px_err *err) {
-    static const char *const keys[] = {"id", "dir", "listen", "port", "port_file", "membership", "key",
-                                       "platform_key", "worker", "roles", "settle_grace_ms", "settle_every_ms", NULL};
+    static const char *const keys[] = {"id",           "dir",    "listen", "port",  "port_file",       "membership",
+                                       "key",          "platform_key", "worker", "roles", "settle_grace_ms",
+                                       "settle_every_ms", "limits", NULL};
     const char *k;
     json_t *v;
     json_object_foreach((json_t *)o, k, v) {
@@ -81,7 +139,10 @@ static int read_doc(px_node_config *c, const json_t *o, px_err *err) {
     c->port = port ? (uint16_t)json_integer_value(port) : 0;
     if ((c->roles & PX_ROLE_EXECUTOR) && !c->platform_key[0])
         return px_fail(err, PX_E_INVALID, "an executor needs \"platform_key\"");
-    return settle_times(c, o, err);
+    if (settle_times(c, o, err) || read_limits(c, o, err))
+        return -1;
+    px_node_limits_default(&c->limits);
+    return 0;
 }
 
 int px_node_config_load(px_node_config *c, const char *path, px_err *err) {

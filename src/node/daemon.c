@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/sqldb.h"
 #include "node/node.h"
 
 #define PX_NODE_THREADS 8
@@ -38,7 +39,7 @@ const px_member *px_node_find_role(const px_membership *m, unsigned role) {
 
 /* ---- membership ------------------------------------------------------------- */
 
-static int reload_locked(px_node *n, px_err *err) {
+int px_node_reload_members_locked(px_node *n, px_err *err) {
     struct stat st;
     if (stat(n->cfg.membership, &st))
         return px_fail(err, PX_E_IO, "membership %s: %s", n->cfg.membership, strerror(errno));
@@ -64,7 +65,7 @@ static int reload_locked(px_node *n, px_err *err) {
 
 int px_node_members(px_node *n, px_membership *out, px_err *err) {
     pthread_mutex_lock(&n->mu);
-    int rc = reload_locked(n, err);
+    int rc = px_node_reload_members_locked(n, err);
     if (rc == 0) {
         out->n = n->members.n;
         out->nodes = malloc(out->n * sizeof *out->nodes);
@@ -73,18 +74,6 @@ int px_node_members(px_node *n, px_membership *out, px_err *err) {
         else
             memcpy(out->nodes, n->members.nodes, out->n * sizeof *out->nodes);
     }
-    pthread_mutex_unlock(&n->mu);
-    return rc;
-}
-
-static int verify_sender(px_node *n, const px_http_request *req, px_member *sender, px_err *err) {
-    pthread_mutex_lock(&n->mu);
-    const px_member *who = NULL;
-    int rc = reload_locked(n, err);
-    if (rc == 0)
-        rc = px_request_verify(&n->members, n->cfg.id, n->replay, req, px_now_ms(), &who, err);
-    if (rc == 0)
-        *sender = *who;
     pthread_mutex_unlock(&n->mu);
     return rc;
 }
@@ -144,31 +133,40 @@ static void health(px_node *n, px_http_response *resp) {
 static void route(void *ctx, const px_http_request *req, px_http_response *resp) {
     px_node *n = ctx;
     const char *p = req->path;
-    int get = !strcmp(req->method, "GET");
+    int get = !strcmp(req->method, "GET") || !strcmp(req->method, "HEAD");
     px_err err = {0};
-    if (get && !strcmp(p, "/v1/health"))
-        return health(n, resp);
-    /* Public reads of the log, and the tlog-witness protocol (which carries
-     * its own authentication: the log's signature). */
-    if (n->log && get && !strncmp(p, "/log/", 5))
-        return forward(px_log_http_handler, n->log, req, 4, resp);
-    if (n->witness && !strncmp(p, "/witness/", 9))
-        return forward(px_witness_http_handler, &n->wsvc, req, 8, resp);
-    px_member sender;
-    if (verify_sender(n, req, &sender, &err)) {
+    const px_node_auth *a = req->auth;
+    /* Public reads (the gate let them through unsigned, without a body). */
+    if (!a) {
+        if (get && !strcmp(p, "/v1/health"))
+            return health(n, resp);
+        if (n->log && get && !strncmp(p, "/log/", 5))
+            return forward(px_log_http_handler, n->log, req, 4, resp);
+        px_http_error(resp, 403, "unsigned request");
+        return;
+    }
+    /* The gate checked the signature over the declared body digest. */
+    if (px_request_body_check(req, a->digest, &err)) {
         px_http_error(resp, px_request_refusal_status(err.code), "%s", err.msg);
         return;
     }
+    const px_member *sender = &a->sender;
+    if (n->witness && !strncmp(p, "/witness/", 9))
+        return forward(px_witness_http_handler, &n->wsvc, req, 8, resp);
     if (n->log && !strncmp(p, "/log/", 5))
         return forward(px_log_http_handler, n->log, req, 4, resp);
     if ((n->cfg.roles & PX_ROLE_EXECUTOR) && !strcmp(p, "/v1/recruit"))
-        return px_node_recruit(n, &sender, req, resp);
+        return px_node_recruit(n, sender, req, resp);
     if ((n->cfg.roles & PX_ROLE_EXECUTOR) && !strcmp(p, "/v1/step"))
-        return px_node_step(n, &sender, req, resp);
+        return px_node_step(n, sender, req, resp);
+    if ((n->cfg.roles & PX_ROLE_EXECUTOR) && !strcmp(p, "/v1/drop"))
+        return px_node_drop(n, sender, req, resp);
+    if ((n->cfg.roles & PX_ROLE_EXECUTOR) && !strcmp(p, "/v1/serve"))
+        return px_node_serve(n, sender, req, resp);
     if ((n->cfg.roles & PX_ROLE_POD) && !strcmp(p, "/v1/admit"))
-        return px_node_admit(n, &sender, req, resp);
+        return px_node_admit(n, sender, req, resp);
     if ((n->cfg.roles & PX_ROLE_POD) && !strcmp(p, "/v1/pod-run"))
-        return px_node_pod_run(n, &sender, req, resp);
+        return px_node_pod_run(n, sender, req, resp);
     px_http_error(resp, 404, "no such resource on node %s: %s %s", n->cfg.id, req->method, p);
 }
 
@@ -261,19 +259,28 @@ int px_node_start(px_node *n, const px_node_config *cfg, px_err *err) {
     pthread_mutex_init(&n->mu, NULL);
     pthread_mutex_init(&n->build_mu, NULL);
     pthread_mutex_init(&n->pod_mu, NULL);
+    pthread_mutex_init(&n->quota_mu, NULL);
     pthread_cond_init(&n->settler_cv, NULL);
-    if (mkdir(cfg->dir, 0700) && errno != EEXIST) {
-        px_fail(err, PX_E_IO, "node directory %s: %s", cfg->dir, strerror(errno));
+    pthread_cond_init(&n->reaper_cv, NULL);
+    px_node_limits_default(&n->cfg.limits);
+    /* The node's directory and what it holds are its own: a directory
+     * others may enter, or a key others may read, is narrowed (with a
+     * warning) before anything is opened. */
+    if (px_private_dir(cfg->dir, 1, err) || px_private_file(cfg->key, err) ||
+        (cfg->platform_key[0] && px_private_file(cfg->platform_key, err)))
         goto fail;
-    }
-    if (px_signer_load(&n->key, cfg->key, err) || reload_locked(n, err) ||
+    if (px_signer_load(&n->key, cfg->key, err) || px_node_reload_members_locked(n, err) ||
         px_replay_new(&n->replay, 0, px_now_ms(), 0, err) || open_roles(n, err))
         goto fail;
     px_http_server_opts o = {.bind_addr = cfg->listen, .port = cfg->port, .max_body = PX_NODE_BODY_MAX,
-                             .threads = PX_NODE_THREADS, .handler = route, .ctx = n};
+                             .threads = PX_NODE_THREADS, .handler = route, .ctx = n, .gate = px_node_gate,
+                             .done = px_node_gate_done, .per_address = n->cfg.limits.per_address,
+                             .header_timeout_ms = n->cfg.limits.header_ms};
     if (px_http_server_start(&n->srv, &o, err) || write_port(n, err))
         goto fail;
     if ((cfg->roles & PX_ROLE_POD) && px_node_settler_start(n, err))
+        goto fail;
+    if ((cfg->roles & PX_ROLE_EXECUTOR) && px_node_reaper_start(n, err))
         goto fail;
     return 0;
 fail:
@@ -284,6 +291,7 @@ fail:
 
 void px_node_stop(px_node *n) {
     px_node_settler_stop(n);
+    px_node_reaper_stop(n);
     if (n->srv)
         px_http_server_stop(n->srv);
     for (size_t i = 0; i < n->ninst; i++)
@@ -306,6 +314,8 @@ void px_node_stop(px_node *n) {
     pthread_mutex_destroy(&n->build_mu);
     pthread_mutex_destroy(&n->mu);
     pthread_mutex_destroy(&n->pod_mu);
+    pthread_mutex_destroy(&n->quota_mu);
     pthread_cond_destroy(&n->settler_cv);
+    pthread_cond_destroy(&n->reaper_cv);
     memset(n, 0, sizeof *n);
 }

@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <string.h>
+#include <time.h>
 
 #include "node/dispatch.h"
 
@@ -38,7 +39,8 @@ int px_dispatch_call(const px_job *j, const px_member *to, const char *path, con
         json_t *o = px_json_parse(resp.data, resp.len, PX_NODE_BODY_MAX, NULL);
         if (status != 200) {
             const char *e = json_string_value(json_object_get(o, "error"));
-            rc = px_fail(err, status == 504 ? PX_E_UNAVAILABLE : PX_E_DENIED, "%s %s: HTTP %d: %s", to->id, path,
+            rc = px_fail(err, status == 504 || status == 503 || status == 429 ? PX_E_UNAVAILABLE : PX_E_DENIED,
+                         "%s %s: HTTP %d: %s", to->id, path,
                          status, e ? e : "no reason given");
             json_decref(o);
         } else if (!o) {
@@ -282,6 +284,28 @@ static int output_for(const px_job *j, const px_slot *a, const px_slot *b) {
     return (int)b->partition;
 }
 
+/* An executor that is restarting or cut off for a moment is asked again
+ * for a while (nothing is published yet, so waiting costs nobody but this
+ * consumer); an instance a lost answer left behind is dropped by its node
+ * at its idle limit. */
+#define PX_DISPATCH_RECRUIT_WAIT_MS 30000
+
+static int recruit_call(px_job *j, const px_slot *sl, const px_buf *body, json_t **rep, px_err *err) {
+    uint64_t t0 = px_mono_ns();
+    long pause = 500;
+    for (;;) {
+        if (px_dispatch_call(j, sl->node, "/v1/recruit", body->data, body->len, rep, err) == 0)
+            return 0;
+        long spent = (long)((px_mono_ns() - t0) / 1000000);
+        if (!err || err->code != PX_E_UNAVAILABLE || spent + pause > PX_DISPATCH_RECRUIT_WAIT_MS)
+            return -1;
+        px_dispatch_progress(j, "  %s: trying again in %.1f s", err->msg, (double)pause / 1000);
+        struct timespec ts = {pause / 1000, (pause % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+        pause *= 2;
+    }
+}
+
 static int recruit_one(px_job *j, px_slot *sl, px_err *err) {
     const px_manifest *m = &j->m;
     uint8_t succ[PX_LAMBDA_MAX_SUCCESSORS][PX_BOX_PUBLICKEYBYTES];
@@ -312,7 +336,7 @@ static int recruit_one(px_job *j, px_slot *sl, px_err *err) {
          px_x_set(req, "partition", json_integer(sl->partition), err) ||
          px_x_set_b64(req, "config", sl->config.data, sl->config.len, err) ||
          px_x_set_hex(req, "nonce", sl->nonce, sizeof sl->nonce, err) || px_json_dump(req, &body, err) ||
-         px_dispatch_call(j, sl->node, "/v1/recruit", body.data, body.len, &rep, err) ||
+         recruit_call(j, sl, &body, &rep, err) ||
          px_json_hex(rep, "instance", sl->instance, sizeof sl->instance, err) ||
          px_json_b64(rep, "evidence", &sl->evidence, err);
     /* Trust nothing the executor said until its evidence checks out. */
@@ -591,7 +615,8 @@ static int run_stages(px_job *j, px_err *err) {
     /* result_digest is the commitment the last proof names; the receipt
      * check compares the two. */
     if (px_open_committed(&j->r->result, j->r->result_digest, last->outputs[0].data, last->outputs[0].len,
-                          &j->receiver, err))
+                          &j->receiver, err) ||
+        px_seal_open(&j->r->opening, last->outputs[0].data, last->outputs[0].len, &j->receiver, err))
         return px_err_prefix(err, "opening the result: ");
     return 0;
 }
@@ -663,6 +688,29 @@ static int prove_failure(px_job *j, int rc, px_err *err) {
     return 0;
 }
 
+/* A task that did not complete gives back what it holds: each executor
+ * hosting one of its instances drops those that have not started their
+ * step (a refused plan leaves them all idle). Best effort: an executor that
+ * does not answer drops them at their expiry. */
+static void drop_instances(px_job *j) {
+    char hex[2 * PX_SHA256_BYTES + 1];
+    px_buf body = PX_BUF_INIT;
+    px_hex_encode(hex, j->m.id, sizeof j->m.id);
+    if (px_buf_printf(&body, NULL, "{\"manifest\":\"%s\"}", hex))
+        return;
+    for (size_t k = 0; k < j->ns; k++) {
+        const px_member *node = j->s[k].node;
+        int seen = !j->s[k].evidence.len;
+        for (size_t i = 0; i < k && !seen; i++)
+            seen = j->s[i].node == node && j->s[i].evidence.len;
+        json_t *rep = NULL;
+        px_err e = {0};
+        if (!seen && px_dispatch_call(j, node, "/v1/drop", body.data, body.len, &rep, &e) == 0)
+            json_decref(rep);
+    }
+    px_buf_free(&body);
+}
+
 int px_submit(const px_submit_opts *o, const void *tmpl, size_t len, px_submit_result *r, px_err *err) {
     memset(r, 0, sizeof *r);
     px_job j = {.o = o, .r = r};
@@ -699,6 +747,8 @@ int px_submit(const px_submit_opts *o, const void *tmpl, size_t len, px_submit_r
     r->receipt_ms = px_dispatch_ms_since(t0);
     r->ok = 1;
 out:
+    if (!r->ok && j.s)
+        drop_instances(&j);
     /* Once the plan is in the log, every end gets a receipt: a failure is
      * proven from the log like a success. */
     if (!r->ok && j.published)
@@ -708,6 +758,7 @@ out:
 }
 
 void px_submit_result_free(px_submit_result *r) {
+    px_buf_free(&r->opening);
     px_buf_free(&r->manifest_env);
     px_buf_free(&r->result);
     px_buf_free(&r->receipt);

@@ -11,6 +11,12 @@
 /* Past the deadline by more than a cosignature's whole-second rounding. */
 #define PX_DISPATCH_DEADLINE_MARGIN_MS 2000
 
+/* The log, and the witnesses, may be restarting or cut off for a moment
+ * when a task ends: the receipt waits for them this long rather than
+ * leave a task that ran without one. */
+#define PX_DISPATCH_RETRY_MS 120000
+#define PX_DISPATCH_PAUSE_MAX_MS 8000
+
 static int fetch(const char *url, size_t max, px_buf *out, px_err *err) {
     int status = 0;
     if (px_http_call("GET", url, NULL, 0, NULL, 0, PX_NODE_CALL_TIMEOUT_MS, max, &status, out, err))
@@ -58,23 +64,53 @@ static int consistency(void *ctx, uint64_t size1, uint64_t size2, px_buf *out, p
     return get_proof(url, out, err);
 }
 
+/* The network's witnesses cosign only for members: each request is
+ * signed by this consumer's node key. */
+typedef struct witness_to {
+    const px_job *j;
+    const px_member *w;
+} witness_to;
+
+static int signed_post(void *ctx, const uint8_t *body, size_t len, int *status, px_buf *out, px_err *err) {
+    const witness_to *t = ctx;
+    return px_signed_call(t->j->o->key, t->j->o->id, t->w->id, "POST", t->w->url, "/witness/add-checkpoint", body,
+                          len, PX_NODE_CALL_TIMEOUT_MS, 1 << 20, status, out, err);
+}
+
+/* The log's newest checkpoint, cosigned by every witness. Consumers ask
+ * the witnesses at the same time, so a witness may have moved past the
+ * checkpoint fetched a moment ago: then the newer one is fetched and the
+ * round starts again. */
+#define PX_DISPATCH_COSIGN_ROUNDS 8
+
 static int cosigned_checkpoint(const px_job *j, const char *log_url, px_buf *note, size_t *nwit, px_err *err) {
     char url[PX_MEMBER_URL_MAX + 32];
     snprintf(url, sizeof url, "%s/checkpoint", log_url);
-    if (fetch(url, 1 << 20, note, err))
-        return -1;
     const px_membership *mem = j->o->members;
-    size_t base = note->len;
-    for (size_t i = 0; i < mem->n; i++) {
-        if (!(mem->nodes[i].roles & PX_ROLE_WITNESS))
-            continue;
-        snprintf(url, sizeof url, "%s/witness", mem->nodes[i].url);
-        uint64_t old = 0;
-        if (px_witness_request(url, (const char *)note->data, base, consistency, (void *)log_url, &old, note, err))
-            return px_err_prefix(err, "witness %s: ", mem->nodes[i].id);
-        (*nwit)++;
+    int rc = -1;
+    for (int round = 0; round < PX_DISPATCH_COSIGN_ROUNDS; round++) {
+        px_buf_reset(note);
+        *nwit = 0;
+        if (fetch(url, 1 << 20, note, err))
+            return -1;
+        size_t base = note->len;
+        rc = 0;
+        for (size_t i = 0; rc == 0 && i < mem->n; i++) {
+            if (!(mem->nodes[i].roles & PX_ROLE_WITNESS))
+                continue;
+            witness_to t = {j, &mem->nodes[i]};
+            uint64_t old = 0;
+            rc = px_witness_request_via(signed_post, &t, (const char *)note->data, base, consistency, (void *)log_url,
+                                        &old, note, err);
+            if (rc)
+                px_err_prefix(err, "witness %s: ", mem->nodes[i].id);
+            else
+                (*nwit)++;
+        }
+        if (rc == 0 || !err || err->code != PX_E_STATE)
+            return rc;
     }
-    return 0;
+    return rc;
 }
 
 typedef struct keyset {
@@ -219,11 +255,38 @@ static int build(px_job *j, const proven *p, const px_audit *failure, px_err *er
     return rc;
 }
 
+/* A pause before the next attempt when the last one failed because a
+ * peer is away (the log or a witness restarting, a link down); 0 when it
+ * is time to give up. */
+static long next_pause(px_job *j, uint64_t t0, long *pause, const px_err *err) {
+    long spent = (long)((px_mono_ns() - t0) / 1000000);
+    if (!err || err->code != PX_E_UNAVAILABLE || spent + *pause > PX_DISPATCH_RETRY_MS)
+        return 0;
+    px_dispatch_progress(j, "  %s: trying again in %.1f s", err->msg, (double)*pause / 1000);
+    long p = *pause;
+    struct timespec ts = {p / 1000, (p % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+    *pause = p * 2 < PX_DISPATCH_PAUSE_MAX_MS ? p * 2 : PX_DISPATCH_PAUSE_MAX_MS;
+    return p;
+}
+
+/* collect, again while a peer it needs is briefly away. */
+static int collect_retrying(px_job *j, const char *log_url, proven *p, px_err *err) {
+    uint64_t t0 = px_mono_ns();
+    long pause = 500;
+    for (;;) {
+        int rc = collect(j, log_url, p, err);
+        if (rc == 0 || !next_pause(j, t0, &pause, err))
+            return rc;
+        proven_free(p);
+    }
+}
+
 int px_dispatch_receipt(px_job *j, const px_audit *failure, px_err *err) {
     char log_url[PX_MEMBER_URL_MAX + 8];
     snprintf(log_url, sizeof log_url, "%s/log", j->log->url);
     proven p;
-    int rc = collect(j, log_url, &p, err);
+    int rc = collect_retrying(j, log_url, &p, err);
     if (rc == 0)
         rc = build(j, &p, failure, err);
     proven_free(&p);
@@ -283,12 +346,15 @@ static int await_deadline(px_job *j, const char *log_url, px_err *err) {
 int px_dispatch_failure_receipt(px_job *j, px_err *err) {
     char log_url[PX_MEMBER_URL_MAX + 8];
     snprintf(log_url, sizeof log_url, "%s/log", j->log->url);
-    if (await_deadline(j, log_url, err))
-        return -1;
+    uint64_t t0 = px_mono_ns();
+    long pause = 500;
+    while (await_deadline(j, log_url, err))
+        if (!next_pause(j, t0, &pause, err))
+            return -1;
     proven p;
     px_audit a;
     memset(&a, 0, sizeof a);
-    int rc = collect(j, log_url, &p, err) || audit_proven(j, &p, &a, err);
+    int rc = collect_retrying(j, log_url, &p, err) || audit_proven(j, &p, &a, err);
     if (rc == 0 && a.verdict == PX_AUDIT_OK)
         rc = px_fail(err, PX_E_STATE, "the log proves the task ok, not failed: %s", j->r->failure);
     if (rc == 0)

@@ -5,6 +5,7 @@
  * runs and before it releases its output (docs/lambda.md).
  * Only the task's consumer may recruit for it or drive its instances. */
 #include <string.h>
+#include <time.h>
 
 #include "exec/util.h"
 #include "node/node.h"
@@ -40,21 +41,55 @@ static int recruit_checks(const px_member *sender, const px_manifest *m, uint32_
     return rc;
 }
 
-/* A free slot; instances left idle past their task's deadline are reaped
- * first, so a consumer that recruits and walks away cannot fill the node. */
-static px_node_instance *slot_take(px_node *n) {
-    int64_t now = px_now_ms();
+/* Drop every instance that has not started its step and whose time is
+ * up (n->mu held): a consumer that recruits and walks away holds a worker
+ * process only until its manifest's deadline or the node's idle limit,
+ * whichever comes first. Returns how many were dropped. */
+static size_t reap_locked(px_node *n, int64_t now) {
+    size_t k = 0;
     for (size_t i = 0; i < n->ninst; i++)
-        if (n->inst[i].used && !n->inst[i].busy && n->inst[i].deadline < now) {
+        if (n->inst[i].used && !n->inst[i].busy && n->inst[i].expires <= now) {
             px_lambda_host_free(&n->inst[i].host);
             memset(&n->inst[i], 0, sizeof n->inst[i]);
+            k++;
         }
+    return k;
+}
+
+static unsigned count_of(const px_node *n, const char *consumer) {
+    unsigned c = 0;
+    for (size_t i = 0; i < n->ninst; i++)
+        c += n->inst[i].used && !strcmp(n->inst[i].consumer, consumer);
+    return c;
+}
+
+/* A free slot for the consumer's next instance (n->mu held), within its
+ * quota; NULL with err when there is none. */
+static px_node_instance *slot_take(px_node *n, const char *consumer, px_err *err) {
+    reap_locked(n, px_now_ms());
+    if (count_of(n, consumer) >= n->cfg.limits.member_instances) {
+        px_fail(err, PX_E_LIMIT, "consumer %s already has %u instances on node %s, its quota", consumer,
+                n->cfg.limits.member_instances, n->cfg.id);
+        return NULL;
+    }
     for (size_t i = 0; i < n->ninst; i++)
         if (!n->inst[i].used) {
             n->inst[i].used = 1;
             return &n->inst[i];
         }
+    px_fail(err, PX_E_LIMIT, "node %s hosts too many instances", n->cfg.id);
     return NULL;
+}
+
+/* The task's deadline must be within the node's reach: an instance is a
+ * worker process, and nobody may book one for years. */
+static int deadline_check(const px_node *n, const px_manifest *m, int64_t now, px_err *err) {
+    if (m->deadline > now + n->cfg.limits.deadline_max_ms)
+        return px_fail(err, PX_E_LIMIT,
+                       "the task's deadline is %lld s away; node %s hosts instances only for tasks due within %lld s",
+                       (long long)((m->deadline - now) / PX_NODE_MS_PER_S), n->cfg.id,
+                       (long long)(n->cfg.limits.deadline_max_ms / PX_NODE_MS_PER_S));
+    return 0;
 }
 
 /* The instance runs the node's build, with every file's identity checked
@@ -76,6 +111,7 @@ static int start_instance(px_node *n, const px_manifest *m, uint32_t stage, cons
             .config = config->data, .config_len = config->len, .nonce = nonce, .mem_bytes = s->mem_mb << 20,
             .cpu_seconds = (s->cpu_ms + PX_NODE_MS_PER_S - 1) / PX_NODE_MS_PER_S, .timeout_ms = (int)s->timeout_ms};
         rc = px_lambda_host_start(h, &r, err);
+        h->serve = s->kind == PX_STAGE_PIR; /* a PIR λ stays to answer queries */
     }
     px_lambda_build_free(b);
     free(b);
@@ -95,26 +131,47 @@ void px_node_recruit(px_node *n, const px_member *sender, const px_http_request 
              px_json_hex(o, "nonce", nonce, sizeof nonce, &err) || px_manifest_parse(&m, env.data, env.len, &err);
     if (!rc && (stage < 0 || part < 0 || stage >= PX_MANIFEST_MAX_STAGES || part >= PX_PLAN_MAX_INSTANCES))
         rc = px_fail(&err, PX_E_INVALID, "stage or partition out of range");
+    int64_t now = px_now_ms();
     if (!rc)
         rc = recruit_checks(sender, &m, (uint32_t)stage, (uint32_t)part, &config, &err) ||
-             start_instance(n, &m, (uint32_t)stage, &config, nonce, &h, &err);
+             deadline_check(n, &m, now, &err);
+    /* The quota is checked before a worker is started (so a consumer over
+     * it costs nothing) and again when the slot is taken. */
+    if (!rc) {
+        pthread_mutex_lock(&n->mu);
+        reap_locked(n, now);
+        unsigned held = count_of(n, sender->id);
+        pthread_mutex_unlock(&n->mu);
+        if (held >= n->cfg.limits.member_instances) {
+            px_http_error(resp, 429, "consumer %s already has %u instances on node %s, its quota", sender->id, held,
+                          n->cfg.id);
+            goto out;
+        }
+    }
+    if (!rc)
+        rc = start_instance(n, &m, (uint32_t)stage, &config, nonce, &h, &err);
     if (rc) {
         px_node_reply_err(resp, &err);
         goto out;
     }
     pthread_mutex_lock(&n->mu);
-    px_node_instance *in = slot_take(n);
+    px_node_instance *in = slot_take(n, sender->id, &err);
     if (in) {
         memcpy(in->id, h.sign_pk, sizeof in->id);
+        memcpy(in->manifest, m.id, sizeof in->manifest);
         snprintf(in->consumer, sizeof in->consumer, "%s", sender->id);
-        in->deadline = m.deadline;
+        int64_t idle_end = px_now_ms() + n->cfg.limits.idle_ms;
+        in->expires = m.deadline < idle_end ? m.deadline : idle_end;
         in->busy = 0;
         in->host = h;
+        in->serves = m.stages[stage].kind == PX_STAGE_PIR;
+        in->stepped = 0;
+        memcpy(in->manifest, m.id, PX_SHA256_BYTES);
     }
     pthread_mutex_unlock(&n->mu);
     if (!in) {
         px_lambda_host_free(&h);
-        px_http_error(resp, 503, "node %s hosts too many instances", n->cfg.id);
+        px_http_error(resp, 429, "%s", err.msg);
         goto out;
     }
     json_t *r = json_object();
@@ -178,7 +235,7 @@ static px_node_instance *claim(px_node *n, const px_member *sender, const uint8_
         px_fail(err, PX_E_NOTFOUND, "no such instance on node %s", n->cfg.id);
     else if (strcmp(found->consumer, sender->id))
         found = NULL, px_fail(err, PX_E_DENIED, "the instance belongs to another consumer");
-    else if (found->busy)
+    else if (found->busy || found->stepped)
         found = NULL, px_fail(err, PX_E_STATE, "the instance already took its step");
     else
         found->busy = 1;
@@ -261,13 +318,80 @@ void px_node_step(px_node *n, const px_member *sender, const px_http_request *re
     memset(&res, 0, sizeof res);
     step_log sl = {n};
     px_lambda_log log = {log_statement, &sl};
-    if (px_lambda_host_step(&in->host, s.code.len ? s.code.data : NULL, s.code.len, s.in, s.n, &log, &res, &err))
+    int keep = 0;
+    if (px_lambda_host_step(&in->host, s.code.len ? s.code.data : NULL, s.code.len, s.in, s.n, &log, &res, &err)) {
         px_node_reply_err(resp, &err); /* nothing released: the audit reads the log */
-    else
+    } else {
+        keep = in->host.serving && px_node_serving_keep(n, in, &res);
         step_reply(&res, resp);
+    }
     px_step_result_free(&res);
-    release_slot(n, in);
+    if (!keep)
+        release_slot(n, in);
 out:
     step_in_free(&s);
     json_decref(o);
+}
+
+/* ---- drop ----------------------------------------------------------------------- */
+
+/* {"manifest": hex}: the consumer's instances for that task that have not
+ * started their step are stopped now (its plan was refused, or it gave up),
+ * instead of at their expiry. */
+void px_node_drop(px_node *n, const px_member *sender, const px_http_request *req, px_http_response *resp) {
+    px_err err = {0};
+    json_t *o = body_json(req, &err);
+    uint8_t mid[PX_SHA256_BYTES];
+    if (!o || px_json_hex(o, "manifest", mid, sizeof mid, &err)) {
+        json_decref(o);
+        px_node_reply_err(resp, &err);
+        return;
+    }
+    json_decref(o);
+    size_t dropped = 0;
+    pthread_mutex_lock(&n->mu);
+    for (size_t i = 0; i < n->ninst; i++) {
+        px_node_instance *in = &n->inst[i];
+        if (in->used && !in->busy && !strcmp(in->consumer, sender->id) && !memcmp(in->manifest, mid, sizeof mid)) {
+            px_lambda_host_free(&in->host);
+            memset(in, 0, sizeof *in);
+            dropped++;
+        }
+    }
+    pthread_mutex_unlock(&n->mu);
+    px_node_reply_json(resp, json_pack("{s:I}", "dropped", (json_int_t)dropped));
+}
+
+/* ---- the reaper ----------------------------------------------------------------- */
+
+static void *reaper(void *arg) {
+    px_node *n = arg;
+    pthread_mutex_lock(&n->mu);
+    while (!n->reaper_stop) {
+        reap_locked(n, px_now_ms());
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += PX_NODE_REAP_EVERY_S;
+        pthread_cond_timedwait(&n->reaper_cv, &n->mu, &ts);
+    }
+    pthread_mutex_unlock(&n->mu);
+    return NULL;
+}
+
+int px_node_reaper_start(px_node *n, px_err *err) {
+    if (pthread_create(&n->reaper, NULL, reaper, n))
+        return px_fail(err, PX_E_NOMEM, "cannot start the instance reaper");
+    n->reaper_started = 1;
+    return 0;
+}
+
+void px_node_reaper_stop(px_node *n) {
+    if (!n->reaper_started)
+        return;
+    pthread_mutex_lock(&n->mu);
+    n->reaper_stop = 1;
+    pthread_cond_signal(&n->reaper_cv);
+    pthread_mutex_unlock(&n->mu);
+    pthread_join(n->reaper, NULL);
+    n->reaper_started = 0;
 }

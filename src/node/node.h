@@ -60,6 +60,33 @@ int px_node_sibling_path(char *out, size_t cap, const char *name, px_err *err);
 #define PX_NODE_BODY_MAX (256u << 20)
 #define PX_NODE_CALL_TIMEOUT_MS 120000
 
+/* What one node grants (docs/reliability.md): connections per client
+ * address and the time a request's header may take; per member, requests
+ * and body bytes in flight and instances hosted; an instance's idle time
+ * between recruitment and its step, and the furthest deadline a task may
+ * set. Config key "limits"; 0 = default. */
+typedef struct px_node_limits {
+    unsigned per_address;
+    unsigned member_requests;
+    uint64_t member_bytes;
+    unsigned member_instances;
+    int64_t idle_ms;
+    int64_t deadline_max_ms;
+    unsigned header_ms; /* a request's whole header must arrive within this */
+} px_node_limits;
+
+#define PX_NODE_PER_ADDRESS_DEFAULT 64
+#define PX_NODE_MEMBER_REQUESTS_DEFAULT 64
+#define PX_NODE_MEMBER_BYTES_DEFAULT (768ull << 20)
+#define PX_NODE_MEMBER_INSTANCES_DEFAULT 64
+#define PX_NODE_IDLE_MS_DEFAULT (10 * 60 * 1000LL)
+#define PX_NODE_DEADLINE_MAX_MS_DEFAULT (24 * 3600 * 1000LL)
+#define PX_NODE_HEADER_MS_DEFAULT 10000
+#define PX_NODE_QUOTA_SLOTS 256
+
+/* Fill the zero fields of l with the defaults. */
+void px_node_limits_default(px_node_limits *l);
+
 /* The node config file (docs/executor.md, "pixiud"). Paths are relative to
  * the node directory unless absolute. */
 typedef struct px_node_config {
@@ -76,6 +103,7 @@ typedef struct px_node_config {
     /* POD role: settle charges this long after a task's deadline, checking
      * every settle_every_ms (docs/pod.md, "Refunds"). */
     int64_t settle_grace_ms, settle_every_ms;
+    px_node_limits limits;
 } px_node_config;
 
 #define PX_SETTLE_GRACE_MS_DEFAULT 60000
@@ -86,11 +114,33 @@ int px_node_config_load(px_node_config *c, const char *path, px_err *err);
 typedef struct px_node_instance {
     int used;
     uint8_t id[PX_SIGN_PUBLICKEYBYTES]; /* the instance's signing key */
+    uint8_t manifest[PX_SHA256_BYTES];
     char consumer[PX_MEMBER_ID_MAX + 1];
-    int64_t deadline; /* the manifest's: an idle instance is dropped after it */
+    /* Dropped, if it has not started its step, at the earlier of its
+     * manifest's deadline and its recruitment + the node's idle limit. */
+    int64_t expires;
+    int64_t deadline; /* the manifest's: a serving instance answers until then */
     int busy;
     px_lambda_host host;
+    /* A serving kind (pir) whose step succeeded stays, answering its
+     * consumer's requests until the deadline (src/node/serve.c). */
+    int serves, stepped;
+    uint8_t output[PX_SHA256_BYTES]; /* the proof's subject */
 } px_node_instance;
+
+/* One member's use of the node, for its quotas. */
+typedef struct px_node_quota {
+    char member[PX_MEMBER_ID_MAX + 1];
+    unsigned requests; /* 0: the slot is free */
+    uint64_t bytes;
+} px_node_quota;
+
+/* What the front door established about a request (px_http_request.auth). */
+typedef struct px_node_auth {
+    px_member sender;
+    uint8_t digest[PX_SHA256_BYTES]; /* of the body, as signed */
+    uint64_t bytes;                  /* counted against the sender's quota */
+} px_node_auth;
 
 typedef struct px_node {
     px_node_config cfg;
@@ -112,6 +162,11 @@ typedef struct px_node {
     pthread_cond_t settler_cv;
     px_node_instance *inst;
     size_t ninst;
+    pthread_t reaper; /* executor role: drops instances past their time */
+    int reaper_started, reaper_stop;
+    pthread_cond_t reaper_cv;
+    pthread_mutex_t quota_mu;
+    px_node_quota quotas[PX_NODE_QUOTA_SLOTS];
     /* The build its instances run (executor) and that it accepts by
      * default (POD); NULL when it could not be computed on a POD-only node.
      * build_mu guards its refresh. */
@@ -130,6 +185,12 @@ void px_node_stop(px_node *n);
 
 /* Copy of the current membership (reloaded when its file changed). */
 int px_node_members(px_node *n, px_membership *out, px_err *err);
+/* Reload the membership if its file changed; n->mu held. */
+int px_node_reload_members_locked(px_node *n, px_err *err);
+
+/* The front door (frontdoor.c): px_http_gate_fn and px_http_done_fn. */
+void px_node_gate(void *ctx, const px_http_request *req, px_http_gate *g);
+void px_node_gate_done(void *ctx, void *token);
 /* Append an entry to the network's log (the member with role log). */
 int px_node_log_append(px_node *n, const uint8_t *entry, size_t len, uint64_t *index, px_err *err);
 
@@ -138,15 +199,25 @@ int px_node_log_append(px_node *n, const uint8_t *entry, size_t len, uint64_t *i
 int px_node_settle_due(px_node *n, int64_t now, px_err *err);
 int px_node_settler_start(px_node *n, px_err *err);
 void px_node_settler_stop(px_node *n);
+/* Executor role: a thread that drops expired idle instances every few s. */
+#define PX_NODE_REAP_EVERY_S 1
+int px_node_reaper_start(px_node *n, px_err *err);
+void px_node_reaper_stop(px_node *n);
 
 /* Role handlers: reply in resp; sender is the verified member. */
 void px_node_recruit(px_node *n, const px_member *sender, const px_http_request *req, px_http_response *resp);
 void px_node_step(px_node *n, const px_member *sender, const px_http_request *req, px_http_response *resp);
+/* The consumer gives up instances it recruited (its plan was refused). */
+void px_node_drop(px_node *n, const px_member *sender, const px_http_request *req, px_http_response *resp);
 void px_node_admit(px_node *n, const px_member *sender, const px_http_request *req, px_http_response *resp);
 /* POD role, stages at the POD (podhost.c): run the POD-side instances a
  * plan's admission started, with the code the consumer sealed to them. */
 void px_node_pod_run(px_node *n, const px_member *sender, const px_http_request *req, px_http_response *resp);
 void px_node_pod_tasks_free(px_node *n);
+void px_node_serve(px_node *n, const px_member *sender, const px_http_request *req, px_http_response *resp);
+/* After a serving instance's ok step: keep it (1) with the output its proof
+ * names, or 0 when the proof does not read (then it is dropped). */
+int px_node_serving_keep(px_node *n, px_node_instance *in, const px_step_result *res);
 
 /* A copy of membership m's nodes into a JSON array of verifier keys. */
 const px_member *px_node_find_role(const px_membership *m, unsigned role);
@@ -177,6 +248,8 @@ typedef struct px_submit_result {
     uint8_t manifest[PX_SHA256_BYTES];
     px_buf manifest_env;             /* the signed manifest */
     px_buf result;                   /* the opened result (last stage output) */
+    px_buf opening;                  /* the same as sealed: "PXC1" || r || result, which opens the
+                                        receipt's result commitment for whoever is shown it */
     uint8_t result_digest[PX_SHA256_BYTES];
     px_buf receipt;                  /* JSON: success or failure receipt (once the plan was published) */
     /* A failure receipt's verdict: what the log proves (docs/executor.md). */

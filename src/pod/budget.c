@@ -88,7 +88,7 @@ static int insert_charge(px_pod *p, const char *manifest, const px_pod_request *
     sqlite3_bind_int64(st, 7, now);
     int rc = 0;
     if (sqlite3_step(st) != SQLITE_DONE)
-        rc = (sqlite3_extended_errcode(p->db) & 0xff) == SQLITE_CONSTRAINT
+        rc = (sqlite3_extended_errcode(px_db(p)) & 0xff) == SQLITE_CONSTRAINT
                  ? px_fail(err, PX_E_STATE, "manifest %.16s... was already admitted to dataset \"%s\"", manifest,
                            req->dataset)
                  : px_db_fail(p, "recording the charge", err);
@@ -187,7 +187,7 @@ int px_pod_budget_settle(px_pod *p, const char *manifest_hex, int refund, const 
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : px_db_fail(p, "settling charges", err);
     sqlite3_finalize(st);
     if (rc == 0 && changed)
-        *changed = (size_t)sqlite3_changes(p->db);
+        *changed = (size_t)sqlite3_changes(px_db(p));
     if (rc)
         return px_db_rollback(p), -1;
     return px_db_commit(p, err);

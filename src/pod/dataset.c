@@ -22,7 +22,7 @@ int px_pod_dataset_create(px_pod *p, const char *name, const px_pod_schema *s, p
     int sr = sqlite3_step(st);
     if (sr == SQLITE_DONE)
         rc = 0;
-    else if ((sqlite3_extended_errcode(p->db) & 0xff) == SQLITE_CONSTRAINT)
+    else if ((sqlite3_extended_errcode(px_db(p)) & 0xff) == SQLITE_CONSTRAINT)
         px_fail(err, PX_E_STATE, "dataset \"%s\" already exists", name);
     else
         px_db_fail(p, "creating a dataset", err);
@@ -140,7 +140,7 @@ static int import_row(void *ctx, const px_pod_row *row, px_err *err) {
         sqlite3_bind_null(st, 7);
     }
     if (sqlite3_step(st) != SQLITE_DONE) {
-        if ((sqlite3_extended_errcode(c->p->db) & 0xff) == SQLITE_CONSTRAINT && c->s->key_field >= 0)
+        if ((sqlite3_extended_errcode(px_db(c->p)) & 0xff) == SQLITE_CONSTRAINT && c->s->key_field >= 0)
             return px_fail(err, PX_E_STATE, "duplicate value of unique key column %s",
                            c->s->rec.fields[c->s->key_field].name);
         return px_db_fail(c->p, "storing a record", err);

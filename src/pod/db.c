@@ -1,12 +1,16 @@
 /* The POD database: opening it (creating the tables on first use) and the
  * small routines every POD file uses. WAL with synchronous=FULL: a commit
- * that returned is on disk, and a crash leaves the last committed state. */
+ * that returned is on disk, and a crash leaves the last committed state.
+ * Each thread works on its own connection (core/sqldb.h), so concurrent
+ * admissions are separate transactions that SQLite serialises; the file is
+ * private (0600) and checked (`PRAGMA integrity_check`) before use. */
 #include <string.h>
 
 #include "pod/db.h"
 
 #define POD_DB_VERSION 2
 #define BUSY_TIMEOUT_MS 30000
+#define POD_DB_WHAT "POD database"
 #define NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
 
 /* The ledger: state 1 charged, 2 started (data released), 3 refunded,
@@ -56,25 +60,41 @@ static const char *const schema_sql =
 static const char *const builds_sql =
     "CREATE TABLE IF NOT EXISTS builds(digest TEXT PRIMARY KEY, added INTEGER NOT NULL);";
 
+sqlite3 *px_db(px_pod *p) { return px_sqldb_conn(p->store, NULL); }
+
+/* The code of a SQLite failure: a writer that waited out the busy timeout
+ * is a service that did not answer, a constraint is a state conflict. */
+static px_code fail_code(int code) {
+    return (code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED ? PX_E_UNAVAILABLE
+           : (code & 0xff) == SQLITE_CONSTRAINT                            ? PX_E_STATE
+                                                                            : PX_E_IO;
+}
+
 int px_db_fail(px_pod *p, const char *what, px_err *err) {
-    int code = sqlite3_extended_errcode(p->db);
-    px_code c = (code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED ? PX_E_UNAVAILABLE
-              : (code & 0xff) == SQLITE_CONSTRAINT                            ? PX_E_STATE
-                                                                               : PX_E_IO;
-    return px_fail(err, c, "%s: %s", what, sqlite3_errmsg(p->db));
+    sqlite3 *db = px_db(p);
+    if (!db)
+        return px_fail(err, PX_E_IO, "%s: no connection to the POD database", what);
+    return px_fail(err, fail_code(sqlite3_extended_errcode(db)), "%s: %s", what, sqlite3_errmsg(db));
 }
 
 int px_db_exec(px_pod *p, const char *sql, px_err *err) {
     char *msg = NULL;
-    if (sqlite3_exec(p->db, sql, NULL, NULL, &msg) == SQLITE_OK)
+    sqlite3 *db = px_sqldb_conn(p->store, err);
+    if (!db)
+        return -1;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK)
         return 0;
-    int rc = px_fail(err, PX_E_IO, "POD database: %s", msg ? msg : sqlite3_errmsg(p->db));
+    int rc = px_fail(err, fail_code(sqlite3_extended_errcode(db)), "POD database: %s", msg ? msg : sqlite3_errmsg(db));
     sqlite3_free(msg);
     return rc;
 }
 
 int px_db_prepare(px_pod *p, sqlite3_stmt **st, const char *sql, px_err *err) {
-    if (sqlite3_prepare_v2(p->db, sql, -1, st, NULL) == SQLITE_OK)
+    *st = NULL;
+    sqlite3 *db = px_sqldb_conn(p->store, err);
+    if (!db)
+        return -1;
+    if (sqlite3_prepare_v2(db, sql, -1, st, NULL) == SQLITE_OK)
         return 0;
     *st = NULL;
     return px_db_fail(p, "POD database", err);
@@ -93,8 +113,9 @@ int px_db_commit(px_pod *p, px_err *err) {
 }
 
 void px_db_rollback(px_pod *p) {
-    if (!sqlite3_get_autocommit(p->db))
-        sqlite3_exec(p->db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3 *db = px_db(p);
+    if (db && !sqlite3_get_autocommit(db))
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 void px_db_text(sqlite3_stmt *st, int col, char *dst, size_t cap) {
@@ -109,45 +130,59 @@ int px_pod_name_check(const char *what, const char *name, px_err *err) {
     return 0;
 }
 
-static int check_version(px_pod *p, px_err *err) {
+static int exec_raw(sqlite3 *db, const char *sql, px_err *err) {
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK)
+        return 0;
+    int rc = px_fail(err, PX_E_IO, "POD database: %s", msg ? msg : sqlite3_errmsg(db));
+    sqlite3_free(msg);
+    return rc;
+}
+
+/* The schema, created or upgraded in one transaction on the opening
+ * connection (px_sqldb_opts.init). */
+static int check_version(sqlite3 *db, void *ctx, px_err *err) {
     sqlite3_stmt *st;
-    if (px_db_prepare(p, &st, "PRAGMA user_version", err))
-        return -1;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+        return px_fail(err, PX_E_IO, "POD database: %s", sqlite3_errmsg(db));
     int v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
     sqlite3_finalize(st);
     if (v == POD_DB_VERSION)
         return 0;
-    /* Version 1 to 2: the ledger's spent state and reasons, and the table
-     * of builds the POD accepts besides its own. */
-    if (v == 1) {
-        if (px_db_begin(p, err) || px_db_exec(p, migrate_v2_sql, err) || px_db_exec(p, builds_sql, err))
-            return px_db_rollback(p), px_err_prefix(err, "upgrading the POD database to version 2: ");
-        return px_db_commit(p, err);
-    }
-    if (v != 0)
+    if (v != 0 && v != 1)
         return px_fail(err, PX_E_STATE, "POD database has version %d, this PIXIU reads %d", v, POD_DB_VERSION);
-    if (px_db_begin(p, err) || px_db_exec(p, schema_sql, err) || px_db_exec(p, builds_sql, err) ||
-        px_db_exec(p, "PRAGMA user_version = 2", err))
-        return px_db_rollback(p), -1;
-    return px_db_commit(p, err);
+    if (exec_raw(db, "BEGIN IMMEDIATE", err))
+        return -1;
+    /* Version 1 to 2: the ledger's spent state and reasons, and the table
+     * of builds the POD accepts besides its own. Another process may have
+     * done either while this one waited for the lock: read again. */
+    int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK ? 0 : -1;
+    v = rc == 0 && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+    sqlite3_finalize(st);
+    if (v == 1)
+        rc = exec_raw(db, migrate_v2_sql, err) || exec_raw(db, builds_sql, err);
+    else if (v == 0)
+        rc = exec_raw(db, schema_sql, err) || exec_raw(db, builds_sql, err) ||
+             exec_raw(db, "PRAGMA user_version = 2", err);
+    else if (v != POD_DB_VERSION)
+        rc = px_fail(err, PX_E_STATE, "POD database has version %d, this PIXIU reads %d", v, POD_DB_VERSION);
+    if (rc == 0 && exec_raw(db, "COMMIT", err) == 0)
+        return 0;
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return v == 1 ? px_err_prefix(err, "upgrading the POD database to version 2: ") : -1;
 }
 
 int px_pod_open(px_pod **out, const char *path, px_err *err) {
     px_pod *p = calloc(1, sizeof *p);
     if (!p)
         return px_fail(err, PX_E_NOMEM, "out of memory");
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-    if (sqlite3_open_v2(path, &p->db, flags, NULL) != SQLITE_OK) {
-        px_fail(err, PX_E_IO, "opening POD database %s: %s", path, p->db ? sqlite3_errmsg(p->db) : "out of memory");
-        px_pod_close(p);
-        return -1;
-    }
-    sqlite3_busy_timeout(p->db, BUSY_TIMEOUT_MS);
-    if (px_db_exec(p, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON", err) ||
-        check_version(p, err)) {
-        px_err_prefix(err, "%s: ", path);
-        px_pod_close(p);
-        return -1;
+    px_sqldb_opts o = {.what = POD_DB_WHAT,
+                       .conn_sql = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON",
+                       .init = check_version,
+                       .busy_ms = BUSY_TIMEOUT_MS};
+    if (px_sqldb_open(&p->store, path, &o, err)) {
+        free(p);
+        return err && strstr(err->msg, path) ? -1 : px_err_prefix(err, "%s: ", path);
     }
     *out = p;
     return 0;
@@ -156,7 +191,7 @@ int px_pod_open(px_pod **out, const char *path, px_err *err) {
 void px_pod_close(px_pod *p) {
     if (!p)
         return;
-    sqlite3_close_v2(p->db);
+    px_sqldb_close(p->store);
     free(p);
 }
 

@@ -4,11 +4,18 @@
 
 #include <sqlite3.h>
 
+#include "core/sqldb.h"
 #include "pixiu/pod.h"
 
+/* The database, a connection per thread (core/sqldb.h): a transaction is
+ * begun and ended by one thread, on its own connection. */
 struct px_pod {
-    sqlite3 *db;
+    px_sqldb *store;
 };
+
+/* The calling thread's connection (opened on first use; NULL only when it
+ * cannot be opened, which the px_db_* routines report). */
+sqlite3 *px_db(px_pod *p);
 
 /* Run SQL without results. */
 int px_db_exec(px_pod *p, const char *sql, px_err *err);

@@ -164,7 +164,7 @@ int px_pod_inbox_delete(px_pod *p, int64_t id, px_err *err) {
     sqlite3_bind_int64(st, 1, id);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : px_db_fail(p, "deleting an inbox item", err);
     sqlite3_finalize(st);
-    if (rc == 0 && sqlite3_changes(p->db) == 0)
+    if (rc == 0 && sqlite3_changes(px_db(p)) == 0)
         rc = px_fail(err, PX_E_NOTFOUND, "no inbox item %lld", (long long)id);
     return rc;
 }

@@ -344,7 +344,7 @@ int px_pod_build_remove(px_pod *p, const uint8_t build[PX_SHA256_BYTES], px_err 
     sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : px_db_fail(p, "removing an accepted build", err);
     sqlite3_finalize(st);
-    if (rc == 0 && sqlite3_changes(p->db) == 0)
+    if (rc == 0 && sqlite3_changes(px_db(p)) == 0)
         rc = px_fail(err, PX_E_NOTFOUND, "build %.16s... is not an accepted build of this POD", hex);
     return rc;
 }

@@ -95,6 +95,10 @@ int px_row_parse_real(double *out, const char *p, size_t n, const char *col, px_
 }
 
 int px_row_check_text(const char *p, size_t n, const char *col, px_err *err) {
+    /* An empty cell is not a value: in CSV it cannot be told from a
+     * missing one, and a grouping by an empty user would merge strangers. */
+    if (n == 0)
+        return px_fail(err, PX_E_INVALID, "column %s: empty value", col);
     if (n > PX_VALUE_MAX_BYTES)
         return px_fail(err, PX_E_LIMIT, "column %s: value of %zu bytes exceeds %u", col, n, PX_VALUE_MAX_BYTES);
     if (memchr(p, 0, n) || !px_utf8_valid((const uint8_t *)p, n))

@@ -62,7 +62,7 @@ int px_pod_trust_remove(px_pod *p, const char *name, px_err *err) {
         return -1;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : px_db_fail(p, "removing from the trust store", err);
-    if (rc == 0 && sqlite3_changes(p->db) == 0)
+    if (rc == 0 && sqlite3_changes(px_db(p)) == 0)
         rc = px_fail(err, PX_E_NOTFOUND, "source \"%s\" is not in the trust store", name);
     sqlite3_finalize(st);
     return rc;

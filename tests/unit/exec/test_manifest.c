@@ -223,12 +223,11 @@ static void test_sample_and_aggregate(void **state) {
     fx_free(&f);
 }
 
-/* Parsed and ignored is worse than refused. */
-static void test_not_supported(void **state) {
+/* "at": "executor" is the default, said out loud. */
+static void test_at_executor(void **state) {
     (void)state;
     fx f;
     fx_init(&f);
-    expect_refused(&f, "[" PROVER ",{\"kind\":\"pir\"}]", "stage 1: kind \"pir\" is not supported yet");
     expect_ok(&f, "[" PROVER ",{\"kind\":\"wasm\",\"at\":\"executor\"," CODE0 "}]");
     fx_free(&f);
 }
@@ -288,6 +287,46 @@ static void test_at_pod(void **state) {
     px_buf_free(&doc);
     px_buf_free(&big);
     px_buf_free(&env);
+    fx_free(&f);
+}
+
+/* A pir stage serves one table one POD releases: alone in its task, one
+ * partition, one dataset at one POD, and params naming the DP result. */
+#define PIR_TABLE "\"params\":{\"table\":\"" HEX64 "\"}"
+#define HEX64 "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+static void pir_expect(fx *f, const char *stages, const char *needle) {
+    px_err err = {0};
+    px_buf doc = PX_BUF_INIT, env = PX_BUF_INIT;
+    fx_manifest_json(f, &doc, stages);
+    px_buf_cstr(&doc, &err);
+    char *pods = strstr((char *)doc.data, "\"pod-0\",\"pod-1\",\"pod-2\"");
+    assert_non_null(pods);
+    memmove(pods + 7, pods + 23, strlen(pods + 23) + 1); /* pods: ["pod-0"] */
+    doc.len -= 16;
+    int rc = px_manifest_sign(&env, doc.data, doc.len, &f->consumer, &err);
+    if (!needle && rc)
+        fail_msg("pir manifest %s refused: %s", stages, err.msg);
+    if (needle && (rc == 0 || !strstr(err.msg, needle)))
+        fail_msg("pir manifest %s: \"%s\" does not mention \"%s\"", stages, rc ? err.msg : "accepted", needle);
+    px_buf_free(&doc);
+    px_buf_free(&env);
+}
+
+static void test_pir_rules(void **state) {
+    (void)state;
+    fx f;
+    fx_init(&f);
+    pir_expect(&f, "[{\"kind\":\"pir\"," PIR_TABLE "}]", NULL);
+    pir_expect(&f, "[" PROVER ",{\"kind\":\"pir\"," PIR_TABLE "}]", "stage 1: a pir stage is the only stage");
+    pir_expect(&f, "[{\"kind\":\"pir\"," PIR_TABLE "}," PROVER "]", "a pir stage is the only stage of its task");
+    pir_expect(&f, "[{\"kind\":\"pir\",\"partitions\":2," PIR_TABLE "}]", "exactly one partition, not 2");
+    pir_expect(&f, "[{\"kind\":\"pir\"}]", "stage 0 (pir): params must be {\"table\"");
+    pir_expect(&f, "[{\"kind\":\"pir\",\"params\":{\"table\":\"" HEX64 "\",\"x\":1}}]", "params must be");
+    pir_expect(&f, "[{\"kind\":\"pir\",\"params\":{\"table\":\"zz\"}}]", "params must be");
+    /* The fixture's three PODs: a table lives at one. */
+    expect_refused(&f, "[{\"kind\":\"pir\"," PIR_TABLE "}]", "one table dataset at one POD");
+    /* Not at a POD (yet): a stage placed there never runs on an executor instead. */
+    pir_expect(&f, "[{\"kind\":\"pir\",\"at\":\"pod\"," PIR_TABLE "}]", "kind \"pir\" cannot run at a POD");
     fx_free(&f);
 }
 
@@ -352,7 +391,8 @@ int main(void) {
         cmocka_unit_test(test_sign_parse), cmocka_unit_test(test_tamper),  cmocka_unit_test(test_wrong_signer),
         cmocka_unit_test(test_hostile),    cmocka_unit_test(test_behind_dp), cmocka_unit_test(test_decimal),
         cmocka_unit_test(test_dp_partitions), cmocka_unit_test(test_map_before_dp),
-        cmocka_unit_test(test_sample_and_aggregate), cmocka_unit_test(test_not_supported), cmocka_unit_test(test_at_pod),
+        cmocka_unit_test(test_sample_and_aggregate), cmocka_unit_test(test_at_executor), cmocka_unit_test(test_at_pod),
+        cmocka_unit_test(test_pir_rules),
         cmocka_unit_test(test_user_field),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -150,7 +150,7 @@ static void test_replay_cache(void **state) {
     for (int round = 0; round < 2; round++) {
         world local = *w;
         px_http_server *srv;
-        px_assert_ok(px_replay_new(&local.replay, 60000, 0, sizes[round], &err), &err);
+        px_assert_ok(px_replay_new(&local.replay, 600000, 0, sizes[round], &err), &err);
         px_http_server_opts o = {.handler = verify_handler, .ctx = &local};
         px_assert_ok(px_http_server_start(&srv, &o, &err), &err);
         snprintf(local.base, sizeof local.base, "http://127.0.0.1:%u", px_http_server_port(srv));

@@ -4,158 +4,21 @@
  * DP stage, an instance whose build is not the POD's own (naming the
  * component that differs) until the POD's owner adds that build, and a
  * plan sent by someone who is not the manifest's consumer. */
-#include "../exec/fixture.h"
-#include "node/node.h"
-
-typedef struct world {
-    fx f;
-    char dir[40];
-    px_signer log_key, stranger;
-    px_node pod, log;
-} world;
-
-static void write_key(const char *path, const px_signer *s) {
-    px_err err = {0};
-    px_buf b = PX_BUF_INIT;
-    px_assert_ok(px_signer_format(s, &b, &err), &err);
-    px_assert_ok(px_file_write_atomic(path, b.data, b.len, 0600, &err), &err);
-    px_buf_free(&b);
-}
-
-static void add_member(px_buf *b, const char *id, const char *url, const px_signer *s, const px_signer *platform,
-                       const char *roles) {
-    px_err err = {0};
-    px_verifier v;
-    px_signer_verifier(s, &v);
-    px_buf_printf(b, &err, "%s{\"id\":\"%s\",\"url\":\"%s\",\"signing_key\":\"", b->len > 60 ? "," : "", id, url);
-    px_assert_ok(px_verifier_format(&v, b, &err), &err);
-    if (platform) {
-        px_signer_verifier(platform, &v);
-        px_buf_append_str(b, "\",\"platform_key\":\"", &err);
-        px_assert_ok(px_verifier_format(&v, b, &err), &err);
-        px_buf_append_str(b, "\",\"tee\":\"process\",\"level\":1", &err);
-    } else {
-        px_buf_append_str(b, "\"", &err);
-    }
-    px_buf_printf(b, &err, ",\"roles\":[%s]}", roles);
-}
-
-static void write_membership(world *w, uint16_t pod_port, uint16_t log_port) {
-    px_buf b = PX_BUF_INIT;
-    char url[64], path[96];
-    px_buf_append_str(&b, "{\"schema\":\"urn:pixiu:membership:v1\",\"nodes\":[", NULL);
-    add_member(&b, "consumer-1", "http://127.0.0.1:1", &w->f.consumer, NULL, "\"consumer\"");
-    for (int i = 0; i < FX_PODS; i++) {
-        char id[16];
-        snprintf(id, sizeof id, "pod-%d", i);
-        snprintf(url, sizeof url, "http://127.0.0.1:%u", i == 0 ? pod_port : 1);
-        add_member(&b, id, url, &w->f.pods[i], NULL, "\"pod\"");
-    }
-    for (int i = 0; i < FX_STAGES; i++) {
-        char id[16];
-        snprintf(id, sizeof id, "exec-%d", i);
-        px_signer node;
-        px_err err = {0};
-        px_assert_ok(px_signer_generate(&node, id, &err), &err);
-        add_member(&b, id, "http://127.0.0.1:1", &node, &w->f.platform, "\"executor\"");
-    }
-    snprintf(url, sizeof url, "http://127.0.0.1:%u", log_port);
-    add_member(&b, "log-1", url, &w->log_key, NULL, "\"log\"");
-    px_buf_append_str(&b, "]}", NULL);
-    snprintf(path, sizeof path, "%s/membership.json", w->dir);
-    px_err err = {0};
-    px_assert_ok(px_file_write_atomic(path, b.data, b.len, 0644, &err), &err);
-    px_buf_free(&b);
-}
-
-/* The POD's dataset, the same schema as the fixture's manifest, with a
- * policy allowing the consumer any code behind DP. */
-static void make_pod_db(world *w) {
-    px_err err = {0};
-    char path[96];
-    snprintf(path, sizeof path, "%s/pod-0", w->dir);
-    assert_int_equal(mkdir(path, 0700), 0);
-    snprintf(path, sizeof path, "%s/pod-0/pod.db", w->dir);
-    px_pod *p;
-    px_pod_schema s;
-    const char *schema = "{\"fields\":[{\"name\":\"user\",\"type\":\"text\"},{\"name\":\"amount\",\"type\":\"int\"}],"
-                         "\"user\":\"user\"}";
-    const char *csv = "user,amount\nalice,10\nbob,20\ncarol,30\n";
-    const char *policy = "{\"consumers\":[\"consumer-1\"],\"code\":\"any-behind-dp\",\"require_dp\":true,"
-                         "\"budget\":{\"epsilon\":\"10\",\"delta\":\"0\"}}";
-    px_assert_ok(px_pod_open(&p, path, &err), &err);
-    px_assert_ok(px_pod_schema_parse(&s, schema, strlen(schema), &err), &err);
-    px_assert_ok(px_pod_dataset_create(p, "transactions", &s, &err), &err);
-    px_assert_ok(px_pod_import(p, "transactions", PX_POD_CSV, (const uint8_t *)csv, strlen(csv), NULL, NULL, &err),
-                 &err);
-    px_assert_ok(px_pod_policy_set(p, "transactions", policy, strlen(policy), &err), &err);
-    px_pod_close(p);
-}
-
-static void start_node(world *w, px_node *n, const char *id, const px_signer *key, unsigned roles) {
-    px_err err = {0};
-    px_node_config c;
-    memset(&c, 0, sizeof c);
-    snprintf(c.id, sizeof c.id, "%s", id);
-    snprintf(c.dir, sizeof c.dir, "%s/%s", w->dir, id);
-    snprintf(c.membership, sizeof c.membership, "%s/membership.json", w->dir);
-    snprintf(c.key, sizeof c.key, "%s/%s.key", w->dir, id);
-    snprintf(c.listen, sizeof c.listen, "127.0.0.1");
-    c.roles = roles;
-    write_key(c.key, key);
-    px_assert_ok(px_node_start(n, &c, &err), &err);
-}
+#include "node_world.h"
 
 static int setup(void **state) {
     static world w;
-    px_err err = {0};
-    memset(&w, 0, sizeof w);
-    fx_init(&w.f);
-    strcpy(w.dir, "/tmp/px-admit-node-XXXXXX");
-    assert_non_null(mkdtemp(w.dir));
-    w.log_key = px_testlog_keyed()->key; /* the log the fixture's instances answer to */
-    px_assert_ok(px_signer_generate(&w.stranger, "consumer-1", &err), &err);
-    /* The instances run this machine's build, which the POD node (started
-     * from the same directory) runs too and so accepts by default. */
-    static px_lambda_build own;
-    px_assert_ok(px_lambda_build_init(&own, PX_BUILD_DIR "/pixiu_worker", &err), &err);
-    w.f.build = own.build;
-    memcpy(w.f.build_digest, own.digest, 32);
-    px_lambda_build_free(&own);
-    make_pod_db(&w);
-    write_membership(&w, 1, 1);
-    start_node(&w, &w.log, "log-1", &w.log_key, PX_ROLE_LOG);
-    start_node(&w, &w.pod, "pod-0", &w.f.pods[0], PX_ROLE_POD);
-    /* Now the ports are known; the nodes reload the membership. */
-    usleep(20000); /* a new mtime */
-    write_membership(&w, px_http_server_port(w.pod.srv), px_http_server_port(w.log.srv));
+    nw_setup(&w, "10", PX_ROLE_LOG);
     *state = &w;
     return 0;
 }
 
 static int teardown(void **state) {
-    world *w = *state;
-    px_node_stop(&w->pod);
-    px_node_stop(&w->log);
-    char cmd[64];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", w->dir);
-    assert_int_equal(system(cmd), 0);
-    fx_free(&w->f);
+    nw_teardown(*state);
     return 0;
 }
 
-/* POST the plan to the POD as `who`; the status, and the reply in out. */
-static int admit(world *w, const px_signer *who, const px_buf *plan, px_buf *out) {
-    px_err err = {0};
-    char base[64];
-    int status = 0;
-    snprintf(base, sizeof base, "http://127.0.0.1:%u", px_http_server_port(w->pod.srv));
-    px_buf_reset(out);
-    px_assert_ok(px_signed_call(who, "consumer-1", "pod-0", "POST", base, "/v1/admit", plan->data, plan->len, 30000,
-                                1 << 24, &status, out, &err), &err);
-    px_buf_cstr(out, &err);
-    return status;
-}
+#define admit nw_admit
 
 static void test_admit_release_replay(void **state) {
     world *w = *state;
