@@ -186,6 +186,10 @@ typedef struct px_stage_out {
     /* A serving kind's state for the requests after the step (freed with
      * the kind's state_free); kept only when the step succeeds. */
     void *state;
+    /* A stage kind's own public report (a JSON object, owned: the worker
+     * releases it), stated in the proof as "report" on success; e.g. the
+     * poll tally's ballot counts (docs/polls.md). NULL: none. */
+    json_t *report;
     /* On failure: one of PX_STATUS_* (a string constant); NULL means
      * "internal". Ignored on success. */
     const char *status;
@@ -208,6 +212,10 @@ typedef struct px_stage_ctx {
      * node measured (the build's paths). NULL in-process, where the sandbox
      * finds its tools itself. */
     const struct px_sandbox *sandbox;
+    /* The instance's own X25519 key pair, for built-in stages whose input
+     * carries further payloads sealed to the instance (the poll tally's
+     * ballots inside a ballot box's release). Never given to task code. */
+    const px_box_keypair *box;
     /* The content a delivering stage delivers, sealed with the code after
      * the task key ("PXAD"), or NULL. */
     const uint8_t *content;

@@ -32,10 +32,13 @@ enum {
     PX_ROLE_EXECUTOR = 1u << 1,
     PX_ROLE_LOG = 1u << 2,
     PX_ROLE_WITNESS = 1u << 3,
-    PX_ROLE_CONSUMER = 1u << 4
+    PX_ROLE_CONSUMER = 1u << 4,
+    PX_ROLE_ISSUER = 1u << 5 /* issues poll tokens (docs/polls.md) */
 };
+#define PX_ROLE_LAST PX_ROLE_ISSUER
 
-/* Parse a role name ("pod", "executor", "log", "witness", "consumer"). */
+/* Parse a role name ("pod", "executor", "log", "witness", "consumer",
+ * "issuer"). */
 int px_role_parse(const char *name, unsigned *bit);
 const char *px_role_name(unsigned bit);
 

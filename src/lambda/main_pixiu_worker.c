@@ -11,12 +11,14 @@
 #include "pixiu/lambda.h"
 #include "pixiu/pir.h"
 #include "pixiu/pod.h"
+#include "pixiu/poll.h"
 
 static const px_stage_kind *const stage_table[] = {
     &px_stage_aggregate,
     &px_stage_gather,
     &px_stage_wasm,
     &px_stage_prover,
+    &px_stage_poll_tally,
     &px_dp_stage_kind,
     &px_pir_stage_kind,
     NULL,

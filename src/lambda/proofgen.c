@@ -85,6 +85,8 @@ static int add_stage_reports(json_t *p, const px_stage_out *s, int at_pod) {
                json_object_set_new(d, "receipt", px_proofgen_hex(s->derived.receipt, PX_SHA256_BYTES));
         bad |= !d || json_object_set_new(p, "derived", d);
     }
+    if (s && s->report)
+        bad |= !json_is_object(s->report) || json_object_set(p, "report", s->report);
     return bad ? -1 : 0;
 }
 

@@ -187,6 +187,8 @@ static void drop_inputs(step_state *s) {
     s->plain = NULL;
     px_buf_free(&s->out.output);
     px_buf_free(&s->out.delivery);
+    json_decref(s->out.report);
+    s->out.report = NULL;
     px_buf_free(&s->code);
     px_buf_free(&s->content);
     px_memzero(s->task_key, sizeof s->task_key);
@@ -326,7 +328,7 @@ static int validate_all(px_lambda *l, step_state *s, const px_step_input *inputs
 
 static px_stage_ctx stage_ctx(const px_lambda *l, const step_state *s) {
     px_stage_ctx ctx = {&l->config, l->config.params, s->code.data, s->code.len, s->in, s->n,
-                        s->has_task_key ? s->task_key : NULL, l->sandbox,
+                        s->has_task_key ? s->task_key : NULL, l->sandbox, &l->box,
                         s->has_content ? s->content.data : NULL, s->content.len};
     if (!l->kind->needs_code)
         ctx.code = NULL;

@@ -6,7 +6,7 @@
 
 #include "pixiu/net.h"
 
-static const char *const role_names[] = {"pod", "executor", "log", "witness", "consumer", NULL};
+static const char *const role_names[] = {"pod", "executor", "log", "witness", "consumer", "issuer", NULL};
 
 int px_role_parse(const char *name, unsigned *bit) {
     for (unsigned i = 0; role_names[i]; i++)
@@ -68,7 +68,7 @@ static int read_roles(px_member *n, const json_t *o, px_err *err) {
     json_array_foreach(roles, i, r) {
         unsigned bit;
         if (!json_is_string(r) || px_role_parse(json_string_value(r), &bit))
-            return px_fail(err, PX_E_INVALID, "role %zu is not pod, executor, log, witness or consumer", i);
+            return px_fail(err, PX_E_INVALID, "role %zu is not pod, executor, log, witness, consumer or issuer", i);
         if (n->roles & bit)
             return px_fail(err, PX_E_INVALID, "role \"%s\" is listed twice", json_string_value(r));
         n->roles |= bit;

@@ -30,7 +30,7 @@ static int read_roles(px_node_config *c, const json_t *o, px_err *err) {
     json_array_foreach(roles, i, r) {
         unsigned bit;
         if (!json_is_string(r) || px_role_parse(json_string_value(r), &bit))
-            return px_fail(err, PX_E_INVALID, "role %zu is not pod, executor, log, witness or consumer", i);
+            return px_fail(err, PX_E_INVALID, "role %zu is not pod, executor, log, witness, consumer or issuer", i);
         c->roles |= bit;
     }
     return 0;

@@ -124,7 +124,7 @@ static void forward(px_http_handler h, void *ctx, const px_http_request *req, si
 
 static void health(px_node *n, px_http_response *resp) {
     json_t *roles = json_array();
-    for (unsigned b = 1; b <= PX_ROLE_CONSUMER; b <<= 1)
+    for (unsigned b = 1; b <= PX_ROLE_LAST; b <<= 1)
         if (n->cfg.roles & b)
             json_array_append_new(roles, json_string(px_role_name(b)));
     px_node_reply_json(resp, json_pack("{s:s,s:o}", "id", n->cfg.id, "roles", roles));
@@ -142,6 +142,9 @@ static void route(void *ctx, const px_http_request *req, px_http_response *resp)
             return health(n, resp);
         if (n->log && get && !strncmp(p, "/log/", 5))
             return forward(px_log_http_handler, n->log, req, 4, resp);
+        /* Ballots come unsigned: the box must not learn which node votes. */
+        if (!strcmp(p, "/v1/poll/ballot"))
+            return px_node_poll(n, NULL, req, resp);
         px_http_error(resp, 403, "unsigned request");
         return;
     }
@@ -155,6 +158,8 @@ static void route(void *ctx, const px_http_request *req, px_http_response *resp)
         return forward(px_witness_http_handler, &n->wsvc, req, 8, resp);
     if (n->log && !strncmp(p, "/log/", 5))
         return forward(px_log_http_handler, n->log, req, 4, resp);
+    if (!strncmp(p, "/v1/poll/", 9))
+        return px_node_poll(n, sender, req, resp);
     if ((n->cfg.roles & PX_ROLE_EXECUTOR) && !strcmp(p, "/v1/recruit"))
         return px_node_recruit(n, sender, req, resp);
     if ((n->cfg.roles & PX_ROLE_EXECUTOR) && !strcmp(p, "/v1/step"))
@@ -214,7 +219,15 @@ static int open_roles(px_node *n, px_err *err) {
     /* The build its instances run, computed once (and re-checked per
      * recruitment); a POD accepts it by default. A POD-only node without
      * the toolchain accepts only the builds its owner added. */
-    if (n->cfg.roles & (PX_ROLE_EXECUTOR | PX_ROLE_POD)) {
+    if (n->cfg.roles & PX_ROLE_ISSUER) {
+        if (state_path(path, n, "issuer.db", err) || px_poll_issuer_open(&n->issuer, path, err))
+            return -1;
+    }
+    if (n->cfg.roles & PX_ROLE_EXECUTOR) {
+        if (state_path(path, n, "box.db", err) || px_poll_box_open(&n->box, path, err))
+            return -1;
+    }
+    if (n->cfg.roles & (PX_ROLE_EXECUTOR | PX_ROLE_POD | PX_ROLE_ISSUER)) {
         px_err e = {0};
         if (px_node_build(&n->build, n->cfg.worker, &e)) {
             n->build = NULL;
@@ -303,6 +316,8 @@ void px_node_stop(px_node *n) {
     px_witness_close(n->witness);
     free(n->wlogs);
     px_admissions_close(n->admissions);
+    px_poll_issuer_close(n->issuer);
+    px_poll_box_close(n->box);
     if (n->pod)
         px_pod_close(n->pod);
     px_replay_free(n->replay);

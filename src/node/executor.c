@@ -83,13 +83,36 @@ static px_node_instance *slot_take(px_node *n, const char *consumer, px_err *err
 
 /* The task's deadline must be within the node's reach: an instance is a
  * worker process, and nobody may book one for years. */
-static int deadline_check(const px_node *n, const px_manifest *m, int64_t now, px_err *err) {
-    if (m->deadline > now + n->cfg.limits.deadline_max_ms)
+static int deadline_check(const px_node *n, int64_t deadline, int64_t now, px_err *err) {
+    if (deadline > now + n->cfg.limits.deadline_max_ms)
         return px_fail(err, PX_E_LIMIT,
                        "the task's deadline is %lld s away; node %s hosts instances only for tasks due within %lld s",
-                       (long long)((m->deadline - now) / PX_NODE_MS_PER_S), n->cfg.id,
+                       (long long)((deadline - now) / PX_NODE_MS_PER_S), n->cfg.id,
                        (long long)(n->cfg.limits.deadline_max_ms / PX_NODE_MS_PER_S));
     return 0;
+}
+
+int px_node_instance_add(px_node *n, const px_node_instance_spec *s, const px_lambda_host *h, px_err *err) {
+    int64_t now = px_now_ms();
+    if (deadline_check(n, s->deadline, now, err))
+        return -1;
+    pthread_mutex_lock(&n->mu);
+    px_node_instance *in = slot_take(n, s->consumer, err);
+    if (in) {
+        memcpy(in->id, h->sign_pk, sizeof in->id);
+        if (s->manifest)
+            memcpy(in->manifest, s->manifest, sizeof in->manifest);
+        snprintf(in->consumer, sizeof in->consumer, "%s", s->consumer);
+        int64_t idle_end = now + n->cfg.limits.idle_ms;
+        in->expires = s->deadline < idle_end ? s->deadline : idle_end;
+        in->deadline = s->deadline;
+        in->busy = 0;
+        in->host = *h;
+        in->serves = s->serves;
+        in->stepped = 0;
+    }
+    pthread_mutex_unlock(&n->mu);
+    return in ? 0 : -1;
 }
 
 /* The instance runs the node's build, with every file's identity checked
@@ -134,7 +157,7 @@ void px_node_recruit(px_node *n, const px_member *sender, const px_http_request 
     int64_t now = px_now_ms();
     if (!rc)
         rc = recruit_checks(sender, &m, (uint32_t)stage, (uint32_t)part, &config, &err) ||
-             deadline_check(n, &m, now, &err);
+             deadline_check(n, m.deadline, now, &err);
     /* The quota is checked before a worker is started (so a consumer over
      * it costs nothing) and again when the slot is taken. */
     if (!rc) {
@@ -154,25 +177,14 @@ void px_node_recruit(px_node *n, const px_member *sender, const px_http_request 
         px_node_reply_err(resp, &err);
         goto out;
     }
-    pthread_mutex_lock(&n->mu);
-    px_node_instance *in = slot_take(n, sender->id, &err);
-    if (in) {
-        memcpy(in->id, h.sign_pk, sizeof in->id);
-        memcpy(in->manifest, m.id, sizeof in->manifest);
-        snprintf(in->consumer, sizeof in->consumer, "%s", sender->id);
-        int64_t idle_end = px_now_ms() + n->cfg.limits.idle_ms;
-        in->expires = m.deadline < idle_end ? m.deadline : idle_end;
-        in->busy = 0;
-        in->host = h;
-        in->serves = m.stages[stage].kind == PX_STAGE_PIR;
-        in->stepped = 0;
-        memcpy(in->manifest, m.id, PX_SHA256_BYTES);
-    }
-    pthread_mutex_unlock(&n->mu);
-    if (!in) {
-        px_lambda_host_free(&h);
-        px_http_error(resp, 429, "%s", err.msg);
-        goto out;
+    {
+        px_node_instance_spec spec = {.consumer = sender->id, .manifest = m.id, .deadline = m.deadline,
+                                      .serves = m.stages[stage].kind == PX_STAGE_PIR};
+        if (px_node_instance_add(n, &spec, &h, &err)) {
+            px_lambda_host_free(&h);
+            px_http_error(resp, 429, "%s", err.msg);
+            goto out;
+        }
     }
     json_t *r = json_object();
     px_x_set_hex(r, "instance", h.sign_pk, sizeof h.sign_pk, NULL);

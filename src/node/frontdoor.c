@@ -40,6 +40,15 @@ static const route_rule rules[] = {
     /* A PIR query: one 32-bit word per column, base64 in JSON. */
     {"POST", "/v1/serve", 0, PX_ROLE_EXECUTOR, 8 * MIB, 0},
     {"POST", "/log/add", 0, PX_ROLE_LOG, MIB, 0},
+    /* Polls (docs/polls.md): the conductor opens and closes its issuer and
+     * boxes and recruits the tally; members ask the issuer for tokens. */
+    {"POST", "/v1/poll/issuer/key", 0, PX_ROLE_ISSUER, MIB, 0},
+    {"POST", "/v1/poll/issuer/open", 0, PX_ROLE_ISSUER, MIB, 0},
+    {"POST", "/v1/poll/issue", 0, PX_ROLE_ISSUER, MIB, 0},
+    {"POST", "/v1/poll/issuer/close", 0, PX_ROLE_ISSUER, MIB, 0},
+    {"POST", "/v1/poll/box/open", 0, PX_ROLE_EXECUTOR, MIB, 0},
+    {"POST", "/v1/poll/box/release", 0, PX_ROLE_EXECUTOR, MIB, 0},
+    {"POST", "/v1/poll/recruit", 0, PX_ROLE_EXECUTOR, 4 * MIB, 0},
     {"POST", "/witness/add-checkpoint", 0, PX_ROLE_WITNESS, 64 * KIB, PX_ROLE_CONSUMER | PX_ROLE_LOG},
 };
 
@@ -49,6 +58,14 @@ static const route_rule *find_rule(const px_node *n, const px_http_request *req)
             !strcmp(req->path, rules[i].path))
             return &rules[i];
     return NULL;
+}
+
+/* A ballot is the one unsigned write: a box must not learn which member
+ * votes, so it is checked by its token, not its sender (docs/polls.md). */
+#define BALLOT_MAX_BODY (64 * KIB)
+
+static int is_ballot(const px_node *n, const px_http_request *req) {
+    return (n->cfg.roles & PX_ROLE_EXECUTOR) && !strcmp(req->method, "POST") && !strcmp(req->path, "/v1/poll/ballot");
 }
 
 /* Public reads: no body, no signature. */
@@ -134,6 +151,10 @@ void px_node_gate(void *ctx, const px_http_request *req, px_http_gate *g) {
     px_err err = {0};
     if (is_public(n, req)) {
         g->max_body = 0;
+        return;
+    }
+    if (is_ballot(n, req)) {
+        g->max_body = BALLOT_MAX_BODY;
         return;
     }
     const route_rule *r = find_rule(n, req);

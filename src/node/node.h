@@ -54,6 +54,7 @@ int px_node_sibling_path(char *out, size_t cap, const char *name, px_err *err);
 #include "pixiu/lambda.h"
 #include "pixiu/log.h"
 #include "pixiu/pod.h"
+#include "pixiu/poll.h"
 
 #define PX_NODE_PATH_MAX 1024
 #define PX_NODE_MAX_INSTANCES 4096
@@ -177,6 +178,8 @@ typedef struct px_node {
     int hosts;
     struct px_pod_task *tasks;
     size_t ntasks;
+    px_poll_issuer *issuer; /* issuer role: poll keys and tokens issued */
+    px_poll_box *box;       /* executors: the ballots they collect */
 } px_node;
 
 int px_node_start(px_node *n, const px_node_config *cfg, px_err *err);
@@ -204,6 +207,20 @@ void px_node_settler_stop(px_node *n);
 int px_node_reaper_start(px_node *n, px_err *err);
 void px_node_reaper_stop(px_node *n);
 
+/* What a started instance is kept for. */
+typedef struct px_node_instance_spec {
+    const char *consumer;    /* the member that recruited it */
+    const uint8_t *manifest; /* its task's manifest id, or NULL (a poll's tally) */
+    int64_t deadline;        /* within the node's deadline_max_ms */
+    int serves;              /* a serving kind: it stays after an ok step */
+} px_node_instance_spec;
+
+/* Keep a started instance (h is moved in on success) until its step or,
+ * idle, until the earlier of its deadline and the node's idle limit: -1
+ * with err when the deadline is beyond the node's reach, the consumer is
+ * at its instance quota or the node hosts too many. */
+int px_node_instance_add(px_node *n, const px_node_instance_spec *s, const px_lambda_host *h, px_err *err);
+
 /* Role handlers: reply in resp; sender is the verified member. */
 void px_node_recruit(px_node *n, const px_member *sender, const px_http_request *req, px_http_response *resp);
 void px_node_step(px_node *n, const px_member *sender, const px_http_request *req, px_http_response *resp);
@@ -218,6 +235,18 @@ void px_node_serve(px_node *n, const px_member *sender, const px_http_request *r
 /* After a serving instance's ok step: keep it (1) with the output its proof
  * names, or 0 when the proof does not read (then it is dropped). */
 int px_node_serving_keep(px_node *n, px_node_instance *in, const px_step_result *res);
+
+/* Polls (pollrole.c, docs/polls.md): the issuer's and the ballot box's
+ * endpoints and the tally's recruitment; /v1/poll/ballot is the one
+ * request taken unsigned (sender NULL), so a box is not told who votes. */
+void px_node_poll(px_node *n, const px_member *sender, const px_http_request *req, px_http_response *resp);
+
+/* A poll statement checked against the membership (pollcheck.c): the
+ * survey's conductor, issuer and boxes are members with those keys, and
+ * the tally instance's evidence verifies under its node's platform key
+ * with an accepted build, on the membership's log. */
+int px_node_poll_check(const px_membership *m, const uint8_t (*builds)[PX_SHA256_BYTES], size_t nbuilds,
+                       const void *plan, size_t len, px_poll_plan *out, px_poll_attested *att, px_err *err);
 
 /* A copy of membership m's nodes into a JSON array of verifier keys. */
 const px_member *px_node_find_role(const px_membership *m, unsigned role);

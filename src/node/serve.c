@@ -18,6 +18,7 @@ int px_node_serving_keep(px_node *n, px_node_instance *in, const px_step_result 
     pthread_mutex_lock(&n->mu);
     memcpy(in->output, p.subject, PX_SHA256_BYTES);
     in->stepped = 1;
+    in->expires = in->deadline; /* no longer idle: it serves until the deadline */
     in->busy = 0;
     pthread_mutex_unlock(&n->mu);
     return 1;
