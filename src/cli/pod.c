@@ -403,9 +403,9 @@ static int parse_stage(const char *spec, px_pod_stage_req *s, char *kind, uint8_
     if (!*buf || strlen(buf) > PX_STAGE_KIND_MAX || (lvl && parse_ulong(lvl, &l)) || l > 1000)
         return -1;
     strcpy(kind, buf);
+    memset(s, 0, sizeof *s);
     s->kind = kind;
     s->level = (int)l;
-    s->code_digest = NULL;
     if (hex) {
         if (px_hex_decode_exact(code, 32, hex, strlen(hex), NULL))
             return -1;
