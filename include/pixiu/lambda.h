@@ -67,6 +67,27 @@ extern "C" {
 #define PX_DELIVERY_HEADER_BYTES 9u
 /* The most a POD-side instance waits for its pad (docs/lambda.md). */
 #define PX_PAD_MS_MAX 600000u
+
+/* The content a delivering stage's sealed code may carry after its task
+ * key: when p starts with "PXAD", *has = 1, *content and *len name the
+ * content inside p and *used is the bytes it takes (8 + len); otherwise
+ * *has = 0 and *used = 0. -1 when the header is truncated or the content
+ * is over PX_CONTENT_MAX_BYTES or longer than what follows. */
+int px_content_split(const uint8_t *p, size_t n, int *has, const uint8_t **content, uint32_t *len, size_t *used,
+                     px_err *err);
+
+/* A PXD1 delivery payload, read (docs/formats.md). content points into the
+ * bytes parsed; size is the declared size (the bytes after the header). */
+typedef struct px_delivery {
+    int delivered;
+    const uint8_t *content;
+    uint32_t len;
+    size_t size;
+} px_delivery;
+
+/* Parse a PXD1 payload: the magic, delivered 0 or 1, a length that fits
+ * (0 when nothing was delivered) and zeros after the content. */
+int px_delivery_parse(px_delivery *d, const uint8_t *p, size_t n, px_err *err);
 /* The commitment to a pseudonym key K that a map stage's params carry as
  * "pseudonym": SHA-256("PIXIU-pseudonym-v1\n" || K). */
 void px_task_key_commit(uint8_t out[PX_SHA256_BYTES], const uint8_t key[PX_TASK_KEY_BYTES]);

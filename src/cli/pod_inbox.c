@@ -117,6 +117,25 @@ static int list(px_pod *p, const args *a) {
     return PX_EXIT_OK;
 }
 
+/* The content as text for a terminal: it is the consumer's, so control
+ * characters (C0, DEL, C1) and bytes of invalid UTF-8 are shown escaped
+ * (\xNN, \u00NN), never sent raw: an ad must not retitle, clear or
+ * rewrite the person's terminal. Newlines and tabs pass. */
+static void print_text(const uint8_t *p, size_t n) {
+    int utf8 = px_utf8_valid(p, n);
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = p[i];
+        if (utf8 && c == 0xc2 && i + 1 < n && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f)
+            printf("\\u%04x", p[++i]);
+        else if (c == '\n' || c == '\t' || (c >= 0x20 && c != 0x7f && (c < 0x80 || utf8)))
+            putchar(c);
+        else
+            printf("\\x%02x", c);
+    }
+    if (!n || p[n - 1] != '\n')
+        putchar('\n');
+}
+
 static void show_json(const px_inbox_item *it, const px_inbox_verified *vf) {
     json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:I,s:b,s:I}", "id", (json_int_t)it->id, "task", it->manifest, "name",
                           vf->task, "from", it->consumer, "received", (json_int_t)it->received_ms, "delivered",
@@ -124,10 +143,18 @@ static void show_json(const px_inbox_item *it, const px_inbox_verified *vf) {
     json_object_set_new(o, "proof", json_pack("{s:b,s:I,s:s,s:I,s:I}", "verified", 1, "stage", (json_int_t)it->stage,
                                               "node", vf->node, "log_index", (json_int_t)it->log_index, "finished",
                                               (json_int_t)vf->finished));
+    /* Text as an ASCII-only JSON string (every control character escaped);
+     * anything that is not UTF-8 in base64. */
     json_t *text = json_stringn((const char *)vf->content.data, vf->content.len);
-    if (text)
+    if (text) {
         json_object_set_new(o, "content", text);
-    char *t = json_dumps(o, JSON_INDENT(2));
+    } else {
+        px_buf b = PX_BUF_INIT;
+        if (px_buf_append_b64(&b, vf->content.data, vf->content.len, NULL) == 0)
+            json_object_set_new(o, "content_base64", json_stringn((const char *)b.data, b.len));
+        px_buf_free(&b);
+    }
+    char *t = json_dumps(o, JSON_INDENT(2) | JSON_ENSURE_ASCII);
     printf("%s\n", t ? t : "{}");
     free(t);
     json_decref(o);
@@ -156,10 +183,10 @@ static int show(px_pod *p, const args *a) {
         printf("received: %s\n", at);
         printf("proof: verified: stage %u at the POD ran on %s, attested by its platform key; its ok proof is log "
                "entry %llu and names this delivery\n", it.stage, vf.node, (unsigned long long)it.log_index);
-        if (vf.delivered)
-            printf("content (%zu bytes, the one the signed manifest names):\n%.*s%s", vf.content.len,
-                   (int)vf.content.len, (const char *)vf.content.data,
-                   vf.content.len && vf.content.data[vf.content.len - 1] == '\n' ? "" : "\n");
+        if (vf.delivered) {
+            printf("content (%zu bytes, the one the signed manifest names):\n", vf.content.len);
+            print_text(vf.content.data, vf.content.len);
+        }
     }
     px_buf_free(&vf.content);
     px_inbox_item_free(&it);

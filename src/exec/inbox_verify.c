@@ -40,20 +40,18 @@ static int payload_ok(const px_inbox_item *it, const px_exec_proof *p, const px_
     px_commit_digest(c, o + 4, o + PX_COMMIT_HEADERBYTES, n - PX_COMMIT_HEADERBYTES);
     if (!p->has_delivery || !px_ct_equal(c, p->delivery, sizeof c))
         return px_fail(err, PX_E_VERIFY, "the proof does not name this delivery");
-    const uint8_t *pl = o + PX_COMMIT_HEADERBYTES;
-    size_t body = n - PX_COMMIT_HEADERBYTES - PX_DELIVERY_HEADER_BYTES;
-    uint32_t len = px_load_u32le(pl + 5);
-    out->delivered = pl[4] == 1;
-    if (pl[4] > 1 || len > body || (!out->delivered && len))
-        return px_fail(err, PX_E_INVALID, "the delivery's header is malformed");
+    px_delivery d;
+    if (px_delivery_parse(&d, o + PX_COMMIT_HEADERBYTES, n - PX_COMMIT_HEADERBYTES, err))
+        return -1;
+    out->delivered = d.delivered;
     if (!out->delivered)
         return 0;
     const char *want = json_string_value(json_object_get(json_object_get(spec->params, "deliver"), "content"));
-    uint8_t d[PX_SHA256_BYTES], wd[PX_SHA256_BYTES];
-    px_sha256(d, pl + PX_DELIVERY_HEADER_BYTES, len);
-    if (!want || px_hex_decode_exact(wd, sizeof wd, want, strlen(want), NULL) || !px_ct_equal(d, wd, sizeof d))
+    uint8_t cd[PX_SHA256_BYTES], wd[PX_SHA256_BYTES];
+    px_sha256(cd, d.content, d.len);
+    if (!want || px_hex_decode_exact(wd, sizeof wd, want, strlen(want), NULL) || !px_ct_equal(cd, wd, sizeof cd))
         return px_fail(err, PX_E_VERIFY, "the content is not the one the manifest names");
-    return px_buf_append(&out->content, pl + PX_DELIVERY_HEADER_BYTES, len, err);
+    return px_buf_append(&out->content, d.content, d.len, err);
 }
 
 static int check(const px_inbox_item *it, const px_manifest *m, px_inbox_verified *out, px_err *err) {

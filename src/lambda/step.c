@@ -238,19 +238,16 @@ static void set_failure(step_state *s, const char *status, const px_err *e, cons
 /* After the task key, "PXAD" || u32le n || content: what a delivering
  * stage delivers. Taken off the code, which then must be the module. */
 static int take_content(step_state *s, px_err *e) {
-    if (s->code.len < 4 || memcmp(s->code.data, PX_CONTENT_MAGIC, 4) != 0)
-        return 0;
-    if (s->code.len < 8)
-        return px_fail(e, PX_E_INVALID, "content header is truncated");
-    uint32_t n = px_load_u32le(s->code.data + 4);
-    if (n > PX_CONTENT_MAX_BYTES || n > s->code.len - 8)
-        return px_fail(e, PX_E_INVALID, "content of %u bytes does not fit (at most %u)", n, PX_CONTENT_MAX_BYTES);
-    if (px_buf_append(&s->content, s->code.data + 8, n, e))
+    const uint8_t *content;
+    uint32_t n;
+    size_t used;
+    if (px_content_split(s->code.data, s->code.len, &s->has_content, &content, &n, &used, e) ||
+        (s->has_content && px_buf_append(&s->content, content, n, e)))
         return -1;
-    s->has_content = 1;
-    size_t skip = 8 + (size_t)n;
-    memmove(s->code.data, s->code.data + skip, s->code.len - skip);
-    s->code.len -= skip;
+    if (used) {
+        memmove(s->code.data, s->code.data + used, s->code.len - used);
+        s->code.len -= used;
+    }
     return 0;
 }
 

@@ -376,14 +376,15 @@ static int keep_delivery(px_node *n, px_pod_task *t, uint32_t s, const px_step_r
     it.log_index = res->proof_index;
     px_verifier plat;
     px_signer_verifier(&n->platform, &plat);
+    px_delivery d;
     int rc = px_seal_open(&it.opening, res->delivery.data, res->delivery.len, &t->inbox, err);
-    if (rc == 0 && (it.opening.len < PX_COMMIT_HEADERBYTES + PX_DELIVERY_HEADER_BYTES ||
-                    memcmp(it.opening.data + PX_COMMIT_HEADERBYTES, PX_DELIVERY_MAGIC, 4)))
+    if (rc == 0 && (it.opening.len < PX_COMMIT_HEADERBYTES ||
+                    px_delivery_parse(&d, it.opening.data + PX_COMMIT_HEADERBYTES,
+                                      it.opening.len - PX_COMMIT_HEADERBYTES, err)))
         rc = px_fail(err, PX_E_INVALID, "the delivery is not a PXD1 payload");
     if (rc == 0) {
-        const uint8_t *pl = it.opening.data + PX_COMMIT_HEADERBYTES;
-        it.delivered = pl[4] == 1;
-        it.size = px_load_u32le(pl + 5);
+        it.delivered = d.delivered;
+        it.size = d.len;
         rc = px_buf_append(&it.manifest_env, t->m.envelope.data, t->m.envelope.len, err) ||
              px_buf_append(&it.config, t->config[s].data, t->config[s].len, err) ||
              px_buf_append(&it.evidence, t->host[s].evidence.data, t->host[s].evidence.len, err) ||

@@ -128,11 +128,19 @@ row() { sqlite3 "$n/pod-$1/pod.db" 'select length(proof), length(opening), lengt
 for p in 2 3 5 6; do
   [ "$(sqlite3 "$n/pod-$p/pod.db" 'select count(*) from charges')" = 0 ] || fail "pod-$p was charged"
 done
-# A second campaign: pod-4's frequency cap refuses it.
+# A second campaign: pod-4's frequency cap refuses it. Its ad carries
+# terminal control sequences (retitle the window, clear the screen, a C1
+# CSI): the person's terminal must see them escaped, never raw.
+printf 'Deal!\033]0;pwned\007\033[2J\xc2\x9b31m Kart Racer 10\n' >"$tmp/ad2.txt"
 with_deadline
 "$pixiu" task submit "$tmp/manifest.json" --node "$n/adco/node.json" --code "$tmp/task.wasm" \
-  --content "$src/examples/ads/ad.txt" >"$tmp/out2" 2>"$tmp/progress2" || fail "second campaign: $(cat "$tmp/out2" "$tmp/progress2")"
+  --content "$tmp/ad2.txt" >"$tmp/out2" 2>"$tmp/progress2" || fail "second campaign: $(cat "$tmp/out2" "$tmp/progress2")"
 has "$tmp/progress2" "pod-4: refused: .*frequency cap: dataset \"purchases\" caps campaigns at 1 a day"
+"$pixiu" pod inbox show 2 --pod "$n/pod-8" >"$tmp/show2-8" || fail "inbox show 2: $(cat "$tmp/show2-8")"
+grep -qF 'Deal!\x1b]0;pwned\x07\x1b[2J\u009b31m Kart Racer 10' "$tmp/show2-8" ||
+  fail "inbox show does not print the ad with its control characters escaped: $(cat -v "$tmp/show2-8")"
+LC_ALL=C grep -q "$(printf '[\001-\010\013-\037\177]')" "$tmp/show2-8" && fail "inbox show printed control bytes raw"
+LC_ALL=C grep -q "$(printf '\302[\200-\237]')" "$tmp/show2-8" && fail "inbox show printed a C1 control raw"
 # pod-7 comes back and, after the first campaign's deadline, settles from
 # the log: its stage never gave the DP stage its output, so it is refunded.
 "$net" restart "$build" "$n" pod-7
