@@ -541,6 +541,10 @@ int px_audit_run_at(px_audit *a, const uint8_t manifest_id[PX_SHA256_BYTES],
                     int64_t at, px_err *err);
 void px_audit_free(px_audit *a);
 const char *px_verdict_name(px_verdict v);
+/* The verdict as JSON ({"verdict", "stage", "partition", "node", "status",
+ * "why", "blamed", "result", "releases", "report"}), as `pixiu audit --json`
+ * prints it; a new reference, NULL when out of memory. */
+json_t *px_audit_json(const px_audit *a);
 
 /* ---- trace -------------------------------------------------------------- */
 

@@ -31,6 +31,7 @@ typedef struct px_http_response {
     const char *content_type; /* static string; default "application/json" */
     px_buf body;              /* filled by the handler; freed by the server */
     char extra_header[128];   /* optional "Name: value" line, or "" */
+    const char *const *headers; /* more "Name: value" lines, NULL-ended, static; or NULL */
 } px_http_response;
 
 /* Handlers run on server threads and must be thread-safe. */

@@ -27,5 +27,9 @@ echo "    to [40, 5000] and noised with exact discrete Laplace noise)"
   --receipt "$work/receipt.json"
 echo "== checking the receipt offline, against the membership (the network's keys)"
 "$pixiu" verify "$work/receipt.json" --membership "$work/net/membership.json" | tail -3
+task=$(sed -n 's/^{"type":"[^"]*","manifest":"\([0-9a-f]*\)".*/\1/p' "$work/receipt.json")
+echo "== the explorer: $("$pixiu" ui --node "$work/net/log-1/node.json")task/$task"
+echo "   (its chain, lineage and audit; paste $work/receipt.json on its Verify page to check it in the browser)"
+if [ -t 0 ] && [ -t 1 ]; then read -r -p "   press Enter to stop the network " _ || true; fi
 echo "== stopping the network"
 echo "demo bank: ok"

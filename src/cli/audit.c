@@ -33,14 +33,7 @@ static int task_id(const char *arg, uint8_t id[PX_SHA256_BYTES], px_err *err) {
 }
 
 static int print_json(const px_audit *a) {
-    char hex[2 * PX_SHA256_BYTES + 1];
-    px_hex_encode(hex, a->result, sizeof a->result);
-    json_t *o = json_pack("{s:s,s:I,s:I,s:s,s:s,s:s,s:o,s:s?,s:I,s:s}", "verdict", px_verdict_name(a->verdict),
-                          "stage", (json_int_t)a->stage, "partition", (json_int_t)a->partition, "node", a->node,
-                          "status", a->status, "why", a->why, "blamed",
-                          a->verdict != PX_AUDIT_OK && a->blamed[0] ? json_string(a->blamed) : json_null(), "result",
-                          a->verdict == PX_AUDIT_OK ? hex : NULL, "releases", (json_int_t)a->releases, "report",
-                          (const char *)a->report.data);
+    json_t *o = px_audit_json(a);
     px_buf b = PX_BUF_INIT;
     int rc = !o || px_json_dump(o, &b, NULL);
     if (!rc)

@@ -193,6 +193,21 @@ void px_http_error(px_http_response *resp, int status, const char *fmt, ...) {
     json_decref(o);
 }
 
+/* One "Name: value" line, if it is one. */
+static void add_header(struct MHD_Response *r, const char *line) {
+    const char *colon = strchr(line, ':');
+    char name[128];
+    size_t n = colon ? (size_t)(colon - line) : 0;
+    if (n == 0 || n >= sizeof name)
+        return;
+    memcpy(name, line, n);
+    name[n] = '\0';
+    const char *value = colon + 1;
+    while (*value == ' ')
+        value++;
+    MHD_add_response_header(r, name, value);
+}
+
 /* Queue resp on conn; the response body's memory passes to libmicrohttpd. */
 static enum MHD_Result send_response(struct MHD_Connection *conn, px_http_response *resp) {
     size_t len = resp->body.len;
@@ -211,17 +226,9 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, px_http_respon
     }
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
                             resp->content_type ? resp->content_type : "application/json");
-    const char *colon = strchr(resp->extra_header, ':');
-    if (colon && colon > resp->extra_header) {
-        char name[sizeof resp->extra_header];
-        size_t n = (size_t)(colon - resp->extra_header);
-        memcpy(name, resp->extra_header, n);
-        name[n] = '\0';
-        const char *value = colon + 1;
-        while (*value == ' ')
-            value++;
-        MHD_add_response_header(r, name, value);
-    }
+    add_header(r, resp->extra_header);
+    for (size_t i = 0; resp->headers && resp->headers[i]; i++)
+        add_header(r, resp->headers[i]);
     enum MHD_Result ret = MHD_queue_response(conn, (unsigned)resp->status, r);
     MHD_destroy_response(r);
     return ret;

@@ -145,6 +145,8 @@ static void route(void *ctx, const px_http_request *req, px_http_response *resp)
         /* Ballots come unsigned: the box must not learn which node votes. */
         if (!strcmp(p, "/v1/poll/ballot"))
             return px_node_poll(n, NULL, req, resp);
+        if (n->explorer && px_explorer_path(p))
+            return px_explorer_handle(n->explorer, req, resp);
         px_http_error(resp, 403, "unsigned request");
         return;
     }
@@ -283,7 +285,7 @@ int px_node_start(px_node *n, const px_node_config *cfg, px_err *err) {
         (cfg->platform_key[0] && px_private_file(cfg->platform_key, err)))
         goto fail;
     if (px_signer_load(&n->key, cfg->key, err) || px_node_reload_members_locked(n, err) ||
-        px_replay_new(&n->replay, 0, px_now_ms(), 0, err) || open_roles(n, err))
+        px_replay_new(&n->replay, 0, px_now_ms(), 0, err) || open_roles(n, err) || px_node_ui_start(n, err))
         goto fail;
     px_http_server_opts o = {.bind_addr = cfg->listen, .port = cfg->port, .max_body = PX_NODE_BODY_MAX,
                              .threads = PX_NODE_THREADS, .handler = route, .ctx = n, .gate = px_node_gate,
@@ -307,6 +309,7 @@ void px_node_stop(px_node *n) {
     px_node_reaper_stop(n);
     if (n->srv)
         px_http_server_stop(n->srv);
+    px_node_ui_stop(n);
     for (size_t i = 0; i < n->ninst; i++)
         if (n->inst[i].used)
             px_lambda_host_free(&n->inst[i].host);

@@ -72,7 +72,8 @@ static int is_ballot(const px_node *n, const px_http_request *req) {
 static int is_public(const px_node *n, const px_http_request *req) {
     if (strcmp(req->method, "GET") && strcmp(req->method, "HEAD"))
         return 0;
-    return !strcmp(req->path, "/v1/health") || (n->log && !strncmp(req->path, "/log/", 5));
+    return !strcmp(req->path, "/v1/health") || (n->log && !strncmp(req->path, "/log/", 5)) ||
+           (n->explorer && px_explorer_path(req->path));
 }
 
 /* ---- quotas --------------------------------------------------------------------- */

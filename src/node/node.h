@@ -51,6 +51,7 @@ int px_node_sibling_path(char *out, size_t cap, const char *name, px_err *err);
 #include <pthread.h>
 #include <sys/stat.h>
 
+#include "pixiu/explorer.h"
 #include "pixiu/lambda.h"
 #include "pixiu/log.h"
 #include "pixiu/pod.h"
@@ -180,6 +181,10 @@ typedef struct px_node {
     size_t ntasks;
     px_poll_issuer *issuer; /* issuer role: poll keys and tokens issued */
     px_poll_box *box;       /* executors: the ballots they collect */
+    /* The explorer under /ui/ (log and POD nodes; src/node/ui.c), and the
+     * build it audits with on a node that runs no instances. */
+    px_explorer *explorer;
+    px_lambda_build *ui_build;
 } px_node;
 
 int px_node_start(px_node *n, const px_node_config *cfg, px_err *err);
@@ -250,6 +255,11 @@ int px_node_poll_check(const px_membership *m, const uint8_t (*builds)[PX_SHA256
 
 /* A copy of membership m's nodes into a JSON array of verifier keys. */
 const px_member *px_node_find_role(const px_membership *m, unsigned role);
+
+/* The explorer (ui.c): started after the roles are open, stopped after
+ * the server. */
+int px_node_ui_start(px_node *n, px_err *err);
+void px_node_ui_stop(px_node *n);
 
 /* Replies. */
 void px_node_reply_json(px_http_response *resp, json_t *o);

@@ -24,8 +24,10 @@ build_hex=$("$pixiu" build | sed -n 's/^build //p')
 { printf '{"schema":"urn:pixiu:poll-members:v1","members":['
   for i in 1 2 3 4 5; do [ "$i" = 1 ] || printf ','; printf '"%s"' "$(cat "$n/pod-$i/node.vkey")"; done
   printf ']}\n'; } >"$tmp/members.json"
+# The window must outlast every step before the close on a loaded machine
+# (a shared CI runner under `ctest -j2`): each vote is a few signed calls.
 cat >"$tmp/survey.json" <<'EOF'
-{"name": "loopback", "title": "A small poll", "opens": "+0s", "closes": "+25s", "dataset": "profile",
+{"name": "loopback", "title": "A small poll", "opens": "+0s", "closes": "+60s", "dataset": "profile",
  "questions": [
   {"id": "satisfied", "text": "How satisfied are you?", "type": "single", "options": ["unhappy", "neutral", "happy"]},
   {"id": "use", "text": "What do you use?", "type": "multiple", "options": ["app", "web", "branch"], "max_choices": 2},
