@@ -33,6 +33,7 @@ static const char usage[] =
     "  releases [--json] | releases show ID\n"
     "  prove --config FILE [IN] [-o OUT] [--json]   run the data-prover stage on a stream\n"
     "  gen-demo --out DIR [--users N] [--txns N] [--seed S] [--bank-key FILE] [--signed-permille P]\n"
+    "  inbox list [--all] [--json] | show ID [--json] | delete ID   what stages at the POD delivered\n"
     "Exit status: 0 ok, 1 refused (bad rows, denied admission, bad signatures), 2 usage or I/O error.\n";
 
 typedef struct opts {
@@ -402,9 +403,9 @@ static int parse_stage(const char *spec, px_pod_stage_req *s, char *kind, uint8_
     if (!*buf || strlen(buf) > PX_STAGE_KIND_MAX || (lvl && parse_ulong(lvl, &l)) || l > 1000)
         return -1;
     strcpy(kind, buf);
+    memset(s, 0, sizeof *s);
     s->kind = kind;
     s->level = (int)l;
-    s->code_digest = NULL;
     if (hex) {
         if (px_hex_decode_exact(code, 32, hex, strlen(hex), NULL))
             return -1;
@@ -676,6 +677,10 @@ static int run(int argc, char **argv) {
     if (argc < 2)
         return fputs(usage, stderr), PX_EXIT_USAGE;
     const char *cmd = argv[1];
+    /* Forms in their own file (src/cli/pod_<form>.c) parse their own options. */
+    extern const px_cli_form px_cli_pod_inbox;
+    if (!strcmp(cmd, px_cli_pod_inbox.name))
+        return px_cli_pod_inbox.run(argc - 1, argv + 1);
     opts o;
     int pr = parse_opts(argc - 1, argv + 1, &o);
     if (pr)

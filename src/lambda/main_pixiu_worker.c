@@ -15,6 +15,7 @@
 
 static const px_stage_kind *const stage_table[] = {
     &px_stage_aggregate,
+    &px_stage_gather,
     &px_stage_wasm,
     &px_stage_prover,
     &px_stage_poll_tally,

@@ -174,6 +174,11 @@ typedef struct px_node {
      * build_mu guards its refresh. */
     px_lambda_build *build;
     pthread_mutex_t build_mu;
+    /* POD role with a platform key: it hosts stages placed at the POD
+     * (podhost.c), one task slot per campaign admitted and not yet run. */
+    int hosts;
+    struct px_pod_task *tasks;
+    size_t ntasks;
     px_poll_issuer *issuer; /* issuer role: poll keys and tokens issued */
     px_poll_box *box;       /* executors: the ballots they collect */
     /* The explorer under /ui/ (log and POD nodes; src/node/ui.c), and the
@@ -227,6 +232,10 @@ void px_node_step(px_node *n, const px_member *sender, const px_http_request *re
 /* The consumer gives up instances it recruited (its plan was refused). */
 void px_node_drop(px_node *n, const px_member *sender, const px_http_request *req, px_http_response *resp);
 void px_node_admit(px_node *n, const px_member *sender, const px_http_request *req, px_http_response *resp);
+/* POD role, stages at the POD (podhost.c): run the POD-side instances a
+ * plan's admission started, with the code the consumer sealed to them. */
+void px_node_pod_run(px_node *n, const px_member *sender, const px_http_request *req, px_http_response *resp);
+void px_node_pod_tasks_free(px_node *n);
 void px_node_serve(px_node *n, const px_member *sender, const px_http_request *req, px_http_response *resp);
 /* After a serving instance's ok step: keep it (1) with the output its proof
  * names, or 0 when the proof does not read (then it is dropped). */
@@ -267,6 +276,10 @@ typedef struct px_submit_opts {
     const uint8_t (*builds)[PX_SHA256_BYTES]; /* accepted builds; none: this machine's own */
     size_t nbuilds;
     FILE *progress;              /* stage-by-stage lines, or NULL */
+    /* What a delivering stage at the PODs delivers (its digest goes into
+     * the manifest's params.deliver.content when the template leaves it). */
+    const uint8_t *content;
+    size_t content_len;
 } px_submit_opts;
 
 typedef struct px_submit_result {
@@ -292,6 +305,10 @@ typedef struct px_submit_result {
     char verdict_why[PX_ERR_MSG_MAX];
     uint64_t records, authenticated, alleged; /* from the first stage's proof */
     size_t releases, refusals;
+    /* Stages at the PODs: PODs asked, PODs whose instances ran to an ok
+     * proof, and whose did not (refused, offline, failed). */
+    size_t pods, pods_ran, pods_missing;
+    double pods_ms; /* the PODs' admissions and runs, summed (each POD's own wall time) */
     char failure[2 * PX_ERR_MSG_MAX]; /* why not ok */
     /* Wall time of each phase, milliseconds. */
     double recruit_ms, admit_ms, receipt_ms;
