@@ -218,6 +218,10 @@ typedef struct px_node_instance_spec {
     const uint8_t *manifest; /* its task's manifest id, or NULL (a poll's tally) */
     int64_t deadline;        /* within the node's deadline_max_ms */
     int serves;              /* a serving kind: it stays after an ok step */
+    /* Waits for its deadline by design (a poll's tally instance waits for
+     * the close): the idle limit does not apply, the deadline cap and the
+     * quota do. */
+    int waits;
 } px_node_instance_spec;
 
 /* Keep a started instance (h is moved in on success) until its step or,
