@@ -23,6 +23,7 @@
 
 #include "pixiu/lambda.h"
 #include "pixiu/log.h"
+#include "pixiu/pod.h"
 #include "pixiu/proof.h"
 #include "pixiu/records.h"
 #include "pixiu/tee.h"
@@ -38,6 +39,7 @@ extern "C" {
 #define PX_PLAN_PREDICATE "urn:pixiu:predicate:plan:v1"
 #define PX_REPORT_PREDICATE "urn:pixiu:predicate:report:v1"
 #define PX_PLAN_PART_PREDICATE "urn:pixiu:predicate:plan-part:v1"
+#define PX_POD_INSTANCE_PREDICATE "urn:pixiu:predicate:pod-instance:v1"
 
 #define PX_MANIFEST_MAX_BYTES (1u << 20)
 #define PX_PLAN_MAX_BYTES (8u << 20)
@@ -67,7 +69,8 @@ typedef enum px_stage_type {
     PX_STAGE_WASM,
     PX_STAGE_DP,
     PX_STAGE_AGGREGATE,
-    PX_STAGE_PIR
+    PX_STAGE_PIR,
+    PX_STAGE_GATHER
 } px_stage_type;
 
 const char *px_manifest_kind_name(px_stage_type k);
@@ -81,6 +84,9 @@ typedef struct px_stage_spec {
     uint32_t partitions;          /* instances to recruit, >= 1 */
     int at_pod;                   /* "at": "pod" places it at each POD */
     px_limits limits;             /* what the task may use (pixiu/lambda.h) */
+    uint32_t pad_ms;              /* at a POD: the instance's pad (docs/lambda.md) */
+    char (*topics)[PX_NAME_MAX + 1]; /* at a POD: what the stage targets; owned */
+    size_t ntopics;
     char mechanism[PX_NAME_MAX + 1];     /* dp only */
     char epsilon[PX_DECIMAL_MAX + 1];    /* dp only */
     char delta[PX_DECIMAL_MAX + 1];      /* dp only */
@@ -130,6 +136,22 @@ void px_manifest_free(px_manifest *m);
 int px_manifest_behind_dp(const px_manifest *m);
 /* 1 if pod is listed by any dataset of the manifest. */
 int px_manifest_has_pod(const px_manifest *m, const char *pod);
+
+/* ---- stages at PODs (docs/executor.md, "Stages at PODs") ------------------ */
+
+#define PX_MANIFEST_MAX_TOPICS 16
+/* The default pad of a code stage at a POD. */
+#define PX_POD_PAD_MS_DEFAULT 1000u
+
+/* The number of leading stages placed at PODs ("at": "pod"): they form a
+ * prefix of the chain (0 when none). */
+uint32_t px_manifest_pod_stages(const px_manifest *m);
+/* The manifest's PODs, each once, in the order the datasets list them: a
+ * POD's position in this list deals it to a partition of the stage after
+ * its POD-side stages (position mod partitions). -1 when pod is not
+ * listed. */
+int64_t px_manifest_pod_position(const px_manifest *m, const char *pod);
+size_t px_manifest_pod_count(const px_manifest *m);
 
 /* ---- stage config ------------------------------------------------------- */
 
@@ -284,7 +306,8 @@ typedef enum px_entry_kind {
     PX_ENTRY_RELEASE,
     PX_ENTRY_REPORT,
     PX_ENTRY_PLAN_PART,
-    PX_ENTRY_ACCEPTED /* an instance's accepted-input statement */
+    PX_ENTRY_ACCEPTED, /* an instance's accepted-input statement */
+    PX_ENTRY_POD_INSTANCE /* a POD's statement of an instance it hosts for a task */
 } px_entry_kind;
 
 typedef struct px_input_ref {
@@ -325,6 +348,10 @@ typedef struct px_entry {
     uint8_t part_of[PX_SHA256_BYTES], part_next[PX_SHA256_BYTES];
     uint32_t part, parts;
     px_buf part_bytes;
+    /* POD instance (pod, stage, partition and stage_kind above): the
+     * recruit nonce it chose, the instance's config and evidence */
+    uint8_t nonce[PX_TEE_NONCE_BYTES];
+    px_buf config, inst_evidence;
 } px_entry;
 
 /* Parse bytes of a log entry. A well-formed envelope that is not a PIXIU
@@ -333,6 +360,70 @@ typedef struct px_entry {
 int px_entry_parse(px_entry *e, uint64_t index, const uint8_t *data,
                    size_t len, px_err *err);
 void px_entry_free(px_entry *e);
+
+/* ---- instances a POD hosts (docs/executor.md, "Stages at PODs") ------------ */
+
+/* What a POD says about an instance it started for a stage at the PODs:
+ * signed by the POD's key, predicate PX_POD_INSTANCE_PREDICATE, subject
+ * "instance" with the evidence digest (docs/formats.md). Its partition is
+ * the POD's position in the manifest (px_manifest_pod_position). */
+typedef struct px_podinst {
+    const char *pod;
+    uint32_t stage, partition;
+    const char *kind;
+    const uint8_t *nonce; /* PX_TEE_NONCE_BYTES */
+    const uint8_t *config;
+    size_t config_len;
+    const uint8_t *evidence;
+    size_t evidence_len;
+} px_podinst;
+
+int px_podinst_sign(px_buf *out, const uint8_t manifest[PX_SHA256_BYTES], const px_podinst *pi,
+                    const px_signer *pod_key, px_err *err);
+
+/* Check a POD instance statement (a parsed log entry) for a manifest: the
+ * POD is listed and signed it with pod_pk, the stage is at the PODs, the
+ * partition is the POD's position, the config is that of a POD-side
+ * instance of this manifest, stage and partition with its deadline, and the
+ * evidence checks (node = the POD) at the stage's minimum level. Fills att
+ * and (nullable) cfg, which the caller frees. */
+int px_podinst_check(const px_entry *e, const px_manifest *m, const uint8_t pod_pk[PX_SIGN_PUBLICKEYBYTES],
+                     px_evidence_check_fn check, void *ctx, px_attested *att, px_stage_config *cfg, px_err *err);
+
+/* Build the config of a POD-side instance (format: pixiu/lambda.h) of
+ * stage `stage` for the POD at position `partition`: "at": "pod", the
+ * stage's pad, its successors (the next POD-side instance of the same POD,
+ * or the attested keys of the partition of the next stage the POD is dealt
+ * to), its predecessors (the POD's own key for stage 0, else the POD's
+ * platform key at the previous stage's level), the log and the deadline,
+ * and inbox (NULL: none) for a delivering stage. */
+int px_podinst_config_build(px_buf *out, const px_manifest *m, uint32_t stage, uint32_t partition,
+                              const uint8_t (*successors)[PX_BOX_PUBLICKEYBYTES], size_t nsuccessors,
+                              const px_verifier *pod_key, const px_verifier *platform_key,
+                              const px_verifier *log_key, const uint8_t *inbox, px_err *err);
+
+/* The partition of the stage after the POD-side stages that a POD at
+ * position pos feeds. */
+uint32_t px_manifest_collector_partition(const px_manifest *m, uint64_t pos);
+
+/* ---- the inbox, checked (inbox_verify.c) ------------------------------------ */
+
+typedef struct px_inbox_verified {
+    char task[PX_NAME_MAX + 1];
+    char node[PX_TEE_NODE_ID_MAX + 1]; /* the node the instance ran on */
+    int64_t finished;                  /* when the instance's proof says it finished */
+    int delivered;
+    px_buf content;                    /* the delivered content; owned */
+} px_inbox_verified;
+
+/* Check an inbox item (pixiu/pod.h) offline: the manifest verifies under
+ * its consumer's key and is the item's task; the instance's evidence is
+ * signed by the platform key the item names and measures the manifest's
+ * code with the item's config (a delivering POD-side instance of this
+ * task); the proof is that instance's ok proof and names the delivery's
+ * commitment; the content is the one the manifest's params name. On
+ * success out holds what was delivered; free out->content. */
+int px_podinst_inbox_verify(const px_inbox_item *it, px_inbox_verified *out, px_err *err);
 
 /* ---- settling a POD's charge (refunds) ---------------------------------------- */
 
@@ -358,6 +449,12 @@ typedef struct px_settle_watch {
     uint8_t consumer[PX_SIGN_PUBLICKEYBYTES]; /* signs dispatcher reports */
     px_settle_instance *inst; /* owned, plan order */
     size_t ninst;
+    /* A POD that hosted stages at the POD: its last POD-side instance's
+     * key. Its charge is spent only if the watched stage's ok proof used
+     * that instance's output (its lineage reaches it): a POD whose stage
+     * never ran, or whose output was left out, spent nothing. */
+    int pod_side;
+    uint8_t pod_key[PX_SIGN_PUBLICKEYBYTES];
 } px_settle_watch;
 
 /* From a plan checked by px_plan_check (att: one per instance). */
@@ -382,6 +479,10 @@ int px_settle_judge(const px_settle_watch *w, const px_entry *e, size_t n, uint6
 /* Record p as admitted (as px_admissions_record) and, in the same
  * transaction, what settling its charge needs (att from px_plan_check). */
 int px_admissions_admit(px_admissions *a, const px_plan *p, const px_attested *att, int64_t now, px_err *err);
+/* The same for a POD hosting the plan's stages at the POD: pod_key is its
+ * last POD-side instance's signing key (px_settle_watch.pod_key). */
+int px_admissions_admit_pod(px_admissions *a, const px_plan *p, const px_attested *att,
+                            const uint8_t pod_key[PX_SIGN_PUBLICKEYBYTES], int64_t now, px_err *err);
 /* The admitted tasks not settled yet whose deadline is at or before
  * `before`, oldest deadline first, at most max. Free each with
  * px_settle_watch_free and the array with free(). */
@@ -419,6 +520,10 @@ typedef struct px_audit {
     px_verifier log;    /* the log the plan's instances answer to (zero without a valid plan) */
     uint8_t result[PX_SHA256_BYTES]; /* OK only: the last stage's output */
     uint64_t releases;  /* valid releases the first stage consumed */
+    /* Stages at the PODs (the delivery report): PODs the manifest names,
+     * those whose last stage at the POD logged an ok proof of the manifest's
+     * code, and those whose output the stage after the PODs used. */
+    uint64_t pods, pods_ran, pods_used;
     px_buf report;      /* the whole walk, one line per step; owned */
 } px_audit;
 

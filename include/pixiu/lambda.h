@@ -57,6 +57,39 @@ extern "C" {
  * 32-byte pseudonym key before the module bytes (docs/lambda.md). */
 #define PX_TASK_KEY_MAGIC "PXTK"
 #define PX_TASK_KEY_BYTES 32
+/* After the task key, the sealed code of a delivering stage may carry the
+ * content to deliver: "PXAD" || u32le length || content (docs/lambda.md,
+ * "Delivery"). */
+#define PX_CONTENT_MAGIC "PXAD"
+#define PX_CONTENT_MAX_BYTES (1u << 20)
+/* The delivery a POD-side instance seals to its POD's inbox, fixed in size
+ * whether it delivers or not: "PXD1" || u8 delivered || u32le length ||
+ * content || zeros up to the declared size (docs/formats.md). */
+#define PX_DELIVERY_MAGIC "PXD1"
+#define PX_DELIVERY_HEADER_BYTES 9u
+/* The most a POD-side instance waits for its pad (docs/lambda.md). */
+#define PX_PAD_MS_MAX 600000u
+
+/* The content a delivering stage's sealed code may carry after its task
+ * key: when p starts with "PXAD", *has = 1, *content and *len name the
+ * content inside p and *used is the bytes it takes (8 + len); otherwise
+ * *has = 0 and *used = 0. -1 when the header is truncated or the content
+ * is over PX_CONTENT_MAX_BYTES or longer than what follows. */
+int px_content_split(const uint8_t *p, size_t n, int *has, const uint8_t **content, uint32_t *len, size_t *used,
+                     px_err *err);
+
+/* A PXD1 delivery payload, read (docs/formats.md). content points into the
+ * bytes parsed; size is the declared size (the bytes after the header). */
+typedef struct px_delivery {
+    int delivered;
+    const uint8_t *content;
+    uint32_t len;
+    size_t size;
+} px_delivery;
+
+/* Parse a PXD1 payload: the magic, delivered 0 or 1, a length that fits
+ * (0 when nothing was delivered) and zeros after the content. */
+int px_delivery_parse(px_delivery *d, const uint8_t *p, size_t n, px_err *err);
 /* The commitment to a pseudonym key K that a map stage's params carry as
  * "pseudonym": SHA-256("PIXIU-pseudonym-v1\n" || K). */
 void px_task_key_commit(uint8_t out[PX_SHA256_BYTES], const uint8_t key[PX_TASK_KEY_BYTES]);
@@ -115,9 +148,14 @@ void px_limits_sandbox(const px_limits *l, struct px_sandbox_limits *out);
  *    "log": "<signed-note verifier key of the public log>",
  *    "deadline": 1700000600000,
  *    "limits": {"cpu_ms": 2000, "mem_mb": 64},
+ *    "at": "pod", "inbox": "<hex X25519 key>", "pad_ms": 1000,
  *    "params": {...}}
- * "partition", "deadline", "limits" and "params" are optional; every other member is
- * required and no unknown member is allowed. The instance runs its stage
+ * "partition", "deadline", "limits", "at", "inbox", "pad_ms" and "params"
+ * are optional; every other member is required and no unknown member is
+ * allowed. "predecessors" may also say "one_per_node": true. A POD-side
+ * instance ("at": "pod") states no record counts in its proofs, may seal a
+ * fixed-size delivery to "inbox" and signs its proof no earlier than
+ * pad_ms after it began to run. The instance runs its stage
  * only once it was shown its accepted-input statement in the log named by
  * "log", and releases its output only once shown its proof there, and
  * not after "deadline" (ms since the epoch). Details in docs/lambda.md. */
@@ -136,6 +174,14 @@ typedef struct px_stage_config {
     px_verifier log;   /* the log its statements must be shown in */
     int64_t deadline;  /* ms since the epoch; 0: none */
     px_limits limits;  /* the manifest's limits of the stage */
+    /* Inputs from instances on one node each: a second input whose
+     * producer's evidence names a node (or an instance key) already seen
+     * is refused (the stage after POD-side instances, docs/executor.md). */
+    int one_per_node;
+    int at_pod;        /* a POD-side instance ("at": "pod") */
+    int has_inbox;     /* it delivers: its delivery is sealed to inbox */
+    uint8_t inbox[PX_BOX_PUBLICKEYBYTES];
+    uint32_t pad_ms;   /* 0: no pad */
     json_t *params; /* owned; an empty object when absent */
 } px_stage_config;
 
@@ -159,6 +205,10 @@ typedef struct px_stage_input {
     char producer_kind[PX_TEE_KIND_MAX + 1];
     int producer_has_users;
     uint64_t producer_users;
+    /* The node the producer's evidence names and its instance key (not for
+     * releases). */
+    char producer_node[PX_TEE_NODE_ID_MAX + 1];
+    uint8_t producer_key[PX_SIGN_PUBLICKEYBYTES];
 } px_stage_input;
 
 typedef struct px_stage_counts {
@@ -207,6 +257,9 @@ typedef struct px_stage_out {
     /* On failure: one of PX_STATUS_* (a string constant); NULL means
      * "internal". Ignored on success. */
     const char *status;
+    /* A delivering stage (config "inbox") appends the delivery payload
+     * here, of the same size whatever it delivers; sealed to the inbox. */
+    px_buf delivery;
 } px_stage_out;
 
 typedef struct px_stage_ctx {
@@ -227,6 +280,10 @@ typedef struct px_stage_ctx {
      * carries further payloads sealed to the instance (the poll tally's
      * ballots inside a ballot box's release). Never given to task code. */
     const px_box_keypair *box;
+    /* The content a delivering stage delivers, sealed with the code after
+     * the task key ("PXAD"), or NULL. */
+    const uint8_t *content;
+    size_t content_len;
 } px_stage_ctx;
 
 /* A stage's run function: 0 with out->output filled, or -1 with err set
@@ -245,6 +302,10 @@ typedef struct px_stage_kind {
      * what needs files or syscalls the filter forbids (e.g. loading a
      * crypto library's tables). Only the kind being run is prepared. */
     int (*prepare)(px_err *err);
+    /* Optional: work that depends on the code alone (compiling it), done
+     * before a padded instance starts its pad, so the pad covers only what
+     * the data can change. A failure here is left for the run to meet. */
+    int (*warm)(const px_stage_ctx *ctx, px_err *err);
     /* Optional, for kinds that serve requests once their step released its
      * output (PIR answers queries): answer one request from the state the
      * run left, knowing the output's commitment. No I/O, like run. */
@@ -264,6 +325,10 @@ extern const px_stage_kind px_lambda_aggregate_kind;
  * output from stdout. Params: cpu_ms, wall_ms, mem_mb, max_output. The
  * worker runs it under PX_TEE_PROFILE_SPAWN. */
 extern const px_stage_kind px_lambda_wasm_kind;
+/* Built-in: gathers the tagged streams (PXT1) of POD-side map instances
+ * into one stream for a DP stage, when there are more PODs than one step
+ * takes inputs (docs/executor.md). Params: none. */
+extern const px_stage_kind px_lambda_gather_kind;
 
 /* ---- the λ build: what a node measures and its workers run -------------- */
 
@@ -367,6 +432,9 @@ typedef struct px_step_result {
      * of the proof. */
     px_buf accepted;
     uint64_t accepted_index, proof_index;
+    /* A delivering instance's delivery, sealed to its config's inbox key
+     * (on success; empty otherwise). */
+    px_buf delivery;
 } px_step_result;
 
 /* ---- release after log ------------------------------------------------- */
@@ -467,6 +535,8 @@ typedef struct px_exec_proof {
     uint8_t evidence[PX_SHA256_BYTES];
     char status[PX_LAMBDA_STATUS_MAX + 1];
     uint8_t subject[PX_SHA256_BYTES]; /* output digest, or failed input */
+    int has_delivery; /* an ok proof of a delivering instance: its second subject */
+    uint8_t delivery[PX_SHA256_BYTES]; /* the delivery's commitment */
     size_t ninputs;
     int has_users; /* counts.users was reported */
     uint64_t users;
@@ -538,6 +608,7 @@ typedef struct px_lambda_host {
     uint8_t measurement[PX_TEE_MEASUREMENT_BYTES];
     int timeout_ms;
     size_t nsuccessors; /* from the config: outputs a success must carry */
+    int has_inbox;      /* from the config: a success also carries a delivery */
     int serve;          /* set by the caller after start: keep the worker
                            after an ok step, to serve (px_lambda_host_serve) */
     int serving;        /* the worker is alive and serving */

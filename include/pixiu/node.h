@@ -35,6 +35,10 @@ typedef struct px_submit_opts {
     const uint8_t (*builds)[PX_SHA256_BYTES]; /* accepted builds; none: this machine's own */
     size_t nbuilds;
     FILE *progress;              /* stage-by-stage lines, or NULL */
+    /* What a delivering stage at the PODs delivers (its digest goes into
+     * the manifest's params.deliver.content when the template leaves it). */
+    const uint8_t *content;
+    size_t content_len;
 } px_submit_opts;
 
 typedef struct px_submit_result {
@@ -60,6 +64,10 @@ typedef struct px_submit_result {
     char verdict_why[PX_ERR_MSG_MAX];
     uint64_t records, authenticated, alleged; /* from the first stage's proof */
     size_t releases, refusals;
+    /* Stages at the PODs: PODs asked, PODs whose instances ran to an ok
+     * proof, and whose did not (refused, offline, failed). */
+    size_t pods, pods_ran, pods_missing;
+    double pods_ms; /* the PODs' admissions and runs, summed (each POD's own wall time) */
     char failure[2 * PX_ERR_MSG_MAX]; /* why not ok */
     /* Wall time of each phase, milliseconds. */
     double recruit_ms, admit_ms, receipt_ms;

@@ -224,6 +224,28 @@ void px_delta_format(char *out, int64_t units);
 #define PX_POLICY_MAX_ITEMS 1024
 #define PX_STAGE_KIND_MAX 31
 
+/* What a dataset's policy says about stages placed at the POD ("at":
+ * "pod": a trust-λ on the POD's own node over its data), its "at_pod"
+ * member (docs/pod.md, "Stages at the POD"):
+ *   {"consumers": ["ads"], "code": ["<hex sha256>", ...],
+ *    "limits": {"cpu_ms": 1000, "mem_mb": 64}, "min_pad_ms": 250,
+ *    "per_day": 10, "per_day_consumer": 2,
+ *    "opt_out": ["health"], "topic_field": "category"}
+ * Without it the POD hosts no such stage for the dataset. */
+typedef struct px_pod_hosting {
+    int present;
+    char **consumers; size_t nconsumers; int any_consumer;
+    uint8_t (*code)[PX_SHA256_BYTES]; size_t ncode; /* code digests it hosts */
+    uint64_t cpu_ms, mem_mb;     /* the most a hosted code stage may ask per run; 0: not limited */
+    uint32_t min_pad_ms;         /* default PX_POD_MIN_PAD_MS_DEFAULT */
+    uint32_t per_day, per_day_consumer; /* campaigns hosted in any 24 hours; 0: no cap */
+    char **opt_out; size_t nopt_out;    /* topics the owner excludes */
+    char topic_field[PX_KEY_NAME_MAX + 1]; /* records whose value here is an excluded topic are withheld */
+} px_pod_hosting;
+
+#define PX_POD_MIN_PAD_MS_DEFAULT 250
+#define PX_POD_DAY_MS (24 * 3600 * 1000LL)
+
 typedef struct px_pod_policy {
     char **consumers; size_t nconsumers; int any_consumer;
     uint8_t (*code)[PX_SHA256_BYTES]; size_t ncode; int any_code_behind_dp;
@@ -232,6 +254,7 @@ typedef struct px_pod_policy {
     char **executors; size_t nexecutors; int any_executor; /* any_executor: no list */
     int require_dp;
     int64_t eps_total, delta_total, eps_consumer, delta_consumer; /* units */
+    px_pod_hosting at_pod;
 } px_pod_policy;
 
 int px_pod_policy_parse(px_pod_policy *pol, const void *json, size_t len, px_err *err);
@@ -255,6 +278,13 @@ typedef struct px_pod_stage_req {
     const char *kind;            /* "prover", "wasm", "dp", ... */
     const uint8_t *code_digest;  /* 32 bytes for code stages, or NULL */
     int level;                   /* attested TEE security level */
+    /* A stage at the POD: its pad, what a code stage asks per run (0: did
+     * not say) and the topics it declares it targets. */
+    int at_pod;
+    uint32_t pad_ms;
+    uint64_t cpu_ms, mem_mb;
+    const char *const *topics;
+    size_t ntopics;
 } px_pod_stage_req;
 
 /* One attested instance of the task: where it runs and at which level. */
@@ -277,6 +307,14 @@ typedef struct px_pod_request {
 /* 0 if the policy allows the request; else -1 with PX_E_DENIED naming the
  * rule that refused it. Budgets are checked by px_pod_budget_charge. */
 int px_pod_policy_check(const px_pod_policy *pol, const px_pod_request *req, px_err *err);
+
+/* The "at_pod" member (hosting.c): parsed into h, judged for the stages of
+ * req placed at the POD. */
+int px_pod_hosting_parse(px_pod_hosting *h, const json_t *o, px_err *err);
+void px_pod_hosting_free(px_pod_hosting *h);
+int px_pod_hosting_check(const px_pod_hosting *h, const px_pod_request *req, px_err *err);
+/* 1 if the request places a stage at the POD. */
+int px_pod_request_at_pod(const px_pod_request *req);
 
 /* ---- budget ledger ------------------------------------------------------- */
 
@@ -343,6 +381,9 @@ typedef struct px_release_info {
     int64_t eps, delta; /* units */
     uint8_t stage_key[PX_BOX_PUBLICKEYBYTES];
     int64_t released_ms;
+    /* To an instance at the POD: the statement says "at": "pod" and no
+     * counts (they would publish how much data a person holds). */
+    int at_pod;
 } px_release_info;
 
 /* The in-toto statement of docs/formats.md, in a DSSE envelope signed by
@@ -361,6 +402,13 @@ int px_pod_release(px_pod *p, const px_signer *pod_key, const char *pod_id,
                    const uint8_t stage_key[PX_BOX_PUBLICKEYBYTES], px_buf *stream,
                    px_buf *envelope, px_err *err);
 
+/* A release to the POD's own instance of a stage at the POD: as
+ * px_pod_release, but the statement states no counts, and the records
+ * whose h->topic_field value is a topic h opts out of are withheld. */
+int px_pod_release_at_pod(px_pod *p, const px_signer *pod_key, const char *pod_id, const char *manifest_hex,
+                          const char *dataset, const uint8_t stage_key[PX_BOX_PUBLICKEYBYTES],
+                          const px_pod_hosting *h, px_buf *stream, px_buf *envelope, px_err *err);
+
 typedef struct px_pod_release_row {
     char id[2 * PX_SHA256_BYTES + 1]; /* hex SHA-256 of the envelope */
     px_release_info info;
@@ -369,6 +417,38 @@ typedef struct px_pod_release_row {
 int px_pod_release_list(px_pod *p, px_pod_release_row **out, size_t *n, px_err *err);
 /* Appends the stored envelope of release id (hex). */
 int px_pod_release_get(px_pod *p, const char *id_hex, px_buf *envelope, px_err *err);
+
+/* ---- the inbox: what stages at the POD delivered ---------------------------- */
+
+/* One campaign a stage at the POD ran for, as the POD keeps it: whether it
+ * delivered, and everything that proves what and by whom (the consumer's
+ * signed manifest, the instance's config and evidence, the node's platform
+ * key, the proof and where it is in the log, the delivery's opening). The
+ * POD records every campaign alike, delivered or not, so that its writes
+ * say nothing; the inbox shows the delivered ones (docs/pod.md). */
+typedef struct px_inbox_item {
+    int64_t id;
+    char manifest[2 * PX_SHA256_BYTES + 1];
+    char task[PX_KEY_NAME_MAX + 1];     /* the manifest's name */
+    char consumer[PX_KEY_NAME_MAX + 1];
+    int64_t received_ms;
+    int delivered;
+    uint64_t size;                      /* bytes of content delivered */
+    uint32_t stage;
+    uint64_t log_index;                 /* the proof's entry in the public log */
+    px_buf manifest_env, config, evidence, proof;
+    px_buf opening;                     /* "PXC1" || r || the delivery payload */
+    px_buf platform;                    /* the node's platform verifier key (text) */
+} px_inbox_item;
+
+int px_pod_inbox_put(px_pod *p, const px_inbox_item *it, px_err *err);
+/* The delivered items (all: every campaign), newest first; only the
+ * summary fields are filled. Free with px_inbox_items_free. */
+int px_pod_inbox_list(px_pod *p, int all, px_inbox_item **out, size_t *n, px_err *err);
+int px_pod_inbox_get(px_pod *p, int64_t id, px_inbox_item *out, px_err *err);
+int px_pod_inbox_delete(px_pod *p, int64_t id, px_err *err);
+void px_inbox_item_free(px_inbox_item *it);
+void px_inbox_items_free(px_inbox_item *v, size_t n);
 
 /* ---- the data-prover stage -------------------------------------------------- */
 
@@ -431,6 +511,16 @@ extern const struct px_stage_kind px_pod_stage_kind;
 int px_pod_demo_generate(px_buf *csv, px_buf *schema_json, uint32_t users, uint32_t txns_per_user,
                          uint64_t seed, const px_source_signer *bank, unsigned signed_permille,
                          px_err *err);
+
+/* One person's purchase history for the advertising example (docs/
+ * usecases.md): purchase_id, person (the user field), day (days since
+ * 1970-01-01, within the year before `today`), item, category, price,
+ * shop; the purchases at "shop.example" are signed by shop (NULL: none
+ * are). plant: the person surely matches the example's targeting (a
+ * console from shop.example on `today`, nothing for a baby). Appends CSV
+ * and the schema JSON. */
+int px_pod_demo_purchases(px_buf *csv, px_buf *schema_json, const char *person, uint64_t seed, int64_t today,
+                          const px_source_signer *shop, int plant, px_err *err);
 
 #pragma GCC visibility pop
 #ifdef __cplusplus

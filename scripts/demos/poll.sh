@@ -118,9 +118,13 @@ echo "   refused: $(sed 's/^pixiu: //' "$work/err")"
 
 echo "== after the close, acme tallies: the issuer's count and the boxes' ballots go sealed to the attested"
 echo "   tally instance; its proof, the spent tokens and the releases go to the log"
-"$pixiu" poll tally "$work/poll" --node "$n/acme/node.json" --build "$build_hex" --wait 2>"$work/progress" |
-  sed 's/^/   /'
-sed 's/^/   /' "$work/progress"
+if ! "$pixiu" poll tally "$work/poll" --node "$n/acme/node.json" --build "$build_hex" --wait \
+     >"$work/tally" 2>"$work/progress"; then
+  sed 's/^/   /' "$work/tally" "$work/progress" >&2
+  echo "demo poll: the tally failed" >&2
+  exit 1
+fi
+sed 's/^/   /' "$work/tally" "$work/progress"
 echo "== checking the receipt offline, against the membership (the network's keys)"
 "$pixiu" poll verify "$work/poll/receipt.json" --membership "$n/membership.json" --build "$build_hex" |
   grep -E '^(issuer|tally|spent|receipt):' | sed 's/^/   /'

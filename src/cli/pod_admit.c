@@ -31,9 +31,9 @@ static int parse_stage(const char *spec, px_pod_stage_req *s, char *kind, uint8_
     if (!*buf || strlen(buf) > PX_STAGE_KIND_MAX || (lvl && (*lvl < '0' || *lvl > '9' || *end)) || l > 1000)
         return -1;
     strcpy(kind, buf);
+    memset(s, 0, sizeof *s); /* every field a request has, the at_pod ones too */
     s->kind = kind;
     s->level = (int)l;
-    s->code_digest = NULL;
     if (hex) {
         if (px_hex_decode_exact(code, 32, hex, strlen(hex), NULL))
             return -1;

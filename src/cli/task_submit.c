@@ -11,7 +11,7 @@
 
 static const char usage[] =
     "usage: pixiu task submit MANIFEST.json --node NODE.json [--code TASK.wasm] [--build HEX]...\n"
-    "                         [--result FILE] [--opening FILE] [--receipt FILE] [--json]\n"
+    "                         [--content FILE] [--result FILE] [--opening FILE] [--receipt FILE] [--json]\n"
     "Runs a task on the network as the consumer node NODE.json describes (its id, key and\n"
     "membership). MANIFEST.json is a manifest without consumer, nonce, times or receivers:\n"
     "those are filled in, and a wasm stage without \"code\" gets TASK.wasm's digest.\n"
@@ -21,6 +21,8 @@ static const char usage[] =
     "the authenticated/alleged counts and the checked receipt (written to --receipt). A task\n"
     "that fails after its plan is published gets a failure receipt: the audit's verdict from\n"
     "the log (stage, status, the party the log blames), checked like any receipt.\n"
+    "A stage at the PODs that delivers (params.deliver) delivers --content, sealed with the\n"
+    "code to each POD-side instance; the manifest names it by its SHA-256.\n"
     "--opening writes the result as it was sealed (\"PXC1\" || r || result): it opens the\n"
     "receipt's result commitment, so a table derived from it can be checked (`pixiu pir table`).\n"
     "(--worker is the old name of --build.)\n"
@@ -87,6 +89,9 @@ static void print_outcome(const px_submit_result *r, const char *receipt, int js
             printf(",\"records\":%llu,\"authenticated\":%llu,\"alleged\":%llu,\"releases\":%zu",
                    (unsigned long long)r->records, (unsigned long long)r->authenticated,
                    (unsigned long long)r->alleged, r->releases);
+            if (r->pods)
+                printf(",\"pods\":{\"asked\":%zu,\"ran\":%zu,\"missing\":%zu,\"ms\":%.1f}", r->pods, r->pods_ran,
+                       r->pods_missing, r->pods_ms);
             printf(",\"ms\":{\"recruit\":%.1f,\"admit\":%.1f,\"receipt\":%.1f,\"stages\":[", r->recruit_ms,
                    r->admit_ms, r->receipt_ms);
             for (size_t i = 0; i < r->nstages; i++)
@@ -103,29 +108,35 @@ static void print_outcome(const px_submit_result *r, const char *receipt, int js
     }
     printf("result: ");
     print_vector(stdout, &r->result);
-    printf("\nrecords: %llu (%llu authenticated, %llu alleged) from %zu releases\n", (unsigned long long)r->records,
-           (unsigned long long)r->authenticated, (unsigned long long)r->alleged, r->releases);
+    if (r->pods)
+        printf("\nstages at the PODs: ran at %zu of %zu PODs (%zu did not)\n", r->pods_ran, r->pods, r->pods_missing);
+    else
+        printf("\nrecords: %llu (%llu authenticated, %llu alleged) from %zu releases\n",
+               (unsigned long long)r->records, (unsigned long long)r->authenticated, (unsigned long long)r->alleged,
+               r->releases);
     printf("receipt: verified (result %s)%s%s\n", d, receipt ? ", written to " : "", receipt ? receipt : "");
 }
 
-static int submit_run(const char *tmpl_path, const char *node_path, const char *code_path, char **builds,
-                      size_t nbuilds, const char *result_path, const char *opening_path, const char *receipt_path,
-                      int json) {
+static int submit_run(const char *tmpl_path, const char *node_path, const char *code_path, const char *content_path,
+                      char **builds, size_t nbuilds, const char *result_path, const char *opening_path,
+                      const char *receipt_path, int json) {
     px_err err = {0};
     px_node_config cfg;
     px_signer key;
     px_membership mem = {0};
-    px_buf tmpl = PX_BUF_INIT, code = PX_BUF_INIT;
+    px_buf tmpl = PX_BUF_INIT, code = PX_BUF_INIT, content = PX_BUF_INIT;
     px_submit_result r = {0};
     uint8_t accepted[PX_SUBMIT_MAX_BUILDS][PX_SHA256_BYTES];
     int status = PX_EXIT_USAGE;
     if (px_node_builds_parse(accepted, builds, nbuilds, &err) || px_node_config_load(&cfg, node_path, &err) || px_signer_load(&key, cfg.key, &err) ||
         px_membership_load(&mem, cfg.membership, &err) ||
         px_cli_read_input(tmpl_path, PX_MANIFEST_MAX_BYTES, &tmpl, &err) ||
-        (code_path && px_file_read(code_path, PX_SUBMIT_CODE_MAX, &code, &err)))
+        (code_path && px_file_read(code_path, PX_SUBMIT_CODE_MAX, &code, &err)) ||
+        (content_path && px_file_read(content_path, PX_CONTENT_MAX_BYTES, &content, &err)))
         goto out;
     px_submit_opts o = {cfg.id, &key, &mem, code_path ? code.data : NULL, code.len,
-                        (const uint8_t(*)[PX_SHA256_BYTES])accepted, nbuilds, json ? NULL : stderr};
+                        (const uint8_t(*)[PX_SHA256_BYTES])accepted, nbuilds, json ? NULL : stderr,
+                        content_path ? content.data : NULL, content.len};
     if (px_submit(&o, tmpl.data, tmpl.len, &r, &err))
         goto out;
     if ((r.ok && result_path && px_file_write_atomic(result_path, r.result.data, r.result.len, 0600, &err)) ||
@@ -143,11 +154,13 @@ out:
     px_signer_wipe(&key);
     px_buf_free(&tmpl);
     px_buf_free(&code);
+    px_buf_free(&content);
     return status;
 }
 
 static int run(int argc, char **argv) {
-    const char *node = NULL, *code = NULL, *result = NULL, *opening = NULL, *receipt = NULL;
+    const char *node = NULL, *code = NULL, *result = NULL, *opening = NULL, *receipt = NULL,
+               *content = NULL;
     const char *bv[PX_SUBMIT_MAX_BUILDS];
     px_cli_list builds = {bv, 0, PX_SUBMIT_MAX_BUILDS}, workers = {bv, 0, PX_SUBMIT_MAX_BUILDS};
     int json = 0;
@@ -157,6 +170,7 @@ static int run(int argc, char **argv) {
                                {"worker", 0, PX_CLI_LIST, &workers, 0}, /* the old name of --build */
                                {"result", 'r', PX_CLI_VALUE, &result, 0},
                                {"opening", 'o', PX_CLI_VALUE, &opening, 0},
+                               {"content", 'C', PX_CLI_VALUE, &content, 0},
                                {"receipt", 'R', PX_CLI_VALUE, &receipt, 0},
                                {"json", 'j', PX_CLI_FLAG, &json, 0},
                                {0}};
@@ -166,7 +180,7 @@ static int run(int argc, char **argv) {
         return a.status;
     if (builds.n && workers.n)
         return px_cli_usage_error(&a, "--worker is the old name of --build: give one of them");
-    return submit_run(a.argv[0], node, code, (char **)bv, builds.n + workers.n, result, opening, receipt,
+    return submit_run(a.argv[0], node, code, content, (char **)bv, builds.n + workers.n, result, opening, receipt,
                       json);
 }
 

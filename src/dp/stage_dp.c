@@ -72,7 +72,9 @@ static int entry_tag_cmp(const void *a, const void *b) {
  * attested users (or blocks), and no tag twice within one input. */
 static int dp_input_check(const px_stage_input *in, size_t i, const px_dp_config *c, px_tagged_reader *r,
                           px_err *err) {
-    if (in->from_release || strcmp(in->producer_kind, "wasm") != 0)
+    /* A gather stage joins the streams of POD-side maps, unchanged, and
+     * states the sum of their attested users (stage_gather.c). */
+    if (in->from_release || (strcmp(in->producer_kind, "wasm") != 0 && strcmp(in->producer_kind, "gather") != 0))
         return px_fail(err, PX_E_INVALID, "input %zu comes from a %s, not from a map stage", i,
                        in->from_release ? "POD release" : in->producer_kind);
     if (px_tagged_open(r, in->data, in->len, err))

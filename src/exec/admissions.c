@@ -88,6 +88,8 @@ static int watch_encode(const px_settle_watch *w, px_buf *out, px_err *err) {
         rc = px_x_set(o, "stage", json_integer(w->stage), err) || px_x_set(o, "kinds", json_incref(kinds), err) ||
              px_x_set_hex(o, "consumer", w->consumer, PX_SIGN_PUBLICKEYBYTES, err) ||
              px_x_set(o, "instances", json_incref(inst), err);
+    if (rc == 0 && w->pod_side)
+        rc = px_x_set_hex(o, "pod_key", w->pod_key, PX_SIGN_PUBLICKEYBYTES, err);
     for (uint32_t s = 0; rc == 0 && s < w->nstages; s++)
         rc = px_x_append(kinds, json_string(w->kinds[s]), err);
     for (size_t i = 0; rc == 0 && i < w->ninst; i++) {
@@ -119,6 +121,10 @@ static int watch_decode(px_settle_watch *w, const uint8_t *mid, int64_t deadline
         rc = px_json_int(o, "stage", &stage, err) || px_x_arr(o, "kinds", 1, PX_MANIFEST_MAX_STAGES, &kinds, err) ||
              px_json_hex(o, "consumer", w->consumer, PX_SIGN_PUBLICKEYBYTES, err) ||
              px_x_arr(o, "instances", 1, PX_PLAN_MAX_INSTANCES, &inst, err);
+    if (rc == 0 && json_object_get(o, "pod_key")) {
+        w->pod_side = 1;
+        rc = px_json_hex(o, "pod_key", w->pod_key, PX_SIGN_PUBLICKEYBYTES, err);
+    }
     if (rc == 0 && !(w->inst = calloc(json_array_size(inst), sizeof *w->inst)))
         rc = px_fail(err, PX_E_NOMEM, "out of memory");
     if (rc == 0) {
@@ -151,10 +157,16 @@ static int watch_decode(px_settle_watch *w, const uint8_t *mid, int64_t deadline
     return 0;
 }
 
-int px_admissions_admit(px_admissions *a, const px_plan *p, const px_attested *att, int64_t now, px_err *err) {
+static int admit(px_admissions *a, const px_plan *p, const px_attested *att, const uint8_t *pod_key, int64_t now,
+                 px_err *err) {
     px_settle_watch w;
     px_buf doc = PX_BUF_INIT;
-    if (px_settle_watch_from_plan(&w, p, att, err) || watch_encode(&w, &doc, err)) {
+    int watched = px_settle_watch_from_plan(&w, p, att, err);
+    if (watched == 0 && pod_key) {
+        w.pod_side = 1;
+        memcpy(w.pod_key, pod_key, PX_SIGN_PUBLICKEYBYTES);
+    }
+    if (watched || watch_encode(&w, &doc, err)) {
         px_settle_watch_free(&w);
         px_buf_free(&doc);
         return -1;
@@ -186,6 +198,15 @@ int px_admissions_admit(px_admissions *a, const px_plan *p, const px_attested *a
     if (rc && !sqlite3_get_autocommit(db))
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
     return rc;
+}
+
+int px_admissions_admit(px_admissions *a, const px_plan *p, const px_attested *att, int64_t now, px_err *err) {
+    return admit(a, p, att, NULL, now, err);
+}
+
+int px_admissions_admit_pod(px_admissions *a, const px_plan *p, const px_attested *att,
+                            const uint8_t pod_key[PX_SIGN_PUBLICKEYBYTES], int64_t now, px_err *err) {
+    return admit(a, p, att, pod_key, now, err);
 }
 
 int px_admissions_due(px_admissions *a, int64_t before, size_t max, px_settle_watch **out, size_t *n, px_err *err) {

@@ -184,13 +184,18 @@ static int walk_all(px_walk *w, px_evidence_check_fn check, void *ctx) {
     int r = find_plan(w, check, ctx);
     if (r)
         return r;
-    if ((r = check_releases(w)))
-        return r;
+    /* Stages at the PODs: each POD's own instances, releases and steps
+     * (audit_pod.c); the plan's instances come after them. */
+    w->kpod = px_manifest_pod_stages(&w->plan.manifest);
+    if (w->kpod ? px_walk_pods(w) : (r = check_releases(w)))
+        return w->kpod ? -1 : r;
     for (size_t k = 0; k < w->plan.ninstances; k++)
         if ((r = px_walk_instance(w, k)))
             return r;
+    if (w->kpod)
+        px_walk_pods_report(w);
     if (w->a->releases == 0)
-        return px_walk_broke(w, PX_AUDIT_FAILED, 0, 0, w->plan.instances[0].node, NULL, "no-release",
+        return px_walk_broke(w, PX_AUDIT_FAILED, 0, 0, w->kpod ? "" : w->plan.instances[0].node, NULL, "no-release",
                              "the first stage consumed no valid POD release");
     const px_entry *last = w->ok[w->plan.ninstances - 1];
     memcpy(w->a->result, last->st.subjects[0].sha256, PX_SHA256_BYTES);
@@ -205,11 +210,12 @@ int px_audit_run_at(px_audit *a, const uint8_t manifest_id[PX_SHA256_BYTES], con
     memset(a, 0, sizeof *a);
     a->stage = -1;
     px_walk w = {.a = a, .mid = manifest_id, .e = entries, .n = n, .pods = pods, .npods = npods, .at = at,
-                 .err = err};
+                 .err = err, .check = check, .check_ctx = ctx};
     int r = walk_all(&w, check, ctx);
     px_plan_free(&w.plan);
     free(w.att);
     free(w.ok);
+    free(w.wpods);
     if (r < 0) {
         px_audit_free(a);
         return -1;

@@ -6,6 +6,16 @@
 
 #include "exec/util.h"
 
+/* One POD's side of a task with stages at the PODs (audit_pod.c). */
+typedef struct px_walk_pod {
+    const char *id;
+    const px_pod_key *key;          /* NULL: not a known POD */
+    int have[PX_MANIFEST_MAX_STAGES]; /* an instance statement that checked */
+    px_attested att[PX_MANIFEST_MAX_STAGES];
+    const px_entry *ok[PX_MANIFEST_MAX_STAGES]; /* its ok proof per stage */
+    int used;                       /* the stage after the PODs used its output */
+} px_walk_pod;
+
 typedef struct px_walk {
     px_audit *a;
     const uint8_t *mid;
@@ -18,6 +28,11 @@ typedef struct px_walk {
     px_attested *att;
     const px_entry **ok; /* per plan instance: its accepted ok proof */
     px_err *err;
+    px_evidence_check_fn check;
+    void *check_ctx;
+    uint32_t kpod;      /* stages at the PODs */
+    px_walk_pod *wpods; /* kpod > 0: one per POD, by position */
+    size_t nwpods;
 } px_walk;
 
 /* One line of the report. */
@@ -35,5 +50,18 @@ int px_walk_subject_has(const px_entry *e, const uint8_t *d);
 
 /* Check plan instance k (audit_stage.c): 0 proven ok, 1 broke, -1 error. */
 int px_walk_instance(px_walk *w, size_t k);
+
+/* Stages at the PODs (audit_pod.c): each POD's instance statements, then
+ * its instances' steps, reported; a POD whose stages did not run is named,
+ * never the task's verdict. -1 on error. */
+int px_walk_pods(px_walk *w);
+/* The POD-side instance of stage s of a POD, by its box key (releases)
+ * or signing key; NULL when none. */
+px_walk_pod *px_walk_pod_of(px_walk *w, const char *id);
+/* 1 if input `in` of the stage after the PODs names an ok proof of the last
+ * stage at a POD (that POD is then marked used). */
+int px_walk_pod_input(px_walk *w, const px_input_ref *in);
+/* The summary lines and counts of the delivery report. */
+void px_walk_pods_report(px_walk *w);
 
 #endif

@@ -27,6 +27,8 @@ static void hex8(char out[17], const uint8_t *p) {
 /* The producer an input names must be a valid release (stage 0) or an
  * accepted ok proof of the previous stage, and must have output that digest. */
 static int input_proven(px_walk *w, uint32_t stage, const px_input_ref *in) {
+    if (w->kpod && stage == w->kpod)
+        return px_walk_pod_input(w, in);
     if (stage == 0) {
         for (size_t i = 0; i < w->n; i++) {
             const px_entry *e = &w->e[i];
@@ -170,7 +172,9 @@ static int check_proof(px_walk *w, const px_plan_instance *in, const px_entry *e
             return px_walk_broke(w, PX_AUDIT_FAILED, in->stage, in->partition, in->node, NULL, "unproven-input",
                                  "stage %u (%s) on %s used input %s... that no %s in the log produced", in->stage,
                                  kind, in->node, d,
-                                 in->stage == 0 ? "valid release" : "ok proof of the previous stage");
+                                 in->stage == 0 ? "valid release"
+                                 : w->kpod && in->stage == w->kpod ? "ok proof of a stage at a POD"
+                                                                   : "ok proof of the previous stage");
         }
     return 0;
 }

@@ -35,12 +35,17 @@ static int read_inputs(px_entry *e, const json_t *pred, px_err *err) {
     return 0;
 }
 
+/* A POD-side instance states only "users" (no record counts), so each
+ * count is read when present. */
 static int read_counts(px_entry *e, const json_t *pred, px_err *err) {
     json_t *c = json_object_get(pred, "counts");
     if (!c)
         return 0;
-    if (read_u64(c, "records", &e->records, err) || read_u64(c, "authenticated", &e->authenticated, err) ||
-        read_u64(c, "alleged", &e->alleged, err))
+    if (!json_is_object(c))
+        return px_fail(err, PX_E_INVALID, "field \"counts\" must be an object");
+    if (px_x_opt_uint(c, "records", UINT64_MAX >> 1, &e->records, err) ||
+        px_x_opt_uint(c, "authenticated", UINT64_MAX >> 1, &e->authenticated, err) ||
+        px_x_opt_uint(c, "alleged", UINT64_MAX >> 1, &e->alleged, err))
         return px_err_prefix(err, "counts: ");
     return px_x_opt_uint(c, "dropped", UINT64_MAX >> 1, &e->dropped, err);
 }
@@ -59,10 +64,30 @@ static int read_stage(px_entry *e, const json_t *pred, px_err *err) {
         return -1;
     if (json_object_get(stage, "partition") && px_json_int(stage, "partition", &part, err))
         return -1;
-    if (index < 0 || index >= PX_MANIFEST_MAX_STAGES || part < 0 || part >= PX_PLAN_MAX_INSTANCES)
+    /* A POD-side instance's partition is its POD's position. */
+    if (index < 0 || index >= PX_MANIFEST_MAX_STAGES || part < 0 || part >= PX_MANIFEST_MAX_PODS)
         return px_fail(err, PX_E_INVALID, "stage index or partition out of range");
     e->stage = (uint32_t)index;
     e->partition = (uint32_t)part;
+    return 0;
+}
+
+/* A POD's statement of an instance it hosts: pod, stage, nonce, config and
+ * evidence (checked by px_podinst_check). */
+static int read_podinst(px_entry *e, const json_t *pred, px_err *err) {
+    static const char *const keys[] = {"manifest", "pod", "stage", "nonce", "config", "evidence", NULL};
+    if (px_json_only(pred, "POD instance", keys, err) || px_x_strcpy(pred, "pod", e->pod, sizeof e->pod, err) ||
+        read_stage(e, pred, err) || px_json_hex(pred, "nonce", e->nonce, sizeof e->nonce, err) ||
+        px_json_b64(pred, "config", &e->config, err) || px_json_b64(pred, "evidence", &e->inst_evidence, err))
+        return -1;
+    if (e->config.len > PX_STAGE_CONFIG_MAX_BYTES || e->inst_evidence.len > PX_EVIDENCE_MAX_BYTES)
+        return px_fail(err, PX_E_LIMIT, "POD instance config or evidence too large");
+    if (e->st.nsubjects != 1 || strcmp(e->st.subjects[0].name, "instance"))
+        return px_fail(err, PX_E_INVALID, "a POD instance statement names one subject, \"instance\"");
+    uint8_t d[PX_SHA256_BYTES];
+    px_evidence_digest(d, e->inst_evidence.data, e->inst_evidence.len);
+    if (!px_ct_equal(d, e->st.subjects[0].sha256, sizeof d))
+        return px_fail(err, PX_E_INVALID, "a POD instance statement's subject is not its evidence digest");
     return 0;
 }
 
@@ -90,9 +115,14 @@ static int read_exec(px_entry *e, const json_t *pred, px_err *err) {
 static int read_release(px_entry *e, const json_t *pred, px_err *err) {
     if (px_x_strcpy(pred, "pod", e->pod, sizeof e->pod, err) ||
         px_x_strcpy(pred, "dataset", e->dataset, sizeof e->dataset, err) ||
-        px_json_hex(pred, "stage_key", e->stage_key, sizeof e->stage_key, err) ||
-        read_u64(pred, "records", &e->records, err) || read_u64(pred, "signed", &e->authenticated, err) ||
-        read_u64(pred, "unsigned", &e->alleged, err))
+        px_json_hex(pred, "stage_key", e->stage_key, sizeof e->stage_key, err))
+        return -1;
+    /* A release to a POD-side instance states no counts ("at": "pod"). */
+    const char *at = json_string_value(json_object_get(pred, "at"));
+    if (at && strcmp(at, "pod"))
+        return px_fail(err, PX_E_INVALID, "release field \"at\" can only be \"pod\"");
+    if (!at && (read_u64(pred, "records", &e->records, err) || read_u64(pred, "signed", &e->authenticated, err) ||
+                read_u64(pred, "unsigned", &e->alleged, err)))
         return -1;
     uint8_t d[PX_SHA256_BYTES];
     if (px_json_hex(pred, "dataset_digest", d, sizeof d, err))
@@ -156,7 +186,8 @@ static int read_statement(px_entry *e, px_err *err) {
     static const struct { const char *type; px_entry_kind kind; } kinds[] = {
         {PX_PLAN_PREDICATE, PX_ENTRY_PLAN}, {PX_EXEC_PREDICATE, PX_ENTRY_EXEC},
         {PX_RELEASE_PREDICATE, PX_ENTRY_RELEASE}, {PX_REPORT_PREDICATE, PX_ENTRY_REPORT},
-        {PX_PLAN_PART_PREDICATE, PX_ENTRY_PLAN_PART}, {PX_ACCEPTED_PREDICATE, PX_ENTRY_ACCEPTED}};
+        {PX_PLAN_PART_PREDICATE, PX_ENTRY_PLAN_PART}, {PX_ACCEPTED_PREDICATE, PX_ENTRY_ACCEPTED},
+        {PX_POD_INSTANCE_PREDICATE, PX_ENTRY_POD_INSTANCE}};
     if (strcmp(e->env.payload_type, PX_INTOTO_PAYLOAD_TYPE))
         return 0;
     if (px_statement_parse(&e->st, e->env.payload.data, e->env.payload.len, err))
@@ -181,6 +212,8 @@ static int read_statement(px_entry *e, px_err *err) {
         rc = read_part(e, pred, err);
     else if (kind == PX_ENTRY_ACCEPTED)
         rc = read_accepted(e, pred, err);
+    else if (kind == PX_ENTRY_POD_INSTANCE)
+        rc = read_podinst(e, pred, err);
     if (rc == 0)
         rc = names_clean(e, err);
     if (rc == 0)
@@ -208,5 +241,7 @@ void px_entry_free(px_entry *e) {
     px_statement_free(&e->st);
     free(e->inputs);
     px_buf_free(&e->part_bytes);
+    px_buf_free(&e->config);
+    px_buf_free(&e->inst_evidence);
     memset(e, 0, sizeof *e);
 }

@@ -9,16 +9,16 @@
 #define PX_MANIFEST_MAX_LEVEL 16
 #define PX_MANIFEST_MAX_PARTITIONS 64
 
-static const char *const kind_names[] = {NULL, "prover", "wasm", "dp", "aggregate", "pir"};
+static const char *const kind_names[] = {NULL, "prover", "wasm", "dp", "aggregate", "pir", "gather"};
 
 const char *px_manifest_kind_name(px_stage_type k) {
-    if (k < PX_STAGE_PROVER || k > PX_STAGE_PIR)
+    if (k < PX_STAGE_PROVER || k > PX_STAGE_GATHER)
         return "unknown";
     return kind_names[k];
 }
 
 int px_manifest_kind_parse(const char *s, px_stage_type *out) {
-    for (int k = PX_STAGE_PROVER; k <= PX_STAGE_PIR; k++)
+    for (int k = PX_STAGE_PROVER; k <= PX_STAGE_GATHER; k++)
         if (!strcmp(s, kind_names[k])) {
             *out = (px_stage_type)k;
             return 0;
@@ -190,9 +190,45 @@ static int dp_params_agree(const px_stage_spec *s, const json_t *params, px_err 
     return 0;
 }
 
+/* What only a stage at a POD has: its pad and the topics it targets (which
+ * a POD's policy may have opted out of). */
+static int parse_at_pod(px_stage_spec *s, const json_t *o, px_err *err) {
+    json_t *pad = json_object_get(o, "pad_ms"), *topics = json_object_get(o, "topics");
+    if (!s->at_pod) {
+        if (pad || topics)
+            return px_fail(err, PX_E_INVALID, "fields \"pad_ms\" and \"topics\" are for a stage \"at\": \"pod\"");
+        return 0;
+    }
+    uint64_t p = s->kind == PX_STAGE_WASM ? PX_POD_PAD_MS_DEFAULT : 0;
+    if (px_x_opt_uint(o, "pad_ms", PX_PAD_MS_MAX, &p, err))
+        return -1;
+    s->pad_ms = (uint32_t)p;
+    if (!topics)
+        return 0;
+    if (!json_is_array(topics) || json_array_size(topics) > PX_MANIFEST_MAX_TOPICS)
+        return px_fail(err, PX_E_INVALID, "field \"topics\" must be an array of at most %d names",
+                       PX_MANIFEST_MAX_TOPICS);
+    if (!(s->topics = calloc(json_array_size(topics) + 1, sizeof *s->topics)))
+        return px_fail(err, PX_E_NOMEM, "out of memory reading topics");
+    size_t i;
+    json_t *t;
+    json_array_foreach(topics, i, t) {
+        const char *v = json_string_value(t);
+        char what[32];
+        snprintf(what, sizeof what, "topic %zu", i);
+        if (px_id_check(what, v, err)) /* the one id grammar */
+            return -1;
+        if (strlen(v) > PX_NAME_MAX)
+            return px_fail(err, PX_E_INVALID, "topic %zu is longer than %d characters", i, PX_NAME_MAX);
+        strcpy(s->topics[i], v);
+        s->ntopics = i + 1;
+    }
+    return 0;
+}
+
 static int parse_stage(px_stage_spec *s, const json_t *o, px_err *err) {
-    static const char *const keys[] = {"kind", "code", "min_level", "partitions", "at", "limits", "dp",
-                                       "params", NULL};
+    static const char *const keys[] = {"kind", "code", "min_level", "partitions", "at", "pad_ms", "topics",
+                                       "limits", "dp", "params", NULL};
     const char *kind, *at = NULL;
     if (px_json_only(o, "stage", keys, err) || px_json_str(o, "kind", &kind, err))
         return -1;
@@ -221,7 +257,7 @@ static int parse_stage(px_stage_spec *s, const json_t *o, px_err *err) {
     if (at && strcmp(at, "pod") && strcmp(at, "executor"))
         return px_fail(err, PX_E_INVALID, "field \"at\" must be \"pod\" or \"executor\"");
     s->at_pod = at && !strcmp(at, "pod");
-    if (parse_limits(s, o, err) || parse_dp(s, o, err))
+    if (parse_at_pod(s, o, err) || parse_limits(s, o, err) || parse_dp(s, o, err))
         return -1;
     json_t *params = json_object_get(o, "params");
     if (params && !json_is_object(params))
@@ -374,8 +410,10 @@ void px_manifest_free(px_manifest *m) {
     for (size_t i = 0; i < m->ndatasets; i++)
         free(m->datasets[i].pods);
     free(m->datasets);
-    for (size_t i = 0; i < m->nstages; i++)
+    for (size_t i = 0; i < m->nstages; i++) {
         json_decref(m->stages[i].params);
+        free(m->stages[i].topics);
+    }
     free(m->stages);
     free(m->receivers);
     px_buf_free(&m->envelope);
@@ -403,4 +441,48 @@ int px_manifest_has_pod(const px_manifest *m, const char *pod) {
             if (!strcmp(m->datasets[i].pods[j], pod))
                 return 1;
     return 0;
+}
+
+/* ---- stages at PODs ------------------------------------------------------------ */
+
+uint32_t px_manifest_pod_stages(const px_manifest *m) {
+    uint32_t k = 0;
+    while (k < m->nstages && m->stages[k].at_pod)
+        k++;
+    return k;
+}
+
+/* The first dataset and index where pod is listed. */
+static int first_listing(const px_manifest *m, const char *pod, size_t *d, size_t *k) {
+    for (*d = 0; *d < m->ndatasets; (*d)++)
+        for (*k = 0; *k < m->datasets[*d].npods; (*k)++)
+            if (!strcmp(m->datasets[*d].pods[*k], pod))
+                return 1;
+    return 0;
+}
+
+/* Walks the distinct PODs in order; the position of `pod` (or the count
+ * when pod is NULL). */
+static int64_t pod_walk(const px_manifest *m, const char *pod) {
+    int64_t pos = 0;
+    for (size_t d = 0; d < m->ndatasets; d++)
+        for (size_t k = 0; k < m->datasets[d].npods; k++) {
+            const char *id = m->datasets[d].pods[k];
+            size_t fd, fk;
+            /* Counted where it is first listed (an earlier dataset may list it). */
+            if (d > 0 && first_listing(m, id, &fd, &fk) && (fd != d || fk != k))
+                continue;
+            if (pod && !strcmp(id, pod))
+                return pos;
+            pos++;
+        }
+    return pod ? -1 : pos;
+}
+
+int64_t px_manifest_pod_position(const px_manifest *m, const char *pod) {
+    return pod_walk(m, pod);
+}
+
+size_t px_manifest_pod_count(const px_manifest *m) {
+    return (size_t)pod_walk(m, NULL);
 }

@@ -61,9 +61,13 @@ static int param_u32(const json_t *p, const char *key, size_t i, uint32_t max, u
 
 /* The wasm stage right before a dp stage is the map that gives the DP
  * stage one bounded vector per user (or per block): the host runs the
- * task per user, so no task code decides how many vectors a user gets. */
+ * task per user, so no task code decides how many vectors a user gets. A
+ * gather stage may stand between POD-side maps and the dp stage: it only
+ * joins their streams (stage_gather.c). */
 static int map_feeds_dp(const px_manifest *m, size_t d, const dp_shape *dp, px_err *err) {
     size_t w = d - 1;
+    if (d >= 2 && m->stages[w].kind == PX_STAGE_GATHER)
+        w = d - 2;
     const px_stage_spec *s = d ? &m->stages[w] : NULL;
     const char *map = NULL;
     if (s && s->kind == PX_STAGE_WASM && s->params)
@@ -71,7 +75,7 @@ static int map_feeds_dp(const px_manifest *m, size_t d, const dp_shape *dp, px_e
     if (!map)
         return px_fail(err, PX_E_INVALID,
                        "stage %zu (dp): the stage before a dp stage must be a wasm map stage with params.map \""
-                       MAP_PER_USER "\" or \"" MAP_SAMPLE_AGG "\"", d);
+                       MAP_PER_USER "\" or \"" MAP_SAMPLE_AGG "\" (or a gather stage after one)", d);
     uint32_t dim, blocks;
     if (param_u32(s->params, "dim", w, PX_DP_MAX_DIM, &dim, err) ||
         param_u32(s->params, "blocks", w, PX_DP_MAX_INPUTS, &blocks, err))
@@ -140,24 +144,71 @@ static int pir_rules(const px_manifest *m, px_err *err) {
     return 0;
 }
 
-/* Fields that parse but that no executor honours yet are refused, never
- * silently dropped: a stage the consumer placed at a POD must not run on
- * an executor instead. */
-static int supported(const px_stage_spec *s, size_t i, px_err *err) {
-    if (s->at_pod)
-        return px_fail(err, PX_E_INVALID, "stage %zu (%s): \"at\": \"pod\" is not supported yet (stages run on "
-                       "executors)", i, px_manifest_kind_name(s->kind));
+/* A gather joins the tagged streams of POD-side maps for one dp stage. */
+static int gather_rules(const px_manifest *m, size_t i, px_err *err) {
+    const px_stage_spec *s = &m->stages[i];
+    if (s->params && json_object_size(s->params))
+        return px_fail(err, PX_E_INVALID, "stage %zu (gather): takes no params", i);
+    if (i == 0 || !m->stages[i - 1].at_pod || m->stages[i - 1].kind != PX_STAGE_WASM)
+        return px_fail(err, PX_E_INVALID, "stage %zu (gather): the stage before a gather must be a wasm map "
+                       "at the PODs (\"at\": \"pod\")", i);
+    if (i + 1 >= m->nstages || m->stages[i + 1].kind != PX_STAGE_DP)
+        return px_fail(err, PX_E_INVALID, "stage %zu (gather): the stage after a gather must be a dp stage", i);
+    return 0;
+}
+
+/* Stages at PODs (docs/executor.md): a prefix of the chain, of kinds a POD
+ * can host, one instance per POD (no partitions), the data never leaving
+ * them but through the stage after them, which collects one input per POD
+ * in each of its partitions. */
+static int pod_rules(const px_manifest *m, px_err *err) {
+    uint32_t k = px_manifest_pod_stages(m);
+    for (size_t i = k; i < m->nstages; i++)
+        if (m->stages[i].at_pod)
+            return px_fail(err, PX_E_INVALID, "stage %zu (%s) is at the PODs after stage %u, which is not: stages at "
+                           "PODs come first (data that left a POD does not go back)", i,
+                           px_manifest_kind_name(m->stages[i].kind), k ? k - 1 : 0);
+    if (k == 0)
+        return 0;
+    for (size_t i = 0; i < k; i++) {
+        const px_stage_spec *s = &m->stages[i];
+        if (s->kind != PX_STAGE_PROVER && s->kind != PX_STAGE_WASM)
+            return px_fail(err, PX_E_INVALID, "stage %zu: kind \"%s\" cannot run at a POD (prover and wasm can)", i,
+                           px_manifest_kind_name(s->kind));
+        if (s->partitions != 1)
+            return px_fail(err, PX_E_INVALID, "stage %zu (%s) is at the PODs: it has one instance per POD, not "
+                           "\"partitions\"", i, px_manifest_kind_name(s->kind));
+        const char *map = s->params ? json_string_value(json_object_get(s->params, "map")) : NULL;
+        if (map && strcmp(map, MAP_PER_USER))
+            return px_fail(err, PX_E_INVALID, "stage %zu (wasm) is at the PODs: its map must be \"" MAP_PER_USER
+                           "\" (each POD's blocks would each reach the dp stage)", i);
+        if (s->params && json_object_get(s->params, "deliver") && i + 1 != k)
+            return px_fail(err, PX_E_INVALID, "stage %zu (wasm): only the last stage at the PODs delivers", i);
+    }
+    if (k == m->nstages)
+        return px_fail(err, PX_E_INVALID, "every stage is at the PODs: a stage on an executor must collect what "
+                       "they send");
+    /* A step names at most PX_LAMBDA_MAX_INPUTS inputs in its statements. */
+    const px_stage_spec *c = &m->stages[k];
+    size_t npods = px_manifest_pod_count(m), each = (npods + c->partitions - 1) / c->partitions;
+    if (each > PX_LAMBDA_MAX_INPUTS)
+        return px_fail(err, PX_E_INVALID, "stage %u (%s) would collect %zu POD-side outputs in one step; a step takes "
+                       "at most %d: give it (or a gather stage before the dp stage) at least %zu partitions", k,
+                       px_manifest_kind_name(c->kind), each, PX_LAMBDA_MAX_INPUTS,
+                       (npods + PX_LAMBDA_MAX_INPUTS - 1) / PX_LAMBDA_MAX_INPUTS);
     return 0;
 }
 
 int px_manifest_rules(const px_manifest *m, px_err *err) {
     int has_dp = 0;
     for (size_t i = 0; i < m->nstages; i++)
-        if (supported(&m->stages[i], i, err) ||
+        if ((m->stages[i].kind == PX_STAGE_GATHER && gather_rules(m, i, err)) ||
             (m->stages[i].kind == PX_STAGE_PIR && (i ? px_fail(err, PX_E_INVALID, "stage %zu: a pir stage is the "
                                                                "only stage of its task", i)
                                                      : pir_rules(m, err))))
             return -1;
+    if (pod_rules(m, err))
+        return -1;
     for (size_t d = 0; d < m->nstages; d++) {
         const px_stage_spec *s = &m->stages[d];
         if (s->kind != PX_STAGE_DP)

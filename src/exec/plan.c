@@ -21,10 +21,9 @@ static int append_keys(json_t *arr, const px_verifier *v, size_t n, px_err *err)
     return 0;
 }
 
-static int config_fill(json_t *c, const px_manifest *m, uint32_t stage, uint32_t partition,
-                       const uint8_t (*succ)[PX_BOX_PUBLICKEYBYTES], size_t nsucc, const px_verifier *plat,
-                       size_t nplat, const px_verifier *pods, size_t npods, const px_verifier *log_key,
-                       px_err *err) {
+int px_x_config_fill(json_t *c, const px_manifest *m, uint32_t stage, uint32_t partition,
+                     const uint8_t (*succ)[PX_BOX_PUBLICKEYBYTES], size_t nsucc, const px_verifier *plat, size_t nplat,
+                     const px_verifier *pods, size_t npods, const px_verifier *log_key, px_err *err) {
     const px_stage_spec *s = &m->stages[stage];
     json_t *st = json_object(), *arr = json_array(), *pred = json_object(), *pk = json_array(), *pp = json_array();
     if (px_x_set_hex(c, "manifest", m->id, sizeof m->id, err) || px_x_set(c, "stage", st, err) ||
@@ -34,6 +33,10 @@ static int config_fill(json_t *c, const px_manifest *m, uint32_t stage, uint32_t
         px_x_set(c, "predecessors", pred, err) || px_x_set(pred, "platform_keys", pk, err) ||
         px_x_set(pred, "min_level", json_integer(stage ? m->stages[stage - 1].min_level : 0), err) ||
         px_x_set(pred, "pods", pp, err))
+        return -1;
+    /* The stage after stages at the PODs takes one input per POD node. */
+    if (stage > 0 && m->stages[stage - 1].at_pod && !s->at_pod &&
+        px_x_set(pred, "one_per_node", json_true(), err))
         return -1;
     for (size_t i = 0; i < nsucc; i++) {
         char hex[2 * PX_BOX_PUBLICKEYBYTES + 1];
@@ -53,6 +56,9 @@ static int config_fill(json_t *c, const px_manifest *m, uint32_t stage, uint32_t
         return -1;
     if (!px_limits_empty(&s->limits) && px_x_set(c, "limits", px_limits_json(&s->limits), err))
         return -1;
+    if (s->at_pod && (px_x_set(c, "at", json_string("pod"), err) ||
+                      (s->pad_ms && px_x_set(c, "pad_ms", json_integer(s->pad_ms), err))))
+        return -1;
     if (s->params && px_x_set(c, "params", json_deep_copy(s->params), err))
         return -1;
     return 0;
@@ -71,8 +77,8 @@ int px_plan_config_build(px_buf *out, const px_manifest *m, uint32_t stage, uint
     json_t *c = json_object();
     if (!c)
         return px_fail(err, PX_E_NOMEM, "out of memory building a stage config");
-    int rc = config_fill(c, m, stage, partition, successors, nsuccessors, platform_keys, nplatform, pods, npods,
-                         log_key, err);
+    int rc = px_x_config_fill(c, m, stage, partition, successors, nsuccessors, platform_keys, nplatform, pods, npods,
+                              log_key, err);
     if (rc == 0)
         rc = px_json_dump(c, out, err);
     json_decref(c);
@@ -164,7 +170,9 @@ static int instance_cmp(const void *a, const void *b) {
 static int instances_cover(const px_plan *p, px_err *err) {
     const px_manifest *m = &p->manifest;
     size_t k = 0;
-    for (uint32_t s = 0; s < m->nstages; s++)
+    /* Stages at PODs have no instance in the plan: each POD starts its own
+     * (docs/executor.md, "Stages at PODs"). */
+    for (uint32_t s = px_manifest_pod_stages(m); s < m->nstages; s++)
         for (uint32_t q = 0; q < m->stages[s].partitions; q++, k++) {
             if (k >= p->ninstances || p->instances[k].stage != s || p->instances[k].partition != q)
                 return px_fail(err, PX_E_INVALID, "plan has no instance for stage %u (%s) partition %u", s,

@@ -109,6 +109,28 @@ static void cause(const px_settle_watch *w, const px_entry *e, size_t n, uint64_
     snprintf(out, cap, "every step before it is proven");
 }
 
+/* The entry whose id is `id`, among the first `size` of the log. */
+static const px_entry *by_id(const px_entry *e, size_t n, uint64_t size, const uint8_t *id) {
+    for (size_t i = 0; i < n; i++)
+        if (e[i].index < size && px_ct_equal(e[i].id, id, PX_SHA256_BYTES))
+            return &e[i];
+    return NULL;
+}
+
+/* 1 if, following the inputs of ok execution proofs back from `from`, an
+ * ok proof signed by pod_key is reached: that POD's output went into it. */
+static int lineage_has(const px_entry *e, size_t n, uint64_t size, const px_entry *from, const uint8_t *pod_key,
+                       int depth) {
+    if (!from || from->kind != PX_ENTRY_EXEC || strcmp(from->status, "ok") || depth > PX_MANIFEST_MAX_STAGES)
+        return 0;
+    if (!px_dsse_verify_pk(&from->env, pod_key, NULL))
+        return 1;
+    for (size_t k = 0; k < from->ninputs; k++)
+        if (lineage_has(e, n, size, by_id(e, n, size, from->inputs[k].proof), pod_key, depth + 1))
+            return 1;
+    return 0;
+}
+
 int px_settle_judge(const px_settle_watch *w, const px_entry *e, size_t n, uint64_t size, px_settlement *out,
                     px_err *err) {
     memset(out, 0, sizeof *out);
@@ -118,6 +140,14 @@ int px_settle_judge(const px_settle_watch *w, const px_entry *e, size_t n, uint6
         for (size_t k = 0; k < w->ninst; k++) {
             const px_settle_instance *in = &w->inst[k];
             if (in->stage == w->stage && by_instance(w, in, &e[i], size) && !strcmp(e[i].status, "ok")) {
+                /* A POD's own POD-side output must be in what it used. */
+                if (w->pod_side && !lineage_has(e, n, size, &e[i], w->pod_key, 0)) {
+                    out->refund = 1;
+                    snprintf(out->reason, sizeof out->reason, "stage %u (%s) logged its ok proof at log entry %"
+                             PRIu64 " without this POD's output (its stage at the POD never ran, or its output was "
+                             "not used)", w->stage, kind(w, w->stage), e[i].index);
+                    return 0;
+                }
                 out->index = e[i].index;
                 snprintf(out->reason, sizeof out->reason, "stage %u (%s) logged its ok proof at log entry %" PRIu64,
                          w->stage, kind(w, w->stage), e[i].index);

@@ -24,6 +24,12 @@ int px_x_hex_value(const json_t *v, const char *what, uint8_t *out, size_t n, px
 int px_x_set(json_t *obj, const char *key, json_t *v, px_err *err);
 int px_x_append(json_t *arr, json_t *v, px_err *err);
 
+/* A stage config's members (plan.c), params and the POD-side members
+ * included, into c. */
+int px_x_config_fill(json_t *c, const px_manifest *m, uint32_t stage, uint32_t partition,
+                     const uint8_t (*succ)[PX_BOX_PUBLICKEYBYTES], size_t nsucc, const px_verifier *plat, size_t nplat,
+                     const px_verifier *pods, size_t npods, const px_verifier *log_key, px_err *err);
+
 /* The rules between a manifest's stages (manifest_rules.c): dp stages in
  * one partition behind a wasm map of the same dim, sample-and-aggregate
  * unsplit, unsupported placements and kinds refused, datasets naming their

@@ -44,6 +44,12 @@ static int config_matches(const px_plan *p, const px_plan_instance *in, const px
      * the measurement, which covers the manifest's code digest. */
     if (c->deadline != p->manifest.deadline)
         return px_fail(err, PX_E_VERIFY, "its config's deadline is not the manifest's: it could release after it");
+    /* After stages at the PODs: each POD's output taken once. */
+    if (in->stage > 0 && p->manifest.stages[in->stage - 1].at_pod && !c->one_per_node)
+        return px_fail(err, PX_E_VERIFY, "it follows stages at the PODs and its config does not take one input per "
+                       "POD node");
+    if (c->at_pod)
+        return px_fail(err, PX_E_VERIFY, "its config says it runs at a POD, the plan places it on an executor");
     return 0;
 }
 

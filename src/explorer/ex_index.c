@@ -94,7 +94,8 @@ json_t *ex_inclusion(px_explorer *x, uint64_t index, uint64_t size, px_err *err)
 }
 
 const char *ex_kind_name(px_entry_kind k) {
-    static const char *const names[] = {"other", "plan", "execution", "release", "report", "plan-part", "accepted"};
+    static const char *const names[] = {"other", "plan", "execution", "release", "report", "plan-part", "accepted",
+                                        "pod-instance"};
     return (size_t)k < sizeof names / sizeof names[0] ? names[k] : "other";
 }
 

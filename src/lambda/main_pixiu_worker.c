@@ -15,6 +15,7 @@
 
 static const px_stage_kind *const stage_table[] = {
     &px_lambda_aggregate_kind,
+    &px_lambda_gather_kind,
     &px_lambda_wasm_kind,
     &px_pod_stage_kind,
     &px_poll_stage_kind,

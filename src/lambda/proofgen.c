@@ -38,8 +38,23 @@ json_t *px_proofgen_inputs(const px_stage_input *in, size_t n) {
     return a;
 }
 
-static int add_stage_reports(json_t *p, const px_stage_out *s) {
+/* A POD-side instance states no record counts: they would publish, per
+ * person, how much data the POD holds. The user count stays (a DP stage
+ * bounds its inputs by it). */
+static int add_pod_counts(json_t *p, const px_stage_out *s) {
+    if (!s || !s->has_counts || !s->counts.has_users)
+        return 0;
+    json_t *c = json_object();
+    return !c || json_object_set_new(c, "users", json_integer((json_int_t)s->counts.users)) ||
+                   json_object_set_new(p, "counts", c)
+               ? -1
+               : 0;
+}
+
+static int add_stage_reports(json_t *p, const px_stage_out *s, int at_pod) {
     int bad = 0;
+    if (at_pod)
+        return add_pod_counts(p, s) || (s && s->has_dp) ? -1 : 0;
     if (s && s->has_counts) {
         json_t *c = json_object();
         bad |= !c || json_object_set_new(c, "records", json_integer((json_int_t)s->counts.records)) ||
@@ -99,7 +114,7 @@ static json_t *predicate_json(const px_proof_draft *d) {
            json_object_set_new(p, "measurement", px_proofgen_hex(d->l->measurement, PX_SHA256_BYTES)) ||
            json_object_set_new(p, "evidence", px_proofgen_hex(d->l->evidence_digest, PX_SHA256_BYTES)) ||
            json_object_set_new(p, "inputs", px_proofgen_inputs(d->inputs, d->ninputs)) ||
-           add_stage_reports(p, d->stage) || json_object_set_new(p, "status", json_string(d->status));
+           add_stage_reports(p, d->stage, c->at_pod) || json_object_set_new(p, "status", json_string(d->status));
     if (d->reason)
         bad |= json_object_set_new(p, "reason", json_string(d->reason));
     bad |= json_object_set_new(p, "started", json_integer(d->started)) ||
@@ -115,11 +130,20 @@ int px_proofgen_sign(px_buf *out, const px_proof_draft *d, px_err *err) {
     json_t *pred = predicate_json(d);
     if (!pred)
         return px_fail(err, PX_E_NOMEM, "cannot build the execution predicate");
-    px_subject subj;
-    subj.name = (char *)(strcmp(d->status, PX_STATUS_OK) ? "failed-input" : "output");
-    memcpy(subj.sha256, d->subject, PX_SHA256_BYTES);
+    px_subject subj[2];
+    int ok = !strcmp(d->status, PX_STATUS_OK);
+    subj[0].name = (char *)(ok ? "output" : "failed-input");
+    memcpy(subj[0].sha256, d->subject, PX_SHA256_BYTES);
+    /* A delivering instance names its delivery too, by its commitment:
+     * same shape, whatever it delivered. */
+    size_t nsubj = 1;
+    if (ok && d->delivery) {
+        subj[1].name = (char *)"delivery";
+        memcpy(subj[1].sha256, d->delivery, PX_SHA256_BYTES);
+        nsubj = 2;
+    }
     px_buf st = PX_BUF_INIT;
-    int rc = px_statement_build(&st, &subj, 1, PX_EXEC_PREDICATE, pred, err);
+    int rc = px_statement_build(&st, subj, nsubj, PX_EXEC_PREDICATE, pred, err);
     json_decref(pred);
     if (rc == 0)
         rc = px_dsse_sign(out, PX_INTOTO_PAYLOAD_TYPE, st.data, st.len, &d->l->signer, 1, err);
@@ -198,14 +222,22 @@ static int read_statement(px_exec_proof *p, const px_dsse *env, px_err *err) {
     int rc = -1;
     if (strcmp(st.predicate_type, PX_EXEC_PREDICATE) != 0)
         px_fail(err, PX_E_INVALID, "predicate type is not %s", PX_EXEC_PREDICATE);
-    else if (st.nsubjects != 1)
-        px_fail(err, PX_E_INVALID, "an execution proof names exactly one subject, not %zu", st.nsubjects);
+    else if (st.nsubjects != 1 && st.nsubjects != 2)
+        px_fail(err, PX_E_INVALID, "an execution proof names one subject (two with a delivery), not %zu",
+                st.nsubjects);
     else if (read_predicate(p, st.predicate, err) == 0) {
-        const char *want = strcmp(p->status, PX_STATUS_OK) ? "failed-input" : "output";
+        int ok = !strcmp(p->status, PX_STATUS_OK);
+        const char *want = ok ? "output" : "failed-input";
         if (strcmp(st.subjects[0].name, want) != 0)
             px_fail(err, PX_E_INVALID, "subject of a \"%s\" proof must be named \"%s\"", p->status, want);
+        else if (st.nsubjects == 2 && (!ok || strcmp(st.subjects[1].name, "delivery") != 0))
+            px_fail(err, PX_E_INVALID, "the second subject of an execution proof can only be an ok proof's "
+                    "\"delivery\"");
         else {
             memcpy(p->subject, st.subjects[0].sha256, PX_SHA256_BYTES);
+            p->has_delivery = st.nsubjects == 2;
+            if (p->has_delivery)
+                memcpy(p->delivery, st.subjects[1].sha256, PX_SHA256_BYTES);
             rc = 0;
         }
     }

@@ -20,13 +20,32 @@ static int read_u32(const json_t *params, const char *key, uint32_t lo, uint32_t
     return 0;
 }
 
+/* "deliver": {"content": "<hex SHA-256 of the content>", "bytes": N}: a
+ * per-user map of dim 1 whose matches get the content delivered. */
+static int read_deliver(const json_t *d, px_map_params *mp, px_err *err) {
+    const char *c = json_string_value(json_object_get(d, "content"));
+    const json_t *b = json_object_get(d, "bytes");
+    if (!json_is_object(d) || json_object_size(d) != 2 || !c || !b)
+        return px_fail(err, PX_E_INVALID, "param \"deliver\" must be {\"content\": <hex SHA-256>, \"bytes\": N}");
+    if (px_hex_decode_exact(mp->content, sizeof mp->content, c, strlen(c), NULL))
+        return px_fail(err, PX_E_INVALID, "param \"deliver\".content must be a hex SHA-256 digest");
+    if (!json_is_integer(b) || json_integer_value(b) < 1 || json_integer_value(b) > PX_CONTENT_MAX_BYTES)
+        return px_fail(err, PX_E_INVALID, "param \"deliver\".bytes must be an integer in 1..%u", PX_CONTENT_MAX_BYTES);
+    if (mp->mode != PX_MAP_PER_USER || mp->dim != 1)
+        return px_fail(err, PX_E_INVALID, "param \"deliver\" needs a \"per-user\" map of dim 1 (one match bit)");
+    mp->content_bytes = (uint32_t)json_integer_value(b);
+    mp->deliver = 1;
+    return 0;
+}
+
 int px_map_params_read(const json_t *params, px_map_params *mp, px_err *err) {
     memset(mp, 0, sizeof *mp);
     const json_t *map = json_object_get(params, "map");
     if (!map) {
         if (json_object_get(params, "dim") || json_object_get(params, "blocks") ||
-            json_object_get(params, "pseudonym"))
-            return px_fail(err, PX_E_INVALID, "params \"dim\", \"blocks\" and \"pseudonym\" need \"map\"");
+            json_object_get(params, "pseudonym") || json_object_get(params, "deliver"))
+            return px_fail(err, PX_E_INVALID, "params \"dim\", \"blocks\", \"pseudonym\" and \"deliver\" need "
+                           "\"map\"");
         return 0;
     }
     const char *m = json_string_value(map);
@@ -47,7 +66,8 @@ int px_map_params_read(const json_t *params, px_map_params *mp, px_err *err) {
     const char *ps = json_string_value(json_object_get(params, "pseudonym"));
     if (!ps || px_hex_decode_exact(mp->pseudonym, sizeof mp->pseudonym, ps, strlen(ps), NULL))
         return px_fail(err, PX_E_INVALID, "param \"pseudonym\" must be the hex SHA-256 commitment to the task key");
-    return 0;
+    const json_t *d = json_object_get(params, "deliver");
+    return d ? read_deliver(d, mp, err) : 0;
 }
 
 /* ---- grouping ------------------------------------------------------------ */
@@ -263,4 +283,49 @@ int px_map_collect(const px_map_groups *g, const px_map_params *mp, const px_buf
     if (rc)
         tagged->len = start;
     return rc;
+}
+
+/* ---- delivering ------------------------------------------------------------ */
+
+int px_map_collect_matches(const px_map_groups *g, const px_buf *out, const px_sandbox_run_out *runs,
+                           px_buf *tagged, int *matched, px_err *err) {
+    size_t start = tagged->len;
+    int any = 0;
+    int rc = px_tagged_begin(tagged, 1, g->n, err);
+    for (size_t i = 0; rc == 0 && i < g->n; i++) {
+        double *v = NULL;
+        run_vector(out, &runs[i], 1, &v);
+        int hit = v != NULL && v[0] == 1.0;
+        double bit = hit ? 1.0 : 0.0;
+        any |= hit;
+        rc = px_tagged_append(tagged, 1, g->tag[i], &bit, err);
+        free(v);
+    }
+    if (rc)
+        tagged->len = start;
+    *matched = any;
+    return rc;
+}
+
+int px_map_delivery(px_buf *out, const px_map_params *mp, const uint8_t *content, size_t len, int delivered,
+                    px_err *err) {
+    if (len > mp->content_bytes)
+        return px_fail(err, PX_E_INVALID, "content of %zu bytes exceeds the delivery's %u", len, mp->content_bytes);
+    size_t start = out->len, total = PX_DELIVERY_HEADER_BYTES + (size_t)mp->content_bytes;
+    if (px_buf_reserve(out, total, err))
+        return -1;
+    uint32_t n = delivered ? (uint32_t)len : 0;
+    uint8_t *p = out->data + start;
+    memset(p, 0, total);
+    memcpy(p, PX_DELIVERY_MAGIC, 4);
+    p[4] = (uint8_t)(delivered ? 1 : 0);
+    p[5] = (uint8_t)n, p[6] = (uint8_t)(n >> 8), p[7] = (uint8_t)(n >> 16), p[8] = (uint8_t)(n >> 24);
+    /* The same bytes are written either way; an unmatched delivery then
+     * holds zeros where the content was. */
+    if (len)
+        memcpy(p + PX_DELIVERY_HEADER_BYTES, content, len);
+    if (!delivered)
+        px_memzero(p + PX_DELIVERY_HEADER_BYTES, len);
+    out->len = start + total;
+    return 0;
 }

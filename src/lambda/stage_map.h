@@ -29,6 +29,11 @@ typedef struct px_map_params {
     uint32_t dim;    /* values per vector */
     uint32_t blocks; /* sample-and-aggregate */
     uint8_t pseudonym[PX_SHA256_BYTES]; /* commitment to the task key */
+    /* A delivering map (params "deliver", docs/lambda.md): the content's
+     * SHA-256 and the fixed size of the delivery's content area. */
+    int deliver;
+    uint8_t content[PX_SHA256_BYTES];
+    uint32_t content_bytes;
 } px_map_params;
 
 /* Read "map", "dim", "blocks" and "pseudonym" from a wasm stage's params
@@ -56,5 +61,17 @@ void px_map_groups_free(px_map_groups *g);
  * exactly one PXV1 vector of dim values on its standard output. */
 int px_map_collect(const px_map_groups *g, const px_map_params *mp, const px_buf *out,
                    const px_sandbox_run_out *runs, px_buf *tagged, px_err *err);
+
+/* A delivering map's output: entry i is present with the value 1 when run
+ * i wrote exactly the vector [1] (the user matches), else 0; the platform,
+ * not the task, writes the values, so the count is of matches. *matched
+ * says whether any user matched. */
+int px_map_collect_matches(const px_map_groups *g, const px_buf *out, const px_sandbox_run_out *runs,
+                           px_buf *tagged, int *matched, px_err *err);
+
+/* The delivery payload (docs/formats.md): "PXD1" || u8 delivered || u32le
+ * length || content || zeros, 9 + content_bytes bytes either way. */
+int px_map_delivery(px_buf *out, const px_map_params *mp, const uint8_t *content, size_t len, int delivered,
+                    px_err *err);
 
 #endif

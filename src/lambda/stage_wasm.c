@@ -5,7 +5,8 @@
  * takes exactly one input (the records or vector the task reads on stdin)
  * and its output is whatever the task writes on stdout. With "map" it is a
  * per-user map (stage_map.h): the task runs once per user or block and the
- * output is one tagged entry per run. Params: map, dim, blocks, pseudonym;
+ * output is one tagged entry per run. Params: map, dim, blocks, pseudonym,
+ * deliver;
  * each run's limits are the config's "limits" (px_limits).
  * The sandbox's outcome becomes the proof's status; the two outcomes the
  * proof format has no name for are mapped, and the reason keeps the
@@ -23,7 +24,7 @@
 /* Params say what the stage computes ("map", "dim", "blocks", "pseudonym");
  * what the task may use is the stage's "limits", never a param. */
 static int wasm_check(const json_t *params, px_err *err) {
-    static const char *const names[] = {"map", "dim", "blocks", "pseudonym", NULL};
+    static const char *const names[] = {"map", "dim", "blocks", "pseudonym", "deliver", NULL};
     const char *key;
     json_t *v;
     px_map_params mp;
@@ -85,10 +86,40 @@ static int map_users_check(const px_stage_ctx *ctx, const px_map_groups *g, cons
     return 0;
 }
 
+/* The content a delivering map delivers must be the one its attested
+ * params name (the consumer signed its digest in the manifest). */
+static int content_check(const px_stage_ctx *ctx, const px_map_params *mp, px_err *err) {
+    uint8_t d[PX_SHA256_BYTES];
+    if (!ctx->content)
+        return px_fail(err, PX_E_INVALID, "a delivering map stage needs the content sealed with its code");
+    px_sha256(d, ctx->content, ctx->content_len);
+    if (!px_ct_equal(d, mp->content, sizeof d))
+        return px_fail(err, PX_E_VERIFY, "the content does not match the attested params.deliver.content");
+    if (ctx->content_len > mp->content_bytes)
+        return px_fail(err, PX_E_INVALID, "content of %zu bytes exceeds params.deliver.bytes %u", ctx->content_len,
+                       mp->content_bytes);
+    return 0;
+}
+
+/* What a map's runs leave: its tagged stream and, when it delivers, the
+ * delivery, the same size matched or not. */
+static int map_outputs(const px_stage_ctx *ctx, const px_map_groups *g, const px_map_params *mp, const px_buf *raw,
+                       const px_sandbox_run_out *runs, px_stage_out *out, px_err *err) {
+    if (!mp->deliver)
+        return px_map_collect(g, mp, raw, runs, &out->output, err);
+    int matched = 0;
+    return px_map_collect_matches(g, raw, runs, &out->output, &matched, err) ||
+                   px_map_delivery(&out->delivery, mp, ctx->content, ctx->content_len, matched, err)
+               ? -1
+               : 0;
+}
+
 static int map_run(const px_stage_ctx *ctx, const px_map_params *mp, const px_sandbox *sb,
                    const px_sandbox_limits *lim, px_stage_out *out, px_err *err) {
     px_map_groups g;
     if (map_key(ctx, mp, err))
+        return fail(out, PX_STATUS_BAD_INPUT);
+    if (mp->deliver && content_check(ctx, mp, err))
         return fail(out, PX_STATUS_BAD_INPUT);
     if (px_map_group(ctx->inputs, ctx->ninputs, mp, ctx->task_key, &g, err) || map_users_check(ctx, &g, mp, err))
         return fail(out, err && err->code == PX_E_NOMEM ? PX_STATUS_INTERNAL : PX_STATUS_BAD_INPUT);
@@ -105,6 +136,10 @@ static int map_run(const px_stage_ctx *ctx, const px_map_params *mp, const px_sa
     uint64_t n = g.n ? g.n : 1;
     if ((uint64_t)run_lim.cpu_ms * n > MAP_TOTAL_CPU_MS_MAX)
         run_lim.cpu_ms = (uint32_t)(MAP_TOTAL_CPU_MS_MAX / n);
+    /* A padded (POD-side) instance: the runs together fit in half its pad,
+     * so a task computing longer for chosen users still ends within it. */
+    if (ctx->config->pad_ms && (uint64_t)run_lim.cpu_ms * n > ctx->config->pad_ms / 2)
+        run_lim.cpu_ms = (uint32_t)(ctx->config->pad_ms / 2 / n);
     if (run_lim.cpu_ms == 0) {
         px_fail(err, PX_E_LIMIT, "%zu users leave less than 1 ms of CPU per run", g.n);
         px_map_groups_free(&g);
@@ -122,7 +157,7 @@ static int map_run(const px_stage_ctx *ctx, const px_map_params *mp, const px_sa
                                             total, &raw, runs, &res, err)) {
         fail(out, proof_status(res.status));
         px_fail(err, PX_E_INVALID, "%s", res.reason); /* it names the outcome */
-    } else if (px_map_collect(&g, mp, &raw, runs, &out->output, err) == 0) {
+    } else if (map_outputs(ctx, &g, mp, &raw, runs, out, err) == 0) {
         out->has_counts = 1;
         out->counts.records = g.records;
         out->counts.has_users = 1;
@@ -134,6 +169,30 @@ static int map_run(const px_stage_ctx *ctx, const px_map_params *mp, const px_sa
     px_buf_free(&raw);
     free(runs);
     px_map_groups_free(&g);
+    return rc;
+}
+
+/* The sandbox a run uses: in a worker, exactly the tools the node
+ * measured; in-process (tests) the sandbox finds its own. */
+static int stage_sandbox(const px_stage_ctx *ctx, px_sandbox *sb, px_err *err) {
+    if (ctx->sandbox) {
+        *sb = *ctx->sandbox;
+        return 0;
+    }
+    return px_sandbox_init(sb, NULL, err);
+}
+
+/* Compile the module (or find it in the object cache) ahead of the run. */
+static int wasm_warm(const px_stage_ctx *ctx, px_err *err) {
+    px_sandbox sb;
+    px_sandbox_limits lim;
+    px_sandbox_object obj = {-1};
+    px_sandbox_result res;
+    if (!ctx->code || stage_sandbox(ctx, &sb, err))
+        return -1;
+    px_limits_sandbox(&ctx->config->limits, &lim);
+    int rc = px_sandbox_compile(&sb, ctx->code, ctx->code_len, &lim, &obj, &res, err);
+    px_sandbox_object_free(&obj);
     return rc;
 }
 
@@ -172,4 +231,5 @@ const px_stage_kind px_lambda_wasm_kind = {
     .needs_code = 1,
     .check = wasm_check,
     .run = wasm_run,
+    .warm = wasm_warm,
 };

@@ -6,9 +6,11 @@
  * phases (accept, run, release), and the instance moves from one to the
  * next only when shown its last statement in the log (release after log,
  * docs/lambda.md). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lambda/step_internal.h"
 #include "pixiu/sandbox.h"
@@ -46,6 +48,18 @@ static int birth_checks(const px_stage_kind *k, const px_stage_config *c, const 
                        kind);
     if (k->check && k->check(c->params, err))
         return px_err_prefix(err, "params of stage kind \"%s\": ", kind);
+    /* A delivery goes to the inbox the config names, and only a stage
+     * that delivers (params.deliver) has one. */
+    if (c->has_inbox != (json_object_get(c->params, "deliver") != NULL))
+        return px_fail(err, PX_E_INVALID, c->has_inbox ? "a stage config with an \"inbox\" needs params.deliver"
+                                                       : "params.deliver needs an \"inbox\" in the stage config");
+    if (c->has_inbox) {
+        px_buf probe = PX_BUF_INIT;
+        int bad = px_seal(&probe, "", 0, c->inbox, NULL);
+        px_buf_free(&probe);
+        if (bad)
+            return px_fail(err, PX_E_INVALID, "the inbox is not a usable X25519 key");
+    }
     /* A key nothing can be sealed to (a low-order point) would leave the
      * step unable to deliver: refuse it before any evidence exists. */
     for (size_t i = 0; i < c->nsuccessors; i++) {
@@ -150,8 +164,15 @@ typedef struct px_step_pending {
     px_buf code;
     int has_task_key;
     uint8_t task_key[PX_TASK_KEY_BYTES];
+    int has_content;      /* the content to deliver came with the code */
+    px_buf content;
     uint8_t commit_r[PX_COMMIT_RANDBYTES];
+    uint8_t delivery_r[PX_COMMIT_RANDBYTES];
+    uint8_t delivery[PX_SHA256_BYTES]; /* its commitment */
+    px_buf sealed_delivery;
     int64_t started;
+    int64_t pad_end; /* a padded run: when its pad ends (0: none) */
+    int64_t finished; /* a padded run: the time its proof states */
     px_buf accepted; /* the accepted-input statement */
     px_buf proof;    /* the execution proof */
     px_buf *sealed;  /* one per successor, held until the proof is shown */
@@ -165,11 +186,14 @@ static void drop_inputs(step_state *s) {
     free(s->plain);
     s->plain = NULL;
     px_buf_free(&s->out.output);
+    px_buf_free(&s->out.delivery);
     json_decref(s->out.report);
     s->out.report = NULL;
     px_buf_free(&s->code);
+    px_buf_free(&s->content);
     px_memzero(s->task_key, sizeof s->task_key);
     px_memzero(s->commit_r, sizeof s->commit_r);
+    px_memzero(s->delivery_r, sizeof s->delivery_r);
 }
 
 /* A serving kind's state lives on only with a released ok step. */
@@ -185,6 +209,7 @@ static void drop_sealed(step_state *s) {
     free(s->sealed);
     s->sealed = NULL;
     s->nsealed = 0;
+    px_buf_free(&s->sealed_delivery);
 }
 
 static void pending_free(struct px_step_pending *s) {
@@ -208,6 +233,22 @@ static void set_failure(step_state *s, const char *status, const px_err *e, cons
         if ((unsigned char)*p < 0x20 || *p == 0x7f)
             *p = ' ';
     memcpy(s->subject, subject, PX_SHA256_BYTES);
+}
+
+/* After the task key, "PXAD" || u32le n || content: what a delivering
+ * stage delivers. Taken off the code, which then must be the module. */
+static int take_content(step_state *s, px_err *e) {
+    const uint8_t *content;
+    uint32_t n;
+    size_t used;
+    if (px_content_split(s->code.data, s->code.len, &s->has_content, &content, &n, &used, e) ||
+        (s->has_content && px_buf_append(&s->content, content, n, e)))
+        return -1;
+    if (used) {
+        memmove(s->code.data, s->code.data + used, s->code.len - used);
+        s->code.len -= used;
+    }
+    return 0;
 }
 
 static int open_code(px_lambda *l, step_state *s, const uint8_t *sealed, size_t len) {
@@ -234,6 +275,11 @@ static int open_code(px_lambda *l, step_state *s, const uint8_t *sealed, size_t 
         size_t skip = 4 + PX_TASK_KEY_BYTES;
         memmove(s->code.data, s->code.data + skip, s->code.len - skip);
         s->code.len -= skip;
+        if (take_content(s, &e)) {
+            px_err_prefix(&e, "code: ");
+            set_failure(s, PX_STATUS_BAD_INPUT, &e, d);
+            return -1;
+        }
     }
     px_sha256(d, s->code.data, s->code.len);
     if (!px_ct_equal(d, l->code_digest, PX_SHA256_BYTES)) {
@@ -244,11 +290,30 @@ static int open_code(px_lambda *l, step_state *s, const uint8_t *sealed, size_t 
     return 0;
 }
 
+/* One input per producer node and instance (config "one_per_node"): the
+ * stage after POD-side instances takes each POD's output once. */
+static int one_per_node(const step_state *s, size_t i, px_err *e) {
+    const px_stage_input *x = &s->in[i];
+    if (x->from_release)
+        return px_fail(e, PX_E_INVALID, "a POD release where one input per predecessor node is due");
+    for (size_t k = 0; k < i; k++)
+        if (!strcmp(s->in[k].producer_node, x->producer_node) ||
+            px_ct_equal(s->in[k].producer_key, x->producer_key, PX_SIGN_PUBLICKEYBYTES))
+            return px_fail(e, PX_E_INVALID, "a second input from node %s (input %zu): one input per node",
+                           x->producer_node, k);
+    return 0;
+}
+
 static int validate_all(px_lambda *l, step_state *s, const px_step_input *inputs) {
     for (size_t i = 0; i < s->n; i++) {
         px_err e = {0};
         const char *st = PX_STATUS_INTERNAL;
-        if (px_validate_input(l, &inputs[i], &s->plain[i], &s->in[i], &st, &e)) {
+        int rc = px_validate_input(l, &inputs[i], &s->plain[i], &s->in[i], &st, &e);
+        if (rc == 0 && l->config.one_per_node && one_per_node(s, i, &e)) {
+            st = PX_STATUS_BAD_INPUT;
+            rc = -1;
+        }
+        if (rc) {
             px_err_prefix(&e, "input %zu: ", i);
             set_failure(s, st, &e, s->in[i].digest);
             s->nreport = i + 1;
@@ -258,11 +323,24 @@ static int validate_all(px_lambda *l, step_state *s, const px_step_input *inputs
     return 0;
 }
 
-static void run_stage(px_lambda *l, step_state *s) {
+static px_stage_ctx stage_ctx(const px_lambda *l, const step_state *s) {
     px_stage_ctx ctx = {&l->config, l->config.params, s->code.data, s->code.len, s->in, s->n,
-                        s->has_task_key ? s->task_key : NULL, l->sandbox, &l->box};
+                        s->has_task_key ? s->task_key : NULL, l->sandbox, &l->box,
+                        s->has_content ? s->content.data : NULL, s->content.len};
     if (!l->kind->needs_code)
         ctx.code = NULL;
+    return ctx;
+}
+
+/* What depends on the code alone happens before the pad starts. */
+static void warm(const px_lambda *l, const step_state *s) {
+    px_stage_ctx ctx = stage_ctx(l, s);
+    if (l->kind->warm)
+        l->kind->warm(&ctx, NULL);
+}
+
+static void run_stage(px_lambda *l, step_state *s) {
+    px_stage_ctx ctx = stage_ctx(l, s);
     px_err e = {0};
     if (l->kind->run(&ctx, &s->out, &e) != 0) {
         const char *st = s->out.status && px_status_valid(s->out.status) && strcmp(s->out.status, PX_STATUS_OK)
@@ -273,10 +351,35 @@ static void run_stage(px_lambda *l, step_state *s) {
         set_failure(s, st, &e, s->n ? s->in[0].digest : d);
         return;
     }
+    if (l->config.has_inbox && s->out.delivery.len == 0) {
+        uint8_t d[PX_SHA256_BYTES];
+        px_sha256(d, NULL, 0);
+        px_fail(&e, PX_E_INTERNAL, "the stage produced no delivery for its inbox");
+        set_failure(s, PX_STATUS_INTERNAL, &e, s->n ? s->in[0].digest : d);
+        return;
+    }
     s->status = PX_STATUS_OK;
     /* The output is named by a hiding commitment: one r for every
      * successor, so they all check the same subject. */
     px_commit_new(s->commit_r, s->out.output.data, s->out.output.len, s->subject);
+    if (l->config.has_inbox)
+        px_commit_new(s->delivery_r, s->out.delivery.data, s->out.delivery.len, s->delivery);
+}
+
+/* A padded instance (POD-side) signs its outcome no earlier than pad_ms
+ * after it began to run, so when its proof reaches the log, and the times
+ * it states, say nothing about what the stage computed. The wait is in the
+ * instance, not in its host: the proof's times are its signed word. */
+static int64_t pad_until(int64_t t) {
+    for (;;) {
+        int64_t now = px_now_ms();
+        if (now >= t)
+            return now;
+        int64_t left = t - now;
+        struct timespec ts = {(time_t)(left / 1000), (long)(left % 1000) * 1000000L};
+        if (nanosleep(&ts, NULL) != 0 && errno != EINTR)
+            return px_now_ms();
+    }
 }
 
 static int seal_outputs(px_lambda *l, step_state *s, px_err *err) {
@@ -288,6 +391,9 @@ static int seal_outputs(px_lambda *l, step_state *s, px_err *err) {
         if (px_seal_committed(&s->sealed[i], s->commit_r, s->out.output.data, s->out.output.len,
                               l->config.successors[i], err))
             return -1;
+    if (l->config.has_inbox && px_seal_committed(&s->sealed_delivery, s->delivery_r, s->out.delivery.data,
+                                                 s->out.delivery.len, l->config.inbox, err))
+        return -1;
     return 0;
 }
 
@@ -320,8 +426,9 @@ static int decide(px_lambda *l, step_state *s, px_err *err) {
     }
     if (!ok)
         drop_state(l, s);
+    int64_t finished = s->finished ? s->finished : px_now_ms();
     px_proof_draft d = {l, s->in, s->nreport, &s->out, s->status, ok ? NULL : s->reason, s->subject, s->started,
-                        px_now_ms()};
+                        finished, ok && l->config.has_inbox ? s->delivery : NULL};
     if (px_proofgen_sign(&s->proof, &d, err)) {
         drop_sealed(s);
         return -1;
@@ -399,7 +506,18 @@ int px_lambda_run(px_lambda *l, const px_lambda_logged *shown, px_buf *out, px_e
     if (px_lambda_shown_check(l, s->accepted.data, s->accepted.len, shown, err))
         return px_err_prefix(err, "not running: ");
     l->phase = PX_PHASE_DONE;
+    if (l->config.pad_ms) {
+        warm(l, s);
+        s->started = px_now_ms();
+        s->pad_end = s->started + l->config.pad_ms;
+    }
     run_stage(l, s);
+    if (s->pad_end) {
+        /* Finished within the pad: it waits, and states the pad's end. */
+        int64_t done = px_now_ms();
+        s->finished = done <= s->pad_end ? s->pad_end : done;
+        pad_until(s->pad_end);
+    }
     if (decide(l, s, err))
         return -1;
     return px_buf_append(out, s->proof.data, s->proof.len, err);
@@ -429,6 +547,8 @@ int px_lambda_release(px_lambda *l, const px_lambda_logged *shown, px_step_resul
     res->noutputs = s->nsealed;
     s->sealed = NULL;
     s->nsealed = 0;
+    res->delivery = s->sealed_delivery;
+    s->sealed_delivery = (px_buf)PX_BUF_INIT;
     res->ok = s->ok;
     snprintf(res->status, sizeof res->status, "%s", s->status);
     res->proof_index = shown->index;
@@ -506,6 +626,7 @@ void px_step_result_free(px_step_result *r) {
     for (size_t i = 0; r->outputs && i < r->noutputs; i++)
         px_buf_free(&r->outputs[i]);
     free(r->outputs);
+    px_buf_free(&r->delivery);
     memset(r, 0, sizeof *r);
 }
 

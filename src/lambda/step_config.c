@@ -75,7 +75,7 @@ static int parse_verifiers(px_verifier **out, size_t *nout, const json_t *o, con
 }
 
 static int parse_predecessors(px_stage_config *c, const json_t *p, px_err *err) {
-    static const char *const allowed[] = {"platform_keys", "min_level", "pods", NULL};
+    static const char *const allowed[] = {"platform_keys", "min_level", "pods", "one_per_node", NULL};
     int64_t level;
     if (!json_is_object(p))
         return px_fail(err, PX_E_INVALID, "field \"predecessors\" must be an object");
@@ -89,6 +89,34 @@ static int parse_predecessors(px_stage_config *c, const json_t *p, px_err *err) 
         return -1;
     if (c->nplatform_keys == 0 && c->npods == 0)
         return px_fail(err, PX_E_INVALID, "\"predecessors\" trusts nobody: no input could ever be accepted");
+    const json_t *one = json_object_get(p, "one_per_node");
+    if (one && !json_is_true(one))
+        return px_fail(err, PX_E_INVALID, "field \"one_per_node\" can only be true");
+    c->one_per_node = one != NULL;
+    return 0;
+}
+
+/* A POD-side instance: "at": "pod", and what only such an instance may
+ * have: the inbox its delivery is sealed to, and its pad. */
+static int parse_at_pod(px_stage_config *c, const json_t *o, px_err *err) {
+    const json_t *at = json_object_get(o, "at"), *inbox = json_object_get(o, "inbox"),
+                 *pad = json_object_get(o, "pad_ms");
+    if (at && (!json_is_string(at) || strcmp(json_string_value(at), "pod")))
+        return px_fail(err, PX_E_INVALID, "field \"at\" can only be \"pod\"");
+    c->at_pod = at != NULL;
+    if (!c->at_pod && (inbox || pad))
+        return px_fail(err, PX_E_INVALID, "fields \"inbox\" and \"pad_ms\" are for a POD-side instance (\"at\": \"pod\")");
+    if (inbox) {
+        const char *s = json_string_value(inbox);
+        if (!s || px_hex_decode_exact(c->inbox, PX_BOX_PUBLICKEYBYTES, s, strlen(s), err))
+            return px_fail(err, PX_E_INVALID, "field \"inbox\" is not a hex X25519 key");
+        c->has_inbox = 1;
+    }
+    if (pad) {
+        if (!json_is_integer(pad) || json_integer_value(pad) < 0 || json_integer_value(pad) > PX_PAD_MS_MAX)
+            return px_fail(err, PX_E_INVALID, "field \"pad_ms\" must be an integer in 0..%u", PX_PAD_MS_MAX);
+        c->pad_ms = (uint32_t)json_integer_value(pad);
+    }
     return 0;
 }
 
@@ -110,7 +138,7 @@ static int parse_log(px_stage_config *c, const json_t *o, px_err *err) {
 
 static int parse_doc(px_stage_config *c, const json_t *o, px_err *err) {
     static const char *const allowed[] = {"manifest", "stage", "successors", "predecessors", "log", "deadline",
-                                          "limits", "params", NULL};
+                                          "limits", "at", "inbox", "pad_ms", "params", NULL};
     if (!json_is_object(o))
         return px_fail(err, PX_E_INVALID, "stage config must be a JSON object");
     if (px_json_only(o, "stage config", allowed, err) ||
@@ -118,7 +146,7 @@ static int parse_doc(px_stage_config *c, const json_t *o, px_err *err) {
         parse_stage(c, json_object_get(o, "stage"), err) ||
         parse_successors(c, json_object_get(o, "successors"), err) ||
         parse_predecessors(c, json_object_get(o, "predecessors"), err) || parse_log(c, o, err) ||
-        px_limits_parse(&c->limits, json_object_get(o, "limits"), c->kind, err))
+        px_limits_parse(&c->limits, json_object_get(o, "limits"), c->kind, err) || parse_at_pod(c, o, err))
         return -1;
     json_t *params = json_object_get(o, "params");
     if (params && !json_is_object(params))

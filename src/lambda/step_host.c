@@ -140,6 +140,7 @@ static int start(px_lambda_host *h, const px_lambda_host_req *req, const px_lamb
     if (px_lambda_config_parse(&parsed, req->config, req->config_len, err))
         return -1;
     h->nsuccessors = parsed.nsuccessors;
+    h->has_inbox = parsed.has_inbox;
     px_lambda_config_free(&parsed);
     px_sha256(config, req->config, req->config_len);
     if (px_tee_measure(expected, b->digest, req->kind, code, config, err))
@@ -186,22 +187,25 @@ int px_lambda_host_start(px_lambda_host *h, const px_lambda_host_req *req, px_er
 /* The result is passed on only if its proof is the one the log took. */
 static int read_result(px_lambda_host *h, const px_buf *logged_proof, int ok, px_step_result *res, px_err *err) {
     px_buf payload = PX_BUF_INIT;
-    px_bytes f[1 + PX_LAMBDA_MAX_SUCCESSORS];
-    size_t n = 0;
+    px_bytes f[2 + PX_LAMBDA_MAX_SUCCESSORS];
+    size_t n = 0, want = ok ? 1 + h->nsuccessors + (size_t)h->has_inbox : 1;
     int rc = recv_expect(h, PX_MSG_RESULT, &payload, err);
     if (rc == 0)
-        rc = px_wire_split(payload.data, payload.len, f, 1 + PX_LAMBDA_MAX_SUCCESSORS, &n, err);
+        rc = px_wire_split(payload.data, payload.len, f, 2 + PX_LAMBDA_MAX_SUCCESSORS, &n, err);
     if (rc == 0 && (n == 0 || f[0].n != logged_proof->len || memcmp(f[0].p, logged_proof->data, f[0].n)))
         rc = px_fail(err, PX_E_INVALID, "the λ worker's RESULT is not for the proof in the log");
-    if (rc == 0 && (ok ? n - 1 != h->nsuccessors : n != 1))
+    if (rc == 0 && n != want)
         rc = px_fail(err, PX_E_INVALID, "the λ worker sent %zu outputs with status %s", n - 1, res->status);
     if (rc == 0 && !(res->outputs = calloc(n, sizeof *res->outputs)))
         rc = px_fail(err, PX_E_NOMEM, "out of memory");
     if (rc == 0) {
-        res->noutputs = n - 1;
+        size_t nout = ok ? h->nsuccessors : 0;
+        res->noutputs = nout;
         rc = px_buf_append(&res->proof, f[0].p, f[0].n, err);
-        for (size_t i = 1; rc == 0 && i < n; i++)
-            rc = px_buf_append(&res->outputs[i - 1], f[i].p, f[i].n, err);
+        for (size_t i = 0; rc == 0 && i < nout; i++)
+            rc = px_buf_append(&res->outputs[i], f[1 + i].p, f[1 + i].n, err);
+        if (rc == 0 && ok && h->has_inbox)
+            rc = px_buf_append(&res->delivery, f[1 + nout].p, f[1 + nout].n, err);
         res->ok = ok;
     }
     px_buf_free(&payload);

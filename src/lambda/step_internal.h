@@ -57,6 +57,7 @@ typedef struct px_proof_draft {
     const char *reason;           /* NULL on success */
     const uint8_t *subject;       /* output digest or failed input */
     int64_t started, finished;
+    const uint8_t *delivery;      /* ok and delivering: the delivery's commitment */
 } px_proof_draft;
 
 /* Build the statement, sign it with the instance key, append the DSSE

@@ -123,12 +123,17 @@ static int step(int fd, px_lambda *l, px_buf *payload, px_step_result *res, px_e
     return rc ? -1 : 0;
 }
 
+/* The proof, one output per successor, then (a delivering instance that
+ * succeeded) the delivery sealed to its inbox. */
 static int send_result(int fd, const px_step_result *res, px_err *err) {
-    px_bytes f[1 + PX_LAMBDA_MAX_SUCCESSORS];
-    f[0] = (px_bytes){res->proof.data, res->proof.len};
+    px_bytes f[2 + PX_LAMBDA_MAX_SUCCESSORS];
+    size_t n = 0;
+    f[n++] = (px_bytes){res->proof.data, res->proof.len};
     for (size_t i = 0; i < res->noutputs; i++)
-        f[1 + i] = (px_bytes){res->outputs[i].data, res->outputs[i].len};
-    return px_wire_send(fd, PX_MSG_RESULT, f, 1 + res->noutputs, err);
+        f[n++] = (px_bytes){res->outputs[i].data, res->outputs[i].len};
+    if (res->delivery.len)
+        f[n++] = (px_bytes){res->delivery.data, res->delivery.len};
+    return px_wire_send(fd, PX_MSG_RESULT, f, n, err);
 }
 
 /* After a released ok step, a serving kind answers SERVE requests until

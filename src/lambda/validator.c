@@ -7,12 +7,13 @@
  *   3. that proof is for this manifest, says "ok", and names exactly the
  *      commitment to the opened payload (pixiu/crypto.h).
  * Anything else is refused with a status the proof generator signs. */
+#include <stdio.h>
 #include <string.h>
 
 #include "lambda/step_internal.h"
 
 static int check_exec_proof(const struct px_lambda *l, const px_step_input *in, const uint8_t digest[32],
-                            px_exec_proof *producer, const char **status, px_err *err) {
+                            px_exec_proof *producer, px_stage_input *out, const char **status, px_err *err) {
     const px_stage_config *c = &l->config;
     *status = PX_STATUS_BAD_PROOF; /* unless only the digest is wrong */
     /* Which builds ran the predecessors is the plan's business (checked by
@@ -40,6 +41,8 @@ static int check_exec_proof(const struct px_lambda *l, const px_step_input *in, 
         return px_fail(err, PX_E_VERIFY, "input digest does not match the digest in the predecessor proof");
     }
     *producer = p;
+    snprintf(out->producer_node, sizeof out->producer_node, "%s", ev.node);
+    memcpy(out->producer_key, ev.sign_pk, PX_SIGN_PUBLICKEYBYTES);
     return 0;
 }
 
@@ -112,7 +115,7 @@ int px_validate_input(const struct px_lambda *l, const px_step_input *in, px_buf
     out->from_release = in->evidence_len == 0;
     px_exec_proof producer;
     int rc = out->from_release ? check_release(l, in, out->digest, status, err)
-                               : check_exec_proof(l, in, out->digest, &producer, status, err);
+                               : check_exec_proof(l, in, out->digest, &producer, out, status, err);
     if (rc)
         return -1;
     if (!out->from_release) {

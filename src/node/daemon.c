@@ -172,6 +172,8 @@ static void route(void *ctx, const px_http_request *req, px_http_response *resp)
         return px_node_serve(n, sender, req, resp);
     if ((n->cfg.roles & PX_ROLE_POD) && !strcmp(p, "/v1/admit"))
         return px_node_admit(n, sender, req, resp);
+    if ((n->cfg.roles & PX_ROLE_POD) && !strcmp(p, "/v1/pod-run"))
+        return px_node_pod_run(n, sender, req, resp);
     px_http_error(resp, 404, "no such resource on node %s: %s %s", n->cfg.id, req->method, p);
 }
 
@@ -240,7 +242,15 @@ static int open_roles(px_node *n, px_err *err) {
                             "accepted\n", n->cfg.id, e.msg);
         }
     }
+    /* A POD with a platform key hosts stages placed at the POD: its own
+     * instances, attested by its own platform key (podhost.c). */
+    if ((n->cfg.roles & PX_ROLE_POD) && !(n->cfg.roles & PX_ROLE_EXECUTOR) && n->cfg.platform_key[0]) {
+        if (px_signer_load(&n->platform, n->cfg.platform_key, err))
+            return px_err_prefix(err, "platform key: ");
+        n->hosts = n->build != NULL;
+    }
     if (n->cfg.roles & PX_ROLE_EXECUTOR) {
+        n->hosts = (n->cfg.roles & PX_ROLE_POD) != 0;
         if (px_signer_load(&n->platform, n->cfg.platform_key, err))
             return px_err_prefix(err, "platform key: ");
         if (!(n->inst = calloc(PX_NODE_MAX_INSTANCES, sizeof *n->inst)))
@@ -304,6 +314,7 @@ void px_node_stop(px_node *n) {
         if (n->inst[i].used)
             px_lambda_host_free(&n->inst[i].host);
     free(n->inst);
+    px_node_pod_tasks_free(n);
     px_log_close(n->log);
     px_witness_close(n->witness);
     free(n->wlogs);

@@ -85,6 +85,19 @@ static int map_pseudonym(px_job *j, json_t *stage, px_err *err) {
     return px_x_set_hex(params, "pseudonym", c, sizeof c, err);
 }
 
+/* A delivering stage names what it delivers by its digest (signed in the
+ * manifest); the content itself is sealed with the code. */
+static int deliver_content(px_job *j, json_t *stage, size_t i, px_err *err) {
+    json_t *d = json_object_get(json_object_get(stage, "params"), "deliver");
+    if (!json_is_object(d) || json_object_get(d, "content"))
+        return 0;
+    if (!j->o->content)
+        return px_fail(err, PX_E_INVALID, "stage %zu delivers content and none was given", i);
+    uint8_t c[PX_SHA256_BYTES];
+    px_sha256(c, j->o->content, j->o->content_len);
+    return px_x_set_hex(d, "content", c, sizeof c, err);
+}
+
 static int complete_manifest(px_job *j, const void *tmpl, size_t len, px_err *err) {
     json_t *doc = px_json_parse(tmpl, len, PX_MANIFEST_MAX_BYTES, err);
     if (!doc || !json_is_object(doc)) {
@@ -118,7 +131,7 @@ static int complete_manifest(px_job *j, const void *tmpl, size_t len, px_err *er
     json_array_foreach(stages, i, st) {
         json_t *kind = json_object_get(st, "kind");
         if (!rc && json_is_string(kind) && !strcmp(json_string_value(kind), "wasm"))
-            rc = map_pseudonym(j, st, err);
+            rc = map_pseudonym(j, st, err) || deliver_content(j, st, i, err);
         if (!rc && json_is_string(kind) && !strcmp(json_string_value(kind), "wasm") && !json_object_get(st, "code")) {
             uint8_t d[PX_SHA256_BYTES];
             if (!j->o->code)
@@ -172,6 +185,9 @@ static int pods_known(const px_job *j, px_err *err) {
             if (!(x->roles & PX_ROLE_POD))
                 return px_fail(err, PX_E_INVALID, "dataset \"%s\": node \"%s\" is in the membership but not a POD",
                                j->m.datasets[d].name, id);
+            if (j->kpod && !x->has_platform)
+                return px_fail(err, PX_E_INVALID, "dataset \"%s\": POD \"%s\" cannot host the stages at the PODs "
+                               "(the membership gives it no platform key)", j->m.datasets[d].name, id);
         }
     return 0;
 }
@@ -207,22 +223,24 @@ static int no_executor(const px_job *j, uint32_t s, px_err *err) {
 static int assign(px_job *j, px_err *err) {
     const px_membership *mem = j->o->members;
     size_t k = 0;
+    j->kpod = px_manifest_pod_stages(&j->m);
     if (pods_known(j, err))
         return -1;
-    for (size_t s = 0; s < j->m.nstages; s++)
+    /* Stages at the PODs get no slot: each POD starts its own instances. */
+    for (size_t s = j->kpod; s < j->m.nstages; s++)
         j->ns += j->m.stages[s].partitions;
-    for (size_t s = 0; s + 1 < j->m.nstages; s++) {
+    for (size_t s = j->kpod; s + 1 < j->m.nstages; s++) {
         uint32_t a = j->m.stages[s].partitions, b = j->m.stages[s + 1].partitions;
         if (a != b && b != 1 && a != 1)
             return px_fail(err, PX_E_INVALID, "stage %zu has %u partitions and stage %zu has %u: a stage must have "
                            "as many partitions as the one before it, or one, or follow a single one", s, a, s + 1, b);
     }
-    for (uint32_t s = 0; s < j->m.nstages; s++)
+    for (uint32_t s = j->kpod; s < j->m.nstages; s++)
         if (!eligible(mem, j->m.stages[s].min_level, 0))
             return no_executor(j, s, err);
     if (!(j->s = calloc(j->ns, sizeof *j->s)))
         return px_fail(err, PX_E_NOMEM, "out of memory");
-    for (uint32_t s = 0; s < j->m.nstages; s++) {
+    for (uint32_t s = j->kpod; s < j->m.nstages; s++) {
         size_t n = 0;
         while (eligible(mem, j->m.stages[s].min_level, n))
             n++;
@@ -259,6 +277,9 @@ static int predecessors(const px_job *j, uint32_t s, uint32_t q, px_verifier **o
         int want = 0;
         if (s == 0)
             want = (x->roles & PX_ROLE_POD) && pod_feeds(&j->m, x->id, q);
+        else if (s == j->kpod) /* after the PODs: the POD nodes dealt to it */
+            want = (x->roles & PX_ROLE_POD) && px_manifest_has_pod(&j->m, x->id) &&
+                   px_manifest_collector_partition(&j->m, (uint64_t)px_manifest_pod_position(&j->m, x->id)) == q;
         else
             for (size_t k = 0; k < j->ns; k++)
                 want |= j->s[k].stage == s - 1 && j->s[k].node == x;
@@ -416,6 +437,8 @@ static int release_inputs(const px_job *j, const px_slot *sl, json_t *arr, px_er
 }
 
 static int step_inputs(const px_job *j, const px_slot *sl, json_t *arr, px_err *err) {
+    if (j->kpod && sl->stage == j->kpod)
+        return px_dispatch_pod_inputs(j, sl, arr, err);
     if (sl->stage == 0)
         return release_inputs(j, sl, arr, err);
     for (size_t k = 0; k < j->ns; k++) {
@@ -467,14 +490,20 @@ static int read_step(px_slot *sl, const json_t *rep, int *ok, char *status, size
     return 0;
 }
 
-/* The code, preceded for a map stage by the pseudonym key (PXTK). */
-static int seal_code(const px_job *j, const px_stage_spec *spec, const px_slot *sl, px_buf *out, px_err *err) {
+/* The code, preceded for a map stage by the pseudonym key (PXTK) and, for
+ * a delivering stage, the content (PXAD). */
+int px_dispatch_seal_code(const px_job *j, const px_stage_spec *spec, const uint8_t box_pk[PX_BOX_PUBLICKEYBYTES],
+                          px_buf *out, px_err *err) {
     if (!spec->params || !json_object_get(spec->params, "map"))
-        return px_seal(out, j->o->code, j->o->code_len, sl->att.box_pk, err);
+        return px_seal(out, j->o->code, j->o->code_len, box_pk, err);
+    int deliver = json_object_get(spec->params, "deliver") != NULL;
+    uint8_t n4[4] = {(uint8_t)j->o->content_len, (uint8_t)(j->o->content_len >> 8),
+                     (uint8_t)(j->o->content_len >> 16), (uint8_t)(j->o->content_len >> 24)};
     px_buf m = PX_BUF_INIT;
     int rc = px_buf_append(&m, PX_TASK_KEY_MAGIC, 4, err) || px_buf_append(&m, j->task_key, PX_TASK_KEY_BYTES, err) ||
-                     px_buf_append(&m, j->o->code, j->o->code_len, err) ||
-                     px_seal(out, m.data, m.len, sl->att.box_pk, err)
+                     (deliver && (px_buf_append(&m, PX_CONTENT_MAGIC, 4, err) || px_buf_append(&m, n4, 4, err) ||
+                                  px_buf_append(&m, j->o->content, j->o->content_len, err))) ||
+                     px_buf_append(&m, j->o->code, j->o->code_len, err) || px_seal(out, m.data, m.len, box_pk, err)
                  ? -1
                  : 0;
     px_buf_free(&m);
@@ -512,7 +541,8 @@ static int run_one(px_job *j, px_slot *sl, px_err *err) {
     }
     /* The task code, sealed to the instance whose evidence was checked. */
     if (!rc && spec->has_code)
-        rc = seal_code(j, spec, sl, &code, err) || px_x_set_b64(req, "code", code.data, code.len, err);
+        rc = px_dispatch_seal_code(j, spec, sl->att.box_pk, &code, err) ||
+             px_x_set_b64(req, "code", code.data, code.len, err);
     if (!rc)
         rc = px_json_dump(req, &body, err);
     json_decref(req);
@@ -675,6 +705,7 @@ static void job_free(px_job *j) {
     free(j->rel_env);
     free(j->rel_key);
     px_buf_free(&j->plan);
+    px_dispatch_pods_free(j);
     px_manifest_free(&j->m);
     px_node_trust_free(&j->trust);
     if (j->own)
@@ -745,7 +776,7 @@ int px_submit(const px_submit_opts *o, const void *tmpl, size_t len, px_submit_r
         goto out;
     r->recruit_ms = px_dispatch_ms_since(t0);
     t0 = px_mono_ns();
-    if (px_dispatch_admit(&j, err))
+    if (j.kpod ? px_dispatch_pods(&j, err) : px_dispatch_admit(&j, err))
         goto out;
     r->admit_ms = px_dispatch_ms_since(t0);
     int stopped = run_stages(&j, err);

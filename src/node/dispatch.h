@@ -23,6 +23,17 @@ typedef struct px_slot {
     char failure[2 * PX_ERR_MSG_MAX]; /* why the task stops here, or "" */
 } px_slot;
 
+/* One POD's side of a task with stages at the PODs (dispatch_pod.c). */
+typedef struct px_podside {
+    const px_member *node;
+    uint32_t pos;
+    int admitted, ran;
+    px_attested att[PX_MANIFEST_MAX_STAGES]; /* its instances, checked */
+    px_buf proof, evidence, output;          /* what its last instance sent */
+    double ms;                               /* its admission and run, wall time */
+    char failure[PX_ERR_MSG_MAX];
+} px_podside;
+
 /* One task being dispatched; owns everything but o and r. */
 typedef struct px_job {
     const px_submit_opts *o;
@@ -40,6 +51,9 @@ typedef struct px_job {
     uint8_t (*rel_key)[PX_BOX_PUBLICKEYBYTES]; /* per release: the stage-0 key it is sealed to */
     size_t nrel;
     int published; /* the plan is in the log: every end gets a receipt */
+    uint32_t kpod;    /* stages at the PODs (a prefix; 0: none) */
+    px_podside *pods; /* kpod > 0: one per POD of the manifest, by position */
+    size_t npods;
 } px_job;
 
 double px_dispatch_ms_since(uint64_t t0);
@@ -54,6 +68,19 @@ int px_dispatch_call_within(const px_job *j, const px_member *to, const char *pa
  * keep their sealed releases, in membership order. */
 int px_dispatch_admit(px_job *j, px_err *err);
 void px_dispatch_progress(const px_job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Stages at the PODs: ask every POD to admit the plan and start its
+ * instances, check each, seal the code to them and have each POD run them;
+ * a POD that refuses, is offline or fails is left out, named. */
+int px_dispatch_pods(px_job *j, px_err *err);
+/* The inputs of partition sl of the stage after the PODs: one per POD
+ * dealt to it whose instances ran. */
+int px_dispatch_pod_inputs(const px_job *j, const px_slot *sl, json_t *arr, px_err *err);
+void px_dispatch_pods_free(px_job *j);
+/* The task's pseudonym key, with the code (and the content) sealed to an
+ * attested instance: "PXTK" || K [|| "PXAD" || len || content] || module. */
+int px_dispatch_seal_code(const px_job *j, const px_stage_spec *spec, const uint8_t box_pk[PX_BOX_PUBLICKEYBYTES],
+                          px_buf *out, px_err *err);
+
 /* Cosign the log's checkpoint, collect the task's entries with inclusion
  * proofs, and build j->r->receipt: a success receipt, or with failure a
  * failure receipt stating that audit verdict. */

@@ -116,13 +116,37 @@ static int cosigned_checkpoint(const px_job *j, const char *log_url, px_buf *not
 typedef struct keyset {
     px_node_key pods[PX_MANIFEST_MAX_PODS];
     size_t npods;
-    px_node_platform plat[PX_PLAN_MAX_INSTANCES];
+    px_node_platform plat[PX_PLAN_MAX_INSTANCES + PX_MANIFEST_MAX_PODS];
     size_t nplat;
     px_cosigner wit[PX_MEMBERSHIP_MAX_NODES > 64 ? 64 : PX_MEMBERSHIP_MAX_NODES];
     size_t nwit;
-    uint8_t builds[PX_PLAN_MAX_INSTANCES][PX_SHA256_BYTES];
+    uint8_t builds[PX_PLAN_MAX_INSTANCES + PX_MANIFEST_MAX_PODS][PX_SHA256_BYTES];
     size_t nbuilds;
 } keyset;
+
+static void add_build(keyset *k, const uint8_t *b) {
+    for (size_t q = 0; q < k->nbuilds; q++)
+        if (px_ct_equal(k->builds[q], b, PX_SHA256_BYTES))
+            return;
+    memcpy(k->builds[k->nbuilds++], b, PX_SHA256_BYTES);
+}
+
+/* The PODs whose instances ran at the POD: their release keys, platform
+ * keys (which vouch for their instances) and builds. A POD that never
+ * released, or whose instances never checked, is not listed. */
+static void pod_keys(const px_job *j, keyset *k) {
+    for (size_t i = 0; i < j->npods && k->npods < PX_MANIFEST_MAX_PODS; i++) {
+        const px_podside *ps = &j->pods[i];
+        if (!ps->ran)
+            continue;
+        memcpy(k->pods[k->npods].id, ps->node->id, strlen(ps->node->id) + 1);
+        k->pods[k->npods++].key = ps->node->signing;
+        memcpy(k->plat[k->nplat].id, ps->node->id, strlen(ps->node->id) + 1);
+        k->plat[k->nplat++].platform = ps->node->platform;
+        for (uint32_t s = 0; s < j->kpod; s++)
+            add_build(k, ps->att[s].build);
+    }
+}
 
 /* The keys a receipt lists: PODs that released, nodes that hosted an
  * instance, the builds those instances ran, and the witnesses. */
@@ -150,12 +174,9 @@ static void receipt_keys(const px_job *j, keyset *k) {
             memcpy(k->plat[k->nplat].id, j->s[s].node->id, strlen(j->s[s].node->id) + 1);
             k->plat[k->nplat++].platform = j->s[s].node->platform;
         }
-        dup = 0;
-        for (size_t q = 0; q < k->nbuilds; q++)
-            dup |= px_ct_equal(k->builds[q], j->s[s].att.build, PX_SHA256_BYTES);
-        if (!dup)
-            memcpy(k->builds[k->nbuilds++], j->s[s].att.build, PX_SHA256_BYTES);
+        add_build(k, j->s[s].att.build);
     }
+    pod_keys(j, k);
     for (size_t i = 0; i < mem->n && k->nwit < 64; i++)
         if (mem->nodes[i].roles & PX_ROLE_WITNESS) {
             px_cosigner *c = &k->wit[k->nwit++];

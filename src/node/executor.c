@@ -101,7 +101,7 @@ int px_node_instance_add(px_node *n, const px_node_instance_spec *s, const px_la
             memcpy(in->manifest, s->manifest, sizeof in->manifest);
         snprintf(in->consumer, sizeof in->consumer, "%s", s->consumer);
         int64_t idle_end = now + n->cfg.limits.idle_ms;
-        in->expires = s->deadline < idle_end ? s->deadline : idle_end;
+        in->expires = s->waits || s->deadline < idle_end ? s->deadline : idle_end;
         in->deadline = s->deadline;
         in->busy = 0;
         in->host = *h;

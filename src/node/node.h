@@ -181,6 +181,11 @@ typedef struct px_node {
      * build_mu guards its refresh. */
     px_lambda_build *build;
     pthread_mutex_t build_mu;
+    /* POD role with a platform key: it hosts stages placed at the POD
+     * (podhost.c), one task slot per campaign admitted and not yet run. */
+    int hosts;
+    struct px_pod_task *tasks;
+    size_t ntasks;
     px_poll_issuer *issuer; /* issuer role: poll keys and tokens issued */
     px_poll_box *box;       /* executors: the ballots they collect */
     /* The explorer under /ui/ (log and POD nodes; src/node/ui.c), and the
@@ -220,6 +225,10 @@ typedef struct px_node_instance_spec {
     const uint8_t *manifest; /* its task's manifest id, or NULL (a poll's tally) */
     int64_t deadline;        /* within the node's deadline_max_ms */
     int serves;              /* a serving kind: it stays after an ok step */
+    /* Waits for its deadline by design (a poll's tally instance waits for
+     * the close): the idle limit does not apply, the deadline cap and the
+     * quota do. */
+    int waits;
 } px_node_instance_spec;
 
 /* Keep a started instance (h is moved in on success) until its step or,
@@ -234,6 +243,10 @@ void px_node_step(px_node *n, const px_member *sender, const px_http_request *re
 /* The consumer gives up instances it recruited (its plan was refused). */
 void px_node_drop(px_node *n, const px_member *sender, const px_http_request *req, px_http_response *resp);
 void px_node_admit(px_node *n, const px_member *sender, const px_http_request *req, px_http_response *resp);
+/* POD role, stages at the POD (podhost.c): run the POD-side instances a
+ * plan's admission started, with the code the consumer sealed to them. */
+void px_node_pod_run(px_node *n, const px_member *sender, const px_http_request *req, px_http_response *resp);
+void px_node_pod_tasks_free(px_node *n);
 void px_node_serve(px_node *n, const px_member *sender, const px_http_request *req, px_http_response *resp);
 /* After a serving instance's ok step: keep it (1) with the output its proof
  * names, or 0 when the proof does not read (then it is dropped). */

@@ -5,6 +5,7 @@
 
 #include "exec/util.h"
 #include "node/node.h"
+#include "node/podside.h"
 
 /* The policy's require_dp for a dataset (0 when it has no policy). */
 static int dataset_requires_dp(px_node *n, const char *dataset, int *out, px_err *err) {
@@ -28,18 +29,31 @@ static int dataset_requires_dp(px_node *n, const char *dataset, int *out, px_err
 }
 
 /* What the POD policy judges: each stage's kind, code and attested level
- * (the lowest over its partitions), and each instance's node and level. */
-static int policy_request(const px_plan *p, const px_attested *att, px_pod_stage_req *st,
-                          px_pod_instance_req *in) {
+ * (the lowest over its partitions), what a stage at the POD asks of it,
+ * and each instance's node and level. A stage at the POD has no instance
+ * in the plan: the POD starts it, at its own level. */
+int px_node_policy_request(const px_plan *p, const px_attested *att, px_pod_stage_req *st, px_pod_instance_req *in,
+                           px_node_topics *topics) {
     const px_manifest *m = &p->manifest;
     for (size_t i = 0; i < p->ninstances; i++)
         in[i] = (px_pod_instance_req){p->instances[i].stage, p->instances[i].partition,
                                       px_manifest_kind_name(m->stages[p->instances[i].stage].kind),
                                       p->instances[i].node, (int)att[i].level};
     for (size_t s = 0; s < m->nstages; s++) {
-        st[s].kind = px_manifest_kind_name(m->stages[s].kind);
-        st[s].code_digest = m->stages[s].has_code ? m->stages[s].code : NULL;
-        st[s].level = -1;
+        const px_stage_spec *sp = &m->stages[s];
+        memset(&st[s], 0, sizeof st[s]);
+        st[s].kind = px_manifest_kind_name(sp->kind);
+        st[s].code_digest = sp->has_code ? sp->code : NULL;
+        st[s].level = sp->at_pod ? (int)PX_NODE_POD_LEVEL : -1;
+        st[s].at_pod = sp->at_pod;
+        st[s].pad_ms = sp->pad_ms;
+        /* What the task may use is the stage's limits (one place). */
+        st[s].cpu_ms = sp->limits.cpu_ms;
+        st[s].mem_mb = sp->limits.mem_mb;
+        for (size_t t = 0; t < sp->ntopics && t < PX_MANIFEST_MAX_TOPICS; t++)
+            topics->v[s][t] = sp->topics[t];
+        st[s].topics = topics->v[s];
+        st[s].ntopics = sp->ntopics;
     }
     for (size_t i = 0; i < p->ninstances; i++) {
         px_pod_stage_req *r = &st[p->instances[i].stage];
@@ -51,7 +65,8 @@ static int policy_request(const px_plan *p, const px_attested *att, px_pod_stage
 
 /* What the task spends: the sum over its dp stages (basic composition;
  * each amount rounded up, as the ledger charges). */
-static int dp_amount(const px_manifest *m, char eps[PX_AMOUNT_TEXT_MAX], char delta[PX_AMOUNT_TEXT_MAX], px_err *err) {
+int px_node_dp_amount(const px_manifest *m, char eps[PX_AMOUNT_TEXT_MAX], char delta[PX_AMOUNT_TEXT_MAX],
+                      px_err *err) {
     int64_t e = 0, d = 0;
     for (size_t s = 0; s < m->nstages; s++) {
         int64_t se, sd;
@@ -93,13 +108,14 @@ static int release_one(px_node *n, const px_plan *p, const px_attested *att, con
     char mid[2 * PX_SHA256_BYTES + 1];
     px_hex_encode(mid, m->id, PX_SHA256_BYTES);
     px_pod_stage_req st[PX_MANIFEST_MAX_STAGES];
+    px_node_topics topics;
     px_pod_instance_req *in = calloc(p->ninstances + 1, sizeof *in);
     if (!in)
         return px_fail(err, PX_E_NOMEM, "out of memory");
-    policy_request(p, att, st, in);
+    px_node_policy_request(p, att, st, in, &topics);
     px_pod_request req = {m->consumer_id, dataset, st, m->nstages, in, p->ninstances};
     char eps[PX_AMOUNT_TEXT_MAX], delta[PX_AMOUNT_TEXT_MAX];
-    if (dp_amount(m, eps, delta, err)) {
+    if (px_node_dp_amount(m, eps, delta, err)) {
         free(in);
         return -1;
     }
@@ -158,7 +174,7 @@ static int accepted_builds(px_node *n, const px_membership *mem, px_node_trust *
     return rc;
 }
 
-static int admit(px_node *n, const px_member *sender, const px_plan *p, json_t *out, px_err *err) {
+static int admit(px_node *n, const px_member *sender, const px_plan *p, json_t *out, json_t *hosted, px_err *err) {
     const px_manifest *m = &p->manifest;
     if (strcmp(sender->id, m->consumer_id) || !px_ct_equal(sender->signing.pk, m->consumer.pk, PX_SIGN_PUBLICKEYBYTES))
         return px_fail(err, PX_E_DENIED, "the plan's consumer %s is not the sender %s", m->consumer_id, sender->id);
@@ -194,6 +210,13 @@ static int admit(px_node *n, const px_member *sender, const px_plan *p, json_t *
              : px_fail(err, PX_E_NOMEM, "out of memory");
     px_node_trust_free(&t);
     free(ref);
+    /* Stages at the POD: the POD starts its own instances and releases
+     * nothing yet (podhost.c). */
+    if (rc == 0 && px_manifest_pod_stages(m)) {
+        rc = px_node_pod_admit(n, p, att, hosted, err);
+        free(att);
+        return rc;
+    }
     if (rc == 0)
         rc = px_admissions_admit(n->admissions, p, att, px_now_ms(), err);
     for (size_t d = 0; rc == 0 && d < m->ndatasets; d++)
@@ -211,12 +234,14 @@ void px_node_admit(px_node *n, const px_member *sender, const px_http_request *r
         px_node_reply_err(resp, &err);
         return;
     }
-    json_t *releases = json_array();
-    if (!releases || admit(n, sender, &p, releases, &err)) {
+    json_t *releases = json_array(), *hosted = json_array();
+    if (!releases || !hosted || admit(n, sender, &p, releases, hosted, &err)) {
         px_node_reply_err(resp, &err);
         json_decref(releases);
+        json_decref(hosted);
     } else {
-        px_node_reply_json(resp, json_pack("{s:s,s:o}", "pod", n->cfg.id, "releases", releases));
+        px_node_reply_json(resp, json_pack("{s:s,s:o,s:o}", "pod", n->cfg.id, "releases", releases, "instances",
+                                           hosted));
     }
     px_plan_free(&p);
 }

@@ -300,7 +300,7 @@ static void recruit(px_node *n, const px_member *sender, const json_t *o, px_htt
         rc = px_poll_config_check(&s, config.data, config.len, &log->signing, &err) ||
              start_tally(n, &config, nonce, &h, &err);
     if (!rc) {
-        px_node_instance_spec spec = {.consumer = sender->id, .deadline = s.tally_by};
+        px_node_instance_spec spec = {.consumer = sender->id, .deadline = s.tally_by, .waits = 1};
         if ((rc = px_node_instance_add(n, &spec, &h, &err)))
             px_lambda_host_free(&h);
     }

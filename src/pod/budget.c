@@ -109,6 +109,9 @@ static int admit_locked(px_pod *p, const char *manifest, const px_pod_request *r
     if (rc == 0 && (spent(p, req->dataset, req->consumer, &se, &sd, err) ||
                     within("consumer", se, sd, e, d, pol.eps_consumer, pol.delta_consumer, err)))
         rc = -1;
+    /* Stages at the POD: the dataset's frequency caps, in this transaction. */
+    if (rc == 0 && px_pod_request_at_pod(req))
+        rc = px_pod_hosting_take(p, &pol.at_pod, manifest, req, err);
     px_pod_policy_free(&pol);
     return rc ? -1 : insert_charge(p, manifest, req, e, d, err);
 }

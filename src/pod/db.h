@@ -34,5 +34,12 @@ int px_db_dataset(px_pod *p, const char *name, int64_t *id, px_pod_schema *s, px
 void px_db_text(sqlite3_stmt *st, int col, char *dst, size_t cap);
 /* Export inside a transaction the caller holds. */
 int px_db_export(px_pod *p, const char *dataset, px_buf *out, px_pod_export_info *info, px_err *err);
+/* The records of a PXR1 stream a stage at the POD may read: those whose
+ * h->topic_field value is not an opted-out topic (hosting.c). */
+int px_pod_hosting_filter(const px_pod_hosting *h, const px_buf *in, px_buf *out, uint64_t *kept, px_err *err);
+/* The frequency caps of stages at the POD, counted and the campaign
+ * recorded inside the caller's transaction (hosting_caps.c). */
+int px_pod_hosting_take(px_pod *p, const px_pod_hosting *h, const char *manifest, const px_pod_request *req,
+                        px_err *err);
 
 #endif

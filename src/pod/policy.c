@@ -20,6 +20,7 @@ void px_pod_policy_free(px_pod_policy *pol) {
     for (size_t i = 0; i < pol->nexecutors; i++)
         free(pol->executors[i]);
     free(pol->executors);
+    px_pod_hosting_free(&pol->at_pod);
     memset(pol, 0, sizeof *pol);
 }
 
@@ -148,7 +149,8 @@ static int parse_budget(px_pod_policy *pol, const json_t *b, px_err *err) {
 }
 
 static int parse_root(px_pod_policy *pol, const json_t *root, px_err *err) {
-    static const char *const known[] = {"consumers", "code", "min_level", "executors", "require_dp", "budget", NULL};
+    static const char *const known[] = {"consumers", "code", "min_level", "executors", "require_dp", "budget",
+                                        "at_pod", NULL};
     if (px_json_only(root, "policy", known, err))
         return -1;
     json_t *rd = json_object_get(root, "require_dp");
@@ -161,7 +163,9 @@ static int parse_root(px_pod_policy *pol, const json_t *root, px_err *err) {
                    parse_code(pol, json_object_get(root, "code"), err) ||
                    parse_levels(pol, json_object_get(root, "min_level"), err) ||
                    parse_executors(pol, json_object_get(root, "executors"), err) ||
-                   parse_budget(pol, json_object_get(root, "budget"), err)
+                   parse_budget(pol, json_object_get(root, "budget"), err) ||
+                   (json_object_get(root, "at_pod") &&
+                    px_pod_hosting_parse(&pol->at_pod, json_object_get(root, "at_pod"), err))
                ? -1
                : 0;
 }
@@ -237,7 +241,7 @@ int px_pod_policy_check(const px_pod_policy *pol, const px_pod_request *req, px_
     if (!req->consumer || !consumer_allowed(pol, req->consumer))
         return px_fail(err, PX_E_DENIED, "consumer \"%s\" is not allowed to use dataset \"%s\"",
                        req->consumer ? req->consumer : "", req->dataset);
-    if (instances_allowed(pol, req, err))
+    if (instances_allowed(pol, req, err) || px_pod_hosting_check(&pol->at_pod, req, err))
         return -1;
     /* An executor list judged without instances cannot be honoured. */
     if (!pol->any_executor && req->ninstances == 0 && req->nstages > 0)

@@ -19,6 +19,12 @@ static json_t *release_predicate(const px_release_info *ri) {
     px_hex_encode(key, ri->stage_key, PX_BOX_PUBLICKEYBYTES);
     px_eps_format(eps, ri->eps);
     px_delta_format(delta, ri->delta);
+    /* To an instance at the POD: no counts, which would say how much data
+     * one person holds. */
+    if (ri->at_pod)
+        return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I}", "manifest", ri->manifest, "pod", ri->pod, "dataset",
+                         ri->dataset, "dataset_digest", digest, "at", "pod", "epsilon", eps, "delta", delta,
+                         "stage_key", key, "released", (json_int_t)ri->released_ms);
     return json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:s,s:s,s:s,s:I}", "manifest", ri->manifest, "pod", ri->pod,
                      "dataset", ri->dataset, "dataset_digest", digest, "records", (json_int_t)ri->records, "signed",
                      (json_int_t)ri->signed_records, "unsigned", (json_int_t)ri->unsigned_records, "epsilon", eps,
@@ -104,14 +110,25 @@ static int store_release(px_pod *p, const px_release_info *ri, const px_buf *env
     return rc;
 }
 
-static int release_locked(px_pod *p, const px_signer *key, px_release_info *ri, px_buf *stream, px_buf *env,
-                          px_err *err) {
+static int release_locked(px_pod *p, const px_signer *key, px_release_info *ri, const px_pod_hosting *h,
+                          px_buf *stream, px_buf *env, px_err *err) {
     px_pod_export_info ex;
-    px_buf plain = PX_BUF_INIT;
+    px_buf plain = PX_BUF_INIT, kept = PX_BUF_INIT;
     uint8_t r[PX_COMMIT_RANDBYTES];
     if (claim_charge(p, ri->manifest, ri->dataset, ri, err) || px_db_export(p, ri->dataset, &plain, &ex, err)) {
         px_buf_free(&plain);
         return -1;
+    }
+    /* What a stage at the POD may not read stays out of its release. */
+    if (h && h->topic_field[0] && h->nopt_out) {
+        uint64_t n;
+        int frc = px_pod_hosting_filter(h, &plain, &kept, &n, err);
+        px_buf_free(&plain);
+        if (frc) {
+            px_buf_free(&kept);
+            return -1;
+        }
+        plain = kept;
     }
     /* What leaves is the committed payload; the statement names it by the
      * commitment, never by a digest of the records (docs/formats.md). */
@@ -129,11 +146,12 @@ static int release_locked(px_pod *p, const px_signer *key, px_release_info *ri, 
     return px_release_statement(env, ri, key, err) || store_release(p, ri, env, err) ? -1 : 0;
 }
 
-int px_pod_release(px_pod *p, const px_signer *pod_key, const char *pod_id, const char *manifest_hex,
-                   const char *dataset, const uint8_t stage_key[PX_BOX_PUBLICKEYBYTES], px_buf *stream,
-                   px_buf *envelope, px_err *err) {
+static int release(px_pod *p, const px_signer *pod_key, const char *pod_id, const char *manifest_hex,
+                   const char *dataset, const uint8_t stage_key[PX_BOX_PUBLICKEYBYTES], const px_pod_hosting *h,
+                   px_buf *stream, px_buf *envelope, px_err *err) {
     px_release_info ri;
     memset(&ri, 0, sizeof ri);
+    ri.at_pod = h != NULL;
     if (px_id_check("POD", pod_id, err) || px_id_check("dataset", dataset, err))
         return -1;
     if (strlen(manifest_hex) != HEX_DIGEST_LEN || strspn(manifest_hex, "0123456789abcdef") != HEX_DIGEST_LEN)
@@ -145,13 +163,26 @@ int px_pod_release(px_pod *p, const px_signer *pod_key, const char *pod_id, cons
     size_t s0 = stream->len, e0 = envelope->len;
     if (px_db_begin(p, err))
         return -1;
-    if (release_locked(p, pod_key, &ri, stream, envelope, err) || px_db_commit(p, err)) {
+    if (release_locked(p, pod_key, &ri, h, stream, envelope, err) || px_db_commit(p, err)) {
         px_db_rollback(p);
         stream->len = s0;
         envelope->len = e0;
         return px_err_prefix(err, "release of \"%s\": ", dataset);
     }
     return 0;
+}
+
+int px_pod_release(px_pod *p, const px_signer *pod_key, const char *pod_id, const char *manifest_hex,
+                   const char *dataset, const uint8_t stage_key[PX_BOX_PUBLICKEYBYTES], px_buf *stream,
+                   px_buf *envelope, px_err *err) {
+    return release(p, pod_key, pod_id, manifest_hex, dataset, stage_key, NULL, stream, envelope, err);
+}
+
+int px_pod_release_at_pod(px_pod *p, const px_signer *pod_key, const char *pod_id, const char *manifest_hex,
+                          const char *dataset, const uint8_t stage_key[PX_BOX_PUBLICKEYBYTES],
+                          const px_pod_hosting *h, px_buf *stream, px_buf *envelope, px_err *err) {
+    static const px_pod_hosting none;
+    return release(p, pod_key, pod_id, manifest_hex, dataset, stage_key, h ? h : &none, stream, envelope, err);
 }
 
 /* ---- listing ------------------------------------------------------------------ */

@@ -163,7 +163,8 @@ static int process_spawn(const px_tee_spawn_req *req, px_tee_worker *w, px_err *
 }
 
 /* The worker's allow-list: its channel, memory without execute permission,
- * randomness, clocks and orderly death. Everything else kills it.
+ * randomness, clocks (and sleeping until a time: a POD-side instance waits
+ * out its pad, docs/lambda.md) and orderly death. Everything else kills it.
  * sysinfo is there because glibc's qsort asks for the machine's memory size
  * (sysconf(_SC_PHYS_PAGES)) before sorting more than a kilobyte: without it
  * a stage that sorts (the prover counting users, the DP stage's keys) dies. */
@@ -178,6 +179,7 @@ static int add_rules(scmp_filter_ctx ctx) {
         SCMP_SYS(newfstatat),   SCMP_SYS(lseek),           SCMP_SYS(getpid),
         SCMP_SYS(gettid),       SCMP_SYS(tgkill),          SCMP_SYS(sched_yield),
         SCMP_SYS(sigaltstack),  SCMP_SYS(restart_syscall), SCMP_SYS(sysinfo),
+        SCMP_SYS(nanosleep),    SCMP_SYS(clock_nanosleep),
     };
     for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++)
         if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, plain[i], 0) != 0)

@@ -238,15 +238,70 @@ static void test_sample_and_aggregate(void **state) {
     fx_free(&f);
 }
 
-/* Parsed and ignored is worse than refused: a stage the consumer placed at
- * a POD must not quietly run on an executor. */
-static void test_not_supported(void **state) {
+/* "at": "executor" is the default, said out loud. */
+static void test_at_executor(void **state) {
     (void)state;
     fx f;
     fx_init(&f);
-    expect_refused(&f, "[" PROVER ",{\"kind\":\"wasm\",\"at\":\"pod\"," CODE0 "}]",
-                   "stage 1 (wasm): \"at\": \"pod\" is not supported yet");
     expect_ok(&f, "[" PROVER "," MAP("\"map\":\"per-user\",\"dim\":1") ",{\"kind\":\"wasm\",\"at\":\"executor\"," CODE0 "}]");
+    fx_free(&f);
+}
+
+#define AT_POD_MAP(extra) "{\"kind\":\"wasm\",\"at\":\"pod\"," CODE0 extra ",\"params\":{\"map\":\"per-user\",\"dim\":1}}"
+
+/* Stages at the PODs: a prefix of the chain, of kinds a POD hosts, one
+ * instance per POD; what collects their outputs takes at most one step's
+ * inputs per partition. */
+static void test_at_pod(void **state) {
+    (void)state;
+    fx f;
+    fx_init(&f);
+    expect_ok(&f, "[" AT_POD_MAP("") "," COUNT("") "]");
+    expect_ok(&f, "[{\"kind\":\"prover\",\"at\":\"pod\"}," AT_POD_MAP(",\"pad_ms\":300,\"topics\":[\"games\"]")
+                  "," COUNT("") "]");
+    expect_ok(&f, "[" AT_POD_MAP("") ",{\"kind\":\"gather\",\"partitions\":2}," COUNT("") "]");
+    expect_refused(&f, "[" PROVER "," AT_POD_MAP("") "," COUNT("") "]",
+                   "stage 1 (wasm) is at the PODs after stage 0, which is not");
+    expect_refused(&f, "[" AT_POD_MAP("") "]", "every stage is at the PODs");
+    expect_refused(&f, "[{\"kind\":\"prover\",\"at\":\"pod\",\"partitions\":2}," AT_POD_MAP("") "," COUNT("") "]",
+                   "stage 0 (prover) is at the PODs: it has one instance per POD");
+    expect_refused(&f, "[{\"kind\":\"aggregate\",\"at\":\"pod\"}," COUNT("") "]",
+                   "stage 0: kind \"aggregate\" cannot run at a POD");
+    expect_refused(&f, "[" PROVER ",{\"kind\":\"wasm\"," CODE0 ",\"pad_ms\":5}]", "are for a stage \"at\": \"pod\"");
+    expect_refused(&f, "[" AT_POD_MAP(",\"topics\":[\"a b\"]") "," COUNT("") "]", "topic 0 \"a b\" is not an id");
+    expect_refused(&f, "[" AT_POD_MAP(",\"pad_ms\":700000") "," COUNT("") "]", "pad_ms");
+    expect_refused(&f, "[{\"kind\":\"wasm\",\"at\":\"pod\"," CODE0 ",\"params\":{\"map\":\"sample-and-aggregate\","
+                   "\"dim\":1,\"blocks\":4}}," SA_MEAN("4") "]", "its map must be \"per-user\"");
+    /* A gather only between POD-side maps and a dp stage. */
+    expect_refused(&f, "[" PROVER ",{\"kind\":\"gather\"}," COUNT("") "]",
+                   "stage 1 (gather): the stage before a gather must be a wasm map at the PODs");
+    expect_refused(&f, "[" AT_POD_MAP("") ",{\"kind\":\"gather\"}]", "the stage after a gather must be a dp stage");
+    expect_refused(&f, "[" AT_POD_MAP("") ",{\"kind\":\"gather\",\"params\":{\"x\":1}}," COUNT("") "]",
+                   "takes no params");
+    fx_free(&f);
+    /* More PODs than one step takes: the collector needs partitions. */
+    char stages[512];
+    snprintf(stages, sizeof stages, "[%s,%s]", AT_POD_MAP(""), COUNT(""));
+    px_err err = {0};
+    px_buf doc = PX_BUF_INIT, env = PX_BUF_INIT;
+    fx_init(&f);
+    fx_manifest_json(&f, &doc, stages);
+    px_assert_ok(px_buf_cstr(&doc, &err) ? 0 : -1, &err);
+    /* 300 PODs in place of the fixture's list. */
+    char *pods = strstr((char *)doc.data, "\"pods\":[");
+    assert_non_null(pods);
+    char *end = strchr(pods, ']');
+    px_buf big = PX_BUF_INIT;
+    px_assert_ok(px_buf_append(&big, doc.data, (size_t)(pods - (char *)doc.data) + 8, &err), &err);
+    for (int i = 0; i < 300; i++)
+        px_assert_ok(px_buf_printf(&big, &err, "%s\"p-%d\"", i ? "," : "", i), &err);
+    px_assert_ok(px_buf_append_str(&big, end, &err), &err);
+    px_assert_fails(px_manifest_sign(&env, big.data, big.len, &f.consumer, &err), &err, PX_E_INVALID);
+    assert_non_null(strstr(err.msg, "would collect 300 POD-side outputs in one step"));
+    assert_non_null(strstr(err.msg, "at least 2 partitions"));
+    px_buf_free(&doc);
+    px_buf_free(&big);
+    px_buf_free(&env);
     fx_free(&f);
 }
 
@@ -285,6 +340,8 @@ static void test_pir_rules(void **state) {
     pir_expect(&f, "[{\"kind\":\"pir\",\"params\":{\"table\":\"zz\"}}]", "params must be");
     /* The fixture's three PODs: a table lives at one. */
     expect_refused(&f, "[{\"kind\":\"pir\"," PIR_TABLE "}]", "one table dataset at one POD");
+    /* Not at a POD (yet): a stage placed there never runs on an executor instead. */
+    pir_expect(&f, "[{\"kind\":\"pir\",\"at\":\"pod\"," PIR_TABLE "}]", "kind \"pir\" cannot run at a POD");
     fx_free(&f);
 }
 
@@ -349,7 +406,7 @@ int main(void) {
         cmocka_unit_test(test_sign_parse), cmocka_unit_test(test_tamper),  cmocka_unit_test(test_wrong_signer),
         cmocka_unit_test(test_hostile),    cmocka_unit_test(test_behind_dp), cmocka_unit_test(test_decimal),
         cmocka_unit_test(test_dp_partitions), cmocka_unit_test(test_map_before_dp),
-        cmocka_unit_test(test_sample_and_aggregate), cmocka_unit_test(test_not_supported),
+        cmocka_unit_test(test_sample_and_aggregate), cmocka_unit_test(test_at_executor), cmocka_unit_test(test_at_pod),
         cmocka_unit_test(test_pir_rules),
         cmocka_unit_test(test_user_field),
     };

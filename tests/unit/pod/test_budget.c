@@ -21,9 +21,9 @@ static const char policy_json[] =
 static const uint8_t code_a[32] = {0xaa}, code_b[32] = {0xbb};
 
 static px_pod_stage_req stages_ok[3] = {
-    {"prover", NULL, 1},
-    {"wasm", code_a, 1},
-    {"dp", NULL, 1},
+    {.kind = "prover", .code_digest = NULL, .level = 1},
+    {.kind = "wasm", .code_digest = code_a, .level = 1},
+    {.kind = "dp", .code_digest = NULL, .level = 1},
 };
 
 static void manifest_hex(char *out, unsigned tag, unsigned n) {
@@ -63,16 +63,16 @@ static void test_policy_rules(void **state) {
     assert_non_null(strstr(err.msg, "consumer \"mallory\""));
     req.consumer = "lab";
     /* code after the DP stage (or no DP stage) is not behind DP */
-    px_pod_stage_req late[3] = {{"prover", NULL, 1}, {"dp", NULL, 1}, {"wasm", code_a, 1}};
+    px_pod_stage_req late[3] = {{.kind = "prover", .code_digest = NULL, .level = 1}, {.kind = "dp", .code_digest = NULL, .level = 1}, {.kind = "wasm", .code_digest = code_a, .level = 1}};
     req.stages = late;
     px_assert_fails(px_pod_policy_check(&pol, &req, &err), &err, PX_E_DENIED);
     assert_non_null(strstr(err.msg, "without a DP stage after it"));
-    px_pod_stage_req nodp[2] = {{"prover", NULL, 1}, {"wasm", code_a, 1}};
+    px_pod_stage_req nodp[2] = {{.kind = "prover", .code_digest = NULL, .level = 1}, {.kind = "wasm", .code_digest = code_a, .level = 1}};
     req.stages = nodp;
     req.nstages = 2;
     px_assert_fails(px_pod_policy_check(&pol, &req, &err), &err, PX_E_DENIED);
     /* TEE level too low */
-    px_pod_stage_req low[3] = {{"prover", NULL, 0}, {"wasm", code_a, 1}, {"dp", NULL, 1}};
+    px_pod_stage_req low[3] = {{.kind = "prover", .code_digest = NULL, .level = 0}, {.kind = "wasm", .code_digest = code_a, .level = 1}, {.kind = "dp", .code_digest = NULL, .level = 1}};
     req.stages = low;
     req.nstages = 3;
     px_assert_fails(px_pod_policy_check(&pol, &req, &err), &err, PX_E_DENIED);
@@ -87,7 +87,7 @@ static void test_policy_rules(void **state) {
              "\"budget\":{\"epsilon\":\"1\",\"delta\":\"0\"}}",
              hex);
     px_assert_ok(px_pod_policy_parse(&pol, pj, strlen(pj), &err), &err);
-    px_pod_stage_req listed[2] = {{"prover", NULL, 1}, {"wasm", code_a, 2}};
+    px_pod_stage_req listed[2] = {{.kind = "prover", .code_digest = NULL, .level = 1}, {.kind = "wasm", .code_digest = code_a, .level = 2}};
     req.consumer = "anyone";
     req.stages = listed;
     req.nstages = 2;
@@ -128,7 +128,7 @@ static void test_policy_instances(void **state) {
     const char *pj = "{\"consumers\":[\"*\"],\"code\":\"any-behind-dp\",\"min_level\":{\"default\":1,\"wasm\":2},"
                      "\"executors\":[\"exec-1\",\"exec-2\"],\"budget\":{\"epsilon\":\"1\",\"delta\":\"0\"}}";
     px_assert_ok(px_pod_policy_parse(&pol, pj, strlen(pj), &err), &err);
-    px_pod_stage_req st[3] = {{"prover", NULL, 1}, {"wasm", code_a, 2}, {"dp", NULL, 1}};
+    px_pod_stage_req st[3] = {{.kind = "prover", .code_digest = NULL, .level = 1}, {.kind = "wasm", .code_digest = code_a, .level = 2}, {.kind = "dp", .code_digest = NULL, .level = 1}};
     px_pod_instance_req in[4] = {{0, 0, "prover", "exec-1", 1}, {0, 1, "prover", "exec-2", 1},
                                  {1, 0, "wasm", "exec-2", 2}, {2, 0, "dp", "exec-1", 1}};
     px_pod_request req = {"analyst", "tx", st, 3, in, 4};

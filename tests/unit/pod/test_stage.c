@@ -159,8 +159,8 @@ static void run_world(int require) {
     assert_non_null(l);
 
     /* admission and release to the attested key */
-    px_pod_stage_req stages[3] = {{"prover", NULL, 1}, {"wasm", (const uint8_t *)"01234567890123456789012345678901", 1},
-                                  {"dp", NULL, 1}};
+    px_pod_stage_req stages[3] = {{.kind = "prover", .code_digest = NULL, .level = 1}, {.kind = "wasm", .code_digest = (const uint8_t *)"01234567890123456789012345678901", .level = 1},
+                                  {.kind = "dp", .code_digest = NULL, .level = 1}};
     px_pod_request req = {"analyst", "bank", stages, 3, NULL, 0};
     px_assert_ok(px_pod_admit(w.f.pod, w.manifest_hex, &req, "0.5", "0", &err), &err);
     px_buf stream = PX_BUF_INIT, rel = PX_BUF_INIT, sealed = PX_BUF_INIT, opened = PX_BUF_INIT;
@@ -248,7 +248,7 @@ static void test_prover_in_worker(void **state) {
                               cfg.data, cfg.len, nonce, 0, 10, 20000, 0};
     px_assert_ok(px_lambda_host_start(&h, &req, &err), &err);
 
-    px_pod_stage_req stages[1] = {{"prover", NULL, 1}};
+    px_pod_stage_req stages[1] = {{.kind = "prover", .code_digest = NULL, .level = 1}};
     px_pod_request preq = {"analyst", "bank", stages, 1, NULL, 0};
     const char *policy = "{\"consumers\":[\"analyst\"],\"code\":[],\"budget\":{\"epsilon\":\"1\",\"delta\":\"0\"}}";
     px_assert_ok(px_pod_policy_set(w.f.pod, "bank", policy, strlen(policy), &err), &err);
