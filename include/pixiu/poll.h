@@ -418,7 +418,10 @@ int px_poll_tally_release(px_poll_tally *t, struct px_dp_rng *rng, uint64_t issu
 #define PX_POLL_BALLOT_RECEIPT_TYPE "application/vnd.pixiu.ballot-receipt+json"
 #define PX_POLL_ISSUER_MAGIC "PXIS" /* payload: "PXIS" || poll-issued envelope */
 #define PX_POLL_BOX_MAGIC "PXBB"    /* payload: "PXBB" || n u32le || n x (received i64le || len u32le || sealed) */
-#define PX_POLL_SPENT_PER_PART 100
+/* A part is one log entry, and an entry is at most PX_LOG_ENTRY_MAX bytes
+ * (tile bundles use 16-bit lengths): 48 tokens of the largest RSA size,
+ * base64 in the statement and again in its DSSE envelope, are ~55 KB. */
+#define PX_POLL_SPENT_PER_PART 48
 #define PX_POLL_PLAN_MAX_BYTES (1u << 20)
 
 /* The issuer's count at close. */

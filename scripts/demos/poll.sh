@@ -40,7 +40,7 @@ echo "   ready in $(($(date +%s) - t0)) s; the member list names pod-1..pod-$mem
 
 cat >"$work/survey.json" <<'EOF'
 {"name": "acme-customers-2025", "title": "How is ACME doing for you?",
- "opens": "+0s", "closes": "+75s", "dataset": "profile",
+ "opens": "+0s", "closes": "+180s", "dataset": "profile",
  "questions": [
   {"id": "satisfaction", "text": "How satisfied are you with ACME?", "type": "single",
    "options": ["very unhappy", "unhappy", "neutral", "happy", "very happy"]},
