@@ -322,7 +322,8 @@ const px_stage_kind *px_lambda_kind_find(const px_stage_kind *const *table,
  * results, per-POD partial sums). Params: none. */
 extern const px_stage_kind px_lambda_aggregate_kind;
 /* Consumer task code (WebAssembly) in the sandbox: one input on stdin, the
- * output from stdout. Params: cpu_ms, wall_ms, mem_mb, max_output. The
+ * output from stdout. Params: map, dim, blocks, deliver (what the task may
+ * use is the stage's limits, px_limits). The
  * worker runs it under PX_TEE_PROFILE_SPAWN. */
 extern const px_stage_kind px_lambda_wasm_kind;
 /* Built-in: gathers the tagged streams (PXT1) of POD-side map instances

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "exec/util.h"
+
+#define PX_ZERO_DIGEST_HEX "0000000000000000000000000000000000000000000000000000000000000000"
 #include "pixiu/dp.h"
 #include "pixiu/lambda.h"
 #include "pixiu/pir.h"
@@ -199,6 +201,27 @@ static int pod_rules(const px_manifest *m, px_err *err) {
     return 0;
 }
 
+/* A wasm stage's params are checked here as its worker will at birth, so
+ * a manifest that cannot run is refused before anything is recruited or
+ * charged. A map's "pseudonym" is the dispatcher's to add (the commitment
+ * to the task key); a placeholder stands for it here. */
+static int wasm_params_rules(const px_stage_spec *s, size_t i, px_err *err) {
+    if (!s->params)
+        return 0;
+    json_t *p = json_deep_copy(s->params);
+    if (!p)
+        return px_fail(err, PX_E_NOMEM, "out of memory");
+    int rc = 0;
+    if (json_object_get(p, "map") && !json_object_get(p, "pseudonym"))
+        rc = json_object_set_new(p, "pseudonym", json_string(PX_ZERO_DIGEST_HEX));
+    if (rc)
+        px_fail(err, PX_E_NOMEM, "out of memory");
+    else if (px_lambda_wasm_kind.check(p, err))
+        rc = px_err_prefix(err, "stage %zu (wasm): ", i);
+    json_decref(p);
+    return rc;
+}
+
 int px_manifest_rules(const px_manifest *m, px_err *err) {
     int has_dp = 0;
     for (size_t i = 0; i < m->nstages; i++)
@@ -218,5 +241,8 @@ int px_manifest_rules(const px_manifest *m, px_err *err) {
         if (dp_one_partition(s, d, err) || dp_shape_read(s, d, &shape, err) || map_feeds_dp(m, d, &shape, err))
             return -1;
     }
+    for (size_t i = 0; i < m->nstages; i++)
+        if (m->stages[i].kind == PX_STAGE_WASM && wasm_params_rules(&m->stages[i], i, err))
+            return -1;
     return has_dp ? datasets_name_users(m, err) : 0;
 }

@@ -26,14 +26,36 @@ fail() { echo "FAIL: $*" >&2; for f in "$tmp"/net/*/pixiud.log; do echo "== $f" 
 "$pixiu" task build "$src/examples/spend_per_user.c" -o "$tmp/task.wasm" --sdk "$src/sdk"
 "$pixiu" task submit "$tmp/manifest.json" --node "$tmp/net/analyst/node.json" --code "$tmp/task.wasm" \
   --receipt "$tmp/receipt.json" >"$tmp/out" 2>"$tmp/progress" || fail "submit: $(cat "$tmp/out" "$tmp/progress")"
-# A task whose module does not validate: stage 1 signs invalid-module.
-printf '\0asm\1\0\0\0\1\5\1\140\0\0' >"$tmp/bad.wasm"
+# A task that traps once it runs, over the whole input rather than per
+# user (a per-user run that fails only contributes nothing), with no DP
+# stage: the PODs' owners approved this code by its digest. Stage 1 signs
+# trap and the log blames the consumer. (A module that does not validate
+# never gets this far: task submit refuses it before any POD is charged.)
+python3 - "$tmp/manifest.json" >"$tmp/whole.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+del m["stages"][1]["params"]
+del m["stages"][2]
+print(json.dumps(m))
+PY
+cat >"$tmp/trap.c" <<'C'
+#include "pixiu_task.h"
+int main(void) { __builtin_trap(); }
+C
+"$pixiu" task build "$tmp/trap.c" -o "$tmp/bad.wasm" --sdk "$src/sdk"
+digest=$(sha256sum "$tmp/bad.wasm" | cut -d' ' -f1)
+for p in 1 2 3; do
+  "$pixiu" pod policy show transactions --pod "$tmp/net/pod-$p" |
+    python3 -c 'import json, sys; p = json.load(sys.stdin); p["code"] = [sys.argv[1]]; p["require_dp"] = False; print(json.dumps(p))' \
+      "$digest" >"$tmp/policy.json"
+  "$pixiu" pod policy set transactions "$tmp/policy.json" --pod "$tmp/net/pod-$p"
+done
 set +e
-"$pixiu" task submit "$tmp/manifest.json" --node "$tmp/net/analyst/node.json" --code "$tmp/bad.wasm" \
+"$pixiu" task submit "$tmp/whole.json" --node "$tmp/net/analyst/node.json" --code "$tmp/bad.wasm" \
   --receipt "$tmp/failed.json" >"$tmp/bad.out" 2>&1
-[ $? -eq 1 ] || fail "the bad module's task did not fail: $(cat "$tmp/bad.out")"
+[ $? -eq 1 ] || fail "the trapping task did not fail: $(cat "$tmp/bad.out")"
 set -e
-grep -q 'invalid-module' "$tmp/bad.out" || fail "no invalid-module: $(cat "$tmp/bad.out")"
+grep -q 'trap' "$tmp/bad.out" || fail "no trap: $(cat "$tmp/bad.out")"
 
 log="http://127.0.0.1:$(cat "$tmp/net/log-1/port")"
 pod="http://127.0.0.1:$(cat "$tmp/net/pod-1/port")"

@@ -63,7 +63,7 @@ try:
     # Tasks: both tasks listed, newest first.
     p.goto(L + "/ui/tasks")
     rows = p.eval("[...document.querySelectorAll('#tasks tbody tr')].map(r => r.innerText)")
-    check(len(rows) == 2 and "invalid-module" in rows[0] and "\tok\t" in rows[1], "tasks: %r" % rows)
+    check(len(rows) == 2 and "trap" in rows[0] and "\tok\t" in rows[1], "tasks: %r" % rows)
 
     # The task page: every stage, in order, each with its log entries and
     # an inclusion proof checked in the browser.
@@ -80,10 +80,10 @@ try:
     # The failed task: stage 1 named as `pixiu audit` names it.
     p.goto(L + "/ui/task/" + o.failed)
     v = p.eval("({...document.getElementById('task-verdict').dataset})")
-    check(v["verdict"] == "failed" and v["status"] == "invalid-module", "failed task verdict %r" % v)
+    check(v["verdict"] == "failed" and v["status"] == "trap", "failed task verdict %r" % v)
     named = p.eval("[...document.querySelectorAll('#stages li.step')].map(li => [li.dataset.stage, li.dataset.state,"
                    " (li.querySelector('.audit-why') || {}).textContent || ''])")
-    check(named[1][1] == "invalid-module" and "pixiu audit: failed (invalid-module)" in named[1][2]
+    check(named[1][1] == "trap" and "pixiu audit: failed (trap)" in named[1][2]
           and "blamed: analyst" in named[1][2], "failed task: stage 1 %r" % named)
 
     # The lineage SVG has the nodes of `pixiu trace --dot`.
@@ -144,7 +144,7 @@ try:
         check(r is False, "a receipt flipped at byte %d verified" % (n * k // 13))
     # A failure receipt holds, and says where the task failed: not ok.
     got = verdict(open(o.failed_receipt, "rb").read())
-    check(got[0] == "fail" and "the receipt holds" in got[1] and "invalid-module" in got[1], "failure receipt %r" % got)
+    check(got[0] == "fail" and "the receipt holds" in got[1] and "trap" in got[1], "failure receipt %r" % got)
 
     # The POD's views: refused without a sign-in, in the page and as JSON.
     s = p.goto(o.pod + "/ui/pod")

@@ -122,6 +122,9 @@ static void test_hostile(void **state) {
                    "wall_ms 100 is below cpu_ms 5000");
     expect_refused(&f, "[{\"kind\":\"wasm\"," CODE0 ",\"limits\":{\"timeout_ms\":500}}]",
                    "timeout_ms 500 is below");
+    /* A wasm stage's params as its worker will check them at birth. */
+    expect_refused(&f, "[{\"kind\":\"wasm\"," CODE0 ",\"params\":{\"dim\":2}}]", "stage 0 (wasm): params \"dim\"");
+    expect_refused(&f, "[{\"kind\":\"wasm\"," CODE0 ",\"params\":{\"mapp\":\"per-user\"}}]", "mapp");
     expect_refused(&f, "[{\"kind\":\"prover\",\"at\":\"moon\"}]", "\"at\"");
     expect_refused(&f, "[{\"kind\":\"prover\",\"dp\":{}}]", "only allowed on a dp stage");
     expect_refused(&f, "{\"kind\":\"prover\"}", "must be an array");
