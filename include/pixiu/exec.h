@@ -70,11 +70,18 @@ typedef enum px_stage_type {
     PX_STAGE_DP,
     PX_STAGE_AGGREGATE,
     PX_STAGE_PIR,
-    PX_STAGE_GATHER
+    PX_STAGE_GATHER,
+    PX_STAGE_FL_USER, /* federated learning: training at each POD (docs/fl.md) */
+    PX_STAGE_FL_AGG   /* federated learning: the round's aggregator */
 } px_stage_type;
 
 const char *px_manifest_kind_name(px_stage_type k);
 int px_manifest_kind_parse(const char *s, px_stage_type *out);
+/* 1 for kinds sent code sealed to their instance (wasm, fl-user: the task
+ * module; fl-agg: the round's model). */
+int px_manifest_takes_code(px_stage_type k);
+/* 1 for kinds that spend budget (dp, fl-agg): their "dp" is charged. */
+int px_manifest_spends(px_stage_type k);
 
 typedef struct px_stage_spec {
     px_stage_type kind;
@@ -105,6 +112,18 @@ typedef struct px_receiver {
     uint8_t box_pk[PX_BOX_PUBLICKEYBYTES];
 } px_receiver;
 
+/* One round of a training (docs/fl.md, "Rounds"): each round is a task of
+ * its own, and rounds after the first name the first round's manifest,
+ * under whose terms (and charge) they run. */
+#define PX_TRAINING_MAX_ROUNDS 100
+typedef struct px_training {
+    int has_first;                  /* round > 1 */
+    uint8_t first[PX_SHA256_BYTES]; /* the first round's manifest id */
+    uint32_t round, rounds;         /* 1 <= round <= rounds */
+    int has_min_change;
+    char min_change[PX_DECIMAL_MAX + 1]; /* stop once the model moves less */
+} px_training;
+
 typedef struct px_manifest {
     uint8_t id[PX_SHA256_BYTES]; /* SHA-256 of envelope */
     px_buf envelope;             /* the exact signed bytes */
@@ -119,6 +138,8 @@ typedef struct px_manifest {
     size_t nstages;
     px_receiver *receivers;
     size_t nreceivers;
+    int has_training; /* a round of a training: fl-user and fl-agg stages */
+    px_training training;
 } px_manifest;
 
 /* Check a manifest document (the payload) strictly, then sign it with the
