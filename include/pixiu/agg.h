@@ -45,6 +45,11 @@ int px_agg_fl_config_parse(px_agg_fl_config *c, const json_t *params, int agg, p
 /* 1 if both read the same dim, scale, clip, neighbors and threshold. */
 int px_agg_fl_config_same(const px_agg_fl_config *a, const px_agg_fl_config *b);
 
+/* The stage kinds (registered in the worker's table). */
+struct px_stage_kind;
+extern const struct px_stage_kind px_agg_fl_user_kind;
+extern const struct px_stage_kind px_agg_fl_agg_kind;
+
 #pragma GCC visibility pop
 #ifdef __cplusplus
 }
