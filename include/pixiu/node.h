@@ -39,6 +39,10 @@ typedef struct px_submit_opts {
      * the manifest's params.deliver.content when the template leaves it). */
     const uint8_t *content;
     size_t content_len;
+    /* A round of a training (docs/fl.md): the model (a PXFM block) the
+     * round starts from; its digest is the fl-agg stage's "code". */
+    const uint8_t *model;
+    size_t model_len;
 } px_submit_opts;
 
 typedef struct px_submit_result {
@@ -68,6 +72,9 @@ typedef struct px_submit_result {
      * proof, and whose did not (refused, offline, failed). */
     size_t pods, pods_ran, pods_missing;
     double pods_ms; /* the PODs' admissions and runs, summed (each POD's own wall time) */
+    /* A training round: users in the round's roster, and the survivors
+     * whose masked updates the aggregator was given. */
+    size_t fl_users, fl_survivors;
     char failure[2 * PX_ERR_MSG_MAX]; /* why not ok */
     /* Wall time of each phase, milliseconds. */
     double recruit_ms, admit_ms, receipt_ms;

@@ -104,7 +104,9 @@ static int move_model(const px_agg_fl_config *c, px_fl_model *m, const uint32_t 
     snprintf(out->dp.delta, sizeof out->dp.delta, "%s", c->delta);
     char r[PX_DP_DEC_STR_MAX];
     px_dp_q_format(spend.rho, r);
-    snprintf(out->dp.rho, sizeof out->dp.rho, "%s", r);
+    if (strlen(r) >= sizeof out->dp.rho)
+        return px_fail(err, PX_E_LIMIT, "noise: rho %s is longer than a proof states", r);
+    memcpy(out->dp.rho, r, strlen(r) + 1);
     out->has_dp = 1;
     return rc;
 }
