@@ -10,7 +10,8 @@
  * same code trains any number of classes from 2 to FL_MAX_CLASSES.
  *
  * Training is minibatch SGD: per epoch a permutation of the examples from
- * the PRG, then one step per batch with the batch's mean gradient. */
+ * the PRG, then one step per batch of FL_BATCH examples (the last may be
+ * shorter) along the sum of their gradients times FL_RATE / FL_BATCH. */
 #ifndef PIXIU_FL_SOFTMAX_H
 #define PIXIU_FL_SOFTMAX_H
 
@@ -21,7 +22,9 @@
 #define FL_BUCKETS 1024
 #define FL_MAX_CLASSES 16
 #define FL_BATCH 16
-#define FL_RATE 0.5
+#ifndef FL_RATE
+#define FL_RATE 4.0
+#endif
 
 /* Examples as concatenated feature lists: example i has the buckets
  * feat[start[i] .. start[i+1]-1] and the label label[i]. */
@@ -142,7 +145,9 @@ static inline int fl_train(float *w, uint32_t C, const fl_data *d, uint32_t epoc
                         grad[c * FL_BUCKETS + d->feat[k]] += err * x;
                 }
             }
-            double step = FL_RATE / (double)(b1 - b0);
+            /* Divided by the full batch size even for the last, short
+             * batch: one or two examples must not take a whole step. */
+            double step = (double)FL_RATE / FL_BATCH;
             for (uint32_t k = 0; k < dim; k++) {
                 w[k] -= (float)(step * grad[k]);
                 grad[k] = 0;

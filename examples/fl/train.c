@@ -12,7 +12,9 @@
  *   gcc -O2 -std=c11 -Isdk examples/fl/train.c -o train -lm   (same code, native) */
 #include "softmax.h"
 
-#define FL_LOCAL_EPOCHS 3
+#ifndef FL_LOCAL_EPOCHS
+#define FL_LOCAL_EPOCHS 5
+#endif
 
 int main(void) {
     size_t n;
