@@ -14,6 +14,9 @@
  *       prints one line: accuracy=A loss=L n=N round=R
  *       (A: share of messages whose most probable class is their label;
  *       L: mean cross-entropy in nats; both to 6 decimals)
+ *   pixiu-fl-central sum UPDATE... -o OUT
+ *       OUT = the sum of the updates (PXFU, all of one dim): what secure
+ *       aggregation reveals of a round, here computed in the clear
  *   pixiu-fl-central apply MODEL UPDATE [--scale X] [--seed S] -o OUT
  *       OUT = MODEL + X * UPDATE (a PXFU, e.g. the sum of a round's updates;
  *       X defaults to 1, 1/n averages a sum of n), round + 1, seed S or
@@ -30,6 +33,7 @@ static const char usage[] =
     "usage: pixiu-fl-central init [--classes C] [--seed S] -o MODEL\n"
     "       pixiu-fl-central train [--epochs E] [--classes C] [--seed S] [--eval TEST] -o MODEL DATA...\n"
     "       pixiu-fl-central eval MODEL TEST\n"
+    "       pixiu-fl-central sum UPDATE... -o OUT\n"
     "       pixiu-fl-central apply MODEL UPDATE [--scale X] [--seed S] -o OUT\n";
 
 static int misuse(const char *fmt, ...) {
@@ -121,6 +125,28 @@ static int load_messages(const char *path, uint32_t C, fl_data *d) {
     return 0;
 }
 
+/* An update file: one PXFU. d is malloc'd. */
+static int load_update(const char *path, uint32_t *dim, float **d) {
+    size_t len;
+    px_task_update u;
+    uint8_t *buf = slurp(path, &len);
+    if (!buf)
+        return fail("reading %s: %s", path, strerror(errno));
+    int rc = 0;
+    if (px_task_update_open(&u, buf, len))
+        rc = fail("%s: %s", path, u.error);
+    else if (*dim && u.dim != *dim)
+        rc = fail("%s: the update has dim %u, not %u", path, u.dim, *dim);
+    else if (!(*d = (float *)malloc(u.dim * sizeof **d)))
+        rc = fail("out of memory");
+    else {
+        px_task_update_values(&u, *d);
+        *dim = u.dim;
+    }
+    free(buf);
+    return rc;
+}
+
 /* A model file: one PXFM block and nothing after it. w is malloc'd. */
 static int load_model(const char *path, px_task_model *m, float **w, uint32_t *C) {
     size_t len;
@@ -178,7 +204,7 @@ int main(int argc, char **argv) {
     uint64_t seed = 1;
     int nops = 0, have_seed = 0;
     if (argc < 2)
-        return misuse("say init, train, eval or apply");
+        return misuse("say init, train, eval, sum or apply");
     if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))
         return fputs(usage, stdout), 0;
     const char *cmd = argv[1];
@@ -266,34 +292,46 @@ int main(int argc, char **argv) {
         free(w);
         return rc;
     }
+    if (!strcmp(cmd, "sum")) {
+        if (nops < 1 || !out)
+            return misuse("sum takes UPDATE... -o OUT");
+        uint32_t n = 0;
+        float *total = NULL, *d = NULL;
+        int rc = load_update(ops[0], &n, &total);
+        for (int i = 1; i < nops && !rc; i++) {
+            if (!(rc = load_update(ops[i], &n, &d)))
+                for (uint32_t k = 0; k < n; k++)
+                    total[k] += d[k];
+            free(d);
+            d = NULL;
+        }
+        uint8_t *b = rc ? NULL : (uint8_t *)malloc(px_task_update_size(n));
+        if (!rc)
+            rc = !b ? fail("out of memory")
+                 : px_task_update_encode(b, total, n) ? fail("%s: the sum is not finite", out)
+                                                      : spill(out, b, px_task_update_size(n));
+        free(b);
+        free(total);
+        return rc;
+    }
     if (!strcmp(cmd, "apply")) {
         if (nops != 2 || !out)
             return misuse("apply takes MODEL UPDATE -o OUT");
         px_task_model m;
-        px_task_update u;
         float *w = NULL, *d = NULL;
-        size_t len;
-        uint8_t *buf = NULL;
         int rc = load_model(ops[0], &m, &w, &C);
-        if (!rc && !(buf = slurp(ops[1], &len)))
-            rc = fail("reading %s: %s", ops[1], strerror(errno));
-        else if (!rc && px_task_update_open(&u, buf, len))
-            rc = fail("%s: %s", ops[1], u.error);
-        else if (!rc && u.dim != m.dim)
-            rc = fail("%s: the update has dim %u, the model %u", ops[1], u.dim, m.dim);
-        else if (!rc && !(d = (float *)malloc(u.dim * sizeof *d)))
-            rc = fail("out of memory");
+        uint32_t n = rc ? 0 : m.dim;
+        if (!rc)
+            rc = load_update(ops[1], &n, &d);
         if (!rc) {
-            px_task_update_values(&u, d);
             for (uint32_t k = 0; k < m.dim; k++)
                 w[k] += (float)(scale * d[k]);
             uint64_t next = m.seed;
             rc = save_model(out, w, m.dim, m.round + 1, have_seed ? seed : px_task_splitmix64(&next));
         }
-        free(buf);
         free(w);
         free(d);
         return rc;
     }
-    return misuse("unknown command %s (say init, train, eval or apply)", cmd);
+    return misuse("unknown command %s (say init, train, eval, sum or apply)", cmd);
 }

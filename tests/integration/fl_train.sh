@@ -12,6 +12,7 @@ build=$(cd "$1" && pwd)
 src=${PX_SOURCE_DIR:?}
 pixiu="$build/pixiu"
 central="$build/pixiu-fl-central"
+export central
 tmp=$(mktemp -d)
 export PIXIU_CACHE_DIR="$tmp/wasm-cache"
 trap 'rm -rf "$tmp"' EXIT
@@ -100,15 +101,21 @@ PY
 # --- federated averaging, no privacy: 3 rounds over everyone ---
 cp zero.pxfm model.pxfm
 for round in 1 2 3; do
-  cp model.pxfm next.pxfm
-  for k in $(seq 1 $pods); do
-    cat model.pxfm rec-$k.pxr | ./train >u.pxfu
-    "$central" apply next.pxfm u.pxfu --scale "$(python3 -c "print(1/$pods)")" -o next.pxfm
-  done
-  mv next.pxfm model.pxfm
+  for k in $(seq 1 $pods); do cat model.pxfm rec-$k.pxr | ./train >u-$k.pxfu; done
+  "$central" sum u-*.pxfu -o sum.pxfu
+  "$central" apply model.pxfm sum.pxfu --scale "$(python3 -c "print(1/$pods)")" -o model.pxfm
   line=$("$central" eval model.pxfm msgs/test.jsonl)
   echo "federated round $round: $line"
+  [ "$(field round "$line")" = $round ] || fail "apply did not count the round: $line"
 done
+# The sum is the sum (in float32, as summed here: to a rounding's error).
+python3 - u-1.pxfu u-2.pxfu u-3.pxfu <<'PY' || fail "sum is not the sum"
+import struct, subprocess, sys, os
+vs = [struct.unpack("<4100f", open(f, "rb").read()[12:]) for f in sys.argv[1:]]
+subprocess.run([os.environ["central"], "sum", *sys.argv[1:], "-o", "s3.pxfu"], check=True)
+s = struct.unpack("<4100f", open("s3.pxfu", "rb").read()[12:])
+assert all(abs(a - (x + y + z)) <= 1e-5 * (1 + abs(a)) for a, x, y, z in zip(s, *vs))
+PY
 above "$(field accuracy "$line")" 0.7 || fail "3 federated rounds reached only $line"
 
 # --- the same source in the sandbox: the same bytes ---
@@ -135,13 +142,13 @@ expect 1 "a label is outside the model's classes" ./train <input-two
 expect 1 "short.pxfm: PXFM: truncated weights" "$central" eval short.pxfm msgs/test.jsonl
 cat zero.pxfm zero.pxfm >double.pxfm
 expect 1 "bytes after the weights" "$central" eval double.pxfm msgs/test.jsonl
-expect 1 "the update has dim 4100, the model 2050" "$central" apply two.pxfm update.pxfu -o x.pxfm
+expect 1 "update.pxfu: the update has dim 4100, not 2050" "$central" apply two.pxfm update.pxfu -o x.pxfm
+python3 -c 'import struct, sys; sys.stdout.buffer.write(b"PXFU" + struct.pack("<II", 1, 2050) + bytes(4 * 2050))' >two.pxfu
+expect 1 "two.pxfu: the update has dim 2050, not 4100" "$central" sum update.pxfu two.pxfu -o x.pxfu
 head -c 100 update.pxfu >short.pxfu
 expect 1 "PXFU: truncated values" "$central" apply zero.pxfm short.pxfu -o x.pxfm
 printf '{"text": "goal", "label": 7}\n' >bad.jsonl
 expect 1 "bad.jsonl: line 1: label outside the model's classes" "$central" eval zero.pxfm bad.jsonl
 expect 2 "unknown command" "$central" fly
 expect 2 "--epochs needs a whole number" "$central" train --epochs 1.5 -o x msgs/pod-1.jsonl
-"$central" apply zero.pxfm update.pxfu -o one.pxfm
-[ "$(field round "$("$central" eval one.pxfm msgs/test.jsonl)")" = 1 ] || fail "apply did not count the round"
 echo "fl_train: ok"
