@@ -142,6 +142,19 @@ typedef struct px_manifest {
     px_training training;
 } px_manifest;
 
+/* A training's terms (src/exec/training.c): what every round of one
+ * training must share with its first round, so that the first round's
+ * charge covers it: the datasets, the stages but fl-agg's "code" (the
+ * round's input model), and training.rounds and min_change, as a canonical
+ * JSON document (compact, sorted keys) read from the signed payload.
+ * Appends the document to doc; digest = SHA-256("PIXIU-training-terms-v1\n"
+ * || doc). Fails for a manifest without "training". */
+int px_manifest_training_terms(const px_manifest *m, px_buf *doc, uint8_t digest[PX_SHA256_BYTES], px_err *err);
+/* What differs between a first round's terms and a later round's, for a
+ * refusal ("stage 2 (fl-agg): its \"dp\" differs"); out holds cap bytes. */
+void px_manifest_training_terms_diff(const void *first, size_t first_len, const void *later, size_t later_len,
+                                     char *out, size_t cap);
+
 /* Check a manifest document (the payload) strictly, then sign it with the
  * consumer's key: appends the DSSE envelope to out. The document's
  * consumer.key must be the signer's verifier key. */
@@ -476,6 +489,10 @@ typedef struct px_settle_watch {
      * never ran, or whose output was left out, spent nothing. */
     int pod_side;
     uint8_t pod_key[PX_SIGN_PUBLICKEYBYTES];
+    /* The first round of a training: its charge pays for every round and
+     * is final, never refunded (later rounds are admitted under it and
+     * charge nothing, so a refund would let them run uncharged). */
+    int final;
 } px_settle_watch;
 
 /* From a plan checked by px_plan_check (att: one per instance). */
@@ -504,6 +521,19 @@ int px_admissions_admit(px_admissions *a, const px_plan *p, const px_attested *a
  * last POD-side instance's signing key (px_settle_watch.pod_key). */
 int px_admissions_admit_pod(px_admissions *a, const px_plan *p, const px_attested *att,
                             const uint8_t pod_key[PX_SIGN_PUBLICKEYBYTES], int64_t now, px_err *err);
+/* Rounds of a training (docs/executor.md, "Rounds of a training at a
+ * POD"). px_admissions_admit and _admit_pod also record, in the admission's
+ * transaction, a manifest's round in the table trainings(first, round,
+ * consumer, terms, ...) PRIMARY KEY(first, round): round 1 under its own
+ * id with its terms (px_manifest_training_terms); a round r > 1 only if
+ * round 1 of the training it names was admitted here for the same
+ * consumer, r is within that training's rounds, r was never admitted
+ * before, and its terms equal round 1's; each refusal names its cause. A
+ * manifest without "training" is not concerned. */
+/* The same checks, reading only (to refuse before starting anything). */
+int px_admissions_training_check(px_admissions *a, const px_manifest *m, px_err *err);
+/* Only the trainings table's part of an admission, in its own transaction. */
+int px_admissions_training_admit(px_admissions *a, const px_manifest *m, int64_t now, px_err *err);
 /* The admitted tasks not settled yet whose deadline is at or before
  * `before`, oldest deadline first, at most max. Free each with
  * px_settle_watch_free and the array with free(). */
