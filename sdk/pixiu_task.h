@@ -453,6 +453,31 @@ static inline int px_task_update_encode(uint8_t *out, const float *d,
     return px_task__floats_ok(out + PX_TASK_UPDATE_HEAD, dim) ? 0 : -1;
 }
 
+/* Scale d[0..dim-1] down so that its L2 norm is at most bound (DP-FedAvg's
+ * clipping). The fl-user stage refuses to send an update over the clip
+ * bound its manifest states, so training code clips to it (a little under
+ * it: the stage checks the update after rounding it to fixed point).
+ * Returns the factor applied (1 when the update was within the bound). */
+static inline double px_task_clip_l2(float *d, uint32_t dim, double bound) {
+    double sq = 0;
+    for (uint32_t i = 0; i < dim; i++)
+        sq += (double)d[i] * d[i];
+    if (sq <= bound * bound || sq == 0)
+        return 1;
+    /* sqrt without libm, so a task needs no -lm: Newton from above. */
+    double r = sq > 1 ? sq : 1;
+    for (int k = 0; k < 200; k++) {
+        double next = 0.5 * (r + sq / r);
+        if (next >= r)
+            break;
+        r = next;
+    }
+    double f = bound / r;
+    for (uint32_t i = 0; i < dim; i++)
+        d[i] = (float)(d[i] * f);
+    return f;
+}
+
 /* Write the update d[0..dim-1] as the output. 0, or -1 (nothing written)
  * when dim is out of range or a value is not finite: a diverged training
  * run fails instead of sending NaNs to be summed with everyone's. */

@@ -15,6 +15,12 @@
 #ifndef FL_LOCAL_EPOCHS
 #define FL_LOCAL_EPOCHS 5
 #endif
+/* The L2 clip bound the training's manifest states (fl-user and fl-agg
+ * params.clip): the stage refuses to send an update over it, so the
+ * update is clipped just under it here. */
+#ifndef FL_CLIP
+#define FL_CLIP 4.0
+#endif
 
 int main(void) {
     size_t n;
@@ -58,6 +64,7 @@ int main(void) {
         px_task_fail("out of memory");
     for (uint32_t k = 0; k < m.dim; k++)
         w[k] -= old[k];
+    px_task_clip_l2(w, m.dim, FL_CLIP * 0.999);
     if (px_task_write_update(w, m.dim))
         px_task_fail("the update is not finite or could not be written");
     fl_data_free(&d);
