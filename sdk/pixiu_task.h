@@ -15,6 +15,11 @@
  * with gcc for testing). Every function checks its input as strictly as
  * PIXIU's own reader: a malformed stream is an error, never a guess.
  *
+ * Training code for federated learning reads a model block (PXFM) before
+ * the records and writes an update (PXFU) instead of a vector; it also
+ * gets a seeded PRG and word hashing (docs/sdk.md, "Training code
+ * (federated learning)").
+ *
  *   size_t n; uint8_t *in = px_task_read_input(&n);
  *   px_task_records r;
  *   if (!in) px_task_fail("reading the input failed");

@@ -198,8 +198,8 @@ static int seed_of(const char *s, uint64_t *out) {
     return 0;
 }
 
-int main(int argc, char **argv) {
-    const char *out = NULL, *eval = NULL, *ops[64];
+static int run(int argc, char **argv, const char **ops) {
+    const char *out = NULL, *eval = NULL;
     double classes = 4, epochs = 3, scale = 1;
     uint64_t seed = 1;
     int nops = 0, have_seed = 0;
@@ -214,9 +214,7 @@ int main(int argc, char **argv) {
         if (!strcmp(o, "-h") || !strcmp(o, "--help"))
             return fputs(usage, stdout), 0;
         if (o[0] != '-') {
-            if (nops == 64)
-                return misuse("too many files");
-            ops[nops++] = o;
+            ops[nops++] = o; /* ops has room for all of argv */
             continue;
         }
         if (!v)
@@ -334,4 +332,13 @@ int main(int argc, char **argv) {
         return rc;
     }
     return misuse("unknown command %s (say init, train, eval, sum or apply)", cmd);
+}
+
+int main(int argc, char **argv) {
+    const char **ops = (const char **)calloc((size_t)argc + 1, sizeof *ops);
+    if (!ops)
+        return fail("out of memory");
+    int rc = run(argc, argv, ops);
+    free(ops);
+    return rc;
 }
