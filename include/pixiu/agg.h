@@ -86,7 +86,8 @@ typedef struct px_agg_params {
     uint32_t dim;           /* words per update, 1..PX_AGG_DIM_MAX */
     uint32_t round;
     uint32_t min_survivors; /* fewest survivors unmasked (at least t) */
-    uint64_t clip;          /* bound on ||q||_2 in quantised units; 0: none */
+    uint64_t clip;          /* bound on ||q||_2 in quantised units, n x clip < 2^31 so
+                             * the sum cannot wrap as int32; 0: none */
     uint8_t manifest[32];   /* the manifest id */
 } px_agg_params;
 
@@ -113,6 +114,12 @@ int px_agg_survivors_count(const px_agg_params *p, const uint8_t *bitmap, size_t
                            px_err *err);
 int px_agg_survivors_digest(const px_agg_params *p, const uint8_t *bitmap, size_t len, uint8_t out[32],
                             px_err *err);
+/* What the aggregator does before asking for reveals: removes from the
+ * bitmap, until none is left, each survivor with fewer than t surviving
+ * neighbours (its self mask could not be recovered, and it would refuse to
+ * reveal); their updates are left out of the sum as if they had dropped.
+ * *removed = how many. The bitmap is unchanged on failure. */
+int px_agg_survivors_prune(const px_agg_params *p, uint8_t *bitmap, size_t len, uint32_t *removed, px_err *err);
 
 /* ---- quantisation and clipping --------------------------------------------- */
 
