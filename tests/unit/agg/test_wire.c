@@ -241,6 +241,26 @@ static void test_forged_share(void **state) {
     px_assert_fails(px_agg_user_reveal(s.users[0], s.bitmap, s.bitmap_len, m, c, &r, &err), &err, PX_E_VERIFY);
     assert_non_null(strstr(err.msg, "names another task, round, pair or x"));
     assert_int_equal(r.len, 0);
+    /* Restore the share; then neighbour nb[1]'s SHARES given twice, and
+     * neighbour v's missing. */
+    free(m);
+    sim_free(&s);
+    sim_init(&s, 10, 4, 3, 16, 2);
+    sim_mask(&s);
+    px_assert_ok(px_agg_neighbours_get(&s.p, 0, nb, &deg, &err), &err);
+    v = nb[0];
+    m = sim_share_msgs(&s, &c);
+    px_agg_msg keep = m[v];
+    m[v] = m[nb[1]];
+    px_assert_fails(px_agg_user_reveal(s.users[0], s.bitmap, s.bitmap_len, m, c, &r, &err), &err, PX_E_INVALID);
+    snprintf(want, sizeof want, "shares from user %u: given twice", nb[1]);
+    assert_string_equal(err.msg, want);
+    m[v] = m[c - 1];
+    m[c - 1] = keep;
+    px_assert_fails(px_agg_user_reveal(s.users[0], s.bitmap, s.bitmap_len, m, c - 1, &r, &err), &err, PX_E_INVALID);
+    snprintf(want, sizeof want, "reveal: no share from surviving neighbour %u (its SHARES is missing)", v);
+    assert_string_equal(err.msg, want);
+    px_assert_ok(px_agg_user_reveal(s.users[0], s.bitmap, s.bitmap_len, m, c, &r, &err), &err);
     px_buf_free(&r);
     free(m);
     sim_free(&s);
