@@ -123,24 +123,22 @@ int px_agg_user_mask(px_agg_user *u, const uint32_t *q, px_buf *masked, px_buf *
         px_buf_append(masked, u->roster_digest, 32, err) || px_buf_append(masked, commit, 32, err) ||
         px_buf_reserve(masked, (size_t)p->dim * 4, err))
         goto fail;
-    {
-        uint32_t *y = malloc((size_t)p->dim * 4);
-        if (!y) {
-            px_fail(err, PX_E_NOMEM, "secagg user %u: out of memory for %u words", u->me, p->dim);
-            goto fail;
-        }
-        memcpy(y, q, (size_t)p->dim * 4);
-        agg_streams_apply(y, p->dim, s, deg + 1);
-        uint8_t *w = masked->data + masked->len;
-        for (uint32_t i = 0; i < p->dim; i++) {
+    /* A chunk at a time, so the update, the keystreams and the output are
+     * each touched once while in cache. */
+    for (size_t off = 0; off < p->dim; off += AGG_CHUNK_WORDS) {
+        size_t m = p->dim - off < AGG_CHUNK_WORDS ? p->dim - off : AGG_CHUNK_WORDS;
+        uint32_t y[AGG_CHUNK_WORDS];
+        memcpy(y, q + off, m * 4);
+        agg_streams_apply(y, off, m, s, deg + 1);
+        uint8_t *w = masked->data + masked->len + off * 4;
+        for (size_t i = 0; i < m; i++) {
             w[4 * i] = (uint8_t)y[i];
             w[4 * i + 1] = (uint8_t)(y[i] >> 8);
             w[4 * i + 2] = (uint8_t)(y[i] >> 16);
             w[4 * i + 3] = (uint8_t)(y[i] >> 24);
         }
-        masked->len += (size_t)p->dim * 4;
-        free(y);
     }
+    masked->len += (size_t)p->dim * 4;
 
     /* SHARES: each neighbour's share sealed to its key, bound to the task,
      * the round, both users and the x coordinate. */
