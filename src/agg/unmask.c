@@ -189,10 +189,11 @@ int px_agg_unmask(const px_agg_params *p, const uint8_t *roster, const uint8_t *
     if (agg_graph_build(&st.g, p, err))
         return -1;
     int rc = -1;
+    const uint8_t **words = malloc((size_t)count * sizeof *words);
     st.masked = calloc(p->n, sizeof *st.masked);
     st.reveal = calloc(p->n, sizeof *st.reveal);
     st.streams = sodium_allocarray((size_t)count * (st.g.deg + 1), sizeof *st.streams);
-    if (!st.masked || !st.reveal || !st.streams) {
+    if (!words || !st.masked || !st.reveal || !st.streams) {
         px_fail(err, PX_E_NOMEM, "unmask: out of memory for %u users of %u words", p->n, p->dim);
         goto out;
     }
@@ -202,14 +203,16 @@ int px_agg_unmask(const px_agg_params *p, const uint8_t *roster, const uint8_t *
     /* Everything is checked: from here nothing fails, so the sum is
      * written in place. A chunk at a time: the survivors' words, then the
      * masks removed. */
+    uint32_t ns = 0;
+    for (uint32_t u = 0; u < p->n; u++)
+        if (agg_bit(survivors, u))
+            words[ns++] = st.masked[u].words;
     for (size_t off = 0; off < p->dim; off += AGG_CHUNK_WORDS) {
         size_t m = p->dim - off < AGG_CHUNK_WORDS ? p->dim - off : AGG_CHUNK_WORDS;
         uint32_t *a = sum + off;
         memset(a, 0, m * 4);
-        for (uint32_t u = 0; u < p->n; u++) {
-            if (!agg_bit(survivors, u))
-                continue;
-            const uint8_t *w = st.masked[u].words + off * 4;
+        for (uint32_t k = 0; k < ns; k++) {
+            const uint8_t *w = words[k] + off * 4;
             for (size_t i = 0; i < m; i++)
                 a[i] += px_load_u32le(w + i * 4);
         }
@@ -219,6 +222,7 @@ int px_agg_unmask(const px_agg_params *p, const uint8_t *roster, const uint8_t *
 out:
     if (st.streams)
         sodium_free(st.streams);
+    free(words);
     free(st.masked);
     free(st.reveal);
     agg_graph_free(&st.g);
