@@ -13,10 +13,12 @@
  *   roster digest   SHA-256(key_0 || ... || key_{n-1}), the users' X25519
  *                   box keys, user index = position in the roster
  *   graph seed      SHA-256("PIXIU-secagg-graph-v1" || manifest || round u32le);
- *                   users are placed on a ring in the order of a
- *                   Fisher-Yates shuffle drawn from ChaCha20(graph seed)
- *                   (u32 words, rejection sampling), each linked to the k/2
- *                   nearest on either side: deg = min(k, n-1), symmetric
+ *                   ring = [0, 1, ..., n-1]; for i = n-1 down to 1 swap
+ *                   ring[i] and ring[j], j = w mod (i+1) for the next u32le
+ *                   word w of ChaCha20-IETF(graph seed, nonce 0) that is
+ *                   below 2^32 - (2^32 mod (i+1)); N(u) = the users k/2
+ *                   places either side of u on the ring (everyone else when
+ *                   k >= n-1): deg = min(k, n-1), symmetric
  *   pairwise seed   s_uv = SHA-256("PIXIU-secagg-pair-v1" || ctx ||
  *                   X25519(sk_u, pk_v) || min(pk_u, pk_v) || max(pk_u, pk_v))
  *   self mask seed  b_u: 32 random bytes, fresh per round

@@ -437,6 +437,88 @@ static void test_shamir(void **state) {
     }
 }
 
+/* The derivations are the header's, computed here independently: the
+ * pairwise seed a user reveals for a dropped neighbour, the roster and
+ * survivors digests, and the graph's shuffle. */
+static void test_definitions(void **state) {
+    (void)state;
+    sim s;
+    sim_init(&s, 12, 4, 3, 8, 0x01020304);
+    px_err err = {0};
+    uint32_t nb[PX_AGG_K_MAX], deg;
+    px_assert_ok(px_agg_neighbours_get(&s.p, 0, nb, &deg, &err), &err);
+    uint32_t v = nb[1];
+    s.dropped[v] = 1;
+    sim_mask(&s);
+    sim_reveal(&s);
+    uint8_t ctx[36], shared[32], want[32];
+    memcpy(ctx, s.p.manifest, 32);
+    memcpy(ctx + 32, "\x04\x03\x02\x01", 4);
+    const uint8_t *pk0 = s.roster, *pkv = s.roster + 32 * v;
+    assert_int_equal(crypto_scalarmult(shared, s.sk[0], pkv), 0);
+    int lo = memcmp(pk0, pkv, 32) < 0;
+    crypto_hash_sha256_state h;
+    crypto_hash_sha256_init(&h);
+    crypto_hash_sha256_update(&h, (const uint8_t *)"PIXIU-secagg-pair-v1", 20);
+    crypto_hash_sha256_update(&h, ctx, 36);
+    crypto_hash_sha256_update(&h, shared, 32);
+    crypto_hash_sha256_update(&h, lo ? pk0 : pkv, 32);
+    crypto_hash_sha256_update(&h, lo ? pkv : pk0, 32);
+    crypto_hash_sha256_final(&h, want);
+    px_agg_reveal_view rv;
+    px_assert_ok(px_agg_reveal_parse(&rv, s.reveal[0].data, s.reveal[0].len, &err), &err);
+    uint32_t about;
+    uint8_t kind;
+    const uint8_t *val;
+    px_agg_reveal_entry(&rv, 1, &about, &kind, &val);
+    assert_int_equal(about, v);
+    assert_int_equal(kind, PX_AGG_REVEAL_SEED);
+    assert_memory_equal(val, want, 32);
+    /* Roster digest: SHA-256 of the keys; survivors digest: labelled. */
+    crypto_hash_sha256(want, s.roster, 12 * 32);
+    assert_memory_equal(rv.roster, want, 32);
+    crypto_hash_sha256_init(&h);
+    crypto_hash_sha256_update(&h, (const uint8_t *)"PIXIU-secagg-survivors-v1", 25);
+    crypto_hash_sha256_update(&h, ctx, 36);
+    crypto_hash_sha256_update(&h, (const uint8_t *)"\x0c\x00\x00\x00", 4);
+    crypto_hash_sha256_update(&h, s.bitmap, 2);
+    crypto_hash_sha256_final(&h, want);
+    assert_memory_equal(rv.survivors, want, 32);
+    /* The graph: the shuffle of the header, then k/2 places either side. */
+    uint8_t gseed[32];
+    crypto_hash_sha256_init(&h);
+    crypto_hash_sha256_update(&h, (const uint8_t *)"PIXIU-secagg-graph-v1", 21);
+    crypto_hash_sha256_update(&h, ctx, 36);
+    crypto_hash_sha256_final(&h, gseed);
+    uint8_t stream[4096] = {0}, nonce[12] = {0};
+    crypto_stream_chacha20_ietf(stream, sizeof stream, nonce, gseed);
+    uint32_t ring[12], at = 0;
+    for (uint32_t i = 0; i < 12; i++)
+        ring[i] = i;
+    for (uint32_t i = 11; i >= 1; i--) {
+        uint64_t range = i + 1, limit = (UINT64_C(1) << 32) - (UINT64_C(1) << 32) % range;
+        uint32_t w;
+        do {
+            w = px_load_u32le(stream + 4 * at++);
+        } while (w >= limit);
+        uint32_t j = (uint32_t)(w % range), t = ring[i];
+        ring[i] = ring[j];
+        ring[j] = t;
+    }
+    for (uint32_t r = 0; r < 12; r++) {
+        uint32_t u = ring[r], expect[4] = {ring[(r + 1) % 12], ring[(r + 11) % 12], ring[(r + 2) % 12],
+                                           ring[(r + 10) % 12]};
+        px_assert_ok(px_agg_neighbours_get(&s.p, u, nb, &deg, &err), &err);
+        for (int e = 0; e < 4; e++) {
+            int found = 0;
+            for (uint32_t j = 0; j < deg; j++)
+                found |= nb[j] == expect[e];
+            assert_true(found);
+        }
+    }
+    sim_free(&s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sum_no_dropout),     cmocka_unit_test(test_sum_10_percent),
@@ -445,6 +527,7 @@ int main(void) {
         cmocka_unit_test(test_second_reveal),      cmocka_unit_test(test_too_few_survivors),
         cmocka_unit_test(test_neighbourhood_guard), cmocka_unit_test(test_tampered),
         cmocka_unit_test(test_users_and_params),   cmocka_unit_test(test_shamir),
+        cmocka_unit_test(test_definitions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
