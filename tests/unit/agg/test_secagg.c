@@ -519,6 +519,63 @@ static void test_definitions(void **state) {
     sim_free(&s);
 }
 
+/* The mask is the header's formula: y_0 = q_0 + PRG(b_0) + Σ ±PRG(s_0v)
+ * with PRG one ChaCha20 keystream over all dim words (5000 words: across
+ * the chunks the code works in), b_0 rebuilt from its neighbours' reveals
+ * and checked against its commitment. */
+static void test_mask_formula(void **state) {
+    (void)state;
+    const uint32_t dim = 5000;
+    sim s;
+    sim_init(&s, 12, 4, 3, dim, 77);
+    sim_mask(&s);
+    sim_reveal(&s);
+    px_err err = {0};
+    uint32_t nb[PX_AGG_K_MAX], deg;
+    px_assert_ok(px_agg_neighbours_get(&s.p, 0, nb, &deg, &err), &err);
+    uint8_t xs[3], ys[3][32], b[32], ctx[36], commit[32];
+    for (uint32_t j = 0; j < 3; j++) {
+        px_agg_reveal_view rv;
+        px_assert_ok(px_agg_reveal_parse(&rv, s.reveal[nb[j]].data, s.reveal[nb[j]].len, &err), &err);
+        assert_int_equal(px_load_u32le(rv.entries), 0); /* user 0 comes first */
+        assert_int_equal(rv.entries[4], PX_AGG_REVEAL_SHARE);
+        xs[j] = (uint8_t)(j + 1);
+        memcpy(ys[j], rv.entries + 5, 32);
+    }
+    agg_shamir_combine(xs, (const uint8_t(*)[32])ys, 3, b);
+    memcpy(ctx, s.p.manifest, 32);
+    memcpy(ctx + 32, "\x4d\x00\x00\x00", 4);
+    crypto_hash_sha256_state h;
+    crypto_hash_sha256_init(&h);
+    crypto_hash_sha256_update(&h, (const uint8_t *)"PIXIU-secagg-self-v1", 20);
+    crypto_hash_sha256_update(&h, ctx, 36);
+    crypto_hash_sha256_update(&h, (const uint8_t *)"\0\0\0\0", 4);
+    crypto_hash_sha256_update(&h, b, 32);
+    crypto_hash_sha256_final(&h, commit);
+    px_agg_masked_view mv;
+    px_assert_ok(px_agg_masked_parse(&mv, s.masked[0].data, s.masked[0].len, &err), &err);
+    assert_memory_equal(mv.commit, commit, 32);
+    uint32_t *y = malloc(dim * 4);
+    uint8_t *ks = malloc(dim * 4), nonce[12] = {0};
+    memcpy(y, s.q, dim * 4);
+    crypto_stream_chacha20_ietf(ks, dim * 4, nonce, b);
+    for (uint32_t i = 0; i < dim; i++)
+        y[i] += px_load_u32le(ks + 4 * i);
+    for (uint32_t j = 0; j < deg; j++) {
+        uint8_t seed[32];
+        assert_int_equal(agg_pair_seed(&s.p, s.sk[0], s.roster, s.roster + 32 * nb[j], seed), 0);
+        crypto_stream_chacha20_ietf(ks, dim * 4, nonce, seed);
+        for (uint32_t i = 0; i < dim; i++)
+            y[i] += nb[j] > 0 ? px_load_u32le(ks + 4 * i) : 0u - px_load_u32le(ks + 4 * i);
+    }
+    for (uint32_t i = 0; i < dim; i++)
+        if (px_load_u32le(mv.words + 4 * i) != y[i])
+            fail_msg("word %u of the masked update is not the formula's", i);
+    free(y);
+    free(ks);
+    sim_free(&s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sum_no_dropout),     cmocka_unit_test(test_sum_10_percent),
@@ -527,7 +584,7 @@ int main(void) {
         cmocka_unit_test(test_second_reveal),      cmocka_unit_test(test_too_few_survivors),
         cmocka_unit_test(test_neighbourhood_guard), cmocka_unit_test(test_tampered),
         cmocka_unit_test(test_users_and_params),   cmocka_unit_test(test_shamir),
-        cmocka_unit_test(test_definitions),
+        cmocka_unit_test(test_definitions),        cmocka_unit_test(test_mask_formula),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
