@@ -18,10 +18,12 @@
  *   roster digest   SHA-256(key_0 || ... || key_{n-1}), the users' X25519
  *                   box keys, user index = position in the roster
  *   graph seed      SHA-256("PIXIU-secagg-graph-v1" || manifest || round u32le);
- *                   users are placed on a ring in the order of a
- *                   Fisher-Yates shuffle drawn from ChaCha20(graph seed)
- *                   (u32 words, rejection sampling), each linked to the k/2
- *                   nearest on either side: deg = min(k, n-1), symmetric
+ *                   ring = [0, 1, ..., n-1]; for i = n-1 down to 1 swap
+ *                   ring[i] and ring[j], j = w mod (i+1) for the next u32le
+ *                   word w of ChaCha20-IETF(graph seed, nonce 0) that is
+ *                   below 2^32 - (2^32 mod (i+1)); N(u) = the users k/2
+ *                   places either side of u on the ring (everyone else when
+ *                   k >= n-1): deg = min(k, n-1), symmetric
  *   pairwise seed   s_uv = SHA-256("PIXIU-secagg-pair-v1" || ctx ||
  *                   X25519(sk_u, pk_v) || min(pk_u, pk_v) || max(pk_u, pk_v))
  *   self mask seed  b_u: 32 random bytes, fresh per round
@@ -93,7 +95,8 @@ typedef struct px_agg_params {
     uint32_t dim;           /* words per update, 1..PX_AGG_DIM_MAX */
     uint32_t round;
     uint32_t min_survivors; /* fewest survivors unmasked (at least t) */
-    uint64_t clip;          /* bound on ||q||_2 in quantised units; 0: none */
+    uint64_t clip;          /* bound on ||q||_2 in quantised units, n x clip < 2^31 so
+                             * the sum cannot wrap as int32; 0: none */
     uint8_t manifest[32];   /* the manifest id */
 } px_agg_params;
 
@@ -120,6 +123,12 @@ int px_agg_survivors_count(const px_agg_params *p, const uint8_t *bitmap, size_t
                            px_err *err);
 int px_agg_survivors_digest(const px_agg_params *p, const uint8_t *bitmap, size_t len, uint8_t out[32],
                             px_err *err);
+/* What the aggregator does before asking for reveals: removes from the
+ * bitmap, until none is left, each survivor with fewer than t surviving
+ * neighbours (its self mask could not be recovered, and it would refuse to
+ * reveal); their updates are left out of the sum as if they had dropped.
+ * *removed = how many. The bitmap is unchanged on failure. */
+int px_agg_survivors_prune(const px_agg_params *p, uint8_t *bitmap, size_t len, uint32_t *removed, px_err *err);
 
 /* ---- quantisation and clipping --------------------------------------------- */
 

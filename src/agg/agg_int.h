@@ -59,9 +59,13 @@ typedef struct agg_stream {
     int sign;
 } agg_stream;
 
-/* acc[0..dim) += Σ sign_j PRG(key_j) mod 2^32, in cache-sized chunks so
- * each keystream block is added while it is hot. */
-void agg_streams_apply(uint32_t *acc, size_t dim, const agg_stream *s, size_t ns);
+/* Words per chunk: 8 KiB of keystream, generated and added while in L1. */
+#define AGG_CHUNK_WORDS 2048
+
+/* acc[i] += Σ_j sign_j PRG(key_j)[first + i] mod 2^32 for i < count; first
+ * is a multiple of 16 (a keystream block). Callers that also read other
+ * vectors pass a chunk at a time, so everything stays in cache. */
+void agg_streams_apply(uint32_t *acc, size_t first, size_t count, const agg_stream *s, size_t ns);
 
 /* ---- Shamir over GF(2^8) (shamir.c) ------------------------------------- */
 

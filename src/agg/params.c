@@ -27,9 +27,12 @@ int px_agg_params_check(const px_agg_params *p, px_err *err) {
     if (p->min_survivors > p->n)
         return px_fail(err, PX_E_INVALID, "secagg parameters: min_survivors = %u exceeds n = %u",
                        p->min_survivors, p->n);
-    if (p->clip > (UINT64_C(1) << 63))
-        return px_fail(err, PX_E_INVALID, "secagg parameters: clip bound %llu exceeds 2^63",
-                       (unsigned long long)p->clip);
+    /* Each |q_i| <= clip, so n x clip < 2^31 keeps every word of the sum
+     * within int32: it dequantises to the true sum, never a wrapped one. */
+    if (p->clip >= (UINT64_C(1) << 31) / p->n + ((UINT64_C(1) << 31) % p->n != 0))
+        return px_fail(err, PX_E_INVALID,
+                       "secagg parameters: n x clip = %u x %llu reaches 2^31, the sum could wrap (lower the scale or the clip)",
+                       p->n, (unsigned long long)p->clip);
     return 0;
 }
 
@@ -127,5 +130,44 @@ int px_agg_survivors_digest(const px_agg_params *p, const uint8_t *bitmap, size_
     const void *parts[] = {label, ctx, nb, bitmap};
     const size_t lens[] = {sizeof label - 1, sizeof ctx, 4, len};
     px_sha256_parts(out, 4, parts, lens);
+    return 0;
+}
+
+int px_agg_survivors_prune(const px_agg_params *p, uint8_t *bitmap, size_t len, uint32_t *removed, px_err *err) {
+    uint32_t count;
+    if (px_agg_survivors_count(p, bitmap, len, &count, err))
+        return -1;
+    agg_graph g;
+    uint8_t *b = malloc(len);
+    if (!b)
+        return px_fail(err, PX_E_NOMEM, "survivor set: out of memory");
+    if (agg_graph_build(&g, p, err)) {
+        free(b);
+        return -1;
+    }
+    memcpy(b, bitmap, len);
+    uint32_t nb[PX_AGG_K_MAX], gone = 0;
+    /* Removing one user can leave a neighbour short in turn: repeat until
+     * a pass removes nobody (at most n passes). */
+    for (int changed = 1; changed;) {
+        changed = 0;
+        for (uint32_t u = 0; u < p->n; u++) {
+            if (!agg_bit(b, u))
+                continue;
+            agg_graph_neighbours(&g, u, nb);
+            uint32_t alive = 0;
+            for (uint32_t j = 0; j < g.deg; j++)
+                alive += (uint32_t)agg_bit(b, nb[j]);
+            if (alive < p->t) {
+                b[u / 8] &= (uint8_t) ~(1u << (u % 8));
+                gone++;
+                changed = 1;
+            }
+        }
+    }
+    agg_graph_free(&g);
+    memcpy(bitmap, b, len);
+    free(b);
+    *removed = gone;
     return 0;
 }

@@ -8,8 +8,6 @@
  * read and written once while the keystream stays in the L1 cache. */
 #include "agg/agg_int.h"
 
-#define CHUNK_WORDS 2048 /* 8 KiB of keystream: one chunk per stream in L1 */
-
 int agg_pair_seed(const px_agg_params *p, const uint8_t sk_u[32], const uint8_t pk_u[32],
                   const uint8_t pk_v[32], uint8_t seed[32]) {
     uint8_t shared[crypto_scalarmult_BYTES], ctx[AGG_CTX_BYTES];
@@ -35,18 +33,20 @@ void agg_self_commit(const px_agg_params *p, uint32_t u, const uint8_t b[32], ui
     px_sha256_parts(out, 4, parts, lens);
 }
 
-void agg_streams_apply(uint32_t *acc, size_t dim, const agg_stream *s, size_t ns) {
+void agg_streams_apply(uint32_t *acc, size_t first, size_t count, const agg_stream *s, size_t ns) {
     static const uint8_t nonce[crypto_stream_chacha20_ietf_NONCEBYTES];
-    uint32_t ks[CHUNK_WORDS];
-    for (size_t off = 0; off < dim; off += CHUNK_WORDS) {
-        size_t m = dim - off < CHUNK_WORDS ? dim - off : CHUNK_WORDS;
-        /* Keystream bytes 4*off onwards: block counter 4*off/64 (off is a
-         * multiple of CHUNK_WORDS, hence of 16 words per block). */
-        uint32_t ic = (uint32_t)(off / 16);
+    /* libsodium offers a keystream at a block counter only as an xor:
+     * xor zeros (read-only, shared, cheaper than clearing ks each time). */
+    static const uint8_t zero[AGG_CHUNK_WORDS * 4];
+    uint32_t ks[AGG_CHUNK_WORDS];
+    for (size_t done = 0; done < count; done += AGG_CHUNK_WORDS) {
+        size_t m = count - done < AGG_CHUNK_WORDS ? count - done : AGG_CHUNK_WORDS;
+        /* Keystream bytes 4*(first+done) onwards: a 64-byte block holds 16
+         * words, and first is a multiple of 16. */
+        uint32_t ic = (uint32_t)((first + done) / 16);
+        uint32_t *a = acc + done;
         for (size_t j = 0; j < ns; j++) {
-            crypto_stream_chacha20_ietf_xor_ic((uint8_t *)ks, (const uint8_t *)memset(ks, 0, m * 4), m * 4, nonce,
-                                               ic, s[j].key);
-            uint32_t *a = acc + off;
+            crypto_stream_chacha20_ietf_xor_ic((uint8_t *)ks, zero, m * 4, nonce, ic, s[j].key);
             /* Words are little-endian; on a big-endian host swap them. */
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
             for (size_t i = 0; i < m; i++)

@@ -189,35 +189,42 @@ int px_agg_unmask(const px_agg_params *p, const uint8_t *roster, const uint8_t *
     if (agg_graph_build(&st.g, p, err))
         return -1;
     int rc = -1;
-    uint32_t *acc = NULL;
+    const uint8_t **words = malloc((size_t)count * sizeof *words);
     st.masked = calloc(p->n, sizeof *st.masked);
     st.reveal = calloc(p->n, sizeof *st.reveal);
     st.streams = sodium_allocarray((size_t)count * (st.g.deg + 1), sizeof *st.streams);
-    acc = malloc((size_t)p->dim * 4);
-    if (!st.masked || !st.reveal || !st.streams || !acc) {
+    if (!words || !st.masked || !st.reveal || !st.streams) {
         px_fail(err, PX_E_NOMEM, "unmask: out of memory for %u users of %u words", p->n, p->dim);
         goto out;
     }
     if (take_masked(&st, masked, nmasked, err) || take_reveals(&st, reveals, nreveals, err) ||
         collect_streams(&st, err))
         goto out;
-    memset(acc, 0, (size_t)p->dim * 4);
-    for (uint32_t u = 0; u < p->n; u++) {
-        if (!agg_bit(survivors, u))
-            continue;
-        const uint8_t *w = st.masked[u].words;
-        for (uint32_t i = 0; i < p->dim; i++)
-            acc[i] += px_load_u32le(w + (size_t)i * 4);
+    /* Everything is checked: from here nothing fails, so the sum is
+     * written in place. A chunk at a time: the survivors' words, then the
+     * masks removed. */
+    uint32_t ns = 0;
+    for (uint32_t u = 0; u < p->n; u++)
+        if (agg_bit(survivors, u))
+            words[ns++] = st.masked[u].words;
+    for (size_t off = 0; off < p->dim; off += AGG_CHUNK_WORDS) {
+        size_t m = p->dim - off < AGG_CHUNK_WORDS ? p->dim - off : AGG_CHUNK_WORDS;
+        uint32_t *a = sum + off;
+        memset(a, 0, m * 4);
+        for (uint32_t k = 0; k < ns; k++) {
+            const uint8_t *w = words[k] + off * 4;
+            for (size_t i = 0; i < m; i++)
+                a[i] += px_load_u32le(w + i * 4);
+        }
+        agg_streams_apply(a, off, m, st.streams, st.nstreams);
     }
-    agg_streams_apply(acc, p->dim, st.streams, st.nstreams);
-    memcpy(sum, acc, (size_t)p->dim * 4);
     rc = 0;
 out:
     if (st.streams)
         sodium_free(st.streams);
+    free(words);
     free(st.masked);
     free(st.reveal);
-    free(acc);
     agg_graph_free(&st.g);
     return rc;
 }

@@ -123,24 +123,22 @@ int px_agg_user_mask(px_agg_user *u, const uint32_t *q, px_buf *masked, px_buf *
         px_buf_append(masked, u->roster_digest, 32, err) || px_buf_append(masked, commit, 32, err) ||
         px_buf_reserve(masked, (size_t)p->dim * 4, err))
         goto fail;
-    {
-        uint32_t *y = malloc((size_t)p->dim * 4);
-        if (!y) {
-            px_fail(err, PX_E_NOMEM, "secagg user %u: out of memory for %u words", u->me, p->dim);
-            goto fail;
-        }
-        memcpy(y, q, (size_t)p->dim * 4);
-        agg_streams_apply(y, p->dim, s, deg + 1);
-        uint8_t *w = masked->data + masked->len;
-        for (uint32_t i = 0; i < p->dim; i++) {
+    /* A chunk at a time, so the update, the keystreams and the output are
+     * each touched once while in cache. */
+    for (size_t off = 0; off < p->dim; off += AGG_CHUNK_WORDS) {
+        size_t m = p->dim - off < AGG_CHUNK_WORDS ? p->dim - off : AGG_CHUNK_WORDS;
+        uint32_t y[AGG_CHUNK_WORDS];
+        memcpy(y, q + off, m * 4);
+        agg_streams_apply(y, off, m, s, deg + 1);
+        uint8_t *w = masked->data + masked->len + off * 4;
+        for (size_t i = 0; i < m; i++) {
             w[4 * i] = (uint8_t)y[i];
             w[4 * i + 1] = (uint8_t)(y[i] >> 8);
             w[4 * i + 2] = (uint8_t)(y[i] >> 16);
             w[4 * i + 3] = (uint8_t)(y[i] >> 24);
         }
-        masked->len += (size_t)p->dim * 4;
-        free(y);
     }
+    masked->len += (size_t)p->dim * 4;
 
     /* SHARES: each neighbour's share sealed to its key, bound to the task,
      * the round, both users and the x coordinate. */
@@ -187,50 +185,61 @@ fail:
     return -1;
 }
 
-/* The share from neighbour v to this user among the SHARES messages: *found
- * is 0 when none is addressed to it. Refuses messages of another round or
- * roster, and two messages from one sender. */
-static int find_share(const px_agg_user *u, uint32_t v, int rank_in_v, const px_agg_msg *msgs, size_t nmsgs,
-                      uint8_t y[32], int *found, px_err *err) {
-    *found = 0;
+/* The sealed shares addressed to this user, by the sender's position in
+ * N(me) (NULL: none given). Every message must be of this round and
+ * roster, and at most one per sender; a neighbour's must have an entry for
+ * this user. Others' messages are checked and otherwise skipped. */
+static int index_shares(const px_agg_user *u, const px_agg_msg *msgs, size_t nmsgs,
+                        const uint8_t *sealed_from[PX_AGG_K_MAX], px_err *err) {
+    uint32_t deg = u->g.deg;
+    for (uint32_t j = 0; j < deg; j++)
+        sealed_from[j] = NULL;
     for (size_t m = 0; m < nmsgs; m++) {
         px_agg_shares_view sv;
         if (px_agg_shares_parse(&sv, msgs[m].data, msgs[m].len, err))
             return px_err_prefix(err, "secagg user %u: SHARES message %zu: ", u->me, m);
-        if (sv.index != v)
-            continue;
+        uint32_t v = sv.index;
         if (sv.round != u->p.round)
             return px_fail(err, PX_E_STATE, "shares from user %u: round %u, expected %u (%s)", v, sv.round,
                            u->p.round, sv.round < u->p.round ? "a replay from an earlier round" : "a later round");
         if (sv.n != u->p.n || memcmp(sv.roster, u->roster_digest, 32) != 0)
             return px_fail(err, PX_E_VERIFY, "shares from user %u: another roster (digest or n differs)", v);
-        if (*found)
+        uint32_t j = 0;
+        while (j < deg && u->nbrs[j] != v)
+            j++;
+        if (j == deg)
+            continue;
+        if (sealed_from[j])
             return px_fail(err, PX_E_INVALID, "shares from user %u: given twice", v);
-        for (uint32_t i = 0; i < sv.count; i++) {
+        for (uint32_t i = 0; i < sv.count && !sealed_from[j]; i++) {
             uint32_t to;
             const uint8_t *sealed;
             px_agg_shares_entry(&sv, i, &to, &sealed);
-            if (to != u->me)
-                continue;
-            uint8_t plain[AGG_SHARE_PLAIN];
-            if (crypto_box_seal_open(plain, sealed, PX_AGG_SHARE_SEALED, key_of(u, u->me), u->sk) != 0)
-                return px_fail(err, PX_E_VERIFY, "shares from user %u: the share for user %u does not open", v,
-                               u->me);
-            int ok = memcmp(plain, u->p.manifest, 32) == 0 && px_load_u32le(plain + 32) == u->p.round &&
-                     px_load_u32le(plain + 36) == v && px_load_u32le(plain + 40) == u->me &&
-                     plain[44] == (uint8_t)(rank_in_v + 1);
-            if (ok)
-                memcpy(y, plain + 45, 32);
-            sodium_memzero(plain, sizeof plain);
-            if (!ok)
-                return px_fail(err, PX_E_VERIFY,
-                               "shares from user %u: the share sealed to user %u names another task, round, pair or x",
-                               v, u->me);
-            *found = 1;
+            if (to == u->me)
+                sealed_from[j] = sealed;
         }
-        if (!*found)
+        if (!sealed_from[j])
             return px_fail(err, PX_E_INVALID, "shares from user %u: no entry for its neighbour %u", v, u->me);
     }
+    return 0;
+}
+
+/* Opens neighbour v's share for this user and checks what it is bound to:
+ * the task, the round, the pair and the x coordinate v dealt it at. */
+static int open_share(const px_agg_user *u, uint32_t v, const uint8_t *sealed, uint8_t y[32], px_err *err) {
+    uint8_t plain[AGG_SHARE_PLAIN];
+    if (crypto_box_seal_open(plain, sealed, PX_AGG_SHARE_SEALED, key_of(u, u->me), u->sk) != 0)
+        return px_fail(err, PX_E_VERIFY, "shares from user %u: the share for user %u does not open", v, u->me);
+    int rank = agg_graph_rank(&u->g, v, u->me);
+    int ok = memcmp(plain, u->p.manifest, 32) == 0 && px_load_u32le(plain + 32) == u->p.round &&
+             px_load_u32le(plain + 36) == v && px_load_u32le(plain + 40) == u->me && plain[44] == (uint8_t)(rank + 1);
+    if (ok)
+        memcpy(y, plain + 45, 32);
+    sodium_memzero(plain, sizeof plain);
+    if (!ok)
+        return px_fail(err, PX_E_VERIFY,
+                       "shares from user %u: the share sealed to user %u names another task, round, pair or x", v,
+                       u->me);
     return 0;
 }
 
@@ -260,6 +269,9 @@ int px_agg_user_reveal(px_agg_user *u, const uint8_t *survivors, size_t survivor
                        "reveal: only %u of user %u's %u neighbours survive, need t = %u (it would expose its masks)",
                        alive, u->me, deg, p->t);
 
+    const uint8_t *sealed_from[PX_AGG_K_MAX];
+    if (index_shares(u, shares, nshares, sealed_from, err))
+        return -1;
     size_t r0 = reveal->len;
     uint8_t value[32];
     if (agg_put_header(reveal, "PXSR", p, u->me, err) || px_buf_append(reveal, u->roster_digest, 32, err) ||
@@ -269,13 +281,12 @@ int px_agg_user_reveal(px_agg_user *u, const uint8_t *survivors, size_t survivor
         uint32_t v = u->nbrs[j];
         uint8_t kind;
         if (agg_bit(survivors, v)) {
-            int found, rank = agg_graph_rank(&u->g, v, u->me);
-            if (find_share(u, v, rank, shares, nshares, value, &found, err))
-                goto fail;
-            if (!found) {
+            if (!sealed_from[j]) {
                 px_fail(err, PX_E_INVALID, "reveal: no share from surviving neighbour %u (its SHARES is missing)", v);
                 goto fail;
             }
+            if (open_share(u, v, sealed_from[j], value, err))
+                goto fail;
             kind = PX_AGG_REVEAL_SHARE;
         } else {
             if (pair_seed(u, v, value, err))

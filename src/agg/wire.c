@@ -53,7 +53,7 @@ static int check_count(const char *what, uint32_t count, size_t len, size_t fixe
 
 int px_agg_masked_parse(px_agg_masked_view *v, const uint8_t *data, size_t len, px_err *err) {
     static const char what[] = "masked update";
-    uint32_t round, index, n;
+    uint32_t round = 0, index = 0, n = 0;
     if (get_header(what, "PXSM", data, len, PX_AGG_MASKED_HEADER, &round, &index, &n, err))
         return -1;
     uint32_t dim = px_load_u32le(data + 20);
@@ -75,7 +75,7 @@ int px_agg_masked_parse(px_agg_masked_view *v, const uint8_t *data, size_t len, 
 
 int px_agg_shares_parse(px_agg_shares_view *v, const uint8_t *data, size_t len, px_err *err) {
     static const char what[] = "shares";
-    uint32_t round, index, n;
+    uint32_t round = 0, index = 0, n = 0;
     if (get_header(what, "PXSS", data, len, PX_AGG_SHARES_HEADER, &round, &index, &n, err))
         return -1;
     uint32_t count = px_load_u32le(data + 52);
@@ -101,7 +101,7 @@ int px_agg_shares_parse(px_agg_shares_view *v, const uint8_t *data, size_t len, 
 
 int px_agg_reveal_parse(px_agg_reveal_view *v, const uint8_t *data, size_t len, px_err *err) {
     static const char what[] = "reveal";
-    uint32_t round, index, n;
+    uint32_t round = 0, index = 0, n = 0;
     if (get_header(what, "PXSR", data, len, PX_AGG_REVEAL_HEADER, &round, &index, &n, err))
         return -1;
     uint32_t count = px_load_u32le(data + 84);
