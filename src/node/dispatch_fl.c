@@ -74,7 +74,7 @@ static int round_of(const px_job *j, uint32_t *round, px_err *err) {
 
 int px_dispatch_fl_seal_user(const px_job *j, const px_podside *ps, const uint8_t box_pk[PX_BOX_PUBLICKEYBYTES],
                              px_buf *out, px_err *err) {
-    uint32_t round;
+    uint32_t round = 0;
     px_buf b = PX_BUF_INIT;
     int rc = round_of(j, &round, err) ||
              px_fl_broadcast_write(&b, round, j->fl_roster.data, j->fl_n, ps->fl_index, j->o->model,
@@ -118,7 +118,7 @@ static int ask(const px_job *j, const px_podside *ps, const px_buf *req, px_buf 
 
 static int params_of(const px_job *j, px_agg_params *ap, px_err *err) {
     px_agg_fl_config c;
-    uint32_t round;
+    uint32_t round = 0;
     if (px_agg_fl_config_parse(&c, j->m.stages[j->kpod].params, 1, err) || round_of(j, &round, err))
         return -1;
     *ap = (px_agg_params){.n = j->fl_n, .k = c.neighbors, .t = c.threshold, .dim = c.dim, .round = round,
@@ -188,6 +188,21 @@ int px_dispatch_fl_unmask(px_job *j, px_err *err) {
     for (size_t i = 0; i < j->npods; i++)
         if (j->pods[i].fl_survivor)
             bitmap[j->pods[i].fl_index / 8] |= (uint8_t)(1u << (j->pods[i].fl_index % 8));
+    /* A survivor with fewer than t surviving neighbours could not have its
+     * self mask rebuilt (and would refuse to reveal): it drops out too. */
+    uint32_t removed = 0;
+    if (px_agg_survivors_prune(&ap, bitmap, blen, &removed, err)) {
+        free(bitmap);
+        return -1;
+    }
+    for (size_t i = 0; i < j->npods; i++) {
+        px_podside *ps = &j->pods[i];
+        if (ps->fl_survivor && !(bitmap[ps->fl_index / 8] >> (ps->fl_index % 8) & 1)) {
+            ps->fl_survivor = 0;
+            j->r->fl_survivors--;
+            px_dispatch_progress(j, "  %s: dropped: too few of its neighbours survived", ps->node->id);
+        }
+    }
     px_dispatch_progress(j, "  round %u: %zu of %u users survived to unmasking", ap.round, j->r->fl_survivors, j->fl_n);
     px_buf_reset(&j->fl_reveals);
     int rc = px_fl_reveals_begin(&j->fl_reveals, j->fl_roster.data, j->fl_n, 0, err);
