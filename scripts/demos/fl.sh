@@ -22,7 +22,12 @@ eps=${PIXIU_FL_EPSILON:-8}
 delta=0.00001
 down_round=2
 work=$(mktemp -d "${TMPDIR:-/tmp}/pixiu-fl.XXXXXX")
-cleanup() { "$net" stop "$work/net" >/dev/null 2>&1 || true; rm -rf "$work"; }
+killer=
+cleanup() {
+  [ -n "$killer" ] && kill "$killer" 2>/dev/null || true
+  "$net" stop "$work/net" >/dev/null 2>&1 || true
+  if [ -n "${PIXIU_FL_KEEP:-}" ]; then echo "(kept $work)"; else rm -rf "$work"; fi
+}
 trap cleanup EXIT
 
 echo "== the researcher's training code: examples/fl/train.c (softmax regression over hashed words),"
@@ -53,9 +58,12 @@ echo "== training: $rounds rounds, epsilon $eps, delta $delta for the whole trai
 # Round $down_round: a fifth of the PODs are down (their nodes killed
 # while the round runs; they come back for the next round).
 (
-  while [ ! -s "$work/models/round-$((down_round - 1)).pxfm" ]; do sleep 0.2; done
+  while [ ! -s "$work/models/round-$((down_round - 1)).pxfm" ]; do
+    [ -d "$work" ] && [ ! -s "$work/done" ] || exit 0
+    sleep 0.2
+  done
   for i in $(seq 5 5 "$pods"); do kill -KILL "$(cat "$work/net/pod-$i/pid")" 2>/dev/null || true; done
-  while [ ! -s "$work/models/round-$down_round.pxfm" ] && [ ! -s "$work/done" ]; do sleep 0.2; done
+  while [ -d "$work" ] && [ ! -s "$work/models/round-$down_round.pxfm" ] && [ ! -s "$work/done" ]; do sleep 0.2; done
   for i in $(seq 5 5 "$pods"); do "$net" restart "$build" "$work/net" "pod-$i" >/dev/null 2>&1 || true; done
 ) &
 killer=$!

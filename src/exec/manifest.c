@@ -211,7 +211,7 @@ static int parse_at_pod(px_stage_spec *s, const json_t *o, px_err *err) {
             return px_fail(err, PX_E_INVALID, "fields \"pad_ms\" and \"topics\" are for a stage \"at\": \"pod\"");
         return 0;
     }
-    uint64_t p = s->kind == PX_STAGE_WASM ? PX_POD_PAD_MS_DEFAULT : 0;
+    uint64_t p = s->kind == PX_STAGE_WASM || s->kind == PX_STAGE_FL_USER ? PX_POD_PAD_MS_DEFAULT : 0;
     if (px_x_opt_uint(o, "pad_ms", PX_PAD_MS_MAX, &p, err))
         return -1;
     s->pad_ms = (uint32_t)p;

@@ -199,8 +199,12 @@ int px_dispatch_pods(px_job *j, px_err *err) {
     for (size_t i = 0; i < j->npods; i++)
         admitted += j->pods[i].admitted;
     px_dispatch_progress(j, "  %zu of %zu PODs admitted the plan and started their instances", admitted, j->npods);
-    if (j->m.has_training && px_dispatch_fl_roster(j, err))
+    if (j->m.has_training && px_dispatch_fl_roster(j, err)) {
+        for (size_t i = 0; i < j->npods; i++)
+            if (!j->pods[i].admitted)
+                px_dispatch_progress(j, "  %s: %s", j->pods[i].node->id, j->pods[i].failure);
         return -1;
+    }
     each_pod(j, 1);
     j->r->pods = j->npods;
     for (size_t i = 0; i < j->npods; i++) {
