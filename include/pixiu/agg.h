@@ -21,8 +21,11 @@
  *                   ring = [0, 1, ..., n-1]; for i = n-1 down to 1 swap
  *                   ring[i] and ring[j], j = w mod (i+1) for the next u32le
  *                   word w of ChaCha20-IETF(graph seed, nonce 0) that is
- *                   below 2^32 - (2^32 mod (i+1)); N(u) = the users k/2
- *                   places either side of u on the ring (everyone else when
+ *                   below 2^32 - (2^32 mod (i+1)); then, from the same
+ *                   words, k/2 distinct offsets d = 1 + (w mod h) with
+ *                   h = (n-1)/2 (rounded down; the same rejection, repeats
+ *                   skipped); N(u) = the users d places either side of u
+ *                   on the ring for each offset d (everyone else when
  *                   k >= n-1): deg = min(k, n-1), symmetric
  *   pairwise seed   s_uv = SHA-256("PIXIU-secagg-pair-v1" || ctx ||
  *                   X25519(sk_u, pk_v) || min(pk_u, pk_v) || max(pk_u, pk_v))

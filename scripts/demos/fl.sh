@@ -55,12 +55,14 @@ echo "   central: $base"
 
 echo "== training: $rounds rounds, epsilon $eps, delta $delta for the whole training (zCDP across rounds)"
 "$net" manifest-fl "$work/net" "$rounds" "$eps" "$delta" 4 >"$work/training.json"
-# Round $down_round: a fifth of the PODs are down (their nodes killed
-# while the round runs; they come back for the next round).
+# Round $down_round: a fifth of the PODs drop out after they joined the
+# round (their nodes are killed once the round's roster is set, while the
+# users train), so the survivors' masks with them must be removed; they
+# come back for the next round.
 (
-  while [ ! -s "$work/models/round-$((down_round - 1)).pxfm" ]; do
+  while n=$(grep -c 'admitted the plan' "$work/progress" 2>/dev/null || true); [ "${n:-0}" -lt "$down_round" ]; do
     [ -d "$work" ] && [ ! -s "$work/done" ] || exit 0
-    sleep 0.2
+    sleep 0.05
   done
   for i in $(seq 5 5 "$pods"); do kill -KILL "$(cat "$work/net/pod-$i/pid")" 2>/dev/null || true; done
   while [ -d "$work" ] && [ ! -s "$work/models/round-$down_round.pxfm" ] && [ ! -s "$work/done" ]; do sleep 0.2; done

@@ -25,6 +25,7 @@ typedef struct agg_graph {
     uint32_t n, deg;
     uint32_t *pos;  /* pos[i]: ring position of user i */
     uint32_t *user; /* user[r]: user at ring position r */
+    uint32_t off[PX_AGG_K_MAX / 2]; /* the deg/2 ring offsets of the links */
 } agg_graph;
 
 int agg_graph_build(agg_graph *g, const px_agg_params *p, px_err *err);

@@ -139,7 +139,8 @@ static int fl_agg_run(const px_stage_ctx *ctx, px_stage_out *out, px_err *err) {
     px_buf *opened = calloc(rv.count + 1, sizeof *opened);
     int32_t *who = calloc(ctx->ninputs + 1, sizeof *who);
     uint32_t *sum = calloc(c.dim, sizeof *sum), nsurv = 0;
-    px_agg_params ap = {.n = rv.n, .k = c.neighbors, .t = c.threshold, .dim = c.dim, .round = m.round,
+    /* The round is the one after the model's (the users' broadcast round). */
+    px_agg_params ap = {.n = rv.n, .k = c.neighbors, .t = c.threshold, .dim = c.dim, .round = m.round + 1,
                         .min_survivors = c.min_survivors, .clip = c.clip_q};
     memcpy(ap.manifest, ctx->config->manifest, sizeof ap.manifest);
     double change = 0;
@@ -156,7 +157,7 @@ static int fl_agg_run(const px_stage_ctx *ctx, px_stage_out *out, px_err *err) {
         fail(out, PX_STATUS_BAD_INPUT);
     } else if (move_model(&c, &m, sum, nsurv, rho, delta, &change, out, err) ||
                px_fl_model_write(&out->output, m.w, m.dim, m.round + 1, m.seed + 1, err) ||
-               report(out, m.round, rv.n, nsurv, change, err)) {
+               report(out, m.round + 1, rv.n, nsurv, change, err)) {
         fail(out, PX_STATUS_INTERNAL);
     } else {
         rc = 0;

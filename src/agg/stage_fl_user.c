@@ -110,8 +110,11 @@ static int fl_user_run(const px_stage_ctx *ctx, px_stage_out *out, px_err *err) 
     px_agg_params ap = {.n = b.n, .k = c.neighbors, .t = c.threshold, .dim = c.dim, .round = b.round,
                         .min_survivors = c.threshold, .clip = c.clip_q};
     memcpy(ap.manifest, ctx->config->manifest, sizeof ap.manifest);
-    if (m.dim != c.dim) {
-        px_fail(err, PX_E_INVALID, "the broadcast model has %u weights, params.dim is %u", m.dim, c.dim);
+    if (m.dim != c.dim || m.round + 1 != b.round) {
+        if (m.dim != c.dim)
+            px_fail(err, PX_E_INVALID, "the broadcast model has %u weights, params.dim is %u", m.dim, c.dim);
+        else
+            px_fail(err, PX_E_INVALID, "round %u's broadcast carries a model of round %u", b.round, m.round);
         fail(out, PX_STATUS_BAD_INPUT);
     } else if (!px_ct_equal(b.roster + 32 * (size_t)b.index, ctx->box->pk, 32)) {
         px_fail(err, PX_E_VERIFY, "roster key %u is not this instance's attested key", b.index);

@@ -61,15 +61,21 @@ static int seal_with(const px_job *j, const px_buf *content, const uint8_t *code
     return rc;
 }
 
+/* The round the secure aggregation runs under: the training's round,
+ * which is one more than the round of the model it starts from. */
 static int round_of(const px_job *j, uint32_t *round, px_err *err) {
     px_fl_model m;
     if (!j->o->model)
         return px_fail(err, PX_E_INVALID, "a training round needs the model it starts from");
     if (px_fl_model_parse(&m, j->o->model, j->o->model_len, err))
         return -1;
-    *round = m.round;
+    int rc = m.round + 1 == j->m.training.round
+                 ? 0
+                 : px_fail(err, PX_E_INVALID, "round %u cannot start from a model of round %u", j->m.training.round,
+                           m.round);
     px_fl_model_free(&m);
-    return 0;
+    *round = j->m.training.round;
+    return rc;
 }
 
 int px_dispatch_fl_seal_user(const px_job *j, const px_podside *ps, const uint8_t box_pk[PX_BOX_PUBLICKEYBYTES],

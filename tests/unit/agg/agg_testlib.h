@@ -132,14 +132,32 @@ static inline void sim_plain_sum(const sim *s, uint32_t *sum) {
 /* Drops about `percent` of the users, spread on the graph's ring (every
  * third ring position at most) so each survivor keeps at least t = k/2+1
  * of its k neighbours: the dropout pattern k = 8 tolerates. */
+/* Drop percent% of the users so that every survivor keeps t live
+ * neighbours (dropouts the protocol can absorb without pruning): greedily
+ * in ring order, a user drops only if none of its neighbours that stay
+ * would be left with fewer than t live ones. */
 static inline uint32_t sim_drop_spread(sim *s, unsigned percent) {
     agg_graph g;
     px_err err = {0};
     px_assert_ok(agg_graph_build(&g, &s->p, &err), &err);
-    uint32_t want = s->p.n * percent / 100, got = 0;
-    for (uint32_t r = 0; r + 2 < s->p.n && got < want; r += 3) {
-        s->dropped[g.user[r]] = 1;
-        got++;
+    uint32_t want = s->p.n * percent / 100, got = 0, nb[PX_AGG_K_MAX], nb2[PX_AGG_K_MAX];
+    for (uint32_t r = 0; r < s->p.n && got < want; r++) {
+        uint32_t u = g.user[r];
+        int ok = 1;
+        agg_graph_neighbours(&g, u, nb);
+        for (uint32_t j = 0; j < g.deg && ok; j++) {
+            if (s->dropped[nb[j]])
+                continue;
+            uint32_t alive = 0;
+            agg_graph_neighbours(&g, nb[j], nb2);
+            for (uint32_t e = 0; e < g.deg; e++)
+                alive += !s->dropped[nb2[e]] && nb2[e] != u;
+            ok = alive >= s->p.t;
+        }
+        if (ok) {
+            s->dropped[u] = 1;
+            got++;
+        }
     }
     agg_graph_free(&g);
     return got;

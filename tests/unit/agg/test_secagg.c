@@ -484,7 +484,7 @@ static void test_definitions(void **state) {
     crypto_hash_sha256_update(&h, s.bitmap, 2);
     crypto_hash_sha256_final(&h, want);
     assert_memory_equal(rv.survivors, want, 32);
-    /* The graph: the shuffle of the header, then k/2 places either side. */
+    /* The graph: the shuffle of the header, then k/2 random offsets. */
     uint8_t gseed[32];
     crypto_hash_sha256_init(&h);
     crypto_hash_sha256_update(&h, (const uint8_t *)"PIXIU-secagg-graph-v1", 21);
@@ -505,9 +505,21 @@ static void test_definitions(void **state) {
         ring[i] = ring[j];
         ring[j] = t;
     }
+    /* Then k/2 = 2 distinct offsets in [1, (12-1)/2 = 5], same stream. */
+    uint32_t off[2], noff = 0;
+    while (noff < 2) {
+        uint64_t range = 5, limit = (UINT64_C(1) << 32) - (UINT64_C(1) << 32) % range;
+        uint32_t w;
+        do {
+            w = px_load_u32le(stream + 4 * at++);
+        } while (w >= limit);
+        uint32_t d = (uint32_t)(w % range) + 1;
+        if (noff == 0 || off[0] != d)
+            off[noff++] = d;
+    }
     for (uint32_t r = 0; r < 12; r++) {
-        uint32_t u = ring[r], expect[4] = {ring[(r + 1) % 12], ring[(r + 11) % 12], ring[(r + 2) % 12],
-                                           ring[(r + 10) % 12]};
+        uint32_t u = ring[r], expect[4] = {ring[(r + off[0]) % 12], ring[(r + 12 - off[0]) % 12],
+                                           ring[(r + off[1]) % 12], ring[(r + 12 - off[1]) % 12]};
         px_assert_ok(px_agg_neighbours_get(&s.p, u, nb, &deg, &err), &err);
         for (int e = 0; e < 4; e++) {
             int found = 0;
