@@ -52,9 +52,12 @@ int px_agg_fl_config_parse(px_agg_fl_config *out, const json_t *params, int agg,
         uint_in(params, "dim", 1, PX_AGG_FL_MAX_DIM, &c.dim, err) ||
         uint_in(params, "scale", 1, PX_AGG_FL_MAX_SCALE, &c.scale, err) ||
         decimal_in(params, "clip", c.clip, sizeof c.clip, err) || clip_bound(&c, err) ||
-        uint_in(params, "neighbors", 2, 254, &c.neighbors, err) ||
-        uint_in(params, "threshold", 1, 254, &c.threshold, err))
+        uint_in(params, "neighbors", 2, PX_AGG_K_MAX, &c.neighbors, err) ||
+        uint_in(params, "threshold", 1, PX_AGG_K_MAX, &c.threshold, err))
         return -1;
+    if (c.neighbors % 2)
+        return px_fail(err, PX_E_INVALID, "params: neighbors %u must be even (half on either side of a ring)",
+                       c.neighbors);
     /* A self-mask is rebuilt from threshold shares among its neighbours:
      * fewer than half of them must not be enough, or two disjoint groups
      * could rebuild it and the pairwise seeds of the same user. */

@@ -136,7 +136,7 @@ static int submit_run(const char *tmpl_path, const char *node_path, const char *
         goto out;
     px_submit_opts o = {cfg.id, &key, &mem, code_path ? code.data : NULL, code.len,
                         (const uint8_t(*)[PX_SHA256_BYTES])accepted, nbuilds, json ? NULL : stderr,
-                        content_path ? content.data : NULL, content.len};
+                        content_path ? content.data : NULL, content.len, NULL, 0};
     if (px_submit(&o, tmpl.data, tmpl.len, &r, &err))
         goto out;
     if ((r.ok && result_path && px_file_write_atomic(result_path, r.result.data, r.result.len, 0600, &err)) ||

@@ -43,7 +43,8 @@ int px_node_policy_request(const px_plan *p, const px_attested *att, px_pod_stag
         const px_stage_spec *sp = &m->stages[s];
         memset(&st[s], 0, sizeof st[s]);
         st[s].kind = px_manifest_kind_name(sp->kind);
-        st[s].code_digest = sp->has_code ? sp->code : NULL;
+        /* fl-agg's "code" is the round's model, not code a policy lists. */
+        st[s].code_digest = sp->has_code && sp->kind != PX_STAGE_FL_AGG ? sp->code : NULL;
         st[s].level = sp->at_pod ? (int)PX_NODE_POD_LEVEL : -1;
         st[s].at_pod = sp->at_pod;
         st[s].pad_ms = sp->pad_ms;
