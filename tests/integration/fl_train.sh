@@ -116,7 +116,9 @@ subprocess.run([os.environ["central"], "sum", *sys.argv[1:], "-o", "s3.pxfu"], c
 s = struct.unpack("<4100f", open("s3.pxfu", "rb").read()[12:])
 assert all(abs(a - (x + y + z)) <= 1e-5 * (1 + abs(a)) for a, x, y, z in zip(s, *vs))
 PY
-above "$(field accuracy "$line")" 0.7 || fail "3 federated rounds reached only $line"
+# Each update is clipped to FL_CLIP (as the fl-user stage requires), which
+# slows the first rounds: well above chance (0.25), below the central 0.8.
+above "$(field accuracy "$line")" 0.6 || fail "3 federated rounds reached only $line"
 
 # --- the same source in the sandbox: the same bytes ---
 "$pixiu" task build "$src/examples/fl/train.c" -o train.wasm --sdk "$src/sdk"
