@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
 #include <sqlite3.h>
 
 #include "pixiu/log.h"
@@ -22,6 +23,7 @@
 #define CLIENTS 8
 #define BUNDLE 1000
 #define SINGLE_CLIENTS 32
+#define KEEPALIVE_CLIENTS 64
 #define APPEND_SECONDS 8
 #define RAW_BATCH 2000
 #define RAW_ROWS 400000
@@ -42,9 +44,49 @@ typedef struct client {
     const char *url;
     double until;
     int id, bundle; /* bundle: entries per request, 0 = single /add */
+    int keepalive;  /* one curl handle for all requests: one connection */
     uint64_t appended;
     int failed;
 } client;
+
+static size_t sink_cb(char *p, size_t size, size_t n, void *ud) {
+    px_buf_append(ud, p, size * n, NULL);
+    return size * n;
+}
+
+/* A client that keeps its connection: one curl easy handle reused, as a
+ * long-running appender would. */
+static void *keepalive_run(void *arg) {
+    client *c = arg;
+    CURL *h = curl_easy_init();
+    struct curl_slist *hdrs = curl_slist_append(NULL, "Expect:");
+    px_buf resp = PX_BUF_INIT;
+    uint8_t e[ENTRY_BYTES];
+    memset(e, 'k', sizeof e);
+    curl_easy_setopt(h, CURLOPT_URL, c->url);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 60000L);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink_cb);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, e);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)sizeof e);
+    for (uint64_t seq = 0; now_s() < c->until; seq++) {
+        snprintf((char *)e, sizeof e, "keep-alive client %d entry %llu", c->id, (unsigned long long)seq);
+        long status = 0;
+        px_buf_reset(&resp);
+        if (curl_easy_perform(h) != CURLE_OK || curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK ||
+            status != 200) {
+            c->failed = 1;
+            break;
+        }
+        c->appended++;
+    }
+    px_buf_free(&resp);
+    curl_slist_free_all(hdrs);
+    curl_easy_cleanup(h);
+    return NULL;
+}
 
 static void *client_run(void *arg) {
     client *c = arg;
@@ -74,9 +116,9 @@ static void *client_run(void *arg) {
     return NULL;
 }
 
-static double http_appends(const char *dir, int nclients, int bundle, double seconds) {
+static double http_appends(const char *dir, int nclients, int bundle, int keepalive, double seconds) {
     char store[512];
-    snprintf(store, sizeof store, "sqlite:%s/bench-log-%d.db", dir, bundle);
+    snprintf(store, sizeof store, "sqlite:%s/bench-log-%d-%d.db", dir, bundle, keepalive);
     px_signer key;
     px_err err = {0};
     px_log *log = NULL;
@@ -90,12 +132,12 @@ static double http_appends(const char *dir, int nclients, int bundle, double sec
     }
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%u/%s", px_http_server_port(srv), bundle ? "add-bundle" : "add");
-    client cs[SINGLE_CLIENTS];
-    pthread_t th[SINGLE_CLIENTS];
+    client cs[KEEPALIVE_CLIENTS];
+    pthread_t th[KEEPALIVE_CLIENTS];
     double t0 = now_s();
     for (int i = 0; i < nclients; i++) {
-        cs[i] = (client){.url = url, .until = t0 + seconds, .id = i, .bundle = bundle};
-        pthread_create(&th[i], NULL, client_run, &cs[i]);
+        cs[i] = (client){.url = url, .until = t0 + seconds, .id = i, .bundle = bundle, .keepalive = keepalive};
+        pthread_create(&th[i], NULL, keepalive ? keepalive_run : client_run, &cs[i]);
     }
     uint64_t total = 0;
     for (int i = 0; i < nclients; i++) {
@@ -118,8 +160,8 @@ static double http_appends(const char *dir, int nclients, int bundle, double sec
     px_buf_free(&cp);
     px_http_server_stop(srv);
     px_log_close(log);
-    fprintf(stderr, "log: %llu entries in %.2f s over HTTP from %d clients, %d per request\n",
-            (unsigned long long)total, dt, nclients, bundle ? bundle : 1);
+    fprintf(stderr, "log: %llu entries in %.2f s over HTTP from %d clients, %d per request%s\n",
+            (unsigned long long)total, dt, nclients, bundle ? bundle : 1, keepalive ? ", kept-alive connections" : "");
     return (double)total / dt;
 }
 
@@ -212,17 +254,19 @@ static void inclusion_verify(void) {
 }
 
 int main(void) {
-    if (px_crypto_init(NULL))
+    if (px_crypto_init(NULL) || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return 1;
     char dir[] = "/tmp/pixiu-bench-log-XXXXXX";
     if (!mkdtemp(dir))
         return 1;
     inclusion_verify();
     double raw = raw_sqlite(dir);
-    double log = http_appends(dir, CLIENTS, BUNDLE, APPEND_SECONDS);
+    double log = http_appends(dir, CLIENTS, BUNDLE, 0, APPEND_SECONDS);
     bench_line("log_append_http", log, "entries/s", raw);
-    double single = http_appends(dir, SINGLE_CLIENTS, 0, APPEND_SECONDS / 2);
+    double single = http_appends(dir, SINGLE_CLIENTS, 0, 0, APPEND_SECONDS / 2);
     bench_line("log_append_http_single", single, "entries/s", raw);
+    double single64 = http_appends(dir, KEEPALIVE_CLIENTS, 0, 1, APPEND_SECONDS / 2);
+    bench_line("log_append_http_single_64c", single64, "entries/s", log);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     return system(cmd) == 0 ? 0 : 1;
