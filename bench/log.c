@@ -19,8 +19,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
 #include "pixiu/log.h"
@@ -121,9 +123,32 @@ static void *client_run(void *arg) {
     return NULL;
 }
 
-static double http_appends(const char *dir, int nclients, int bundle, int keepalive, double seconds) {
-    char store[512];
-    snprintf(store, sizeof store, "sqlite:%s/bench-log-%d-%d.db", dir, bundle, keepalive);
+/* Rows in the store's checkpoints table: one per commit, plus the empty
+ * tree's. */
+static long long stored_checkpoints(const char *store) {
+    long long n = -1;
+    if (!strncmp(store, "sqlite:", 7)) {
+        sqlite3 *db;
+        sqlite3_stmt *st;
+        if (sqlite3_open(store + 7, &db) == SQLITE_OK &&
+            sqlite3_prepare_v2(db, "SELECT count(*) FROM checkpoints", -1, &st, NULL) == SQLITE_OK) {
+            if (sqlite3_step(st) == SQLITE_ROW)
+                n = sqlite3_column_int64(st, 0);
+            sqlite3_finalize(st);
+        }
+        sqlite3_close(db);
+    } else if (!strncmp(store, "postgres:", 9)) {
+        PGconn *c = PQconnectdb(store + 9);
+        PGresult *r = PQexec(c, "SELECT count(*) FROM checkpoints");
+        if (PQresultStatus(r) == PGRES_TUPLES_OK)
+            n = atoll(PQgetvalue(r, 0, 0));
+        PQclear(r);
+        PQfinish(c);
+    }
+    return n;
+}
+
+static double http_appends(const char *store, int nclients, int bundle, int keepalive, double seconds) {
     px_signer key;
     px_err err = {0};
     px_log *log = NULL;
@@ -165,8 +190,11 @@ static double http_appends(const char *dir, int nclients, int bundle, int keepal
     px_buf_free(&cp);
     px_http_server_stop(srv);
     px_log_close(log);
-    fprintf(stderr, "log: %llu entries in %.2f s over HTTP from %d clients, %d per request%s\n",
-            (unsigned long long)total, dt, nclients, bundle ? bundle : 1, keepalive ? ", kept-alive connections" : "");
+    long long commits = stored_checkpoints(store) - 1;
+    fprintf(stderr, "log (%.*s): %llu entries in %.2f s over HTTP from %d clients, %d per request%s; "
+            "%lld commits, %.1f entries per commit\n", (int)strcspn(store, ":"), store,
+            (unsigned long long)total, dt, nclients, bundle ? bundle : 1, keepalive ? ", kept-alive connections" : "",
+            commits, commits > 0 ? (double)total / (double)commits : 0.0);
     return (double)total / dt;
 }
 
@@ -273,6 +301,33 @@ static void inclusion_verify(void) {
     free(idx);
 }
 
+/* The same single-entry figure on PostgreSQL (when PX_TEST_PG_DSN names a
+ * server), against the bundled rate on the same server: each run in a
+ * schema of its own, dropped afterwards. */
+static int postgres_appends(const char *dsn) {
+    PGconn *c = PQconnectdb(dsn);
+    if (PQstatus(c) != CONNECTION_OK) {
+        fprintf(stderr, "bench log: PX_TEST_PG_DSN is set but PostgreSQL is unreachable: %s", PQerrorMessage(c));
+        PQfinish(c);
+        return -1;
+    }
+    char sql[256], store[1024];
+    int pid = (int)getpid();
+    snprintf(sql, sizeof sql, "SET client_min_messages = warning; CREATE SCHEMA bench_log_%d_b; CREATE SCHEMA bench_log_%d_s",
+             pid, pid);
+    PQclear(PQexec(c, sql));
+    snprintf(store, sizeof store, "postgres:%s options='-csearch_path=bench_log_%d_b'", dsn, pid);
+    double bundled = http_appends(store, CLIENTS, BUNDLE, 0, APPEND_SECONDS / 2);
+    snprintf(store, sizeof store, "postgres:%s options='-csearch_path=bench_log_%d_s'", dsn, pid);
+    double single64 = http_appends(store, KEEPALIVE_CLIENTS, 0, 1, APPEND_SECONDS / 2);
+    bench_line("log_append_http_single_64c_pg", single64, "entries/s", bundled);
+    snprintf(sql, sizeof sql, "SET client_min_messages = warning; DROP SCHEMA bench_log_%d_b CASCADE; "
+             "DROP SCHEMA bench_log_%d_s CASCADE", pid, pid);
+    PQclear(PQexec(c, sql));
+    PQfinish(c);
+    return 0;
+}
+
 int main(void) {
     if (px_crypto_init(NULL) || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return 1;
@@ -281,12 +336,19 @@ int main(void) {
         return 1;
     inclusion_verify();
     double raw = raw_sqlite(dir);
-    double log = http_appends(dir, CLIENTS, BUNDLE, 0, APPEND_SECONDS);
+    char store[512];
+    snprintf(store, sizeof store, "sqlite:%s/bench-log-bundle.db", dir);
+    double log = http_appends(store, CLIENTS, BUNDLE, 0, APPEND_SECONDS);
     bench_line("log_append_http", log, "entries/s", raw);
-    double single = http_appends(dir, SINGLE_CLIENTS, 0, 0, APPEND_SECONDS / 2);
+    snprintf(store, sizeof store, "sqlite:%s/bench-log-single.db", dir);
+    double single = http_appends(store, SINGLE_CLIENTS, 0, 0, APPEND_SECONDS / 2);
     bench_line("log_append_http_single", single, "entries/s", raw);
-    double single64 = http_appends(dir, KEEPALIVE_CLIENTS, 0, 1, APPEND_SECONDS / 2);
+    snprintf(store, sizeof store, "sqlite:%s/bench-log-single-64c.db", dir);
+    double single64 = http_appends(store, KEEPALIVE_CLIENTS, 0, 1, APPEND_SECONDS / 2);
     bench_line("log_append_http_single_64c", single64, "entries/s", log);
+    const char *dsn = getenv("PX_TEST_PG_DSN");
+    if (dsn && *dsn && postgres_appends(dsn))
+        return 1;
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     return system(cmd) == 0 ? 0 : 1;
