@@ -29,8 +29,8 @@
 
 #define MAX_BATCH_DEFAULT 20000
 /* The longest the committer holds a batch open for appenders still on
- * their way back (see gather()): well under one fsync on a real disk. */
-#define GATHER_MAX_NS 1000000u
+ * their way back (see gather()). */
+#define GATHER_MAX_NS 2000000u
 
 typedef struct append_req {
     const uint8_t *const *entries;
@@ -57,8 +57,8 @@ struct px_log {
     pthread_cond_t work, published; /* work: CLOCK_MONOTONIC, for gather() */
     append_req *head, *tail; /* queued appends */
     size_t queued;            /* entries in them */
-    size_t last_batch;        /* entries in the previous commit */
-    uint64_t last_commit_ns;  /* how long it took */
+    size_t gather_target;     /* entries expected in the next batch (see gather()) */
+    uint64_t last_commit_ns;  /* how long the previous commit took */
     int stopping;
     uint64_t size;  /* size of the latest published checkpoint */
     px_buf note;    /* the latest published checkpoint */
@@ -169,20 +169,27 @@ static append_req *take_batch(px_log *log, size_t *n) {
     return first;
 }
 
-/* Adaptive gathering window. Under load, the appenders the previous commit
- * acknowledged are on their way back with their next entries: when fewer
- * entries are queued than that commit carried, wait a little (at most half
- * its duration, and GATHER_MAX_NS) for them, so they share this commit's
- * transaction, fsync and signature instead of paying for another. A lone
- * appender (previous batch of one) never waits. Called with mu held. */
+/* Adaptive gathering window. Each appender has at most one append in
+ * flight, so the appenders active right now are those the last commit
+ * acknowledged (on their way back with their next entry) plus those that
+ * queued while it ran: gather_target. When fewer entries than that are
+ * queued, wait a little for the rest, at most one commit's duration and
+ * GATHER_MAX_NS. Without the wait, appenders split into two cohorts that
+ * take turns, one committing while the other queues, and each commit
+ * carries half of them for ever; with it, batches grow to everyone who is
+ * appending, which is what amortises the commit. Waiting pays when a
+ * commit takes longer than an appender's round trip, and costs at most the
+ * window when the expected appenders do not come (the target then drops
+ * to what did come). A lone appender (target 1) never waits. Called with
+ * mu held. */
 static void gather(px_log *log) {
-    if (log->last_batch <= 1 || log->queued >= log->last_batch)
+    size_t target = log->gather_target < log->max_batch ? log->gather_target : log->max_batch;
+    if (target <= 1 || log->queued >= target)
         return;
-    uint64_t wait = log->last_commit_ns / 2;
-    uint64_t deadline = px_mono_ns() + (wait < GATHER_MAX_NS ? wait : GATHER_MAX_NS);
+    uint64_t wait = log->last_commit_ns < GATHER_MAX_NS ? log->last_commit_ns : GATHER_MAX_NS;
+    uint64_t deadline = px_mono_ns() + wait;
     struct timespec ts = {.tv_sec = (time_t)(deadline / 1000000000u), .tv_nsec = (long)(deadline % 1000000000u)};
-    while (!log->stopping && log->queued < log->last_batch && log->queued < log->max_batch &&
-           px_mono_ns() < deadline)
+    while (!log->stopping && log->queued < target && px_mono_ns() < deadline)
         pthread_cond_timedwait(&log->work, &log->mu, &ts);
 }
 
@@ -224,7 +231,7 @@ static void *committer(void *arg) {
             resync(log);
         uint64_t took = px_mono_ns() - t0;
         pthread_mutex_lock(&log->mu);
-        log->last_batch = n;
+        log->gather_target = n + log->queued;
         log->last_commit_ns = took;
         if (!rc) {
             log->size = log->edge.size;
