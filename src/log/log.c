@@ -13,8 +13,9 @@
  * the queue, so under load a batch holds everyone who arrived during the
  * previous fsync. Each appender sleeps on its own condition and is woken
  * only when its own batch is durable: a commit never wakes the appenders
- * still queued behind it (with many single-entry appenders, waking them
- * all on every commit cost more CPU than the commit itself).
+ * still queued behind it (with many single-entry appenders, a broadcast
+ * per commit woke each of them many times for nothing, on a machine whose
+ * CPU is the limit).
  *
  * When witnesses are configured, a second thread sends each newly
  * published checkpoint to them (C2SP tlog-witness) and attaches the
