@@ -2,7 +2,8 @@
  * durable commit and one new signed checkpoint, and readers for proofs,
  * tiles, entries and the lookup index.
  *
- * Appenders queue their entries and sleep; the committer thread takes
+ * Appenders hash their entries and find their index keys on their own
+ * threads, queue them and sleep; the committer thread takes
  * everything queued (up to max_batch entries), hashes it into the right
  * edge of the tree, signs the checkpoint of the new size and commits the
  * lot in one store transaction. Only then are the appenders woken and the
@@ -33,10 +34,22 @@
  * their way back (see gather()). */
 #define GATHER_MAX_NS 2000000u
 
+/* Index keys found in a request's entries; index is relative to the
+ * request's first entry until the committer places it. */
+typedef struct key_acc {
+    px_log_key_row *rows;
+    size_t n, cap;
+    uint64_t index;
+} key_acc;
+
 typedef struct append_req {
     const uint8_t *const *entries;
     const size_t *lens;
     size_t n;
+    /* Worked out by the appender before it queues (see prepare()). */
+    uint8_t (*leaves)[PX_LOG_HASH_BYTES];
+    uint8_t one_leaf[1][PX_LOG_HASH_BYTES]; /* leaves of a single-entry request */
+    key_acc keys;
     uint64_t first;
     int done, rc;
     pthread_cond_t woken; /* signalled once this request's batch is durable */
@@ -75,12 +88,6 @@ struct px_log {
 
 /* ---- committing ---------------------------------------------------------- */
 
-typedef struct key_acc {
-    px_log_key_row *rows;
-    size_t n, cap;
-    uint64_t index;
-} key_acc;
-
 static int key_add(void *ctx, px_log_key_kind kind, const uint8_t digest[PX_SHA256_BYTES], px_err *err) {
     key_acc *a = ctx;
     if (a->n == a->cap) {
@@ -115,7 +122,10 @@ static int commit_batch(px_log *log, append_req *batch, size_t n, px_buf *note, 
     px_log_edge next = log->edge;
     int rc = -1;
     px_log_tile_list_reset(&log->tiles);
-    if (!entries || !lens) {
+    for (append_req *r = batch; r; r = r->next)
+        keys.cap += r->keys.n;
+    keys.rows = malloc((keys.cap ? keys.cap : 1) * sizeof *keys.rows);
+    if (!entries || !lens || !keys.rows) {
         px_fail(err, PX_E_NOMEM, "out of memory");
         goto out;
     }
@@ -123,14 +133,14 @@ static int commit_batch(px_log *log, append_req *batch, size_t n, px_buf *note, 
     for (append_req *r = batch; r; r = r->next) {
         r->first = next.size;
         for (size_t i = 0; i < r->n; i++, k++) {
-            uint8_t leaf[PX_LOG_HASH_BYTES];
             entries[k] = r->entries[i];
             lens[k] = r->lens[i];
-            px_log_leaf_hash(leaf, entries[k], lens[k]);
-            keys.index = next.size;
-            if (px_log_edge_append(&next, leaf, &log->tiles, err) ||
-                px_log_entry_keys(entries[k], lens[k], key_add, &keys, err))
+            if (px_log_edge_append(&next, r->leaves[i], &log->tiles, err))
                 goto out;
+        }
+        for (size_t i = 0; i < r->keys.n; i++) {
+            keys.rows[keys.n] = r->keys.rows[i];
+            keys.rows[keys.n++].index += r->first;
         }
     }
     if (px_log_edge_flush(&next, &log->tiles, err) || sign_checkpoint(log, &next, note, err))
@@ -312,6 +322,29 @@ static void *witnessing(void *arg) {
     return NULL;
 }
 
+/* The per-entry work that needs no lock, done on the appender's own thread
+ * before it queues: leaf hashes, and index keys (a DSSE and statement
+ * parse per entry). The committer, which is serial, is left with the tree
+ * edge, the signature and the store. */
+static int prepare(append_req *r, px_err *err) {
+    r->leaves = r->n == 1 ? r->one_leaf : malloc(r->n * sizeof *r->leaves);
+    if (!r->leaves)
+        return px_fail(err, PX_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < r->n; i++) {
+        px_log_leaf_hash(r->leaves[i], r->entries[i], r->lens[i]);
+        r->keys.index = i;
+        if (px_log_entry_keys(r->entries[i], r->lens[i], key_add, &r->keys, err))
+            return -1;
+    }
+    return 0;
+}
+
+static void prepared_free(append_req *r) {
+    if (r->leaves != r->one_leaf)
+        free(r->leaves);
+    free(r->keys.rows);
+}
+
 int px_log_append(px_log *log, const uint8_t *const *entries, const size_t *lens, size_t n,
                   uint64_t *first, px_buf *cp, px_err *err) {
     if (n == 0)
@@ -326,9 +359,14 @@ int px_log_append(px_log *log, const uint8_t *const *entries, const size_t *lens
                            lens[i], log->max_entry);
     }
     append_req r = {.entries = entries, .lens = lens, .n = n, .cp = cp};
+    if (prepare(&r, err)) {
+        prepared_free(&r);
+        return -1;
+    }
     pthread_mutex_lock(&log->mu);
     if (log->stopping) {
         pthread_mutex_unlock(&log->mu);
+        prepared_free(&r);
         return px_fail(err, PX_E_UNAVAILABLE, "log: shutting down");
     }
     pthread_cond_init(&r.woken, NULL);
@@ -343,6 +381,7 @@ int px_log_append(px_log *log, const uint8_t *const *entries, const size_t *lens
         pthread_cond_wait(&r.woken, &log->mu);
     pthread_mutex_unlock(&log->mu);
     pthread_cond_destroy(&r.woken);
+    prepared_free(&r);
     if (r.rc) {
         if (err)
             *err = r.err;
