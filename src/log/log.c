@@ -22,6 +22,7 @@
  * published checkpoint to them (C2SP tlog-witness) and attaches the
  * cosignatures that check out to the checkpoint the log serves. */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -72,6 +73,7 @@ struct px_log {
     append_req *head, *tail; /* queued appends */
     size_t queued;            /* entries in them */
     size_t gather_target;     /* entries expected in the next batch (see gather()) */
+    size_t wake_at;           /* queued entries worth waking the committer for */
     uint64_t last_commit_ns;  /* how long the previous commit took */
     int stopping;
     uint64_t size;  /* size of the latest published checkpoint */
@@ -200,8 +202,10 @@ static void gather(px_log *log) {
     uint64_t wait = log->last_commit_ns < GATHER_MAX_NS ? log->last_commit_ns : GATHER_MAX_NS;
     uint64_t deadline = px_mono_ns() + wait;
     struct timespec ts = {.tv_sec = (time_t)(deadline / 1000000000u), .tv_nsec = (long)(deadline % 1000000000u)};
+    log->wake_at = target;
     while (!log->stopping && log->queued < target && px_mono_ns() < deadline)
         pthread_cond_timedwait(&log->work, &log->mu, &ts);
+    log->wake_at = SIZE_MAX;
 }
 
 /* After a failed commit the store's outcome may be unknown (a lost
@@ -226,8 +230,11 @@ static void *committer(void *arg) {
     px_buf note = PX_BUF_INIT;
     pthread_mutex_lock(&log->mu);
     for (;;) {
-        while (!log->head && !log->stopping)
+        while (!log->head && !log->stopping) {
+            log->wake_at = 1;
             pthread_cond_wait(&log->work, &log->mu);
+        }
+        log->wake_at = SIZE_MAX;
         if (!log->head)
             break;
         gather(log);
@@ -376,7 +383,10 @@ int px_log_append(px_log *log, const uint8_t *const *entries, const size_t *lens
         log->head = &r;
     log->tail = &r;
     log->queued += n;
-    pthread_cond_signal(&log->work);
+    /* Only when the committer waits for this much: while it commits, or
+     * gathers towards a larger target, a wake-up would be for nothing. */
+    if (log->queued >= log->wake_at)
+        pthread_cond_signal(&log->work);
     while (!r.done)
         pthread_cond_wait(&r.woken, &log->mu);
     pthread_mutex_unlock(&log->mu);
