@@ -14,6 +14,12 @@
  *    connection, posting one entry per request (POST /add), acknowledged
  *    when durable; baseline: log_append_http of the same run (1,000-entry
  *    bundles), the rate the same store reaches when batching is free.
+ *  log_append_http_single_64c_pg: the same on PostgreSQL, printed only
+ *    when PX_TEST_PG_DSN names a server; baseline: 1,000-entry bundles on
+ *    that server in the same run.
+ *
+ * Each append run also reports (stderr) the commits the store recorded and
+ * the mean entries per commit.
  */
 #include <pthread.h>
 #include <stdio.h>
