@@ -4,7 +4,10 @@
  * config, and passes the records on without the provenance columns, tagged
  * authenticated (flag set) or alleged (flag clear). Nothing is silently
  * mixed: every record is counted in exactly one of authenticated, alleged
- * or dropped. The function is pure: same config and input, same output. */
+ * or dropped. The function is pure: same config and input, same output,
+ * whatever the number of threads the signatures are checked on
+ * (prover_check.c): this file reads the inputs and writes the output on
+ * the calling thread, in input order. */
 #include <stdlib.h>
 #include <string.h>
 
