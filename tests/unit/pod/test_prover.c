@@ -292,6 +292,46 @@ static void test_threads_same_verdicts(void **state) {
     free_stream(&x);
 }
 
+/* Many small PODs feeding one prover (chunks then span many inputs, some
+ * of them empty): the same output and counts on any number of threads. */
+static void test_threads_many_small_inputs(void **state) {
+    (void)state;
+    stream_fixture x;
+    build_stream(&x);
+    px_prover_config c;
+    config_for(&c, &x, 0);
+    px_err err = {0};
+    px_buf empty = PX_BUF_INIT;
+    px_assert_ok(px_records_begin(&empty, &x.in_schema, 0, &err), &err);
+    enum { N_INPUTS = 60 };
+    const uint8_t *in[N_INPUTS];
+    size_t lens[N_INPUTS];
+    for (size_t i = 0; i < N_INPUTS; i++) {
+        int none = i % 7 == 3;
+        in[i] = none ? empty.data : x.stream.data;
+        lens[i] = none ? empty.len : x.stream.len;
+    }
+    px_buf ref = PX_BUF_INIT;
+    px_prover_counts n1;
+    px_assert_ok(px_prover_run_many_threads(&c, in, lens, N_INPUTS, 1, &ref, &n1, &err), &err);
+    assert_int_equal(n1.records, (N_INPUTS - 9) * x.n);
+    assert_int_equal(n1.authenticated, (N_INPUTS - 9) * (N_VALID_ED + N_VALID_P256));
+    const unsigned counts[] = {2, 5};
+    for (size_t t = 0; t < 2; t++) {
+        px_buf out = PX_BUF_INIT;
+        px_prover_counts nt;
+        px_assert_ok(px_prover_run_many_threads(&c, in, lens, N_INPUTS, counts[t], &out, &nt, &err), &err);
+        assert_counts_equal(&nt, &n1);
+        assert_int_equal(out.len, ref.len);
+        assert_memory_equal(out.data, ref.data, ref.len);
+        px_buf_free(&out);
+    }
+    px_buf_free(&ref);
+    px_buf_free(&empty);
+    px_prover_config_free(&c);
+    free_stream(&x);
+}
+
 /* An empty trust store: everything is alleged. Input flags are ignored. */
 static void test_empty_trust_and_forged_flags(void **state) {
     (void)state;
@@ -511,6 +551,7 @@ int main(void) {
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_many_inputs),
         cmocka_unit_test(test_threads_same_verdicts),
+        cmocka_unit_test(test_threads_many_small_inputs),
         cmocka_unit_test(test_long_source_names),
         cmocka_unit_test(test_pod_export_proves),
     };
