@@ -2,31 +2,58 @@
  * durable commit and one new signed checkpoint, and readers for proofs,
  * tiles, entries and the lookup index.
  *
- * Appenders queue their entries and sleep; the committer thread takes
+ * Appenders hash their entries and find their index keys on their own
+ * threads, queue them and sleep; the committer thread takes
  * everything queued (up to max_batch entries), hashes it into the right
  * edge of the tree, signs the checkpoint of the new size and commits the
  * lot in one store transaction. Only then are the appenders woken and the
  * checkpoint published, so an acknowledged entry is durable and every
  * published checkpoint describes durable data.
  *
+ * Group commit: while one commit is in flight the next batch gathers in
+ * the queue, so under load a batch holds everyone who arrived during the
+ * previous fsync. Each appender sleeps on its own condition and is woken
+ * only when its own batch is durable: a commit never wakes the appenders
+ * still queued behind it (with many single-entry appenders, a broadcast
+ * per commit woke each of them many times for nothing, on a machine whose
+ * CPU is the limit).
+ *
  * When witnesses are configured, a second thread sends each newly
  * published checkpoint to them (C2SP tlog-witness) and attaches the
  * cosignatures that check out to the checkpoint the log serves. */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log/edge.h"
 #include "log/store.h"
 
 #define MAX_BATCH_DEFAULT 20000
+/* The longest the committer holds a batch open for appenders still on
+ * their way back (see gather()). */
+#define GATHER_MAX_NS 2000000u
+
+/* Index keys found in a request's entries; index is relative to the
+ * request's first entry until the committer places it. */
+typedef struct key_acc {
+    px_log_key_row *rows;
+    size_t n, cap;
+    uint64_t index;
+} key_acc;
 
 typedef struct append_req {
     const uint8_t *const *entries;
     const size_t *lens;
     size_t n;
+    /* Worked out by the appender before it queues (see prepare()). */
+    uint8_t (*leaves)[PX_LOG_HASH_BYTES];
+    uint8_t one_leaf[1][PX_LOG_HASH_BYTES]; /* leaves of a single-entry request */
+    key_acc keys;
     uint64_t first;
     int done, rc;
+    pthread_cond_t woken; /* signalled once this request's batch is durable */
     px_err err;
     px_buf *cp; /* wants the covering checkpoint */
     struct append_req *next;
@@ -42,8 +69,12 @@ struct px_log {
     size_t nwitnesses;
 
     pthread_mutex_t mu;
-    pthread_cond_t work, done, published;
+    pthread_cond_t work, published; /* work: CLOCK_MONOTONIC, for gather() */
     append_req *head, *tail; /* queued appends */
+    size_t queued;            /* entries in them */
+    size_t gather_target;     /* entries expected in the next batch (see gather()) */
+    size_t wake_at;           /* queued entries worth waking the committer for */
+    uint64_t last_commit_ns;  /* how long the previous commit took */
     int stopping;
     uint64_t size;  /* size of the latest published checkpoint */
     px_buf note;    /* the latest published checkpoint */
@@ -58,12 +89,6 @@ struct px_log {
 };
 
 /* ---- committing ---------------------------------------------------------- */
-
-typedef struct key_acc {
-    px_log_key_row *rows;
-    size_t n, cap;
-    uint64_t index;
-} key_acc;
 
 static int key_add(void *ctx, px_log_key_kind kind, const uint8_t digest[PX_SHA256_BYTES], px_err *err) {
     key_acc *a = ctx;
@@ -99,7 +124,10 @@ static int commit_batch(px_log *log, append_req *batch, size_t n, px_buf *note, 
     px_log_edge next = log->edge;
     int rc = -1;
     px_log_tile_list_reset(&log->tiles);
-    if (!entries || !lens) {
+    for (append_req *r = batch; r; r = r->next)
+        keys.cap += r->keys.n;
+    keys.rows = malloc((keys.cap ? keys.cap : 1) * sizeof *keys.rows);
+    if (!entries || !lens || !keys.rows) {
         px_fail(err, PX_E_NOMEM, "out of memory");
         goto out;
     }
@@ -107,14 +135,14 @@ static int commit_batch(px_log *log, append_req *batch, size_t n, px_buf *note, 
     for (append_req *r = batch; r; r = r->next) {
         r->first = next.size;
         for (size_t i = 0; i < r->n; i++, k++) {
-            uint8_t leaf[PX_LOG_HASH_BYTES];
             entries[k] = r->entries[i];
             lens[k] = r->lens[i];
-            px_log_leaf_hash(leaf, entries[k], lens[k]);
-            keys.index = next.size;
-            if (px_log_edge_append(&next, leaf, &log->tiles, err) ||
-                px_log_entry_keys(entries[k], lens[k], key_add, &keys, err))
+            if (px_log_edge_append(&next, r->leaves[i], &log->tiles, err))
                 goto out;
+        }
+        for (size_t i = 0; i < r->keys.n; i++) {
+            keys.rows[keys.n] = r->keys.rows[i];
+            keys.rows[keys.n++].index += r->first;
         }
     }
     if (px_log_edge_flush(&next, &log->tiles, err) || sign_checkpoint(log, &next, note, err))
@@ -149,8 +177,35 @@ static append_req *take_batch(px_log *log, size_t *n) {
     if (!log->head)
         log->tail = NULL;
     last->next = NULL;
+    log->queued -= total;
     *n = total;
     return first;
+}
+
+/* Adaptive gathering window. Each appender has at most one append in
+ * flight, so the appenders active right now are those the last commit
+ * acknowledged (on their way back with their next entry) plus those that
+ * queued while it ran: gather_target. When fewer entries than that are
+ * queued, wait a little for the rest, at most one commit's duration and
+ * GATHER_MAX_NS. Without the wait, appenders split into two cohorts that
+ * take turns, one committing while the other queues, and each commit
+ * carries half of them for ever; with it, batches grow to everyone who is
+ * appending, which is what amortises the commit. Waiting pays when a
+ * commit takes longer than an appender's round trip, and costs at most the
+ * window when the expected appenders do not come (the target then drops
+ * to what did come). A lone appender (target 1) never waits. Called with
+ * mu held. */
+static void gather(px_log *log) {
+    size_t target = log->gather_target < log->max_batch ? log->gather_target : log->max_batch;
+    if (target <= 1 || log->queued >= target)
+        return;
+    uint64_t wait = log->last_commit_ns < GATHER_MAX_NS ? log->last_commit_ns : GATHER_MAX_NS;
+    uint64_t deadline = px_mono_ns() + wait;
+    struct timespec ts = {.tv_sec = (time_t)(deadline / 1000000000u), .tv_nsec = (long)(deadline % 1000000000u)};
+    log->wake_at = target;
+    while (!log->stopping && log->queued < target && px_mono_ns() < deadline)
+        pthread_cond_timedwait(&log->work, &log->mu, &ts);
+    log->wake_at = SIZE_MAX;
 }
 
 /* After a failed commit the store's outcome may be unknown (a lost
@@ -175,19 +230,27 @@ static void *committer(void *arg) {
     px_buf note = PX_BUF_INIT;
     pthread_mutex_lock(&log->mu);
     for (;;) {
-        while (!log->head && !log->stopping)
+        while (!log->head && !log->stopping) {
+            log->wake_at = 1;
             pthread_cond_wait(&log->work, &log->mu);
+        }
+        log->wake_at = SIZE_MAX;
         if (!log->head)
             break;
+        gather(log);
         size_t n;
         append_req *batch = take_batch(log, &n);
         pthread_mutex_unlock(&log->mu);
         px_err err = {0};
         px_buf_reset(&note);
+        uint64_t t0 = px_mono_ns();
         int rc = commit_batch(log, batch, n, &note, &err);
         if (rc)
             resync(log);
+        uint64_t took = px_mono_ns() - t0;
         pthread_mutex_lock(&log->mu);
+        log->gather_target = n + log->queued;
+        log->last_commit_ns = took;
         if (!rc) {
             log->size = log->edge.size;
             px_buf_reset(&log->note);
@@ -202,8 +265,9 @@ static void *committer(void *arg) {
             if (!rc && r->cp && px_buf_append(r->cp, note.data, note.len, &r->err))
                 r->rc = -1;
             r->done = 1;
+            /* Still under mu: the appender cannot return (and free r) yet. */
+            pthread_cond_signal(&r->woken);
         }
-        pthread_cond_broadcast(&log->done);
     }
     pthread_mutex_unlock(&log->mu);
     px_buf_free(&note);
@@ -265,6 +329,29 @@ static void *witnessing(void *arg) {
     return NULL;
 }
 
+/* The per-entry work that needs no lock, done on the appender's own thread
+ * before it queues: leaf hashes, and index keys (a DSSE and statement
+ * parse per entry). The committer, which is serial, is left with the tree
+ * edge, the signature and the store. */
+static int prepare(append_req *r, px_err *err) {
+    r->leaves = r->n == 1 ? r->one_leaf : malloc(r->n * sizeof *r->leaves);
+    if (!r->leaves)
+        return px_fail(err, PX_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < r->n; i++) {
+        px_log_leaf_hash(r->leaves[i], r->entries[i], r->lens[i]);
+        r->keys.index = i;
+        if (px_log_entry_keys(r->entries[i], r->lens[i], key_add, &r->keys, err))
+            return -1;
+    }
+    return 0;
+}
+
+static void prepared_free(append_req *r) {
+    if (r->leaves != r->one_leaf)
+        free(r->leaves);
+    free(r->keys.rows);
+}
+
 int px_log_append(px_log *log, const uint8_t *const *entries, const size_t *lens, size_t n,
                   uint64_t *first, px_buf *cp, px_err *err) {
     if (n == 0)
@@ -279,20 +366,32 @@ int px_log_append(px_log *log, const uint8_t *const *entries, const size_t *lens
                            lens[i], log->max_entry);
     }
     append_req r = {.entries = entries, .lens = lens, .n = n, .cp = cp};
+    if (prepare(&r, err)) {
+        prepared_free(&r);
+        return -1;
+    }
     pthread_mutex_lock(&log->mu);
     if (log->stopping) {
         pthread_mutex_unlock(&log->mu);
+        prepared_free(&r);
         return px_fail(err, PX_E_UNAVAILABLE, "log: shutting down");
     }
+    pthread_cond_init(&r.woken, NULL);
     if (log->tail)
         log->tail->next = &r;
     else
         log->head = &r;
     log->tail = &r;
-    pthread_cond_signal(&log->work);
+    log->queued += n;
+    /* Only when the committer waits for this much: while it commits, or
+     * gathers towards a larger target, a wake-up would be for nothing. */
+    if (log->queued >= log->wake_at)
+        pthread_cond_signal(&log->work);
     while (!r.done)
-        pthread_cond_wait(&log->done, &log->mu);
+        pthread_cond_wait(&r.woken, &log->mu);
     pthread_mutex_unlock(&log->mu);
+    pthread_cond_destroy(&r.woken);
+    prepared_free(&r);
     if (r.rc) {
         if (err)
             *err = r.err;
@@ -351,8 +450,11 @@ int px_log_open(px_log **out, const px_log_opts *opts, px_err *err) {
     log->max_entry = opts->max_entry ? opts->max_entry : PX_LOG_ENTRY_MAX_DEFAULT;
     log->max_batch = opts->max_batch ? opts->max_batch : MAX_BATCH_DEFAULT;
     pthread_mutex_init(&log->mu, NULL);
-    pthread_cond_init(&log->work, NULL);
-    pthread_cond_init(&log->done, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&log->work, &ca);
+    pthread_condattr_destroy(&ca);
     pthread_cond_init(&log->published, NULL);
     if (opts->nwitnesses > PX_LOG_WITNESSES_MAX) {
         px_fail(err, PX_E_LIMIT, "log: more than %d witnesses", PX_LOG_WITNESSES_MAX);
@@ -414,7 +516,6 @@ void px_log_close(px_log *log) {
     px_log_tile_list_free(&log->tiles);
     px_signer_wipe(&log->key);
     pthread_cond_destroy(&log->work);
-    pthread_cond_destroy(&log->done);
     pthread_cond_destroy(&log->published);
     pthread_mutex_destroy(&log->mu);
     free(log);

@@ -164,34 +164,57 @@ int px_log_prove_consistency(px_log_node_fn node, void *ctx, uint64_t size1, uin
     return 0;
 }
 
+/* Bits needed to write n (0 for 0). */
+static unsigned bit_len(uint64_t n) {
+    unsigned b = 0;
+    for (; n; n >>= 1)
+        b++;
+    return b;
+}
+
+static unsigned popcount64(uint64_t n) {
+    unsigned c = 0;
+    for (; n; n &= n - 1)
+        c++;
+    return c;
+}
+
+/* RFC 9162 2.1.3.2, arranged as in transparency-dev/merkle: the paths from
+ * the root to index and to size-1 share all but their lowest `inner`
+ * levels, so the proof is `inner` siblings climbing from the leaf (left or
+ * right as the index's bits say) and then one left sibling per set bit of
+ * index above them (the tree's right border). Its length is therefore
+ * known before anything is hashed, and a proof of the wrong length is
+ * refused at once. Each level is hashed from one buffer on the stack,
+ * "0x01 || left || right", filled in place: no allocation, no encoding,
+ * nothing but the SHA-256 work the proof requires. */
 int px_log_verify_inclusion(uint64_t index, uint64_t size, const uint8_t leaf[PX_LOG_HASH_BYTES],
                             const uint8_t *proof, size_t nproof,
                             const uint8_t root[PX_LOG_HASH_BYTES], px_err *err) {
     if (index >= size)
         return px_fail(err, PX_E_VERIFY, "inclusion: index %llu is not below tree size %llu",
                        (unsigned long long)index, (unsigned long long)size);
-    uint64_t fn = index, sn = size - 1;
-    uint8_t r[PX_LOG_HASH_BYTES];
-    memcpy(r, leaf, sizeof r);
-    for (size_t i = 0; i < nproof; i++) {
-        const uint8_t *p = proof + i * PX_LOG_HASH_BYTES;
-        if (sn == 0)
-            return px_fail(err, PX_E_VERIFY, "inclusion: proof has %zu hashes, more than the tree needs", nproof);
-        if ((fn & 1) || fn == sn) {
-            px_log_node_hash(r, p, r);
-            while (!(fn & 1) && fn != 0) {
-                fn >>= 1;
-                sn >>= 1;
-            }
-        } else {
-            px_log_node_hash(r, r, p);
-        }
-        fn >>= 1;
-        sn >>= 1;
+    unsigned inner = bit_len(index ^ (size - 1));
+    size_t want = inner + popcount64(inner < 64 ? index >> inner : 0);
+    if (nproof > want)
+        return px_fail(err, PX_E_VERIFY, "inclusion: proof has %zu hashes, more than the tree needs (%zu)", nproof,
+                       want);
+    if (nproof < want)
+        return px_fail(err, PX_E_VERIFY, "inclusion: proof has %zu hashes, fewer than the tree needs (%zu)", nproof,
+                       want);
+    enum { H = PX_LOG_HASH_BYTES };
+    uint8_t node[1 + 2 * H], r[H];
+    node[0] = NODE_PREFIX;
+    memcpy(r, leaf, H);
+    for (size_t i = 0; i < want; i++) {
+        /* Inner levels: the index's bit says which side the running hash
+         * is on. Border levels: the sibling is always on the left. */
+        int right = i >= inner || ((index >> i) & 1);
+        memcpy(node + 1 + (right ? H : 0), r, H);
+        memcpy(node + 1 + (right ? 0 : H), proof + i * H, H);
+        px_sha256(r, node, sizeof node);
     }
-    if (sn != 0)
-        return px_fail(err, PX_E_VERIFY, "inclusion: proof has %zu hashes, fewer than the tree needs", nproof);
-    if (!px_ct_equal(r, root, PX_LOG_HASH_BYTES))
+    if (!px_ct_equal(r, root, H))
         return px_fail(err, PX_E_VERIFY, "inclusion: proof does not lead to the root hash");
     return 0;
 }

@@ -145,41 +145,120 @@ static int copy_keys(PGconn *c, const px_log_commit *cm, px_err *err) {
               put_i64(&b, cm->keys[i].index);
     }
     bad = bad || put_i16(&b, -1);
-    /* A staging table lets duplicate keys (one entry naming a digest
-     * twice) collapse instead of failing the COPY. */
+    /* Into the staging table keys_in (created by the commit's first round
+     * trip), so that duplicate keys (one entry naming a digest twice)
+     * collapse when the commit's last statement moves them into keys,
+     * instead of failing the COPY. */
     int rc = bad ? px_fail(err, PX_E_NOMEM, "out of memory")
-                 : (exec_ok(c, "CREATE TEMP TABLE IF NOT EXISTS keys_in(kind integer, digest bytea, idx bigint) ON COMMIT DELETE ROWS",
-                            err, "staging keys") ||
-                    copy_send(c, "COPY keys_in(kind, digest, idx) FROM STDIN (FORMAT binary)", &b, err) ||
-                    exec_ok(c, "INSERT INTO keys SELECT DISTINCT kind, digest, idx FROM keys_in ON CONFLICT DO NOTHING",
-                            err, "indexing entries"));
+                 : copy_send(c, "COPY keys_in(kind, digest, idx) FROM STDIN (FORMAT binary)", &b, err);
     px_buf_free(&b);
     return rc;
 }
 
 /* ---- commit and reads ----------------------------------------------------- */
 
-static int params_ok(PGconn *c, const char *sql, int n, const char *const *vals, const int *lens,
-                     const int *fmts, px_err *err, const char *what) {
-    PGresult *r = PQexecParams(c, sql, n, NULL, vals, lens, fmts, 0);
-    int ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
-    PQclear(r);
-    return ok ? 0 : pg_fail(err, c, what);
-}
-
-static int stored_size(PGconn *c, uint64_t *size, px_err *err) {
-    PGresult *r = PQexec(c, "SELECT coalesce(max(size), 0) FROM checkpoints");
+/* The commit's first round trip: open the transaction, take the lock that
+ * keeps a second writer out, make sure the keys staging table exists, and
+ * read the stored size, all in one simple-protocol string (PostgreSQL
+ * stops at the first failing statement and reports it). */
+static int begin_locked(PGconn *c, uint64_t *size, px_err *err) {
+    PGresult *r = PQexec(c, "BEGIN; LOCK TABLE checkpoints IN EXCLUSIVE MODE;"
+                            "CREATE TEMP TABLE IF NOT EXISTS keys_in(kind integer, digest bytea, idx bigint)"
+                            " ON COMMIT DELETE ROWS;"
+                            "SELECT coalesce(max(size), 0) FROM checkpoints");
     int ok = r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
     if (ok)
         *size = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
-    return ok ? 0 : pg_fail(err, c, "reading the size");
+    return ok ? 0 : pg_fail(err, c, "beginning the commit");
 }
 
+/* Most tiles per statement (3 parameters each, far below the protocol's
+ * 65,535); a commit of max_batch entries changes about max_batch/256 + 8. */
+#define TILES_PER_STATEMENT 500
+
+static void sql_add(px_buf *b, const char *fmt, unsigned a, unsigned c, unsigned d) {
+    char piece[192];
+    int n = snprintf(piece, sizeof piece, fmt, a, c, d);
+    if (n > 0)
+        px_buf_append(b, piece, (size_t)n < sizeof piece ? (size_t)n : sizeof piece - 1, NULL);
+}
+
+/* Tiles [from, to), and, when last, the staged keys and the checkpoint: one
+ * statement, one round trip (data-modifying CTEs run whether or not the
+ * outer statement reads them). Upserts, as partial tiles are rewritten
+ * while they grow; a commit writes each tile once. */
+static int write_rest(PGconn *c, const px_log_commit *cm, size_t from, size_t to, int last, px_err *err) {
+    size_t nt = to - from, np = 3 * nt + (last ? 2 : 0);
+    px_buf sql = PX_BUF_INIT;
+    char (*num)[24] = calloc(2 * nt + 1, sizeof *num);
+    const char **vals = calloc(np ? np : 1, sizeof *vals);
+    int *lens = calloc(np ? np : 1, sizeof *lens), *fmts = calloc(np ? np : 1, sizeof *fmts);
+    int rc = -1;
+    if (!num || !vals || !lens || !fmts) {
+        px_fail(err, PX_E_NOMEM, "out of memory");
+        goto out;
+    }
+    unsigned p = 0;
+    px_buf_append_str(&sql, "WITH ", NULL);
+    if (last && cm->nkeys)
+        px_buf_append_str(&sql, "k AS (INSERT INTO keys SELECT DISTINCT kind, digest, idx FROM keys_in"
+                                " ON CONFLICT DO NOTHING), ", NULL);
+    if (nt) {
+        px_buf_append_str(&sql, "t AS (INSERT INTO tiles(level, idx, hashes) VALUES ", NULL);
+        for (size_t i = 0; i < nt; i++) {
+            const px_log_tile_write *t = &cm->tiles[from + i];
+            snprintf(num[2 * i], sizeof num[0], "%d", t->level);
+            snprintf(num[2 * i + 1], sizeof num[0], "%llu", (unsigned long long)t->index);
+            vals[p] = num[2 * i];
+            vals[p + 1] = num[2 * i + 1];
+            vals[p + 2] = (const char *)t->hashes;
+            lens[p + 2] = (int)(t->width * PX_LOG_HASH_BYTES);
+            fmts[p + 2] = 1;
+            sql_add(&sql, i ? ", ($%u, $%u, $%u)" : "($%u, $%u, $%u)", p + 1, p + 2, p + 3);
+            p += 3;
+        }
+        px_buf_append_str(&sql, " ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes), ",
+                          NULL);
+    }
+    /* The list of CTEs ends with a harmless one, so each above can end in ", ". */
+    px_buf_append_str(&sql, "z AS (SELECT 1) ", NULL);
+    if (last) {
+        snprintf(num[2 * nt], sizeof num[0], "%llu", (unsigned long long)cm->size);
+        vals[p] = num[2 * nt];
+        vals[p + 1] = cm->checkpoint;
+        lens[p + 1] = (int)cm->checkpoint_len;
+        fmts[p + 1] = 1;
+        sql_add(&sql, "INSERT INTO checkpoints(size, note) VALUES($%u, $%u) "
+                      "ON CONFLICT (size) DO UPDATE SET note = excluded.note", p + 1, p + 2, 0);
+        p += 2;
+    } else {
+        px_buf_append_str(&sql, "SELECT 1", NULL);
+    }
+    if (px_buf_append(&sql, "", 1, NULL)) {
+        px_fail(err, PX_E_NOMEM, "out of memory");
+        goto out;
+    }
+    PGresult *r = PQexecParams(c, (const char *)sql.data, (int)p, NULL, vals, lens, fmts, 0);
+    int ok = r && (PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK);
+    PQclear(r);
+    rc = ok ? 0 : pg_fail(err, c, last ? "storing tiles, keys and the checkpoint" : "storing tiles");
+out:
+    px_buf_free(&sql);
+    free(num);
+    free(vals);
+    free(lens);
+    free(fmts);
+    return rc;
+}
+
+/* Round trips per commit: one to begin (with the lock and the size check),
+ * two per COPY (entries, then keys if any), one for tiles, keys and the
+ * checkpoint, one to COMMIT. They are what a commit costs beyond its
+ * fsync, so a batch of appends pays them once. */
 static int pg_commit_body(pg_store *s, const px_log_commit *cm, px_err *err) {
     uint64_t stored = 0;
-    if (exec_ok(s->w, "LOCK TABLE checkpoints IN EXCLUSIVE MODE", err, "locking") ||
-        stored_size(s->w, &stored, err))
+    if (begin_locked(s->w, &stored, err))
         return -1;
     if (stored != cm->first)
         return px_fail(err, PX_E_STATE, "log store (postgres): stored size %llu is not %llu (another writer?)",
@@ -188,33 +267,17 @@ static int pg_commit_body(pg_store *s, const px_log_commit *cm, px_err *err) {
         return -1;
     if (cm->nkeys && copy_keys(s->w, cm, err))
         return -1;
-    for (size_t i = 0; i < cm->ntiles; i++) {
-        char lv[16], ix[24];
-        snprintf(lv, sizeof lv, "%d", cm->tiles[i].level);
-        snprintf(ix, sizeof ix, "%llu", (unsigned long long)cm->tiles[i].index);
-        const char *vals[3] = {lv, ix, (const char *)cm->tiles[i].hashes};
-        int lens[3] = {0, 0, (int)(cm->tiles[i].width * PX_LOG_HASH_BYTES)};
-        int fmts[3] = {0, 0, 1};
-        if (params_ok(s->w, "INSERT INTO tiles(level, idx, hashes) VALUES($1, $2, $3) "
-                            "ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes",
-                      3, vals, lens, fmts, err, "writing a tile"))
+    size_t i = 0;
+    for (; cm->ntiles - i > TILES_PER_STATEMENT; i += TILES_PER_STATEMENT)
+        if (write_rest(s->w, cm, i, i + TILES_PER_STATEMENT, 0, err))
             return -1;
-    }
-    char sz[24];
-    snprintf(sz, sizeof sz, "%llu", (unsigned long long)cm->size);
-    const char *vals[2] = {sz, cm->checkpoint};
-    int lens[2] = {0, (int)cm->checkpoint_len}, fmts[2] = {0, 1};
-    return params_ok(s->w, "INSERT INTO checkpoints(size, note) VALUES($1, $2) "
-                           "ON CONFLICT (size) DO UPDATE SET note = excluded.note",
-                     2, vals, lens, fmts, err, "storing the checkpoint");
+    return write_rest(s->w, cm, i, cm->ntiles, 1, err);
 }
 
 static int pg_commit(px_log_store *base, const px_log_commit *cm, px_err *err) {
     pg_store *s = (pg_store *)base;
     if (PQstatus(s->w) != CONNECTION_OK)
         PQreset(s->w);
-    if (exec_ok(s->w, "BEGIN", err, "begin"))
-        return -1;
     if (pg_commit_body(s, cm, err)) {
         PGresult *r = PQexec(s->w, "ROLLBACK");
         PQclear(r);

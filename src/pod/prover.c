@@ -4,11 +4,14 @@
  * config, and passes the records on without the provenance columns, tagged
  * authenticated (flag set) or alleged (flag clear). Nothing is silently
  * mixed: every record is counted in exactly one of authenticated, alleged
- * or dropped. The function is pure: same config and input, same output. */
+ * or dropped. The function is pure: same config and input, same output,
+ * whatever the number of threads the signatures are checked on
+ * (prover_check.c): this file reads the inputs and writes the output on
+ * the calling thread, in input order. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "pixiu/pod.h"
+#include "pod/prover_int.h"
 
 #define PROVER_CONFIG_MAX (4u << 20)
 
@@ -102,54 +105,6 @@ int px_prover_config_format(px_buf *out, const px_source_key *keys, size_t n, in
 
 /* ---- the stage ----------------------------------------------------------- */
 
-/* Find the key a record names as "<name>+<8 hex>"; NULL if unknown. */
-static const px_source_key *lookup(const px_prover_config *c, const px_value *src) {
-    char name[PX_KEY_NAME_MAX + 1];
-    if (src->len < 10 || src->len > PX_SRC_REF_MAX)
-        return NULL;
-    size_t nlen = src->len - 9;
-    if (nlen > PX_KEY_NAME_MAX || src->p[nlen] != '+')
-        return NULL;
-    uint8_t idb[4];
-    if (px_hex_decode_exact(idb, 4, (const char *)src->p + nlen + 1, 8, NULL))
-        return NULL;
-    memcpy(name, src->p, nlen);
-    name[nlen] = 0;
-    uint32_t id = (uint32_t)idb[0] << 24 | (uint32_t)idb[1] << 16 | (uint32_t)idb[2] << 8 | idb[3];
-    size_t lo = 0, hi = c->nsources;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int k = key_cmp(name, id, c->sources[mid].name, c->sources[mid].id);
-        if (k == 0)
-            return &c->sources[mid];
-        if (k < 0)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    return NULL;
-}
-
-typedef enum verdict { V_OK, V_UNSIGNED, V_UNKNOWN, V_BAD } verdict;
-
-static verdict check_record(const px_prover_config *c, const px_schema *data, const px_value *v, px_buf *scratch,
-                            px_err *err) {
-    const px_value *src = &v[data->nfields], *sig = &v[data->nfields + 1];
-    if (src->len == 0 && sig->len == 0)
-        return V_UNSIGNED;
-    const px_source_key *k = lookup(c, src);
-    if (!k)
-        return V_UNKNOWN;
-    px_buf_reset(scratch);
-    if (px_record_encode_values(scratch, data, v, err))
-        return V_BAD;
-    uint8_t digest[PX_SHA256_BYTES];
-    const void *parts[2] = {PX_RECORD_DIGEST_TAG, scratch->data};
-    size_t lens[2] = {PX_RECORD_DIGEST_TAG_LEN, scratch->len};
-    px_sha256_parts(digest, 2, parts, lens);
-    return px_source_verify(k, digest, sig->p, sig->len) == 0 ? V_OK : V_BAD;
-}
-
 static int input_schema(const px_schema *in, px_schema *data, px_err *err) {
     uint32_t n = in->nfields;
     if (n < 3 || strcmp(in->fields[n - 2].name, PX_POD_FIELD_SOURCE) || in->fields[n - 2].type != PX_FIELD_TEXT ||
@@ -163,85 +118,140 @@ static int input_schema(const px_schema *in, px_schema *data, px_err *err) {
     return 0;
 }
 
-int px_prover_run(const px_prover_config *c, const uint8_t *in, size_t len, px_buf *out, px_prover_counts *counts,
-                  px_err *err) {
-    px_records_reader r;
+/* The inputs read through once: every stream is well formed (or the whole
+ * step fails before any signature is checked) and every record's offset is
+ * known, so that threads can each take any record. */
+typedef struct scan {
+    px_records_reader *inputs;
+    uint64_t *first;
+    size_t *offs, cap;
     px_schema data;
-    if (px_records_open(&r, in, len, err) || input_schema(&r.schema, &data, err))
-        return px_err_prefix(err, "prover: ");
-    px_prover_counts n = {0};
-    px_buf body = PX_BUF_INIT, scratch = PX_BUF_INIT;
-    px_value v[PX_RECORDS_MAX_FIELDS];
-    uint8_t flags;
-    int rc;
-    while ((rc = px_records_next(&r, v, &flags, err)) == 1) {
-        n.records++;
-        verdict vd = check_record(c, &data, v, &scratch, err);
-        n.unsigned_records += vd == V_UNSIGNED;
-        n.unknown_source += vd == V_UNKNOWN;
-        n.bad_signature += vd == V_BAD;
-        if (vd != V_OK && c->require_authenticated) {
-            n.dropped++;
-            continue;
-        }
-        if (vd == V_OK)
-            n.authenticated++;
-        else
-            n.alleged++;
-        if (px_records_append(&body, &data, v, vd == V_OK ? PX_REC_AUTHENTICATED : 0, err)) {
-            rc = -1;
-            break;
-        }
+} scan;
+
+static void scan_free(scan *s) {
+    free(s->inputs);
+    free(s->first);
+    free(s->offs);
+}
+
+static int scan_push(scan *s, uint64_t g, size_t off, px_err *err) {
+    if (g == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 1024;
+        size_t *o = realloc(s->offs, cap * sizeof *o);
+        if (!o)
+            return px_fail(err, PX_E_NOMEM, "out of memory indexing %llu records", (unsigned long long)g);
+        s->offs = o, s->cap = cap;
     }
-    size_t start = out->len;
-    if (rc == 0 && (px_records_begin(out, &data, n.records - n.dropped, err) ||
-                    px_buf_append(out, body.data, body.len, err))) {
-        out->len = start;
-        rc = -1;
-    }
-    px_buf_free(&body);
-    px_buf_free(&scratch);
-    if (rc)
-        return px_err_prefix(err, "prover: ");
-    if (counts)
-        *counts = n;
+    s->offs[g] = off;
     return 0;
 }
 
-/* ---- several inputs -------------------------------------------------------- */
-
-static int prover_run_inputs(const px_prover_config *c, const uint8_t *const *in, const size_t *lens, size_t n,
-                             px_buf *out, px_prover_counts *counts, px_err *err);
-
-static void add_counts(px_prover_counts *t, const px_prover_counts *n) {
-    t->records += n->records, t->authenticated += n->authenticated, t->alleged += n->alleged;
-    t->dropped += n->dropped, t->unsigned_records += n->unsigned_records;
-    t->unknown_source += n->unknown_source, t->bad_signature += n->bad_signature;
+/* Input i: open it, check its schema, read every record. The schema is
+ * compared with input 0's after the records, as a refusal has always
+ * named a malformed stream before a mismatched one. */
+static int scan_input(scan *s, size_t i, const uint8_t *in, size_t len, px_err *err) {
+    px_records_reader *r = &s->inputs[i];
+    px_schema data;
+    if (px_records_open(r, in, len, err) || input_schema(&r->schema, &data, err))
+        return -1;
+    px_records_reader w = *r;
+    px_value v[PX_RECORDS_MAX_FIELDS];
+    uint64_t g = s->first[i];
+    int rc;
+    while ((rc = px_records_next(&w, v, NULL, err)) == 1)
+        if (scan_push(s, g++, w.record_start, err))
+            return -1;
+    if (rc)
+        return -1;
+    s->first[i + 1] = g;
+    if (i == 0)
+        s->data = data;
+    else if (!px_schema_equal(&s->data, &data))
+        return 1; /* the caller names it */
+    return 0;
 }
 
-/* Prove each input; keep the first one's header and every body. */
-static int prove_parts(const px_prover_config *c, const uint8_t *const *in, const size_t *lens, size_t n,
-                       px_schema *schema, px_buf *bodies, px_prover_counts *total, px_err *err) {
-    px_buf one = PX_BUF_INIT;
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        px_prover_counts k;
-        px_records_reader r;
-        one.len = 0;
-        if (px_prover_run(c, in[i], lens[i], &one, &k, err) || px_records_open(&r, one.data, one.len, err)) {
-            rc = px_err_prefix(err, "input %zu: ", i);
-            break;
-        }
-        if (i == 0)
-            *schema = r.schema;
-        else if (!px_schema_equal(schema, &r.schema))
-            rc = px_fail(err, PX_E_INVALID, "prover: input %zu has another schema than input 0", i);
-        if (rc == 0)
-            rc = px_buf_append(bodies, one.data + r.off, one.len - r.off, err);
-        add_counts(total, &k);
+static int scan_inputs(scan *s, const uint8_t *const *in, const size_t *lens, size_t n, px_err *err) {
+    memset(s, 0, sizeof *s);
+    s->inputs = calloc(n, sizeof *s->inputs);
+    s->first = calloc(n + 1, sizeof *s->first);
+    if (!s->inputs || !s->first)
+        return px_fail(err, PX_E_NOMEM, "prover: out of memory");
+    for (size_t i = 0; i < n; i++) {
+        int rc = scan_input(s, i, in[i], lens[i], err);
+        if (rc > 0)
+            return px_fail(err, PX_E_INVALID, "prover: input %zu has another schema than input 0", i);
+        if (rc < 0)
+            return n == 1 ? px_err_prefix(err, "prover: ") : px_err_prefix(err, "input %zu: prover: ", i);
     }
-    px_buf_free(&one);
+    return 0;
+}
+
+/* One stream out, records in input order, each flagged by its verdict. */
+static int assemble(const px_prover_config *c, const scan *s, size_t n, const uint8_t *verdicts, px_buf *out,
+                    px_prover_counts *counts, px_err *err) {
+    px_prover_counts k = {0};
+    uint64_t total = s->first[n];
+    for (uint64_t g = 0; g < total; g++) {
+        k.records++;
+        k.unsigned_records += verdicts[g] == PX_PROVER_UNSIGNED;
+        k.unknown_source += verdicts[g] == PX_PROVER_UNKNOWN;
+        k.bad_signature += verdicts[g] == PX_PROVER_BAD;
+        if (verdicts[g] == PX_PROVER_OK)
+            k.authenticated++;
+        else if (c->require_authenticated)
+            k.dropped++;
+        else
+            k.alleged++;
+    }
+    if (px_records_begin(out, &s->data, k.records - k.dropped, err))
+        return -1;
+    px_value v[PX_RECORDS_MAX_FIELDS];
+    uint64_t g = 0;
+    for (size_t i = 0; i < n; i++) {
+        px_records_reader r = s->inputs[i];
+        while (px_records_next(&r, v, NULL, err) == 1) {
+            int ok = verdicts[g++] == PX_PROVER_OK;
+            if ((ok || !c->require_authenticated) &&
+                px_records_append(out, &s->data, v, ok ? PX_REC_AUTHENTICATED : 0, err))
+                return -1;
+        }
+    }
+    *counts = k;
+    return 0;
+}
+
+static int prove(const px_prover_config *c, const uint8_t *const *in, const size_t *lens, size_t n,
+                 unsigned threads, px_buf *out, px_prover_counts *counts, px_err *err) {
+    if (n == 0)
+        return px_fail(err, PX_E_INVALID, "prover: no input");
+    scan s;
+    int rc = scan_inputs(&s, in, lens, n, err);
+    uint8_t *verdicts = NULL;
+    px_prover_counts k;
+    size_t start = out->len;
+    if (rc == 0) {
+        px_prover_batch b = {c, s.data, s.inputs, n, s.first, s.offs};
+        verdicts = malloc(s.first[n] ? s.first[n] : 1);
+        if (!verdicts)
+            rc = px_fail(err, PX_E_NOMEM, "out of memory");
+        else
+            rc = px_prover_check(&b, threads ? threads : px_prover_threads(), verdicts, err);
+        if (rc == 0 && (rc = assemble(c, &s, n, verdicts, out, &k, err)) != 0)
+            out->len = start;
+        if (rc)
+            px_err_prefix(err, "prover: ");
+    }
+    free(verdicts);
+    scan_free(&s);
+    if (rc == 0 && counts)
+        *counts = k;
     return rc;
+}
+
+int px_prover_run(const px_prover_config *c, const uint8_t *in, size_t len, px_buf *out, px_prover_counts *counts,
+                  px_err *err) {
+    return prove(c, &in, &len, 1, 0, out, counts, err);
 }
 
 /* ---- distinct users --------------------------------------------------------- */
@@ -284,11 +294,11 @@ static int count_users(const uint8_t *stream, size_t len, px_prover_counts *k, p
     return rc;
 }
 
-int px_prover_run_many(const px_prover_config *c, const uint8_t *const *in, const size_t *lens, size_t n,
-                       px_buf *out, px_prover_counts *counts, px_err *err) {
+int px_prover_run_many_threads(const px_prover_config *c, const uint8_t *const *in, const size_t *lens, size_t n,
+                               unsigned threads, px_buf *out, px_prover_counts *counts, px_err *err) {
     size_t start = out->len;
     px_prover_counts k;
-    int rc = prover_run_inputs(c, in, lens, n, out, &k, err);
+    int rc = prove(c, in, lens, n, threads, out, &k, err);
     if (rc == 0 && count_users(out->data + start, out->len - start, &k, err)) {
         out->len = start;
         rc = px_err_prefix(err, "prover: ");
@@ -298,24 +308,7 @@ int px_prover_run_many(const px_prover_config *c, const uint8_t *const *in, cons
     return rc;
 }
 
-static int prover_run_inputs(const px_prover_config *c, const uint8_t *const *in, const size_t *lens, size_t n,
-                             px_buf *out, px_prover_counts *counts, px_err *err) {
-    if (n == 0)
-        return px_fail(err, PX_E_INVALID, "prover: no input");
-    if (n == 1)
-        return px_prover_run(c, in[0], lens[0], out, counts, err);
-    px_schema schema;
-    px_buf bodies = PX_BUF_INIT;
-    px_prover_counts total = {0};
-    size_t start = out->len;
-    int rc = prove_parts(c, in, lens, n, &schema, &bodies, &total, err);
-    if (rc == 0 && (px_records_begin(out, &schema, total.records - total.dropped, err) ||
-                    px_buf_append(out, bodies.data, bodies.len, err))) {
-        out->len = start;
-        rc = -1;
-    }
-    px_buf_free(&bodies);
-    if (rc == 0 && counts)
-        *counts = total;
-    return rc;
+int px_prover_run_many(const px_prover_config *c, const uint8_t *const *in, const size_t *lens, size_t n,
+                       px_buf *out, px_prover_counts *counts, px_err *err) {
+    return px_prover_run_many_threads(c, in, lens, n, 0, out, counts, err);
 }

@@ -10,7 +10,7 @@
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 
-#include "pixiu/pod.h"
+#include "pod/verifier.h"
 
 #define PRIV_PREFIX "PRIVATE+KEY+"
 #define PRIV_PREFIX_LEN 12
@@ -94,24 +94,13 @@ static int p256_public_of(uint8_t pub[P256_POINT_BYTES], const BIGNUM *priv, px_
     return rc;
 }
 
+/* One record: a context of its own (the prover keeps one per key instead,
+ * src/pod/verifier.c); the check itself is the same code. */
 static int p256_verify(EVP_PKEY *pkey, const uint8_t digest[PX_SHA256_BYTES], const uint8_t *sig) {
-    ECDSA_SIG *es = ECDSA_SIG_new();
-    BIGNUM *r = BN_bin2bn(sig, 32, NULL), *s = BN_bin2bn(sig + 32, 32, NULL);
-    uint8_t *der = NULL;
-    int ok = 0;
-    if (es && r && s && ECDSA_SIG_set0(es, r, s) == 1) {
-        r = s = NULL; /* owned by es now */
-        int derlen = i2d_ECDSA_SIG(es, &der);
-        EVP_PKEY_CTX *ctx = derlen > 0 ? EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL) : NULL;
-        ok = ctx && EVP_PKEY_verify_init(ctx) == 1 && EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) == 1 &&
-             EVP_PKEY_verify(ctx, der, (size_t)derlen, digest, PX_SHA256_BYTES) == 1;
-        EVP_PKEY_CTX_free(ctx);
-    }
-    OPENSSL_free(der);
-    BN_free(r);
-    BN_free(s);
-    ECDSA_SIG_free(es);
-    return ok ? 0 : -1;
+    EVP_PKEY_CTX *ctx = px_source_p256_ctx(pkey);
+    int rc = ctx ? px_source_p256_check(ctx, digest, sig) : -1;
+    EVP_PKEY_CTX_free(ctx);
+    return rc;
 }
 
 static int p256_sign(EVP_PKEY *pkey, const uint8_t digest[PX_SHA256_BYTES], uint8_t sig[PX_SRC_SIG_BYTES],

@@ -162,6 +162,41 @@ static int process_spawn(const px_tee_spawn_req *req, px_tee_worker *w, px_err *
     return 0;
 }
 
+/* Threads, so that a built-in stage can use every core it is given (the
+ * prover verifies signatures on two): a new thread, and nothing that makes
+ * a process. clone is admitted only with the flags of a thread, which
+ * shares this process's memory and signal handlers and sends no signal at
+ * its end: CLONE_THREAD, CLONE_VM and CLONE_SIGHAND set, and no exit
+ * signal, CLONE_VFORK, CLONE_PTRACE or new namespace; fork (clone with
+ * SIGCHLD), vfork and posix_spawn (CLONE_VM|CLONE_VFORK|SIGCHLD) still
+ * kill. clone3 passes its flags in memory, where a filter cannot look, so
+ * it fails with ENOSYS and glibc falls back to clone. A new thread
+ * registers its robust futex list and its rseq area; glibc reads the CPU
+ * affinity (the thread count, pthread_getattr_np), and gives a finished
+ * thread's stack back with madvise and munmap, already allowed. glibc's
+ * first pthread_create in a process installs the handler of its internal
+ * set-id signal (SIGSETXID, kernel signal 33): rt_sigaction is admitted
+ * for that signal only. */
+#define THREAD_FLAGS_SET (CLONE_THREAD | CLONE_VM | CLONE_SIGHAND)
+#define THREAD_FLAGS_MASK                                                                                      \
+    (THREAD_FLAGS_SET | CSIGNAL | CLONE_VFORK | CLONE_PTRACE | CLONE_UNTRACED | CLONE_NEWNS | CLONE_NEWCGROUP | \
+     CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET)
+
+#define GLIBC_SIGSETXID 33 /* __SIGRTMIN + 1, below the SIGRTMIN applications see */
+
+static int add_thread_rules(scmp_filter_ctx ctx) {
+    static const int plain[] = {SCMP_SYS(set_robust_list), SCMP_SYS(rseq), SCMP_SYS(sched_getaffinity)};
+    for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++)
+        if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, plain[i], 0) != 0)
+            return -1;
+    if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+                         SCMP_A0(SCMP_CMP_MASKED_EQ, THREAD_FLAGS_MASK, THREAD_FLAGS_SET)) != 0 ||
+        seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0) != 0 ||
+        seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(rt_sigaction), 1, SCMP_A0(SCMP_CMP_EQ, GLIBC_SIGSETXID)) != 0)
+        return -1;
+    return 0;
+}
+
 /* The worker's allow-list: its channel, memory without execute permission,
  * randomness, clocks (and sleeping until a time: a POD-side instance waits
  * out its pad, docs/lambda.md) and orderly death. Everything else kills it.
@@ -189,7 +224,7 @@ static int add_rules(scmp_filter_ctx ctx) {
         seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
                          SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)) != 0)
         return -1;
-    return 0;
+    return add_thread_rules(ctx);
 }
 
 /* The spawn profile: what a worker and the compilers and sandbox runner it

@@ -4,10 +4,15 @@
 # its acknowledged index, and the new checkpoint must be consistent with
 # every checkpoint the log signed and showed before. Runs on SQLite, and on
 # PostgreSQL too when PX_TEST_PG_DSN is set (then it must be reachable).
+# PX_CRASH_MODE=bundle (8 writers posting 50-entry bundles, the default) or
+# single (48 writers, each on its own kept-alive connection, posting one
+# entry per POST /add: the group-commit path; log_crash_single.sh).
 set -euo pipefail
 build=$1
 px="$build/pixiu"
 rounds=${PX_CRASH_ROUNDS:-6}
+mode=${PX_CRASH_MODE:-bundle}
+case $mode in bundle|single) ;; *) echo "log_crash: PX_CRASH_MODE must be bundle or single" >&2; exit 2 ;; esac
 tmp=$(mktemp -d)
 pid=
 cleanup() { [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$tmp"; }
@@ -26,14 +31,15 @@ start() {
   url="http://127.0.0.1:$(cat "$tmp/port")"
 }
 
-# Load: THREADS writers posting bundles until the test drops the stop file
-# (after the kill); each acknowledged bundle is recorded (first index,
-# entries) before the next request; a poller keeps the checkpoints the log
-# showed. A failed request is retried: the server may just be busy.
+# Load: writers posting bundles (or single entries) until the test drops
+# the stop file (after the kill); each acknowledged request is recorded
+# (index, entry) before the next one; a poller keeps the checkpoints the log
+# showed. A failed request is retried: the server may just be busy. A
+# request cut by the kill was never acknowledged, so it is not recorded.
 load() {
-  python3 - "$url" "$1" "$tmp/acks" "$tmp/cps" "$tmp/stop" <<'PY' 2>>"$tmp/load.err"
+  python3 - "$url" "$1" "$tmp/acks" "$tmp/cps" "$tmp/stop" "$mode" <<'PY' 2>>"$tmp/load.err"
 import http.client, json, os, sys, threading, time
-url, rnd, acks, cps, stopfile = sys.argv[1:6]
+url, rnd, acks, cps, stopfile, mode = sys.argv[1:7]
 host, port = url[7:].split(":")
 lock = threading.Lock()
 out = open(acks, "a")
@@ -58,6 +64,26 @@ def writer(w):
             for k, e in enumerate(ents):
                 out.write("%d %s\n" % (first + k, e.hex()))
             out.flush()
+def single(w):
+    seq, c = 0, None
+    while not stopped():
+        e = ("r%s single w%d s%d " % (rnd, w, seq)).encode() + b"y" * 100
+        seq += 1
+        try:
+            if c is None:
+                c = http.client.HTTPConnection(host, int(port), timeout=10)
+            c.request("POST", "/add", e)
+            r = c.getresponse(); data = r.read()
+        except Exception:
+            if c is not None: c.close()
+            c = None
+            time.sleep(0.02); continue
+        if r.status != 200:
+            print("writer: HTTP", r.status, data, file=sys.stderr); continue
+        with lock:
+            out.write("%d %s\n" % (json.loads(data)["index"], e.hex()))
+            out.flush()
+    if c is not None: c.close()
 def poller():
     saved = 0
     while not stopped() and saved < 6:
@@ -71,7 +97,11 @@ def poller():
         p = os.path.join(cps, "r%s-%d" % (rnd, saved))
         open(p, "wb").write(note); saved += 1
         time.sleep(0.15)
-ts = [threading.Thread(target=writer, args=(w,)) for w in range(8)] + [threading.Thread(target=poller)]
+if mode == "single":
+    ts = [threading.Thread(target=single, args=(w,)) for w in range(48)]
+else:
+    ts = [threading.Thread(target=writer, args=(w,)) for w in range(8)]
+ts.append(threading.Thread(target=poller))
 for t in ts: t.start()
 for t in ts: t.join()
 PY
@@ -139,7 +169,7 @@ for r in $(seq 1 "$2"); do
 done
 n=$(wc -l <"$tmp/acks")
 [ "$n" -gt 1000 ] || fail "only $n entries acknowledged in $2 rounds: not a heavy load"
-echo "log_crash ${store%%:*}: $2 kill -9 rounds, $n acknowledged entries, $(ls "$tmp/cps" | wc -l) checkpoints: all durable and consistent"
+echo "log_crash ${store%%:*} ($mode): $2 kill -9 rounds, $n acknowledged entries, $(ls "$tmp/cps" | wc -l) checkpoints: all durable and consistent"
 }
 
 crash_rounds "sqlite:$tmp/log.db" "$rounds"

@@ -1,8 +1,9 @@
 /* The log service over a real store: appends from many threads, signed
  * checkpoints, inclusion and consistency proofs against them, tiles and
  * entry bundles, the lookup index, refusals that store nothing, and a
- * reopen. The same suite runs on SQLite and, through PX_TEST_PG_DSN, on
- * PostgreSQL (which then must be reachable: the test fails otherwise). */
+ * reopen; group commit of many concurrent single appends. The same suite
+ * runs on SQLite and, through PX_TEST_PG_DSN, on PostgreSQL (which then
+ * must be reachable: the test fails otherwise). */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -287,6 +288,88 @@ static void run_suite(suite *s) {
     px_checkpoint_free(&last);
 }
 
+/* ---- group commit -------------------------------------------------------- */
+
+#define GC_THREADS 32
+#define GC_PER_THREAD 15
+
+typedef struct gc_worker {
+    px_log *log;
+    suite *s;
+    int id;
+    uint64_t idx[GC_PER_THREAD], size[GC_PER_THREAD]; /* index, size of the checkpoint that acknowledged it */
+    uint8_t root[GC_PER_THREAD][32];                  /* and its root */
+} gc_worker;
+
+static void *gc_appender(void *arg) {
+    gc_worker *w = arg;
+    for (int i = 0; i < GC_PER_THREAD; i++) {
+        char e[64];
+        snprintf(e, sizeof e, "group commit %d/%d", w->id, i);
+        const uint8_t *p = (const uint8_t *)e;
+        size_t len = strlen(e);
+        px_buf cp = PX_BUF_INIT;
+        px_checkpoint c;
+        px_err err = {0};
+        if (px_log_append(w->log, &p, &len, 1, &w->idx[i], &cp, &err) ||
+            px_checkpoint_open(&c, (const char *)cp.data, cp.len, &w->s->vkey, w->s->key.name, &err))
+            return (void *)1;
+        w->size[i] = c.size;
+        memcpy(w->root[i], c.root, 32);
+        px_checkpoint_free(&c);
+        px_buf_free(&cp);
+    }
+    return NULL;
+}
+
+/* Many single-entry appenders at once: each is acknowledged with a signed
+ * checkpoint that covers its entry and proves it, and appenders share
+ * commits (fewer checkpoints than entries), which is the point of group
+ * commit. */
+static void group_commit(suite *s) {
+    px_log *log = open_log(s);
+    px_checkpoint start;
+    checkpoint_of(log, s, &start);
+    static gc_worker w[GC_THREADS];
+    pthread_t th[GC_THREADS];
+    for (int t = 0; t < GC_THREADS; t++) {
+        w[t] = (gc_worker){.log = log, .s = s, .id = t};
+        assert_int_equal(pthread_create(&th[t], NULL, gc_appender, &w[t]), 0);
+    }
+    for (int t = 0; t < GC_THREADS; t++) {
+        void *rc;
+        pthread_join(th[t], &rc);
+        assert_null(rc);
+    }
+    const uint64_t total = GC_THREADS * GC_PER_THREAD;
+    px_checkpoint end;
+    checkpoint_of(log, s, &end);
+    assert_int_equal(end.size, start.size + total);
+    static char batch_end[GC_THREADS * GC_PER_THREAD + 1];
+    memset(batch_end, 0, sizeof batch_end);
+    uint64_t batches = 0;
+    for (int t = 0; t < GC_THREADS; t++)
+        for (int i = 0; i < GC_PER_THREAD; i++) {
+            uint64_t idx = w[t].idx[i], size = w[t].size[i];
+            assert_true(idx >= start.size && idx < size && size <= end.size);
+            batches += !batch_end[size - start.size]++;
+            px_buf proof = PX_BUF_INIT;
+            px_err err = {0};
+            char e[64];
+            snprintf(e, sizeof e, "group commit %d/%d", t, i);
+            uint8_t leaf[32];
+            px_log_leaf_hash(leaf, e, strlen(e));
+            if (px_log_inclusion(log, idx, size, &proof, &err) ||
+                px_log_verify_inclusion(idx, size, leaf, proof.data, proof.len / 32, w[t].root[i], &err))
+                fail_msg("entry %llu in its acknowledging checkpoint: %s", (unsigned long long)idx, err.msg);
+            px_buf_free(&proof);
+        }
+    print_message("group commit: %llu single appends from %d threads in %llu commits\n",
+                  (unsigned long long)total, GC_THREADS, (unsigned long long)batches);
+    assert_true(batches < total);
+    px_log_close(log);
+}
+
 static void new_key(suite *s) {
     px_err err = {0};
     assert_int_equal(px_signer_generate(&s->key, "log.test.pixiu", &err), 0);
@@ -300,6 +383,7 @@ static void test_sqlite(void **state) {
     assert_non_null(mkdtemp(s.dir));
     snprintf(s.store, sizeof s.store, "sqlite:%s/log.db", s.dir);
     run_suite(&s);
+    group_commit(&s);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", s.dir);
     assert_int_equal(system(cmd), 0);
@@ -344,6 +428,7 @@ static void test_postgres(void **state) {
     new_key(&s);
     snprintf(s.store, sizeof s.store, "postgres:%s options='-csearch_path=%s'", dsn, schema);
     run_suite(&s);
+    group_commit(&s);
     snprintf(sql, sizeof sql, "DROP SCHEMA %s CASCADE", schema);
     r = PQexec(c, sql);
     PQclear(r);

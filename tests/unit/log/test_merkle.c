@@ -105,6 +105,15 @@ static void test_generated_proofs(void **state) {
             if (size > 1)
                 assert_int_equal(px_log_verify_inclusion((i + 1) % size, size, leaves[i], p.data, np, root, &err), -1);
             assert_int_equal(px_log_verify_inclusion(i, size, leaves[(i + 1) % MAXN], p.data, np, root, &err), -1);
+            /* a hash missing or one too many: refused by length, before any hashing */
+            if (np) {
+                assert_int_equal(px_log_verify_inclusion(i, size, leaves[i], p.data, np - 1, root, &err), -1);
+                assert_non_null(strstr(err.msg, "fewer than the tree needs"));
+            }
+            assert_int_equal(px_buf_append(&p, leaves[i], PX_LOG_HASH_BYTES, &err), 0);
+            assert_int_equal(px_log_verify_inclusion(i, size, leaves[i], p.data, np + 1, root, &err), -1);
+            assert_non_null(strstr(err.msg, "more than the tree needs"));
+            p.len -= PX_LOG_HASH_BYTES;
             if (np) {
                 p.data[p.len - 1] ^= 1;
                 assert_int_equal(px_log_verify_inclusion(i, size, leaves[i], p.data, np, root, &err), -1);

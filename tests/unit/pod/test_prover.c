@@ -1,6 +1,9 @@
 /* The data-prover stage: a stream mixing valid, invalid and missing
- * signatures and unknown sources, with exact counts in both modes. */
+ * signatures and unknown sources, with exact counts in both modes, and the
+ * same output and counts whatever the number of threads. */
 #include "pod_test.h"
+
+#include "pod/prover_int.h"
 
 enum { N_VALID_ED = 7, N_VALID_P256 = 5, N_BAD_SIG = 4, N_UNSIGNED = 6, N_UNKNOWN = 3, N_WRONG_KEY = 2 };
 
@@ -9,9 +12,14 @@ typedef struct stream_fixture {
     px_pod_schema sch;
     px_schema in_schema;
     px_buf stream;
-    char expect_auth[64]; /* per record: 1 if it must come out authenticated */
+    char expect_auth[2048]; /* per record: 1 if it must come out authenticated */
     size_t n;
 } stream_fixture;
+
+/* corrupt: 0 keeps the signature, > 0 flips a bit of byte corrupt % 64,
+ * CORRUPT_ZERO_S and CORRUPT_HIGH make s zero or every byte 0xff (out of
+ * the P-256 range), CORRUPT_SHORT drops its last byte. */
+enum { CORRUPT_ZERO_S = -1, CORRUPT_HIGH = -2, CORRUPT_SHORT = -3 };
 
 static void add_record(stream_fixture *x, const px_source_signer *signer, const char *ref_override, int corrupt,
                        int authentic) {
@@ -27,13 +35,17 @@ static void add_record(stream_fixture *x, const px_source_signer *signer, const 
         px_assert_ok(px_source_record_digest(d, &x->sch.rec, v, &err), &err);
         px_assert_ok(px_source_sign(signer, d, sig, &err), &err);
         px_source_key_ref(&signer->pub, ref);
-        if (corrupt)
+        if (corrupt > 0)
             sig[corrupt % 64] ^= 0x40;
+        if (corrupt == CORRUPT_ZERO_S)
+            memset(sig + 32, 0, 32);
+        if (corrupt == CORRUPT_HIGH)
+            memset(sig, 0xff, 64);
     }
     if (ref_override)
         snprintf(ref, sizeof ref, "%s", ref_override);
     v[5].type = PX_FIELD_TEXT, v[5].p = (const uint8_t *)ref, v[5].len = (uint32_t)strlen(ref);
-    v[6].type = PX_FIELD_BLOB, v[6].p = sig, v[6].len = signer ? 64 : 0;
+    v[6].type = PX_FIELD_BLOB, v[6].p = sig, v[6].len = signer ? corrupt == CORRUPT_SHORT ? 63 : 64 : 0;
     px_assert_ok(px_records_append(&x->stream, &x->in_schema, v, 0, &err), &err);
     x->expect_auth[x->n++] = (char)authentic;
 }
@@ -165,6 +177,157 @@ static void test_counts_require_authenticated(void **state) {
     assert_int_equal(n.records, n.authenticated + n.dropped);
     check_output(&out, &x, 1);
     px_buf_free(&out);
+    px_prover_config_free(&c);
+    free_stream(&x);
+}
+
+/* A larger stream of every kind in a scrambled order: valid, corrupted and
+ * out-of-range signatures of both schemes, signatures of the wrong length,
+ * unsigned records, untrusted sources and a source's name on another key's
+ * signature. Returns the number of records of each kind. */
+enum { K_ED, K_P256, K_BAD_ED, K_BAD_P256, K_ZERO_S, K_HIGH, K_SHORT, K_UNSIGNED, K_UNKNOWN, K_WRONG_KEY, K_KINDS };
+
+static void build_mixed(stream_fixture *x, size_t n, uint64_t kinds[K_KINDS]) {
+    build_stream(x);
+    px_err err = {0};
+    x->stream.len = 0;
+    x->n = 0;
+    memset(kinds, 0, K_KINDS * sizeof *kinds);
+    px_assert_ok(px_records_begin(&x->stream, &x->in_schema, n, &err), &err);
+    char ref[PX_SRC_REF_MAX + 1];
+    px_source_key_ref(&x->p256.pub, ref);
+    uint32_t lcg = 12345;
+    for (size_t i = 0; i < n; i++) {
+        lcg = lcg * 1103515245u + 12345u;
+        int k = (int)((lcg >> 16) % K_KINDS);
+        /* long runs of one kind too, so that some chunks are all unsigned */
+        if (i >= n / 2 && i < n / 2 + 150)
+            k = K_UNSIGNED;
+        kinds[k]++;
+        switch (k) {
+        case K_ED: add_record(x, &x->ed, NULL, 0, 1); break;
+        case K_P256: add_record(x, &x->p256, NULL, 0, 1); break;
+        case K_BAD_ED: add_record(x, &x->ed, NULL, 1 + (int)(i % 63), 0); break;
+        case K_BAD_P256: add_record(x, &x->p256, NULL, 1 + (int)(i % 63), 0); break;
+        case K_ZERO_S: add_record(x, &x->p256, NULL, CORRUPT_ZERO_S, 0); break;
+        case K_HIGH: add_record(x, i % 2 ? &x->p256 : &x->ed, NULL, CORRUPT_HIGH, 0); break;
+        case K_SHORT: add_record(x, i % 2 ? &x->p256 : &x->ed, NULL, CORRUPT_SHORT, 0); break;
+        case K_UNSIGNED: add_record(x, NULL, NULL, 0, 0); break;
+        case K_UNKNOWN: add_record(x, &x->stranger, NULL, 0, 0); break;
+        default: add_record(x, &x->ed, ref, 0, 0); break;
+        }
+    }
+}
+
+static void assert_counts_equal(const px_prover_counts *a, const px_prover_counts *b) {
+    assert_int_equal(a->records, b->records);
+    assert_int_equal(a->authenticated, b->authenticated);
+    assert_int_equal(a->alleged, b->alleged);
+    assert_int_equal(a->dropped, b->dropped);
+    assert_int_equal(a->unsigned_records, b->unsigned_records);
+    assert_int_equal(a->unknown_source, b->unknown_source);
+    assert_int_equal(a->bad_signature, b->bad_signature);
+    assert_int_equal(a->has_users, b->has_users);
+    assert_int_equal(a->users, b->users);
+}
+
+/* Threads change nothing: for every thread count the output bytes and
+ * every count equal the single-threaded run's, and each record's flag is
+ * the one its kind calls for (the verdicts px_source_verify gives). */
+static void test_threads_same_verdicts(void **state) {
+    (void)state;
+    stream_fixture x;
+    uint64_t kinds[K_KINDS];
+    build_mixed(&x, 1500, kinds);
+    for (int k = 0; k < K_KINDS; k++)
+        assert_true(kinds[k] > 0);
+    px_err err = {0};
+    /* a second POD's stream, and a third with no records */
+    px_buf empty = PX_BUF_INIT;
+    px_assert_ok(px_records_begin(&empty, &x.in_schema, 0, &err), &err);
+    const uint8_t *in[3] = {x.stream.data, empty.data, x.stream.data};
+    size_t lens[3] = {x.stream.len, empty.len, x.stream.len};
+    for (int require = 0; require <= 1; require++) {
+        px_prover_config c;
+        config_for(&c, &x, require);
+        for (size_t ninputs = 1; ninputs <= 3; ninputs += 2) {
+            px_buf ref = PX_BUF_INIT;
+            px_prover_counts n1;
+            px_assert_ok(px_prover_run_many_threads(&c, in, lens, ninputs, 1, &ref, &n1, &err), &err);
+            uint64_t good = kinds[K_ED] + kinds[K_P256];
+            assert_int_equal(n1.records, ninputs == 1 ? x.n : 2 * x.n);
+            assert_int_equal(n1.authenticated, (ninputs == 1 ? 1 : 2) * good);
+            assert_int_equal(n1.unsigned_records, (ninputs == 1 ? 1 : 2) * kinds[K_UNSIGNED]);
+            assert_int_equal(n1.unknown_source, (ninputs == 1 ? 1 : 2) * kinds[K_UNKNOWN]);
+            assert_int_equal(n1.bad_signature, (ninputs == 1 ? 1 : 2) * (kinds[K_BAD_ED] + kinds[K_BAD_P256] +
+                                                                           kinds[K_ZERO_S] + kinds[K_HIGH] +
+                                                                           kinds[K_SHORT] + kinds[K_WRONG_KEY]));
+            if (ninputs == 1)
+                check_output(&ref, &x, require);
+            const unsigned counts[] = {0, 2, 3, 5, PX_PROVER_MAX_THREADS};
+            for (size_t t = 0; t < sizeof counts / sizeof counts[0]; t++) {
+                px_buf out = PX_BUF_INIT;
+                px_prover_counts nt;
+                px_assert_ok(px_prover_run_many_threads(&c, in, lens, ninputs, counts[t], &out, &nt, &err), &err);
+                assert_counts_equal(&nt, &n1);
+                assert_int_equal(out.len, ref.len);
+                if (memcmp(out.data, ref.data, ref.len))
+                    fail_msg("%u threads, %zu inputs, require %d: output differs", counts[t], ninputs, require);
+                px_buf_free(&out);
+            }
+            px_buf_free(&ref);
+        }
+        px_prover_config_free(&c);
+    }
+    px_buf out = PX_BUF_INIT;
+    px_prover_config c;
+    config_for(&c, &x, 0);
+    px_assert_fails(px_prover_run_many_threads(&c, in, lens, 1, PX_PROVER_MAX_THREADS + 1, &out, NULL, &err), &err,
+                    PX_E_INVALID);
+    assert_int_equal(out.len, 0);
+    unsigned d = px_prover_threads();
+    assert_true(d >= 1 && d <= PX_PROVER_DEFAULT_THREADS);
+    px_prover_config_free(&c);
+    px_buf_free(&empty);
+    free_stream(&x);
+}
+
+/* Many small PODs feeding one prover (chunks then span many inputs, some
+ * of them empty): the same output and counts on any number of threads. */
+static void test_threads_many_small_inputs(void **state) {
+    (void)state;
+    stream_fixture x;
+    build_stream(&x);
+    px_prover_config c;
+    config_for(&c, &x, 0);
+    px_err err = {0};
+    px_buf empty = PX_BUF_INIT;
+    px_assert_ok(px_records_begin(&empty, &x.in_schema, 0, &err), &err);
+    enum { N_INPUTS = 60 };
+    const uint8_t *in[N_INPUTS];
+    size_t lens[N_INPUTS];
+    for (size_t i = 0; i < N_INPUTS; i++) {
+        int none = i % 7 == 3;
+        in[i] = none ? empty.data : x.stream.data;
+        lens[i] = none ? empty.len : x.stream.len;
+    }
+    px_buf ref = PX_BUF_INIT;
+    px_prover_counts n1;
+    px_assert_ok(px_prover_run_many_threads(&c, in, lens, N_INPUTS, 1, &ref, &n1, &err), &err);
+    assert_int_equal(n1.records, (N_INPUTS - 9) * x.n);
+    assert_int_equal(n1.authenticated, (N_INPUTS - 9) * (N_VALID_ED + N_VALID_P256));
+    const unsigned counts[] = {2, 5};
+    for (size_t t = 0; t < 2; t++) {
+        px_buf out = PX_BUF_INIT;
+        px_prover_counts nt;
+        px_assert_ok(px_prover_run_many_threads(&c, in, lens, N_INPUTS, counts[t], &out, &nt, &err), &err);
+        assert_counts_equal(&nt, &n1);
+        assert_int_equal(out.len, ref.len);
+        assert_memory_equal(out.data, ref.data, ref.len);
+        px_buf_free(&out);
+    }
+    px_buf_free(&ref);
+    px_buf_free(&empty);
     px_prover_config_free(&c);
     free_stream(&x);
 }
@@ -387,6 +550,8 @@ int main(void) {
         cmocka_unit_test(test_empty_trust_and_forged_flags),
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_many_inputs),
+        cmocka_unit_test(test_threads_same_verdicts),
+        cmocka_unit_test(test_threads_many_small_inputs),
         cmocka_unit_test(test_long_source_names),
         cmocka_unit_test(test_pod_export_proves),
     };
