@@ -776,6 +776,20 @@ typedef struct px_receipt_root {
 int px_receipt_verify(const void *json, size_t len, const px_receipt_root *root,
                       px_receipt_summary *out, px_err *err);
 
+/* A training receipt (docs/fl.md): each round's receipt verified with
+ * px_receipt_verify under root, rounds numbered from 1 with nothing after
+ * a failed one, round 1's manifest named as the training's, each round
+ * starting from the model the one before produced (by digest). */
+#define PX_TRAINING_RECEIPT_SCHEMA "urn:pixiu:training-receipt:v1"
+typedef struct px_training_summary {
+    uint32_t rounds;                /* rounds in the receipt */
+    int failed;                     /* the last one failed (a verified failure receipt) */
+    uint8_t first[PX_SHA256_BYTES]; /* round 1's manifest */
+    uint8_t model[PX_SHA256_BYTES]; /* the last ok round's model (SHA-256 of its PXFM) */
+} px_training_summary;
+int px_training_receipt_verify(const void *json, size_t len, const px_receipt_root *root, px_training_summary *out,
+                               px_err *err);
+
 #pragma GCC visibility pop
 #ifdef __cplusplus
 }

@@ -93,8 +93,6 @@ void px_submit_result_free(px_submit_result *r);
 
 /* ---- a training (docs/fl.md) ----------------------------------------------- */
 
-#define PX_TRAINING_RECEIPT_SCHEMA "urn:pixiu:training-receipt:v1"
-
 /* One finished round, for progress: its submission's result and the model
  * it produced (a PXFM block, when r->ok) and how far the model moved. */
 typedef struct px_train_round {
