@@ -173,7 +173,7 @@ template unclipped 1 4
 mkdir -p "$tmp/unclipped-models"
 train unclipped unclipped.wasm
 [ "$(cat "$tmp/unclipped.rc")" = 1 ] || fail "unclipped updates: train exited $(cat "$tmp/unclipped.rc"), not 1"
-has "$tmp/unclipped.out" "^round 1/1: failed: "
+has "$tmp/unclipped.out" "^round 1/1: failed: no POD ran the stages at the POD: pod-1: .*ended clamped (10 of 10 PODs alike)"
 m=$(manifest unclipped 1)
 rc=0
 "$pixiu" audit "$m" --membership "$n/membership.json" >"$tmp/audit-c" 2>&1 || rc=$?
