@@ -166,6 +166,18 @@ rc=0
 [ "$rc" = 1 ] || fail "the audit of the failed round exited $rc: $(cat "$tmp/audit-b")"
 has "$tmp/audit-b" "too few survivors: 8 of 10, need 9"
 restart pod-2 pod-7
+# Most PODs down (5 of 10, the default min_survivors 6): whatever stops the
+# round, the line the user sees names too few survivors.
+template most 1 4
+mkdir -p "$tmp/most-models"
+kill_after most 1 pod-1 pod-3 pod-5 pod-7 pod-9
+train most train.wasm
+wait "$killer" || true
+killer=
+[ "$(cat "$tmp/most.rc")" = 1 ] || fail "a round with 5 of 10 PODs down: train exited $(cat "$tmp/most.rc"), not 1"
+has "$tmp/most.progress" "round 1: 0 of 10 users survived to unmasking"
+has "$tmp/most.out" "^round 1/1: failed: too few survivors: 0 of 10 users are left to unmask, need 6$"
+restart pod-1 pod-3 pod-5 pod-7 pod-9
 echo "(b) too few survivors: ok"
 
 # --- (c) unclipped updates: every POD's fl-user refuses to send ---
