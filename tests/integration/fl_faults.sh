@@ -23,7 +23,7 @@ tmp=$(mktemp -d)
 export PIXIU_CACHE_DIR="$tmp/wasm-cache"
 killer=
 cleanup() {
-  [ -n "$killer" ] && kill "$killer" 2>/dev/null || true
+  if [ -n "$killer" ]; then kill "$killer" 2>/dev/null || true; fi
   "$net" stop "$tmp/net" >/dev/null 2>&1 || true
   if [ -n "${PX_KEEP:-}" ]; then echo "kept $tmp" >&2; else rm -rf "$tmp"; fi
 }
