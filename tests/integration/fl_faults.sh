@@ -7,8 +7,10 @@
 #                  training completes, round 2 says 7 of 10 survived, the
 #                  audit of round 2 names the three
 #   (b) too few    min_survivors 9, 2 of 10 PODs killed in the round: the
-#                  round fails, train exits 1, the verdict names "too few
-#                  survivors"
+#                  aggregator refuses, train exits 1, the round's line and
+#                  the audit's verdict name "too few survivors"; 5 of 10
+#                  killed (the rest pruned, min_survivors 6): the round
+#                  fails naming too few survivors before any reveal
 #   (c) unclipped  training code built without clipping, params.clip 4:
 #                  no POD sends its update (status clamped), the round
 #                  fails, the audit names "clamped" at the PODs
