@@ -210,6 +210,14 @@ int px_dispatch_fl_unmask(px_job *j, px_err *err) {
         }
     }
     px_dispatch_progress(j, "  round %u: %zu of %u users survived to unmasking", ap.round, j->r->fl_survivors, j->fl_n);
+    /* Nobody left: the aggregator would get no input at all, and the
+     * failure would say only that. Fewer than needed but some: the
+     * aggregator is asked all the same and refuses in the log. */
+    if (j->r->fl_survivors == 0) {
+        free(bitmap);
+        return px_fail(err, PX_E_DENIED, "too few survivors: 0 of %u users are left to unmask, need %u", j->fl_n,
+                       ap.min_survivors > ap.t ? ap.min_survivors : ap.t);
+    }
     px_buf_reset(&j->fl_reveals);
     int rc = px_fl_reveals_begin(&j->fl_reveals, j->fl_roster.data, j->fl_n, 0, err);
     uint32_t count = 0;

@@ -220,8 +220,18 @@ int px_dispatch_pods(px_job *j, px_err *err) {
         px_dispatch_progress(j, "  %s: %s", ps->node->id, ps->failure);
     }
     px_dispatch_progress(j, "  %zu PODs ran the stages at the POD, %zu did not", j->r->pods_ran, j->r->pods_missing);
-    if (j->r->pods_ran == 0)
-        return px_fail(err, PX_E_DENIED, "no POD ran the stages at the POD");
+    if (j->r->pods_ran == 0) {
+        /* Name why (the first POD's failure and how many share it), so the
+         * task's one-line failure says more than that nothing ran. */
+        if (j->npods == 0)
+            return px_fail(err, PX_E_DENIED, "no POD ran the stages at the POD");
+        const px_podside *first = &j->pods[0];
+        size_t same = 0;
+        for (size_t i = 0; i < j->npods; i++)
+            same += !strcmp(j->pods[i].failure, first->failure);
+        return px_fail(err, PX_E_DENIED, "no POD ran the stages at the POD: %s: %.200s (%zu of %zu PODs alike)",
+                       first->node->id, first->failure, same, j->npods);
+    }
     return 0;
 }
 
