@@ -32,7 +32,10 @@ typedef struct px_sim_opts {
     FILE *progress;             /* a line per task, or NULL */
 } px_sim_opts;
 
-#define PX_SIM_PER_TASK 1000u
+/* The largest task whose first stage is one step (PX_LAMBDA_MAX_INPUTS):
+ * its plan, which every POD parses and checks, is the smallest a POD can
+ * be asked to admit at this scale. */
+#define PX_SIM_PER_TASK 256u
 
 /* What each phase costs, summed over tasks. */
 typedef enum px_sim_phase {
