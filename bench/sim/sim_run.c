@@ -82,6 +82,13 @@ static int one_step(sim_steps *s, uint32_t q, px_err *err) {
         rc = px_fail(err, PX_E_VERIFY, "prover partition %u: %s", q, res.status);
     if (rc == 0 && res.noutputs != 1)
         rc = px_fail(err, PX_E_VERIFY, "prover partition %u sealed %zu outputs", q, res.noutputs);
+    /* The counts are read from the proof only once it verifies under the
+     * instance's attested key, as its successor would read them. */
+    uint8_t sign_pk[PX_SIGN_PUBLICKEYBYTES], box_pk[PX_BOX_PUBLICKEYBYTES], meas[PX_TEE_MEASUREMENT_BYTES];
+    px_exec_proof proof;
+    px_lambda_public(t->prover[q], sign_pk, box_pk, meas);
+    if (rc == 0 && px_lambda_proof_verify(&proof, res.proof.data, res.proof.len, sign_pk, err))
+        rc = px_err_prefix(err, "prover partition %u: ", q);
     if (rc == 0 && (rc = px_entry_parse(&e, res.proof_index, res.proof.data, res.proof.len, err)) == 0) {
         if (e.kind != PX_ENTRY_EXEC || e.ninputs != n)
             rc = px_fail(err, PX_E_VERIFY, "prover partition %u: its proof names %zu inputs of %zu", q, e.ninputs, n);
