@@ -15,6 +15,11 @@
  * with gcc for testing). Every function checks its input as strictly as
  * PIXIU's own reader: a malformed stream is an error, never a guess.
  *
+ * Training code for federated learning reads a model block (PXFM) before
+ * the records and writes an update (PXFU) instead of a vector; it also
+ * gets a seeded PRG and word hashing (docs/sdk.md, "Training code
+ * (federated learning)").
+ *
  *   size_t n; uint8_t *in = px_task_read_input(&n);
  *   px_task_records r;
  *   if (!in) px_task_fail("reading the input failed");
@@ -285,6 +290,327 @@ static inline int px_task_records_next(px_task_records *r, px_task_value *v,
     }
     r->index++;
     return 1;
+}
+
+/* ---- federated learning: model blocks, updates ------------------------- */
+
+/* A training stage's input is a model block (PXFM) followed by the POD's
+ * PXR1 record stream; its output is one update (PXFU): the new weights
+ * minus the ones it was given. Both are specified in docs/formats.md.
+ * Weights are little-endian IEEE-754 binary32, all finite: a NaN or an
+ * infinity in a model or an update is refused rather than propagated. */
+#define PX_TASK_MODEL_VERSION 1
+#define PX_TASK_MODEL_HEAD 24  /* "PXFM", version, dim, round, seed */
+#define PX_TASK_UPDATE_HEAD 12 /* "PXFU", version, dim */
+#define PX_TASK_MODEL_DIM_MAX (1u << 24)
+
+typedef struct px_task_model {
+    uint32_t dim, round;
+    uint64_t seed;           /* for the round's PRG (px_task_prg_seed) */
+    const uint8_t *weights;  /* dim float32 LE, borrowed from the input */
+    const uint8_t *rest;     /* what follows the block: the PXR1 stream */
+    size_t rest_len;
+    const char *error;       /* why the last call failed */
+} px_task_model;
+
+typedef struct px_task_update {
+    uint32_t dim;
+    const uint8_t *values;   /* dim float32 LE, borrowed */
+    const char *error;
+} px_task_update;
+
+static inline float px_task__f32(const uint8_t *p) {
+    uint32_t bits = px_task__u32(p);
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+/* Exponent all ones: an infinity or a NaN. */
+static inline int px_task__f32_finite(const uint8_t *p) {
+    return (px_task__u32(p) & 0x7f800000u) != 0x7f800000u;
+}
+
+static inline int px_task__floats_ok(const uint8_t *p, uint32_t n) {
+    for (uint32_t i = 0; i < n; i++)
+        if (!px_task__f32_finite(p + 4 * (size_t)i))
+            return 0;
+    return 1;
+}
+
+/* Split the input into the model block and what follows it (m->rest).
+ * 0, or -1 with m->error set. */
+static inline int px_task_model_open(px_task_model *m, const uint8_t *data,
+                                     size_t len) {
+    memset(m, 0, sizeof *m);
+    if (!data || len < PX_TASK_MODEL_HEAD || memcmp(data, "PXFM", 4)) {
+        m->error = data && len >= 4 && !memcmp(data, "PXFM", 4)
+                       ? "PXFM: truncated header" : "PXFM: bad magic";
+        return -1;
+    }
+    if (px_task__u32(data + 4) != PX_TASK_MODEL_VERSION)
+        return m->error = "PXFM: unsupported version", -1;
+    m->dim = px_task__u32(data + 8);
+    m->round = px_task__u32(data + 12);
+    m->seed = px_task__u64(data + 16);
+    if (m->dim < 1 || m->dim > PX_TASK_MODEL_DIM_MAX)
+        return m->error = "PXFM: dim out of range", -1;
+    if ((size_t)m->dim * 4 > len - PX_TASK_MODEL_HEAD)
+        return m->error = "PXFM: truncated weights", -1;
+    m->weights = data + PX_TASK_MODEL_HEAD;
+    if (!px_task__floats_ok(m->weights, m->dim))
+        return m->error = "PXFM: a weight is not finite", -1;
+    m->rest = m->weights + (size_t)m->dim * 4;
+    m->rest_len = len - PX_TASK_MODEL_HEAD - (size_t)m->dim * 4;
+    return 0;
+}
+
+/* A training stage's whole input: the model block, then the records, which
+ * px_task_records_open checks as usual. 0, or -1 with m->error set. */
+static inline int px_task_model_input(px_task_model *m, px_task_records *r,
+                                      const uint8_t *data, size_t len) {
+    if (px_task_model_open(m, data, len))
+        return -1;
+    if (px_task_records_open(r, m->rest, m->rest_len))
+        return m->error = r->error, -1;
+    return 0;
+}
+
+/* The weights as floats, into w[0..dim-1]. */
+static inline void px_task_model_weights(const px_task_model *m, float *w) {
+    for (uint32_t i = 0; i < m->dim; i++)
+        w[i] = px_task__f32(m->weights + 4 * (size_t)i);
+}
+
+static inline void px_task__put_f32s(uint8_t *p, const float *v, uint32_t n) {
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t bits;
+        memcpy(&bits, &v[i], 4);
+        px_task__put_u32(p + 4 * (size_t)i, bits);
+    }
+}
+
+static inline size_t px_task_model_size(uint32_t dim) {
+    return PX_TASK_MODEL_HEAD + (size_t)dim * 4;
+}
+
+/* A model block of px_task_model_size(dim) bytes into out (for tools that
+ * make models; a stage only reads them). 0, or -1 when dim is out of
+ * range or a weight is not finite. */
+static inline int px_task_model_encode(uint8_t *out, uint32_t dim,
+                                       uint32_t round, uint64_t seed,
+                                       const float *w) {
+    if (dim < 1 || dim > PX_TASK_MODEL_DIM_MAX)
+        return -1;
+    memcpy(out, "PXFM", 4);
+    px_task__put_u32(out + 4, PX_TASK_MODEL_VERSION);
+    px_task__put_u32(out + 8, dim);
+    px_task__put_u32(out + 12, round);
+    px_task__put_u32(out + 16, (uint32_t)seed);
+    px_task__put_u32(out + 20, (uint32_t)(seed >> 32));
+    px_task__put_f32s(out + PX_TASK_MODEL_HEAD, w, dim);
+    return px_task__floats_ok(out + PX_TASK_MODEL_HEAD, dim) ? 0 : -1;
+}
+
+/* Exactly one update, nothing after it. 0, or -1 with u->error set. */
+static inline int px_task_update_open(px_task_update *u, const uint8_t *data,
+                                      size_t len) {
+    memset(u, 0, sizeof *u);
+    if (!data || len < PX_TASK_UPDATE_HEAD || memcmp(data, "PXFU", 4)) {
+        u->error = data && len >= 4 && !memcmp(data, "PXFU", 4)
+                       ? "PXFU: truncated header" : "PXFU: bad magic";
+        return -1;
+    }
+    if (px_task__u32(data + 4) != PX_TASK_MODEL_VERSION)
+        return u->error = "PXFU: unsupported version", -1;
+    u->dim = px_task__u32(data + 8);
+    if (u->dim < 1 || u->dim > PX_TASK_MODEL_DIM_MAX)
+        return u->error = "PXFU: dim out of range", -1;
+    if ((size_t)u->dim * 4 > len - PX_TASK_UPDATE_HEAD)
+        return u->error = "PXFU: truncated values", -1;
+    if ((size_t)u->dim * 4 < len - PX_TASK_UPDATE_HEAD)
+        return u->error = "PXFU: bytes after the values", -1;
+    u->values = data + PX_TASK_UPDATE_HEAD;
+    if (!px_task__floats_ok(u->values, u->dim))
+        return u->error = "PXFU: a value is not finite", -1;
+    return 0;
+}
+
+static inline void px_task_update_values(const px_task_update *u, float *d) {
+    for (uint32_t i = 0; i < u->dim; i++)
+        d[i] = px_task__f32(u->values + 4 * (size_t)i);
+}
+
+static inline size_t px_task_update_size(uint32_t dim) {
+    return PX_TASK_UPDATE_HEAD + (size_t)dim * 4;
+}
+
+/* An update of px_task_update_size(dim) bytes into out. 0, or -1 when dim
+ * is out of range or a value is not finite. */
+static inline int px_task_update_encode(uint8_t *out, const float *d,
+                                        uint32_t dim) {
+    if (dim < 1 || dim > PX_TASK_MODEL_DIM_MAX)
+        return -1;
+    memcpy(out, "PXFU", 4);
+    px_task__put_u32(out + 4, PX_TASK_MODEL_VERSION);
+    px_task__put_u32(out + 8, dim);
+    px_task__put_f32s(out + PX_TASK_UPDATE_HEAD, d, dim);
+    return px_task__floats_ok(out + PX_TASK_UPDATE_HEAD, dim) ? 0 : -1;
+}
+
+/* Scale d[0..dim-1] down so that its L2 norm is at most bound (DP-FedAvg's
+ * clipping). The fl-user stage refuses to send an update over the clip
+ * bound its manifest states, so training code clips to it (a little under
+ * it: the stage checks the update after rounding it to fixed point).
+ * Returns the factor applied (1 when the update was within the bound). */
+static inline double px_task_clip_l2(float *d, uint32_t dim, double bound) {
+    double sq = 0;
+    for (uint32_t i = 0; i < dim; i++)
+        sq += (double)d[i] * d[i];
+    if (sq <= bound * bound || sq == 0)
+        return 1;
+    /* sqrt without libm, so a task needs no -lm: Newton from above. */
+    double r = sq > 1 ? sq : 1;
+    for (int k = 0; k < 200; k++) {
+        double next = 0.5 * (r + sq / r);
+        if (next >= r)
+            break;
+        r = next;
+    }
+    double f = bound / r;
+    for (uint32_t i = 0; i < dim; i++)
+        d[i] = (float)(d[i] * f);
+    return f;
+}
+
+/* Write the update d[0..dim-1] as the output. 0, or -1 (nothing written)
+ * when dim is out of range or a value is not finite: a diverged training
+ * run fails instead of sending NaNs to be summed with everyone's. */
+static inline int px_task_write_update(const float *d, uint32_t dim) {
+    uint8_t *out = dim >= 1 && dim <= PX_TASK_MODEL_DIM_MAX
+                       ? (uint8_t *)malloc(px_task_update_size(dim)) : NULL;
+    int rc = !out || px_task_update_encode(out, d, dim) ||
+             px_task_write(out, px_task_update_size(dim)) ? -1 : 0;
+    free(out);
+    return rc;
+}
+
+/* ---- federated learning: a seeded PRG ----------------------------------- */
+
+/* xoshiro256** (Blackman and Vigna) seeded by splitmix64 from one 64-bit
+ * seed, e.g. the model block's: the same seed gives the same minibatch
+ * order on every machine, so a run can be replayed and checked. Not for
+ * secrets. */
+typedef struct px_task_prg {
+    uint64_t s[4];
+} px_task_prg;
+
+static inline uint64_t px_task_splitmix64(uint64_t *x) {
+    uint64_t z = (*x += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+static inline void px_task_prg_seed(px_task_prg *g, uint64_t seed) {
+    for (int i = 0; i < 4; i++)
+        g->s[i] = px_task_splitmix64(&seed);
+}
+
+static inline uint64_t px_task__rotl(uint64_t x, int k) {
+    return (x << k) | (x >> (64 - k));
+}
+
+static inline uint64_t px_task_prg_next(px_task_prg *g) {
+    uint64_t *s = g->s, out = px_task__rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = px_task__rotl(s[3], 45);
+    return out;
+}
+
+/* Uniform in [0, n) without modulo bias (n >= 1; 0 gives 0). */
+static inline uint32_t px_task_prg_below(px_task_prg *g, uint32_t n) {
+    if (n == 0)
+        return 0;
+    uint64_t limit = UINT64_MAX - UINT64_MAX % n, x;
+    do
+        x = px_task_prg_next(g);
+    while (x >= limit);
+    return (uint32_t)(x % n);
+}
+
+/* Uniform in [0, 1) with 53 random bits. */
+static inline double px_task_prg_unit(px_task_prg *g) {
+    return (double)(px_task_prg_next(g) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* A uniformly random permutation of v[0..n-1] (Fisher-Yates). */
+static inline void px_task_prg_shuffle(px_task_prg *g, uint32_t *v, uint32_t n) {
+    for (uint32_t i = n; i > 1; i--) {
+        uint32_t j = px_task_prg_below(g, i), t = v[i - 1];
+        v[i - 1] = v[j];
+        v[j] = t;
+    }
+}
+
+/* ---- federated learning: words as features ------------------------------ */
+
+/* Tokens are maximal runs of ASCII letters and digits and of bytes >= 0x80
+ * (so a UTF-8 word stays whole); everything else separates them. A token's
+ * hash is 32-bit FNV-1a over its bytes with ASCII letters lower-cased, and
+ * its feature is that hash modulo the number of buckets ("the hashing
+ * trick": no vocabulary to agree on, collisions are the price). */
+typedef struct px_task_tokens {
+    const uint8_t *p;
+    size_t len, off;
+} px_task_tokens;
+
+static inline int px_task__word_byte(uint8_t c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9') || c >= 0x80;
+}
+
+static inline void px_task_tokens_init(px_task_tokens *t, const uint8_t *text,
+                                       size_t len) {
+    t->p = text;
+    t->len = text ? len : 0;
+    t->off = 0;
+}
+
+/* The next token as *w, *n (borrowed): 1, or 0 when there is none left. */
+static inline int px_task_tokens_next(px_task_tokens *t, const uint8_t **w,
+                                      size_t *n) {
+    while (t->off < t->len && !px_task__word_byte(t->p[t->off]))
+        t->off++;
+    if (t->off == t->len)
+        return 0;
+    size_t start = t->off;
+    while (t->off < t->len && px_task__word_byte(t->p[t->off]))
+        t->off++;
+    *w = t->p + start;
+    *n = t->off - start;
+    return 1;
+}
+
+static inline uint32_t px_task_hash_word(const uint8_t *w, size_t n) {
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = w[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (uint8_t)(c - 'A' + 'a');
+        h = (h ^ c) * 16777619u;
+    }
+    return h;
+}
+
+/* The bucket in [0, buckets) of a word (buckets >= 1). */
+static inline uint32_t px_task_feature(const uint8_t *w, size_t n,
+                                       uint32_t buckets) {
+    return buckets ? px_task_hash_word(w, n) % buckets : 0;
 }
 
 #endif

@@ -70,11 +70,18 @@ typedef enum px_stage_type {
     PX_STAGE_DP,
     PX_STAGE_AGGREGATE,
     PX_STAGE_PIR,
-    PX_STAGE_GATHER
+    PX_STAGE_GATHER,
+    PX_STAGE_FL_USER, /* federated learning: training at each POD (docs/fl.md) */
+    PX_STAGE_FL_AGG   /* federated learning: the round's aggregator */
 } px_stage_type;
 
 const char *px_manifest_kind_name(px_stage_type k);
 int px_manifest_kind_parse(const char *s, px_stage_type *out);
+/* 1 for kinds sent code sealed to their instance (wasm, fl-user: the task
+ * module; fl-agg: the round's model). */
+int px_manifest_takes_code(px_stage_type k);
+/* 1 for kinds that spend budget (dp, fl-agg): their "dp" is charged. */
+int px_manifest_spends(px_stage_type k);
 
 typedef struct px_stage_spec {
     px_stage_type kind;
@@ -105,6 +112,18 @@ typedef struct px_receiver {
     uint8_t box_pk[PX_BOX_PUBLICKEYBYTES];
 } px_receiver;
 
+/* One round of a training (docs/fl.md, "Rounds"): each round is a task of
+ * its own, and rounds after the first name the first round's manifest,
+ * under whose terms (and charge) they run. */
+#define PX_TRAINING_MAX_ROUNDS 100
+typedef struct px_training {
+    int has_first;                  /* round > 1 */
+    uint8_t first[PX_SHA256_BYTES]; /* the first round's manifest id */
+    uint32_t round, rounds;         /* 1 <= round <= rounds */
+    int has_min_change;
+    char min_change[PX_DECIMAL_MAX + 1]; /* stop once the model moves less */
+} px_training;
+
 typedef struct px_manifest {
     uint8_t id[PX_SHA256_BYTES]; /* SHA-256 of envelope */
     px_buf envelope;             /* the exact signed bytes */
@@ -119,7 +138,22 @@ typedef struct px_manifest {
     size_t nstages;
     px_receiver *receivers;
     size_t nreceivers;
+    int has_training; /* a round of a training: fl-user and fl-agg stages */
+    px_training training;
 } px_manifest;
+
+/* A training's terms (src/exec/training.c): what every round of one
+ * training must share with its first round, so that the first round's
+ * charge covers it: the datasets, the stages but fl-agg's "code" (the
+ * round's input model), and training.rounds and min_change, as a canonical
+ * JSON document (compact, sorted keys) read from the signed payload.
+ * Appends the document to doc; digest = SHA-256("PIXIU-training-terms-v1\n"
+ * || doc). Fails for a manifest without "training". */
+int px_manifest_training_terms(const px_manifest *m, px_buf *doc, uint8_t digest[PX_SHA256_BYTES], px_err *err);
+/* What differs between a first round's terms and a later round's, for a
+ * refusal ("stage 2 (fl-agg): its \"dp\" differs"); out holds cap bytes. */
+void px_manifest_training_terms_diff(const void *first, size_t first_len, const void *later, size_t later_len,
+                                     char *out, size_t cap);
 
 /* Check a manifest document (the payload) strictly, then sign it with the
  * consumer's key: appends the DSSE envelope to out. The document's
@@ -455,6 +489,10 @@ typedef struct px_settle_watch {
      * never ran, or whose output was left out, spent nothing. */
     int pod_side;
     uint8_t pod_key[PX_SIGN_PUBLICKEYBYTES];
+    /* The first round of a training: its charge pays for every round and
+     * is final, never refunded (later rounds are admitted under it and
+     * charge nothing, so a refund would let them run uncharged). */
+    int final;
 } px_settle_watch;
 
 /* From a plan checked by px_plan_check (att: one per instance). */
@@ -483,6 +521,19 @@ int px_admissions_admit(px_admissions *a, const px_plan *p, const px_attested *a
  * last POD-side instance's signing key (px_settle_watch.pod_key). */
 int px_admissions_admit_pod(px_admissions *a, const px_plan *p, const px_attested *att,
                             const uint8_t pod_key[PX_SIGN_PUBLICKEYBYTES], int64_t now, px_err *err);
+/* Rounds of a training (docs/executor.md, "Rounds of a training at a
+ * POD"). px_admissions_admit and _admit_pod also record, in the admission's
+ * transaction, a manifest's round in the table trainings(first, round,
+ * consumer, terms, ...) PRIMARY KEY(first, round): round 1 under its own
+ * id with its terms (px_manifest_training_terms); a round r > 1 only if
+ * round 1 of the training it names was admitted here for the same
+ * consumer, r is within that training's rounds, r was never admitted
+ * before, and its terms equal round 1's; each refusal names its cause. A
+ * manifest without "training" is not concerned. */
+/* The same checks, reading only (to refuse before starting anything). */
+int px_admissions_training_check(px_admissions *a, const px_manifest *m, px_err *err);
+/* Only the trainings table's part of an admission, in its own transaction. */
+int px_admissions_training_admit(px_admissions *a, const px_manifest *m, int64_t now, px_err *err);
 /* The admitted tasks not settled yet whose deadline is at or before
  * `before`, oldest deadline first, at most max. Free each with
  * px_settle_watch_free and the array with free(). */
@@ -724,6 +775,20 @@ typedef struct px_receipt_root {
  * PX_E_VERIFY naming the first key that is not pinned. */
 int px_receipt_verify(const void *json, size_t len, const px_receipt_root *root,
                       px_receipt_summary *out, px_err *err);
+
+/* A training receipt (docs/fl.md): each round's receipt verified with
+ * px_receipt_verify under root, rounds numbered from 1 with nothing after
+ * a failed one, round 1's manifest named as the training's, each round
+ * starting from the model the one before produced (by digest). */
+#define PX_TRAINING_RECEIPT_SCHEMA "urn:pixiu:training-receipt:v1"
+typedef struct px_training_summary {
+    uint32_t rounds;                /* rounds in the receipt */
+    int failed;                     /* the last one failed (a verified failure receipt) */
+    uint8_t first[PX_SHA256_BYTES]; /* round 1's manifest */
+    uint8_t model[PX_SHA256_BYTES]; /* the last ok round's model (SHA-256 of its PXFM) */
+} px_training_summary;
+int px_training_receipt_verify(const void *json, size_t len, const px_receipt_root *root, px_training_summary *out,
+                               px_err *err);
 
 #pragma GCC visibility pop
 #ifdef __cplusplus

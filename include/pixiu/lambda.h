@@ -520,6 +520,12 @@ int px_lambda_serve(px_lambda *l, const uint8_t *req, size_t len, px_buf *resp, 
                     px_err *err);
 /* 1 if this instance serves requests now. */
 int px_lambda_serving(const px_lambda *l);
+/* The same over the request's SHA-256, for a party that keeps only the
+ * digest of what was asked (the federated-learning aggregator, docs/fl.md). */
+int px_serve_verify_hashed(const uint8_t sig[PX_SIGN_BYTES], const uint8_t manifest[PX_SHA256_BYTES],
+                           const uint8_t output_commit[PX_SHA256_BYTES], const uint8_t req_hash[PX_SHA256_BYTES],
+                           const uint8_t *resp, size_t resp_len, const uint8_t sign_pk[PX_SIGN_PUBLICKEYBYTES],
+                           px_err *err);
 int px_serve_verify(const uint8_t sig[PX_SIGN_BYTES], const uint8_t manifest[PX_SHA256_BYTES],
                     const uint8_t output_commit[PX_SHA256_BYTES], const uint8_t *req, size_t req_len,
                     const uint8_t *resp, size_t resp_len, const uint8_t sign_pk[PX_SIGN_PUBLICKEYBYTES],

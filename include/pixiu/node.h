@@ -39,6 +39,10 @@ typedef struct px_submit_opts {
      * the manifest's params.deliver.content when the template leaves it). */
     const uint8_t *content;
     size_t content_len;
+    /* A round of a training (docs/fl.md): the model (a PXFM block) the
+     * round starts from; its digest is the fl-agg stage's "code". */
+    const uint8_t *model;
+    size_t model_len;
 } px_submit_opts;
 
 typedef struct px_submit_result {
@@ -68,6 +72,9 @@ typedef struct px_submit_result {
      * proof, and whose did not (refused, offline, failed). */
     size_t pods, pods_ran, pods_missing;
     double pods_ms; /* the PODs' admissions and runs, summed (each POD's own wall time) */
+    /* A training round: users in the round's roster, and the survivors
+     * whose masked updates the aggregator was given. */
+    size_t fl_users, fl_survivors;
     char failure[2 * PX_ERR_MSG_MAX]; /* why not ok */
     /* Wall time of each phase, milliseconds. */
     double recruit_ms, admit_ms, receipt_ms;
@@ -83,6 +90,37 @@ typedef struct px_submit_result {
 int px_submit(const px_submit_opts *o, const void *manifest_template, size_t len, px_submit_result *r,
               px_err *err);
 void px_submit_result_free(px_submit_result *r);
+
+/* ---- a training (docs/fl.md) ----------------------------------------------- */
+
+/* One finished round, for progress: its submission's result and the model
+ * it produced (a PXFM block, when r->ok) and how far the model moved. */
+typedef struct px_train_round {
+    uint32_t round, rounds;
+    const px_submit_result *r;
+    const uint8_t *model;
+    size_t model_len;
+    double change; /* L2 norm of the model's move */
+} px_train_round;
+/* Called after each round; non-zero stops the training (as an error). */
+typedef int (*px_train_round_fn)(void *ctx, const px_train_round *round);
+
+typedef struct px_train_result {
+    uint32_t rounds;    /* rounds completed */
+    int stopped_early;  /* the model moved less than training.min_change */
+    int failed;         /* a round failed: its failure receipt is in the training receipt */
+    char failure[2 * PX_ERR_MSG_MAX];
+} px_train_result;
+
+/* Run the rounds of the training template tmpl (a manifest template with
+ * "training": {"rounds": N[, "min_change": "..."]} and fl-user / fl-agg
+ * stages): each round is submitted as a task with o and the current model.
+ * model holds the initial model (PXFM) and ends holding the last one;
+ * receipt gets the training receipt (JSON: each round's manifest, model in
+ * and out and receipt). 0 when every round ran to a verdict (see
+ * out->failed), -1 on errors that stop the consumer. */
+int px_train(const px_submit_opts *o, const void *tmpl, size_t len, px_buf *model, px_buf *receipt,
+             px_train_round_fn cb, void *ctx, px_train_result *out, px_err *err);
 
 /* px_submit as the consumer node whose config file (JSON, docs/network.md)
  * is node_config: its id, its key and its membership are read from there;

@@ -8,10 +8,12 @@
 
 #define PX_SUBMIT_MAX_BUILDS 16
 #define PX_SUBMIT_CODE_MAX (64u << 20)
+#define PX_SUBMIT_MODEL_MAX (64u << 20)
 
 static const char usage[] =
     "usage: pixiu task submit MANIFEST.json --node NODE.json [--code TASK.wasm] [--build HEX]...\n"
-    "                         [--content FILE] [--result FILE] [--opening FILE] [--receipt FILE] [--json]\n"
+    "                         [--content FILE] [--model MODEL] [--result FILE] [--opening FILE]\n"
+    "                         [--receipt FILE] [--json]\n"
     "Runs a task on the network as the consumer node NODE.json describes (its id, key and\n"
     "membership). MANIFEST.json is a manifest without consumer, nonce, times or receivers:\n"
     "those are filled in, and a wasm stage without \"code\" gets TASK.wasm's digest.\n"
@@ -23,6 +25,8 @@ static const char usage[] =
     "the log (stage, status, the party the log blames), checked like any receipt.\n"
     "A stage at the PODs that delivers (params.deliver) delivers --content, sealed with the\n"
     "code to each POD-side instance; the manifest names it by its SHA-256.\n"
+    "One round of a training (a manifest with \"training\" and an fl-agg stage) starts from\n"
+    "--model (a PXFM block); `pixiu task train` runs all of a training's rounds.\n"
     "--opening writes the result as it was sealed (\"PXC1\" || r || result): it opens the\n"
     "receipt's result commitment, so a table derived from it can be checked (`pixiu pir table`).\n"
     "(--worker is the old name of --build.)\n"
@@ -118,13 +122,13 @@ static void print_outcome(const px_submit_result *r, const char *receipt, int js
 }
 
 static int submit_run(const char *tmpl_path, const char *node_path, const char *code_path, const char *content_path,
-                      char **builds, size_t nbuilds, const char *result_path, const char *opening_path,
+                      const char *model_path, char **builds, size_t nbuilds, const char *result_path, const char *opening_path,
                       const char *receipt_path, int json) {
     px_err err = {0};
     px_node_config cfg;
     px_signer key;
     px_membership mem = {0};
-    px_buf tmpl = PX_BUF_INIT, code = PX_BUF_INIT, content = PX_BUF_INIT;
+    px_buf tmpl = PX_BUF_INIT, code = PX_BUF_INIT, content = PX_BUF_INIT, model = PX_BUF_INIT;
     px_submit_result r = {0};
     uint8_t accepted[PX_SUBMIT_MAX_BUILDS][PX_SHA256_BYTES];
     int status = PX_EXIT_USAGE;
@@ -132,11 +136,13 @@ static int submit_run(const char *tmpl_path, const char *node_path, const char *
         px_membership_load(&mem, cfg.membership, &err) ||
         px_cli_read_input(tmpl_path, PX_MANIFEST_MAX_BYTES, &tmpl, &err) ||
         (code_path && px_file_read(code_path, PX_SUBMIT_CODE_MAX, &code, &err)) ||
-        (content_path && px_file_read(content_path, PX_CONTENT_MAX_BYTES, &content, &err)))
+        (content_path && px_file_read(content_path, PX_CONTENT_MAX_BYTES, &content, &err)) ||
+        (model_path && px_file_read(model_path, PX_SUBMIT_MODEL_MAX, &model, &err)))
         goto out;
     px_submit_opts o = {cfg.id, &key, &mem, code_path ? code.data : NULL, code.len,
                         (const uint8_t(*)[PX_SHA256_BYTES])accepted, nbuilds, json ? NULL : stderr,
-                        content_path ? content.data : NULL, content.len};
+                        content_path ? content.data : NULL, content.len,
+                        model_path ? model.data : NULL, model.len};
     if (px_submit(&o, tmpl.data, tmpl.len, &r, &err))
         goto out;
     if ((r.ok && result_path && px_file_write_atomic(result_path, r.result.data, r.result.len, 0600, &err)) ||
@@ -155,12 +161,13 @@ out:
     px_buf_free(&tmpl);
     px_buf_free(&code);
     px_buf_free(&content);
+    px_buf_free(&model);
     return status;
 }
 
 static int run(int argc, char **argv) {
     const char *node = NULL, *code = NULL, *result = NULL, *opening = NULL, *receipt = NULL,
-               *content = NULL;
+               *content = NULL, *model = NULL;
     const char *bv[PX_SUBMIT_MAX_BUILDS];
     px_cli_list builds = {bv, 0, PX_SUBMIT_MAX_BUILDS}, workers = {bv, 0, PX_SUBMIT_MAX_BUILDS};
     int json = 0;
@@ -171,6 +178,7 @@ static int run(int argc, char **argv) {
                                {"result", 'r', PX_CLI_VALUE, &result, 0},
                                {"opening", 'o', PX_CLI_VALUE, &opening, 0},
                                {"content", 'C', PX_CLI_VALUE, &content, 0},
+                               {"model", 'm', PX_CLI_VALUE, &model, 0},
                                {"receipt", 'R', PX_CLI_VALUE, &receipt, 0},
                                {"json", 'j', PX_CLI_FLAG, &json, 0},
                                {0}};
@@ -180,7 +188,7 @@ static int run(int argc, char **argv) {
         return a.status;
     if (builds.n && workers.n)
         return px_cli_usage_error(&a, "--worker is the old name of --build: give one of them");
-    return submit_run(a.argv[0], node, code, content, (char **)bv, builds.n + workers.n, result, opening, receipt,
+    return submit_run(a.argv[0], node, code, content, model, (char **)bv, builds.n + workers.n, result, opening, receipt,
                       json);
 }
 

@@ -24,6 +24,8 @@ static const char usage[] =
     "cosignatures of --min-witnesses of the pinned witnesses (default: all of them).\n"
     "KEY is a verifier key or a file holding one. Without a trust root the receipt is\n"
     "only self-consistent: said, and exit 1.\n"
+    "A training receipt (`pixiu task train --receipt`, docs/fl.md) is checked round by round,\n"
+    "with the chain of models between rounds.\n"
     "A failure receipt (a task that failed after its plan was published) is checked the same\n"
     "way, and its stated failure must be exactly what the audit of its entries says.\n"
     "(--worker is the old name of --build.)\n"
@@ -252,6 +254,37 @@ static int parse_args(pins *p, int argc, char **argv, int *json, const char **re
     return 0;
 }
 
+/* A training receipt (docs/fl.md) names its schema; a task's does not. */
+static int is_training(const px_buf *b) {
+    json_t *doc = px_json_parse(b->data, b->len, PX_RECEIPT_MAX_BYTES, NULL);
+    const char *s = json_string_value(json_object_get(doc, "schema"));
+    int yes = s && !strcmp(s, PX_TRAINING_RECEIPT_SCHEMA);
+    json_decref(doc);
+    return yes;
+}
+
+static int verify_training(const px_buf *b, const px_receipt_root *root, size_t npinned, int json) {
+    px_err err = {0};
+    px_training_summary t;
+    if (px_training_receipt_verify(b->data, b->len, root, &t, &err)) {
+        int status = err.code == PX_E_NOMEM || err.code == PX_E_IO ? PX_EXIT_USAGE : PX_EXIT_INVALID;
+        if (json && status == PX_EXIT_INVALID)
+            print_json_error(err.msg, 1);
+        return px_cli_error(status, &err,
+                            status == PX_EXIT_INVALID ? "verify: the training receipt does not verify" : "verify");
+    }
+    char first[2 * PX_SHA256_BYTES + 1], model[2 * PX_SHA256_BYTES + 1];
+    px_hex_encode(first, t.first, sizeof t.first);
+    px_hex_encode(model, t.model, sizeof t.model);
+    if (json)
+        printf("{\"ok\":%s,\"training\":\"%s\",\"rounds\":%u,\"failed\":%s,\"model\":\"%s\",\"witnesses\":%zu}\n",
+               t.failed ? "false" : "true", first, t.rounds, t.failed ? "true" : "false", model, npinned);
+    else
+        printf("training %s: %u round%s verified%s; the last model %s\n", first, t.rounds, t.rounds == 1 ? "" : "s",
+               t.failed ? ", the last one a verified failure" : "", model);
+    return t.failed ? PX_EXIT_INVALID : PX_EXIT_OK;
+}
+
 static int run(int argc, char **argv) {
     px_err err = {0};
     pins p = {.min_witnesses = -1};
@@ -302,6 +335,14 @@ static int run(int argc, char **argv) {
                                                 : (const uint8_t(*)[PX_SHA256_BYTES])&own->digest,
                             .nbuilds = p.nbuilds ? p.nbuilds : 1, .witnesses = p.witnesses, .nwitnesses = p.nwitnesses,
                             .min_witnesses = p.min_witnesses < 0 ? p.nwitnesses : (size_t)p.min_witnesses};
+    if (is_training(&b)) {
+        status = verify_training(&b, &root, p.nwitnesses, json);
+        px_buf_free(&b);
+        if (own)
+            px_node_build_free(own);
+        pins_free(&p);
+        return status;
+    }
     px_receipt_summary s;
     int rc = px_receipt_verify(b.data, b.len, &root, &s, &err);
     px_buf_free(&b);

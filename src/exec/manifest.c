@@ -9,21 +9,33 @@
 #define PX_MANIFEST_MAX_LEVEL 16
 #define PX_MANIFEST_MAX_PARTITIONS 64
 
-static const char *const kind_names[] = {NULL, "prover", "wasm", "dp", "aggregate", "pir", "gather"};
+static const char *const kind_names[] = {NULL, "prover", "wasm", "dp", "aggregate", "pir", "gather",
+                                         "fl-user", "fl-agg"};
 
 const char *px_manifest_kind_name(px_stage_type k) {
-    if (k < PX_STAGE_PROVER || k > PX_STAGE_GATHER)
+    if (k < PX_STAGE_PROVER || k > PX_STAGE_FL_AGG)
         return "unknown";
     return kind_names[k];
 }
 
 int px_manifest_kind_parse(const char *s, px_stage_type *out) {
-    for (int k = PX_STAGE_PROVER; k <= PX_STAGE_GATHER; k++)
+    for (int k = PX_STAGE_PROVER; k <= PX_STAGE_FL_AGG; k++)
         if (!strcmp(s, kind_names[k])) {
             *out = (px_stage_type)k;
             return 0;
         }
     return -1;
+}
+
+/* Kinds whose instance is sent code sealed to it: the task module, or for
+ * the round's aggregator the model it starts from (docs/fl.md). */
+int px_manifest_takes_code(px_stage_type k) {
+    return k == PX_STAGE_WASM || k == PX_STAGE_FL_USER || k == PX_STAGE_FL_AGG;
+}
+
+/* Kinds that spend privacy budget: their "dp" member is what PODs charge. */
+int px_manifest_spends(px_stage_type k) {
+    return k == PX_STAGE_DP || k == PX_STAGE_FL_AGG;
 }
 
 /* ---- datasets ----------------------------------------------------------- */
@@ -138,13 +150,13 @@ static int parse_limits(px_stage_spec *s, const json_t *o, px_err *err) {
 static int parse_dp(px_stage_spec *s, const json_t *o, px_err *err) {
     static const char *const keys[] = {"mechanism", "epsilon", "delta", NULL};
     json_t *dp = json_object_get(o, "dp");
-    if (s->kind != PX_STAGE_DP) {
+    if (!px_manifest_spends(s->kind)) {
         if (dp)
-            return px_fail(err, PX_E_INVALID, "field \"dp\" is only allowed on a dp stage");
+            return px_fail(err, PX_E_INVALID, "field \"dp\" is only allowed on a dp or fl-agg stage");
         return 0;
     }
     if (!dp)
-        return px_fail(err, PX_E_INVALID, "a dp stage needs a \"dp\" object");
+        return px_fail(err, PX_E_INVALID, "a %s stage needs a \"dp\" object", px_manifest_kind_name(s->kind));
     if (px_json_only(dp, "dp", keys, err) ||
         px_x_strcpy(dp, "mechanism", s->mechanism, sizeof s->mechanism, err) ||
         px_x_strcpy(dp, "epsilon", s->epsilon, sizeof s->epsilon, err) ||
@@ -174,7 +186,7 @@ static int decimal_equal(const json_t *v, const char *text) {
 /* The DP stage spends what its params say; a POD charges what the manifest's
  * "dp" says. They must be the same numbers, or a POD would undercharge. */
 static int dp_params_agree(const px_stage_spec *s, const json_t *params, px_err *err) {
-    if (s->kind != PX_STAGE_DP)
+    if (!px_manifest_spends(s->kind))
         return 0;
     const json_t *e = params ? json_object_get(params, "epsilon") : NULL;
     const json_t *d = params ? json_object_get(params, "delta") : NULL;
@@ -199,7 +211,7 @@ static int parse_at_pod(px_stage_spec *s, const json_t *o, px_err *err) {
             return px_fail(err, PX_E_INVALID, "fields \"pad_ms\" and \"topics\" are for a stage \"at\": \"pod\"");
         return 0;
     }
-    uint64_t p = s->kind == PX_STAGE_WASM ? PX_POD_PAD_MS_DEFAULT : 0;
+    uint64_t p = s->kind == PX_STAGE_WASM || s->kind == PX_STAGE_FL_USER ? PX_POD_PAD_MS_DEFAULT : 0;
     if (px_x_opt_uint(o, "pad_ms", PX_PAD_MS_MAX, &p, err))
         return -1;
     s->pad_ms = (uint32_t)p;
@@ -235,9 +247,10 @@ static int parse_stage(px_stage_spec *s, const json_t *o, px_err *err) {
     if (px_manifest_kind_parse(kind, &s->kind))
         return px_fail(err, PX_E_INVALID, "unknown stage kind \"%.32s\"", kind);
     json_t *code = json_object_get(o, "code");
-    if (s->kind == PX_STAGE_WASM && !code)
-        return px_fail(err, PX_E_INVALID, "a wasm stage needs \"code\" (the module's SHA-256)");
-    if (s->kind != PX_STAGE_WASM && code)
+    if (px_manifest_takes_code(s->kind) && !code)
+        return px_fail(err, PX_E_INVALID, "a %s stage needs \"code\" (%s)", kind,
+                       s->kind == PX_STAGE_FL_AGG ? "the SHA-256 of the round's model" : "the module's SHA-256");
+    if (!px_manifest_takes_code(s->kind) && code)
         return px_fail(err, PX_E_INVALID, "a built-in %s stage takes no \"code\"", kind);
     if (code) {
         if (px_x_hex_value(code, "field \"code\"", s->code, sizeof s->code, err))
@@ -305,9 +318,44 @@ static int parse_consumer(px_manifest *m, const json_t *doc, px_err *err) {
     return 0;
 }
 
+/* "training": which round of which training this task is (docs/fl.md). */
+static int parse_training(px_manifest *m, const json_t *doc, px_err *err) {
+    static const char *const keys[] = {"first", "round", "rounds", "min_change", NULL};
+    json_t *t = json_object_get(doc, "training");
+    if (!t)
+        return 0;
+    px_training *tr = &m->training;
+    uint64_t round = 0, rounds = 0;
+    const char *mc = NULL;
+    if (px_json_only(t, "training", keys, err) || px_x_opt_uint(t, "round", PX_TRAINING_MAX_ROUNDS, &round, err) ||
+        px_x_opt_uint(t, "rounds", PX_TRAINING_MAX_ROUNDS, &rounds, err) || px_x_opt_str(t, "min_change", &mc, err))
+        return px_err_prefix(err, "training: ");
+    if (round < 1 || rounds < 1 || round > rounds)
+        return px_fail(err, PX_E_INVALID, "training: round %llu is not within 1..%llu (both are required)", (unsigned long long)round,
+                       (unsigned long long)rounds);
+    tr->round = (uint32_t)round;
+    tr->rounds = (uint32_t)rounds;
+    json_t *first = json_object_get(t, "first");
+    if ((round == 1) != !first)
+        return px_fail(err, PX_E_INVALID, "training: \"first\" (the first round's manifest id) is required after "
+                       "round 1 and refused in round 1");
+    if (first && px_x_hex_value(first, "training: first", tr->first, sizeof tr->first, err))
+        return -1;
+    tr->has_first = first != NULL;
+    if (mc) {
+        px_decimal d;
+        if (px_decimal_parse(&d, mc, err))
+            return px_err_prefix(err, "training: min_change: ");
+        snprintf(tr->min_change, sizeof tr->min_change, "%s", mc);
+        tr->has_min_change = 1;
+    }
+    m->has_training = 1;
+    return 0;
+}
+
 static int parse_doc(px_manifest *m, const json_t *doc, px_err *err) {
     static const char *const keys[] = {"schema", "name", "consumer", "nonce", "created", "deadline",
-                                       "datasets", "stages", "receivers", NULL};
+                                       "datasets", "stages", "receivers", "training", NULL};
     const char *schema;
     json_t *arr, *v;
     size_t i;
@@ -345,7 +393,7 @@ static int parse_doc(px_manifest *m, const json_t *doc, px_err *err) {
         if (parse_stage(&m->stages[i], v, err))
             return px_err_prefix(err, "stage %zu: ", i);
     }
-    return parse_receivers(m, doc, err) || px_manifest_rules(m, err) ? -1 : 0;
+    return parse_receivers(m, doc, err) || parse_training(m, doc, err) || px_manifest_rules(m, err) ? -1 : 0;
 }
 
 static int parse_payload(px_manifest *m, const uint8_t *p, size_t len, px_err *err) {
@@ -421,13 +469,13 @@ void px_manifest_free(px_manifest *m) {
 }
 
 int px_manifest_behind_dp(const px_manifest *m) {
-    if (m->nstages == 0 || m->stages[m->nstages - 1].kind != PX_STAGE_DP)
+    if (m->nstages == 0 || !px_manifest_spends(m->stages[m->nstages - 1].kind))
         return 0;
     for (size_t i = 0; i < m->nstages; i++) {
-        if (m->stages[i].kind != PX_STAGE_WASM)
+        if (m->stages[i].kind != PX_STAGE_WASM && m->stages[i].kind != PX_STAGE_FL_USER)
             continue;
         size_t j = i + 1;
-        while (j < m->nstages && m->stages[j].kind != PX_STAGE_DP)
+        while (j < m->nstages && !px_manifest_spends(m->stages[j].kind))
             j++;
         if (j == m->nstages)
             return 0;

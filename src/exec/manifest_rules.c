@@ -8,6 +8,7 @@
 #include "exec/util.h"
 
 #define PX_ZERO_DIGEST_HEX "0000000000000000000000000000000000000000000000000000000000000000"
+#include "pixiu/agg.h"
 #include "pixiu/dp.h"
 #include "pixiu/lambda.h"
 #include "pixiu/pir.h"
@@ -174,9 +175,9 @@ static int pod_rules(const px_manifest *m, px_err *err) {
         return 0;
     for (size_t i = 0; i < k; i++) {
         const px_stage_spec *s = &m->stages[i];
-        if (s->kind != PX_STAGE_PROVER && s->kind != PX_STAGE_WASM)
-            return px_fail(err, PX_E_INVALID, "stage %zu: kind \"%s\" cannot run at a POD (prover and wasm can)", i,
-                           px_manifest_kind_name(s->kind));
+        if (s->kind != PX_STAGE_PROVER && s->kind != PX_STAGE_WASM && s->kind != PX_STAGE_FL_USER)
+            return px_fail(err, PX_E_INVALID, "stage %zu: kind \"%s\" cannot run at a POD (prover, wasm and fl-user "
+                           "can)", i, px_manifest_kind_name(s->kind));
         if (s->partitions != 1)
             return px_fail(err, PX_E_INVALID, "stage %zu (%s) is at the PODs: it has one instance per POD, not "
                            "\"partitions\"", i, px_manifest_kind_name(s->kind));
@@ -222,6 +223,59 @@ static int wasm_params_rules(const px_stage_spec *s, size_t i, px_err *err) {
     return rc;
 }
 
+/* Rule 10 (docs/fl.md): a round of a training is [prover at the PODs...]
+ * fl-user at the PODs, then fl-agg on an executor, last, in one partition;
+ * the two read one secure-aggregation config, and the aggregator spends the
+ * training's (epsilon, delta) over exactly the training's rounds. */
+static int fl_rules(const px_manifest *m, px_err *err) {
+    size_t nuser = 0, nagg = 0, u = 0, a = 0;
+    for (size_t i = 0; i < m->nstages; i++) {
+        if (m->stages[i].kind == PX_STAGE_FL_USER)
+            nuser++, u = i;
+        if (m->stages[i].kind == PX_STAGE_FL_AGG)
+            nagg++, a = i;
+    }
+    if (!m->has_training)
+        return nuser || nagg ? px_fail(err, PX_E_INVALID, "stage %zu (%s): fl-user and fl-agg stages run only in a "
+                                       "round of a training (the manifest's \"training\")", nuser ? u : a,
+                                       nuser ? "fl-user" : "fl-agg")
+                             : 0;
+    if (nuser != 1 || nagg != 1)
+        return px_fail(err, PX_E_INVALID, "a training round has one fl-user and one fl-agg stage, not %zu and %zu",
+                       nuser, nagg);
+    if (!m->stages[u].at_pod || u + 1 != px_manifest_pod_stages(m))
+        return px_fail(err, PX_E_INVALID, "stage %zu (fl-user) runs at the PODs, as their last stage", u);
+    for (size_t i = 0; i < u; i++)
+        if (m->stages[i].kind != PX_STAGE_PROVER)
+            return px_fail(err, PX_E_INVALID, "stage %zu (%s): before fl-user a round has only prover stages", i,
+                           px_manifest_kind_name(m->stages[i].kind));
+    if (a != u + 1 || a + 1 != m->nstages)
+        return px_fail(err, PX_E_INVALID, "stage %zu (fl-agg) comes right after fl-user and is the last stage", a);
+    const px_stage_spec *sa = &m->stages[a];
+    if (sa->partitions != 1)
+        return px_fail(err, PX_E_INVALID, "stage %zu (fl-agg) has exactly one partition, not %u: it alone sees the "
+                       "round's sum", a, sa->partitions);
+    if (strcmp(sa->mechanism, "gaussian"))
+        return px_fail(err, PX_E_INVALID, "stage %zu (fl-agg): dp mechanism \"%s\" is not \"gaussian\"", a,
+                       sa->mechanism);
+    px_agg_fl_config cu, ca;
+    if (px_agg_fl_config_parse(&cu, m->stages[u].params, 0, err))
+        return px_err_prefix(err, "stage %zu (fl-user): ", u);
+    if (px_agg_fl_config_parse(&ca, sa->params, 1, err))
+        return px_err_prefix(err, "stage %zu (fl-agg): ", a);
+    if (!px_agg_fl_config_same(&cu, &ca))
+        return px_fail(err, PX_E_INVALID, "stages %zu and %zu: fl-user and fl-agg params differ in dim, scale, clip, "
+                       "neighbors or threshold", u, a);
+    if (ca.rounds != m->training.rounds)
+        return px_fail(err, PX_E_INVALID, "stage %zu (fl-agg): params.rounds %u is not the training's %u rounds", a,
+                       ca.rounds, m->training.rounds);
+    size_t npods = px_manifest_pod_count(m);
+    if (npods < ca.min_survivors)
+        return px_fail(err, PX_E_INVALID, "stage %zu (fl-agg): min_survivors %u is more than the %zu PODs", a,
+                       ca.min_survivors, npods);
+    return 0;
+}
+
 int px_manifest_rules(const px_manifest *m, px_err *err) {
     int has_dp = 0;
     for (size_t i = 0; i < m->nstages; i++)
@@ -230,7 +284,7 @@ int px_manifest_rules(const px_manifest *m, px_err *err) {
                                                                "only stage of its task", i)
                                                      : pir_rules(m, err))))
             return -1;
-    if (pod_rules(m, err))
+    if (pod_rules(m, err) || fl_rules(m, err))
         return -1;
     for (size_t d = 0; d < m->nstages; d++) {
         const px_stage_spec *s = &m->stages[d];

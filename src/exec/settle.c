@@ -3,10 +3,12 @@
  * left the task. Every stage releases its sealed output only after its
  * proof is in the log (the host shows it a checkpoint with an inclusion
  * proof first), so once the task's deadline has passed, the log says which:
- * an ok proof of the watched stage (the first dp stage: everything after it
- * is post-processing of a DP release; without one, the last stage) signed
+ * an ok proof of the watched stage (the first stage that spends budget, dp
+ * or fl-agg: everything after it is post-processing of a DP release;
+ * without one, the last stage) signed
  * by its attested instance means the budget is spent; none means no result
- * left and the charge can be returned. The judgement reads nothing but the
+ * left and the charge can be returned, except a training's first round,
+ * whose charge is final (px_settle_watch.final). The judgement reads nothing but the
  * task's entries and what the POD kept at admission, so it is the same
  * wherever it runs (docs/pod.md, "Refunds"). */
 #include <inttypes.h>
@@ -23,8 +25,12 @@ int px_settle_watch_from_plan(px_settle_watch *w, const px_plan *p, const px_att
     w->nstages = (uint32_t)m->nstages;
     w->stage = w->nstages - 1;
     for (size_t s = m->nstages; s-- > 0;)
-        if (m->stages[s].kind == PX_STAGE_DP)
+        if (px_manifest_spends(m->stages[s].kind))
             w->stage = (uint32_t)s;
+    /* A training's first round is charged for every round, and the later
+     * rounds are admitted under that charge (charging nothing): refunding
+     * it would let them run uncharged, so it is final whatever the log says. */
+    w->final = m->has_training && !m->training.has_first;
     for (size_t s = 0; s < m->nstages; s++)
         snprintf(w->kinds[s], sizeof w->kinds[s], "%s", px_manifest_kind_name(m->stages[s].kind));
     memcpy(w->consumer, m->consumer.pk, PX_SIGN_PUBLICKEYBYTES);
@@ -136,6 +142,11 @@ int px_settle_judge(const px_settle_watch *w, const px_entry *e, size_t n, uint6
     memset(out, 0, sizeof *out);
     if (w->stage >= w->nstages || w->ninst == 0)
         return px_fail(err, PX_E_INVALID, "settlement: the watch names no stage");
+    if (w->final) {
+        snprintf(out->reason, sizeof out->reason, "the first round of a training: its charge pays for every round "
+                 "and is final (never refunded)");
+        return 0;
+    }
     for (size_t i = 0; i < n; i++)
         for (size_t k = 0; k < w->ninst; k++) {
             const px_settle_instance *in = &w->inst[k];

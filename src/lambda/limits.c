@@ -45,7 +45,7 @@ int px_limits_parse(px_limits *l, const json_t *o, const char *kind, px_err *err
         return -1;
     n.cpu_ms = (uint32_t)cpu, n.wall_ms = (uint32_t)wall, n.mem_mb = (uint32_t)mem, n.max_output = out;
     /* Only a task has runs to bound; a built-in stage is the platform's. */
-    int task = kind && !strcmp(kind, "wasm");
+    int task = kind && (!strcmp(kind, "wasm") || !strcmp(kind, "fl-user")); /* kinds that run task code */
     const char *which = n.cpu_ms ? "cpu_ms" : n.wall_ms ? "wall_ms" : n.mem_mb ? "mem_mb" : n.max_output ? "max_output"
                                                                                                       : NULL;
     if (!task && which)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "pixiu/agg.h"
 #include "pixiu/dp.h"
 #include "pixiu/lambda.h"
 #include "pixiu/pir.h"
@@ -21,6 +22,8 @@ static const px_stage_kind *const stage_table[] = {
     &px_poll_stage_kind,
     &px_dp_stage_kind,
     &px_pir_stage_kind,
+    &px_agg_fl_user_kind,
+    &px_agg_fl_agg_kind,
     NULL,
 };
 

@@ -11,15 +11,22 @@
 
 #define SERVE_TAG "PIXIU-serve-v1\n"
 
-static void serve_digest(uint8_t out[PX_SHA256_BYTES], const uint8_t manifest[PX_SHA256_BYTES],
-                         const uint8_t commit[PX_SHA256_BYTES], const uint8_t *req, size_t req_len,
-                         const uint8_t *resp, size_t resp_len) {
-    uint8_t dq[PX_SHA256_BYTES], dr[PX_SHA256_BYTES];
-    px_sha256(dq, req, req_len);
+static void serve_digest_hashed(uint8_t out[PX_SHA256_BYTES], const uint8_t manifest[PX_SHA256_BYTES],
+                                const uint8_t commit[PX_SHA256_BYTES], const uint8_t dq[PX_SHA256_BYTES],
+                                const uint8_t *resp, size_t resp_len) {
+    uint8_t dr[PX_SHA256_BYTES];
     px_sha256(dr, resp, resp_len);
     const void *parts[5] = {SERVE_TAG, manifest, commit, dq, dr};
     size_t lens[5] = {sizeof SERVE_TAG - 1, PX_SHA256_BYTES, PX_SHA256_BYTES, PX_SHA256_BYTES, PX_SHA256_BYTES};
     px_sha256_parts(out, 5, parts, lens);
+}
+
+static void serve_digest(uint8_t out[PX_SHA256_BYTES], const uint8_t manifest[PX_SHA256_BYTES],
+                         const uint8_t commit[PX_SHA256_BYTES], const uint8_t *req, size_t req_len,
+                         const uint8_t *resp, size_t resp_len) {
+    uint8_t dq[PX_SHA256_BYTES];
+    px_sha256(dq, req, req_len);
+    serve_digest_hashed(out, manifest, commit, dq, resp, resp_len);
 }
 
 int px_lambda_serving(const px_lambda *l) {
@@ -47,6 +54,17 @@ int px_lambda_serve(px_lambda *l, const uint8_t *req, size_t len, px_buf *resp, 
     int rc = px_buf_append(resp, out.data, out.len, err);
     px_buf_free(&out);
     return rc;
+}
+
+int px_serve_verify_hashed(const uint8_t sig[PX_SIGN_BYTES], const uint8_t manifest[PX_SHA256_BYTES],
+                           const uint8_t output_commit[PX_SHA256_BYTES], const uint8_t req_hash[PX_SHA256_BYTES],
+                           const uint8_t *resp, size_t resp_len, const uint8_t sign_pk[PX_SIGN_PUBLICKEYBYTES],
+                           px_err *err) {
+    uint8_t d[PX_SHA256_BYTES];
+    serve_digest_hashed(d, manifest, output_commit, req_hash, resp, resp_len);
+    if (px_sign_verify(sig, d, sizeof d, sign_pk, NULL))
+        return px_fail(err, PX_E_VERIFY, "the response is not signed by the attested instance for this request");
+    return 0;
 }
 
 int px_serve_verify(const uint8_t sig[PX_SIGN_BYTES], const uint8_t manifest[PX_SHA256_BYTES],

@@ -146,7 +146,9 @@ static int start(px_lambda_host *h, const px_lambda_host_req *req, const px_lamb
     if (px_tee_measure(expected, b->digest, req->kind, code, config, err))
         return -1;
     px_tee_spawn_req sr = {worker, NULL, req->mem_bytes, req->cpu_seconds};
-    if (!strcmp(req->kind, px_lambda_wasm_kind.kind)) {
+    /* Kinds that run task code in the sandbox (wasm, and federated
+     * learning's fl-user, src/agg) need the runner's address space. */
+    if (!strcmp(req->kind, px_lambda_wasm_kind.kind) || !strcmp(req->kind, "fl-user")) {
         sr.mem_bytes = sr.mem_bytes ? sr.mem_bytes : WASM_WORKER_AS_BYTES;
         sr.cpu_seconds = sr.cpu_seconds ? sr.cpu_seconds : WASM_WORKER_CPU_SECONDS;
     }

@@ -174,6 +174,8 @@ static void route(void *ctx, const px_http_request *req, px_http_response *resp)
         return px_node_admit(n, sender, req, resp);
     if ((n->cfg.roles & PX_ROLE_POD) && !strcmp(p, "/v1/pod-run"))
         return px_node_pod_run(n, sender, req, resp);
+    if ((n->cfg.roles & PX_ROLE_POD) && !strcmp(p, "/v1/pod-serve"))
+        return px_node_pod_serve(n, sender, req, resp);
     px_http_error(resp, 404, "no such resource on node %s: %s %s", n->cfg.id, req->method, p);
 }
 

@@ -98,6 +98,22 @@ static int deliver_content(px_job *j, json_t *stage, size_t i, px_err *err) {
     return px_x_set_hex(d, "content", c, sizeof c, err);
 }
 
+/* A training round's stages name their code by digest: the training
+ * module for fl-user, the model the round starts from for fl-agg. */
+static int fl_code(px_job *j, json_t *stage, const char *kind, size_t i, px_err *err) {
+    int user = !strcmp(kind, "fl-user"), agg = !strcmp(kind, "fl-agg");
+    if (!user && !agg)
+        return 0;
+    const uint8_t *b = user ? j->o->code : j->o->model;
+    size_t n = user ? j->o->code_len : j->o->model_len;
+    if (!b)
+        return px_fail(err, PX_E_INVALID, "stage %zu is an %s stage and no %s was given", i, kind,
+                       user ? "training code" : "model");
+    uint8_t d[PX_SHA256_BYTES];
+    px_sha256(d, b, n);
+    return px_x_set_hex(stage, "code", d, sizeof d, err);
+}
+
 static int complete_manifest(px_job *j, const void *tmpl, size_t len, px_err *err) {
     json_t *doc = px_json_parse(tmpl, len, PX_MANIFEST_MAX_BYTES, err);
     if (!doc || !json_is_object(doc)) {
@@ -130,6 +146,8 @@ static int complete_manifest(px_job *j, const void *tmpl, size_t len, px_err *er
     size_t i;
     json_array_foreach(stages, i, st) {
         json_t *kind = json_object_get(st, "kind");
+        if (!rc && json_is_string(kind) && !json_object_get(st, "code"))
+            rc = fl_code(j, st, json_string_value(kind), i, err);
         if (!rc && json_is_string(kind) && !strcmp(json_string_value(kind), "wasm"))
             rc = map_pseudonym(j, st, err) || deliver_content(j, st, i, err);
         if (!rc && json_is_string(kind) && !strcmp(json_string_value(kind), "wasm") && !json_object_get(st, "code")) {
@@ -163,9 +181,9 @@ static int code_fits(const px_job *j, px_err *err) {
     px_sha256(d, j->o->code, j->o->code_len);
     for (size_t i = 0; i < j->m.nstages; i++) {
         const px_stage_spec *s = &j->m.stages[i];
-        if (s->kind == PX_STAGE_WASM && s->has_code && px_ct_equal(s->code, d, sizeof d) &&
-            px_limits_check_module(&s->limits, j->o->code, j->o->code_len, err))
-            return px_err_prefix(err, "stage %zu (wasm): the task cannot run: ", i);
+        if ((s->kind == PX_STAGE_WASM || s->kind == PX_STAGE_FL_USER) && s->has_code &&
+            px_ct_equal(s->code, d, sizeof d) && px_limits_check_module(&s->limits, j->o->code, j->o->code_len, err))
+            return px_err_prefix(err, "stage %zu (%s): the task cannot run: ", i, px_manifest_kind_name(s->kind));
     }
     return 0;
 }
@@ -541,7 +559,8 @@ static int run_one(px_job *j, px_slot *sl, px_err *err) {
     }
     /* The task code, sealed to the instance whose evidence was checked. */
     if (!rc && spec->has_code)
-        rc = px_dispatch_seal_code(j, spec, sl->att.box_pk, &code, err) ||
+        rc = (spec->kind == PX_STAGE_FL_AGG ? px_dispatch_fl_seal_agg(j, sl->att.box_pk, &code, err)
+                                            : px_dispatch_seal_code(j, spec, sl->att.box_pk, &code, err)) ||
              px_x_set_b64(req, "code", code.data, code.len, err);
     if (!rc)
         rc = px_json_dump(req, &body, err);
@@ -706,6 +725,8 @@ static void job_free(px_job *j) {
     free(j->rel_key);
     px_buf_free(&j->plan);
     px_dispatch_pods_free(j);
+    px_buf_free(&j->fl_roster);
+    px_buf_free(&j->fl_reveals);
     px_manifest_free(&j->m);
     px_node_trust_free(&j->trust);
     if (j->own)
@@ -777,6 +798,8 @@ int px_submit(const px_submit_opts *o, const void *tmpl, size_t len, px_submit_r
     r->recruit_ms = px_dispatch_ms_since(t0);
     t0 = px_mono_ns();
     if (j.kpod ? px_dispatch_pods(&j, err) : px_dispatch_admit(&j, err))
+        goto out;
+    if (j.m.has_training && px_dispatch_fl_unmask(&j, err))
         goto out;
     r->admit_ms = px_dispatch_ms_since(t0);
     int stopped = run_stages(&j, err);

@@ -30,6 +30,11 @@ typedef struct px_podside {
     int admitted, ran;
     px_attested att[PX_MANIFEST_MAX_STAGES]; /* its instances, checked */
     px_buf proof, evidence, output;          /* what its last instance sent */
+    /* A training round: its index in the roster (admitted PODs in order),
+     * its SHARES and whether it is a survivor (ran and shared). */
+    uint32_t fl_index;
+    px_buf fl_shares;
+    int fl_survivor;
     double ms;                               /* its admission and run, wall time */
     char failure[PX_ERR_MSG_MAX];
 } px_podside;
@@ -54,6 +59,9 @@ typedef struct px_job {
     uint32_t kpod;    /* stages at the PODs (a prefix; 0: none) */
     px_podside *pods; /* kpod > 0: one per POD of the manifest, by position */
     size_t npods;
+    px_buf fl_roster;  /* a training round: the users' box keys, n x 32 */
+    uint32_t fl_n;
+    px_buf fl_reveals; /* the PXFR block for the aggregator */
 } px_job;
 
 double px_dispatch_ms_since(uint64_t t0);
@@ -76,6 +84,19 @@ int px_dispatch_pods(px_job *j, px_err *err);
  * dealt to it whose instances ran. */
 int px_dispatch_pod_inputs(const px_job *j, const px_slot *sl, json_t *arr, px_err *err);
 void px_dispatch_pods_free(px_job *j);
+
+/* A training round (dispatch_fl.c, docs/fl.md). After the admissions: the
+ * roster, the admitted PODs' last instances in order. */
+int px_dispatch_fl_roster(px_job *j, px_err *err);
+/* The code and the round's broadcast (model, roster, its index) sealed to
+ * a POD's fl-user instance. */
+int px_dispatch_fl_seal_user(const px_job *j, const px_podside *ps, const uint8_t box_pk[PX_BOX_PUBLICKEYBYTES],
+                             px_buf *out, px_err *err);
+/* After the run: each POD's shares, the survivor set, each survivor's
+ * reveal for it, and the reveals block for the aggregator. */
+int px_dispatch_fl_unmask(px_job *j, px_err *err);
+/* The model and the reveals sealed to the aggregator instance. */
+int px_dispatch_fl_seal_agg(const px_job *j, const uint8_t box_pk[PX_BOX_PUBLICKEYBYTES], px_buf *out, px_err *err);
 /* The task's pseudonym key, with the code (and the content) sealed to an
  * attested instance: "PXTK" || K [|| "PXAD" || len || content] || module. */
 int px_dispatch_seal_code(const px_job *j, const px_stage_spec *spec, const uint8_t box_pk[PX_BOX_PUBLICKEYBYTES],

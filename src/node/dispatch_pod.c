@@ -27,6 +27,7 @@ void px_dispatch_pods_free(px_job *j) {
         px_buf_free(&j->pods[i].proof);
         px_buf_free(&j->pods[i].evidence);
         px_buf_free(&j->pods[i].output);
+        px_buf_free(&j->pods[i].fl_shares);
     }
     free(j->pods);
     j->pods = NULL;
@@ -113,7 +114,8 @@ static void run_one(px_job *j, px_podside *ps) {
             continue;
         px_buf code = PX_BUF_INIT;
         json_t *c = json_object();
-        rc = px_dispatch_seal_code(j, sp, ps->att[s].box_pk, &code, &err) ||
+        rc = (sp->kind == PX_STAGE_FL_USER ? px_dispatch_fl_seal_user(j, ps, ps->att[s].box_pk, &code, &err)
+                                           : px_dispatch_seal_code(j, sp, ps->att[s].box_pk, &code, &err)) ||
              px_x_append(json_object_get(req, "code"), c, &err) || px_x_set(c, "stage", json_integer(s), &err) ||
              px_x_set_b64(c, "sealed", code.data, code.len, &err);
         px_buf_free(&code);
@@ -197,6 +199,12 @@ int px_dispatch_pods(px_job *j, px_err *err) {
     for (size_t i = 0; i < j->npods; i++)
         admitted += j->pods[i].admitted;
     px_dispatch_progress(j, "  %zu of %zu PODs admitted the plan and started their instances", admitted, j->npods);
+    if (j->m.has_training && px_dispatch_fl_roster(j, err)) {
+        for (size_t i = 0; i < j->npods; i++)
+            if (!j->pods[i].admitted)
+                px_dispatch_progress(j, "  %s: %s", j->pods[i].node->id, j->pods[i].failure);
+        return -1;
+    }
     each_pod(j, 1);
     j->r->pods = j->npods;
     for (size_t i = 0; i < j->npods; i++) {
@@ -212,8 +220,18 @@ int px_dispatch_pods(px_job *j, px_err *err) {
         px_dispatch_progress(j, "  %s: %s", ps->node->id, ps->failure);
     }
     px_dispatch_progress(j, "  %zu PODs ran the stages at the POD, %zu did not", j->r->pods_ran, j->r->pods_missing);
-    if (j->r->pods_ran == 0)
-        return px_fail(err, PX_E_DENIED, "no POD ran the stages at the POD");
+    if (j->r->pods_ran == 0) {
+        /* Name why (the first POD's failure and how many share it), so the
+         * task's one-line failure says more than that nothing ran. */
+        if (j->npods == 0)
+            return px_fail(err, PX_E_DENIED, "no POD ran the stages at the POD");
+        const px_podside *first = &j->pods[0];
+        size_t same = 0;
+        for (size_t i = 0; i < j->npods; i++)
+            same += !strcmp(j->pods[i].failure, first->failure);
+        return px_fail(err, PX_E_DENIED, "no POD ran the stages at the POD: %s: %.200s (%zu of %zu PODs alike)",
+                       first->node->id, first->failure, same, j->npods);
+    }
     return 0;
 }
 

@@ -34,6 +34,8 @@ static const route_rule rules[] = {
     {"POST", "/v1/admit", 0, PX_ROLE_POD, PX_PLAN_MAX_BYTES, 0},
     /* Stages at the POD: the code (and content) sealed to its instances. */
     {"POST", "/v1/pod-run", 0, PX_ROLE_POD, PX_NODE_BODY_MAX, 0},
+    /* A request to a serving instance at the POD (fl-user), as /v1/pod-run. */
+    {"POST", "/v1/pod-serve", 0, PX_ROLE_POD, PX_NODE_BODY_MAX, 0},
     {"POST", "/v1/recruit", 0, PX_ROLE_EXECUTOR, 4 * MIB, 0},
     {"POST", "/v1/step", 0, PX_ROLE_EXECUTOR, PX_NODE_BODY_MAX, 0},
     {"POST", "/v1/drop", 0, PX_ROLE_EXECUTOR, 64 * KIB, 0},

@@ -182,7 +182,8 @@ typedef struct px_node {
     px_lambda_build *build;
     pthread_mutex_t build_mu;
     /* POD role with a platform key: it hosts stages placed at the POD
-     * (podhost.c), one task slot per campaign admitted and not yet run. */
+     * (podhost.c), one task slot per campaign admitted and not yet run (or
+     * serving, until its deadline). */
     int hosts;
     struct px_pod_task *tasks;
     size_t ntasks;
@@ -247,6 +248,41 @@ void px_node_admit(px_node *n, const px_member *sender, const px_http_request *r
  * plan's admission started, with the code the consumer sealed to them. */
 void px_node_pod_run(px_node *n, const px_member *sender, const px_http_request *req, px_http_response *resp);
 void px_node_pod_tasks_free(px_node *n);
+/* A campaign (task) this POD hosts stages of, from its admission to its
+ * run, or to its deadline when its last instance serves. */
+typedef struct px_pod_task {
+    int used, busy;
+    uint8_t manifest[PX_SHA256_BYTES];
+    char consumer[PX_MEMBER_ID_MAX + 1];
+    int64_t deadline;
+    uint32_t k, pos;
+    px_lambda_host host[PX_MANIFEST_MAX_STAGES];
+    int started[PX_MANIFEST_MAX_STAGES]; /* a worker to reap */
+    px_buf config[PX_MANIFEST_MAX_STAGES];
+    uint8_t nonce[PX_MANIFEST_MAX_STAGES][PX_TEE_NONCE_BYTES];
+    int has_inbox;
+    px_box_keypair inbox;
+    px_manifest m; /* owned: the manifest it runs */
+    /* Ran (never again); its last instance (host[k - 1]) serves requests
+     * over the output its ok proof names until the deadline (podserve.c). */
+    int ran, serving;
+    uint8_t output[PX_SHA256_BYTES];
+} px_pod_task;
+/* Free a task slot's workers and state; n->mu held (or the node stopping). */
+void px_node_pod_task_clear(px_pod_task *t);
+/* Drop the tasks past their deadline that nothing is using (serving ones
+ * included); the POD's settler calls it every settle_every_ms. */
+void px_node_pod_tasks_reap(px_node *n, int64_t now);
+/* 1 for the kinds whose instance stays after an ok step to serve its
+ * consumer (px_stage_kind.serve): pir, fl-user. */
+int px_node_kind_serves(px_stage_type k);
+/* After the run of t: its last instance serves if its ok proof (res)
+ * verifies under its key; sets t->serving and t->output. */
+void px_node_pod_serving_keep(px_pod_task *t, const px_step_result *res);
+/* POST /v1/pod-serve {"manifest": hex, "request": b64} from the task's
+ * consumer: one request to the serving instance, {"response", "signature"}
+ * back (podserve.c). */
+void px_node_pod_serve(px_node *n, const px_member *sender, const px_http_request *req, px_http_response *resp);
 void px_node_serve(px_node *n, const px_member *sender, const px_http_request *req, px_http_response *resp);
 /* After a serving instance's ok step: keep it (1) with the output its proof
  * names, or 0 when the proof does not read (then it is dropped). */

@@ -300,7 +300,7 @@ int px_node_pir_fetch(const px_pir_fetch_opts *o, const char *dir, px_err *err) 
     px_buf tmpl = PX_BUF_INIT;
     px_submit_result res;
     memset(&res, 0, sizeof res);
-    px_submit_opts so = {o->id, o->key, o->members, NULL, 0, o->builds, o->nbuilds, o->progress, NULL, 0};
+    px_submit_opts so = {o->id, o->key, o->members, NULL, 0, o->builds, o->nbuilds, o->progress, NULL, 0, NULL, 0};
     rc = template_json(o, table, &tmpl, err) || px_submit(&so, tmpl.data, tmpl.len, &res, err);
     if (rc == 0 && !res.ok)
         rc = px_fail(err, PX_E_VERIFY, "the PIR task failed: %s%s%s", res.failure, res.verdict_why[0] ? ": " : "",

@@ -15,7 +15,9 @@
  * release never leaves the node), steps each instance in turn, keeps the
  * delivery in its inbox (a row per campaign, delivered or not, so the write
  * says nothing) and answers with what leaves: the last instance's proof,
- * evidence and sealed output. */
+ * evidence and sealed output. A last instance of a serving kind (fl-user)
+ * whose step succeeded stays, answering its consumer until the deadline
+ * (POST /v1/pod-serve, podserve.c). */
 #include <string.h>
 
 #include "node/node.h"
@@ -23,22 +25,7 @@
 
 #define PX_POD_TASKS_MAX 64
 
-typedef struct px_pod_task {
-    int used, busy;
-    uint8_t manifest[PX_SHA256_BYTES];
-    char consumer[PX_MEMBER_ID_MAX + 1];
-    int64_t deadline;
-    uint32_t k, pos;
-    px_lambda_host host[PX_MANIFEST_MAX_STAGES];
-    int started[PX_MANIFEST_MAX_STAGES];
-    px_buf config[PX_MANIFEST_MAX_STAGES];
-    uint8_t nonce[PX_MANIFEST_MAX_STAGES][PX_TEE_NONCE_BYTES];
-    int has_inbox;
-    px_box_keypair inbox;
-    px_manifest m; /* owned: the manifest it runs */
-} px_pod_task;
-
-static void task_clear(px_pod_task *t) {
+void px_node_pod_task_clear(px_pod_task *t) {
     for (uint32_t s = 0; s < PX_MANIFEST_MAX_STAGES; s++) {
         if (t->started[s])
             px_lambda_host_free(&t->host[s]);
@@ -50,22 +37,33 @@ static void task_clear(px_pod_task *t) {
 
 void px_node_pod_tasks_free(px_node *n) {
     for (size_t i = 0; n->tasks && i < n->ntasks; i++)
-        task_clear(&n->tasks[i]);
+        px_node_pod_task_clear(&n->tasks[i]);
     free(n->tasks);
     n->tasks = NULL;
     n->ntasks = 0;
 }
 
-/* A free task slot; tasks left idle past their deadline are dropped first. */
+/* Tasks left idle, or serving, past their deadline; n->mu held. */
+static void reap_locked(px_node *n, int64_t now) {
+    for (size_t i = 0; i < n->ntasks; i++)
+        if (n->tasks[i].used && !n->tasks[i].busy && n->tasks[i].deadline < now)
+            px_node_pod_task_clear(&n->tasks[i]);
+}
+
+void px_node_pod_tasks_reap(px_node *n, int64_t now) {
+    pthread_mutex_lock(&n->mu);
+    reap_locked(n, now);
+    pthread_mutex_unlock(&n->mu);
+}
+
+/* A free task slot; tasks past their deadline are dropped first. */
 static px_pod_task *task_take(px_node *n, px_err *err) {
     px_pod_task *t = NULL;
     int64_t now = px_now_ms();
     pthread_mutex_lock(&n->mu);
     if (!n->tasks && (n->tasks = calloc(PX_POD_TASKS_MAX, sizeof *n->tasks)))
         n->ntasks = PX_POD_TASKS_MAX;
-    for (size_t i = 0; i < n->ntasks; i++)
-        if (n->tasks[i].used && !n->tasks[i].busy && n->tasks[i].deadline < now)
-            task_clear(&n->tasks[i]);
+    reap_locked(n, now);
     for (size_t i = 0; i < n->ntasks && !t; i++)
         if (!n->tasks[i].used) {
             t = &n->tasks[i];
@@ -79,7 +77,7 @@ static px_pod_task *task_take(px_node *n, px_err *err) {
 
 static void task_drop(px_node *n, px_pod_task *t) {
     pthread_mutex_lock(&n->mu);
-    task_clear(t);
+    px_node_pod_task_clear(t);
     pthread_mutex_unlock(&n->mu);
 }
 
@@ -204,6 +202,9 @@ static int start_one(px_node *n, px_pod_task *t, uint32_t s, const uint8_t (*suc
             .timeout_ms = (int)sp->limits.timeout_ms};
         rc = px_lambda_host_start(&t->host[s], &r, err);
         t->started[s] = rc == 0;
+        /* The last instance at the POD of a serving kind stays after its
+         * ok step, answering its consumer (podserve.c). */
+        t->host[s].serve = s + 1 == t->k && px_node_kind_serves(sp->kind);
     }
     px_lambda_build_free(b);
     free(b);
@@ -288,7 +289,9 @@ int px_node_pod_admit(px_node *n, const px_plan *p, const px_attested *att, json
     if (!n->hosts)
         return px_fail(err, PX_E_DENIED, "POD %s hosts no stages placed at the POD (it has no platform key or no "
                        "build)", n->cfg.id);
-    if (precheck(n, p, att, err))
+    /* A round of a training: refused before anything starts (the admission
+     * checks it again, in its transaction). */
+    if (px_admissions_training_check(n->admissions, m, err) || precheck(n, p, att, err))
         return -1;
     px_pod_task *t = task_take(n, err);
     if (!t)
@@ -300,10 +303,22 @@ int px_node_pod_admit(px_node *n, const px_plan *p, const px_attested *att, json
     t->pos = (uint32_t)px_manifest_pod_position(m, n->cfg.id);
     /* The task keeps its own copy of the manifest. */
     int rc = px_manifest_parse(&t->m, m->envelope.data, m->envelope.len, err);
+    /* A round of a training is charged before its admission (and round) is
+     * recorded: a first round whose charge is refused must leave no row a
+     * later round could run under, charging nothing. A crash in between
+     * leaves a charge and no round, so later rounds are refused, never run
+     * free (and the charge of a first round is final anyway). Other tasks
+     * record first, so a charge always has its watch (a refund). */
     if (rc == 0)
-        rc = start_all(n, t, p, att, err) ||
-             px_admissions_admit_pod(n->admissions, p, att, t->host[t->k - 1].sign_pk, px_now_ms(), err) ||
-             charge(n, p, att, err) || publish(n, t, instances, err);
+        rc = start_all(n, t, p, att, err);
+    if (rc == 0 && m->has_training)
+        rc = charge(n, p, att, err) ||
+             px_admissions_admit_pod(n->admissions, p, att, t->host[t->k - 1].sign_pk, px_now_ms(), err);
+    else if (rc == 0)
+        rc = px_admissions_admit_pod(n->admissions, p, att, t->host[t->k - 1].sign_pk, px_now_ms(), err) ||
+             charge(n, p, att, err);
+    if (rc == 0)
+        rc = publish(n, t, instances, err);
     if (rc) {
         task_drop(n, t);
         return -1;
@@ -431,7 +446,7 @@ static int run_all(px_node *n, px_pod_task *t, const px_buf *codes, const int *h
         }
         rc = px_lambda_host_step(&t->host[s], code ? code->data : NULL, code ? code->len : 0, in, nin, &log, &res[s],
                                  err);
-        t->started[s] = 0; /* reaped by the step */
+        t->started[s] = t->host[s].serving; /* reaped by the step, unless it serves */
         if (rc)
             px_err_prefix(err, "stage %u at this POD: ", s);
         else if (!res[s].ok)
@@ -451,6 +466,8 @@ static int run_all(px_node *n, px_pod_task *t, const px_buf *codes, const int *h
              px_x_set(reply, "log_index", json_integer((json_int_t)x->proof_index), err);
         if (rc == 0 && x->ok && last + 1 == t->k)
             rc = px_x_set_b64(reply, "output", x->outputs[0].data, x->outputs[0].len, err);
+        if (rc == 0 && x->ok && last + 1 == t->k && t->host[last].serving)
+            px_node_pod_serving_keep(t, x);
     }
     for (uint32_t i = 0; i < PX_MANIFEST_MAX_STAGES; i++)
         px_step_result_free(&res[i]);
@@ -469,7 +486,7 @@ static px_pod_task *claim(px_node *n, const uint8_t *mid, const px_member *sende
         px_fail(err, PX_E_NOTFOUND, "POD %s hosts no instance of that task", n->cfg.id);
     else if (strcmp(t->consumer, sender->id))
         t = NULL, px_fail(err, PX_E_DENIED, "the task belongs to another consumer");
-    else if (t->busy)
+    else if (t->busy || t->ran)
         t = NULL, px_fail(err, PX_E_STATE, "the task's instances already ran or are running");
     else
         t->busy = 1;
@@ -510,8 +527,16 @@ void px_node_pod_run(px_node *n, const px_member *sender, const px_http_request 
     int rc = !o || !reply || read_codes(o, mid, codes, have, &err) || !(t = claim(n, mid, sender, &err)) ? -1 : 0;
     if (rc == 0)
         rc = run_all(n, t, codes, have, reply, &err);
-    if (t)
+    /* A serving instance stays until the deadline (podserve.c); the task
+     * never runs again. */
+    if (t && rc == 0 && t->serving) {
+        pthread_mutex_lock(&n->mu);
+        t->ran = 1;
+        t->busy = 0;
+        pthread_mutex_unlock(&n->mu);
+    } else if (t) {
         task_drop(n, t);
+    }
     if (rc) {
         px_node_reply_err(resp, &err);
         json_decref(reply);

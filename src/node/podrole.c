@@ -43,7 +43,8 @@ int px_node_policy_request(const px_plan *p, const px_attested *att, px_pod_stag
         const px_stage_spec *sp = &m->stages[s];
         memset(&st[s], 0, sizeof st[s]);
         st[s].kind = px_manifest_kind_name(sp->kind);
-        st[s].code_digest = sp->has_code ? sp->code : NULL;
+        /* fl-agg's "code" is the round's model, not code a policy lists. */
+        st[s].code_digest = sp->has_code && sp->kind != PX_STAGE_FL_AGG ? sp->code : NULL;
         st[s].level = sp->at_pod ? (int)PX_NODE_POD_LEVEL : -1;
         st[s].at_pod = sp->at_pod;
         st[s].pad_ms = sp->pad_ms;
@@ -63,20 +64,24 @@ int px_node_policy_request(const px_plan *p, const px_attested *att, px_pod_stag
     return 0;
 }
 
-/* What the task spends: the sum over its dp stages (basic composition;
- * each amount rounded up, as the ledger charges). */
+/* What the task spends: the sum over its stages that spend budget (dp,
+ * fl-agg; basic composition; each amount rounded up, as the ledger
+ * charges). A training is charged once, in its first round, for all its
+ * rounds (fl-agg's "dp" states the whole training's): a later round is
+ * admitted only under its first round (px_admissions_training_check) and
+ * charges nothing. */
 int px_node_dp_amount(const px_manifest *m, char eps[PX_AMOUNT_TEXT_MAX], char delta[PX_AMOUNT_TEXT_MAX],
                       px_err *err) {
     int64_t e = 0, d = 0;
-    for (size_t s = 0; s < m->nstages; s++) {
+    for (size_t s = 0; s < m->nstages && !(m->has_training && m->training.has_first); s++) {
         int64_t se, sd;
-        if (m->stages[s].kind != PX_STAGE_DP)
+        if (!px_manifest_spends(m->stages[s].kind))
             continue;
         if (px_eps_parse(&se, m->stages[s].epsilon, PX_ROUND_UP, err) ||
             px_delta_parse(&sd, m->stages[s].delta, PX_ROUND_UP, err))
             return px_err_prefix(err, "stage %zu: ", s);
         if (se > PX_EPS_MAX_UNITS - e || sd > PX_DELTA_MAX_UNITS - d)
-            return px_fail(err, PX_E_LIMIT, "the task's dp stages spend more than a ledger can hold");
+            return px_fail(err, PX_E_LIMIT, "the task's dp and fl-agg stages spend more than a ledger can hold");
         e += se;
         d += sd;
     }

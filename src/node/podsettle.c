@@ -116,6 +116,8 @@ static void *settler_main(void *arg) {
         px_err err = {0};
         if (px_node_settle_due(n, px_now_ms(), &err))
             fprintf(stderr, "pixiud: node %s: settling charges: %s (tried again later)\n", n->cfg.id, err.msg);
+        /* Serving instances at the POD end at their deadline (podserve.c). */
+        px_node_pod_tasks_reap(n, px_now_ms());
         pthread_mutex_lock(&n->mu);
     }
     pthread_mutex_unlock(&n->mu);

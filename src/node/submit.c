@@ -18,7 +18,7 @@ int px_node_submit(const char *node_config, const void *tmpl, size_t len, const 
         return -1;
     int rc = -1;
     if (px_membership_load(&mem, cfg.membership, err) == 0) {
-        px_submit_opts o = {cfg.id, &key, &mem, code, code_len, NULL, 0, progress, NULL, 0};
+        px_submit_opts o = {cfg.id, &key, &mem, code, code_len, NULL, 0, progress, NULL, 0, NULL, 0};
         rc = px_submit(&o, tmpl, len, r, err);
         px_membership_free(&mem);
     }

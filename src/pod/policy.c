@@ -250,8 +250,8 @@ int px_pod_policy_check(const px_pod_policy *pol, const px_pod_request *req, px_
     size_t last_dp = 0;
     int has_dp = 0;
     for (size_t i = 0; i < req->nstages; i++)
-        if (req->stages[i].kind && !strcmp(req->stages[i].kind, "dp"))
-            has_dp = 1, last_dp = i;
+        if (req->stages[i].kind && (!strcmp(req->stages[i].kind, "dp") || !strcmp(req->stages[i].kind, "fl-agg")))
+            has_dp = 1, last_dp = i; /* fl-agg noises the round's sum (docs/fl.md) */
     if (pol->require_dp && !has_dp)
         return px_fail(err, PX_E_DENIED, "dataset \"%s\" is released only to tasks with a DP stage", req->dataset);
     for (size_t i = 0; i < req->nstages; i++) {

@@ -126,7 +126,7 @@ static void test_hostile(void **state) {
     expect_refused(&f, "[{\"kind\":\"wasm\"," CODE0 ",\"params\":{\"dim\":2}}]", "stage 0 (wasm): params \"dim\"");
     expect_refused(&f, "[{\"kind\":\"wasm\"," CODE0 ",\"params\":{\"mapp\":\"per-user\"}}]", "mapp");
     expect_refused(&f, "[{\"kind\":\"prover\",\"at\":\"moon\"}]", "\"at\"");
-    expect_refused(&f, "[{\"kind\":\"prover\",\"dp\":{}}]", "only allowed on a dp stage");
+    expect_refused(&f, "[{\"kind\":\"prover\",\"dp\":{}}]", "only allowed on a dp or fl-agg stage");
     expect_refused(&f, "{\"kind\":\"prover\"}", "must be an array");
     /* Not JSON at all, duplicate keys, trailing bytes. */
     px_err err = {0};

@@ -229,7 +229,7 @@ static inline int dw_submit(dworld *w, const char *tmpl, const px_buf *code, px_
     FILE *progress = fopencookie(w, "w", io);
     assert_non_null(progress);
     setvbuf(progress, NULL, _IOLBF, 0);
-    px_submit_opts o = {"consumer-1", &w->consumer, &m, code->data, code->len, NULL, 0, progress, NULL, 0};
+    px_submit_opts o = {"consumer-1", &w->consumer, &m, code->data, code->len, NULL, 0, progress, NULL, 0, NULL, 0};
     int rc = px_submit(&o, tmpl, strlen(tmpl), r, err);
     fclose(progress);
     px_buf_cstr(&w->progress, NULL);
