@@ -259,13 +259,18 @@ stop:
     }
 }
 
-/* The feed's pipe: the child's end blocking, the parent's non-blocking
- * and as large as allowed (a smaller pipe only costs more system calls). */
-static int feed_pipe(int fd[2], px_err *err) {
+/* The feed's pipe: the child's end blocking, the parent's non-blocking.
+ * Enlarged only for inputs the default 64 KiB would not hold (a smaller
+ * pipe only costs more system calls; a tiny input not even that). */
+static int feed_pipe(const px_sb_proc *p, int fd[2], px_err *err) {
     if (pipe2(fd, O_CLOEXEC))
         return px_fail(err, PX_E_IO, "creating a pipe failed: %s",
                        strerror(errno));
-    (void)fcntl(fd[1], F_SETPIPE_SZ, FEED_PIPE_BYTES);
+    size_t total = 0;
+    for (size_t i = 0; i < p->in_n && total <= 65536; i++)
+        total += p->in_len[i];
+    if (total > 65536)
+        (void)fcntl(fd[1], F_SETPIPE_SZ, FEED_PIPE_BYTES);
     if (fcntl(fd[1], F_SETFL, O_NONBLOCK)) {
         close(fd[0]);
         close(fd[1]);
@@ -301,10 +306,10 @@ static void pipe_guard_off(pipe_guard *g) {
 
 int px_sb_spawn(px_sb_proc *p, px_err *err) {
     int fds[NPIPES][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
-    int in[2] = {-1, -1};
+    int in_rd = -1;
     feed_t f = {.p = p, .fd = -1, .lend = 1};
     pipe_guard g;
-    int feeding = p->stdin_fd < 0 && p->in_n > 0;
+    int guarded = 0;
     p->timed_out = p->out_overflow = 0;
     for (int i = 0; i < NPIPES; i++)
         if ((i < 2 || p->want_status) && pipe2(fds[i], O_CLOEXEC)) {
@@ -312,34 +317,43 @@ int px_sb_spawn(px_sb_proc *p, px_err *err) {
             return px_fail(err, PX_E_IO, "creating a pipe failed: %s",
                            strerror(errno));
         }
-    if (feeding && feed_pipe(in, err)) {
-        close_pipes(fds);
-        return -1;
+    if (p->stdin_fd < 0 && p->in_n > 0) {
+        int in[2];
+        if (feed_pipe(p, in, err)) {
+            close_pipes(fds);
+            return -1;
+        }
+        in_rd = in[0];
+        f.fd = in[1];
+        /* The pipe's first fill, before the child exists: a small input
+         * is then complete and closed before the child starts, and nothing
+         * can raise SIGPIPE (this process still holds the read end). */
+        feed_more(&f);
     }
-    if (feeding)
+    if (f.fd >= 0) { /* more to feed while the child runs */
         pipe_guard_on(&g);
+        guarded = 1;
+    }
     uint64_t t0 = px_mono_ns();
     pid_t pid = fork();
     if (pid < 0) {
         close_pipes(fds);
-        if (feeding) {
-            close(in[0]);
-            close(in[1]);
+        feed_close(&f);
+        if (in_rd >= 0)
+            close(in_rd);
+        if (guarded)
             pipe_guard_off(&g);
-        }
         return px_fail(err, PX_E_IO, "fork failed: %s", strerror(errno));
     }
     if (pid == 0)
-        child(p, fds, in[0], feeding ? &g.old : NULL);
+        child(p, fds, in_rd, guarded ? &g.old : NULL);
     for (int i = 0; i < NPIPES; i++) {
         if (fds[i][1] >= 0)
             close(fds[i][1]);
         fds[i][1] = -1;
     }
-    if (feeding) {
-        close(in[0]);
-        f.fd = in[1];
-    }
+    if (in_rd >= 0)
+        close(in_rd);
     pump(p, pid, fds, &f, t0);
     feed_close(&f);
     close_pipes(fds);
@@ -353,7 +367,7 @@ int px_sb_spawn(px_sb_proc *p, px_err *err) {
     }
     /* The child is gone, so is the pipe and with it every reference to
      * the lent bytes. */
-    if (feeding)
+    if (guarded)
         pipe_guard_off(&g);
     p->wall_us = (px_mono_ns() - t0) / 1000;
     return rc;
