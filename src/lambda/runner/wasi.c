@@ -1,7 +1,7 @@
 /* The WASI preview1 subset the validator allows (see docs/sandbox.md),
  * hosted for the loaded module. Input comes from the run's group of the
- * input stream (input.c), output goes to fd 1 up to the run's limit, stderr to fd 2
- * up to its limit; nothing else reaches the kernel. */
+ * input stream (input.c), output goes to fd 1 up to the run's limit,
+ * stderr to fd 2 up to its limit; nothing else reaches the kernel. */
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>

@@ -6,8 +6,9 @@
  *
  * fd 0 is the input (a pipe the parent fills while the runs go, see
  * input.c), fd 4 holds NGROUPS little-endian u64 lengths that cut it into
- * consecutive groups (their sum is its size); run i reads group i. fd 1 is the output, fd 2 the (bounded) stderr, fd 3 a
- * status channel to the parent, which receives one line per run
+ * consecutive groups (their sum is its size); run i reads group i. fd 1
+ * is the output, fd 2 the (bounded) stderr, fd 3 a status channel to the
+ * parent, which receives one line per run
  *   "run <end> <code> <grow_refused> <pages> <out_bytes> <cpu_us>"
  *       end: exit (code = status), trap (code = wasm_rt_trap_t),
  *            cpu (the run's CPU limit), output (more than MAX_OUTPUT bytes)
@@ -17,13 +18,13 @@
  *   "error <message>"  the host failed (setup, or a reset)
  *
  * Order matters: everything that needs the kernel (loading the object,
- * reserving linear memory, the first instantiation, the
- * signal alternate stack, limits) happens first; then the seccomp filter
- * is entered and only runs happen. Every run gets a fresh instance:
- * memory.c reuses the reservation and the table without system calls the
- * filter forbids. A run ends by returning, proc_exit, a trap, its CPU
- * timer (SIGPROF) or its output limit; each long-jumps back here and ends
- * only that run.
+ * reserving linear memory, the first instantiation, the signal alternate
+ * stack, limits) happens first; then the seccomp filter is entered and
+ * only runs happen, which read their input from fd 0 as they go. Every run
+ * gets a fresh instance: memory.c reuses the reservation and the table
+ * without system calls the filter forbids. A run ends by returning,
+ * proc_exit, a trap, its CPU timer (SIGPROF) or its output limit; each
+ * long-jumps back here and ends only that run.
  *
  * Built without sanitizers and without libpixiu: their runtimes make
  * system calls the filter forbids. It exports the WASI host (wasi.c),
