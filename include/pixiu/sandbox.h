@@ -130,6 +130,10 @@ typedef struct px_sandbox_result {
  * "memory-limit", "forbidden-syscall", "timeout", "output-limit",
  * "internal". Those shared with execution proofs match docs/formats.md. */
 const char *px_sandbox_status_name(px_sandbox_status s);
+/* The execution proof's status for an outcome (PX_STATUS_* of
+ * pixiu/lambda.h): "exit" becomes "trap" and "output-limit"
+ * "memory-limit", the proof format having no name for them. */
+const char *px_sandbox_proof_status(px_sandbox_status s);
 /* "out of bounds", "unreachable", "stack exhaustion", ... */
 const char *px_trap_kind_name(px_trap_kind k);
 

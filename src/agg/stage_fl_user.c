@@ -43,20 +43,6 @@ static int fail(px_stage_out *out, const char *status) {
     return -1;
 }
 
-static const char *sandbox_status(px_sandbox_status s) {
-    switch (s) {
-    case PX_SB_INVALID_MODULE: return PX_STATUS_INVALID_MODULE;
-    case PX_SB_TRAP:
-    case PX_SB_EXIT: return PX_STATUS_TRAP;
-    case PX_SB_CPU_LIMIT: return PX_STATUS_CPU_LIMIT;
-    case PX_SB_MEMORY_LIMIT:
-    case PX_SB_OUTPUT_LIMIT: return PX_STATUS_MEMORY_LIMIT;
-    case PX_SB_FORBIDDEN_SYSCALL: return PX_STATUS_FORBIDDEN_SYSCALL;
-    case PX_SB_TIMEOUT: return PX_STATUS_TIMEOUT;
-    default: return PX_STATUS_INTERNAL;
-    }
-}
-
 /* The training module over the model and the records: its update, as
  * floats of the model's dimension. */
 static int train(const px_stage_ctx *ctx, const px_fl_broadcast *b, uint32_t dim, float *x, px_stage_out *out,
@@ -76,7 +62,7 @@ static int train(const px_stage_ctx *ctx, const px_fl_broadcast *b, uint32_t dim
         px_buf_append(&in, ctx->inputs[0].data, ctx->inputs[0].len, err))
         fail(out, PX_STATUS_INTERNAL);
     else if (px_sandbox_run(&sb, ctx->code, ctx->code_len, in.data, in.len, &lim, &upd, NULL, &res, err))
-        fail(out, sandbox_status(res.status)), px_fail(err, PX_E_INVALID, "%s", res.reason);
+        fail(out, px_sandbox_proof_status(res.status)), px_fail(err, PX_E_INVALID, "%s", res.reason);
     else if (px_fl_update_parse(x, dim, upd.data, upd.len, err))
         fail(out, PX_STATUS_BAD_INPUT), px_err_prefix(err, "the training code's output: ");
     else

@@ -21,6 +21,7 @@
 #include <seccomp.h>
 
 #include "lambda/sandbox_int.h"
+#include "pixiu/lambda.h"
 
 void px_sandbox_limits_default(px_sandbox_limits *l) {
     memset(l, 0, sizeof *l);
@@ -181,4 +182,23 @@ int px_sandbox_run(const px_sandbox *sb, const uint8_t *m, size_t n,
     px_sandbox_object_free(&obj);
     res->cached = cached;
     return rc;
+}
+
+/* The proof status of a sandbox outcome: the two outcomes the proof format
+ * has no name for are mapped, and the reason keeps the sandbox's own name:
+ * "exit" (non-zero exit) -> trap, "output-limit" -> memory-limit. */
+const char *px_sandbox_proof_status(px_sandbox_status s) {
+    switch (s) {
+    case PX_SB_INVALID_MODULE: return PX_STATUS_INVALID_MODULE;
+    case PX_SB_TRAP:
+    case PX_SB_EXIT: return PX_STATUS_TRAP;
+    case PX_SB_CPU_LIMIT: return PX_STATUS_CPU_LIMIT;
+    case PX_SB_MEMORY_LIMIT:
+    case PX_SB_OUTPUT_LIMIT: return PX_STATUS_MEMORY_LIMIT;
+    case PX_SB_FORBIDDEN_SYSCALL: return PX_STATUS_FORBIDDEN_SYSCALL;
+    case PX_SB_TIMEOUT: return PX_STATUS_TIMEOUT;
+    case PX_SB_OK:
+    case PX_SB_INTERNAL: break;
+    }
+    return PX_STATUS_INTERNAL;
 }

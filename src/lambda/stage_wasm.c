@@ -39,21 +39,6 @@ static int wasm_check(const json_t *params, px_err *err) {
     return 0;
 }
 
-static const char *proof_status(px_sandbox_status s) {
-    switch (s) {
-    case PX_SB_INVALID_MODULE: return PX_STATUS_INVALID_MODULE;
-    case PX_SB_TRAP:
-    case PX_SB_EXIT: return PX_STATUS_TRAP;
-    case PX_SB_CPU_LIMIT: return PX_STATUS_CPU_LIMIT;
-    case PX_SB_MEMORY_LIMIT:
-    case PX_SB_OUTPUT_LIMIT: return PX_STATUS_MEMORY_LIMIT;
-    case PX_SB_FORBIDDEN_SYSCALL: return PX_STATUS_FORBIDDEN_SYSCALL;
-    case PX_SB_TIMEOUT: return PX_STATUS_TIMEOUT;
-    case PX_SB_OK:
-    case PX_SB_INTERNAL: break;
-    }
-    return PX_STATUS_INTERNAL;
-}
 
 static int fail(px_stage_out *out, const char *status) {
     out->status = status;
@@ -155,7 +140,7 @@ static int map_run(const px_stage_ctx *ctx, const px_map_params *mp, const px_sa
         fail(out, PX_STATUS_INTERNAL);
     } else if (g.n && px_sandbox_run_groups(sb, ctx->code, ctx->code_len, g.streams.data, g.off, g.len, g.n, lim,
                                             total, &raw, runs, &res, err)) {
-        fail(out, proof_status(res.status));
+        fail(out, px_sandbox_proof_status(res.status));
         px_fail(err, PX_E_INVALID, "%s", res.reason); /* it names the outcome */
     } else if (map_outputs(ctx, &g, mp, &raw, runs, out, err) == 0) {
         out->has_counts = 1;
@@ -220,7 +205,7 @@ static int wasm_run(const px_stage_ctx *ctx, px_stage_out *out, px_err *err) {
     px_sandbox_result res;
     if (px_sandbox_run(&sb, ctx->code, ctx->code_len, ctx->inputs[0].data, ctx->inputs[0].len, &lim, &out->output,
                        NULL, &res, err)) {
-        out->status = proof_status(res.status);
+        out->status = px_sandbox_proof_status(res.status);
         return px_fail(err, PX_E_INVALID, "%s", res.reason); /* it names the outcome */
     }
     return 0;
