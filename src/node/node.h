@@ -270,6 +270,9 @@ typedef struct px_pod_task {
 } px_pod_task;
 /* Free a task slot's workers and state; n->mu held (or the node stopping). */
 void px_node_pod_task_clear(px_pod_task *t);
+/* The task of manifest mid at this POD, if sender is its consumer; NULL
+ * naming why not. The caller holds n->mu. */
+px_pod_task *px_node_pod_task_find(px_node *n, const uint8_t *mid, const px_member *sender, px_err *err);
 /* Drop the tasks past their deadline that nothing is using (serving ones
  * included); the POD's settler calls it every settle_every_ms. */
 void px_node_pod_tasks_reap(px_node *n, int64_t now);

@@ -475,18 +475,25 @@ static int run_all(px_node *n, px_pod_task *t, const px_buf *codes, const int *h
     return rc;
 }
 
+px_pod_task *px_node_pod_task_find(px_node *n, const uint8_t *mid, const px_member *sender, px_err *err) {
+    for (size_t i = 0; i < n->ntasks; i++) {
+        px_pod_task *t = &n->tasks[i];
+        if (!t->used || !px_ct_equal(t->manifest, mid, PX_SHA256_BYTES))
+            continue;
+        if (strcmp(t->consumer, sender->id))
+            return px_fail(err, PX_E_DENIED, "the task belongs to another consumer"), NULL;
+        return t;
+    }
+    return px_fail(err, PX_E_NOTFOUND, "POD %s hosts no instance of that task", n->cfg.id), NULL;
+}
+
 /* The task of this manifest, for its consumer, taken for its one run. */
 static px_pod_task *claim(px_node *n, const uint8_t *mid, const px_member *sender, px_err *err) {
-    px_pod_task *t = NULL;
     pthread_mutex_lock(&n->mu);
-    for (size_t i = 0; i < n->ntasks && !t; i++)
-        if (n->tasks[i].used && px_ct_equal(n->tasks[i].manifest, mid, PX_SHA256_BYTES))
-            t = &n->tasks[i];
-    if (!t)
-        px_fail(err, PX_E_NOTFOUND, "POD %s hosts no instance of that task", n->cfg.id);
-    else if (strcmp(t->consumer, sender->id))
-        t = NULL, px_fail(err, PX_E_DENIED, "the task belongs to another consumer");
-    else if (t->busy || t->ran)
+    px_pod_task *t = px_node_pod_task_find(n, mid, sender, err);
+    if (!t) {
+        /* err names why */
+    } else if (t->busy || t->ran)
         t = NULL, px_fail(err, PX_E_STATE, "the task's instances already ran or are running");
     else
         t->busy = 1;

@@ -30,17 +30,12 @@ void px_node_pod_serving_keep(px_pod_task *t, const px_step_result *res) {
 /* The serving task of this manifest, for its consumer, claimed for one
  * request. A task past its deadline is dropped here. */
 static px_pod_task *claim_serving(px_node *n, const px_member *sender, const uint8_t *mid, px_err *err) {
-    px_pod_task *t = NULL;
     int64_t now = px_now_ms();
     pthread_mutex_lock(&n->mu);
-    for (size_t i = 0; i < n->ntasks && !t; i++)
-        if (n->tasks[i].used && px_ct_equal(n->tasks[i].manifest, mid, PX_SHA256_BYTES))
-            t = &n->tasks[i];
-    if (!t)
-        px_fail(err, PX_E_NOTFOUND, "POD %s hosts no instance of that task", n->cfg.id);
-    else if (strcmp(t->consumer, sender->id))
-        t = NULL, px_fail(err, PX_E_DENIED, "the task belongs to another consumer");
-    else if (!t->ran && t->busy)
+    px_pod_task *t = px_node_pod_task_find(n, mid, sender, err);
+    if (!t) {
+        /* err names why */
+    } else if (!t->ran && t->busy)
         t = NULL, px_fail(err, PX_E_UNAVAILABLE, "the task's instances are running: retry");
     else if (!t->serving || !t->host[t->k - 1].serving)
         t = NULL, px_fail(err, PX_E_STATE, "the task's instance at this POD is not serving (it has not run, or its "
