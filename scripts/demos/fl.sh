@@ -58,15 +58,17 @@ echo "== training: $rounds rounds, epsilon $eps, delta $delta for the whole trai
 # Round $down_round: a fifth of the PODs drop out after they joined the
 # round (their nodes are killed once the round's roster is set, while the
 # users train), so the survivors' masks with them must be removed; they
-# come back for the next round.
+# come back (on new ports) for the next round.
 (
   while n=$(grep -c 'admitted the plan' "$work/progress" 2>/dev/null || true); [ "${n:-0}" -lt "$down_round" ]; do
     [ -d "$work" ] && [ ! -s "$work/done" ] || exit 0
     sleep 0.05
   done
   for i in $(seq 5 5 "$pods"); do kill -KILL "$(cat "$work/net/pod-$i/pid")" 2>/dev/null || true; done
-  while [ -d "$work" ] && [ ! -s "$work/models/round-$down_round.pxfm" ] && [ ! -s "$work/done" ]; do sleep 0.2; done
-  for i in $(seq 5 5 "$pods"); do "$net" restart "$build" "$work/net" "pod-$i" >/dev/null 2>&1 || true; done
+  # Back at once, on new ports, without the round's instances (they died
+  # with their nodes): the consumer reads the membership again between
+  # rounds and finds them for the next round.
+  "$net" restart-many "$build" "$work/net" $(seq -f 'pod-%g' 5 5 "$pods") >/dev/null 2>&1 || true
 ) &
 killer=$!
 mkdir -p "$work/models"

@@ -23,8 +23,22 @@ static const char usage[] =
 
 typedef struct progress {
     const char *models;
+    px_membership *mem;     /* read again between rounds */
+    const char *membership; /* from this file */
     px_err err;
 } progress;
+
+/* A training outlives a node's restart on a new address: the next round
+ * reads the membership file again (the one the node config names, so the
+ * trust root is the same file). A file that no longer parses keeps the
+ * one in use. */
+static void reload(progress *p) {
+    px_membership fresh = {0};
+    if (px_membership_load(&fresh, p->membership, NULL))
+        return;
+    px_membership_free(p->mem);
+    *p->mem = fresh;
+}
 
 static int on_round(void *ctx, const px_train_round *rd) {
     progress *p = ctx;
@@ -36,6 +50,7 @@ static int on_round(void *ctx, const px_train_round *rd) {
     printf("round %u/%u: %zu of %zu users survived; the model moved %.6f\n", rd->round, rd->rounds,
            r->fl_survivors, r->fl_users, rd->change);
     fflush(stdout);
+    reload(p);
     if (!p->models)
         return 0;
     char path[4096];
@@ -53,7 +68,7 @@ static int train_run(const char *tmpl_path, const char *node_path, const char *c
     px_buf tmpl = PX_BUF_INIT, code = PX_BUF_INIT, model = PX_BUF_INIT, receipt = PX_BUF_INIT;
     uint8_t accepted[PX_TRAIN_MAX_BUILDS][PX_SHA256_BYTES];
     px_train_result tr;
-    progress p = {models, {0}};
+    progress p = {models, &mem, NULL, {0}};
     int status = PX_EXIT_USAGE;
     if (px_node_builds_parse(accepted, builds, nbuilds, &err) || px_node_config_load(&cfg, node_path, &err) ||
         px_signer_load(&key, cfg.key, &err) || px_membership_load(&mem, cfg.membership, &err) ||
@@ -61,6 +76,7 @@ static int train_run(const char *tmpl_path, const char *node_path, const char *c
         px_file_read(code_path, PX_TRAIN_CODE_MAX, &code, &err) ||
         px_file_read(model_path, PX_TRAIN_MODEL_MAX, &model, &err))
         goto out;
+    p.membership = cfg.membership;
     px_submit_opts o = {cfg.id, &key, &mem, code.data, code.len, (const uint8_t(*)[PX_SHA256_BYTES])accepted, nbuilds,
                         stderr, NULL, 0, NULL, 0};
     if (px_train(&o, tmpl.data, tmpl.len, &model, &receipt, on_round, &p, &tr, &err)) {
