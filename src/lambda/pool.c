@@ -31,6 +31,10 @@
 #define POOL_PROFILES 2
 #define POOL_PER_PROFILE_MAX 16
 #define POOL_RETRY_MS 1000 /* after a failed start, before the next try */
+/* After a take, before the refill: an exec costs some 5 ms of CPU, which
+ * the instance just taken would otherwise compete with for its INIT and
+ * first exchanges on a small node. */
+#define POOL_REFILL_DELAY_MS 20
 
 typedef struct pool_profile {
     uint64_t mem_bytes, cpu_seconds;
@@ -93,6 +97,10 @@ static void *fill(void *arg) {
         if (prof < 0) {
             pthread_cond_broadcast(&p->full);
             pthread_cond_wait(&p->wake, &p->mu);
+            struct timespec ts;
+            deadline_in(&ts, POOL_REFILL_DELAY_MS);
+            while (!p->stop && pthread_cond_timedwait(&p->wake, &p->mu, &ts) != ETIMEDOUT)
+                ;
             continue;
         }
         pthread_mutex_unlock(&p->mu);
