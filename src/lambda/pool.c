@@ -43,6 +43,7 @@ typedef struct pool_profile {
 typedef struct pool_entry {
     px_tee_worker w;
     int profile;
+    struct stat exe; /* the worker file, just before its exec */
 } pool_entry;
 
 struct px_lambda_pool {
@@ -107,7 +108,10 @@ static void *fill(void *arg) {
         px_tee_spawn_req sr = {p->worker_path, NULL, p->prof[prof].mem_bytes, p->prof[prof].cpu_seconds};
         px_tee_worker w = {-1, -1, 0};
         px_err e = {0};
-        int rc = p->backend->spawn(&sr, &w, &e);
+        struct stat exe;
+        int rc = stat(p->worker_path, &exe) != 0
+                     ? px_fail(&e, PX_E_NOTFOUND, "worker %s: %s", p->worker_path, strerror(errno))
+                     : p->backend->spawn(&sr, &w, &e);
         pthread_mutex_lock(&p->mu);
         if (rc) {
             p->last = e;
@@ -119,7 +123,7 @@ static void *fill(void *arg) {
             continue;
         }
         p->last.code = 0;
-        p->ready[p->nready++] = (pool_entry){w, prof};
+        p->ready[p->nready++] = (pool_entry){w, prof, exe};
         p->st.spawned++;
     }
     pthread_mutex_unlock(&p->mu);
@@ -223,22 +227,28 @@ static int alive(px_tee_worker *w) {
     return poll(&pf, 1, 0) == 0;
 }
 
-/* The executable the worker really runs is the file the build hashed.
- * /proc/<pid>/exe names the file mapped at exec, even if the path was
- * replaced since, so a worker started before a new worker binary was
- * installed is not handed out under the new build's digest. The worker is
- * an unreaped child (its pid cannot be reused) and, before INIT, dumpable,
- * so the node may look. */
-static int runs(const px_tee_worker *w, const px_lambda_file *exe) {
+static int same_file(const struct stat *st, const px_lambda_file *f) {
+    int64_t m = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+    int64_t c = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+    return (uint64_t)st->st_dev == f->dev && (uint64_t)st->st_ino == f->ino && (uint64_t)st->st_size == f->size &&
+           m == f->mtime_ns && c == f->ctime_ns;
+}
+
+/* The executable the worker runs is the file the build hashed, so a worker
+ * started before a new worker binary was installed is not handed out under
+ * the new build's digest. /proc/<pid>/exe is the file mapped at exec even
+ * if the path was replaced since; the node may look (the worker is its
+ * unreaped child, in a user namespace the node owns). Where it cannot
+ * (no user namespace, and the worker made itself non-dumpable), the file's
+ * identity just before the exec stands in: the same check, with the same
+ * window between check and exec, as a cold start's. */
+static int runs(const pool_entry *e, const px_lambda_file *exe) {
     char path[64];
-    snprintf(path, sizeof path, "/proc/%d/exe", (int)w->pid);
+    snprintf(path, sizeof path, "/proc/%d/exe", (int)e->w.pid);
     struct stat st;
-    if (stat(path, &st) != 0)
-        return 0;
-    int64_t m = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-    int64_t c = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
-    return (uint64_t)st.st_dev == exe->dev && (uint64_t)st.st_ino == exe->ino && (uint64_t)st.st_size == exe->size &&
-           m == exe->mtime_ns && c == exe->ctime_ns;
+    if (stat(path, &st) == 0)
+        return same_file(&st, exe) && same_file(&e->exe, exe);
+    return same_file(&e->exe, exe);
 }
 
 int px_lambda_pool_take(px_lambda_pool *p, const px_tee_backend *backend, const px_tee_spawn_req *sr,
@@ -258,12 +268,13 @@ int px_lambda_pool_take(px_lambda_pool *p, const px_tee_backend *backend, const 
         if (i == p->nready)
             break;
         /* Out of the list before anything else: handed out at most once. */
-        px_tee_worker w = p->ready[i].w;
+        pool_entry e = p->ready[i];
+        px_tee_worker w = e.w;
         memmove(&p->ready[i], &p->ready[i + 1], (p->nready - i - 1) * sizeof *p->ready);
         p->nready--;
         pthread_cond_signal(&p->wake);
         pthread_mutex_unlock(&p->mu);
-        got = alive(&w) && runs(&w, exe);
+        got = alive(&w) && runs(&e, exe);
         if (got)
             *out = w;
         else

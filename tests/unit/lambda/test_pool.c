@@ -160,8 +160,12 @@ static void test_pool_skips_dead(void **state) {
     pid_t pids[8];
     size_t n = px_lambda_pool_pids(w.pool, pids, 8);
     assert_int_equal(n, 2);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         assert_int_equal(kill(pids[i], SIGKILL), 0);
+        /* Dead, not reaped: the pool is to find out. */
+        siginfo_t si;
+        assert_int_equal(waitid(P_PID, (id_t)pids[i], &si, WEXITED | WNOWAIT), 0);
+    }
     px_lambda_host h;
     start(&w, w.pool, NULL, &h);
     for (size_t i = 0; i < n; i++)
