@@ -35,6 +35,7 @@
  * the instance just taken would otherwise compete with for its INIT and
  * first exchanges on a small node. */
 #define POOL_REFILL_DELAY_MS 20
+#define POOL_EXEC_WAIT_MS 10000
 
 typedef struct pool_profile {
     uint64_t mem_bytes, cpu_seconds;
@@ -87,6 +88,25 @@ static void deadline_in(struct timespec *ts, int ms) {
     }
 }
 
+/* The backend returns once the child has set up, before its exec is
+ * done; until then /proc/<pid>/exe is this process's own file. A worker is
+ * ready once it runs something else (or, non-dumpable, cannot be looked
+ * at any more): taken earlier, it would not match the build's worker. */
+static int exec_done(pid_t pid, px_err *err) {
+    struct stat self, st;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
+    if (stat("/proc/self/exe", &self) != 0)
+        return 0; /* no /proc: the take cannot look either */
+    for (int i = 0; i < POOL_EXEC_WAIT_MS; i++) {
+        if (stat(path, &st) != 0 || st.st_dev != self.st_dev || st.st_ino != self.st_ino)
+            return 0;
+        struct timespec ms = {0, 1000000L};
+        nanosleep(&ms, NULL);
+    }
+    return px_fail(err, PX_E_UNAVAILABLE, "worker %d did not exec within %d ms", (int)pid, POOL_EXEC_WAIT_MS);
+}
+
 /* Fork happens on this thread, never under the lock: a take does not wait
  * for an exec. The child only runs the backend's async-signal-safe setup
  * and execs, so forking from a threaded node is safe. */
@@ -112,6 +132,10 @@ static void *fill(void *arg) {
         int rc = stat(p->worker_path, &exe) != 0
                      ? px_fail(&e, PX_E_NOTFOUND, "worker %s: %s", p->worker_path, strerror(errno))
                      : p->backend->spawn(&sr, &w, &e);
+        if (rc == 0 && exec_done(w.pid, &e)) {
+            px_tee_worker_finish(&w, 1, NULL, NULL);
+            rc = -1;
+        }
         pthread_mutex_lock(&p->mu);
         if (rc) {
             p->last = e;
