@@ -15,7 +15,8 @@
  * instances"), as a node does: the pool is refilled between steps, untimed,
  * which is a node whose pool keeps up with its recruitments; the exec a
  * pooled worker cost is paid off the step's path, not saved.
- *   lambda_step_cold_1k  the built-in step with a worker started for it
+ *   lambda_step_cold_1k, lambda_step_wasm_cold_1k
+ *                        the same steps with a worker started for each
  *                        (no pool): the exec and loading are on the path
  * Baseline in the same run: fork+exec of a trivial program and waiting for
  * it. Medians; runs are interleaved so both see the same machine. */
@@ -260,7 +261,7 @@ int main(void) {
     if (px_lambda_pool_new(&s.pool, &px_tee_process, s.worker_path, 2, &e))
         die(&e, "warm pool");
     static uint64_t base[BENCH_RUNS], step[BENCH_RUNS], logged[BENCH_RUNS], cold[BENCH_RUNS], wbase[WASM_RUNS],
-        wstep[WASM_RUNS];
+        wstep[WASM_RUNS], wcold[WASM_RUNS];
     one_step(&s, 0, s.pool); /* warm the page cache */
     one_step(&s, 1, s.pool); /* compile the module into the cache */
     fork_exec_true();
@@ -275,11 +276,13 @@ int main(void) {
     for (int i = 0; i < WASM_RUNS; i++) {
         wbase[i] = fork_exec_true();
         wstep[i] = one_step(&s, 1, s.pool);
+        wcold[i] = one_step(&s, 1, NULL);
     }
     report("lambda_step_1k", step, base, BENCH_RUNS);
     report("lambda_step_wasm_1k", wstep, wbase, WASM_RUNS);
     report("lambda_step_log_1k", logged, whole, BENCH_RUNS);
     report("lambda_step_cold_1k", cold, base, BENCH_RUNS);
+    report("lambda_step_wasm_cold_1k", wcold, wbase, WASM_RUNS);
     px_lambda_pool_stats ps;
     px_lambda_pool_stats_get(s.pool, &ps);
     if (ps.missed || ps.discarded) {
