@@ -1,5 +1,5 @@
-/* Step overhead of a trust-λ for a 1 KiB input: spawn the worker under the
- * process backend (namespaces, limits, seccomp), keys, evidence, then one
+/* Step overhead of a trust-λ for a 1 KiB input: a worker under the process
+ * backend (namespaces, limits, seccomp), keys, evidence, then one
  * step (open the sealed input, hash, check the release, run, seal to the
  * successor, sign the proof) and the node's check of that proof.
  *   lambda_step_1k       a built-in stage (aggregate)
@@ -11,10 +11,11 @@
  * the worker each before it goes on (release after log):
  *   lambda_step_log_1k   the two appends with their inclusion proofs alone,
  *                        against the whole built-in step as baseline
- * Both take the worker from the node's warm pool (docs/lambda.md "Warm
- * instances"), as a node does: the pool is refilled between steps, untimed,
- * which is a node whose pool keeps up with its recruitments; the exec a
- * pooled worker cost is paid off the step's path, not saved.
+ * Both take the worker from a warm pool (docs/lambda.md "Warm instances")
+ * of two per profile, as a node does: the pool refills between steps,
+ * untimed, which is a node whose pool keeps up with its recruitments; the
+ * exec a pooled worker cost is paid off the step's path, not saved. The
+ * bench fails if a step did not get a warm worker.
  *   lambda_step_cold_1k, lambda_step_wasm_cold_1k
  *                        the same steps with a worker started for each
  *                        (no pool): the exec and loading are on the path
