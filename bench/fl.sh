@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Federated learning on loopback (docs/fl.md): 100 per-person PODs (env
 # PX_FL_PODS overrides), one pixiud each, a log, a witness and an executor;
-# a training of 3 rounds (PX_FL_ROUNDS) at epsilon 8, delta 1e-5.
+# a training of 4 rounds (PX_FL_ROUNDS) at epsilon 8, delta 1e-5, as in the demo.
 #
 #   fl_round_<N>pods   wall time per round (pixiu task train, receipts
 #                      included, divided by the rounds); baseline: the
@@ -18,7 +18,7 @@ pixiu="$build/pixiu"
 central="$build/pixiu-fl-central"
 net="$src/scripts/pixiu-net"
 n=${PX_FL_PODS:-100}
-rounds=${PX_FL_ROUNDS:-3}
+rounds=${PX_FL_ROUNDS:-4}
 tmp=$(mktemp -d)
 trap '"$net" stop "$tmp/net" >/dev/null 2>&1 || true; rm -rf "$tmp"' EXIT
 export PIXIU_CACHE_DIR="$tmp/wasm-cache"

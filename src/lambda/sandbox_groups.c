@@ -1,8 +1,10 @@
 /* Running a compiled task once per group of its input in one runner
  * process, and naming how each run and the batch ended.
  *
- * The groups reach the runner as one sealed memfd on fd 0 (the groups'
- * bytes, concatenated) and a table of their lengths on fd 4. The runner
+ * The groups reach the runner through a pipe on fd 0 (the groups' bytes
+ * one after the other, lent from the caller's buffer with vmsplice while
+ * the runner runs: see px_sb_spawn) and a table of their lengths, a sealed
+ * memfd, on fd 4. The runner
  * (runner/wasm_runner.c) reports one status line per run on fd 3, with
  * the number of bytes the run wrote; the output of all runs arrives on one
  * pipe, in order, and is split here by those counts. The parent enforces
@@ -17,8 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -43,50 +43,6 @@ void px_sb_outcome(px_sandbox_result *res, px_sandbox_status s,
 
 static uint64_t sat_mul(uint64_t a, uint64_t b) {
     return b && a > UINT64_MAX / b ? UINT64_MAX : a * b;
-}
-
-/* A sealed memfd holding the groups' bytes one after the other. */
-static int groups_fd(const char *name, const uint8_t *in, const size_t *off,
-                     const size_t *len, size_t n, px_err *err) {
-    int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
-    if (fd < 0)
-        return px_fail(err, PX_E_IO, "memfd_create failed: %s",
-                       strerror(errno));
-    struct iovec iov[256];
-    size_t i = 0, k = 0, skip = 0;
-    while (i < n || k > 0) {
-        while (i < n && k < 256) {
-            if (len[i])
-                iov[k++] = (struct iovec){(void *)(in + off[i]), len[i]};
-            i++;
-        }
-        if (k == 0)
-            break;
-        ssize_t w = writev(fd, iov, (int)k);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            close(fd);
-            return px_fail(err, PX_E_IO, "buffering the input failed");
-        }
-        /* Drop what was written, keep the rest for the next writev. */
-        size_t done = (size_t)w;
-        for (skip = 0; skip < k && done >= iov[skip].iov_len; skip++)
-            done -= iov[skip].iov_len;
-        if (skip < k) {
-            iov[skip].iov_base = (uint8_t *)iov[skip].iov_base + done;
-            iov[skip].iov_len -= done;
-        }
-        memmove(iov, iov + skip, (k - skip) * sizeof *iov);
-        k -= skip;
-    }
-    if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE |
-                                   F_SEAL_SEAL) ||
-        lseek(fd, 0, SEEK_SET) != 0) {
-        close(fd);
-        return px_fail(err, PX_E_IO, "sealing the input failed");
-    }
-    return fd;
 }
 
 static int table_fd(const size_t *len, size_t n, px_err *err) {
@@ -340,16 +296,15 @@ int px_sb_run_batch(const px_sandbox *sb, const px_sandbox_object *obj,
         px_sb_outcome(res, PX_SB_INTERNAL, "no compiled object");
         return px_fail(err, PX_E_INTERNAL, "%s", res->reason);
     }
-    int in_fd = groups_fd("pixiu-input", in, off, len, ngroups, err);
-    int tab_fd = in_fd < 0 ? -1 : table_fd(len, ngroups, err);
+    int tab_fd = table_fd(len, ngroups, err);
     if (tab_fd < 0) {
-        if (in_fd >= 0)
-            close(in_fd);
         px_sb_outcome(res, PX_SB_INTERNAL, "%s", err ? err->msg : "input");
         return -1;
     }
     px_buf o = PX_BUF_INIT, st = PX_BUF_INIT;
-    px_sb_proc p = {.argv = argv, .stdin_fd = in_fd, .want_status = 1,
+    px_sb_proc p = {.argv = argv, .stdin_fd = -1, .want_status = 1,
+                    .in_base = in, .in_off = off, .in_len = len,
+                    .in_n = ngroups,
                     .extra_fd = {tab_fd, obj->fd},
                     .timeout_ms = wall > INT32_MAX ? INT32_MAX : (uint32_t)wall,
                     .max_stdout = out_cap > SIZE_MAX ? SIZE_MAX : out_cap,
@@ -358,7 +313,6 @@ int px_sb_run_batch(const px_sandbox *sb, const px_sandbox_object *obj,
                     .out = &o, .errout = stderr_out, .status = &st,
                     .max_status = sat_mul(ngroups, STATUS_LINE_MAX) + 1024};
     int rc = px_sb_spawn(&p, err);
-    close(in_fd);
     close(tab_fd);
     if (rc) {
         px_sb_outcome(res, PX_SB_INTERNAL, "%s", err ? err->msg : "spawn");

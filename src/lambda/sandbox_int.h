@@ -36,7 +36,15 @@ typedef struct px_sb_proc {
     const char *const *argv; /* argv[0] is looked up in PATH */
     char *const *envp;       /* NULL: inherit; else argv[0] must be a path */
     const char *cwd;         /* NULL: inherit */
-    int stdin_fd;            /* -1: /dev/null */
+    int stdin_fd;            /* -1: /dev/null, or the feed below */
+    /* The feed: with in_n > 0 (and stdin_fd -1) the child's stdin is a
+     * pipe that px_sb_spawn fills, while the child runs, with the windows
+     * in_base[in_off[i], in_off[i] + in_len[i]) one after the other, then
+     * closes. The bytes are lent to the pipe (vmsplice), not copied: they
+     * must stay unchanged until px_sb_spawn returns. */
+    const uint8_t *in_base;
+    const size_t *in_off, *in_len;
+    size_t in_n;
     int want_status;         /* give the child a status pipe as fd 3 */
     int extra_fd[2];         /* > 2: given to the child as fd 4 and 5
                                 (with want_status); 0 (the default): none */
@@ -55,8 +63,9 @@ typedef struct px_sb_proc {
     uint64_t wall_us;
 } px_sb_proc;
 
-/* Fork, exec, feed nothing, capture, wait. Returns -1 only if the host
- * could not run the child at all; the child's fate is in p's out fields. */
+/* Fork, exec, feed the input (if any), capture, wait. Returns -1 only if
+ * the host could not run the child at all; the child's fate is in p's out
+ * fields. */
 int px_sb_spawn(px_sb_proc *p, px_err *err);
 
 /* A sealed memfd holding data, positioned at 0; -1 on failure. */

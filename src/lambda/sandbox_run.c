@@ -1,9 +1,10 @@
 /* Limits, outcome names, and a single run of a compiled task (a batch of
  * one group, see sandbox_groups.c) in a fresh runner process.
  *
- * The input reaches the runner as a sealed memfd on fd 0 (no pipe to keep
- * fed, so no deadlock with a task that writes before it reads). Each call
- * is a new process, so nothing a task does survives into the next call.
+ * The input reaches the runner through a pipe on fd 0 that px_sb_spawn
+ * feeds while it collects the output (one poll loop, so no deadlock with a
+ * task that writes before it reads). Each call is a new process, so
+ * nothing a task does survives into the next call.
  */
 #include <errno.h>
 #include <fcntl.h>

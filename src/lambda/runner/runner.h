@@ -39,8 +39,8 @@ struct Z_wasi_snapshot_preview1_instance_t {
     uint64_t stderr_left; /* bytes of stderr still passed on */
     uint64_t max_output;  /* stdout bytes a run may write */
     /* per run */
-    const uint8_t *in;    /* this run's input */
-    uint64_t in_len, in_pos;
+    uint64_t in_len;      /* this run's input (its group) */
+    uint64_t in_left;     /* of it, not yet read (input.c) */
     uint64_t out_bytes;   /* stdout bytes this run wrote */
     uint64_t run_index;   /* nonce of the granted random stream */
     uint64_t random_block;
@@ -61,6 +61,14 @@ __attribute__((noreturn)) void runner_end_run(int how);
 
 /* wasi.c: write the buffered standard output to fd 1 (-1 on failure). */
 int runner_flush_output(void);
+
+/* input.c: the input stream on fd 0, total bytes in all groups. */
+void runner_input_init(uint64_t total);
+/* Up to len bytes of the run's input into dst (in linear memory); fewer
+ * only at the end of its group. */
+uint64_t runner_input_read(host_t *h, uint8_t *dst, uint64_t len);
+/* Discard what the run left unread of its group (outside any run). */
+void runner_input_skip(host_t *h);
 
 /* memory.c: linear memory and tables that survive from run to run, so
  * that instantiating again makes no system call the filter forbids. */

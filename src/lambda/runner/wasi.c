@@ -1,7 +1,7 @@
 /* The WASI preview1 subset the validator allows (see docs/sandbox.md),
- * hosted for the loaded module. Input comes from the run's window of the
- * mapped input, output goes to fd 1 up to the run's limit, stderr to fd 2
- * up to its limit; nothing else reaches the kernel. */
+ * hosted for the loaded module. Input comes from the run's group of the
+ * input stream (input.c), output goes to fd 1 up to the run's limit,
+ * stderr to fd 2 up to its limit; nothing else reaches the kernel. */
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
@@ -46,8 +46,9 @@ static int put_u64(host_t *h, uint32_t ptr, uint64_t v) {
 
 #define WASI(name) Z_wasi_snapshot_preview1Z_##name
 
-/* The input is mapped before the filter; a run reads its own window of
- * it, with end of file at the window's end. No system call. */
+/* A run reads its own group of the input stream, with end of file at the
+ * group's end; a read returns everything asked for up to there, as a file
+ * would (input.c). */
 uint32_t WASI(fd_read)(host_t *h, uint32_t fd, uint32_t iovs, uint32_t n,
                        uint32_t nread_ptr) {
     if (fd != 0)
@@ -63,11 +64,7 @@ uint32_t WASI(fd_read)(host_t *h, uint32_t fd, uint32_t iovs, uint32_t n,
         uint8_t *dst = guest(h, buf, len);
         if (!dst)
             return WASI_EFAULT;
-        uint64_t left = h->in_len - h->in_pos;
-        uint32_t r = len < left ? len : (uint32_t)left;
-        if (r)
-            memcpy(dst, h->in + h->in_pos, r);
-        h->in_pos += r;
+        uint32_t r = (uint32_t)runner_input_read(h, dst, len);
         total += r;
         if (r < len)
             break;

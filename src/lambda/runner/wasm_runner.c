@@ -4,10 +4,11 @@
  *   pixiu-wasm-runner OBJECT CPU_MS MEM_PAGES STDERR_MAX CLOCK SEED
  *                     NGROUPS TOTAL_CPU_MS MAX_OUTPUT
  *
- * fd 0 is the input (a sealed memfd), fd 4 holds NGROUPS little-endian u64
- * lengths that cut it into consecutive groups (their sum is its size); run
- * i reads group i. fd 1 is the output, fd 2 the (bounded) stderr, fd 3 a
- * status channel to the parent, which receives one line per run
+ * fd 0 is the input (a pipe the parent fills while the runs go, see
+ * input.c), fd 4 holds NGROUPS little-endian u64 lengths that cut it into
+ * consecutive groups (their sum is its size); run i reads group i. fd 1
+ * is the output, fd 2 the (bounded) stderr, fd 3 a status channel to the
+ * parent, which receives one line per run
  *   "run <end> <code> <grow_refused> <pages> <out_bytes> <cpu_us>"
  *       end: exit (code = status), trap (code = wasm_rt_trap_t),
  *            cpu (the run's CPU limit), output (more than MAX_OUTPUT bytes)
@@ -17,13 +18,13 @@
  *   "error <message>"  the host failed (setup, or a reset)
  *
  * Order matters: everything that needs the kernel (loading the object,
- * mapping the input, reserving linear memory, the first instantiation, the
- * signal alternate stack, limits) happens first; then the seccomp filter
- * is entered and only runs happen. Every run gets a fresh instance:
- * memory.c reuses the reservation and the table without system calls the
- * filter forbids. A run ends by returning, proc_exit, a trap, its CPU
- * timer (SIGPROF) or its output limit; each long-jumps back here and ends
- * only that run.
+ * reserving linear memory, the first instantiation, the signal alternate
+ * stack, limits) happens first; then the seccomp filter is entered and
+ * only runs happen, which read their input from fd 0 as they go. Every run
+ * gets a fresh instance: memory.c reuses the reservation and the table
+ * without system calls the filter forbids. A run ends by returning,
+ * proc_exit, a trap, its CPU timer (SIGPROF) or its output limit; each
+ * long-jumps back here and ends only that run.
  *
  * Built without sanitizers and without libpixiu: their runtimes make
  * system calls the filter forbids. It exports the WASI host (wasi.c),
@@ -40,7 +41,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -200,15 +200,14 @@ static void limit(int resource, rlim_t soft, rlim_t hard, const char *name) {
  * ends the run); RLIMIT_CPU is a backstop for the whole process a little
  * after the total. Memory: the linear-memory page cap is the real limit;
  * RLIMIT_DATA bounds what is made writable and RLIMIT_AS the whole address
- * space, including wabt's 8 GiB reservation and the mapped input. */
-static void set_limits(uint64_t total_ms, uint64_t ngroups, uint64_t mem_pages,
-                       uint64_t input_bytes) {
+ * space, including wabt's 8 GiB reservation (the input is never mapped:
+ * it streams through fd 0). */
+static void set_limits(uint64_t total_ms, uint64_t ngroups, uint64_t mem_pages) {
     uint64_t cpu_s = (total_ms + ngroups * PER_RUN_SLACK_US / 1000 + 999) /
                          1000 + 1;
     limit(RLIMIT_CPU, cpu_s, cpu_s + 1, "RLIMIT_CPU");
     rlim_t data = mem_pages * PAGE_BYTES + OVERHEAD_BYTES;
-    rlim_t as = RESERVE_BYTES + mem_pages * PAGE_BYTES + 2 * OVERHEAD_BYTES +
-                input_bytes;
+    rlim_t as = RESERVE_BYTES + mem_pages * PAGE_BYTES + 2 * OVERHEAD_BYTES;
     limit(RLIMIT_DATA, data, data, "RLIMIT_DATA");
     limit(RLIMIT_AS, as, as, "RLIMIT_AS");
     limit(RLIMIT_FSIZE, 0, 0, "RLIMIT_FSIZE");
@@ -230,6 +229,7 @@ static void enter_filter(int clock_granted) {
     scmp_filter_ctx f = seccomp_init(SCMP_ACT_TRAP);
     if (!f)
         setup_failed("seccomp_init failed", NULL);
+    struct scmp_arg_cmp fd0 = SCMP_A0(SCMP_CMP_EQ, 0);
     struct scmp_arg_cmp fd1 = SCMP_A0(SCMP_CMP_EQ, 1);
     struct scmp_arg_cmp fd2 = SCMP_A0(SCMP_CMP_EQ, 2);
     struct scmp_arg_cmp fd3 = SCMP_A0(SCMP_CMP_EQ, STATUS_FD);
@@ -238,6 +238,7 @@ static void enter_filter(int clock_granted) {
     struct scmp_arg_cmp prof = SCMP_A0(SCMP_CMP_EQ, ITIMER_PROF);
     struct scmp_arg_cmp dontneed = SCMP_A2(SCMP_CMP_EQ, MADV_DONTNEED);
     struct scmp_arg_cmp thread_cpu = SCMP_A0(SCMP_CMP_EQ, CLOCK_THREAD_CPUTIME_ID);
+    allow(f, SCMP_SYS(read), 1, &fd0); /* the input stream (input.c) */
     allow(f, SCMP_SYS(write), 1, &fd1);
     allow(f, SCMP_SYS(write), 1, &fd2);
     allow(f, SCMP_SYS(write), 1, &fd3);
@@ -308,7 +309,6 @@ typedef struct batch {
     void *inst;
     size_t inst_size;
     uint32_t cap_pages;
-    const uint8_t *input;
     uint64_t *lens, ngroups;
     uint64_t cpu_us, total_left_us;
     uint64_t cpu_mark; /* cpu_now_us() at the end of the previous run */
@@ -352,19 +352,20 @@ static uint64_t cpu_now_us(void) {
 /* One run. Locals the long jump must not lose are static or volatile.
  * Its CPU time runs from the end of the previous run (so it includes the
  * reset of the instance) to its own end. */
-static void run_one(batch_t *b, uint64_t i, uint64_t in_off) {
+static void run_one(batch_t *b, uint64_t i) {
     static batch_t *sb;
     static volatile uint64_t armed;
     sb = b;
     host_t *h = &b->host;
-    h->in = b->input + in_off;
     h->in_len = b->lens[i];
-    h->in_pos = 0;
+    h->in_left = b->lens[i];
     h->out_bytes = 0;
     h->run_index = i;
     h->random_block = 0;
     h->exit_code = 0;
     if (b->first_trap) { /* instantiation is deterministic: same trap */
+        if (i + 1 < b->ngroups)
+            runner_input_skip(h);
         report_run("trap", (uint64_t)b->first_trap, 0, 0);
         return;
     }
@@ -394,6 +395,10 @@ static void run_one(batch_t *b, uint64_t i, uint64_t in_off) {
     /* The timer is left running: the next run re-arms it, and if it fires
      * before, on_sigprof ignores it (one system call less per run). */
     b = sb;
+    /* What the run left of its group is dropped on its own CPU time (after
+     * the last run, nobody reads further: the parent stops feeding). */
+    if (i + 1 < b->ngroups)
+        runner_input_skip(&b->host);
     uint64_t now = cpu_now_us(), used = now - b->cpu_mark;
     b->cpu_mark = now;
     b->total_left_us -= used < b->total_left_us ? used : b->total_left_us;
@@ -412,8 +417,8 @@ static void run_one(batch_t *b, uint64_t i, uint64_t in_off) {
         report_run("trap", (uint64_t)end, out, used);
 }
 
-/* The group lengths, read before the filter. */
-static uint64_t *read_groups(uint64_t n, uint64_t input_size) {
+/* The group lengths, read before the filter; *total gets their sum. */
+static uint64_t *read_groups(uint64_t n, uint64_t *total) {
     uint64_t *lens = calloc(n ? n : 1, sizeof *lens);
     if (!lens)
         setup_failed("out of memory", NULL);
@@ -429,12 +434,11 @@ static uint64_t *read_groups(uint64_t n, uint64_t input_size) {
     close(GROUPS_FD);
     uint64_t sum = 0;
     for (uint64_t i = 0; i < n; i++) {
-        if (lens[i] > input_size - sum)
-            setup_failed("group table does not match the input", NULL);
+        if (lens[i] > UINT64_MAX - sum)
+            setup_failed("bad group table", NULL);
         sum += lens[i];
     }
-    if (sum != input_size)
-        setup_failed("group table does not match the input", NULL);
+    *total = sum;
     return lens;
 }
 
@@ -465,18 +469,11 @@ int main(int argc, char **argv) {
     if (sodium_init() < 0)
         setup_failed("sodium_init failed", NULL);
 
-    /* The input, mapped: runs read it with no system call. */
-    struct stat st;
-    if (fstat(0, &st) || !S_ISREG(st.st_mode))
-        setup_failed("input is not a regular file", NULL);
-    uint64_t input_size = (uint64_t)st.st_size;
-    if (input_size > 0) {
-        void *p = mmap(NULL, input_size, PROT_READ, MAP_PRIVATE, 0, 0);
-        if (p == MAP_FAILED)
-            setup_failed("mapping the input failed", strerror(errno));
-        b.input = p;
-    }
-    b.lens = read_groups(b.ngroups, input_size);
+    /* The input is read as the runs go (input.c); only its size and the
+     * groups' lengths are known now. */
+    uint64_t input_size;
+    b.lens = read_groups(b.ngroups, &input_size);
+    runner_input_init(input_size);
 
     load(argv[1], &b.glue);
     wasm_rt_init(); /* SIGSEGV/SIGBUS handler on an alternate stack */
@@ -486,7 +483,7 @@ int main(int argc, char **argv) {
     b.inst = calloc(1, b.inst_size);
     if (!b.inst)
         setup_failed("out of memory", NULL);
-    set_limits(total_ms, b.ngroups, b.cap_pages, input_size);
+    set_limits(total_ms, b.ngroups, b.cap_pages);
     /* The first instantiation allocates the memory reservation and the
      * table (memory.c). It copies data and element segments and traps if
      * one lies outside its memory or table; that trap is every run's. */
@@ -504,8 +501,8 @@ int main(int argc, char **argv) {
     on_signal(SIGPROF, on_sigprof, NULL);
     enter_filter(h->clock_granted);
 
-    for (uint64_t i = 0, off = 0; i < b.ngroups; off += b.lens[i], i++)
-        run_one(&b, i, off);
+    for (uint64_t i = 0; i < b.ngroups; i++)
+        run_one(&b, i);
     if (runner_flush_output())
         runner_fail("writing the output failed");
     queue_status("done\n");
