@@ -1,5 +1,5 @@
-/* Step overhead of a trust-λ for a 1 KiB input: spawn the worker under the
- * process backend (namespaces, limits, seccomp), keys, evidence, then one
+/* Step overhead of a trust-λ for a 1 KiB input: a worker under the process
+ * backend (namespaces, limits, seccomp), keys, evidence, then one
  * step (open the sealed input, hash, check the release, run, seal to the
  * successor, sign the proof) and the node's check of that proof.
  *   lambda_step_1k       a built-in stage (aggregate)
@@ -11,6 +11,14 @@
  * the worker each before it goes on (release after log):
  *   lambda_step_log_1k   the two appends with their inclusion proofs alone,
  *                        against the whole built-in step as baseline
+ * Both take the worker from a warm pool (docs/lambda.md "Warm instances")
+ * of two per profile, as a node does: the pool refills between steps,
+ * untimed, which is a node whose pool keeps up with its recruitments; the
+ * exec a pooled worker cost is paid off the step's path, not saved. The
+ * bench fails if a step did not get a warm worker.
+ *   lambda_step_cold_1k, lambda_step_wasm_cold_1k
+ *                        the same steps with a worker started for each
+ *                        (no pool): the exec and loading are on the path
  * Baseline in the same run: fork+exec of a trivial program and waiting for
  * it. Medians; runs are interleaved so both see the same machine. */
 #include <stdio.h>
@@ -57,6 +65,7 @@ typedef struct setup {
     px_box_keypair successor;
     uint8_t manifest[32], nonce[32];
     px_lambda_build *build; /* as a node keeps it: computed once */
+    px_lambda_pool *pool;   /* as a node keeps it: warm workers */
     px_buf config, wasm_config, vec, module;
     uint8_t module_digest[32];
     char worker_path[4096];
@@ -127,8 +136,11 @@ static void make_release(const setup *s, const uint8_t r[PX_COMMIT_RANDBYTES], c
 }
 
 /* One instance's life; returns nanoseconds spent in node + worker work. */
-static uint64_t one_step(setup *s, int wasm) {
+static uint64_t one_step(setup *s, int wasm, px_lambda_pool *pool) {
     px_err e = {0};
+    /* The pool refills in the background; here it is let catch up first. */
+    if (pool && px_lambda_pool_wait_full(pool, 10000, &e))
+        die(&e, "warm pool");
     const px_buf *cfg = wasm ? &s->wasm_config : &s->config;
     px_lambda_host_req req = {&px_tee_process, s->worker_path, s->build, &s->platform, "node-a",
                               wasm ? "wasm" : "aggregate", wasm ? s->module_digest : NULL, cfg->data, cfg->len,
@@ -136,7 +148,7 @@ static uint64_t one_step(setup *s, int wasm) {
     px_lambda_host h;
     uint64_t t0 = px_mono_ns();
     /* A node checks its build's files before each recruitment. */
-    if (px_lambda_build_refresh(s->build, NULL, &e) || px_lambda_host_start(&h, &req, &e))
+    if (px_lambda_build_refresh(s->build, NULL, &e) || px_lambda_host_start_from(&h, &req, pool, &e))
         die(&e, "start");
     uint64_t t1 = px_mono_ns();
     /* The predecessor's part (release and sealing) is not timed. */
@@ -246,24 +258,41 @@ int main(void) {
         v[i] = i;
     if (px_vector_encode(&s.vec, v, INPUT_VALUES, &e))
         die(&e, "vector");
-    static uint64_t base[BENCH_RUNS], step[BENCH_RUNS], logged[BENCH_RUNS], wbase[WASM_RUNS], wstep[WASM_RUNS];
-    one_step(&s, 0); /* warm the page cache */
-    one_step(&s, 1); /* compile the module into the cache */
+    /* Two of each profile, as a node keeps them (PX_NODE_WARM_WORKERS). */
+    if (px_lambda_pool_new(&s.pool, &px_tee_process, s.worker_path, 2, &e))
+        die(&e, "warm pool");
+    static uint64_t base[BENCH_RUNS], step[BENCH_RUNS], logged[BENCH_RUNS], cold[BENCH_RUNS], wbase[WASM_RUNS],
+        wstep[WASM_RUNS], wcold[WASM_RUNS];
+    one_step(&s, 0, s.pool); /* warm the page cache */
+    one_step(&s, 1, s.pool); /* compile the module into the cache */
     fork_exec_true();
     for (int i = 0; i < BENCH_RUNS; i++) {
         base[i] = fork_exec_true();
-        step[i] = one_step(&s, 0);
+        step[i] = one_step(&s, 0, s.pool);
         logged[i] = s.log_ns;
+        cold[i] = one_step(&s, 0, NULL);
     }
     static uint64_t whole[BENCH_RUNS];
     memcpy(whole, step, sizeof whole);
     for (int i = 0; i < WASM_RUNS; i++) {
         wbase[i] = fork_exec_true();
-        wstep[i] = one_step(&s, 1);
+        wstep[i] = one_step(&s, 1, s.pool);
+        wcold[i] = one_step(&s, 1, NULL);
     }
     report("lambda_step_1k", step, base, BENCH_RUNS);
     report("lambda_step_wasm_1k", wstep, wbase, WASM_RUNS);
     report("lambda_step_log_1k", logged, whole, BENCH_RUNS);
+    report("lambda_step_cold_1k", cold, base, BENCH_RUNS);
+    report("lambda_step_wasm_cold_1k", wcold, wbase, WASM_RUNS);
+    px_lambda_pool_stats ps;
+    px_lambda_pool_stats_get(s.pool, &ps);
+    if (ps.missed || ps.discarded) {
+        fprintf(stderr, "bench lambda_step: steps did not all get a warm worker (%llu taken, %llu missed, "
+                        "%llu discarded)\n",
+                (unsigned long long)ps.taken, (unsigned long long)ps.missed, (unsigned long long)ps.discarded);
+        return 1;
+    }
+    px_lambda_pool_free(s.pool);
     px_log_close(s.log);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

@@ -647,6 +647,42 @@ int px_lambda_host_serve(px_lambda_host *h, const uint8_t manifest[PX_SHA256_BYT
 /* Kill (if still running) and reap; free the evidence. */
 void px_lambda_host_free(px_lambda_host *h);
 
+/* ---- warm workers: a node's pool (docs/lambda.md "Warm instances") ------ */
+
+/* Workers started ahead under the backend, each exec'd with its limits and
+ * isolation and waiting for its INIT: no keys, no kind, no config yet, so
+ * an instance taken from the pool is born exactly as a cold one (keys,
+ * measurement and evidence after it is taken). One pool per node. */
+typedef struct px_lambda_pool px_lambda_pool;
+
+typedef struct px_lambda_pool_stats {
+    uint64_t spawned;   /* workers started by the pool */
+    uint64_t taken;     /* handed to an instance */
+    uint64_t missed;    /* starts that found none ready (started cold) */
+    uint64_t discarded; /* found dead or of another executable, killed */
+    size_t ready;       /* waiting now */
+} px_lambda_pool_stats;
+
+/* Keep `per_profile` workers of worker_path ready for each kind profile
+ * (built-in stages; stages that run task code, with a wider address
+ * space), refilled by a thread of the pool's own. */
+int px_lambda_pool_new(px_lambda_pool **out, const px_tee_backend *backend, const char *worker_path,
+                       unsigned per_profile, px_err *err);
+/* Stop refilling, kill and reap every waiting worker. NULL is a no-op. */
+void px_lambda_pool_free(px_lambda_pool *p);
+/* Wait until every profile is full (PX_E_UNAVAILABLE after timeout_ms, or
+ * naming why the pool cannot start workers). */
+int px_lambda_pool_wait_full(px_lambda_pool *p, int timeout_ms, px_err *err);
+void px_lambda_pool_stats_get(px_lambda_pool *p, px_lambda_pool_stats *out);
+/* The pids of the waiting workers (tests), at most cap; returns how many. */
+size_t px_lambda_pool_pids(px_lambda_pool *p, pid_t *out, size_t cap);
+
+/* px_lambda_host_start, taking the worker from the pool when one of the
+ * instance's profile and the build's worker is ready (a cold start
+ * otherwise). pool NULL: px_lambda_host_start. */
+int px_lambda_host_start_from(px_lambda_host *h, const px_lambda_host_req *req, px_lambda_pool *pool,
+                              px_err *err);
+
 /* The worker process's main loop over the channel fd, with the stage
  * table the worker binary was built with. Returns the exit status. */
 int px_lambda_worker_main(int fd, const px_stage_kind *const *table,

@@ -5,6 +5,7 @@
  * other modules (the POD's prover, the DP stage, the PIR server) are added here: each is a
  * px_stage_kind (include/pixiu/lambda.h). */
 #include <stdio.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "pixiu/agg.h"
@@ -29,6 +30,14 @@ static const px_stage_kind *const stage_table[] = {
 
 int main(void) {
     px_err err = {0};
+    /* A worker may wait long for its INIT (a node's warm pool keeps some
+     * ready): no other process of the node's user may attach to it or
+     * read its memory meanwhile, and be there when it makes its keys. The
+     * backend's lockdown after INIT says so again, and adds the rest. */
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+        fprintf(stderr, "pixiu_worker: cannot make itself non-dumpable\n");
+        return 1;
+    }
     if (px_crypto_init(&err)) {
         fprintf(stderr, "pixiu_worker: %s\n", err.msg);
         return 1;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lambda/pool.h"
 #include "lambda/stage_map.h"
 #include "lambda/step_wire.h"
 
@@ -129,8 +130,21 @@ static int attest(px_lambda_host *h, const px_lambda_host_req *req, const px_lam
     return px_wire_send(h->worker.fd, PX_MSG_EVIDENCE, &f, 1, err);
 }
 
+void px_lambda_worker_limits(const char *kind, uint64_t mem_bytes, uint64_t cpu_seconds, uint64_t *mem_out,
+                             uint64_t *cpu_out) {
+    *mem_out = mem_bytes;
+    *cpu_out = cpu_seconds;
+    /* Kinds that run task code in the sandbox (wasm, and federated
+     * learning's fl-user, src/agg) need the runner's address space. */
+    if (!strcmp(kind, px_lambda_wasm_kind.kind) || !strcmp(kind, "fl-user")) {
+        *mem_out = mem_bytes ? mem_bytes : WASM_WORKER_AS_BYTES;
+        *cpu_out = cpu_seconds ? cpu_seconds : WASM_WORKER_CPU_SECONDS;
+    }
+}
+
 /* The worker started is the build's: what was hashed is what runs. */
-static int start(px_lambda_host *h, const px_lambda_host_req *req, const px_lambda_build *b, px_err *err) {
+static int start(px_lambda_host *h, const px_lambda_host_req *req, const px_lambda_build *b, px_lambda_pool *pool,
+                 px_err *err) {
     uint8_t config[32], expected[32];
     const uint8_t *code = req->code_digest ? req->code_digest : px_tee_builtin_code;
     const char *worker = px_lambda_build_path(b, "worker");
@@ -145,14 +159,13 @@ static int start(px_lambda_host *h, const px_lambda_host_req *req, const px_lamb
     px_sha256(config, req->config, req->config_len);
     if (px_tee_measure(expected, b->digest, req->kind, code, config, err))
         return -1;
-    px_tee_spawn_req sr = {worker, NULL, req->mem_bytes, req->cpu_seconds};
-    /* Kinds that run task code in the sandbox (wasm, and federated
-     * learning's fl-user, src/agg) need the runner's address space. */
-    if (!strcmp(req->kind, px_lambda_wasm_kind.kind) || !strcmp(req->kind, "fl-user")) {
-        sr.mem_bytes = sr.mem_bytes ? sr.mem_bytes : WASM_WORKER_AS_BYTES;
-        sr.cpu_seconds = sr.cpu_seconds ? sr.cpu_seconds : WASM_WORKER_CPU_SECONDS;
-    }
-    if (req->backend->spawn(&sr, &h->worker, err))
+    px_tee_spawn_req sr = {worker, NULL, 0, 0};
+    px_lambda_worker_limits(req->kind, req->mem_bytes, req->cpu_seconds, &sr.mem_bytes, &sr.cpu_seconds);
+    /* A warm worker is one this spawn would have started: same backend,
+     * executable and limits, and nothing since its exec but waiting. */
+    const px_tee_component *wc = px_tee_build_find(&b->build, "worker");
+    if (!px_lambda_pool_take(pool, req->backend, &sr, wc ? &b->files[wc - b->build.c] : NULL, &h->worker) &&
+        req->backend->spawn(&sr, &h->worker, err))
         return -1;
     unsigned isolation = h->worker.isolation;
     if (send_init(h, req, b, code, err) || read_keys(h, expected, &isolation, err) ||
@@ -162,6 +175,10 @@ static int start(px_lambda_host *h, const px_lambda_host_req *req, const px_lamb
 }
 
 int px_lambda_host_start(px_lambda_host *h, const px_lambda_host_req *req, px_err *err) {
+    return px_lambda_host_start_from(h, req, NULL, err);
+}
+
+int px_lambda_host_start_from(px_lambda_host *h, const px_lambda_host_req *req, px_lambda_pool *pool, px_err *err) {
     memset(h, 0, sizeof *h);
     h->worker.fd = -1;
     h->worker.pid = -1;
@@ -174,7 +191,7 @@ int px_lambda_host_start(px_lambda_host *h, const px_lambda_host_req *req, px_er
         rc = own ? default_build(req->worker_path, own, err) : px_fail(err, PX_E_NOMEM, "out of memory");
     }
     if (rc == 0)
-        rc = start(h, req, req->build ? req->build : own, err);
+        rc = start(h, req, req->build ? req->build : own, pool, err);
     if (own)
         px_lambda_build_free(own);
     free(own);

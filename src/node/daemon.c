@@ -289,6 +289,11 @@ int px_node_start(px_node *n, const px_node_config *cfg, px_err *err) {
     if (px_signer_load(&n->key, cfg->key, err) || px_node_reload_members_locked(n, err) ||
         px_replay_new(&n->replay, 0, px_now_ms(), 0, err) || open_roles(n, err) || px_node_ui_start(n, err))
         goto fail;
+    /* A node that starts instances keeps workers warm for them. */
+    if (n->build && ((cfg->roles & PX_ROLE_EXECUTOR) || n->hosts) &&
+        px_lambda_pool_new(&n->pool, &px_tee_process, px_lambda_build_path(n->build, "worker"), PX_NODE_WARM_WORKERS,
+                           err))
+        goto fail;
     px_http_server_opts o = {.bind_addr = cfg->listen, .port = cfg->port, .max_body = PX_NODE_BODY_MAX,
                              .threads = PX_NODE_THREADS, .handler = route, .ctx = n, .gate = px_node_gate,
                              .done = px_node_gate_done, .per_address = n->cfg.limits.per_address,
@@ -317,6 +322,7 @@ void px_node_stop(px_node *n) {
             px_lambda_host_free(&n->inst[i].host);
     free(n->inst);
     px_node_pod_tasks_free(n);
+    px_lambda_pool_free(n->pool);
     px_log_close(n->log);
     px_witness_close(n->witness);
     free(n->wlogs);

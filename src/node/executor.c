@@ -132,7 +132,7 @@ static int start_instance(px_node *n, const px_manifest *m, uint32_t stage, cons
             /* The worker's own limits are the platform's; the task's are
              * in the config, and its runner enforces them. */
             .timeout_ms = (int)s->limits.timeout_ms};
-        rc = px_lambda_host_start(h, &r, err);
+        rc = px_lambda_host_start_from(h, &r, n->pool, err);
         h->serve = s->kind == PX_STAGE_PIR; /* a PIR λ stays to answer queries */
     }
     px_lambda_build_free(b);

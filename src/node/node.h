@@ -181,6 +181,9 @@ typedef struct px_node {
      * build_mu guards its refresh. */
     px_lambda_build *build;
     pthread_mutex_t build_mu;
+    /* Warm workers of the build's worker (docs/lambda.md "Warm instances"):
+     * every instance this node starts, executor or POD side, takes one. */
+    px_lambda_pool *pool;
     /* POD role with a platform key: it hosts stages placed at the POD
      * (podhost.c), one task slot per campaign admitted and not yet run (or
      * serving, until its deadline). */
@@ -215,6 +218,8 @@ int px_node_log_append(px_node *n, const uint8_t *entry, size_t len, uint64_t *i
 int px_node_settle_due(px_node *n, int64_t now, px_err *err);
 int px_node_settler_start(px_node *n, px_err *err);
 void px_node_settler_stop(px_node *n);
+/* Warm workers kept per kind profile (built-in, task code). */
+#define PX_NODE_WARM_WORKERS 2
 /* Executor role: a thread that drops expired idle instances every few s. */
 #define PX_NODE_REAP_EVERY_S 1
 int px_node_reaper_start(px_node *n, px_err *err);

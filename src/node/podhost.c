@@ -200,7 +200,7 @@ static int start_one(px_node *n, px_pod_task *t, uint32_t s, const uint8_t (*suc
             /* The worker's own limits are the platform's; the task's are in the
              * config, and its runner enforces them. */
             .timeout_ms = (int)sp->limits.timeout_ms};
-        rc = px_lambda_host_start(&t->host[s], &r, err);
+        rc = px_lambda_host_start_from(&t->host[s], &r, n->pool, err);
         t->started[s] = rc == 0;
         /* The last instance at the POD of a serving kind stays after its
          * ok step, answering its consumer (podserve.c). */

@@ -89,12 +89,20 @@ static void test_idle_instances_reaped(void **state) {
     px_buf out = PX_BUF_INIT;
     size_t alive;
     pid_t pids[QUOTA];
+    px_err err = {0};
+    assert_non_null(w->exec.pool);
+    px_assert_ok(px_lambda_pool_wait_full(w->exec.pool, 60000, &err), &err);
     for (int i = 0; i < QUOTA; i++) {
         fx_new_manifest(&w->f, FX_STAGES_JSON);
         int st = recruit(w, &w->f.consumer, "consumer-1", &out);
         if (st != 200)
             fail_msg("recruit: %d %s", st, (char *)out.data);
     }
+    /* The node's instances start from its warm workers. */
+    px_lambda_pool_stats ps;
+    px_lambda_pool_stats_get(w->exec.pool, &ps);
+    assert_true(ps.taken >= 1);
+    assert_int_equal(ps.discarded, 0);
     assert_int_equal(hosted(w, &alive), QUOTA);
     assert_int_equal(alive, QUOTA);
     pthread_mutex_lock(&w->exec.mu);
