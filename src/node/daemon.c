@@ -289,8 +289,10 @@ int px_node_start(px_node *n, const px_node_config *cfg, px_err *err) {
     if (px_signer_load(&n->key, cfg->key, err) || px_node_reload_members_locked(n, err) ||
         px_replay_new(&n->replay, 0, px_now_ms(), 0, err) || open_roles(n, err) || px_node_ui_start(n, err))
         goto fail;
-    /* A node that starts instances keeps workers warm for them. */
-    if (n->build && ((cfg->roles & PX_ROLE_EXECUTOR) || n->hosts) &&
+    /* An executor keeps workers warm for the instances it is recruited
+     * for. A POD starts its few instances cold: idle workers at every one
+     * of thousands of PODs would cost more memory than they save time. */
+    if (n->build && (cfg->roles & PX_ROLE_EXECUTOR) &&
         px_lambda_pool_new(&n->pool, &px_tee_process, px_lambda_build_path(n->build, "worker"), PX_NODE_WARM_WORKERS,
                            err))
         goto fail;
