@@ -80,15 +80,27 @@ static int signed_post(void *ctx, const uint8_t *body, size_t len, int *status, 
 /* The log's newest checkpoint, cosigned by every witness. Consumers ask
  * the witnesses at the same time, so a witness may have moved past the
  * checkpoint fetched a moment ago: then the newer one is fetched and the
- * round starts again. */
-#define PX_DISPATCH_COSIGN_ROUNDS 8
+ * round starts again. Under many consumers one can lose that race many
+ * times in a row (a loaded machine deschedules it between the fetch and
+ * the request), so it keeps trying for a while, backing off a little
+ * more each time, rather than a fixed number of times. */
+#define PX_DISPATCH_COSIGN_MS 30000
+#define PX_DISPATCH_COSIGN_BACKOFF_MS 50
 
 static int cosigned_checkpoint(const px_job *j, const char *log_url, px_buf *note, size_t *nwit, px_err *err) {
     char url[PX_MEMBER_URL_MAX + 32];
     snprintf(url, sizeof url, "%s/checkpoint", log_url);
     const px_membership *mem = j->o->members;
     int rc = -1;
-    for (int round = 0; round < PX_DISPATCH_COSIGN_ROUNDS; round++) {
+    int64_t until = px_now_ms() + PX_DISPATCH_COSIGN_MS;
+    for (int round = 0;; round++) {
+        if (round > 0) {
+            if (px_now_ms() > until)
+                return rc;
+            struct timespec ts = {0, (long)(round < PX_DISPATCH_COSIGN_BACKOFF_MS ? round : PX_DISPATCH_COSIGN_BACKOFF_MS) *
+                                         1000000L};
+            nanosleep(&ts, NULL);
+        }
         px_buf_reset(note);
         *nwit = 0;
         if (fetch(url, 1 << 20, note, err))
@@ -110,7 +122,6 @@ static int cosigned_checkpoint(const px_job *j, const char *log_url, px_buf *not
         if (rc == 0 || !err || err->code != PX_E_STATE)
             return rc;
     }
-    return rc;
 }
 
 typedef struct keyset {

@@ -13,6 +13,7 @@
  *   is a race (followed, or reported as PX_E_STATE so a newer checkpoint is
  *   fetched), never a conflict that leaves a task without its receipt. */
 #include <pthread.h>
+#include <time.h>
 
 #include "node_world.h"
 
@@ -195,7 +196,14 @@ static void *race_one(void *arg) {
             j->err = err;
             return NULL;
         }
-        for (int round = 0; round < 8; round++) { /* as the dispatcher does */
+        /* As the dispatcher does: again while a witness moved on, for up
+         * to 30 s, backing off a millisecond more each time. */
+        int64_t until = px_now_ms() + 30000;
+        for (int round = 0; px_now_ms() < until; round++) {
+            if (round > 0) {
+                struct timespec ts = {0, (long)(round < 50 ? round : 50) * 1000000L};
+                nanosleep(&ts, NULL);
+            }
             px_buf note = PX_BUF_INIT, lines = PX_BUF_INIT;
             uint64_t old = 0;
             int rc = px_log_checkpoint(j->w->log.log, &note, &size, &err) ||
