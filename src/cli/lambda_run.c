@@ -2,6 +2,8 @@
  * standard output. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "pixiu/sandbox.h"
@@ -22,6 +24,47 @@ static const char usage[] =
     "fresh instance, in one runner: the limits apply to each run. The\n"
     "ok runs' outputs are written in order; every other run is named\n"
     "on standard error; exit 0 when every run ended.\n";
+
+/* Standard input, read whole into pages that grow by mremap: a growing
+ * px_buf would copy the input at every doubling and wipe each old copy,
+ * which for a stream of tens of megabytes cost more than the task's own
+ * run. The pages go back to the kernel with munmap, which clears them
+ * before anyone else gets them. */
+typedef struct stdin_pages {
+    uint8_t *p;
+    size_t len, cap;
+} stdin_pages;
+
+#define STDIN_FIRST (1u << 20)
+
+static int stdin_read(stdin_pages *s, size_t max, px_err *err) {
+    memset(s, 0, sizeof *s);
+    for (;;) {
+        if (s->len == s->cap) {
+            size_t cap = s->cap ? 2 * s->cap : STDIN_FIRST;
+            void *q = s->p ? mremap(s->p, s->cap, cap, MREMAP_MAYMOVE)
+                           : mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            if (q == MAP_FAILED)
+                return px_fail(err, PX_E_NOMEM, "out of memory reading standard input (%zu bytes)", cap);
+            s->p = q;
+            s->cap = cap;
+        }
+        ssize_t n = read(0, s->p + s->len, s->cap - s->len);
+        if (n < 0)
+            return px_fail(err, PX_E_IO, "reading standard input failed");
+        if (n == 0)
+            return 0;
+        s->len += (size_t)n;
+        if (s->len > max)
+            return px_fail(err, PX_E_LIMIT, "standard input is larger than the limit of %zu bytes", max);
+    }
+}
+
+static void stdin_free(stdin_pages *s) {
+    if (s->p)
+        munmap(s->p, s->cap);
+    memset(s, 0, sizeof *s);
+}
 
 /* --per-line: one group per line of the input. */
 static int run_per_line(const px_sandbox *sb, const px_buf *mod,
@@ -113,12 +156,13 @@ static int run(int argc, char **argv) {
     if (maxout)
         lim.max_output = (size_t)max_output;
     px_sandbox sb;
-    px_buf mod = PX_BUF_INIT, in = PX_BUF_INIT, out = PX_BUF_INIT, errout = PX_BUF_INIT;
+    px_buf mod = PX_BUF_INIT, out = PX_BUF_INIT, errout = PX_BUF_INIT;
+    stdin_pages pages = {0};
     px_sandbox_result res;
     int status = PX_EXIT_OK;
-    if (px_file_read(code, PX_WASM_MODULE_MAX_DEFAULT, &mod, &err) ||
-        px_cli_read_input("-", INPUT_MAX, &in, &err) ||
-        px_sandbox_init(&sb, cache, &err)) {
+    int read_rc = px_file_read(code, PX_WASM_MODULE_MAX_DEFAULT, &mod, &err) || stdin_read(&pages, INPUT_MAX, &err);
+    px_buf in = {pages.p, pages.len, pages.len}; /* a view: freed with the pages */
+    if (read_rc || px_sandbox_init(&sb, cache, &err)) {
         status = px_cli_error(PX_EXIT_USAGE, &err, "lambda run");
     } else if (per_line) {
         status = run_per_line(&sb, &mod, &in, &lim, &out, &err);
@@ -138,7 +182,7 @@ static int run(int argc, char **argv) {
             status = px_cli_errorf(PX_EXIT_USAGE, "lambda run: writing the output failed");
     }
     px_buf_free(&mod);
-    px_buf_free(&in);
+    stdin_free(&pages);
     px_buf_free(&out);
     px_buf_free(&errout);
     return status;
