@@ -98,22 +98,6 @@ static int deliver_content(px_job *j, json_t *stage, size_t i, px_err *err) {
     return px_x_set_hex(d, "content", c, sizeof c, err);
 }
 
-/* A training round's stages name their code by digest: the training
- * module for fl-user, the model the round starts from for fl-agg. */
-static int fl_code(px_job *j, json_t *stage, const char *kind, size_t i, px_err *err) {
-    int user = !strcmp(kind, "fl-user"), agg = !strcmp(kind, "fl-agg");
-    if (!user && !agg)
-        return 0;
-    const uint8_t *b = user ? j->o->code : j->o->model;
-    size_t n = user ? j->o->code_len : j->o->model_len;
-    if (!b)
-        return px_fail(err, PX_E_INVALID, "stage %zu is an %s stage and no %s was given", i, kind,
-                       user ? "training code" : "model");
-    uint8_t d[PX_SHA256_BYTES];
-    px_sha256(d, b, n);
-    return px_x_set_hex(stage, "code", d, sizeof d, err);
-}
-
 static int complete_manifest(px_job *j, const void *tmpl, size_t len, px_err *err) {
     json_t *doc = px_json_parse(tmpl, len, PX_MANIFEST_MAX_BYTES, err);
     if (!doc || !json_is_object(doc)) {
@@ -147,7 +131,7 @@ static int complete_manifest(px_job *j, const void *tmpl, size_t len, px_err *er
     json_array_foreach(stages, i, st) {
         json_t *kind = json_object_get(st, "kind");
         if (!rc && json_is_string(kind) && !json_object_get(st, "code"))
-            rc = fl_code(j, st, json_string_value(kind), i, err);
+            rc = px_dispatch_fl_code(j, st, json_string_value(kind), i, err);
         if (!rc && json_is_string(kind) && !strcmp(json_string_value(kind), "wasm"))
             rc = map_pseudonym(j, st, err) || deliver_content(j, st, i, err);
         if (!rc && json_is_string(kind) && !strcmp(json_string_value(kind), "wasm") && !json_object_get(st, "code")) {

@@ -61,6 +61,7 @@ typedef struct px_job {
     size_t npods;
     px_buf fl_roster;  /* a training round: the users' box keys, n x 32 */
     uint32_t fl_n;
+    uint32_t fl_round; /* checked against the model once, with the roster */
     px_buf fl_reveals; /* the PXFR block for the aggregator */
 } px_job;
 
@@ -85,7 +86,11 @@ int px_dispatch_pods(px_job *j, px_err *err);
 int px_dispatch_pod_inputs(const px_job *j, const px_slot *sl, json_t *arr, px_err *err);
 void px_dispatch_pods_free(px_job *j);
 
-/* A training round (dispatch_fl.c, docs/fl.md). After the admissions: the
+/* A training round (dispatch_fl.c, docs/fl.md). A template's fl-user or
+ * fl-agg stage without "code" gets the digest of the training module or of
+ * the round's model (other kinds: untouched). */
+int px_dispatch_fl_code(const px_job *j, json_t *stage, const char *kind, size_t i, px_err *err);
+/* After the admissions: the
  * roster, the admitted PODs' last instances in order. */
 int px_dispatch_fl_roster(px_job *j, px_err *err);
 /* The code and the round's broadcast (model, roster, its index) sealed to

@@ -31,7 +31,42 @@ static int app32(px_buf *b, uint32_t v, px_err *err) {
     return px_buf_append(b, p, 4, err);
 }
 
+/* A training round's stages name their code by digest: the training
+ * module for fl-user, the model the round starts from for fl-agg. */
+int px_dispatch_fl_code(const px_job *j, json_t *stage, const char *kind, size_t i, px_err *err) {
+    int user = !strcmp(kind, "fl-user"), agg = !strcmp(kind, "fl-agg");
+    if (!user && !agg)
+        return 0;
+    const uint8_t *b = user ? j->o->code : j->o->model;
+    size_t n = user ? j->o->code_len : j->o->model_len;
+    if (!b)
+        return px_fail(err, PX_E_INVALID, "stage %zu is an %s stage and no %s was given", i, kind,
+                       user ? "training code" : "model");
+    uint8_t d[PX_SHA256_BYTES];
+    px_sha256(d, b, n);
+    return px_x_set_hex(stage, "code", d, sizeof d, err);
+}
+
+/* The round the secure aggregation runs under: the training's round,
+ * which is one more than the round of the model it starts from. */
+static int round_of(const px_job *j, uint32_t *round, px_err *err) {
+    px_fl_model m;
+    if (!j->o->model)
+        return px_fail(err, PX_E_INVALID, "a training round needs the model it starts from");
+    if (px_fl_model_parse(&m, j->o->model, j->o->model_len, err))
+        return -1;
+    int rc = m.round + 1 == j->m.training.round
+                 ? 0
+                 : px_fail(err, PX_E_INVALID, "round %u cannot start from a model of round %u", j->m.training.round,
+                           m.round);
+    px_fl_model_free(&m);
+    *round = j->m.training.round;
+    return rc;
+}
+
 int px_dispatch_fl_roster(px_job *j, px_err *err) {
+    if (round_of(j, &j->fl_round, err))
+        return -1;
     px_buf_reset(&j->fl_roster);
     j->fl_n = 0;
     for (size_t i = 0; i < j->npods; i++) {
@@ -61,29 +96,10 @@ static int seal_with(const px_job *j, const px_buf *content, const uint8_t *code
     return rc;
 }
 
-/* The round the secure aggregation runs under: the training's round,
- * which is one more than the round of the model it starts from. */
-static int round_of(const px_job *j, uint32_t *round, px_err *err) {
-    px_fl_model m;
-    if (!j->o->model)
-        return px_fail(err, PX_E_INVALID, "a training round needs the model it starts from");
-    if (px_fl_model_parse(&m, j->o->model, j->o->model_len, err))
-        return -1;
-    int rc = m.round + 1 == j->m.training.round
-                 ? 0
-                 : px_fail(err, PX_E_INVALID, "round %u cannot start from a model of round %u", j->m.training.round,
-                           m.round);
-    px_fl_model_free(&m);
-    *round = j->m.training.round;
-    return rc;
-}
-
 int px_dispatch_fl_seal_user(const px_job *j, const px_podside *ps, const uint8_t box_pk[PX_BOX_PUBLICKEYBYTES],
                              px_buf *out, px_err *err) {
-    uint32_t round = 0;
     px_buf b = PX_BUF_INIT;
-    int rc = round_of(j, &round, err) ||
-             px_fl_broadcast_write(&b, round, j->fl_roster.data, j->fl_n, ps->fl_index, j->o->model,
+    int rc = px_fl_broadcast_write(&b, j->fl_round, j->fl_roster.data, j->fl_n, ps->fl_index, j->o->model,
                                    j->o->model_len, err) ||
              seal_with(j, &b, j->o->code, j->o->code_len, box_pk, out, err);
     px_buf_free(&b);
@@ -124,8 +140,8 @@ static int ask(const px_job *j, const px_podside *ps, const px_buf *req, px_buf 
 
 static int params_of(const px_job *j, px_agg_params *ap, px_err *err) {
     px_agg_fl_config c;
-    uint32_t round = 0;
-    if (px_agg_fl_config_parse(&c, j->m.stages[j->kpod].params, 1, err) || round_of(j, &round, err))
+    uint32_t round = j->fl_round;
+    if (px_agg_fl_config_parse(&c, j->m.stages[j->kpod].params, 1, err))
         return -1;
     *ap = (px_agg_params){.n = j->fl_n, .k = c.neighbors, .t = c.threshold, .dim = c.dim, .round = round,
                           .min_survivors = c.min_survivors, .clip = c.clip_q};
