@@ -404,10 +404,62 @@ static void test_decimal(void **state) {
     assert_false(px_id_valid(""));
 }
 
+
+/* Rule 10: a round of a training, each refusal by name. */
+#define FL_SA "\"dim\":8,\"scale\":1024,\"clip\":\"2\",\"neighbors\":2,\"threshold\":2"
+#define FL_USER "{\"kind\":\"fl-user\",\"at\":\"pod\"," CODE0 ",\"params\":{" FL_SA "}}"
+#define FL_AGG(extra, rounds)                                                                                  \
+    "{\"kind\":\"fl-agg\"," CODE0 ",\"dp\":{\"mechanism\":\"gaussian\",\"epsilon\":\"4\",\"delta\":\"0.00001\"}," \
+    "\"params\":{" FL_SA extra ",\"min_survivors\":3,\"rounds\":" rounds ",\"epsilon\":\"4\",\"delta\":\"0.00001\"}}"
+
+static void expect_training(fx *f, const char *stages, const char *training, const char *needle) {
+    px_err err = {0};
+    px_buf doc = PX_BUF_INIT, env = PX_BUF_INIT, out = PX_BUF_INIT;
+    fx_manifest_json(f, &doc, stages);
+    json_t *o = json_loadb((const char *)doc.data, doc.len, 0, NULL);
+    assert_non_null(o);
+    if (training)
+        assert_int_equal(json_object_set_new(o, "training", json_loads(training, 0, NULL)), 0);
+    char *t = json_dumps(o, JSON_COMPACT);
+    int rc = px_manifest_sign(&env, t, strlen(t), &f->consumer, &err);
+    if (needle && rc == 0)
+        fail_msg("training %s with stages %s was accepted", training, stages);
+    if (needle && !strstr(err.msg, needle))
+        fail_msg("error \"%s\" does not mention \"%s\"", err.msg, needle);
+    if (!needle && rc)
+        fail_msg("a good round was refused: %s", err.msg);
+    free(t);
+    json_decref(o);
+    px_buf_free(&doc);
+    px_buf_free(&env);
+    px_buf_free(&out);
+}
+
+static void test_fl_rules(void **state) {
+    (void)state;
+    fx f;
+    fx_init(&f);
+    const char *good = "[" FL_USER "," FL_AGG("", "3") "]";
+    expect_training(&f, good, "{\"round\":1,\"rounds\":3}", NULL);
+    expect_training(&f, good, NULL, "only in a round of a training");
+    expect_training(&f, good, "{\"round\":4,\"rounds\":3}", "not within 1..3");
+    expect_training(&f, good, "{\"round\":2,\"rounds\":3}", "\"first\"");
+    expect_training(&f, "[" FL_USER "," FL_AGG("", "2") "]", "{\"round\":1,\"rounds\":3}", "not the training's 3");
+    expect_training(&f, "[" FL_USER ",{\"kind\":\"fl-agg\"," CODE0 ",\"dp\":{\"mechanism\":\"gaussian\",\"epsilon\":\"4\","
+                        "\"delta\":\"0.00001\"},\"params\":{\"dim\":9,\"scale\":1024,\"clip\":\"2\",\"neighbors\":2,"
+                        "\"threshold\":2,\"min_survivors\":3,\"rounds\":3,\"epsilon\":\"4\",\"delta\":\"0.00001\"}}]",
+                    "{\"round\":1,\"rounds\":3}", "params differ");
+    expect_training(&f, "[" FL_AGG("", "3") "]", "{\"round\":1,\"rounds\":3}", "one fl-user and one fl-agg");
+    expect_training(&f, "[{\"kind\":\"fl-user\",\"at\":\"pod\"," CODE0 ",\"params\":{\"dim\":8,\"scale\":1024,"
+                        "\"clip\":\"2\",\"neighbors\":2,\"threshold\":1}}," FL_AGG("", "3") "]",
+                    "{\"round\":1,\"rounds\":3}", "more than half");
+    fx_free(&f);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sign_parse), cmocka_unit_test(test_tamper),  cmocka_unit_test(test_wrong_signer),
-        cmocka_unit_test(test_hostile),    cmocka_unit_test(test_behind_dp), cmocka_unit_test(test_decimal),
+        cmocka_unit_test(test_hostile), cmocka_unit_test(test_fl_rules),    cmocka_unit_test(test_behind_dp), cmocka_unit_test(test_decimal),
         cmocka_unit_test(test_dp_partitions), cmocka_unit_test(test_map_before_dp),
         cmocka_unit_test(test_sample_and_aggregate), cmocka_unit_test(test_at_executor), cmocka_unit_test(test_at_pod),
         cmocka_unit_test(test_pir_rules),
