@@ -103,6 +103,7 @@ typedef struct px_sim_task {
     uint32_t parts;   /* prover (and wasm) partitions */
     px_manifest m;
     px_buf plan;
+    px_plan parsed;      /* the plan read back: each POD's path is cut from it */
     size_t plan_entries; /* the log entries that published it */
     px_lambda **prover;             /* parts instances, owned */
     uint8_t (*prover_box)[PX_BOX_PUBLICKEYBYTES];

@@ -86,10 +86,11 @@ static int pod_setup(const px_sim_world *w, sim_pod *s, uint64_t n, px_err *err)
     return rc ? -1 : 0;
 }
 
-/* What podrole.c's admit() checks, in its order, then the charge. */
-static int pod_admit(const px_sim_world *w, sim_pod *s, const px_sim_task *t, px_plan *p, px_attested **att,
+/* What podrole.c's admit() checks, in its order, then the charge: the
+ * POD reads its path through the plan (path: what the dispatcher cut). */
+static int pod_admit(const px_sim_world *w, sim_pod *s, const px_buf *path, px_plan *p, px_attested **att,
                      px_err *err) {
-    if (px_plan_parse(p, t->plan.data, t->plan.len, err))
+    if (px_plan_path_parse(p, path->data, path->len, s->id, err))
         return -1;
     const px_manifest *m = &p->manifest;
     if (!px_manifest_has_pod(m, s->id))
@@ -200,12 +201,19 @@ static int one_pod(sim_pool *pl, uint32_t k, double ms[PX_SIM_PHASES], px_err *e
     double t1 = thread_ms();
     ms[PX_SIM_SETUP] += t1 - t0;
     int parsed = 0;
+    /* The dispatcher's share: cutting this POD's path from the plan. */
+    px_buf path = PX_BUF_INIT;
+    if (rc == 0)
+        rc = px_plan_path(&path, &pl->t->parsed, s.id, err);
+    double tp = thread_ms();
+    ms[PX_SIM_PLAN] += tp - t1;
     if (rc == 0) {
-        rc = pod_admit(pl->w, &s, pl->t, &p, &att, err);
+        rc = pod_admit(pl->w, &s, &path, &p, &att, err);
         parsed = 1;
     }
+    px_buf_free(&path);
     double t2 = thread_ms();
-    ms[PX_SIM_ADMIT] += t2 - t1;
+    ms[PX_SIM_ADMIT] += t2 - tp;
     if (rc == 0)
         rc = pod_release(&s, &p, att, k, &pl->out[k], err);
     ms[PX_SIM_RELEASE] += thread_ms() - t2;

@@ -270,7 +270,8 @@ int px_sim_task_plan(px_sim_world *w, px_sim_task *t, uint64_t first, uint32_t n
         memcpy(ins[k].nonce, sl[k].nonce, sizeof ins[k].nonce);
     }
     if (rc == 0)
-        rc = px_plan_sign(&t->plan, &t->m, ins, ns, &w->consumer, err);
+        rc = px_plan_sign(&t->plan, &t->m, ins, ns, &w->consumer, err) ||
+             px_plan_parse(&t->parsed, t->plan.data, t->plan.len, err);
     int published = rc ? -1 : publish(w, t, err);
     if (published < 0)
         rc = -1;
@@ -299,5 +300,6 @@ void px_sim_task_free(px_sim_task *t) {
     free(t->prover_box);
     px_manifest_free(&t->m);
     px_buf_free(&t->plan);
+    px_plan_free(&t->parsed);
     memset(t, 0, sizeof *t);
 }

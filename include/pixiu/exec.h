@@ -13,8 +13,15 @@
  *             payloadType PX_MANIFEST_PAYLOAD_TYPE; id = SHA-256 of the exact
  *             envelope bytes.
  *   plan      an in-toto Statement v1 (predicate PX_PLAN_PREDICATE) in DSSE,
- *             signed by the consumer: the manifest envelope, and per stage
- *             instance its node, recruit nonce, stage config and evidence.
+ *             signed by the consumer: the manifest envelope, the plan head,
+ *             and per stage instance its node, recruit nonce, stage config
+ *             and evidence.
+ *   head      an in-toto Statement v1 (predicate PX_PLAN_HEAD_PREDICATE) in
+ *             DSSE, signed by the consumer: the manifest id, the plan's
+ *             nonce and time, and the RFC 6962 Merkle root of its instances.
+ *   path      JSON: the manifest envelope, the head, and the instances one
+ *             POD's data can pass through, each with its inclusion proof
+ *             under the head's root (what a POD is asked to admit).
  *   receipt   JSON (PX_RECEIPT_TYPE): log entries with inclusion proofs
  *             against one cosigned checkpoint.
  */
@@ -37,6 +44,7 @@ extern "C" {
 #define PX_MANIFEST_PAYLOAD_TYPE "application/vnd.pixiu.manifest+json"
 #define PX_MANIFEST_SCHEMA "urn:pixiu:manifest:v1"
 #define PX_PLAN_PREDICATE "urn:pixiu:predicate:plan:v1"
+#define PX_PLAN_HEAD_PREDICATE "urn:pixiu:predicate:plan-head:v1"
 #define PX_REPORT_PREDICATE "urn:pixiu:predicate:report:v1"
 #define PX_PLAN_PART_PREDICATE "urn:pixiu:predicate:plan-part:v1"
 #define PX_POD_INSTANCE_PREDICATE "urn:pixiu:predicate:pod-instance:v1"
@@ -261,15 +269,24 @@ typedef struct px_plan_instance {
     uint8_t nonce[PX_TEE_NONCE_BYTES]; /* the recruiter's nonce */
     px_buf config;                 /* stage config bytes */
     px_buf evidence;               /* the TEE backend's evidence bytes */
+    uint32_t index;                /* its leaf in the head's instance tree */
 } px_plan_instance;
 
 typedef struct px_plan {
-    uint8_t id[PX_SHA256_BYTES]; /* SHA-256 of the plan envelope */
+    /* SHA-256 of the plan head's envelope: the same whether the plan was
+     * read whole or as one POD's path. */
+    uint8_t id[PX_SHA256_BYTES];
     px_manifest manifest;
     uint8_t nonce[PX_NONCE_BYTES];
     int64_t created;
-    px_plan_instance *instances; /* sorted by (stage, partition) */
+    uint8_t root[PX_SHA256_BYTES]; /* Merkle root of every instance's leaf */
+    size_t total;                  /* instances in the whole plan */
+    px_buf head;                   /* the signed head's envelope bytes */
+    /* Whole: every instance, sorted by (stage, partition). Path: only
+     * those on one POD's path, in the same order. */
+    px_plan_instance *instances;
     size_t ninstances;
+    int is_path;
 } px_plan;
 
 /* Sign a plan: appends the DSSE envelope (an in-toto statement whose
@@ -286,10 +303,31 @@ int px_plan_sign(px_buf *out, const px_manifest *m,
 int px_plan_publish(px_buf **out, size_t *n, const void *plan, size_t len,
                     size_t max_entry, const px_manifest *m,
                     const px_signer *consumer, px_err *err);
-/* Parse a plan envelope, verify its manifest and that the consumer named by
- * the manifest signed it. Evidence is not checked here: see px_plan_admit. */
+/* Parse a plan envelope, verify its manifest, that the consumer named by
+ * the manifest signed it and its head, and that the head's root is the
+ * root of its instances. Evidence is not checked here: see px_plan_check. */
 int px_plan_parse(px_plan *p, const void *envelope, size_t len, px_err *err);
 void px_plan_free(px_plan *p);
+
+/* ---- plan path: what one POD admits (docs/executor.md, "Plan paths") ---- */
+
+/* A POD checks only the instances its data can pass through, not every
+ * instance of the plan: the first executor stage's partitions it is dealt
+ * to, and every instance of the stages after it (every instance, when the
+ * manifest has stages at the PODs). Each comes with its inclusion proof
+ * under the root the consumer signed in the head, so a path holds nothing
+ * the published plan does not. A path grows with the manifest and the
+ * stages after the first, not with the first stage's partitions. */
+/* The path of POD `pod` through p (read whole, px_plan_parse): appends the
+ * JSON to out. PX_E_INVALID when the manifest does not name the POD. */
+int px_plan_path(px_buf *out, const px_plan *p, const char *pod, px_err *err);
+/* Parse the path of POD `pod`: the manifest and the head (signed by the
+ * manifest's consumer), each instance's inclusion under the head's root at
+ * the leaf its (stage, partition) must have, and that the path holds
+ * exactly the instances px_plan_path puts on it. The result is a plan with
+ * is_path set, which px_plan_check, px_plan_check_log and admission take
+ * as they take a whole plan. */
+int px_plan_path_parse(px_plan *p, const void *path, size_t len, const char *pod, px_err *err);
 
 /* The wiring checks a POD runs before admitting a plan (docs/executor.md):
  * every stage has its instances, every evidence verifies at the stage's

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "exec/util.h"
+#include "exec/planhead.h"
 
 /* ---- stage config (format: pixiu/lambda.h) -------------------------------- */
 
@@ -87,10 +87,7 @@ int px_plan_config_build(px_buf *out, const px_manifest *m, uint32_t stage, uint
 
 /* ---- plan: signing -------------------------------------------------------- */
 
-static int instance_json(json_t *arr, const px_plan_instance *in, px_err *err) {
-    json_t *o = json_object();
-    if (px_x_append(arr, o, err))
-        return -1;
+int px_x_plan_instance_json(json_t *o, const px_plan_instance *in, px_err *err) {
     if (px_x_set(o, "stage", json_integer(in->stage), err) ||
         px_x_set(o, "partition", json_integer(in->partition), err) ||
         px_x_set(o, "node", json_string(in->node), err) || px_x_set_hex(o, "nonce", in->nonce, PX_TEE_NONCE_BYTES, err) ||
@@ -100,47 +97,70 @@ static int instance_json(json_t *arr, const px_plan_instance *in, px_err *err) {
     return 0;
 }
 
-static int plan_predicate(json_t *p, const px_manifest *m, const px_plan_instance *ins, size_t n, px_err *err) {
-    uint8_t nonce[PX_NONCE_BYTES];
-    px_random(nonce, sizeof nonce);
+static int instance_cmp(const void *a, const void *b) {
+    const px_plan_instance *x = a, *y = b;
+    if (x->stage != y->stage)
+        return x->stage < y->stage ? -1 : 1;
+    return x->partition < y->partition ? -1 : x->partition > y->partition;
+}
+
+/* The plan's predicate: the manifest, the signed head, the instances in
+ * (stage, partition) order, the order of the head's tree. */
+static int plan_predicate(json_t *p, const px_manifest *m, const px_buf *head, const px_plan_instance *ins, size_t n,
+                          px_err *err) {
     json_t *arr = json_array();
     if (px_x_set_hex(p, "manifest", m->id, sizeof m->id, err) ||
         px_x_set_b64(p, "envelope", m->envelope.data, m->envelope.len, err) ||
-        px_x_set_hex(p, "nonce", nonce, sizeof nonce, err) ||
-        px_x_set(p, "created", json_integer(px_now_ms()), err) || px_x_set(p, "instances", arr, err))
+        px_x_set_b64(p, "head", head->data, head->len, err) || px_x_set(p, "instances", arr, err))
         return -1;
     for (size_t i = 0; i < n; i++)
-        if (instance_json(arr, &ins[i], err))
+        if (px_x_append(arr, json_object(), err) || px_x_plan_instance_json(json_array_get(arr, i), &ins[i], err))
             return -1;
     return 0;
+}
+
+/* The head over the sorted instances, then the plan around it. */
+static int sign_sorted(px_buf *out, const px_manifest *m, const px_plan_instance *ins, size_t n,
+                       const px_signer *consumer, px_err *err) {
+    uint8_t nonce[PX_NONCE_BYTES], root[PX_SHA256_BYTES], *leaves = NULL;
+    px_random(nonce, sizeof nonce);
+    if (px_x_plan_leaves(&leaves, ins, n, err))
+        return -1;
+    px_log_root_from_hashes(root, leaves, n);
+    free(leaves);
+    json_t *pred = json_object();
+    px_buf head = PX_BUF_INIT, stmt = PX_BUF_INIT;
+    px_subject subj = {.name = (char *)"manifest"};
+    memcpy(subj.sha256, m->id, sizeof subj.sha256);
+    int rc = pred ? 0 : px_fail(err, PX_E_NOMEM, "out of memory building a plan");
+    if (rc == 0)
+        rc = px_x_plan_head_sign(&head, m, nonce, px_now_ms(), root, n, consumer, err) ||
+             plan_predicate(pred, m, &head, ins, n, err) ||
+             px_statement_build(&stmt, &subj, 1, PX_PLAN_PREDICATE, pred, err) ||
+             px_dsse_sign(out, PX_INTOTO_PAYLOAD_TYPE, stmt.data, stmt.len, consumer, 1, err);
+    json_decref(pred);
+    px_buf_free(&head);
+    px_buf_free(&stmt);
+    return rc ? -1 : 0;
 }
 
 int px_plan_sign(px_buf *out, const px_manifest *m, const px_plan_instance *instances, size_t n,
                  const px_signer *consumer, px_err *err) {
     if (n == 0 || n > PX_PLAN_MAX_INSTANCES)
         return px_fail(err, PX_E_INVALID, "a plan needs 1 to %d instances", PX_PLAN_MAX_INSTANCES);
-    json_t *pred = json_object();
-    px_buf stmt = PX_BUF_INIT;
-    px_subject subj = {.name = (char *)"manifest"};
-    memcpy(subj.sha256, m->id, sizeof subj.sha256);
-    int rc = -1;
-    if (!pred) {
-        px_fail(err, PX_E_NOMEM, "out of memory building a plan");
-        goto out;
-    }
-    if (plan_predicate(pred, m, instances, n, err) ||
-        px_statement_build(&stmt, &subj, 1, PX_PLAN_PREDICATE, pred, err))
-        goto out;
-    rc = px_dsse_sign(out, PX_INTOTO_PAYLOAD_TYPE, stmt.data, stmt.len, consumer, 1, err);
-out:
-    json_decref(pred);
-    px_buf_free(&stmt);
+    px_plan_instance *sorted = malloc(n * sizeof *sorted); /* shallow: the bytes stay the caller's */
+    if (!sorted)
+        return px_fail(err, PX_E_NOMEM, "out of memory building a plan");
+    memcpy(sorted, instances, n * sizeof *sorted);
+    qsort(sorted, n, sizeof *sorted, instance_cmp);
+    int rc = sign_sorted(out, m, sorted, n, consumer, err);
+    free(sorted);
     return rc;
 }
 
 /* ---- plan: parsing ------------------------------------------------------- */
 
-static int instance_read(px_plan_instance *in, const json_t *o, px_err *err) {
+int px_x_plan_instance_read(px_plan_instance *in, const json_t *o, px_err *err) {
     static const char *const keys[] = {"stage", "partition", "node", "nonce", "config", "evidence", NULL};
     int64_t stage, part;
     if (px_json_only(o, "plan instance", keys, err) || px_json_int(o, "stage", &stage, err) ||
@@ -157,13 +177,6 @@ static int instance_read(px_plan_instance *in, const json_t *o, px_err *err) {
     in->stage = (uint32_t)stage;
     in->partition = (uint32_t)part;
     return 0;
-}
-
-static int instance_cmp(const void *a, const void *b) {
-    const px_plan_instance *x = a, *y = b;
-    if (x->stage != y->stage)
-        return x->stage < y->stage ? -1 : 1;
-    return x->partition < y->partition ? -1 : x->partition > y->partition;
 }
 
 /* Instances must cover every (stage, partition) of the manifest once. */
@@ -184,8 +197,22 @@ static int instances_cover(const px_plan *p, px_err *err) {
     return 0;
 }
 
+/* The head's root is the root of the instances the plan lists. */
+static int root_matches(px_plan *p, px_err *err) {
+    uint8_t root[PX_SHA256_BYTES], *leaves = NULL;
+    if (px_x_plan_leaves(&leaves, p->instances, p->ninstances, err))
+        return -1;
+    px_log_root_from_hashes(root, leaves, p->ninstances);
+    free(leaves);
+    if (!px_ct_equal(root, p->root, sizeof root))
+        return px_fail(err, PX_E_VERIFY, "its instances are not the ones its head's root commits to");
+    for (size_t i = 0; i < p->ninstances; i++)
+        p->instances[i].index = (uint32_t)i;
+    return 0;
+}
+
 static int plan_read(px_plan *p, const px_statement *st, px_err *err) {
-    static const char *const keys[] = {"manifest", "envelope", "nonce", "created", "instances", NULL};
+    static const char *const keys[] = {"manifest", "envelope", "head", "instances", NULL};
     const json_t *pred = st->predicate;
     uint8_t mid[PX_SHA256_BYTES];
     px_buf env = PX_BUF_INIT;
@@ -193,8 +220,7 @@ static int plan_read(px_plan *p, const px_statement *st, px_err *err) {
     size_t i;
     if (strcmp(st->predicate_type, PX_PLAN_PREDICATE))
         return px_fail(err, PX_E_INVALID, "predicate type is not %s", PX_PLAN_PREDICATE);
-    if (px_json_only(pred, "plan", keys, err) || px_json_hex(pred, "manifest", mid, sizeof mid, err) ||
-        px_json_hex(pred, "nonce", p->nonce, sizeof p->nonce, err) || px_json_int(pred, "created", &p->created, err))
+    if (px_json_only(pred, "plan", keys, err) || px_json_hex(pred, "manifest", mid, sizeof mid, err))
         return -1;
     int rc = px_json_b64(pred, "envelope", &env, err);
     if (rc == 0)
@@ -212,11 +238,20 @@ static int plan_read(px_plan *p, const px_statement *st, px_err *err) {
         return px_fail(err, PX_E_NOMEM, "out of memory reading plan instances");
     json_array_foreach(arr, i, v) {
         p->ninstances = i + 1;
-        if (instance_read(&p->instances[i], v, err))
+        if (px_x_plan_instance_read(&p->instances[i], v, err))
             return px_err_prefix(err, "instance %zu: ", i);
     }
     qsort(p->instances, p->ninstances, sizeof *p->instances, instance_cmp);
     return 0;
+}
+
+/* The signed head, and that its root is the instances'. */
+static int head_matches(px_plan *p, const px_statement *st, px_err *err) {
+    px_buf env = PX_BUF_INIT;
+    int rc = px_json_b64(st->predicate, "head", &env, err) || px_x_plan_head_read(p, env.data, env.len, err) ||
+             root_matches(p, err);
+    px_buf_free(&env);
+    return rc ? -1 : 0;
 }
 
 int px_plan_parse(px_plan *p, const void *envelope, size_t len, px_err *err) {
@@ -240,9 +275,9 @@ int px_plan_parse(px_plan *p, const void *envelope, size_t len, px_err *err) {
         px_err_prefix(err, "not signed by the manifest's consumer: ");
         goto out;
     }
-    if (instances_cover(p, err))
+    /* What is missing is named before the head's count is. */
+    if (instances_cover(p, err) || head_matches(p, &st, err))
         goto out;
-    px_sha256(p->id, envelope, len);
     rc = 0;
 out:
     px_statement_free(&st);
@@ -262,6 +297,7 @@ void px_plan_free(px_plan *p) {
         px_buf_free(&p->instances[i].evidence);
     }
     free(p->instances);
+    px_buf_free(&p->head);
     px_manifest_free(&p->manifest);
     memset(p, 0, sizeof *p);
 }

@@ -413,7 +413,9 @@ static int recruit(px_job *j, px_err *err) {
         memcpy(ins[k].node, j->s[k].node->id, strlen(j->s[k].node->id) + 1);
         memcpy(ins[k].nonce, j->s[k].nonce, sizeof ins[k].nonce);
     }
-    int rc = px_plan_sign(&j->plan, &j->m, ins, j->ns, j->o->key, err) || publish_plan(j, err);
+    /* Read back once: each POD is sent its path, cut from it. */
+    int rc = px_plan_sign(&j->plan, &j->m, ins, j->ns, j->o->key, err) ||
+             px_plan_parse(&j->parsed, j->plan.data, j->plan.len, err) || publish_plan(j, err);
     free(ins);
     return rc;
 }
@@ -708,6 +710,7 @@ static void job_free(px_job *j) {
     free(j->rel_env);
     free(j->rel_key);
     px_buf_free(&j->plan);
+    px_plan_free(&j->parsed);
     px_dispatch_pods_free(j);
     px_buf_free(&j->fl_roster);
     px_buf_free(&j->fl_reveals);

@@ -52,6 +52,7 @@ typedef struct px_job {
     px_slot *s;
     size_t ns;
     px_buf plan;
+    px_plan parsed; /* the plan, read back: paths are cut from it */
     px_buf *rel_sealed, *rel_env; /* per release */
     uint8_t (*rel_key)[PX_BOX_PUBLICKEYBYTES]; /* per release: the stage-0 key it is sealed to */
     size_t nrel;
@@ -66,6 +67,8 @@ typedef struct px_job {
 } px_job;
 
 double px_dispatch_ms_since(uint64_t t0);
+/* Ask a POD to admit its path through the plan (POST /v1/admit). */
+int px_dispatch_ask_admit(const px_job *j, const px_member *pod, json_t **out, px_err *err);
 /* A signed JSON call to a member; the reply (HTTP 200 only) parsed into *out. */
 int px_dispatch_call(const px_job *j, const px_member *to, const char *path, const void *body, size_t len,
                      json_t **out, px_err *err);

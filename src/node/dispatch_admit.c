@@ -24,9 +24,17 @@ typedef struct admit_pool {
     pthread_mutex_t mu;
 } admit_pool;
 
+int px_dispatch_ask_admit(const px_job *j, const px_member *pod, json_t **out, px_err *err) {
+    px_buf path = PX_BUF_INIT;
+    int rc = px_plan_path(&path, &j->parsed, pod->id, err) ||
+             px_dispatch_call(j, pod, "/v1/admit", path.data, path.len, out, err);
+    px_buf_free(&path);
+    return rc ? -1 : 0;
+}
+
 static void ask(px_job *j, admit_one *a) {
     json_t *rels;
-    if (px_dispatch_call(j, a->pod, "/v1/admit", j->plan.data, j->plan.len, &a->rep, &a->err) ||
+    if (px_dispatch_ask_admit(j, a->pod, &a->rep, &a->err) ||
         px_x_arr(a->rep, "releases", 0, PX_MANIFEST_MAX_DATASETS, &rels, &a->err)) {
         json_decref(a->rep);
         a->rep = NULL;

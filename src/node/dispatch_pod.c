@@ -91,7 +91,7 @@ static int take_instances(px_job *j, px_podside *ps, const json_t *arr, px_err *
 static void admit_one(px_job *j, px_podside *ps) {
     json_t *rep = NULL, *arr;
     px_err err = {0};
-    if (px_dispatch_call(j, ps->node, "/v1/admit", j->plan.data, j->plan.len, &rep, &err) ||
+    if (px_dispatch_ask_admit(j, ps->node, &rep, &err) ||
         px_x_arr(rep, "instances", 1, PX_MANIFEST_MAX_STAGES, &arr, &err) || take_instances(j, ps, arr, &err))
         snprintf(ps->failure, sizeof ps->failure, "refused: %.200s", err.msg);
     else

@@ -235,7 +235,7 @@ static int admit(px_node *n, const px_member *sender, const px_plan *p, json_t *
 void px_node_admit(px_node *n, const px_member *sender, const px_http_request *req, px_http_response *resp) {
     px_err err = {0};
     px_plan p;
-    if (px_plan_parse(&p, req->body, req->body_len, &err)) {
+    if (px_plan_path_parse(&p, req->body, req->body_len, n->cfg.id, &err)) {
         px_node_reply_err(resp, &err);
         return;
     }
