@@ -184,16 +184,30 @@ static inline void nw_teardown(world *w) {
     fx_free(&w->f);
 }
 
-/* POST the plan to the POD as `who`; the status, and the reply in out. */
-static inline int nw_admit(world *w, const px_signer *who, const px_buf *plan, px_buf *out) {
+/* POST bytes to the POD's /v1/admit as `who`; the status, and the reply
+ * in out. */
+static inline int nw_admit_raw(world *w, const px_signer *who, const px_buf *body, px_buf *out) {
     px_err err = {0};
     char base[64];
     int status = 0;
     snprintf(base, sizeof base, "http://127.0.0.1:%u", px_http_server_port(w->pod.srv));
     px_buf_reset(out);
-    px_assert_ok(px_signed_call(who, "consumer-1", "pod-0", "POST", base, "/v1/admit", plan->data, plan->len, 30000,
+    px_assert_ok(px_signed_call(who, "consumer-1", "pod-0", "POST", base, "/v1/admit", body->data, body->len, 30000,
                                 1 << 24, &status, out, &err), &err);
     px_buf_cstr(out, &err);
+    return status;
+}
+
+/* Ask the POD to admit its path through the plan, as the dispatcher does. */
+static inline int nw_admit(world *w, const px_signer *who, const px_buf *plan, px_buf *out) {
+    px_err err = {0};
+    px_plan p;
+    px_buf path = PX_BUF_INIT;
+    px_assert_ok(px_plan_parse(&p, plan->data, plan->len, &err), &err);
+    px_assert_ok(px_plan_path(&path, &p, "pod-0", &err), &err);
+    px_plan_free(&p);
+    int status = nw_admit_raw(w, who, &path, out);
+    px_buf_free(&path);
     return status;
 }
 

@@ -105,6 +105,12 @@ static void test_refusals(void **state) {
     w->f.other_log = NULL;
     assert_int_equal(admit(w, &w->f.consumer, &plan, &out), 403);
     assert_non_null(strstr((char *)out.data, "not in the network's log"));
+    /* A whole plan is not what a POD admits: it is asked for its path. */
+    px_buf_reset(&plan);
+    fx_new_manifest(&w->f, FX_STAGES_JSON);
+    fx_plan(&w->f, &plan, -1);
+    assert_int_equal(nw_admit_raw(w, &w->f.consumer, &plan, &out), 400);
+    assert_non_null(strstr((char *)out.data, "plan path: "));
     /* Someone else's node key under the consumer's name. */
     px_buf_reset(&plan);
     fx_new_manifest(&w->f, FX_STAGES_JSON);
