@@ -188,6 +188,11 @@ int px_manifest_has_pod(const px_manifest *m, const char *pod);
 /* The number of leading stages placed at PODs ("at": "pod"): they form a
  * prefix of the chain (0 when none). */
 uint32_t px_manifest_pod_stages(const px_manifest *m);
+/* Whether partition a of stage s feeds partition b of stage s + 1 (the
+ * wiring the consumer recruits, and the paths PODs admit): with equal
+ * partition counts partition q feeds partition q only; otherwise every
+ * partition feeds every partition of the next stage. */
+int px_manifest_feeds(const px_manifest *m, uint32_t s, uint32_t a, uint32_t b);
 /* The manifest's PODs, each once, in the order the datasets list them: a
  * POD's position in this list deals it to a partition of the stage after
  * its POD-side stages (position mod partitions). -1 when pod is not
@@ -313,11 +318,11 @@ void px_plan_free(px_plan *p);
 
 /* A POD checks only the instances its data can pass through, not every
  * instance of the plan: the first executor stage's partitions it is dealt
- * to, and every instance of the stages after it (every instance, when the
- * manifest has stages at the PODs). Each comes with its inclusion proof
- * under the root the consumer signed in the head, so a path holds nothing
- * the published plan does not. A path grows with the manifest and the
- * stages after the first, not with the first stage's partitions. */
+ * to (every one, when the manifest has stages at the PODs), and what
+ * those feed, stage by stage (px_manifest_feeds). Each comes with its
+ * inclusion proof under the root the consumer signed in the head, so a
+ * path holds nothing the published plan does not. A path grows with the
+ * manifest, not with the task's partitions. */
 /* The path of POD `pod` through p (read whole, px_plan_parse): appends the
  * JSON to out. PX_E_INVALID when the manifest does not name the POD. */
 int px_plan_path(px_buf *out, const px_plan *p, const char *pod, px_err *err);

@@ -500,6 +500,12 @@ uint32_t px_manifest_pod_stages(const px_manifest *m) {
     return k;
 }
 
+int px_manifest_feeds(const px_manifest *m, uint32_t s, uint32_t a, uint32_t b) {
+    if (s + 1 >= m->nstages || a >= m->stages[s].partitions || b >= m->stages[s + 1].partitions)
+        return 0;
+    return m->stages[s].partitions != m->stages[s + 1].partitions || a == b;
+}
+
 /* The first dataset and index where pod is listed. */
 static int first_listing(const px_manifest *m, const char *pod, size_t *d, size_t *k) {
     for (*d = 0; *d < m->ndatasets; (*d)++)

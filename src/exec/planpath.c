@@ -6,10 +6,12 @@
  * first-stage partition's config lists its PODs' keys. When every POD
  * checks every instance, a task's admission costs the square of its size.
  * A POD's data goes to one first-stage partition per dataset it is in and
- * from there to any instance of the later stages, so that is all a path
- * holds; the first stage's other partitions, which only other PODs' data
- * reaches, are left out. With stages at the PODs every instance is on the
- * path (those tasks have few executor instances).
+ * from there to what that partition feeds, stage by stage
+ * (px_manifest_feeds: partition q to partition q between stages of equal
+ * partitions, all to all otherwise), so that is all a path holds; the
+ * instances only other PODs' data reaches are left out. With stages at the
+ * PODs the path starts from every partition of the first executor stage
+ * (those tasks have few executor instances).
  *
  *   {"envelope": base64 manifest envelope,
  *    "head": base64 plan head envelope,
@@ -18,7 +20,9 @@
  * The leaf of a (stage, partition) is fixed by the manifest, so a path
  * cannot pass one instance off as another's, and its instances must be
  * exactly the ones the POD's path needs: no fewer (a later partition left
- * out could hide where the data goes) and no others. */
+ * out could hide where the data goes) and no others. What the path's
+ * configs name as successors must be on the path too (px_plan_check), so
+ * a consumer that wired otherwise than px_manifest_feeds says is refused. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,26 +30,35 @@
 
 #define PATH_KEYS {"envelope", "head", "instances", NULL}
 
-/* Which first-executor-stage partitions the POD's data enters: the one
- * each of its datasets deals it to (by its position in the dataset's
- * list, as the POD releases), or all with stages at the PODs. */
-static void dealt(const px_manifest *m, const char *pod, uint8_t *first) {
-    memset(first, 0, PX_PLAN_MAX_INSTANCES);
-    if (px_manifest_pod_stages(m) >= m->nstages)
+/* The instances on the POD's path, by (stage, partition): the first
+ * executor stage's partitions each of its datasets deals it to (by its
+ * position in the dataset's list, as the POD releases; all of them with
+ * stages at the PODs), then whatever those feed, stage by stage. */
+typedef struct px_path_set {
+    uint8_t on[PX_MANIFEST_MAX_STAGES][PX_PLAN_MAX_INSTANCES];
+} px_path_set;
+
+static void path_set(const px_manifest *m, const char *pod, px_path_set *ps) {
+    uint32_t k0 = px_manifest_pod_stages(m);
+    memset(ps, 0, sizeof *ps);
+    if (k0 >= m->nstages)
         return;
-    uint32_t parts = m->stages[px_manifest_pod_stages(m)].partitions;
-    if (px_manifest_pod_stages(m)) {
-        memset(first, 1, parts);
-        return;
-    }
-    for (size_t d = 0; d < m->ndatasets; d++)
+    uint32_t parts = m->stages[k0].partitions;
+    for (uint32_t q = 0; k0 && q < parts; q++)
+        ps->on[k0][q] = 1;
+    for (size_t d = 0; !k0 && d < m->ndatasets; d++)
         for (size_t k = 0; k < m->datasets[d].npods; k++)
             if (!strcmp(m->datasets[d].pods[k], pod))
-                first[k % parts] = 1;
+                ps->on[k0][k % parts] = 1;
+    for (uint32_t s = k0 + 1; s < m->nstages; s++)
+        for (uint32_t a = 0; a < m->stages[s - 1].partitions; a++)
+            for (uint32_t b = 0; ps->on[s - 1][a] && b < m->stages[s].partitions; b++)
+                if (px_manifest_feeds(m, s - 1, a, b))
+                    ps->on[s][b] = 1;
 }
 
-static int on_path(const px_manifest *m, const uint8_t *first, uint32_t stage, uint32_t partition) {
-    return stage > px_manifest_pod_stages(m) || first[partition];
+static int on_path(const px_path_set *ps, uint32_t stage, uint32_t partition) {
+    return stage < PX_MANIFEST_MAX_STAGES && partition < PX_PLAN_MAX_INSTANCES && ps->on[stage][partition];
 }
 
 /* ---- building (the consumer's dispatcher) ---------------------------------- */
@@ -72,8 +85,9 @@ int px_plan_path(px_buf *out, const px_plan *p, const char *pod, px_err *err) {
         return px_fail(err, PX_E_INVALID, "a path is cut from a whole plan, not from another path");
     if (!px_manifest_has_pod(m, pod))
         return px_fail(err, PX_E_INVALID, "the manifest does not ask POD %s", pod);
-    uint8_t first[PX_PLAN_MAX_INSTANCES], *leaves = NULL;
-    dealt(m, pod, first);
+    uint8_t *leaves = NULL;
+    px_path_set ps;
+    path_set(m, pod, &ps);
     if (px_x_plan_leaves(&leaves, p->instances, p->ninstances, err))
         return -1;
     json_t *o = json_object(), *arr = NULL;
@@ -83,7 +97,7 @@ int px_plan_path(px_buf *out, const px_plan *p, const char *pod, px_err *err) {
              px_x_set_b64(o, "head", p->head.data, p->head.len, err) ||
              px_x_set(o, "instances", arr = json_array(), err);
     for (size_t i = 0; rc == 0 && i < p->ninstances; i++)
-        if (on_path(m, first, p->instances[i].stage, p->instances[i].partition))
+        if (on_path(&ps, p->instances[i].stage, p->instances[i].partition))
             rc = path_instance(arr, p, leaves, i, err);
     if (rc == 0)
         rc = px_json_dump(o, out, err);
@@ -137,12 +151,12 @@ static int instance_take(px_plan *p, px_plan_instance *in, const json_t *o, px_e
 /* The path holds exactly the POD's instances, in leaf order. */
 static int path_complete(const px_plan *p, const char *pod, px_err *err) {
     const px_manifest *m = &p->manifest;
-    uint8_t first[PX_PLAN_MAX_INSTANCES];
-    dealt(m, pod, first);
+    px_path_set ps;
+    path_set(m, pod, &ps);
     size_t k = 0;
     for (uint32_t s = px_manifest_pod_stages(m); s < m->nstages; s++)
         for (uint32_t q = 0; q < m->stages[s].partitions; q++) {
-            if (!on_path(m, first, s, q))
+            if (!on_path(&ps, s, q))
                 continue;
             if (k >= p->ninstances || p->instances[k].stage != s || p->instances[k].partition != q)
                 return px_fail(err, PX_E_INVALID, "the path leaves out stage %u (%s) partition %u, which this "

@@ -299,11 +299,9 @@ static int predecessors(const px_job *j, uint32_t s, uint32_t q, px_verifier **o
  * goes to partition k. -1 when a does not feed b. */
 static int output_for(const px_job *j, const px_slot *a, const px_slot *b) {
     uint32_t pa = j->m.stages[a->stage].partitions, pb = j->m.stages[b->stage].partitions;
-    if (pb == 1)
-        return 0;
-    if (pa == pb)
-        return a->partition == b->partition ? 0 : -1;
-    return (int)b->partition;
+    if (!px_manifest_feeds(&j->m, a->stage, a->partition, b->partition))
+        return -1;
+    return pb == 1 || pa == pb ? 0 : (int)b->partition;
 }
 
 /* An executor that is restarting or cut off for a moment is asked again

@@ -243,12 +243,108 @@ static void test_flipped_paths(void **state) {
     fx_free(&f);
 }
 
+/* Prover and wasm in three partitions each (partition q feeds partition q),
+ * then one dp instance. Each wasm partition has keys of its own; with
+ * miswire, prover partition 1 seals to wasm partition 2. */
+#define WIDE_JSON                                                                                                \
+    "[{\"kind\":\"prover\",\"min_level\":1,\"partitions\":3,\"params\":{\"require\":\"any\",\"sources\":[]}},"    \
+    "{\"kind\":\"wasm\",\"code\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\",\"min_level\":1," \
+    "\"partitions\":3,\"limits\":{\"cpu_ms\":5000,\"mem_mb\":64},\"params\":{\"map\":\"per-user\",\"dim\":1}},"   \
+    "{\"kind\":\"dp\",\"min_level\":1,\"dp\":{\"mechanism\":\"laplace\",\"epsilon\":\"0.5\",\"delta\":\"0\"},"   \
+    "\"params\":{\"mechanism\":\"sum\",\"epsilon\":\"0.5\",\"dim\":1,\"lower\":0,\"upper\":1000}}]"
+#define WIDE_INSTANCES 7
+
+static void wide_instance(fx *f, px_plan_instance *in, uint32_t stage, uint32_t part, const uint8_t *succ_key) {
+    px_err err = {0};
+    px_verifier plat, pod;
+    uint8_t succ[1][32];
+    memcpy(succ[0], succ_key, 32);
+    px_signer_verifier(&f->platform, &plat);
+    px_signer_verifier(&f->pods[part % FX_PODS], &pod);
+    in->stage = stage;
+    in->partition = part;
+    snprintf(in->node, sizeof in->node, "exec-%u", stage);
+    px_random(in->nonce, sizeof in->nonce);
+    px_assert_ok(px_plan_config_build(&in->config, &f->m, stage, part, (const uint8_t(*)[32])succ, 1,
+                                      stage ? &plat : NULL, stage ? 1 : 0, stage ? NULL : &pod, stage ? 0 : 1,
+                                      &px_testlog_keyed()->vkey, &err),
+                 &err);
+    fx_evidence(f, &f->inst[stage], &f->m.stages[stage], &in->config, in->nonce, &in->evidence);
+}
+
+static void wide_plan(fx *f, px_buf *out, int miswire) {
+    px_err err = {0};
+    px_plan_instance ins[WIDE_INSTANCES];
+    memset(ins, 0, sizeof ins);
+    fx_instance keep = f->inst[1];
+    uint8_t wasm_box[3][32];
+    /* The wasm partitions first (their keys are the provers' successors),
+     * each attested under keys of its own. */
+    for (uint32_t q = 0; q < 3; q++) {
+        px_box_keygen(&f->inst[1].box);
+        memcpy(wasm_box[q], f->inst[1].box.pk, 32);
+        wide_instance(f, &ins[3 + q], 1, q, f->inst[2].box.pk);
+    }
+    f->inst[1] = keep;
+    for (uint32_t q = 0; q < 3; q++)
+        wide_instance(f, &ins[q], 0, q, wasm_box[miswire && q == 1 ? 2 : q]);
+    wide_instance(f, &ins[6], 2, 0, f->receiver.pk);
+    px_assert_ok(px_plan_sign(out, &f->m, ins, WIDE_INSTANCES, &f->consumer, &err), &err);
+    for (uint32_t i = 0; i < WIDE_INSTANCES; i++) {
+        px_buf_free(&ins[i].config);
+        px_buf_free(&ins[i].evidence);
+    }
+}
+
+/* Partition q feeds partition q: a POD's path is one instance a stage,
+ * however many partitions the task has; a consumer that wires a POD's
+ * partition elsewhere is refused by the POD. */
+static void test_path_follows_the_wiring(void **state) {
+    (void)state;
+    fx f;
+    fx_init_with(&f, WIDE_JSON);
+    px_err err = {0};
+    wide_plan(&f, &f.plan_env, 0);
+    px_plan w, p;
+    whole(&f.plan_env, &w);
+    px_buf path = PX_BUF_INIT;
+    cut(&w, "pod-1", &path);
+    px_assert_ok(px_plan_path_parse(&p, path.data, path.len, "pod-1", &err), &err);
+    assert_int_equal(p.ninstances, 3);
+    assert_int_equal(p.instances[1].stage, 1);
+    assert_int_equal(p.instances[1].partition, 1);
+    assert_int_equal(p.instances[1].index, 4);
+    px_assert_ok(px_plan_check(&p, fx_check, &f, 1, px_now_ms(), NULL, &err), &err);
+    px_plan_free(&p);
+    px_plan_free(&w);
+    px_buf_reset(&path);
+    fx_new_manifest(&f, WIDE_JSON);
+    px_buf_reset(&f.plan_env);
+    wide_plan(&f, &f.plan_env, 1);
+    whole(&f.plan_env, &w);
+    cut(&w, "pod-1", &path);
+    px_assert_ok(px_plan_path_parse(&p, path.data, path.len, "pod-1", &err), &err);
+    px_assert_fails(px_plan_check(&p, fx_check, &f, 1, px_now_ms(), NULL, &err), &err, PX_E_DENIED);
+    assert_non_null(strstr(err.msg, "is not an attested key of stage 1 (wasm)"));
+    px_plan_free(&p);
+    /* The other PODs' paths are not affected by it. */
+    px_buf_reset(&path);
+    cut(&w, "pod-0", &path);
+    px_assert_ok(px_plan_path_parse(&p, path.data, path.len, "pod-0", &err), &err);
+    px_assert_ok(px_plan_check(&p, fx_check, &f, 1, px_now_ms(), NULL, &err), &err);
+    px_plan_free(&p);
+    px_plan_free(&w);
+    px_buf_free(&path);
+    fx_free(&f);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_path_holds_what_the_pod_needs),
         cmocka_unit_test(test_path_of_another_pod),
         cmocka_unit_test(test_forged_paths),
         cmocka_unit_test(test_flipped_paths),
+        cmocka_unit_test(test_path_follows_the_wiring),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
