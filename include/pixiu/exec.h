@@ -287,6 +287,7 @@ typedef struct px_plan {
     uint8_t root[PX_SHA256_BYTES]; /* Merkle root of every instance's leaf */
     size_t total;                  /* instances in the whole plan */
     px_buf head;                   /* the signed head's envelope bytes */
+    uint8_t *leaves;               /* whole: each instance's leaf hash (32 bytes each), owned */
     /* Whole: every instance, sorted by (stage, partition). Path: only
      * those on one POD's path, in the same order. */
     px_plan_instance *instances;

@@ -199,11 +199,10 @@ static int instances_cover(const px_plan *p, px_err *err) {
 
 /* The head's root is the root of the instances the plan lists. */
 static int root_matches(px_plan *p, px_err *err) {
-    uint8_t root[PX_SHA256_BYTES], *leaves = NULL;
-    if (px_x_plan_leaves(&leaves, p->instances, p->ninstances, err))
+    uint8_t root[PX_SHA256_BYTES];
+    if (px_x_plan_leaves(&p->leaves, p->instances, p->ninstances, err))
         return -1;
-    px_log_root_from_hashes(root, leaves, p->ninstances);
-    free(leaves);
+    px_log_root_from_hashes(root, p->leaves, p->ninstances);
     if (!px_ct_equal(root, p->root, sizeof root))
         return px_fail(err, PX_E_VERIFY, "its instances are not the ones its head's root commits to");
     for (size_t i = 0; i < p->ninstances; i++)
@@ -297,6 +296,7 @@ void px_plan_free(px_plan *p) {
         px_buf_free(&p->instances[i].evidence);
     }
     free(p->instances);
+    free(p->leaves);
     px_buf_free(&p->head);
     px_manifest_free(&p->manifest);
     memset(p, 0, sizeof *p);

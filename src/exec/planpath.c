@@ -81,15 +81,12 @@ static int path_instance(json_t *arr, const px_plan *p, const uint8_t *leaves, s
 
 int px_plan_path(px_buf *out, const px_plan *p, const char *pod, px_err *err) {
     const px_manifest *m = &p->manifest;
-    if (p->is_path)
+    if (p->is_path || !p->leaves)
         return px_fail(err, PX_E_INVALID, "a path is cut from a whole plan, not from another path");
     if (!px_manifest_has_pod(m, pod))
         return px_fail(err, PX_E_INVALID, "the manifest does not ask POD %s", pod);
-    uint8_t *leaves = NULL;
     px_path_set ps;
     path_set(m, pod, &ps);
-    if (px_x_plan_leaves(&leaves, p->instances, p->ninstances, err))
-        return -1;
     json_t *o = json_object(), *arr = NULL;
     int rc = o ? 0 : px_fail(err, PX_E_NOMEM, "out of memory building a plan path");
     if (rc == 0)
@@ -98,11 +95,10 @@ int px_plan_path(px_buf *out, const px_plan *p, const char *pod, px_err *err) {
              px_x_set(o, "instances", arr = json_array(), err);
     for (size_t i = 0; rc == 0 && i < p->ninstances; i++)
         if (on_path(&ps, p->instances[i].stage, p->instances[i].partition))
-            rc = path_instance(arr, p, leaves, i, err);
+            rc = path_instance(arr, p, p->leaves, i, err);
     if (rc == 0)
         rc = px_json_dump(o, out, err);
     json_decref(o);
-    free(leaves);
     return rc ? -1 : 0;
 }
 
