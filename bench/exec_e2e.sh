@@ -50,17 +50,23 @@ for n in $sizes; do
   # Every node must find itself in the membership when it starts; `start`
   # then rewrites it with the nodes that run and their ports.
   cp "$tmp/membership.all" "$tmp/net/membership.json"
-  "$net" start "$build" "$tmp/net"
+  "$net" start "$build" "$tmp/net" || { echo "bench exec_e2e: the network of $n PODs did not start" >&2; exit 1; }
   parts=$(( (n + 63) / 64 ))
   "$net" manifest "$tmp/net" |
     sed "s/\"kind\": \"prover\", /&\"partitions\": $parts, /; s/\"kind\": \"wasm\", /&\"partitions\": $parts, /" \
     >"$tmp/manifest.json"
   t0=$(now)
+  # A failed task is named, with what it printed, before the bench stops.
+  submitted=0
   "$pixiu" task submit "$tmp/manifest.json" --node "$tmp/net/analyst/node.json" --code "$tmp/task.wasm" --json \
-    >"$tmp/out.json"
+    >"$tmp/out.json" 2>"$tmp/submit.err" || submitted=$?
   t1=$(now)
   "$net" stop "$tmp/net"
-  grep -q '"ok":true' "$tmp/out.json" || { echo "bench exec_e2e: task failed: $(cat "$tmp/out.json")" >&2; exit 1; }
+  if [ "$submitted" -ne 0 ] || ! grep -q '"ok":true' "$tmp/out.json"; then
+    echo "bench exec_e2e: the task of $n PODs failed (exit $submitted): $(head -c 2000 "$tmp/out.json")" >&2
+    tail -n 20 "$tmp/submit.err" >&2
+    exit 1
+  fi
   python3 - "$n" "$t0" "$t1" "$rate" "$tmp/out.json" <<'PY'
 import json, sys
 n, t0, t1, rate = int(sys.argv[1]), *map(float, sys.argv[2:5])
