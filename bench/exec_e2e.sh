@@ -10,9 +10,12 @@
 # the records of the first 100 PODs exported and run through the
 # data-prover locally, two processes at a time (the machine's two cores),
 # without the network, attestation, sealing or the log; the baseline of N
-# PODs is N x 1,000 records at that local rate. Also: each phase's share of
-# the wall time, and how the wall time grows from the smallest N to the
-# largest against linear growth.
+# PODs is N x 1,000 records at that local rate. Also: the CPU the whole
+# task used (every daemon and worker of the network, and the consumer)
+# against the local prover's CPU for as many records, which a busy machine
+# does not change as it changes wall time; each phase's share of the wall
+# time; and how the wall time grows from the smallest N to the largest
+# against linear growth.
 set -euo pipefail
 build=$(cd "${1:-build/release}" && pwd)
 src=${PX_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -24,6 +27,33 @@ for n in $sizes; do [ "$n" -gt "$max" ] && max=$n; done
 tmp=$(mktemp -d)
 trap '"$net" stop "$tmp/net" >/dev/null 2>&1 || true; rm -rf "$tmp"' EXIT
 now() { date +%s.%N; }
+# Run a command; the CPU seconds (user + system) it and its children used
+# go to the file $1. Its exit status is the command's.
+cpu_of() {
+  python3 -c 'import resource, subprocess, sys
+rc = subprocess.run(sys.argv[2:]).returncode
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+open(sys.argv[1], "w").write(f"{r.ru_utime + r.ru_stime}\n")
+sys.exit(rc)' "$@"
+}
+# CPU seconds the network's daemons (and the workers they reaped) used so
+# far: what a task costs whatever else the machine runs, unlike its wall time.
+net_cpu() {
+  python3 - "$tmp/net/" <<'PY'
+import os, sys
+tick, total = os.sysconf("SC_CLK_TCK"), 0
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        cmd = open(f"/proc/{pid}/cmdline", "rb").read().decode(errors="replace")
+        if sys.argv[1] not in cmd:
+            continue
+        f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        total += sum(int(x) for x in f[11:15])
+    except OSError:
+        pass
+print(total / tick)
+PY
+}
 
 "$pixiu" task build "$src/examples/spend_per_user.c" -o "$tmp/task.wasm" --sdk "$src/sdk"
 s0=$(now)
@@ -36,10 +66,9 @@ cp "$tmp/net/membership.json" "$tmp/membership.all"
 # Baseline: the local prover's rate over the first 100 PODs' records.
 base=$(( max < 100 ? max : 100 ))
 b0=$(now)
-seq 1 "$base" | xargs -P 2 -I{} sh -c \
-  '"$1" pod export transactions --pod "$2/net/pod-{}" -o "$2/p{}.pxr" 2>/dev/null &&
-   "$1" pod prove --config "$2/net/prover.json" "$2/p{}.pxr" -o /dev/null >/dev/null && rm -f "$2/p{}.pxr"' \
-  sh "$pixiu" "$tmp"
+cpu_of "$tmp/base.cpu" sh -c 'seq 1 "$2" | xargs -P 2 -I{} sh -c '"'"'"$1" pod export transactions --pod "$2/net/pod-{}" -o "$2/p{}.pxr" 2>/dev/null &&
+   "$1" pod prove --config "$2/net/prover.json" "$2/p{}.pxr" -o /dev/null >/dev/null && rm -f "$2/p{}.pxr"'"'"' sh "$0" "$1"' \
+  "$pixiu" "$tmp" "$base"
 b1=$(now)
 rate=$(python3 -c "print($base * 1000 / ($b1 - $b0))")
 
@@ -58,23 +87,32 @@ for n in $sizes; do
   t0=$(now)
   # A failed task is named, with what it printed, before the bench stops.
   submitted=0
-  "$pixiu" task submit "$tmp/manifest.json" --node "$tmp/net/analyst/node.json" --code "$tmp/task.wasm" --json \
-    >"$tmp/out.json" 2>"$tmp/submit.err" || submitted=$?
+  c0=$(net_cpu)
+  cpu_of "$tmp/submit.cpu" "$pixiu" task submit "$tmp/manifest.json" --node "$tmp/net/analyst/node.json" \
+    --code "$tmp/task.wasm" --json >"$tmp/out.json" 2>"$tmp/submit.err" || submitted=$?
   t1=$(now)
+  c1=$(net_cpu)
   "$net" stop "$tmp/net"
   if [ "$submitted" -ne 0 ] || ! grep -q '"ok":true' "$tmp/out.json"; then
     echo "bench exec_e2e: the task of $n PODs failed (exit $submitted): $(head -c 2000 "$tmp/out.json")" >&2
     tail -n 20 "$tmp/submit.err" >&2
     exit 1
   fi
-  python3 - "$n" "$t0" "$t1" "$rate" "$tmp/out.json" <<'PY'
+  python3 - "$n" "$t0" "$t1" "$rate" "$tmp/out.json" "$c0" "$c1" "$(cat "$tmp/submit.cpu")" \
+    "$(cat "$tmp/base.cpu")" "$base" <<'PY'
 import json, sys
 n, t0, t1, rate = int(sys.argv[1]), *map(float, sys.argv[2:5])
 out = json.load(open(sys.argv[5]))
+c0, c1, submit_cpu, base_cpu, base_pods = map(float, sys.argv[6:11])
 w = t1 - t0
 recs = out["records"]
 b = recs / rate
 print(f"BENCH name=exec_e2e_{n}pods_wall value={w:.3f} unit=s baseline={b:.3f} ratio={w / b:.3f}")
+# CPU seconds of the whole task (every daemon, worker and the consumer)
+# against the local prover's CPU for as many records: what the task costs
+# whatever else the machine runs.
+cpu, bcpu = c1 - c0 + submit_cpu, base_cpu * recs / (base_pods * 1000)
+print(f"BENCH name=exec_e2e_{n}pods_cpu value={cpu:.1f} unit=s baseline={bcpu:.1f} ratio={cpu / bcpu:.3f}")
 print(f"BENCH name=exec_e2e_{n}pods_records_per_s value={recs / w:.0f} unit=records/s "
       f"baseline={rate:.0f} ratio={(recs / w) / rate:.3f}")
 ms = out["ms"]
