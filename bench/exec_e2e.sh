@@ -38,19 +38,27 @@ sys.exit(rc)' "$@"
 }
 # CPU seconds the network's daemons (and the workers they reaped) used so
 # far: what a task costs whatever else the machine runs, unlike its wall time.
+# With a file argument, also each role's share (PODs, executors, log,
+# witness) as a JSON object in that file.
 net_cpu() {
-  python3 - "$tmp/net/" <<'PY'
-import os, sys
-tick, total = os.sysconf("SC_CLK_TCK"), 0
+  python3 - "$tmp/net/" "${1:-}" <<'PY'
+import json, os, re, sys
+tick, total, roles = os.sysconf("SC_CLK_TCK"), 0, {}
 for pid in filter(str.isdigit, os.listdir("/proc")):
     try:
         cmd = open(f"/proc/{pid}/cmdline", "rb").read().decode(errors="replace")
         if sys.argv[1] not in cmd:
             continue
         f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-        total += sum(int(x) for x in f[11:15])
+        t = sum(int(x) for x in f[11:15])
+        total += t
+        m = re.search(re.escape(sys.argv[1]) + r"([a-z]+)", cmd)
+        role = m.group(1) if m else "other"
+        roles[role] = roles.get(role, 0) + t / tick
     except OSError:
         pass
+if sys.argv[2]:
+    json.dump(roles, open(sys.argv[2], "w"))
 print(total / tick)
 PY
 }
@@ -87,11 +95,11 @@ for n in $sizes; do
   t0=$(now)
   # A failed task is named, with what it printed, before the bench stops.
   submitted=0
-  c0=$(net_cpu)
+  c0=$(net_cpu "$tmp/roles0.json")
   cpu_of "$tmp/submit.cpu" "$pixiu" task submit "$tmp/manifest.json" --node "$tmp/net/analyst/node.json" \
     --code "$tmp/task.wasm" --json >"$tmp/out.json" 2>"$tmp/submit.err" || submitted=$?
   t1=$(now)
-  c1=$(net_cpu)
+  c1=$(net_cpu "$tmp/roles1.json")
   "$net" stop "$tmp/net"
   if [ "$submitted" -ne 0 ] || ! grep -q '"ok":true' "$tmp/out.json"; then
     echo "bench exec_e2e: the task of $n PODs failed (exit $submitted): $(head -c 2000 "$tmp/out.json")" >&2
@@ -113,6 +121,9 @@ print(f"BENCH name=exec_e2e_{n}pods_wall value={w:.3f} unit=s baseline={b:.3f} r
 # whatever else the machine runs.
 cpu, bcpu = c1 - c0 + submit_cpu, base_cpu * recs / (base_pods * 1000)
 print(f"BENCH name=exec_e2e_{n}pods_cpu value={cpu:.1f} unit=s baseline={bcpu:.1f} ratio={cpu / bcpu:.3f}")
+r0, r1 = (json.load(open(sys.argv[5].rsplit("/", 1)[0] + f"/roles{i}.json")) for i in (0, 1))
+shares = ", ".join(f"{k} {r1[k] - r0.get(k, 0):.1f} s" for k in sorted(r1))
+print(f"# exec_e2e {n} PODs: CPU by role: {shares}, consumer {submit_cpu:.1f} s", file=sys.stderr)
 print(f"BENCH name=exec_e2e_{n}pods_records_per_s value={recs / w:.0f} unit=records/s "
       f"baseline={rate:.0f} ratio={(recs / w) / rate:.3f}")
 ms = out["ms"]
