@@ -260,6 +260,11 @@ extern const px_tee_backend px_tee_process;
 int px_tee_worker_finish(px_tee_worker *w, int kill_first, int *status,
                          px_err *err);
 
+/* End a worker whose answer is in: close w->fd, SIGKILL it, and leave the
+ * reaping to a thread of this process (src/tee/reap.c); w->pid is -1
+ * after. For a caller that does not need the exit status. */
+void px_tee_worker_release(px_tee_worker *w);
+
 /* SHA-256 of a file's bytes (a build component's digest). */
 int px_tee_file_digest(uint8_t out[PX_SHA256_BYTES], const char *path,
                        px_err *err);

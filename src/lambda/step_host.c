@@ -309,7 +309,7 @@ int px_lambda_host_step(px_lambda_host *h, const uint8_t *sealed_code, size_t co
     if (rc == 0 && res->ok && h->serve)
         h->serving = 1; /* the worker stays, answering requests */
     else
-        px_tee_worker_finish(&h->worker, 1, NULL, NULL);
+        px_tee_worker_release(&h->worker);
     if (rc)
         px_step_result_free(res);
     return rc;
@@ -355,6 +355,6 @@ int px_lambda_host_serve(px_lambda_host *h, const uint8_t manifest[PX_SHA256_BYT
 }
 
 void px_lambda_host_free(px_lambda_host *h) {
-    px_tee_worker_finish(&h->worker, 1, NULL, NULL);
+    px_tee_worker_release(&h->worker);
     px_buf_free(&h->evidence);
 }
