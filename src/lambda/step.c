@@ -107,6 +107,8 @@ void px_lambda_free(px_lambda *l) {
         l->kind->state_free(l->serve_state);
     pending_free(l->pending);
     px_lambda_config_free(&l->config);
+    if (l->sandbox)
+        px_sandbox_warm_free(l->sandbox);
     free(l->sandbox);
     px_memzero(l, sizeof *l); /* the private keys */
     free(l);

@@ -79,11 +79,19 @@ static int take_evidence(int fd, px_lambda *l, px_buf *payload, px_err *err) {
 }
 
 /* Send one statement and wait to be shown it in the log; the LOGGED view
- * points into payload. */
-static int logged(int fd, int type, const px_buf *statement, px_buf *payload, px_lambda_logged *shown,
-                  px_err *err) {
+ * points into payload. An instance that accepted its inputs (warm set)
+ * and will run task code starts its runner meanwhile, while the node logs
+ * the acceptance (sandbox_warm.c); without one the run forks its own. Not
+ * earlier: a node whose recruitment is refused, or whose inputs do not
+ * validate, never has its runner executed. */
+static int logged(int fd, int type, const px_buf *statement, px_lambda *warm, px_buf *payload,
+                  px_lambda_logged *shown, px_err *err) {
     px_bytes f = {statement->data, statement->len};
-    if (px_wire_send(fd, type, &f, 1, err) || expect(fd, PX_MSG_LOGGED, payload, err))
+    if (px_wire_send(fd, type, &f, 1, err))
+        return -1;
+    if (warm && warm->sandbox)
+        px_sandbox_warm(warm->sandbox, NULL);
+    if (expect(fd, PX_MSG_LOGGED, payload, err))
         return -1;
     return px_wire_logged_decode(payload->data, payload->len, shown, err);
 }
@@ -112,12 +120,16 @@ static int step(int fd, px_lambda *l, px_buf *payload, px_step_result *res, px_e
     free(in); /* points into payload, which is reused below */
     px_lambda_logged shown;
     if (rc == 0 && accepted)
-        rc = logged(fd, PX_MSG_ACCEPTED, &statement, payload, &shown, err) ||
+        rc = logged(fd, PX_MSG_ACCEPTED, &statement, l, payload, &shown, err) ||
              px_lambda_run(l, &shown, &proof, err);
     else if (rc == 0)
         rc = px_buf_append(&proof, statement.data, statement.len, err);
+    /* Past the run: a runner it did not take goes before the node may
+     * kill this worker (it would outlive it, orphaned, until it noticed). */
+    if (l->sandbox)
+        px_sandbox_warm_free(l->sandbox);
     if (rc == 0)
-        rc = logged(fd, PX_MSG_OUTCOME, &proof, payload, &shown, err) || px_lambda_release(l, &shown, res, err);
+        rc = logged(fd, PX_MSG_OUTCOME, &proof, NULL, payload, &shown, err) || px_lambda_release(l, &shown, res, err);
     px_buf_free(&statement);
     px_buf_free(&proof);
     return rc ? -1 : 0;

@@ -3,6 +3,8 @@
  *
  *   pixiu-wasm-runner OBJECT CPU_MS MEM_PAGES STDERR_MAX CLOCK SEED
  *                     NGROUPS TOTAL_CPU_MS MAX_OUTPUT
+ *   pixiu-wasm-runner --warm    the same, arguments and descriptors
+ *                               handed over later (warm.c)
  *
  * fd 0 is the input (a pipe the parent fills while the runs go, see
  * input.c), fd 4 holds NGROUPS little-endian u64 lengths that cut it into
@@ -443,6 +445,15 @@ static uint64_t *read_groups(uint64_t n, uint64_t *total) {
 }
 
 int main(int argc, char **argv) {
+    static char *warm_argv[10];
+    if (argc == 2 && strcmp(argv[1], "--warm") == 0) {
+        warm_argv[0] = argv[0];
+        if (sodium_init() < 0) /* what does not depend on the run, first */
+            return 127;
+        runner_warm_wait(warm_argv);
+        argc = 10;
+        argv = warm_argv;
+    }
     if (argc != 10) {
         fprintf(stderr, "usage: pixiu-wasm-runner OBJECT CPU_MS MEM_PAGES "
                         "STDERR_MAX CLOCK SEED|- NGROUPS TOTAL_CPU_MS "
