@@ -238,6 +238,11 @@ typedef struct px_tee_backend {
     int (*available)(void);
     /* Start an isolated worker. */
     int (*spawn)(const px_tee_spawn_req *req, px_tee_worker *w, px_err *err);
+    /* Optional; called by a worker before it reads its INIT: work of the
+     * lockdown that depends on nothing an instance brings (for `process`,
+     * building the seccomp filters). A failure only leaves that work to
+     * the lockdown. */
+    int (*prepare)(px_err *err);
     /* Called by the worker itself once it holds its keys: apply the
      * in-process part of the isolation (for `process`, the seccomp
      * filter). Adds the bits applied to *isolation. */

@@ -186,6 +186,8 @@ int px_lambda_worker_main(int fd, const px_stage_kind *const *table, const px_te
     /* jansson seeds its hash tables from /dev/urandom on first use; after
      * lockdown there may be no open(), so seed now. */
     json_object_seed(0);
+    if (backend->prepare)
+        backend->prepare(NULL);
     /* Loaded and waiting: a node's warm pool hands out only workers that
      * said so, so no instance waits for a worker still being loaded. */
     if (px_wire_send(fd, PX_MSG_READY, NULL, 0, &err))
