@@ -46,51 +46,73 @@ static int set_hex(json_t *o, const char *key, const uint8_t *p, size_t n) {
     return json_object_set_new(o, key, json_string(hex));
 }
 
-static json_t *build_json(const px_tee_build *b) {
-    json_t *o = json_object(), *arr = json_array();
-    int bad = !o || !arr || json_object_set_new(o, "version", json_string(b->version)) |
-                                json_object_set(o, "components", arr);
-    for (size_t i = 0; !bad && i < b->n; i++) {
-        json_t *c = json_object();
-        bad = !c || json_array_append_new(arr, c) | json_object_set_new(c, "name", json_string(b->c[i].name)) |
-                        set_hex(c, "sha256", b->c[i].sha256, PX_SHA256_BYTES);
+/* The build as JSON text, written directly: it is most of the claims
+ * (some 12 KB for a hundred components) and jansson builds and dumps it a
+ * value at a time. A checked build needs no escaping (version and names
+ * are printable ASCII without quote or backslash), so these are the bytes
+ * jansson's compact dump writes. */
+static int build_text(px_buf *out, const px_tee_build *b, px_err *err) {
+    if (px_buf_printf(out, err, "{\"version\":\"%s\",\"components\":[", b->version))
+        return -1;
+    for (size_t i = 0; i < b->n; i++) {
+        char hex[2 * PX_SHA256_BYTES + 1];
+        px_hex_encode(hex, b->c[i].sha256, PX_SHA256_BYTES);
+        if (px_buf_printf(out, err, "%s{\"name\":\"%s\",\"sha256\":\"%s\"}", i ? "," : "", b->c[i].name, hex))
+            return -1;
     }
-    json_decref(arr);
-    if (bad) {
+    return px_buf_append_str(out, "]}", err);
+}
+
+/* The members before "build" and those after it, as two objects. */
+static json_t *claims_head(const px_evidence *ev) {
+    json_t *o = json_object();
+    if (!o || json_object_set_new(o, "type", json_string(PX_EVIDENCE_TYPE)) |
+                  json_object_set_new(o, "backend", json_string(ev->backend)) |
+                  json_object_set_new(o, "level", json_integer(ev->level)) |
+                  json_object_set_new(o, "node", json_string(ev->node)) |
+                  set_hex(o, "measurement", ev->measurement, sizeof ev->measurement)) {
         json_decref(o);
         return NULL;
     }
     return o;
 }
 
-static json_t *claims_json(const px_evidence *ev) {
-    json_t *o = json_object();
-    json_t *iso = json_array();
-    json_t *build = build_json(&ev->build);
-    if (!o || !iso || !build) {
+static json_t *claims_tail(const px_evidence *ev) {
+    json_t *o = json_object(), *iso = json_array();
+    if (!o || !iso) {
         json_decref(o);
         json_decref(iso);
-        json_decref(build);
         return NULL;
     }
     for (unsigned i = 0; i < PX_ISO_COUNT; i++)
         if (ev->isolation & (1u << i))
             json_array_append_new(iso, json_string(iso_names[i]));
-    int bad = json_object_set_new(o, "type", json_string(PX_EVIDENCE_TYPE)) |
-              json_object_set_new(o, "backend", json_string(ev->backend)) |
-              json_object_set_new(o, "level", json_integer(ev->level)) |
-              json_object_set_new(o, "node", json_string(ev->node)) |
-              set_hex(o, "measurement", ev->measurement, sizeof ev->measurement) |
-              json_object_set_new(o, "build", build) |
-              set_hex(o, "sign_key", ev->sign_pk, sizeof ev->sign_pk) |
-              set_hex(o, "box_key", ev->box_pk, sizeof ev->box_pk) |
-              set_hex(o, "nonce", ev->nonce, sizeof ev->nonce) | json_object_set_new(o, "isolation", iso) |
-              json_object_set_new(o, "issued", json_integer(ev->issued));
-    if (bad) {
+    if (set_hex(o, "sign_key", ev->sign_pk, sizeof ev->sign_pk) |
+        set_hex(o, "box_key", ev->box_pk, sizeof ev->box_pk) | set_hex(o, "nonce", ev->nonce, sizeof ev->nonce) |
+        json_object_set_new(o, "isolation", iso) | json_object_set_new(o, "issued", json_integer(ev->issued))) {
         json_decref(o);
         return NULL;
     }
     return o;
+}
+
+/* {head members,"build":<build>,tail members}: the compact dump of the
+ * claims object in its member order. */
+static int claims_text(px_buf *out, const px_evidence *ev, px_err *err) {
+    json_t *head = claims_head(ev), *tail = claims_tail(ev);
+    px_buf h = PX_BUF_INIT, t = PX_BUF_INIT;
+    int rc = head && tail ? 0 : px_fail(err, PX_E_NOMEM, "cannot build evidence claims");
+    if (rc == 0)
+        rc = px_json_dump(head, &h, err) || px_json_dump(tail, &t, err);
+    if (rc == 0) /* h ends in '}', t starts with '{' */
+        rc = px_buf_append(out, h.data, h.len - 1, err) || px_buf_append_str(out, ",\"build\":", err) ||
+             build_text(out, &ev->build, err) || px_buf_append_str(out, ",", err) ||
+             px_buf_append(out, t.data + 1, t.len - 1, err);
+    json_decref(head);
+    json_decref(tail);
+    px_buf_free(&h);
+    px_buf_free(&t);
+    return rc ? -1 : 0;
 }
 
 static int check_claims(const px_evidence *ev, px_err *err) {
@@ -113,12 +135,8 @@ static int check_claims(const px_evidence *ev, px_err *err) {
 int px_evidence_sign(px_buf *out, const px_evidence *ev, const px_signer *platform, px_err *err) {
     if (check_claims(ev, err))
         return px_err_prefix(err, "signing evidence: ");
-    json_t *o = claims_json(ev);
-    if (!o)
-        return px_fail(err, PX_E_NOMEM, "cannot build evidence claims");
     px_buf body = PX_BUF_INIT;
-    int rc = px_json_dump(o, &body, err);
-    json_decref(o);
+    int rc = claims_text(&body, ev, err);
     if (rc == 0)
         rc = px_dsse_sign(out, PX_EVIDENCE_PAYLOAD_TYPE, body.data, body.len, platform, 1, err);
     px_buf_free(&body);
