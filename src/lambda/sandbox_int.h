@@ -72,6 +72,13 @@ typedef struct px_sb_proc {
  * fields. */
 int px_sb_spawn(px_sb_proc *p, px_err *err);
 
+/* A runner started ahead (sandbox_warm.c). */
+struct px_sb_warm {
+    pid_t pid; /* -1: taken, or gone */
+    int ctl;   /* our end of the runner's fd 3 */
+    char runner[PX_SANDBOX_PATH_MAX];
+};
+
 /* sandbox_warm.c: hand a run (argv[0] the runner, argv[1..9] its
  * arguments, fds what it gets as 0..5) to a warm runner. Its pid, now the
  * run's child; -1 if there is none or it cannot take the run (then it is

@@ -31,12 +31,6 @@
 #define WARM_MSG_MAX 4096
 #define WARM_FD_PARK 16
 
-struct px_sb_warm {
-    pid_t pid; /* -1: taken, or gone */
-    int ctl;   /* our end of the runner's fd 3 */
-    char runner[PX_SANDBOX_PATH_MAX];
-};
-
 /* In the child: only async-signal-safe calls. The control socket becomes
  * fd 3 (without close-on-exec), everything above it is closed. */
 static void warm_child(const char *runner, int ctl) {
