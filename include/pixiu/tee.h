@@ -166,6 +166,12 @@ int px_evidence_sign(px_buf *out, const px_evidence *ev,
  * display and for fuzzing. Never trust the result of this alone. */
 int px_evidence_parse(px_evidence *ev, const void *data, size_t len,
                       px_err *err);
+/* The same, for a reader that knows which build the evidence should list
+ * (a worker, from its INIT): claims that list exactly that build are read
+ * without parsing it (the result is the same; docs/lambda.md). NULL: as
+ * px_evidence_parse. */
+int px_evidence_parse_for(px_evidence *ev, const void *data, size_t len,
+                          const px_tee_build *expect, px_err *err);
 /* SHA-256 of the exact evidence bytes (what proofs cite). */
 void px_evidence_digest(uint8_t out[PX_SHA256_BYTES], const void *data,
                         size_t len);

@@ -132,9 +132,13 @@ int px_lambda_set_sandbox(px_lambda *l, const px_sandbox *sb, px_err *err) {
 }
 
 int px_lambda_set_evidence(px_lambda *l, const void *ev, size_t len, px_err *err) {
+    return px_lambda_set_evidence_for(l, ev, len, NULL, err);
+}
+
+int px_lambda_set_evidence_for(px_lambda *l, const void *ev, size_t len, const px_tee_build *expect, px_err *err) {
     px_evidence e;
     uint8_t build[PX_SHA256_BYTES];
-    if (px_evidence_parse(&e, ev, len, err) || px_tee_build_digest(build, &e.build, err))
+    if (px_evidence_parse_for(&e, ev, len, expect, err) || px_tee_build_digest(build, &e.build, err))
         return -1;
     if (!px_ct_equal(e.sign_pk, l->signer.kp.pk, PX_SIGN_PUBLICKEYBYTES) ||
         !px_ct_equal(e.box_pk, l->box.pk, PX_BOX_PUBLICKEYBYTES))

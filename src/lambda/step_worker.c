@@ -68,14 +68,14 @@ static int send_keys(int fd, const px_lambda *l, unsigned isolation, px_err *err
     return px_wire_send(fd, PX_MSG_KEYS, f, 4, err);
 }
 
-static int take_evidence(int fd, px_lambda *l, px_buf *payload, px_err *err) {
+static int take_evidence(int fd, px_lambda *l, const px_tee_build *build, px_buf *payload, px_err *err) {
     px_bytes f[1];
     size_t n = 0;
     if (expect(fd, PX_MSG_EVIDENCE, payload, err) || px_wire_split(payload->data, payload->len, f, 1, &n, err))
         return -1;
     if (n != 1)
         return px_fail(err, PX_E_INVALID, "EVIDENCE message is malformed");
-    return px_lambda_set_evidence(l, f[0].p, f[0].n, err);
+    return px_lambda_set_evidence_for(l, f[0].p, f[0].n, build, err);
 }
 
 /* Send one statement and wait to be shown it in the log; the LOGGED view
@@ -213,7 +213,7 @@ int px_lambda_worker_main(int fd, const px_stage_kind *const *table, const px_te
         rc = -1;
     }
     if (rc == 0)
-        rc = birth(table, m, &l, &err) || send_keys(fd, l, isolation, &err) || take_evidence(fd, l, &payload, &err) ||
+        rc = birth(table, m, &l, &err) || send_keys(fd, l, isolation, &err) || take_evidence(fd, l, &m->build.build, &payload, &err) ||
              step(fd, l, &payload, &res, &err);
     if (rc)
         send_error(fd, &err);
