@@ -190,6 +190,10 @@ int px_sandbox_init(px_sandbox *sb, const char *cache_dir, px_err *err);
  * then skips the runner's exec and loading; one run takes it. For a
  * process that knows a run is coming (a λ worker with task code). */
 int px_sandbox_warm(px_sandbox *sb, px_err *err);
+/* With a warm runner: validate module m under lim and take its compiled
+ * object from the cache now (a miss compiles nothing), for the next run of
+ * the same module and memory cap to use instead of doing it again. */
+void px_sandbox_warm_object(px_sandbox *sb, const uint8_t *m, size_t n, const px_sandbox_limits *lim);
 /* Kill and reap a warm runner no run took; sb->warm is NULL after. */
 void px_sandbox_warm_free(px_sandbox *sb);
 

@@ -77,6 +77,8 @@ struct px_sb_warm {
     pid_t pid; /* -1: taken, or gone */
     int ctl;   /* our end of the runner's fd 3 */
     char runner[PX_SANDBOX_PATH_MAX];
+    int obj_fd; /* a cached object made ready for the run (-1: none) */
+    uint8_t obj_key[32]; /* its module and memory cap (sandbox_compile.c) */
 };
 
 /* sandbox_warm.c: hand a run (argv[0] the runner, argv[1..9] its

@@ -12,7 +12,11 @@
  * of any task, and takes exactly one run, so a run's task code still runs
  * in a process that ran no other code of any task. A runner nobody takes
  * is killed with its instance (px_sandbox_warm_free); one that cannot be
- * handed over (it died) is killed, and the run forks a runner as before. */
+ * handed over (it died) is killed, and the run forks a runner as before.
+ * The run's object can be made ready too (px_sandbox_warm_object): the
+ * module validated and its compiled object taken from the cache, never
+ * compiled there; the run uses it if it is for the same module and memory
+ * cap, and otherwise does its own. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -55,6 +59,7 @@ int px_sandbox_warm(px_sandbox *sb, px_err *err) {
     if (!w)
         return px_fail(err, PX_E_NOMEM, "out of memory");
     memcpy(w->runner, sb->runner, sizeof w->runner);
+    w->obj_fd = -1;
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
         free(w);
@@ -79,6 +84,9 @@ static void warm_end(struct px_sb_warm *w) {
     if (w->ctl >= 0)
         close(w->ctl);
     w->ctl = -1;
+    if (w->obj_fd >= 0)
+        close(w->obj_fd);
+    w->obj_fd = -1;
     if (w->pid > 0) {
         kill(w->pid, SIGKILL);
         while (waitpid(w->pid, NULL, 0) < 0 && errno == EINTR)

@@ -445,6 +445,17 @@ static int decide(px_lambda *l, step_state *s, px_err *err) {
     return 0;
 }
 
+void px_lambda_warm_run(px_lambda *l) {
+    if (!l->sandbox || px_sandbox_warm(l->sandbox, NULL) || l->phase != PX_PHASE_ACCEPTED || !l->pending ||
+        !l->pending->code.len)
+        return;
+    /* The limits a code stage runs under (stage_wasm.c); a stage that runs
+     * with others only finds the object not made for it. */
+    px_sandbox_limits lim;
+    px_limits_sandbox(&l->config.limits, &lim);
+    px_sandbox_warm_object(l->sandbox, l->pending->code.data, l->pending->code.len, &lim);
+}
+
 static step_state *pending_new(px_lambda *l, size_t ninputs, px_err *err) {
     step_state *s = calloc(1, sizeof *s);
     if (s) {

@@ -89,8 +89,8 @@ static int logged(int fd, int type, const px_buf *statement, px_lambda *warm, px
     px_bytes f = {statement->data, statement->len};
     if (px_wire_send(fd, type, &f, 1, err))
         return -1;
-    if (warm && warm->sandbox)
-        px_sandbox_warm(warm->sandbox, NULL);
+    if (warm)
+        px_lambda_warm_run(warm);
     if (expect(fd, PX_MSG_LOGGED, payload, err))
         return -1;
     return px_wire_logged_decode(payload->data, payload->len, shown, err);

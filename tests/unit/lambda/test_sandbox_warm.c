@@ -147,6 +147,51 @@ static void test_same_outcome(void **state) {
     px_buf_free(&out);
 }
 
+/* An object made ready is used by a run of its module, and only by one. */
+static void test_object_made_ready(void **state) {
+    fixture *f = *state;
+    px_err err = {0};
+    px_buf out = PX_BUF_INIT;
+    px_sandbox_limits l;
+    limits(&l);
+    assert_int_equal(run(f, &f->echo, "cached\n", &out), PX_SB_OK);
+    assert_int_equal(run(f, &f->trap, "", &out), PX_SB_TRAP);
+    assert_int_equal(px_sandbox_warm(&f->sb, &err), 0);
+    px_sandbox_warm_object(&f->sb, f->echo.data, f->echo.len, &l);
+    assert_true(f->sb.warm->obj_fd >= 0);
+    /* Another module: its own object, the ready one stays unused. */
+    assert_int_equal(run(f, &f->trap, "", &out), PX_SB_TRAP);
+    assert_true(f->sb.warm->obj_fd >= 0);
+    px_sandbox_warm_free(&f->sb);
+    /* The same module under another memory cap: not for it either. */
+    assert_int_equal(px_sandbox_warm(&f->sb, &err), 0);
+    px_sandbox_warm_object(&f->sb, f->echo.data, f->echo.len, &l);
+    px_sandbox_limits big = l;
+    big.mem_mb = 32;
+    px_sandbox_result res;
+    px_buf_reset(&out);
+    px_sandbox_run(&f->sb, f->echo.data, f->echo.len, (const uint8_t *)"x", 1, &big, &out, NULL, &res, NULL);
+    assert_int_equal(res.status, PX_SB_OK);
+    assert_true(f->sb.warm->obj_fd >= 0);
+    px_sandbox_warm_free(&f->sb);
+    /* Its own module takes it. */
+    assert_int_equal(px_sandbox_warm(&f->sb, &err), 0);
+    px_sandbox_warm_object(&f->sb, f->echo.data, f->echo.len, &l);
+    assert_int_equal(run(f, &f->echo, "made ready\n", &out), PX_SB_OK);
+    assert_int_equal(out.len, 11);
+    assert_int_equal(f->sb.warm->obj_fd, -1);
+    px_sandbox_warm_free(&f->sb);
+    /* Not in the cache: nothing is compiled ahead. */
+    px_buf other = PX_BUF_INIT;
+    wat(f, "other", "(module (memory (export \"memory\") 1) (func (export \"_start\") nop))", &other);
+    assert_int_equal(px_sandbox_warm(&f->sb, &err), 0);
+    px_sandbox_warm_object(&f->sb, other.data, other.len, &l);
+    assert_int_equal(f->sb.warm->obj_fd, -1);
+    px_sandbox_warm_free(&f->sb);
+    px_buf_free(&other);
+    px_buf_free(&out);
+}
+
 static void test_untaken_is_killed(void **state) {
     fixture *f = *state;
     px_err err = {0};
@@ -177,6 +222,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_takes_one_run),
         cmocka_unit_test(test_same_outcome),
+        cmocka_unit_test(test_object_made_ready),
         cmocka_unit_test(test_untaken_is_killed),
         cmocka_unit_test(test_dead_runner_forks),
     };
