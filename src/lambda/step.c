@@ -446,8 +446,7 @@ static int decide(px_lambda *l, step_state *s, px_err *err) {
 }
 
 void px_lambda_warm_run(px_lambda *l) {
-    if (!l->sandbox || px_sandbox_warm(l->sandbox, NULL) || l->phase != PX_PHASE_ACCEPTED || !l->pending ||
-        !l->pending->code.len)
+    if (!l->sandbox || !l->sandbox->warm || l->phase != PX_PHASE_ACCEPTED || !l->pending || !l->pending->code.len)
         return;
     /* The limits a code stage runs under (stage_wasm.c); a stage that runs
      * with others only finds the object not made for it. */

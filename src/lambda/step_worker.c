@@ -80,10 +80,8 @@ static int take_evidence(int fd, px_lambda *l, const px_tee_build *build, px_buf
 
 /* Send one statement and wait to be shown it in the log; the LOGGED view
  * points into payload. An instance that accepted its inputs (warm set)
- * and will run task code starts its runner meanwhile, while the node logs
- * the acceptance (sandbox_warm.c); without one the run forks its own. Not
- * earlier: a node whose recruitment is refused, or whose inputs do not
- * validate, never has its runner executed. */
+ * and will run task code makes its module's object ready meanwhile, while
+ * the node logs the acceptance (px_lambda_warm_run). */
 static int logged(int fd, int type, const px_buf *statement, px_lambda *warm, px_buf *payload,
                   px_lambda_logged *shown, px_err *err) {
     px_bytes f = {statement->data, statement->len};
@@ -102,6 +100,14 @@ static int logged(int fd, int type, const px_buf *statement, px_lambda *warm, px
 static int step(int fd, px_lambda *l, px_buf *payload, px_step_result *res, px_err *err) {
     if (expect(fd, PX_MSG_STEP, payload, err))
         return -1;
+    /* A stage with task code starts its runner as its step arrives, so
+     * that the exec and loading (about a millisecond of CPU) are done
+     * while it validates and the node logs its acceptance
+     * (sandbox_warm.c); without one the run forks its own. Not earlier: a
+     * node whose recruitment was refused sends no STEP, and never has its
+     * runner executed. */
+    if (l->sandbox)
+        px_sandbox_warm(l->sandbox, NULL);
     px_bytes code;
     px_step_input *in = NULL;
     size_t n = 0;
