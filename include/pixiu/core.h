@@ -127,6 +127,13 @@ int px_b64_decode_exact(uint8_t *out, size_t n, const char *in, size_t len,
 int px_b64_alphabet_valid(const char *in, size_t len, int urlsafe);
 /* Appends base64 text to a buffer. */
 int px_buf_append_b64(px_buf *b, const uint8_t *in, size_t n, px_err *err);
+/* The same base64 by table lookups, several times faster and not constant
+ * time: for public bytes only (envelopes), never for keys or secrets.
+ * Encode: as px_b64_encode. Decode: appends to out, but only canonical
+ * padded standard base64 (-1 otherwise, or without memory, out's length
+ * unchanged: then decode it the strict way). */
+void px_b64_encode_public(char *out, const uint8_t *in, size_t n);
+int px_b64_decode_public(px_buf *out, const char *in, size_t len);
 
 /* 1 if the bytes are well-formed UTF-8 (no overlongs, no surrogates). */
 int px_utf8_valid(const uint8_t *s, size_t n);

@@ -147,6 +147,9 @@ typedef struct px_sandbox {
     char cc[PX_SANDBOX_PATH_MAX];
     char toolchain[65]; /* hex SHA-256 of tool versions, flags, glue */
     uint32_t compile_timeout_ms;
+    /* A runner started ahead for the next run (px_sandbox_warm), shared by
+     * copies of this struct and taken by one run; NULL: none. */
+    struct px_sb_warm *warm;
 } px_sandbox;
 
 /* The exact tools a sandbox uses. Every member may be NULL, meaning the
@@ -182,6 +185,17 @@ int px_sandbox_init_tools(px_sandbox *sb, const px_sandbox_tools *tools,
 
 /* px_sandbox_init_tools with only the cache directory given. */
 int px_sandbox_init(px_sandbox *sb, const char *cache_dir, px_err *err);
+
+/* Start sb's runner now, waiting for the next run of sb (or a copy), which
+ * then skips the runner's exec and loading; one run takes it. For a
+ * process that knows a run is coming (a λ worker with task code). */
+int px_sandbox_warm(px_sandbox *sb, px_err *err);
+/* With a warm runner: validate module m under lim and take its compiled
+ * object from the cache now (a miss compiles nothing), for the next run of
+ * the same module and memory cap to use instead of doing it again. */
+void px_sandbox_warm_object(px_sandbox *sb, const uint8_t *m, size_t n, const px_sandbox_limits *lim);
+/* Kill and reap a warm runner no run took; sb->warm is NULL after. */
+void px_sandbox_warm_free(px_sandbox *sb);
 
 /* One file whose content shapes what a task compiles to or runs with. */
 typedef struct px_sandbox_component {

@@ -166,6 +166,12 @@ int px_evidence_sign(px_buf *out, const px_evidence *ev,
  * display and for fuzzing. Never trust the result of this alone. */
 int px_evidence_parse(px_evidence *ev, const void *data, size_t len,
                       px_err *err);
+/* The same, for a reader that knows which build the evidence should list
+ * (a worker, from its INIT): claims that list exactly that build are read
+ * without parsing it (the result is the same; docs/lambda.md). NULL: as
+ * px_evidence_parse. */
+int px_evidence_parse_for(px_evidence *ev, const void *data, size_t len,
+                          const px_tee_build *expect, px_err *err);
 /* SHA-256 of the exact evidence bytes (what proofs cite). */
 void px_evidence_digest(uint8_t out[PX_SHA256_BYTES], const void *data,
                         size_t len);
@@ -238,6 +244,11 @@ typedef struct px_tee_backend {
     int (*available)(void);
     /* Start an isolated worker. */
     int (*spawn)(const px_tee_spawn_req *req, px_tee_worker *w, px_err *err);
+    /* Optional; called by a worker before it reads its INIT: work of the
+     * lockdown that depends on nothing an instance brings (for `process`,
+     * building the seccomp filters). A failure only leaves that work to
+     * the lockdown. */
+    int (*prepare)(px_err *err);
     /* Called by the worker itself once it holds its keys: apply the
      * in-process part of the isolation (for `process`, the seccomp
      * filter). Adds the bits applied to *isolation. */
@@ -259,6 +270,11 @@ extern const px_tee_backend px_tee_process;
  * *status gets the wait status (may be NULL). Closes w->fd. */
 int px_tee_worker_finish(px_tee_worker *w, int kill_first, int *status,
                          px_err *err);
+
+/* End a worker whose answer is in: close w->fd, SIGKILL it, and leave the
+ * reaping to a thread of this process (src/tee/reap.c); w->pid is -1
+ * after. For a caller that does not need the exit status. */
+void px_tee_worker_release(px_tee_worker *w);
 
 /* SHA-256 of a file's bytes (a build component's digest). */
 int px_tee_file_digest(uint8_t out[PX_SHA256_BYTES], const char *path,

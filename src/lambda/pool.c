@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include "lambda/pool.h"
+#include "lambda/step_wire.h"
 
 #define POOL_PROFILES 2
 #define POOL_PER_PROFILE_MAX 16
@@ -35,7 +36,7 @@
  * the instance just taken would otherwise compete with for its INIT and
  * first exchanges on a small node. */
 #define POOL_REFILL_DELAY_MS 20
-#define POOL_EXEC_WAIT_MS 10000
+#define POOL_READY_WAIT_MS 10000
 
 typedef struct pool_profile {
     uint64_t mem_bytes, cpu_seconds;
@@ -88,23 +89,22 @@ static void deadline_in(struct timespec *ts, int ms) {
     }
 }
 
-/* The backend returns once the child has set up, before its exec is
- * done; until then /proc/<pid>/exe is this process's own file. A worker is
- * ready once it runs something else (or, non-dumpable, cannot be looked
- * at any more): taken earlier, it would not match the build's worker. */
-static int exec_done(pid_t pid, px_err *err) {
-    struct stat self, st;
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
-    if (stat("/proc/self/exe", &self) != 0)
-        return 0; /* no /proc: the take cannot look either */
-    for (int i = 0; i < POOL_EXEC_WAIT_MS; i++) {
-        if (stat(path, &st) != 0 || st.st_dev != self.st_dev || st.st_ino != self.st_ino)
-            return 0;
-        struct timespec ms = {0, 1000000L};
-        nanosleep(&ms, NULL);
-    }
-    return px_fail(err, PX_E_UNAVAILABLE, "worker %d did not exec within %d ms", (int)pid, POOL_EXEC_WAIT_MS);
+/* A worker is ready once it says so (READY): after its exec and the
+ * loading of its libraries, some 5 ms of CPU that are then behind it, not
+ * competing with the instance that takes it. Before that /proc/<pid>/exe
+ * may even be this process's own file, which the take would refuse. */
+static int wait_ready(const px_tee_worker *w, px_err *err) {
+    px_buf payload = PX_BUF_INIT;
+    px_bytes f[1];
+    size_t n = 0;
+    int type = 0;
+    int rc = px_wire_recv(w->fd, POOL_READY_WAIT_MS, &type, &payload, err);
+    if (rc == 0 && (type != PX_MSG_READY || px_wire_split(payload.data, payload.len, f, 1, &n, NULL) || n != 0))
+        rc = px_fail(err, PX_E_INVALID, "worker %d sent message %d where READY was due", (int)w->pid, type);
+    else if (rc)
+        px_err_prefix(err, "worker %d did not get ready within %d ms: ", (int)w->pid, POOL_READY_WAIT_MS);
+    px_buf_free(&payload);
+    return rc;
 }
 
 /* Fork happens on this thread, never under the lock: a take does not wait
@@ -132,7 +132,7 @@ static void *fill(void *arg) {
         int rc = stat(p->worker_path, &exe) != 0
                      ? px_fail(&e, PX_E_NOTFOUND, "worker %s: %s", p->worker_path, strerror(errno))
                      : p->backend->spawn(&sr, &w, &e);
-        if (rc == 0 && exec_done(w.pid, &e)) {
+        if (rc == 0 && wait_ready(&w, &e)) {
             px_tee_worker_finish(&w, 1, NULL, NULL);
             rc = -1;
         }

@@ -280,9 +280,20 @@ static int compile_in_memory(const px_sandbox *sb, const px_buf *stripped,
     return rc;
 }
 
-int px_sandbox_compile(const px_sandbox *sb, const uint8_t *m, size_t n,
-                       const px_sandbox_limits *lim, px_sandbox_object *obj,
-                       px_sandbox_result *res, px_err *err) {
+/* What a prepared object was made for: the module and the memory cap
+ * its validation used (the toolchain is the sandbox's own). */
+static void object_key(const uint8_t *m, size_t n, const px_sandbox_limits *lim, uint8_t key[PX_SHA256_BYTES]) {
+    uint8_t pages[4];
+    uint32_t p = (uint32_t)((uint64_t)lim->mem_mb * 1048576 / PX_WASM_PAGE_BYTES);
+    memcpy(pages, &p, sizeof pages);
+    const void *parts[2] = {m, pages};
+    size_t lens[2] = {n, sizeof pages};
+    px_sha256_parts(key, 2, parts, lens);
+}
+
+/* Validate, then the cache, then (unless cached_only) compile. */
+static int compile_obj(const px_sandbox *sb, const uint8_t *m, size_t n, const px_sandbox_limits *lim,
+                       int cached_only, px_sandbox_object *obj, px_sandbox_result *res, px_err *err) {
     px_err local;
     if (!err)
         err = &local;
@@ -305,6 +316,8 @@ int px_sandbox_compile(const px_sandbox *sb, const uint8_t *m, size_t n,
     int rc = 0;
     if (px_sb_cache_get(sb, &id, &so, NULL) == 0) {
         res->cached = 1;
+    } else if (cached_only) {
+        rc = -1;
     } else {
         /* Missing, or refused (tampered, corrupt): compile, and replace
          * the entry. A cache that cannot be written only costs the next
@@ -332,4 +345,32 @@ int px_sandbox_compile(const px_sandbox *sb, const uint8_t *m, size_t n,
     px_buf_free(&stripped);
     px_buf_free(&so);
     return rc;
+}
+
+int px_sandbox_compile(const px_sandbox *sb, const uint8_t *m, size_t n,
+                       const px_sandbox_limits *lim, px_sandbox_object *obj,
+                       px_sandbox_result *res, px_err *err) {
+    struct px_sb_warm *w = sb->warm;
+    if (w && w->obj_fd >= 0) {
+        uint8_t key[PX_SHA256_BYTES];
+        object_key(m, n, lim, key);
+        if (px_ct_equal(key, w->obj_key, sizeof key)) { /* prepared while the log took the acceptance */
+            memset(res, 0, sizeof *res);
+            res->cached = 1;
+            obj->fd = w->obj_fd;
+            w->obj_fd = -1;
+            return 0;
+        }
+    }
+    return compile_obj(sb, m, n, lim, 0, obj, res, err);
+}
+
+void px_sandbox_warm_object(px_sandbox *sb, const uint8_t *m, size_t n, const px_sandbox_limits *lim) {
+    struct px_sb_warm *w = sb->warm;
+    px_sandbox_object obj = {-1};
+    px_sandbox_result res;
+    if (!w || w->obj_fd >= 0 || compile_obj(sb, m, n, lim, 1, &obj, &res, NULL))
+        return;
+    object_key(m, n, lim, w->obj_key);
+    w->obj_fd = obj.fd;
 }

@@ -4,6 +4,7 @@
 #define PIXIU_LAMBDA_SANDBOX_INT_H
 
 #include <sys/resource.h>
+#include <sys/types.h>
 
 #include "pixiu/sandbox.h"
 
@@ -48,6 +49,9 @@ typedef struct px_sb_proc {
     int want_status;         /* give the child a status pipe as fd 3 */
     int extra_fd[2];         /* > 2: given to the child as fd 4 and 5
                                 (with want_status); 0 (the default): none */
+    struct px_sb_warm *warm; /* a runner started ahead for argv (a run
+                                with a feed, status and both extra fds):
+                                handed the run instead of a fork */
     uint32_t timeout_ms;
     uint64_t cpu_s, as_bytes, fsize_bytes; /* 0: leave the limit alone */
     size_t max_stdout;       /* beyond it: kill if stdout_limit_kills, else drop */
@@ -67,6 +71,21 @@ typedef struct px_sb_proc {
  * the host could not run the child at all; the child's fate is in p's out
  * fields. */
 int px_sb_spawn(px_sb_proc *p, px_err *err);
+
+/* A runner started ahead (sandbox_warm.c). */
+struct px_sb_warm {
+    pid_t pid; /* -1: taken, or gone */
+    int ctl;   /* our end of the runner's fd 3 */
+    char runner[PX_SANDBOX_PATH_MAX];
+    int obj_fd; /* a cached object made ready for the run (-1: none) */
+    uint8_t obj_key[32]; /* its module and memory cap (sandbox_compile.c) */
+};
+
+/* sandbox_warm.c: hand a run (argv[0] the runner, argv[1..9] its
+ * arguments, fds what it gets as 0..5) to a warm runner. Its pid, now the
+ * run's child; -1 if there is none or it cannot take the run (then it is
+ * gone, and the caller forks a runner). */
+pid_t px_sb_warm_hand(struct px_sb_warm *w, const char *const *argv, const int fds[6]);
 
 /* A sealed memfd holding data, positioned at 0; -1 on failure. */
 int px_sb_memfd(const char *name, const uint8_t *data, size_t n, px_err *err);

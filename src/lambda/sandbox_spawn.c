@@ -304,6 +304,17 @@ static void pipe_guard_off(pipe_guard *g) {
     pthread_sigmask(SIG_SETMASK, &g->old, NULL);
 }
 
+/* A warm runner takes the run only if the fork would give the child
+ * nothing it lacks: a run of the runner (feed, status, both extra fds)
+ * with no isolation, directory, environment or limits of its own. */
+static pid_t warm_take(const px_sb_proc *p, int fds[NPIPES][2], int in_rd) {
+    if (!p->warm || !p->want_status || p->extra_fd[0] <= 2 || p->extra_fd[1] <= 2 || p->stdin_fd >= 0 ||
+        in_rd < 0 || p->iso || p->cwd || p->envp || p->cpu_s || p->as_bytes || p->fsize_bytes)
+        return -1;
+    int give[6] = {in_rd, fds[0][1], fds[1][1], fds[2][1], p->extra_fd[0], p->extra_fd[1]};
+    return px_sb_warm_hand(p->warm, p->argv, give);
+}
+
 int px_sb_spawn(px_sb_proc *p, px_err *err) {
     int fds[NPIPES][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
     int in_rd = -1;
@@ -335,7 +346,9 @@ int px_sb_spawn(px_sb_proc *p, px_err *err) {
         guarded = 1;
     }
     uint64_t t0 = px_mono_ns();
-    pid_t pid = fork();
+    pid_t pid = warm_take(p, fds, in_rd);
+    if (pid < 0)
+        pid = fork();
     if (pid < 0) {
         close_pipes(fds);
         feed_close(&f);

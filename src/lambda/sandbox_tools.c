@@ -298,6 +298,9 @@ static int add(list *l, const char *name, const char *path, px_err *err) {
         l->cap = cap;
     }
     px_sandbox_component *e = &l->c[l->n];
+    /* Whole entries are copied out and compared: no stale bytes past the
+     * strings. */
+    memset(e, 0, sizeof *e);
     if (snprintf(e->name, sizeof e->name, "%s", name) >= (int)sizeof e->name)
         return px_fail(err, PX_E_LIMIT, "component name too long: %s", name);
     if (copy_path(e->path, real, name, err))

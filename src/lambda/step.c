@@ -107,6 +107,8 @@ void px_lambda_free(px_lambda *l) {
         l->kind->state_free(l->serve_state);
     pending_free(l->pending);
     px_lambda_config_free(&l->config);
+    if (l->sandbox)
+        px_sandbox_warm_free(l->sandbox);
     free(l->sandbox);
     px_memzero(l, sizeof *l); /* the private keys */
     free(l);
@@ -130,9 +132,13 @@ int px_lambda_set_sandbox(px_lambda *l, const px_sandbox *sb, px_err *err) {
 }
 
 int px_lambda_set_evidence(px_lambda *l, const void *ev, size_t len, px_err *err) {
+    return px_lambda_set_evidence_for(l, ev, len, NULL, err);
+}
+
+int px_lambda_set_evidence_for(px_lambda *l, const void *ev, size_t len, const px_tee_build *expect, px_err *err) {
     px_evidence e;
     uint8_t build[PX_SHA256_BYTES];
-    if (px_evidence_parse(&e, ev, len, err) || px_tee_build_digest(build, &e.build, err))
+    if (px_evidence_parse_for(&e, ev, len, expect, err) || px_tee_build_digest(build, &e.build, err))
         return -1;
     if (!px_ct_equal(e.sign_pk, l->signer.kp.pk, PX_SIGN_PUBLICKEYBYTES) ||
         !px_ct_equal(e.box_pk, l->box.pk, PX_BOX_PUBLICKEYBYTES))
@@ -437,6 +443,16 @@ static int decide(px_lambda *l, step_state *s, px_err *err) {
     drop_inputs(s);
     l->phase = PX_PHASE_DECIDED;
     return 0;
+}
+
+void px_lambda_warm_run(px_lambda *l) {
+    if (!l->sandbox || !l->sandbox->warm || l->phase != PX_PHASE_ACCEPTED || !l->pending || !l->pending->code.len)
+        return;
+    /* The limits a code stage runs under (stage_wasm.c); a stage that runs
+     * with others only finds the object not made for it. */
+    px_sandbox_limits lim;
+    px_limits_sandbox(&l->config.limits, &lim);
+    px_sandbox_warm_object(l->sandbox, l->pending->code.data, l->pending->code.len, &lim);
 }
 
 static step_state *pending_new(px_lambda *l, size_t ninputs, px_err *err) {

@@ -83,6 +83,19 @@ static int default_build(const char *worker_path, px_lambda_build *out, px_err *
     return rc;
 }
 
+/* A worker started for this instance says it is loaded before anything
+ * else (a pooled one said so to the pool). */
+static int read_ready(px_lambda_host *h, px_err *err) {
+    px_buf payload = PX_BUF_INIT;
+    px_bytes f[1];
+    size_t n = 0;
+    int rc = recv_expect(h, PX_MSG_READY, &payload, err);
+    if (rc == 0 && (px_wire_split(payload.data, payload.len, f, 1, &n, err) || n != 0))
+        rc = px_fail(err, PX_E_INVALID, "the λ worker sent a malformed READY message");
+    px_buf_free(&payload);
+    return rc;
+}
+
 /* The worker reports keys and a measurement; the measurement must be the
  * one the node computes from what it started, or nothing is attested. */
 static int read_keys(px_lambda_host *h, const uint8_t expected[32], unsigned *isolation, px_err *err) {
@@ -164,11 +177,11 @@ static int start(px_lambda_host *h, const px_lambda_host_req *req, const px_lamb
     /* A warm worker is one this spawn would have started: same backend,
      * executable and limits, and nothing since its exec but waiting. */
     const px_tee_component *wc = px_tee_build_find(&b->build, "worker");
-    if (!px_lambda_pool_take(pool, req->backend, &sr, wc ? &b->files[wc - b->build.c] : NULL, &h->worker) &&
-        req->backend->spawn(&sr, &h->worker, err))
+    int warm = px_lambda_pool_take(pool, req->backend, &sr, wc ? &b->files[wc - b->build.c] : NULL, &h->worker);
+    if (!warm && req->backend->spawn(&sr, &h->worker, err))
         return -1;
     unsigned isolation = h->worker.isolation;
-    if (send_init(h, req, b, code, err) || read_keys(h, expected, &isolation, err) ||
+    if (send_init(h, req, b, code, err) || (!warm && read_ready(h, err)) || read_keys(h, expected, &isolation, err) ||
         attest(h, req, b, isolation, err))
         return -1;
     return 0;
@@ -309,7 +322,7 @@ int px_lambda_host_step(px_lambda_host *h, const uint8_t *sealed_code, size_t co
     if (rc == 0 && res->ok && h->serve)
         h->serving = 1; /* the worker stays, answering requests */
     else
-        px_tee_worker_finish(&h->worker, 1, NULL, NULL);
+        px_tee_worker_release(&h->worker);
     if (rc)
         px_step_result_free(res);
     return rc;
@@ -355,6 +368,6 @@ int px_lambda_host_serve(px_lambda_host *h, const uint8_t manifest[PX_SHA256_BYT
 }
 
 void px_lambda_host_free(px_lambda_host *h) {
-    px_tee_worker_finish(&h->worker, 1, NULL, NULL);
+    px_tee_worker_release(&h->worker);
     px_buf_free(&h->evidence);
 }

@@ -94,4 +94,13 @@ int px_lambda_shown_check(const struct px_lambda *l, const uint8_t *entry, size_
 int px_lambda_step_refuse(px_lambda *l, const char *status, const px_err *why,
                           const uint8_t subject[PX_SHA256_BYTES], px_buf *out, px_err *err);
 
+/* An instance that accepted its inputs and runs task code with a warm
+ * runner, while it waits to be shown its acceptance: make the module's
+ * cached object ready (sandbox_warm.c); nothing of the task runs. */
+void px_lambda_warm_run(px_lambda *l);
+
+/* px_lambda_set_evidence for a worker that knows the build the evidence
+ * should list (its INIT's): read without parsing that build again. */
+int px_lambda_set_evidence_for(px_lambda *l, const void *ev, size_t len, const px_tee_build *expect, px_err *err);
+
 #endif

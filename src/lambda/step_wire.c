@@ -88,7 +88,7 @@ int px_wire_recv(int fd, int timeout_ms, int *type, px_buf *payload, px_err *err
     if (read_all(fd, h, sizeof h, deadline, err))
         return -1;
     uint32_t len = px_load_u32le(h + 1);
-    if (h[0] < PX_MSG_INIT || h[0] > PX_MSG_SERVED)
+    if (h[0] < PX_MSG_INIT || h[0] > PX_MSG_READY)
         return px_fail(err, PX_E_INVALID, "λ frame has unknown type %u", h[0]);
     if (len > PX_WIRE_MAX_FRAME)
         return px_fail(err, PX_E_LIMIT, "λ frame of %u bytes exceeds %u", len, PX_WIRE_MAX_FRAME);

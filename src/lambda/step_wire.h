@@ -17,6 +17,9 @@
  *   worker -> host  RESULT    proof, then one sealed output per successor
  *   worker -> host  ERROR     one line (no proof, or nothing shown in the log)
  *
+ * before all of it, as soon as the worker has started:
+ *   worker -> host  READY     no fields: exec'd and loaded, waiting for INIT
+ *
  * then, for a serving kind whose step succeeded, until the deadline:
  *   host -> worker  SERVE     a request
  *   worker -> host  SERVED    the response, its signature by the instance
@@ -40,7 +43,8 @@ enum {
     PX_MSG_OUTCOME = 8,
     PX_MSG_LOGGED = 9,
     PX_MSG_SERVE = 10,
-    PX_MSG_SERVED = 11
+    PX_MSG_SERVED = 11,
+    PX_MSG_READY = 12
 };
 
 #define PX_WIRE_CHECKPOINT_MAX (64u << 10) /* a checkpoint note with its cosignatures */

@@ -68,22 +68,28 @@ static int send_keys(int fd, const px_lambda *l, unsigned isolation, px_err *err
     return px_wire_send(fd, PX_MSG_KEYS, f, 4, err);
 }
 
-static int take_evidence(int fd, px_lambda *l, px_buf *payload, px_err *err) {
+static int take_evidence(int fd, px_lambda *l, const px_tee_build *build, px_buf *payload, px_err *err) {
     px_bytes f[1];
     size_t n = 0;
     if (expect(fd, PX_MSG_EVIDENCE, payload, err) || px_wire_split(payload->data, payload->len, f, 1, &n, err))
         return -1;
     if (n != 1)
         return px_fail(err, PX_E_INVALID, "EVIDENCE message is malformed");
-    return px_lambda_set_evidence(l, f[0].p, f[0].n, err);
+    return px_lambda_set_evidence_for(l, f[0].p, f[0].n, build, err);
 }
 
 /* Send one statement and wait to be shown it in the log; the LOGGED view
- * points into payload. */
-static int logged(int fd, int type, const px_buf *statement, px_buf *payload, px_lambda_logged *shown,
-                  px_err *err) {
+ * points into payload. An instance that accepted its inputs (warm set)
+ * and will run task code makes its module's object ready meanwhile, while
+ * the node logs the acceptance (px_lambda_warm_run). */
+static int logged(int fd, int type, const px_buf *statement, px_lambda *warm, px_buf *payload,
+                  px_lambda_logged *shown, px_err *err) {
     px_bytes f = {statement->data, statement->len};
-    if (px_wire_send(fd, type, &f, 1, err) || expect(fd, PX_MSG_LOGGED, payload, err))
+    if (px_wire_send(fd, type, &f, 1, err))
+        return -1;
+    if (warm)
+        px_lambda_warm_run(warm);
+    if (expect(fd, PX_MSG_LOGGED, payload, err))
         return -1;
     return px_wire_logged_decode(payload->data, payload->len, shown, err);
 }
@@ -94,6 +100,14 @@ static int logged(int fd, int type, const px_buf *statement, px_buf *payload, px
 static int step(int fd, px_lambda *l, px_buf *payload, px_step_result *res, px_err *err) {
     if (expect(fd, PX_MSG_STEP, payload, err))
         return -1;
+    /* A stage with task code starts its runner as its step arrives, so
+     * that the exec and loading (about a millisecond of CPU) are done
+     * while it validates and the node logs its acceptance
+     * (sandbox_warm.c); without one the run forks its own. Not earlier: a
+     * node whose recruitment was refused sends no STEP, and never has its
+     * runner executed. */
+    if (l->sandbox)
+        px_sandbox_warm(l->sandbox, NULL);
     px_bytes code;
     px_step_input *in = NULL;
     size_t n = 0;
@@ -112,12 +126,16 @@ static int step(int fd, px_lambda *l, px_buf *payload, px_step_result *res, px_e
     free(in); /* points into payload, which is reused below */
     px_lambda_logged shown;
     if (rc == 0 && accepted)
-        rc = logged(fd, PX_MSG_ACCEPTED, &statement, payload, &shown, err) ||
+        rc = logged(fd, PX_MSG_ACCEPTED, &statement, l, payload, &shown, err) ||
              px_lambda_run(l, &shown, &proof, err);
     else if (rc == 0)
         rc = px_buf_append(&proof, statement.data, statement.len, err);
+    /* Past the run: a runner it did not take goes before the node may
+     * kill this worker (it would outlive it, orphaned, until it noticed). */
+    if (l->sandbox)
+        px_sandbox_warm_free(l->sandbox);
     if (rc == 0)
-        rc = logged(fd, PX_MSG_OUTCOME, &proof, payload, &shown, err) || px_lambda_release(l, &shown, res, err);
+        rc = logged(fd, PX_MSG_OUTCOME, &proof, NULL, payload, &shown, err) || px_lambda_release(l, &shown, res, err);
     px_buf_free(&statement);
     px_buf_free(&proof);
     return rc ? -1 : 0;
@@ -174,6 +192,12 @@ int px_lambda_worker_main(int fd, const px_stage_kind *const *table, const px_te
     /* jansson seeds its hash tables from /dev/urandom on first use; after
      * lockdown there may be no open(), so seed now. */
     json_object_seed(0);
+    if (backend->prepare)
+        backend->prepare(NULL);
+    /* Loaded and waiting: a node's warm pool hands out only workers that
+     * said so, so no instance waits for a worker still being loaded. */
+    if (px_wire_send(fd, PX_MSG_READY, NULL, 0, &err))
+        return 1;
     px_buf payload = PX_BUF_INIT;
     px_lambda *l = NULL;
     px_step_result res;
@@ -195,7 +219,7 @@ int px_lambda_worker_main(int fd, const px_stage_kind *const *table, const px_te
         rc = -1;
     }
     if (rc == 0)
-        rc = birth(table, m, &l, &err) || send_keys(fd, l, isolation, &err) || take_evidence(fd, l, &payload, &err) ||
+        rc = birth(table, m, &l, &err) || send_keys(fd, l, isolation, &err) || take_evidence(fd, l, &m->build.build, &payload, &err) ||
              step(fd, l, &payload, &res, &err);
     if (rc)
         send_error(fd, &err);

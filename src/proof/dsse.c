@@ -9,6 +9,7 @@
 #include "pixiu/proof.h"
 
 #define PAE_PREFIX "DSSEv1"
+#define PAYLOAD_OPEN "{\"payload\":\""
 #define TYPE_MAX 1024
 
 int px_dsse_pae(px_buf *out, const char *type, const uint8_t *body, size_t len, px_err *err) {
@@ -41,6 +42,25 @@ static int type_valid(const char *type, size_t len, px_err *err) {
     return 0;
 }
 
+/* {"payload":"<b64>","payloadType":<type>,"signatures":<sigs>}, the bytes
+ * jansson's compact dump of that object writes, with the payload (the bulk
+ * of it, base64, which needs no escaping) copied in directly instead of
+ * escaped a byte at a time. */
+static int envelope_text(px_buf *out, const char *payload64, const char *type, const json_t *sigs, px_err *err) {
+    json_t *t = json_string(type);
+    size_t start = out->len;
+    int rc = t ? 0 : px_fail(err, PX_E_INVALID, "payloadType is not UTF-8");
+    if (rc == 0)
+        rc = px_buf_append_str(out, PAYLOAD_OPEN, err) || px_buf_append_str(out, payload64, err) ||
+             px_buf_append_str(out, "\",\"payloadType\":", err) || px_json_dump(t, out, err) ||
+             px_buf_append_str(out, ",\"signatures\":", err) || px_json_dump(sigs, out, err) ||
+             px_buf_append_str(out, "}", err);
+    if (rc)
+        out->len = start;
+    json_decref(t);
+    return rc ? -1 : 0;
+}
+
 int px_dsse_sign(px_buf *out, const char *type, const uint8_t *body, size_t len, const px_signer *signers,
                  size_t nsigners, px_err *err) {
     if (nsigners == 0)
@@ -48,7 +68,7 @@ int px_dsse_sign(px_buf *out, const char *type, const uint8_t *body, size_t len,
     if (type_valid(type, strlen(type), err))
         return -1;
     px_buf pae = PX_BUF_INIT;
-    json_t *sigs = json_array(), *env = NULL;
+    json_t *sigs = json_array();
     int rc = -1;
     if (!sigs || px_dsse_pae(&pae, type, body, len, err))
         goto out;
@@ -68,16 +88,10 @@ int px_dsse_sign(px_buf *out, const char *type, const uint8_t *body, size_t len,
         px_fail(err, PX_E_NOMEM, "out of memory");
         goto out;
     }
-    px_b64_encode(payload64, body, len);
-    env = json_pack("{s:s, s:s, s:O}", "payload", payload64, "payloadType", type, "signatures", sigs);
+    px_b64_encode_public(payload64, body, len);
+    rc = envelope_text(out, payload64, type, sigs, err);
     free(payload64);
-    if (!env) {
-        px_fail(err, PX_E_NOMEM, "out of memory");
-        goto out;
-    }
-    rc = px_json_dump(env, out, err);
 out:
-    json_decref(env);
     json_decref(sigs);
     px_buf_free(&pae);
     return rc;
@@ -88,6 +102,8 @@ static int b64_any(px_buf *out, const char *s, size_t len, const char *what, px_
     static const int variants[] = {sodium_base64_VARIANT_ORIGINAL, sodium_base64_VARIANT_ORIGINAL_NO_PADDING,
                                    sodium_base64_VARIANT_URLSAFE, sodium_base64_VARIANT_URLSAFE_NO_PADDING};
     size_t cap = len / 4 * 3 + 3;
+    if (px_b64_decode_public(out, s, len) == 0)
+        return 0; /* canonical standard base64: the first variant below */
     if (!px_b64_alphabet_valid(s, len, 1))
         return px_fail(err, PX_E_INVALID, "envelope %s has a character outside the base64 alphabet", what);
     if (px_buf_reserve(out, cap, err))
@@ -147,8 +163,43 @@ static int parse_sigs(px_dsse *e, const json_t *arr, px_err *err) {
     return 0;
 }
 
+/* An envelope as px_dsse_sign writes it starts with its payload; jansson
+ * reads a long string a byte at a time, so the base64 is lifted out and
+ * the rest parsed with "payload":"" in its place. Only bytes of the base64
+ * alphabet are lifted, up to the first quote: no escape can hide among
+ * them, so they are the string's exact value, and the rest parses as the
+ * whole would (a second "payload" is still a duplicate). Anything else is
+ * parsed whole. */
+static json_t *parse_envelope(const char *json, size_t len, const char **p64, size_t *n64, px_err *err) {
+    size_t open = sizeof PAYLOAD_OPEN - 1, i = open;
+    *p64 = NULL;
+    if (len > PX_DSSE_MAX_BYTES || len < open || memcmp(json, PAYLOAD_OPEN, open) != 0)
+        return px_json_parse(json, len, PX_DSSE_MAX_BYTES, err);
+    while (i < len && json[i] != '"' && px_b64_alphabet_valid(json + i, 1, 1))
+        i++;
+    if (i == len || json[i] != '"')
+        return px_json_parse(json, len, PX_DSSE_MAX_BYTES, err);
+    size_t rest = len - i, n = open + rest;
+    char *doc = malloc(n);
+    if (!doc) {
+        px_fail(err, PX_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    memcpy(doc, json, open);
+    memcpy(doc + open, json + i, rest);
+    json_t *root = px_json_parse(doc, n, PX_DSSE_MAX_BYTES, NULL);
+    free(doc);
+    if (!root) /* the error as the whole reads, at its own line and column */
+        return px_json_parse(json, len, PX_DSSE_MAX_BYTES, err);
+    *p64 = json + open;
+    *n64 = i - open;
+    return root;
+}
+
 int px_dsse_parse(px_dsse *out, const void *json, size_t len, px_err *err) {
-    json_t *root = px_json_parse(json, len, PX_DSSE_MAX_BYTES, err);
+    const char *lifted;
+    size_t nlifted = 0;
+    json_t *root = parse_envelope(json, len, &lifted, &nlifted, err);
     if (!root)
         return px_err_prefix(err, "envelope: ");
     px_dsse e = {0};
@@ -164,7 +215,7 @@ int px_dsse_parse(px_dsse *out, const void *json, size_t len, px_err *err) {
         goto out;
     }
     if (type_valid(type, json_string_length(json_object_get(root, "payloadType")), err) ||
-        b64_any(&e.payload, payload64, strlen(payload64), "payload", err) ||
+        b64_any(&e.payload, lifted ? lifted : payload64, lifted ? nlifted : strlen(payload64), "payload", err) ||
         parse_sigs(&e, json_object_get(root, "signatures"), err))
         goto out;
     if (!(e.payload_type = strdup(type))) {

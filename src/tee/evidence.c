@@ -9,6 +9,7 @@
  * Digests and keys are lower-case hex. The parser is strict because a
  * verifier must never act on a claim it read differently from the signer.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "pixiu/proof.h"
@@ -46,51 +47,73 @@ static int set_hex(json_t *o, const char *key, const uint8_t *p, size_t n) {
     return json_object_set_new(o, key, json_string(hex));
 }
 
-static json_t *build_json(const px_tee_build *b) {
-    json_t *o = json_object(), *arr = json_array();
-    int bad = !o || !arr || json_object_set_new(o, "version", json_string(b->version)) |
-                                json_object_set(o, "components", arr);
-    for (size_t i = 0; !bad && i < b->n; i++) {
-        json_t *c = json_object();
-        bad = !c || json_array_append_new(arr, c) | json_object_set_new(c, "name", json_string(b->c[i].name)) |
-                        set_hex(c, "sha256", b->c[i].sha256, PX_SHA256_BYTES);
+/* The build as JSON text, written directly: it is most of the claims
+ * (some 12 KB for a hundred components) and jansson builds and dumps it a
+ * value at a time. A checked build needs no escaping (version and names
+ * are printable ASCII without quote or backslash), so these are the bytes
+ * jansson's compact dump writes. */
+static int build_text(px_buf *out, const px_tee_build *b, px_err *err) {
+    if (px_buf_printf(out, err, "{\"version\":\"%s\",\"components\":[", b->version))
+        return -1;
+    for (size_t i = 0; i < b->n; i++) {
+        char hex[2 * PX_SHA256_BYTES + 1];
+        px_hex_encode(hex, b->c[i].sha256, PX_SHA256_BYTES);
+        if (px_buf_printf(out, err, "%s{\"name\":\"%s\",\"sha256\":\"%s\"}", i ? "," : "", b->c[i].name, hex))
+            return -1;
     }
-    json_decref(arr);
-    if (bad) {
+    return px_buf_append_str(out, "]}", err);
+}
+
+/* The members before "build" and those after it, as two objects. */
+static json_t *claims_head(const px_evidence *ev) {
+    json_t *o = json_object();
+    if (!o || json_object_set_new(o, "type", json_string(PX_EVIDENCE_TYPE)) |
+                  json_object_set_new(o, "backend", json_string(ev->backend)) |
+                  json_object_set_new(o, "level", json_integer(ev->level)) |
+                  json_object_set_new(o, "node", json_string(ev->node)) |
+                  set_hex(o, "measurement", ev->measurement, sizeof ev->measurement)) {
         json_decref(o);
         return NULL;
     }
     return o;
 }
 
-static json_t *claims_json(const px_evidence *ev) {
-    json_t *o = json_object();
-    json_t *iso = json_array();
-    json_t *build = build_json(&ev->build);
-    if (!o || !iso || !build) {
+static json_t *claims_tail(const px_evidence *ev) {
+    json_t *o = json_object(), *iso = json_array();
+    if (!o || !iso) {
         json_decref(o);
         json_decref(iso);
-        json_decref(build);
         return NULL;
     }
     for (unsigned i = 0; i < PX_ISO_COUNT; i++)
         if (ev->isolation & (1u << i))
             json_array_append_new(iso, json_string(iso_names[i]));
-    int bad = json_object_set_new(o, "type", json_string(PX_EVIDENCE_TYPE)) |
-              json_object_set_new(o, "backend", json_string(ev->backend)) |
-              json_object_set_new(o, "level", json_integer(ev->level)) |
-              json_object_set_new(o, "node", json_string(ev->node)) |
-              set_hex(o, "measurement", ev->measurement, sizeof ev->measurement) |
-              json_object_set_new(o, "build", build) |
-              set_hex(o, "sign_key", ev->sign_pk, sizeof ev->sign_pk) |
-              set_hex(o, "box_key", ev->box_pk, sizeof ev->box_pk) |
-              set_hex(o, "nonce", ev->nonce, sizeof ev->nonce) | json_object_set_new(o, "isolation", iso) |
-              json_object_set_new(o, "issued", json_integer(ev->issued));
-    if (bad) {
+    if (set_hex(o, "sign_key", ev->sign_pk, sizeof ev->sign_pk) |
+        set_hex(o, "box_key", ev->box_pk, sizeof ev->box_pk) | set_hex(o, "nonce", ev->nonce, sizeof ev->nonce) |
+        json_object_set_new(o, "isolation", iso) | json_object_set_new(o, "issued", json_integer(ev->issued))) {
         json_decref(o);
         return NULL;
     }
     return o;
+}
+
+/* {head members,"build":<build>,tail members}: the compact dump of the
+ * claims object in its member order. */
+static int claims_text(px_buf *out, const px_evidence *ev, px_err *err) {
+    json_t *head = claims_head(ev), *tail = claims_tail(ev);
+    px_buf h = PX_BUF_INIT, t = PX_BUF_INIT;
+    int rc = head && tail ? 0 : px_fail(err, PX_E_NOMEM, "cannot build evidence claims");
+    if (rc == 0)
+        rc = px_json_dump(head, &h, err) || px_json_dump(tail, &t, err);
+    if (rc == 0) /* h ends in '}', t starts with '{' */
+        rc = px_buf_append(out, h.data, h.len - 1, err) || px_buf_append_str(out, ",\"build\":", err) ||
+             build_text(out, &ev->build, err) || px_buf_append_str(out, ",", err) ||
+             px_buf_append(out, t.data + 1, t.len - 1, err);
+    json_decref(head);
+    json_decref(tail);
+    px_buf_free(&h);
+    px_buf_free(&t);
+    return rc ? -1 : 0;
 }
 
 static int check_claims(const px_evidence *ev, px_err *err) {
@@ -113,12 +136,8 @@ static int check_claims(const px_evidence *ev, px_err *err) {
 int px_evidence_sign(px_buf *out, const px_evidence *ev, const px_signer *platform, px_err *err) {
     if (check_claims(ev, err))
         return px_err_prefix(err, "signing evidence: ");
-    json_t *o = claims_json(ev);
-    if (!o)
-        return px_fail(err, PX_E_NOMEM, "cannot build evidence claims");
     px_buf body = PX_BUF_INIT;
-    int rc = px_json_dump(o, &body, err);
-    json_decref(o);
+    int rc = claims_text(&body, ev, err);
     if (rc == 0)
         rc = px_dsse_sign(out, PX_EVIDENCE_PAYLOAD_TYPE, body.data, body.len, platform, 1, err);
     px_buf_free(&body);
@@ -183,15 +202,17 @@ static int parse_build(px_tee_build *b, const json_t *o, px_err *err) {
     return px_tee_build_check(b, err) ? px_err_prefix(err, "build: ") : 0;
 }
 
-static int parse_claims(px_evidence *ev, const uint8_t *p, size_t n, px_err *err) {
-    json_t *o = px_json_parse(p, n, PX_EVIDENCE_MAX_BYTES, err);
-    if (!o)
-        return -1;
-    px_evidence e;
-    memset(&e, 0, sizeof e);
+/* The claims object read into ev; with lifted, its "build" member is the
+ * sentinel string, standing for that build. */
+static int claims_from(px_evidence *ev, const json_t *o, const px_tee_build *lifted, const char *sentinel,
+                       px_err *err) {
+    px_evidence *e = calloc(1, sizeof *e);
     const char *type;
     int64_t level, issued;
     int rc = -1;
+    if (!e)
+        return px_fail(err, PX_E_NOMEM, "out of memory");
+    const json_t *b = json_object_get(o, "build");
     if (!json_is_object(o) || json_object_size(o) != EVIDENCE_FIELDS) {
         px_fail(err, PX_E_INVALID, "evidence claims must be an object of exactly %d fields", EVIDENCE_FIELDS);
         goto done;
@@ -202,27 +223,76 @@ static int parse_claims(px_evidence *ev, const uint8_t *p, size_t n, px_err *err
         px_fail(err, PX_E_INVALID, "evidence type is not %s", PX_EVIDENCE_TYPE);
         goto done;
     }
-    if (copy_str(e.backend, sizeof e.backend, o, "backend", err) || px_json_int(o, "level", &level, err) ||
-        copy_str(e.node, sizeof e.node, o, "node", err) ||
-        px_json_hex(o, "measurement", e.measurement, sizeof e.measurement, err) ||
-        parse_build(&e.build, json_object_get(o, "build"), err) ||
-        px_json_hex(o, "sign_key", e.sign_pk, sizeof e.sign_pk, err) ||
-        px_json_hex(o, "box_key", e.box_pk, sizeof e.box_pk, err) ||
-        px_json_hex(o, "nonce", e.nonce, sizeof e.nonce, err) ||
-        parse_isolation(json_object_get(o, "isolation"), &e.isolation, err) ||
+    if (lifted && !(json_is_string(b) && !strcmp(json_string_value(b), sentinel)))
+        goto done; /* not the lifted document: the caller parses the whole */
+    if (lifted)
+        e->build = *lifted;
+    if (copy_str(e->backend, sizeof e->backend, o, "backend", err) || px_json_int(o, "level", &level, err) ||
+        copy_str(e->node, sizeof e->node, o, "node", err) ||
+        px_json_hex(o, "measurement", e->measurement, sizeof e->measurement, err) ||
+        (!lifted && parse_build(&e->build, b, err)) ||
+        px_json_hex(o, "sign_key", e->sign_pk, sizeof e->sign_pk, err) ||
+        px_json_hex(o, "box_key", e->box_pk, sizeof e->box_pk, err) ||
+        px_json_hex(o, "nonce", e->nonce, sizeof e->nonce, err) ||
+        parse_isolation(json_object_get(o, "isolation"), &e->isolation, err) ||
         px_json_int(o, "issued", &issued, err))
         goto done;
     if (level < 0 || level > 255) {
         px_fail(err, PX_E_INVALID, "evidence level %lld is outside 0..255", (long long)level);
         goto done;
     }
-    e.level = (int)level;
-    e.issued = issued;
-    if (check_claims(&e, err))
+    e->level = (int)level;
+    e->issued = issued;
+    if (check_claims(e, err))
         goto done;
-    *ev = e;
+    *ev = *e;
     rc = 0;
 done:
+    free(e);
+    return rc;
+}
+
+/* A reader that knows which build to expect (a worker, from its INIT)
+ * need not parse a hundred components to find it: the claims with
+ * "build":<that build's text> replaced by "build":"<sentinel>" parse to
+ * the same object but for that member, since the text before it is the
+ * same (the member is read in the same place), the build text is one
+ * complete JSON value, and the text after it is the same. The sentinel is
+ * fresh randomness, so a top-level "build" holding it is this
+ * replacement; anything else (no such text, another member holding it)
+ * is parsed whole. */
+static int lift_build(const uint8_t *p, size_t n, const px_tee_build *expect, px_buf *doc, char *sentinel) {
+    uint8_t r[16];
+    px_buf needle = PX_BUF_INIT;
+    px_random(r, sizeof r);
+    strcpy(sentinel, "lifted-");
+    px_hex_encode(sentinel + 7, r, sizeof r);
+    int rc = px_tee_build_check(expect, NULL) || px_buf_append_str(&needle, "\"build\":", NULL) ||
+             build_text(&needle, expect, NULL);
+    const uint8_t *at = rc ? NULL : memmem(p, n, needle.data, needle.len);
+    if (at)
+        rc = px_buf_append(doc, p, (size_t)(at - p), NULL) ||
+             px_buf_printf(doc, NULL, "\"build\":\"%s\"", sentinel) ||
+             px_buf_append(doc, at + needle.len, n - (size_t)(at - p) - needle.len, NULL);
+    px_buf_free(&needle);
+    return at && rc == 0 ? 0 : -1;
+}
+
+static int parse_claims(px_evidence *ev, const uint8_t *p, size_t n, const px_tee_build *expect, px_err *err) {
+    px_buf doc = PX_BUF_INIT;
+    char sentinel[8 + 32];
+    if (expect && n <= PX_EVIDENCE_MAX_BYTES && lift_build(p, n, expect, &doc, sentinel) == 0) {
+        json_t *o = px_json_parse(doc.data, doc.len, PX_EVIDENCE_MAX_BYTES, NULL);
+        int rc = o ? claims_from(ev, o, expect, sentinel, NULL) : -1;
+        json_decref(o);
+        px_buf_free(&doc);
+        if (rc == 0)
+            return 0; /* else the whole, for its own verdict and error */
+    }
+    json_t *o = px_json_parse(p, n, PX_EVIDENCE_MAX_BYTES, err);
+    if (!o)
+        return -1;
+    int rc = claims_from(ev, o, NULL, NULL, err);
     json_decref(o);
     return rc;
 }
@@ -240,13 +310,18 @@ static int open_envelope(px_dsse *env, const void *data, size_t len, px_err *err
     return 0;
 }
 
-int px_evidence_parse(px_evidence *ev, const void *data, size_t len, px_err *err) {
+int px_evidence_parse_for(px_evidence *ev, const void *data, size_t len, const px_tee_build *expect,
+                          px_err *err) {
     px_dsse env;
     if (open_envelope(&env, data, len, err))
         return -1;
-    int rc = parse_claims(ev, env.payload.data, env.payload.len, err);
+    int rc = parse_claims(ev, env.payload.data, env.payload.len, expect, err);
     px_dsse_free(&env);
     return rc ? px_err_prefix(err, "evidence: ") : 0;
+}
+
+int px_evidence_parse(px_evidence *ev, const void *data, size_t len, px_err *err) {
+    return px_evidence_parse_for(ev, data, len, NULL, err);
 }
 
 void px_evidence_digest(uint8_t out[PX_SHA256_BYTES], const void *data, size_t len) {
@@ -312,7 +387,7 @@ int px_evidence_verify(const void *data, size_t len, const px_evidence_policy *p
     int rc = -1;
     if (signer == policy->nplatform_keys)
         px_fail(err, PX_E_VERIFY, "evidence is not signed by any trusted platform key");
-    else if (parse_claims(&e, env.payload.data, env.payload.len, err))
+    else if (parse_claims(&e, env.payload.data, env.payload.len, NULL, err))
         px_err_prefix(err, "evidence: ");
     else if (check_policy(&e, policy, err) == 0)
         rc = 0;

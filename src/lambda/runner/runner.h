@@ -76,4 +76,12 @@ void runner_memory_reset_flags(void);
 int runner_grow_refused(void);
 uint32_t runner_memory_pages(void);
 
+/* wasm_runner.c: build both seccomp filters now (a warm runner, before
+ * its run is due); the run then only loads its own. */
+void runner_build_filters(void);
+
+/* warm.c: `--warm`: wait on fd 3 for a run's arguments and descriptors,
+ * place the descriptors on 0..5 and fill argv[1..9] (argv[0] is kept). */
+void runner_warm_wait(char **argv);
+
 #endif

@@ -3,6 +3,8 @@
  *
  *   pixiu-wasm-runner OBJECT CPU_MS MEM_PAGES STDERR_MAX CLOCK SEED
  *                     NGROUPS TOTAL_CPU_MS MAX_OUTPUT
+ *   pixiu-wasm-runner --warm    the same, arguments and descriptors
+ *                               handed over later (warm.c)
  *
  * fd 0 is the input (a pipe the parent fills while the runs go, see
  * input.c), fd 4 holds NGROUPS little-endian u64 lengths that cut it into
@@ -31,6 +33,8 @@
  * wabt's runtime and the reusing allocators (memory.c) to the object.
  */
 #include <dlfcn.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <errno.h>
 #include <limits.h>
 #include <setjmp.h>
@@ -40,6 +44,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/resource.h>
 #include <sys/time.h>
 #include <time.h>
@@ -218,17 +224,18 @@ static void set_limits(uint64_t total_ms, uint64_t ngroups, uint64_t mem_pages) 
 /* ---- the seccomp filter ------------------------------------------------ */
 
 static void allow(scmp_filter_ctx f, int nr, unsigned n,
-                  const struct scmp_arg_cmp *args) {
+                  const struct scmp_arg_cmp *args, int *bad) {
     if (seccomp_rule_add_array(f, SCMP_ACT_ALLOW, nr, n, args))
-        setup_failed("building the seccomp filter failed", NULL);
+        *bad = 1;
 }
 
 /* Everything the runs may do. Anything else traps into on_sigsys, which
- * reports the call and exits. */
-static void enter_filter(int clock_granted) {
+ * reports the call and exits. NULL if it cannot be built. */
+static scmp_filter_ctx build_filter(int clock_granted) {
     scmp_filter_ctx f = seccomp_init(SCMP_ACT_TRAP);
     if (!f)
-        setup_failed("seccomp_init failed", NULL);
+        return NULL;
+    int bad = 0;
     struct scmp_arg_cmp fd0 = SCMP_A0(SCMP_CMP_EQ, 0);
     struct scmp_arg_cmp fd1 = SCMP_A0(SCMP_CMP_EQ, 1);
     struct scmp_arg_cmp fd2 = SCMP_A0(SCMP_CMP_EQ, 2);
@@ -238,26 +245,71 @@ static void enter_filter(int clock_granted) {
     struct scmp_arg_cmp prof = SCMP_A0(SCMP_CMP_EQ, ITIMER_PROF);
     struct scmp_arg_cmp dontneed = SCMP_A2(SCMP_CMP_EQ, MADV_DONTNEED);
     struct scmp_arg_cmp thread_cpu = SCMP_A0(SCMP_CMP_EQ, CLOCK_THREAD_CPUTIME_ID);
-    allow(f, SCMP_SYS(read), 1, &fd0); /* the input stream (input.c) */
-    allow(f, SCMP_SYS(write), 1, &fd1);
-    allow(f, SCMP_SYS(write), 1, &fd2);
-    allow(f, SCMP_SYS(write), 1, &fd3);
+    allow(f, SCMP_SYS(read), 1, &fd0, &bad); /* the input stream (input.c) */
+    allow(f, SCMP_SYS(write), 1, &fd1, &bad);
+    allow(f, SCMP_SYS(write), 1, &fd2, &bad);
+    allow(f, SCMP_SYS(write), 1, &fd3, &bad);
     /* memory.grow makes reserved pages RW, a reset makes them PROT_NONE
      * again; never executable. */
-    allow(f, SCMP_SYS(mprotect), 1, &noexec);
+    allow(f, SCMP_SYS(mprotect), 1, &noexec, &bad);
     /* A reset discards the pages a run used (they read as zero again). */
-    allow(f, SCMP_SYS(madvise), 1, &dontneed);
-    allow(f, SCMP_SYS(setitimer), 1, &prof); /* each run's CPU timer */
-    allow(f, SCMP_SYS(clock_gettime), 1, &thread_cpu); /* its CPU time */
-    allow(f, SCMP_SYS(rt_sigprocmask), 0, NULL); /* siglongjmp */
-    allow(f, SCMP_SYS(rt_sigreturn), 0, NULL);
+    allow(f, SCMP_SYS(madvise), 1, &dontneed, &bad);
+    allow(f, SCMP_SYS(setitimer), 1, &prof, &bad); /* each run's CPU timer */
+    allow(f, SCMP_SYS(clock_gettime), 1, &thread_cpu, &bad); /* its CPU time */
+    allow(f, SCMP_SYS(rt_sigprocmask), 0, NULL, &bad); /* siglongjmp */
+    allow(f, SCMP_SYS(rt_sigreturn), 0, NULL, &bad);
     /* glibc's fortified longjmp queries (never sets) the alternate stack
      * when it leaves the signal handler of a trap. */
-    allow(f, SCMP_SYS(sigaltstack), 1, &query);
-    allow(f, SCMP_SYS(exit_group), 0, NULL);
-    allow(f, SCMP_SYS(exit), 0, NULL);
+    allow(f, SCMP_SYS(sigaltstack), 1, &query, &bad);
+    allow(f, SCMP_SYS(exit_group), 0, NULL, &bad);
+    allow(f, SCMP_SYS(exit), 0, NULL, &bad);
     if (clock_granted) /* only if the vDSO falls back to the kernel */
-        allow(f, SCMP_SYS(clock_gettime), 0, NULL);
+        allow(f, SCMP_SYS(clock_gettime), 0, NULL, &bad);
+    if (bad) {
+        seccomp_release(f);
+        return NULL;
+    }
+    return f;
+}
+
+/* Both filters as BPF, built by a warm runner while it waits (libseccomp
+ * takes a while to build one; the run then only loads it). Loading the
+ * exported program is what seccomp_load does: no new privileges, then the
+ * filter without flags. A filter that cannot be built ahead is built at
+ * its load, as without warming. */
+static struct sock_fprog g_built[2]; /* by clock_granted */
+
+void runner_build_filters(void) {
+    for (int c = 0; c < 2; c++) {
+        scmp_filter_ctx f = build_filter(c);
+        int fd = f ? memfd_create("pixiu-runner-filter", MFD_CLOEXEC) : -1;
+        off_t n = fd >= 0 && seccomp_export_bpf(f, fd) == 0 ? lseek(fd, 0, SEEK_END) : -1;
+        struct sock_filter *p = n > 0 && n % (off_t)sizeof *p == 0 && n / (off_t)sizeof *p <= USHRT_MAX
+                                    ? malloc((size_t)n)
+                                    : NULL;
+        if (p && pread(fd, p, (size_t)n, 0) == n) {
+            g_built[c].filter = p;
+            g_built[c].len = (unsigned short)(n / (off_t)sizeof *p);
+        } else {
+            free(p);
+        }
+        if (fd >= 0)
+            close(fd);
+        seccomp_release(f);
+    }
+}
+
+static void enter_filter(int clock_granted) {
+    struct sock_fprog *built = &g_built[clock_granted ? 1 : 0];
+    if (built->filter) {
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+            syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, built) != 0)
+            setup_failed("loading the seccomp filter failed", NULL);
+        return;
+    }
+    scmp_filter_ctx f = build_filter(clock_granted);
+    if (!f)
+        setup_failed("building the seccomp filter failed", NULL);
     if (seccomp_load(f))
         setup_failed("loading the seccomp filter failed", NULL);
     seccomp_release(f);
@@ -443,6 +495,16 @@ static uint64_t *read_groups(uint64_t n, uint64_t *total) {
 }
 
 int main(int argc, char **argv) {
+    static char *warm_argv[10];
+    if (argc == 2 && strcmp(argv[1], "--warm") == 0) {
+        warm_argv[0] = argv[0];
+        if (sodium_init() < 0) /* what does not depend on the run, first */
+            return 127;
+        runner_build_filters();
+        runner_warm_wait(warm_argv);
+        argc = 10;
+        argv = warm_argv;
+    }
     if (argc != 10) {
         fprintf(stderr, "usage: pixiu-wasm-runner OBJECT CPU_MS MEM_PAGES "
                         "STDERR_MAX CLOCK SEED|- NGROUPS TOTAL_CPU_MS "

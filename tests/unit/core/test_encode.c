@@ -39,6 +39,34 @@ static void test_b64(void **state) {
     px_buf_free(&b);
 }
 
+/* The table codec for public bytes writes what libsodium writes, and reads
+ * back only canonical padded base64, leaving the rest to px_b64_decode. */
+static void test_b64_public(void **state) {
+    (void)state;
+    uint8_t in[300];
+    char a[PX_B64_LEN(sizeof in) + 1], b[sizeof a];
+    px_buf d = PX_BUF_INIT;
+    for (size_t n = 0; n <= sizeof in; n++) {
+        for (size_t i = 0; i < n; i++)
+            in[i] = (uint8_t)(i * 131 + n * 7);
+        px_b64_encode(a, in, n);
+        px_b64_encode_public(b, in, n);
+        assert_string_equal(a, b);
+        px_buf_reset(&d);
+        assert_int_equal(px_b64_decode_public(&d, b, strlen(b)), 0);
+        assert_int_equal(d.len, n);
+        assert_memory_equal(d.data, in, n);
+    }
+    static const char *const refused[] = {"aGVsbG9=", "aGVsbG8", "aGVs bG8=", "aGVsbG8=AAAA", "aG\xce\xb2" "bG8=",
+                                          "aGVsbG-_", "=AAA", "A===", "AA=A", "QUJ="};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        px_buf_reset(&d);
+        assert_int_equal(px_b64_decode_public(&d, refused[i], strlen(refused[i])), -1);
+        assert_int_equal(d.len, 0);
+    }
+    px_buf_free(&d);
+}
+
 static void test_utf8(void **state) {
     (void)state;
     assert_true(px_utf8_valid((const uint8_t *)"abc \xe2\x80\x94", 7));
@@ -116,7 +144,8 @@ static void test_files(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hex),   cmocka_unit_test(test_b64),           cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_hex),   cmocka_unit_test(test_b64),           cmocka_unit_test(test_b64_public),
+        cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_json),  cmocka_unit_test(test_buf_and_errors), cmocka_unit_test(test_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

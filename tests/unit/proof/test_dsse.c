@@ -112,6 +112,52 @@ static void test_hostile(void **state) {
     px_dsse_free(&e);
 }
 
+/* An envelope that starts with its payload has the payload lifted out
+ * before the rest is parsed: the result is that of parsing it whole, also
+ * for look-alikes that must not pass. */
+static void test_lifted_payload(void **state) {
+    (void)state;
+    px_signer s;
+    px_verifier v;
+    px_err err = {0};
+    load_key(&s, &v);
+    px_buf env = PX_BUF_INIT, body = PX_BUF_INIT;
+    for (int i = 0; i < 3000; i++)
+        px_buf_printf(&body, &err, "%d,", i);
+    px_assert_ok(px_dsse_sign(&env, "t", body.data, body.len, &s, 1, &err), &err);
+    assert_memory_equal(env.data, "{\"payload\":\"", 12);
+    px_dsse e;
+    px_assert_ok(px_dsse_parse(&e, env.data, env.len, &err), &err);
+    assert_int_equal(e.payload.len, body.len);
+    assert_memory_equal(e.payload.data, body.data, body.len);
+    px_assert_ok(px_dsse_verify(&e, &v, &err), &err);
+    px_dsse_free(&e);
+    const char *sig = "\"signatures\":[{\"sig\":\"AA==\"}]}";
+    char doc[256];
+    /* A second payload is a duplicate key, lifted or not. */
+    snprintf(doc, sizeof doc, "{\"payload\":\"QUJD\",\"payload\":\"\",\"payloadType\":\"t\",%s", sig);
+    px_assert_fails(px_dsse_parse(&e, doc, strlen(doc), &err), &err, PX_E_INVALID);
+    assert_non_null(strstr(err.msg, "column 27")); /* the whole document's position */
+    /* An escape in the payload: parsed whole, to its value. */
+    snprintf(doc, sizeof doc, "{\"payload\":\"QUJ\\u0044\",\"payloadType\":\"t\",%s", sig);
+    px_assert_ok(px_dsse_parse(&e, doc, strlen(doc), &err), &err);
+    assert_int_equal(e.payload.len, 3);
+    assert_memory_equal(e.payload.data, "ABC", 3);
+    px_dsse_free(&e);
+    /* Unpadded and URL-safe payloads still take the strict decoder. */
+    snprintf(doc, sizeof doc, "{\"payload\":\"QUJDQQ\",\"payloadType\":\"t\",%s", sig);
+    px_assert_ok(px_dsse_parse(&e, doc, strlen(doc), &err), &err);
+    assert_int_equal(e.payload.len, 4);
+    px_dsse_free(&e);
+    snprintf(doc, sizeof doc, "{\"payload\":\"QUJ=\",\"payloadType\":\"t\",%s", sig);
+    px_assert_fails(px_dsse_parse(&e, doc, strlen(doc), &err), &err, PX_E_INVALID);
+    /* Trailing bytes after the lifted payload's document. */
+    snprintf(doc, sizeof doc, "{\"payload\":\"QUJD\",\"payloadType\":\"t\",%s x", sig);
+    px_assert_fails(px_dsse_parse(&e, doc, strlen(doc), &err), &err, PX_E_INVALID);
+    px_buf_free(&env);
+    px_buf_free(&body);
+}
+
 static void test_statement(void **state) {
     (void)state;
     px_err err = {0};
@@ -148,6 +194,7 @@ int main(void) {
         cmocka_unit_test(test_vectors),
         cmocka_unit_test(test_every_byte_flip_fails),
         cmocka_unit_test(test_hostile),
+        cmocka_unit_test(test_lifted_payload),
         cmocka_unit_test(test_statement),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -368,6 +368,77 @@ static void sign_payload(env *e, const char *payload, px_buf *out) {
                  &err);
 }
 
+/* The claims' text with one piece replaced, signed again. */
+static void edit_claims(env *e, const px_buf *envelope, const char *from, const char *to, px_buf *out) {
+    px_dsse d;
+    px_err err = {0};
+    px_assert_ok(px_dsse_parse(&d, envelope->data, envelope->len, &err), &err);
+    px_buf p = PX_BUF_INIT;
+    px_assert_ok(px_buf_append(&p, d.payload.data, d.payload.len, &err), &err);
+    char *s = px_buf_cstr(&p, &err), *at = strstr(s, from);
+    assert_non_null(at);
+    px_buf np = PX_BUF_INIT;
+    px_buf_append(&np, s, (size_t)(at - s), &err);
+    px_buf_append_str(&np, to, &err);
+    px_buf_append_str(&np, at + strlen(from), &err);
+    sign_payload(e, px_buf_cstr(&np, &err), out);
+    px_buf_free(&p);
+    px_buf_free(&np);
+    px_dsse_free(&d);
+}
+
+/* Read with the build it should list (a worker's way), evidence gives
+ * exactly what a whole parse gives, and where the build's text sits
+ * anywhere but as the top-level "build", the whole parse's verdict. */
+static void test_parse_for_build(void **state) {
+    (void)state;
+    env e;
+    setup_env(&e);
+    px_err err = {0};
+    px_buf ev = PX_BUF_INIT, bad = PX_BUF_INIT;
+    attest(&e, &ev);
+    static px_evidence a, b;
+    px_assert_ok(px_evidence_parse(&a, ev.data, ev.len, &err), &err);
+    px_assert_ok(px_evidence_parse_for(&b, ev.data, ev.len, &e.ev.build, &err), &err);
+    assert_memory_equal(&a, &b, sizeof a);
+    /* Another build expected: parsed whole, the listed build comes back. */
+    static px_tee_build other;
+    other = e.ev.build;
+    other.c[0].sha256[0] ^= 1;
+    px_assert_ok(px_evidence_parse_for(&b, ev.data, ev.len, &other, &err), &err);
+    assert_memory_equal(&a, &b, sizeof a);
+    /* Read the claims' build text, to move it around. */
+    px_dsse d;
+    px_assert_ok(px_dsse_parse(&d, ev.data, ev.len, &err), &err);
+    px_buf claims = PX_BUF_INIT;
+    px_buf_append(&claims, d.payload.data, d.payload.len, &err);
+    char *c = px_buf_cstr(&claims, &err), *start = strstr(c, "\"build\":"), *end = strstr(c, ",\"sign_key\"");
+    assert_true(start && end && end > start);
+    char build[4096], moved[2 * 4096 + 64];
+    snprintf(build, sizeof build, "%.*s", (int)(end - start), start);
+    /* The build's text as the value of a nested "build", the top-level one
+     * a string: refused, as whole. */
+    snprintf(moved, sizeof moved, "\"node\":{%s}", build);
+    edit_claims(&e, &ev, "\"node\":\"node-a\"", moved, &bad);
+    px_assert_fails(px_evidence_parse(&a, bad.data, bad.len, &err), &err, PX_E_INVALID);
+    px_assert_fails(px_evidence_parse_for(&b, bad.data, bad.len, &e.ev.build, &err), &err, PX_E_INVALID);
+    px_buf_reset(&bad);
+    /* Twice at the top level: a duplicate key either way. */
+    snprintf(moved, sizeof moved, "%s,%s", build, build);
+    edit_claims(&e, &ev, build, moved, &bad);
+    px_assert_fails(px_evidence_parse_for(&b, bad.data, bad.len, &e.ev.build, &err), &err, PX_E_INVALID);
+    assert_non_null(strstr(err.msg, "duplicate"));
+    px_buf_reset(&bad);
+    /* Its top-level "build" not the listed build, the text elsewhere. */
+    snprintf(moved, sizeof moved, "\"build\":7,\"x\":{%s}", build);
+    edit_claims(&e, &ev, build, moved, &bad);
+    px_assert_fails(px_evidence_parse_for(&b, bad.data, bad.len, &e.ev.build, &err), &err, PX_E_INVALID);
+    px_buf_free(&claims);
+    px_dsse_free(&d);
+    px_buf_free(&ev);
+    px_buf_free(&bad);
+}
+
 static void test_malformed_claims(void **state) {
     (void)state;
     env e;
@@ -465,6 +536,7 @@ int main(void) {
         cmocka_unit_test(test_measure),          cmocka_unit_test(test_roundtrip),
         cmocka_unit_test(test_policy_failures),  cmocka_unit_test(test_tampered),
         cmocka_unit_test(test_unverifiable_backends), cmocka_unit_test(test_malformed_claims),
+        cmocka_unit_test(test_parse_for_build),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
