@@ -97,6 +97,8 @@ static void notify_cb(void *cls, struct MHD_Connection *conn, void **socket_cont
         c->next = s->conns;
         if (s->conns)
             s->conns->prev = c;
+        else
+            pthread_cond_signal(&s->cv); /* the watchdog sleeps while there is none */
         s->conns = c;
         pthread_mutex_unlock(&s->mu);
         *socket_context = c;
@@ -133,6 +135,12 @@ static void *watchdog(void *arg) {
                 c->cut = 1;
                 s->cut++;
             }
+        /* With no connection there is nothing to watch: a server that
+         * waits for requests costs no wake-ups (a machine may run many). */
+        if (!s->conns) {
+            pthread_cond_wait(&s->cv, &s->mu);
+            continue;
+        }
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_nsec += PX_HTTP_WATCH_MS * 1000000L;
