@@ -151,6 +151,10 @@ int px_json_str(const json_t *obj, const char *key, const char **out,
                 px_err *err);
 int px_json_int(const json_t *obj, const char *key, int64_t *out, px_err *err);
 int px_json_b64(const json_t *obj, const char *key, px_buf *out, px_err *err);
+/* The same for public bytes (sealed boxes, envelopes, evidence): decoded by
+ * px_b64_decode_public, falling back to px_json_b64 (and its message) on
+ * what that refuses. Never for keys or secrets. */
+int px_json_b64_public(const json_t *obj, const char *key, px_buf *out, px_err *err);
 /* A "sha256"-style lower-case hex digest of exactly n bytes. */
 int px_json_hex(const json_t *obj, const char *key, uint8_t *out, size_t n,
                 px_err *err);

@@ -67,6 +67,17 @@ int px_json_b64(const json_t *obj, const char *key, px_buf *out, px_err *err) {
     return 0;
 }
 
+int px_json_b64_public(const json_t *obj, const char *key, px_buf *out, px_err *err) {
+    const json_t *v = json_object_get(obj, key);
+    if (json_is_string(v)) {
+        size_t had = out->len;
+        if (px_b64_decode_public(out, json_string_value(v), json_string_length(v)) == 0)
+            return 0;
+        out->len = had;
+    }
+    return px_json_b64(obj, key, out, err);
+}
+
 int px_json_hex(const json_t *obj, const char *key, uint8_t *out, size_t n, px_err *err) {
     const char *s;
     if (px_json_str(obj, key, &s, err))

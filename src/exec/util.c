@@ -89,6 +89,16 @@ int px_x_set_b64(json_t *obj, const char *key, const uint8_t *p, size_t n, px_er
     return rc;
 }
 
+int px_x_set_b64_public(json_t *obj, const char *key, const uint8_t *p, size_t n, px_err *err) {
+    char *s = malloc(px_b64_encoded_len(n) + 1);
+    if (!s)
+        return px_fail(err, PX_E_NOMEM, "out of memory encoding \"%s\"", key);
+    px_b64_encode_public(s, p, n);
+    int rc = px_x_set(obj, key, json_stringn(s, px_b64_encoded_len(n)), err);
+    free(s);
+    return rc;
+}
+
 int px_x_hex_value(const json_t *v, const char *what, uint8_t *out, size_t n, px_err *err) {
     if (!json_is_string(v))
         return px_fail(err, PX_E_INVALID, "%s must be a hex string", what);

@@ -19,6 +19,9 @@ void px_x_printable(char *s);
 /* Append {"sha256":"<hex>"} style and plain hex strings to JSON objects. */
 int px_x_set_hex(json_t *obj, const char *key, const uint8_t *p, size_t n, px_err *err);
 int px_x_set_b64(json_t *obj, const char *key, const uint8_t *p, size_t n, px_err *err);
+/* The same for public bytes (sealed boxes, envelopes, evidence), coded by
+ * table (px_b64_encode_public): the bulk of what nodes send each other. */
+int px_x_set_b64_public(json_t *obj, const char *key, const uint8_t *p, size_t n, px_err *err);
 int px_x_hex_value(const json_t *v, const char *what, uint8_t *out, size_t n, px_err *err);
 /* Take a reference-stealing set that reports allocation failure. */
 int px_x_set(json_t *obj, const char *key, json_t *v, px_err *err);

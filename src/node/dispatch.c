@@ -422,9 +422,9 @@ static int recruit(px_job *j, px_err *err) {
 
 static int add_input(json_t *arr, const px_buf *sealed, const px_buf *proof, const px_buf *ev, px_err *err) {
     json_t *o = json_object();
-    return px_x_append(arr, o, err) || px_x_set_b64(o, "sealed", sealed->data, sealed->len, err) ||
-                   px_x_set_b64(o, "proof", proof->data, proof->len, err) ||
-                   (ev && px_x_set_b64(o, "evidence", ev->data, ev->len, err))
+    return px_x_append(arr, o, err) || px_x_set_b64_public(o, "sealed", sealed->data, sealed->len, err) ||
+                   px_x_set_b64_public(o, "proof", proof->data, proof->len, err) ||
+                   (ev && px_x_set_b64_public(o, "evidence", ev->data, ev->len, err))
                ? -1
                : 0;
 }
@@ -476,7 +476,8 @@ static void report_silence(const px_job *j, const px_slot *sl, const px_err *why
 static int read_step(px_slot *sl, const json_t *rep, int *ok, char *status, size_t cap, px_err *err) {
     json_t *outs, *v;
     size_t i;
-    if (px_json_b64(rep, "proof", &sl->proof, err) || px_x_arr(rep, "outputs", 0, PX_LAMBDA_MAX_SUCCESSORS, &outs, err))
+    if (px_json_b64_public(rep, "proof", &sl->proof, err) ||
+        px_x_arr(rep, "outputs", 0, PX_LAMBDA_MAX_SUCCESSORS, &outs, err))
         return -1;
     *ok = json_is_true(json_object_get(rep, "ok"));
     snprintf(status, cap, "%s", json_is_string(json_object_get(rep, "status"))
@@ -484,8 +485,11 @@ static int read_step(px_slot *sl, const json_t *rep, int *ok, char *status, size
     if (!(sl->outputs = calloc(json_array_size(outs) + 1, sizeof *sl->outputs)))
         return px_fail(err, PX_E_NOMEM, "out of memory");
     json_array_foreach(outs, i, v) {
+        /* Sealed outputs are public bytes: the table decoder, or the
+         * strict one for what that refuses. */
         if (!json_is_string(v) ||
-            px_b64_decode(&sl->outputs[i], json_string_value(v), json_string_length(v), err))
+            (px_b64_decode_public(&sl->outputs[i], json_string_value(v), json_string_length(v)) &&
+             px_b64_decode(&sl->outputs[i], json_string_value(v), json_string_length(v), err)))
             return px_fail(err, PX_E_INVALID, "output %zu is not base64", i);
         sl->noutputs = i + 1;
     }

@@ -68,8 +68,8 @@ static int keep_release(px_job *j, const json_t *rel, px_err *err) {
     memset(&j->rel_env[j->nrel], 0, sizeof *e);
     memset(j->rel_key[j->nrel], 0, sizeof *k);
     j->nrel++;
-    if (px_json_b64(rel, "sealed", &j->rel_sealed[j->nrel - 1], err) ||
-        px_json_b64(rel, "release", &j->rel_env[j->nrel - 1], err))
+    if (px_json_b64_public(rel, "sealed", &j->rel_sealed[j->nrel - 1], err) ||
+        px_json_b64_public(rel, "release", &j->rel_env[j->nrel - 1], err))
         return -1;
     /* Which first-stage instance it is for, read once. */
     px_entry en;

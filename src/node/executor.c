@@ -225,8 +225,8 @@ static int read_inputs(step_in *s, const json_t *o, px_err *err) {
     s->n = json_array_size(arr);
     json_array_foreach(arr, i, v) {
         px_buf *b = &s->bufs[3 * i];
-        if (px_json_b64(v, "sealed", &b[0], err) || px_json_b64(v, "proof", &b[1], err) ||
-            (json_object_get(v, "evidence") && px_json_b64(v, "evidence", &b[2], err)))
+        if (px_json_b64_public(v, "sealed", &b[0], err) || px_json_b64_public(v, "proof", &b[1], err) ||
+            (json_object_get(v, "evidence") && px_json_b64_public(v, "evidence", &b[2], err)))
             return px_err_prefix(err, "input %zu: ", i);
         s->in[i] = (px_step_input){b[0].data, b[0].len, b[1].data, b[1].len, b[2].data, b[2].len};
     }
@@ -298,11 +298,11 @@ static void step_reply(px_step_result *res, px_http_response *resp) {
     json_t *r = json_object(), *outs = json_array();
     json_object_set_new(r, "ok", json_boolean(res->ok));
     json_object_set_new(r, "status", json_string(res->status));
-    px_x_set_b64(r, "proof", res->proof.data, res->proof.len, NULL);
+    px_x_set_b64_public(r, "proof", res->proof.data, res->proof.len, NULL);
     json_object_set_new(r, "outputs", outs);
     for (size_t i = 0; i < res->noutputs; i++) {
         json_t *h = json_object();
-        px_x_set_b64(h, "b", res->outputs[i].data, res->outputs[i].len, NULL);
+        px_x_set_b64_public(h, "b", res->outputs[i].data, res->outputs[i].len, NULL);
         json_array_append(outs, json_object_get(h, "b"));
         json_decref(h);
     }

@@ -141,8 +141,8 @@ static int release_one(px_node *n, const px_plan *p, const px_attested *att, con
     if (rc == 0) {
         json_t *r = json_object();
         rc = px_x_append(out, r, err) || px_x_set(r, "dataset", json_string(dataset), err) ||
-             px_x_set_b64(r, "sealed", sealed.data, sealed.len, err) ||
-             px_x_set_b64(r, "release", env.data, env.len, err) ||
+             px_x_set_b64_public(r, "sealed", sealed.data, sealed.len, err) ||
+             px_x_set_b64_public(r, "release", env.data, env.len, err) ||
              px_x_set(r, "log_index", json_integer((json_int_t)index), err);
     }
     px_buf_free(&stream);

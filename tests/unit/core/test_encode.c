@@ -142,10 +142,31 @@ static void test_files(void **state) {
     px_assert_fails(px_file_write_atomic("/tmp", "abc", 3, 0644, &err), &err, PX_E_IO);
 }
 
+/* A JSON member of public bytes: decoded by table, and what the table
+ * refuses is refused with the strict decoder's message. */
+static void test_json_b64_public(void **state) {
+    (void)state;
+    px_err err = {0};
+    json_t *o = json_pack("{s:s,s:s,s:s,s:i}", "ok", "aGVsbG8=", "loose", "aGVsbG9=", "alpha", "aGV*bG8=", "num", 1);
+    px_buf b = PX_BUF_INIT;
+    px_assert_ok(px_json_b64_public(o, "ok", &b, &err), &err);
+    assert_int_equal(b.len, 5);
+    assert_memory_equal(b.data, "hello", 5);
+    px_buf_reset(&b);
+    px_assert_fails(px_json_b64_public(o, "loose", &b, &err), &err, PX_E_INVALID);
+    assert_non_null(strstr(err.msg, "field \"loose\""));
+    assert_int_equal(b.len, 0);
+    px_assert_fails(px_json_b64_public(o, "alpha", &b, &err), &err, PX_E_INVALID);
+    px_assert_fails(px_json_b64_public(o, "num", &b, &err), &err, PX_E_INVALID);
+    px_assert_fails(px_json_b64_public(o, "missing", &b, &err), &err, PX_E_INVALID);
+    px_buf_free(&b);
+    json_decref(o);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hex),   cmocka_unit_test(test_b64),           cmocka_unit_test(test_b64_public),
-        cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_utf8), cmocka_unit_test(test_json_b64_public),
         cmocka_unit_test(test_json),  cmocka_unit_test(test_buf_and_errors), cmocka_unit_test(test_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
