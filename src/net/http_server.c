@@ -13,6 +13,14 @@
  * clients that trickle a header line now and then cannot hold slots: a
  * watchdog thread shuts such connections down (libmicrohttpd's own timeout
  * is reset by every byte that arrives).
+ *
+ * Answering later: with a pool of polling threads a handler must not block
+ * them, so one that waits for something (an append to become durable)
+ * calls px_http_later and returns; its connection is suspended, taken out
+ * of the poll set, until px_http_answer (from any thread) queues the
+ * response and resumes it. Hundreds of waiting requests then cost no
+ * thread each, and their wake-ups come once per poll rather than once per
+ * request.
  */
 #include <arpa/inet.h>
 #include <pthread.h>
@@ -49,11 +57,22 @@ struct px_http_server {
     int stopping, watching;
     pthread_t watchdog;
     unsigned long cut; /* connections shut for a late header, for tests and logs */
+    /* Answering later (px_http_later). Its own lock: libmicrohttpd's
+     * suspend and resume take its internal lock inside this one, and
+     * libmicrohttpd calls notify_cb (which takes mu) under its own. */
+    pthread_mutex_t later_mu;
+    pthread_cond_t later_cv;
+    unsigned long later; /* requests taken off their thread and not yet answered */
+    int no_later;        /* stopping: handlers answer at once */
 };
+
+enum { LATER_NO, LATER_WAITING, LATER_SUSPENDED, LATER_ANSWERED };
 
 /* Per-request state, created by the URI callback before any header is read
  * (so the raw query string is kept exactly as sent). */
 typedef struct px_http_ctx {
+    px_http_server *srv;
+    struct MHD_Connection *conn;
     char *uri;      /* raw request target, as sent */
     px_buf body;
     size_t limit;   /* this request's body limit (the gate's) */
@@ -62,6 +81,10 @@ typedef struct px_http_ctx {
     int too_large;  /* body exceeded the limit: answer 413, drop the rest */
     int answered;   /* a response is already queued */
     int started;    /* the headers-only first call has been seen */
+    int later;      /* LATER_*, under srv->later_mu */
+    int deferred;   /* px_http_later_begin took it (set and read on its own thread) */
+    int sent;       /* the later answer is queued */
+    px_http_response resp; /* the later answer */
 } px_http_ctx;
 
 /* ---- the header deadline ---------------------------------------------------- */
@@ -148,6 +171,8 @@ static void *uri_cb(void *cls, const char *uri, struct MHD_Connection *conn) {
     px_http_ctx *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
+    c->srv = cls;
+    c->conn = conn;
     size_t n = strnlen(uri, PX_HTTP_URI_MAX + 1);
     c->uri = strndup(uri, n);
     if (!c->uri) {
@@ -168,6 +193,7 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
         s->opts.done(s->opts.ctx, c->token);
     free(c->uri);
     px_buf_free(&c->body);
+    px_buf_free(&c->resp.body);
     free(c);
     *con_cls = NULL;
 }
@@ -247,6 +273,61 @@ static enum MHD_Result send_error(struct MHD_Connection *conn, int status, const
     return send_response(conn, &resp);
 }
 
+/* Queue the answer px_http_answer stored. */
+static enum MHD_Result send_later(struct MHD_Connection *conn, px_http_ctx *c) {
+    c->sent = 1;
+    return send_response(conn, &c->resp);
+}
+
+px_http_later *px_http_later_begin(const px_http_request *req) {
+    px_http_ctx *c = req ? req->later : NULL;
+    if (!c)
+        return NULL;
+    px_http_server *s = c->srv;
+    pthread_mutex_lock(&s->later_mu);
+    int ok = !s->no_later && c->later == LATER_NO;
+    if (ok) {
+        c->later = LATER_WAITING;
+        c->deferred = 1;
+        s->later++;
+    }
+    pthread_mutex_unlock(&s->later_mu);
+    return ok ? (px_http_later *)c : NULL;
+}
+
+void px_http_answer(px_http_later *l, px_http_response *resp) {
+    px_http_ctx *c = (px_http_ctx *)l;
+    px_http_server *s = c->srv;
+    if (resp->status < 100 || resp->status > 599)
+        px_http_error(resp, 500, "handler returned no valid status");
+    pthread_mutex_lock(&s->later_mu);
+    c->resp = *resp;
+    resp->body = (px_buf)PX_BUF_INIT;
+    /* Resume only a connection that run_handler has suspended; one still
+     * in its handler sends the answer itself when the handler returns.
+     * Under later_mu, so c outlives this call: its thread must take
+     * later_mu before it can send the answer and free c. */
+    if (c->later == LATER_SUSPENDED)
+        MHD_resume_connection(c->conn);
+    c->later = LATER_ANSWERED;
+    if (--s->later == 0)
+        pthread_cond_broadcast(&s->later_cv);
+    pthread_mutex_unlock(&s->later_mu);
+}
+
+/* After the handler returned, a request it took off the thread is either
+ * answered already (send it) or suspended until px_http_answer. */
+static enum MHD_Result after_handler(px_http_server *s, struct MHD_Connection *conn, px_http_ctx *c) {
+    pthread_mutex_lock(&s->later_mu);
+    int answered = c->later == LATER_ANSWERED;
+    if (!answered) {
+        MHD_suspend_connection(conn);
+        c->later = LATER_SUSPENDED;
+    }
+    pthread_mutex_unlock(&s->later_mu);
+    return answered ? send_later(conn, c) : MHD_YES;
+}
+
 static enum MHD_Result run_handler(px_http_server *s, struct MHD_Connection *conn,
                                    const char *method, px_http_ctx *c) {
     char *q = strchr(c->uri, '?');
@@ -260,9 +341,14 @@ static enum MHD_Result run_handler(px_http_server *s, struct MHD_Connection *con
         .body_len = c->body.len,
         .conn = conn,
         .auth = c->token,
+        .later = s->opts.threads ? c : NULL,
     };
     px_http_response resp = {.status = 200};
     s->opts.handler(s->opts.ctx, &req, &resp);
+    if (c->deferred) {
+        px_buf_free(&resp.body);
+        return after_handler(s, conn, c);
+    }
     if (resp.status < 100 || resp.status > 599)
         px_http_error(&resp, 500, "handler returned no valid status");
     return send_response(conn, &resp);
@@ -316,6 +402,14 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
         return MHD_NO; /* the URI callback could not allocate */
     if (c->answered) {
         *upload_data_size = 0;
+        if (c->deferred && !c->sent) {
+            /* Called again after a resume: the answer is there. */
+            pthread_mutex_lock(&s->later_mu);
+            int ready = c->later == LATER_ANSWERED;
+            pthread_mutex_unlock(&s->later_mu);
+            if (ready)
+                return send_later(conn, c);
+        }
         return MHD_YES;
     }
     if (!c->started)
@@ -357,13 +451,15 @@ int px_http_server_start(px_http_server **out, const px_http_server_opts *opts, 
     }
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
+    pthread_mutex_init(&s->later_mu, NULL);
+    pthread_cond_init(&s->later_cv, NULL);
     if (pthread_create(&s->watchdog, NULL, watchdog, s)) {
         px_http_server_stop(s);
         return px_fail(err, PX_E_NOMEM, "http server: cannot start its watchdog thread");
     }
     s->watching = 1;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC;
-    flags |= opts->threads ? MHD_USE_EPOLL : MHD_USE_THREAD_PER_CONNECTION;
+    flags |= opts->threads ? MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME : MHD_USE_THREAD_PER_CONNECTION;
     /* Options common to both modes; the pool size is added for a pool. */
     struct MHD_OptionItem common[] = {
         {MHD_OPTION_SOCK_ADDR, 0, &sa},
@@ -400,6 +496,14 @@ unsigned long px_http_server_cut(px_http_server *s) {
 void px_http_server_stop(px_http_server *s) {
     if (!s)
         return;
+    /* libmicrohttpd must not be stopped with a connection suspended: let
+     * the requests answered later be answered (their handlers' work is
+     * already under way), and have any new ones answered at once. */
+    pthread_mutex_lock(&s->later_mu);
+    s->no_later = 1;
+    while (s->later)
+        pthread_cond_wait(&s->later_cv, &s->later_mu);
+    pthread_mutex_unlock(&s->later_mu);
     if (s->mhd)
         MHD_stop_daemon(s->mhd);
     pthread_mutex_lock(&s->mu);
@@ -410,5 +514,7 @@ void px_http_server_stop(px_http_server *s) {
         pthread_join(s->watchdog, NULL);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->later_mu);
+    pthread_cond_destroy(&s->later_cv);
     free(s);
 }
