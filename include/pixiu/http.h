@@ -98,6 +98,12 @@ void px_http_server_stop(px_http_server *s);
 typedef struct px_http_later px_http_later;
 px_http_later *px_http_later_begin(const px_http_request *req);
 void px_http_answer(px_http_later *l, px_http_response *resp);
+/* Instead of px_http_answer, for an answer that costs work (reading a
+ * store) the answering thread should not do: fill runs on the request's
+ * own polling thread, as a handler would, with resp to fill; or with resp
+ * NULL, only to free ctx, if the connection is dropped first. */
+typedef void (*px_http_fill_fn)(void *ctx, px_http_response *resp);
+void px_http_answer_fill(px_http_later *l, px_http_fill_fn fill, void *ctx);
 
 /* Fill resp with {"error":"<msg>"} and the given status. */
 void px_http_error(px_http_response *resp, int status, const char *fmt, ...)

@@ -85,6 +85,8 @@ typedef struct px_http_ctx {
     int deferred;   /* px_http_later_begin took it (set and read on its own thread) */
     int sent;       /* the later answer is queued */
     px_http_response resp; /* the later answer */
+    px_http_fill_fn fill;  /* or what makes it, on the connection's own thread */
+    void *fill_ctx;
 } px_http_ctx;
 
 /* ---- the header deadline ---------------------------------------------------- */
@@ -191,6 +193,8 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
         return;
     if (c->has_token && s->opts.done)
         s->opts.done(s->opts.ctx, c->token);
+    if (c->fill && !c->sent)
+        c->fill(c->fill_ctx, NULL); /* dropped before it was filled: free its context */
     free(c->uri);
     px_buf_free(&c->body);
     px_buf_free(&c->resp.body);
@@ -273,9 +277,16 @@ static enum MHD_Result send_error(struct MHD_Connection *conn, int status, const
     return send_response(conn, &resp);
 }
 
-/* Queue the answer px_http_answer stored. */
+/* Queue the answer px_http_answer stored, or have px_http_answer_fill's
+ * function make it. */
 static enum MHD_Result send_later(struct MHD_Connection *conn, px_http_ctx *c) {
     c->sent = 1;
+    if (c->fill) {
+        c->resp = (px_http_response){.status = 200};
+        c->fill(c->fill_ctx, &c->resp);
+        if (c->resp.status < 100 || c->resp.status > 599)
+            px_http_error(&c->resp, 500, "handler returned no valid status");
+    }
     return send_response(conn, &c->resp);
 }
 
@@ -295,14 +306,17 @@ px_http_later *px_http_later_begin(const px_http_request *req) {
     return ok ? (px_http_later *)c : NULL;
 }
 
-void px_http_answer(px_http_later *l, px_http_response *resp) {
-    px_http_ctx *c = (px_http_ctx *)l;
+static void answer(px_http_ctx *c, px_http_response *resp, px_http_fill_fn fill, void *fill_ctx) {
     px_http_server *s = c->srv;
-    if (resp->status < 100 || resp->status > 599)
+    if (resp && (resp->status < 100 || resp->status > 599))
         px_http_error(resp, 500, "handler returned no valid status");
     pthread_mutex_lock(&s->later_mu);
-    c->resp = *resp;
-    resp->body = (px_buf)PX_BUF_INIT;
+    if (resp) {
+        c->resp = *resp;
+        resp->body = (px_buf)PX_BUF_INIT;
+    }
+    c->fill = fill;
+    c->fill_ctx = fill_ctx;
     /* Resume only a connection that run_handler has suspended; one still
      * in its handler sends the answer itself when the handler returns.
      * Under later_mu, so c outlives this call: its thread must take
@@ -313,6 +327,12 @@ void px_http_answer(px_http_later *l, px_http_response *resp) {
     if (--s->later == 0)
         pthread_cond_broadcast(&s->later_cv);
     pthread_mutex_unlock(&s->later_mu);
+}
+
+void px_http_answer(px_http_later *l, px_http_response *resp) { answer((px_http_ctx *)l, resp, NULL, NULL); }
+
+void px_http_answer_fill(px_http_later *l, px_http_fill_fn fill, void *ctx) {
+    answer((px_http_ctx *)l, NULL, fill, ctx);
 }
 
 /* After the handler returned, a request it took off the thread is either

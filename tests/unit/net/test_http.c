@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -246,7 +247,20 @@ static void later_handler(void *ctx, const px_http_request *req, px_http_respons
     pthread_mutex_unlock(&ans.mu);
 }
 
+/* The answer made on the connection's thread (px_http_answer_fill). */
+static void fill_body(void *ctx, px_http_response *resp) {
+    px_buf *b = ctx;
+    if (resp) {
+        resp->status = 201;
+        resp->content_type = "application/octet-stream";
+        px_buf_append(&resp->body, b->data, b->len, NULL);
+    }
+    px_buf_free(b);
+    free(b);
+}
+
 static void *answer_run(void *arg) {
+    unsigned k = 0;
     pthread_mutex_lock(&ans.mu);
     for (;;) {
         while (!ans.n && !ans.stop)
@@ -258,9 +272,16 @@ static void *answer_run(void *arg) {
         pthread_mutex_unlock(&ans.mu);
         if (ans.delay_ms)
             usleep((useconds_t)ans.delay_ms * 1000);
-        px_http_response r = {.status = 201, .content_type = "application/octet-stream", .body = b};
-        px_http_answer(l, &r);
-        px_buf_free(&r.body);
+        if (k++ % 2) {
+            px_buf *heap = malloc(sizeof *heap);
+            assert_non_null(heap);
+            *heap = b;
+            px_http_answer_fill(l, fill_body, heap);
+        } else {
+            px_http_response r = {.status = 201, .content_type = "application/octet-stream", .body = b};
+            px_http_answer(l, &r);
+            px_buf_free(&r.body);
+        }
         pthread_mutex_lock(&ans.mu);
     }
     pthread_mutex_unlock(&ans.mu);
