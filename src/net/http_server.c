@@ -25,6 +25,7 @@
 #include <arpa/inet.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -42,8 +43,12 @@
 typedef struct px_http_conn {
     struct px_http_conn *prev, *next;
     int fd;
-    uint64_t since_ns; /* connection start, or the end of its last request */
-    int in_request;    /* headers complete: the deadline no longer applies */
+    /* Written by the connection's thread without mu (twice a request:
+     * poll threads would contend for it), read by the watchdog: since_ns
+     * is stored before in_request and read after it, so a request seen
+     * ending is never judged by the start of the one before. */
+    _Atomic uint64_t since_ns; /* connection start, or the end of its last request */
+    _Atomic int in_request;    /* headers complete: the deadline no longer applies */
     int cut;           /* shut down by the watchdog */
 } px_http_conn;
 
@@ -57,13 +62,12 @@ struct px_http_server {
     int stopping, watching;
     pthread_t watchdog;
     unsigned long cut; /* connections shut for a late header, for tests and logs */
-    /* Answering later (px_http_later). Its own lock: libmicrohttpd's
-     * suspend and resume take its internal lock inside this one, and
-     * libmicrohttpd calls notify_cb (which takes mu) under its own. */
+    /* Answering later (px_http_later): later_mu orders px_http_later_begin
+     * against stopping; answers themselves take no lock (see answer()). */
     pthread_mutex_t later_mu;
     pthread_cond_t later_cv;
-    unsigned long later; /* requests taken off their thread and not yet answered */
-    int no_later;        /* stopping: handlers answer at once */
+    _Atomic unsigned long later; /* requests taken off their thread and not yet answered */
+    int no_later;                /* stopping: handlers answer at once (under later_mu) */
 };
 
 enum { LATER_NO, LATER_WAITING, LATER_SUSPENDED, LATER_ANSWERED };
@@ -81,7 +85,7 @@ typedef struct px_http_ctx {
     int too_large;  /* body exceeded the limit: answer 413, drop the rest */
     int answered;   /* a response is already queued */
     int started;    /* the headers-only first call has been seen */
-    int later;      /* LATER_*, under srv->later_mu */
+    _Atomic int later; /* LATER_* */
     int deferred;   /* px_http_later_begin took it (set and read on its own thread) */
     int sent;       /* the later answer is queued */
     px_http_response resp; /* the later answer */
@@ -100,10 +104,9 @@ static void conn_mark(px_http_server *s, struct MHD_Connection *conn, int in_req
     px_http_conn *c = conn_of(conn);
     if (!c)
         return;
-    pthread_mutex_lock(&s->mu);
-    c->in_request = in_request;
-    c->since_ns = px_mono_ns();
-    pthread_mutex_unlock(&s->mu);
+    (void)s;
+    atomic_store(&c->since_ns, px_mono_ns());
+    atomic_store(&c->in_request, in_request);
 }
 
 static void notify_cb(void *cls, struct MHD_Connection *conn, void **socket_context,
@@ -151,13 +154,18 @@ static void *watchdog(void *arg) {
     pthread_mutex_lock(&s->mu);
     while (!s->stopping) {
         uint64_t now = px_mono_ns();
-        for (px_http_conn *c = s->conns; c; c = c->next)
-            if (!c->in_request && !c->cut && now - c->since_ns > limit) {
+        for (px_http_conn *c = s->conns; c; c = c->next) {
+            if (atomic_load(&c->in_request) || c->cut)
+                continue;
+            /* A request may have ended since now was read: since_ns > now. */
+            uint64_t since = atomic_load(&c->since_ns);
+            if (since < now && now - since > limit) {
                 /* libmicrohttpd sees the connection end and cleans it up. */
                 shutdown(c->fd, SHUT_RDWR);
                 c->cut = 1;
                 s->cut++;
             }
+        }
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_nsec += PX_HTTP_WATCH_MS * 1000000L;
@@ -296,9 +304,9 @@ px_http_later *px_http_later_begin(const px_http_request *req) {
         return NULL;
     px_http_server *s = c->srv;
     pthread_mutex_lock(&s->later_mu);
-    int ok = !s->no_later && c->later == LATER_NO;
+    int ok = !s->no_later && atomic_load(&c->later) == LATER_NO;
     if (ok) {
-        c->later = LATER_WAITING;
+        atomic_store(&c->later, LATER_WAITING);
         c->deferred = 1;
         s->later++;
     }
@@ -306,27 +314,32 @@ px_http_later *px_http_later_begin(const px_http_request *req) {
     return ok ? (px_http_later *)c : NULL;
 }
 
+/* No lock: the committer of a log answers a whole batch in a row while
+ * the poll threads take the first answers, and a shared lock held over
+ * each resume had them queue for each other. The state's exchange
+ * publishes the answer; who saw whom decides who resumes. */
 static void answer(px_http_ctx *c, px_http_response *resp, px_http_fill_fn fill, void *fill_ctx) {
     px_http_server *s = c->srv;
+    struct MHD_Connection *conn = c->conn;
     if (resp && (resp->status < 100 || resp->status > 599))
         px_http_error(resp, 500, "handler returned no valid status");
-    pthread_mutex_lock(&s->later_mu);
     if (resp) {
         c->resp = *resp;
         resp->body = (px_buf)PX_BUF_INIT;
     }
     c->fill = fill;
     c->fill_ctx = fill_ctx;
-    /* Resume only a connection that run_handler has suspended; one still
-     * in its handler sends the answer itself when the handler returns.
-     * Under later_mu, so c outlives this call: its thread must take
-     * later_mu before it can send the answer and free c. */
-    if (c->later == LATER_SUSPENDED)
-        MHD_resume_connection(c->conn);
-    c->later = LATER_ANSWERED;
-    if (--s->later == 0)
+    /* From the exchange on, c is its thread's to send and free, unless it
+     * was suspended: then it stays until this resume. */
+    if (atomic_exchange(&c->later, LATER_ANSWERED) == LATER_SUSPENDED)
+        MHD_resume_connection(conn);
+    /* The last answer outstanding lets px_http_server_stop go on (it
+     * waits under later_mu, so the broadcast cannot slip in before it). */
+    if (atomic_fetch_sub(&s->later, 1) == 1) {
+        pthread_mutex_lock(&s->later_mu);
         pthread_cond_broadcast(&s->later_cv);
-    pthread_mutex_unlock(&s->later_mu);
+        pthread_mutex_unlock(&s->later_mu);
+    }
 }
 
 void px_http_answer(px_http_later *l, px_http_response *resp) { answer((px_http_ctx *)l, resp, NULL, NULL); }
@@ -336,16 +349,18 @@ void px_http_answer_fill(px_http_later *l, px_http_fill_fn fill, void *ctx) {
 }
 
 /* After the handler returned, a request it took off the thread is either
- * answered already (send it) or suspended until px_http_answer. */
+ * answered already (send it) or suspended until px_http_answer resumes it;
+ * if the answer lands between the suspend and the state change, this
+ * thread resumes it itself and sends it on the next call. */
 static enum MHD_Result after_handler(px_http_server *s, struct MHD_Connection *conn, px_http_ctx *c) {
-    pthread_mutex_lock(&s->later_mu);
-    int answered = c->later == LATER_ANSWERED;
-    if (!answered) {
-        MHD_suspend_connection(conn);
-        c->later = LATER_SUSPENDED;
-    }
-    pthread_mutex_unlock(&s->later_mu);
-    return answered ? send_later(conn, c) : MHD_YES;
+    (void)s;
+    if (atomic_load(&c->later) == LATER_ANSWERED)
+        return send_later(conn, c);
+    MHD_suspend_connection(conn);
+    int waiting = LATER_WAITING;
+    if (!atomic_compare_exchange_strong(&c->later, &waiting, LATER_SUSPENDED))
+        MHD_resume_connection(conn);
+    return MHD_YES;
 }
 
 static enum MHD_Result run_handler(px_http_server *s, struct MHD_Connection *conn,
@@ -424,10 +439,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
         *upload_data_size = 0;
         if (c->deferred && !c->sent) {
             /* Called again after a resume: the answer is there. */
-            pthread_mutex_lock(&s->later_mu);
-            int ready = c->later == LATER_ANSWERED;
-            pthread_mutex_unlock(&s->later_mu);
-            if (ready)
+            if (atomic_load(&c->later) == LATER_ANSWERED)
                 return send_later(conn, c);
         }
         return MHD_YES;
@@ -521,7 +533,7 @@ void px_http_server_stop(px_http_server *s) {
      * already under way), and have any new ones answered at once. */
     pthread_mutex_lock(&s->later_mu);
     s->no_later = 1;
-    while (s->later)
+    while (atomic_load(&s->later))
         pthread_cond_wait(&s->later_cv, &s->later_mu);
     pthread_mutex_unlock(&s->later_mu);
     if (s->mhd)
