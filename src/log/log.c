@@ -234,6 +234,7 @@ static void resync(px_log *log) {
 static void *committer(void *arg) {
     px_log *log = arg;
     px_buf note = PX_BUF_INIT;
+    pthread_setname_np(pthread_self(), "px-log-commit"); /* for top -H and perf */
     pthread_mutex_lock(&log->mu);
     for (;;) {
         while (!log->head && !log->stopping) {
