@@ -16,11 +16,12 @@
  *
  * Answering later: with a pool of polling threads a handler must not block
  * them, so one that waits for something (an append to become durable)
- * calls px_http_later and returns; its connection is suspended, taken out
- * of the poll set, until px_http_answer (from any thread) queues the
- * response and resumes it. Hundreds of waiting requests then cost no
+ * calls px_http_later_begin and returns; its connection is suspended,
+ * taken out of the poll set, until px_http_answer (from any thread) queues
+ * the response and resumes it. Hundreds of waiting requests then cost no
  * thread each, and their wake-ups come once per poll rather than once per
- * request.
+ * request. A server with a thread per connection never does this: there a
+ * handler may simply block.
  */
 #include <arpa/inet.h>
 #include <pthread.h>
@@ -352,8 +353,7 @@ void px_http_answer_fill(px_http_later *l, px_http_fill_fn fill, void *ctx) {
  * answered already (send it) or suspended until px_http_answer resumes it;
  * if the answer lands between the suspend and the state change, this
  * thread resumes it itself and sends it on the next call. */
-static enum MHD_Result after_handler(px_http_server *s, struct MHD_Connection *conn, px_http_ctx *c) {
-    (void)s;
+static enum MHD_Result after_handler(struct MHD_Connection *conn, px_http_ctx *c) {
     if (atomic_load(&c->later) == LATER_ANSWERED)
         return send_later(conn, c);
     MHD_suspend_connection(conn);
@@ -382,7 +382,7 @@ static enum MHD_Result run_handler(px_http_server *s, struct MHD_Connection *con
     s->opts.handler(s->opts.ctx, &req, &resp);
     if (c->deferred) {
         px_buf_free(&resp.body);
-        return after_handler(s, conn, c);
+        return after_handler(conn, c);
     }
     if (resp.status < 100 || resp.status > 599)
         px_http_error(&resp, 500, "handler returned no valid status");
