@@ -23,6 +23,7 @@ typedef struct px_http_request {
     size_t body_len;
     void *conn; /* opaque: used by px_http_request_header */
     void *auth; /* what the gate decided for this request (px_http_gate.token), or NULL */
+    void *later; /* opaque: set when the handler may answer later (px_http_later_begin) */
 } px_http_request;
 
 /* Value of a request header (case-insensitive name), or NULL. Borrowed. */
@@ -84,6 +85,25 @@ uint16_t px_http_server_port(const px_http_server *s);
 unsigned long px_http_server_cut(px_http_server *s);
 /* Stops accepting, finishes in-flight requests, frees the server. */
 void px_http_server_stop(px_http_server *s);
+
+/* Answering later, for a handler that would otherwise wait (for an append
+ * to become durable) on a server with a pool of polling threads, which a
+ * waiting handler would stall. px_http_later_begin takes the request off
+ * its thread and returns a handle; the handler then returns without
+ * filling its response, and the connection sleeps until px_http_answer,
+ * called exactly once from any thread, sends the answer (resp's body
+ * passes to the server). NULL: answer now as usual (a server with a
+ * thread per connection, where waiting is fine, or one that is stopping).
+ * The request (its body included) stays valid until the answer. */
+typedef struct px_http_later px_http_later;
+px_http_later *px_http_later_begin(const px_http_request *req);
+void px_http_answer(px_http_later *l, px_http_response *resp);
+/* Instead of px_http_answer, for an answer that costs work (reading a
+ * store) the answering thread should not do: fill runs on the request's
+ * own polling thread, as a handler would, with resp to fill; or with resp
+ * NULL, only to free ctx, if the connection is dropped first. */
+typedef void (*px_http_fill_fn)(void *ctx, px_http_response *resp);
+void px_http_answer_fill(px_http_later *l, px_http_fill_fn fill, void *ctx);
 
 /* Fill resp with {"error":"<msg>"} and the given status. */
 void px_http_error(px_http_response *resp, int status, const char *fmt, ...)

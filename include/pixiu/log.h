@@ -210,6 +210,17 @@ void px_log_close(px_log *log);
  * is not NULL it receives the signed checkpoint note that covers them. */
 int px_log_append(px_log *log, const uint8_t *const *entries, const size_t *lens, size_t n,
                   uint64_t *first, px_buf *cp, px_err *err);
+/* Called once per px_log_append_async, on the log's committer thread, when
+ * the entries and a checkpoint covering them are durable (rc 0, first is
+ * the first entry's index, note the signed checkpoint note, borrowed) or
+ * the commit failed (rc -1, err says why). It should be quick: the next
+ * commit waits for it. */
+typedef void (*px_log_done_fn)(void *ctx, int rc, uint64_t first, const px_buf *note, const px_err *err);
+/* px_log_append without waiting, for servers that park a request instead
+ * of a thread: 0 when queued (done follows; entries and lens must stay
+ * valid until then), -1 when refused at once (done is not called). */
+int px_log_append_async(px_log *log, const uint8_t *const *entries, const size_t *lens, size_t n,
+                        px_log_done_fn done, void *ctx, px_err *err);
 /* The latest signed checkpoint note (appended to out) and its size, with
  * the witnesses' cosignature lines collected for it so far. */
 int px_log_checkpoint(px_log *log, px_buf *out, uint64_t *size, px_err *err);
@@ -290,8 +301,14 @@ int px_log_remote_lookup(const char *url, px_log_key_kind kind, const uint8_t di
 int px_log_mirror(const char *url, const px_verifier *log_key, const char *dir, uint64_t *size, size_t *fetched,
                   px_err *err);
 
-/* The HTTP API of docs/log.md on top of http.h; ctx is the px_log. */
+/* The HTTP API of docs/log.md on top of http.h; ctx is the px_log. On a
+ * server with polling threads (px_http_server_opts.threads) appends are
+ * answered later, by the committer, so no thread waits for a commit. */
 void px_log_http_handler(void *ctx, const px_http_request *req, px_http_response *resp);
+/* Polling threads for a server of the log alone: appends park, reads are
+ * short store reads, and fewer threads means fewer wake-ups per request
+ * (docs/scale.md, "Log appends"). */
+#define PX_LOG_HTTP_THREADS 2
 
 /* Parse a tlog-tiles path below /tile/ ("0/x001/234.p/7", "entries/5"):
  * level (-1 for entries), index and width (256 for a full tile). */

@@ -67,7 +67,7 @@ static int run(int argc, char **argv) {
     px_http_server *srv = NULL;
     size_t body = 20000 * (limit + 2) < SERVE_BODY_MAX ? 20000 * (limit + 2) : SERVE_BODY_MAX;
     px_http_server_opts so = {.bind_addr = addr, .port = port, .handler = px_log_http_handler, .ctx = log,
-                              .max_body = body};
+                              .max_body = body, .threads = PX_LOG_HTTP_THREADS};
     if (px_http_server_start(&srv, &so, &err) || px_cli_log_announce("serving", addr, srv, port_file, &err)) {
         px_http_server_stop(srv);
         px_log_close(log);

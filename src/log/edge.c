@@ -42,6 +42,17 @@ void px_log_tile_list_free(px_log_tile_list *l) {
     memset(l, 0, sizeof *l);
 }
 
+/* Fold h, hash number w (from 0) of tile t, into t's peaks: like a binary
+ * increment, each peak it completes merges into the next one up. */
+static void peaks_push(px_log_edge_tile *t, unsigned w, const uint8_t h[PX_LOG_HASH_BYTES]) {
+    uint8_t carry[PX_LOG_HASH_BYTES];
+    memcpy(carry, h, PX_LOG_HASH_BYTES);
+    unsigned k = 0;
+    for (; (w >> k) & 1; k++)
+        px_log_node_hash(carry, t->peaks[k], carry);
+    memcpy(t->peaks[k], carry, PX_LOG_HASH_BYTES);
+}
+
 static int append_at(px_log_edge *e, int level, const uint8_t h[PX_LOG_HASH_BYTES],
                      px_log_tile_list *list, px_err *err) {
     if (level >= PX_LOG_MAX_LEVELS)
@@ -52,6 +63,7 @@ static int append_at(px_log_edge *e, int level, const uint8_t h[PX_LOG_HASH_BYTE
         t->width = 0;
     }
     memcpy(t->hashes + (size_t)t->width * PX_LOG_HASH_BYTES, h, PX_LOG_HASH_BYTES);
+    peaks_push(t, t->width, h);
     t->width++;
     t->dirty = 1;
     if (t->width < PX_LOG_TILE_WIDTH)
@@ -60,9 +72,7 @@ static int append_at(px_log_edge *e, int level, const uint8_t h[PX_LOG_HASH_BYTE
     if (list_add(list, level, t, err))
         return -1;
     t->dirty = 0;
-    uint8_t root[PX_LOG_HASH_BYTES];
-    px_log_root_from_hashes(root, t->hashes, PX_LOG_TILE_WIDTH);
-    return append_at(e, level + 1, root, list, err);
+    return append_at(e, level + 1, t->peaks[PX_LOG_TILE_HEIGHT], list, err);
 }
 
 int px_log_edge_append(px_log_edge *e, const uint8_t leaf[PX_LOG_HASH_BYTES], px_log_tile_list *list,
@@ -110,6 +120,8 @@ int px_log_edge_load(px_log_edge *e, px_log_store *s, uint64_t size, px_err *err
             goto fail;
         }
         memcpy(t->hashes, b.data, (size_t)t->width * PX_LOG_HASH_BYTES);
+        for (unsigned w = 0; w < t->width; w++)
+            peaks_push(t, w, t->hashes + (size_t)w * PX_LOG_HASH_BYTES);
     }
     px_buf_free(&b);
     return 0;
@@ -130,7 +142,11 @@ static int edge_node(void *ctx, unsigned height, uint64_t index, uint8_t out[PX_
     if (bottom / PX_LOG_TILE_WIDTH != t->index || off + (1u << r) > t->width)
         return px_fail(err, PX_E_INTERNAL, "log: node %u/%llu is not on the right edge", height,
                        (unsigned long long)index);
-    px_log_root_from_hashes(out, t->hashes + off * PX_LOG_HASH_BYTES, 1u << r);
+    /* The root's split asks for exactly the peaks; anything else is hashed. */
+    if (((t->width >> r) & 1) && off == (uint64_t)(t->width >> (r + 1)) << (r + 1))
+        memcpy(out, t->peaks[r], PX_LOG_HASH_BYTES);
+    else
+        px_log_root_from_hashes(out, t->hashes + off * PX_LOG_HASH_BYTES, 1u << r);
     return 0;
 }
 

@@ -11,6 +11,12 @@ typedef struct px_log_edge_tile {
     uint64_t index;
     unsigned width; /* 0..256 hashes held */
     int dirty;      /* changed since the last commit */
+    /* peaks[k], for each bit k set in width: the root of the complete
+     * subtree of 2^k hashes that bit stands for, kept as hashes arrive, so
+     * the tree's root costs a node hash per level of the binary split
+     * instead of re-hashing up to 255 hashes of each partial tile for
+     * every checkpoint. peaks[8] of a full tile is the tile's root. */
+    uint8_t peaks[PX_LOG_TILE_HEIGHT + 1][PX_LOG_HASH_BYTES];
     uint8_t hashes[PX_LOG_TILE_WIDTH * PX_LOG_HASH_BYTES];
 } px_log_edge_tile;
 

@@ -122,30 +122,17 @@ static void get_tile(px_log *log, const char *path, px_http_response *resp) {
     snprintf(resp->extra_header, sizeof resp->extra_header, "Cache-Control: public, max-age=31536000, immutable");
 }
 
-static void add_one(px_log *log, const px_http_request *req, px_http_response *resp) {
+/* The answer to POST /add?wait=1: the index, the checkpoint note that
+ * covers it and the inclusion proof against that checkpoint. */
+static void proof_reply(px_log *log, uint64_t index, const px_buf *cp, px_http_response *resp) {
     px_err err = {0};
-    char wait[8] = "";
-    query_get(req->query, "wait", wait, sizeof wait);
-    int want_proof = !strcmp(wait, "1") || !strcmp(wait, "true");
-    const uint8_t *e = req->body;
-    size_t len = req->body_len;
-    uint64_t index;
-    px_buf cp = PX_BUF_INIT, proof = PX_BUF_INIT;
-    if (px_log_append(log, &e, &len, 1, &index, want_proof ? &cp : NULL, &err)) {
-        fail(resp, &err);
-        return;
-    }
-    if (!want_proof) {
-        json_reply(resp, json_pack("{s:I}", "index", (json_int_t)index));
-        return;
-    }
+    px_buf proof = PX_BUF_INIT;
     /* The covering checkpoint's size is on its second line. */
     px_checkpoint c;
     px_note n = {0};
-    if (px_note_parse(&n, (const char *)cp.data, cp.len, &err) ||
+    if (px_note_parse(&n, (const char *)cp->data, cp->len, &err) ||
         px_checkpoint_parse(&c, n.text, n.text_len, &err)) {
         px_note_free(&n);
-        px_buf_free(&cp);
         fail(resp, &err);
         return;
     }
@@ -155,11 +142,121 @@ static void add_one(px_log *log, const px_http_request *req, px_http_response *r
         fail(resp, &err);
     } else {
         json_reply(resp, json_pack("{s:I,s:I,s:s%,s:o}", "index", (json_int_t)index, "size",
-                                   (json_int_t)c.size, "checkpoint", (const char *)cp.data, cp.len,
+                                   (json_int_t)c.size, "checkpoint", (const char *)cp->data, cp->len,
                                    "proof", proof_array(&proof)));
     }
-    px_buf_free(&cp);
     px_buf_free(&proof);
+}
+
+/* ---- appends answered later ----------------------------------------------------
+ *
+ * On a server with polling threads, an append does not hold its thread
+ * until the commit: the request is parked (px_http_later_begin) and the
+ * log's committer answers it once the batch is durable. */
+
+typedef struct later_add {
+    px_http_later *later;
+    px_log *log;
+    const uint8_t *entry; /* /add: the request body */
+    size_t len;
+    const uint8_t **entries; /* /add-bundle */
+    size_t *lens, n;
+    /* /add?wait=1: the outcome, kept for proof_fill */
+    int want_proof, rc;
+    uint64_t first;
+    px_err err;
+    px_buf cp;
+} later_add;
+
+static void later_free(later_add *a) {
+    free(a->entries);
+    free(a->lens);
+    px_buf_free(&a->cp);
+    free(a);
+}
+
+/* On the request's polling thread: the proof needs store reads, which the
+ * committer must not wait for. */
+static void proof_fill(void *ctx, px_http_response *resp) {
+    later_add *a = ctx;
+    if (resp && a->rc)
+        fail(resp, &a->err);
+    else if (resp)
+        proof_reply(a->log, a->first, &a->cp, resp);
+    later_free(a);
+}
+
+/* The log's done callback, on its committer thread: format the answer
+ * without jansson (this is per request, and the next commit waits). */
+static void later_done(void *ctx, int rc, uint64_t first, const px_buf *note, const px_err *err) {
+    later_add *a = ctx;
+    if (a->want_proof) {
+        a->rc = rc;
+        a->first = first;
+        if (rc)
+            a->err = *err;
+        else if (px_buf_append(&a->cp, note->data, note->len, &a->err))
+            a->rc = -1;
+        px_http_answer_fill(a->later, proof_fill, a);
+        return;
+    }
+    px_http_response resp = {.status = 200};
+    char body[96];
+    int len = a->entries ? snprintf(body, sizeof body, "{\"first\":%llu,\"count\":%zu}", (unsigned long long)first, a->n)
+                         : snprintf(body, sizeof body, "{\"index\":%llu}", (unsigned long long)first);
+    if (rc)
+        fail(&resp, err);
+    else if (px_buf_append(&resp.body, body, (size_t)len, NULL))
+        px_http_error(&resp, 500, "out of memory");
+    px_http_answer(a->later, &resp);
+    later_free(a);
+}
+
+/* Queue the append and answer later; 0 when the request was taken (the
+ * answer follows, and a is freed with it), -1 when it must be answered
+ * now, the usual way (a is still the caller's). */
+static int add_later(px_log *log, const px_http_request *req, later_add *a, px_http_response *resp) {
+    a->later = px_http_later_begin(req);
+    if (!a->later)
+        return -1;
+    a->log = log;
+    const uint8_t *const *entries = a->entries ? a->entries : &a->entry;
+    const size_t *lens = a->entries ? a->lens : &a->len;
+    size_t n = a->entries ? a->n : 1;
+    px_err err = {0};
+    if (px_log_append_async(log, entries, lens, n, later_done, a, &err) == 0)
+        return 0;
+    fail(resp, &err);
+    px_http_answer(a->later, resp);
+    later_free(a);
+    return 0;
+}
+
+static void add_one(px_log *log, const px_http_request *req, px_http_response *resp) {
+    px_err err = {0};
+    char wait[8] = "";
+    query_get(req->query, "wait", wait, sizeof wait);
+    int want_proof = !strcmp(wait, "1") || !strcmp(wait, "true");
+    const uint8_t *e = req->body;
+    size_t len = req->body_len;
+    later_add *a = req->later ? calloc(1, sizeof *a) : NULL;
+    if (a) {
+        a->entry = e;
+        a->len = len;
+        a->want_proof = want_proof;
+        if (add_later(log, req, a, resp) == 0)
+            return;
+        free(a);
+    }
+    uint64_t index;
+    px_buf cp = PX_BUF_INIT;
+    if (px_log_append(log, &e, &len, 1, &index, want_proof ? &cp : NULL, &err))
+        fail(resp, &err);
+    else if (want_proof)
+        proof_reply(log, index, &cp, resp);
+    else
+        json_reply(resp, json_pack("{s:I}", "index", (json_int_t)index));
+    px_buf_free(&cp);
 }
 
 static void add_bundle(px_log *log, const px_http_request *req, px_http_response *resp) {
@@ -174,6 +271,13 @@ static void add_bundle(px_log *log, const px_http_request *req, px_http_response
     if (px_log_bundle_split(req->body, req->body_len, entries, lens, BUNDLE_MAX_ENTRIES, &n, &err)) {
         fail(resp, &err);
         goto out;
+    }
+    later_add *a = req->later ? calloc(1, sizeof *a) : NULL;
+    if (a) {
+        *a = (later_add){.entries = entries, .lens = lens, .n = n};
+        if (add_later(log, req, a, resp) == 0)
+            return; /* entries and lens are a's now */
+        free(a);
     }
     uint64_t first;
     if (px_log_append(log, entries, lens, n, &first, NULL, &err))

@@ -56,6 +56,10 @@ typedef struct append_req {
     pthread_cond_t woken; /* signalled once this request's batch is durable */
     px_err err;
     px_buf *cp; /* wants the covering checkpoint */
+    /* Set for px_log_append_async: nobody waits on woken; the committer
+     * calls this once the batch is durable (or failed), then frees r. */
+    px_log_done_fn on_done;
+    void *on_done_ctx;
     struct append_req *next;
 } append_req;
 
@@ -164,6 +168,8 @@ out:
     return rc;
 }
 
+static void prepared_free(struct append_req *r);
+
 /* Take queued requests totalling at most max_batch entries (at least one
  * request). Called with mu held. */
 static append_req *take_batch(px_log *log, size_t *n) {
@@ -228,6 +234,7 @@ static void resync(px_log *log) {
 static void *committer(void *arg) {
     px_log *log = arg;
     px_buf note = PX_BUF_INIT;
+    pthread_setname_np(pthread_self(), "px-log-commit"); /* for top -H and perf */
     pthread_mutex_lock(&log->mu);
     for (;;) {
         while (!log->head && !log->stopping) {
@@ -258,15 +265,33 @@ static void *committer(void *arg) {
                 rc = -1;
             pthread_cond_broadcast(&log->published);
         }
+        append_req *later = NULL; /* asynchronous requests, answered after mu is released */
         for (append_req *r = batch, *next; r; r = next) {
             next = r->next;
             r->rc = rc;
             r->err = err;
+            if (r->on_done) {
+                r->next = later;
+                later = r;
+                continue;
+            }
             if (!rc && r->cp && px_buf_append(r->cp, note.data, note.len, &r->err))
                 r->rc = -1;
             r->done = 1;
             /* Still under mu: the appender cannot return (and free r) yet. */
             pthread_cond_signal(&r->woken);
+        }
+        if (later) {
+            /* Their callbacks answer HTTP requests: outside mu, so appenders
+             * keep queueing meanwhile. */
+            pthread_mutex_unlock(&log->mu);
+            for (append_req *r = later, *next; r; r = next) {
+                next = r->next;
+                r->on_done(r->on_done_ctx, r->rc, r->first, &note, r->rc ? &r->err : NULL);
+                prepared_free(r);
+                free(r);
+            }
+            pthread_mutex_lock(&log->mu);
         }
     }
     pthread_mutex_unlock(&log->mu);
@@ -346,14 +371,13 @@ static int prepare(append_req *r, px_err *err) {
     return 0;
 }
 
-static void prepared_free(append_req *r) {
+static void prepared_free(struct append_req *r) {
     if (r->leaves != r->one_leaf)
         free(r->leaves);
     free(r->keys.rows);
 }
 
-int px_log_append(px_log *log, const uint8_t *const *entries, const size_t *lens, size_t n,
-                  uint64_t *first, px_buf *cp, px_err *err) {
+static int check_entries(px_log *log, const size_t *lens, size_t n, px_err *err) {
     if (n == 0)
         return px_fail(err, PX_E_INVALID, "log: nothing to append");
     if (n > log->max_batch)
@@ -365,6 +389,27 @@ int px_log_append(px_log *log, const uint8_t *const *entries, const size_t *lens
             return px_fail(err, PX_E_LIMIT, "log: entry %zu has %zu bytes, the limit is %zu bytes", i,
                            lens[i], log->max_entry);
     }
+    return 0;
+}
+
+/* Queue a prepared request. Called with mu held and not stopping. */
+static void enqueue(px_log *log, append_req *r) {
+    if (log->tail)
+        log->tail->next = r;
+    else
+        log->head = r;
+    log->tail = r;
+    log->queued += r->n;
+    /* Only when the committer waits for this much: while it commits, or
+     * gathers towards a larger target, a wake-up would be for nothing. */
+    if (log->queued >= log->wake_at)
+        pthread_cond_signal(&log->work);
+}
+
+int px_log_append(px_log *log, const uint8_t *const *entries, const size_t *lens, size_t n,
+                  uint64_t *first, px_buf *cp, px_err *err) {
+    if (check_entries(log, lens, n, err))
+        return -1;
     append_req r = {.entries = entries, .lens = lens, .n = n, .cp = cp};
     if (prepare(&r, err)) {
         prepared_free(&r);
@@ -377,16 +422,7 @@ int px_log_append(px_log *log, const uint8_t *const *entries, const size_t *lens
         return px_fail(err, PX_E_UNAVAILABLE, "log: shutting down");
     }
     pthread_cond_init(&r.woken, NULL);
-    if (log->tail)
-        log->tail->next = &r;
-    else
-        log->head = &r;
-    log->tail = &r;
-    log->queued += n;
-    /* Only when the committer waits for this much: while it commits, or
-     * gathers towards a larger target, a wake-up would be for nothing. */
-    if (log->queued >= log->wake_at)
-        pthread_cond_signal(&log->work);
+    enqueue(log, &r);
     while (!r.done)
         pthread_cond_wait(&r.woken, &log->mu);
     pthread_mutex_unlock(&log->mu);
@@ -399,6 +435,33 @@ int px_log_append(px_log *log, const uint8_t *const *entries, const size_t *lens
     }
     *first = r.first;
     return 0;
+}
+
+int px_log_append_async(px_log *log, const uint8_t *const *entries, const size_t *lens, size_t n,
+                        px_log_done_fn done, void *ctx, px_err *err) {
+    if (!done)
+        return px_fail(err, PX_E_INVALID, "log: asynchronous append without a callback");
+    if (check_entries(log, lens, n, err))
+        return -1;
+    append_req *r = calloc(1, sizeof *r);
+    if (!r)
+        return px_fail(err, PX_E_NOMEM, "log: out of memory for an append");
+    *r = (append_req){.entries = entries, .lens = lens, .n = n, .on_done = done, .on_done_ctx = ctx};
+    if (prepare(r, err))
+        goto fail;
+    pthread_mutex_lock(&log->mu);
+    if (log->stopping) {
+        pthread_mutex_unlock(&log->mu);
+        px_fail(err, PX_E_UNAVAILABLE, "log: shutting down");
+        goto fail;
+    }
+    enqueue(log, r);
+    pthread_mutex_unlock(&log->mu);
+    return 0;
+fail:
+    prepared_free(r);
+    free(r);
+    return -1;
 }
 
 /* ---- opening and closing --------------------------------------------------- */

@@ -13,10 +13,20 @@
  * clients that trickle a header line now and then cannot hold slots: a
  * watchdog thread shuts such connections down (libmicrohttpd's own timeout
  * is reset by every byte that arrives).
+ *
+ * Answering later: with a pool of polling threads a handler must not block
+ * them, so one that waits for something (an append to become durable)
+ * calls px_http_later_begin and returns; its connection is suspended,
+ * taken out of the poll set, until px_http_answer (from any thread) queues
+ * the response and resumes it. Hundreds of waiting requests then cost no
+ * thread each, and their wake-ups come once per poll rather than once per
+ * request. A server with a thread per connection never does this: there a
+ * handler may simply block.
  */
 #include <arpa/inet.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -34,8 +44,12 @@
 typedef struct px_http_conn {
     struct px_http_conn *prev, *next;
     int fd;
-    uint64_t since_ns; /* connection start, or the end of its last request */
-    int in_request;    /* headers complete: the deadline no longer applies */
+    /* Written by the connection's thread without mu (twice a request:
+     * poll threads would contend for it), read by the watchdog: since_ns
+     * is stored before in_request and read after it, so a request seen
+     * ending is never judged by the start of the one before. */
+    _Atomic uint64_t since_ns; /* connection start, or the end of its last request */
+    _Atomic int in_request;    /* headers complete: the deadline no longer applies */
     int cut;           /* shut down by the watchdog */
 } px_http_conn;
 
@@ -49,11 +63,21 @@ struct px_http_server {
     int stopping, watching;
     pthread_t watchdog;
     unsigned long cut; /* connections shut for a late header, for tests and logs */
+    /* Answering later (px_http_later): later_mu orders px_http_later_begin
+     * against stopping; answers themselves take no lock (see answer()). */
+    pthread_mutex_t later_mu;
+    pthread_cond_t later_cv;
+    _Atomic unsigned long later; /* requests taken off their thread and not yet answered */
+    int no_later;                /* stopping: handlers answer at once (under later_mu) */
 };
+
+enum { LATER_NO, LATER_WAITING, LATER_SUSPENDED, LATER_ANSWERED };
 
 /* Per-request state, created by the URI callback before any header is read
  * (so the raw query string is kept exactly as sent). */
 typedef struct px_http_ctx {
+    px_http_server *srv;
+    struct MHD_Connection *conn;
     char *uri;      /* raw request target, as sent */
     px_buf body;
     size_t limit;   /* this request's body limit (the gate's) */
@@ -62,6 +86,12 @@ typedef struct px_http_ctx {
     int too_large;  /* body exceeded the limit: answer 413, drop the rest */
     int answered;   /* a response is already queued */
     int started;    /* the headers-only first call has been seen */
+    _Atomic int later; /* LATER_* */
+    int deferred;   /* px_http_later_begin took it (set and read on its own thread) */
+    int sent;       /* the later answer is queued */
+    px_http_response resp; /* the later answer */
+    px_http_fill_fn fill;  /* or what makes it, on the connection's own thread */
+    void *fill_ctx;
 } px_http_ctx;
 
 /* ---- the header deadline ---------------------------------------------------- */
@@ -75,10 +105,9 @@ static void conn_mark(px_http_server *s, struct MHD_Connection *conn, int in_req
     px_http_conn *c = conn_of(conn);
     if (!c)
         return;
-    pthread_mutex_lock(&s->mu);
-    c->in_request = in_request;
-    c->since_ns = px_mono_ns();
-    pthread_mutex_unlock(&s->mu);
+    (void)s;
+    atomic_store(&c->since_ns, px_mono_ns());
+    atomic_store(&c->in_request, in_request);
 }
 
 static void notify_cb(void *cls, struct MHD_Connection *conn, void **socket_context,
@@ -128,13 +157,18 @@ static void *watchdog(void *arg) {
     pthread_mutex_lock(&s->mu);
     while (!s->stopping) {
         uint64_t now = px_mono_ns();
-        for (px_http_conn *c = s->conns; c; c = c->next)
-            if (!c->in_request && !c->cut && now - c->since_ns > limit) {
+        for (px_http_conn *c = s->conns; c; c = c->next) {
+            if (atomic_load(&c->in_request) || c->cut)
+                continue;
+            /* A request may have ended since now was read: since_ns > now. */
+            uint64_t since = atomic_load(&c->since_ns);
+            if (since < now && now - since > limit) {
                 /* libmicrohttpd sees the connection end and cleans it up. */
                 shutdown(c->fd, SHUT_RDWR);
                 c->cut = 1;
                 s->cut++;
             }
+        }
         /* With no connection there is nothing to watch: a server that
          * waits for requests costs no wake-ups (a machine may run many). */
         if (!s->conns) {
@@ -156,6 +190,8 @@ static void *uri_cb(void *cls, const char *uri, struct MHD_Connection *conn) {
     px_http_ctx *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
+    c->srv = cls;
+    c->conn = conn;
     size_t n = strnlen(uri, PX_HTTP_URI_MAX + 1);
     c->uri = strndup(uri, n);
     if (!c->uri) {
@@ -174,8 +210,11 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
         return;
     if (c->has_token && s->opts.done)
         s->opts.done(s->opts.ctx, c->token);
+    if (c->fill && !c->sent)
+        c->fill(c->fill_ctx, NULL); /* dropped before it was filled: free its context */
     free(c->uri);
     px_buf_free(&c->body);
+    px_buf_free(&c->resp.body);
     free(c);
     *con_cls = NULL;
 }
@@ -255,6 +294,83 @@ static enum MHD_Result send_error(struct MHD_Connection *conn, int status, const
     return send_response(conn, &resp);
 }
 
+/* Queue the answer px_http_answer stored, or have px_http_answer_fill's
+ * function make it. */
+static enum MHD_Result send_later(struct MHD_Connection *conn, px_http_ctx *c) {
+    c->sent = 1;
+    if (c->fill) {
+        c->resp = (px_http_response){.status = 200};
+        c->fill(c->fill_ctx, &c->resp);
+        if (c->resp.status < 100 || c->resp.status > 599)
+            px_http_error(&c->resp, 500, "handler returned no valid status");
+    }
+    return send_response(conn, &c->resp);
+}
+
+px_http_later *px_http_later_begin(const px_http_request *req) {
+    px_http_ctx *c = req ? req->later : NULL;
+    if (!c)
+        return NULL;
+    px_http_server *s = c->srv;
+    pthread_mutex_lock(&s->later_mu);
+    int ok = !s->no_later && atomic_load(&c->later) == LATER_NO;
+    if (ok) {
+        atomic_store(&c->later, LATER_WAITING);
+        c->deferred = 1;
+        s->later++;
+    }
+    pthread_mutex_unlock(&s->later_mu);
+    return ok ? (px_http_later *)c : NULL;
+}
+
+/* No lock: the committer of a log answers a whole batch in a row while
+ * the poll threads take the first answers, and a shared lock held over
+ * each resume had them queue for each other. The state's exchange
+ * publishes the answer; who saw whom decides who resumes. */
+static void answer(px_http_ctx *c, px_http_response *resp, px_http_fill_fn fill, void *fill_ctx) {
+    px_http_server *s = c->srv;
+    struct MHD_Connection *conn = c->conn;
+    if (resp && (resp->status < 100 || resp->status > 599))
+        px_http_error(resp, 500, "handler returned no valid status");
+    if (resp) {
+        c->resp = *resp;
+        resp->body = (px_buf)PX_BUF_INIT;
+    }
+    c->fill = fill;
+    c->fill_ctx = fill_ctx;
+    /* From the exchange on, c is its thread's to send and free, unless it
+     * was suspended: then it stays until this resume. */
+    if (atomic_exchange(&c->later, LATER_ANSWERED) == LATER_SUSPENDED)
+        MHD_resume_connection(conn);
+    /* The last answer outstanding lets px_http_server_stop go on (it
+     * waits under later_mu, so the broadcast cannot slip in before it). */
+    if (atomic_fetch_sub(&s->later, 1) == 1) {
+        pthread_mutex_lock(&s->later_mu);
+        pthread_cond_broadcast(&s->later_cv);
+        pthread_mutex_unlock(&s->later_mu);
+    }
+}
+
+void px_http_answer(px_http_later *l, px_http_response *resp) { answer((px_http_ctx *)l, resp, NULL, NULL); }
+
+void px_http_answer_fill(px_http_later *l, px_http_fill_fn fill, void *ctx) {
+    answer((px_http_ctx *)l, NULL, fill, ctx);
+}
+
+/* After the handler returned, a request it took off the thread is either
+ * answered already (send it) or suspended until px_http_answer resumes it;
+ * if the answer lands between the suspend and the state change, this
+ * thread resumes it itself and sends it on the next call. */
+static enum MHD_Result after_handler(struct MHD_Connection *conn, px_http_ctx *c) {
+    if (atomic_load(&c->later) == LATER_ANSWERED)
+        return send_later(conn, c);
+    MHD_suspend_connection(conn);
+    int waiting = LATER_WAITING;
+    if (!atomic_compare_exchange_strong(&c->later, &waiting, LATER_SUSPENDED))
+        MHD_resume_connection(conn);
+    return MHD_YES;
+}
+
 static enum MHD_Result run_handler(px_http_server *s, struct MHD_Connection *conn,
                                    const char *method, px_http_ctx *c) {
     char *q = strchr(c->uri, '?');
@@ -268,9 +384,14 @@ static enum MHD_Result run_handler(px_http_server *s, struct MHD_Connection *con
         .body_len = c->body.len,
         .conn = conn,
         .auth = c->token,
+        .later = s->opts.threads ? c : NULL,
     };
     px_http_response resp = {.status = 200};
     s->opts.handler(s->opts.ctx, &req, &resp);
+    if (c->deferred) {
+        px_buf_free(&resp.body);
+        return after_handler(conn, c);
+    }
     if (resp.status < 100 || resp.status > 599)
         px_http_error(&resp, 500, "handler returned no valid status");
     return send_response(conn, &resp);
@@ -324,6 +445,11 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
         return MHD_NO; /* the URI callback could not allocate */
     if (c->answered) {
         *upload_data_size = 0;
+        if (c->deferred && !c->sent) {
+            /* Called again after a resume: the answer is there. */
+            if (atomic_load(&c->later) == LATER_ANSWERED)
+                return send_later(conn, c);
+        }
         return MHD_YES;
     }
     if (!c->started)
@@ -365,13 +491,15 @@ int px_http_server_start(px_http_server **out, const px_http_server_opts *opts, 
     }
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
+    pthread_mutex_init(&s->later_mu, NULL);
+    pthread_cond_init(&s->later_cv, NULL);
     if (pthread_create(&s->watchdog, NULL, watchdog, s)) {
         px_http_server_stop(s);
         return px_fail(err, PX_E_NOMEM, "http server: cannot start its watchdog thread");
     }
     s->watching = 1;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC;
-    flags |= opts->threads ? MHD_USE_EPOLL : MHD_USE_THREAD_PER_CONNECTION;
+    flags |= opts->threads ? MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME : MHD_USE_THREAD_PER_CONNECTION;
     /* Options common to both modes; the pool size is added for a pool. */
     struct MHD_OptionItem common[] = {
         {MHD_OPTION_SOCK_ADDR, 0, &sa},
@@ -408,6 +536,14 @@ unsigned long px_http_server_cut(px_http_server *s) {
 void px_http_server_stop(px_http_server *s) {
     if (!s)
         return;
+    /* libmicrohttpd must not be stopped with a connection suspended: let
+     * the requests answered later be answered (their handlers' work is
+     * already under way), and have any new ones answered at once. */
+    pthread_mutex_lock(&s->later_mu);
+    s->no_later = 1;
+    while (atomic_load(&s->later))
+        pthread_cond_wait(&s->later_cv, &s->later_mu);
+    pthread_mutex_unlock(&s->later_mu);
     if (s->mhd)
         MHD_stop_daemon(s->mhd);
     pthread_mutex_lock(&s->mu);
@@ -418,5 +554,7 @@ void px_http_server_stop(px_http_server *s) {
         pthread_join(s->watchdog, NULL);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->later_mu);
+    pthread_cond_destroy(&s->later_cv);
     free(s);
 }

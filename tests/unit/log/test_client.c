@@ -1,5 +1,6 @@
 /* The log client against a real log served over HTTP on loopback: verified
  * appends, proofs, entries, paged lookups, and a lying server caught. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -167,12 +168,125 @@ static void test_paged_lookup(void **state) {
     free(hits);
 }
 
+/* ---- a server with polling threads: appends answered later ------------------------ */
+
+#define POOL_CLIENTS 6
+#define POOL_CALLS 20
+
+typedef struct pool_client {
+    const char *url;
+    const px_verifier *vkey;
+    int id;
+    uint64_t index[3 * POOL_CALLS]; /* every index it was given */
+    size_t n;
+    long bad;
+} pool_client;
+
+/* Verified appends (wait=1, answered on the polling thread with a proof),
+ * plain ones and two-entry bundles, interleaved. */
+static void *pool_run(void *arg) {
+    pool_client *c = arg;
+    char url[128];
+    for (int i = 0; i < POOL_CALLS; i++) {
+        char e[64];
+        int n = snprintf(e, sizeof e, "pool client %d entry %d", c->id, i);
+        px_log_receipt r;
+        px_err err = {0};
+        if (px_log_remote_append(c->url, (const uint8_t *)e, (size_t)n, c->vkey, &r, &err)) {
+            c->bad++;
+            continue;
+        }
+        c->index[c->n++] = r.index;
+        px_log_receipt_free(&r);
+        px_buf out = PX_BUF_INIT;
+        int status = 0;
+        snprintf(url, sizeof url, "%s/add", c->url);
+        json_t *j = NULL;
+        if (px_http_call("POST", url, NULL, 0, e, (size_t)n, 10000, 4096, &status, &out, NULL) == 0 && status == 200)
+            j = px_json_parse(out.data, out.len, 4096, NULL);
+        if (json_is_integer(json_object_get(j, "index")))
+            c->index[c->n++] = (uint64_t)json_integer_value(json_object_get(j, "index"));
+        else
+            c->bad++;
+        json_decref(j);
+        px_buf_reset(&out);
+        uint8_t bundle[2 * (2 + 8)];
+        for (int k = 0; k < 2; k++) {
+            bundle[k * 10] = 0;
+            bundle[k * 10 + 1] = 8;
+            memcpy(bundle + k * 10 + 2, k ? "bundle-b" : "bundle-a", 8);
+        }
+        snprintf(url, sizeof url, "%s/add-bundle", c->url);
+        j = NULL;
+        if (px_http_call("POST", url, NULL, 0, bundle, sizeof bundle, 10000, 4096, &status, &out, NULL) == 0 &&
+            status == 200)
+            j = px_json_parse(out.data, out.len, 4096, NULL);
+        if (json_integer_value(json_object_get(j, "count")) == 2)
+            c->index[c->n++] = (uint64_t)json_integer_value(json_object_get(j, "first"));
+        else
+            c->bad++;
+        json_decref(j);
+        px_buf_free(&out);
+    }
+    return NULL;
+}
+
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void test_pool_server(void **state) {
+    fixture *f = *state;
+    px_err err = {0};
+    px_http_server *srv = NULL;
+    assert_int_equal(px_http_server_start(&srv, &(px_http_server_opts){.handler = px_log_http_handler, .ctx = f->log,
+                                                                        .threads = PX_LOG_HTTP_THREADS}, &err), 0);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u", px_http_server_port(srv));
+    uint64_t before;
+    px_buf cp = PX_BUF_INIT;
+    assert_int_equal(px_log_checkpoint(f->log, &cp, &before, &err), 0);
+    pool_client c[POOL_CLIENTS];
+    pthread_t t[POOL_CLIENTS];
+    for (int i = 0; i < POOL_CLIENTS; i++) {
+        c[i] = (pool_client){.url = url, .vkey = &f->vkey, .id = i};
+        assert_int_equal(pthread_create(&t[i], NULL, pool_run, &c[i]), 0);
+    }
+    /* Every answer names a distinct place: one index per single entry, two
+     * per bundle, all of them together exactly the entries appended. */
+    uint64_t all[POOL_CLIENTS * 3 * POOL_CALLS];
+    size_t n = 0;
+    for (int i = 0; i < POOL_CLIENTS; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(c[i].bad, 0);
+        memcpy(all + n, c[i].index, c[i].n * sizeof *all);
+        n += c[i].n;
+    }
+    px_http_server_stop(srv);
+    qsort(all, n, sizeof *all, cmp_u64);
+    uint64_t next = before;
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(all[i], next);
+        px_buf e = PX_BUF_INIT;
+        assert_int_equal(px_log_entry(f->log, all[i], &e, &err), 0);
+        next += e.len == 8 && !memcmp(e.data, "bundle-a", 8) ? 2 : 1;
+        px_buf_free(&e);
+    }
+    uint64_t after;
+    px_buf_reset(&cp);
+    assert_int_equal(px_log_checkpoint(f->log, &cp, &after, &err), 0);
+    assert_int_equal(after, next);
+    px_buf_free(&cp);
+}
+
 int main(void) {
     px_crypto_init(NULL);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_append_and_read),
         cmocka_unit_test(test_lying_server),
         cmocka_unit_test(test_paged_lookup),
+        cmocka_unit_test(test_pool_server),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
