@@ -283,6 +283,13 @@ const PXC = (() => {
   // ---- RFC 6962 / 9162 --------------------------------------------------
   const leafHash = (b) => sha256(Uint8Array.of(0), b);
   const nodeHash = (l, r) => sha256(Uint8Array.of(1), l, r);
+  // The Merkle tree hash of leaf hashes (RFC 9162 section 2.1.1), n >= 1.
+  async function treeHash(h) {
+    if (h.length === 1) return h[0];
+    let k = 1;
+    while (k * 2 < h.length) k *= 2;
+    return nodeHash(await treeHash(h.slice(0, k)), await treeHash(h.slice(k)));
+  }
   // RFC 9162 section 2.1.3.2.
   async function inclusion(index, size, leaf, proof, root) {
     if (!(index < size)) return 'index beyond the tree';
@@ -352,7 +359,7 @@ const PXC = (() => {
   return {
     Fail, fail, json, keys, str, int, arr, obj, hex, toHex, b64, b64any, b64enc, utf8, text, concat, equal,
     sha256, ed25519, verifier, cosigner, cosignerOf, sameKey, keyLabel, note, noteSigned, checkpoint,
-    cosignature, leafHash, inclusion, dsse, dsseSigned, statement,
+    cosignature, leafHash, treeHash, inclusion, dsse, dsseSigned, statement,
   };
 })();
 globalThis.PXC = PXC;

@@ -116,9 +116,7 @@ const PXV = (() => {
     const st = C.statement(env, 'plan');
     if (!st || st.type !== `${P}plan:v1`) fail('plan: predicate type is not the plan\'s');
     const p = st.predicate;
-    C.keys(p, 'plan', ['manifest', 'envelope', 'nonce', 'created', 'instances']);
-    C.hex(p.nonce, 16, 'plan nonce');
-    C.int(p, 'created', 'plan');
+    C.keys(p, 'plan', ['manifest', 'envelope', 'head', 'instances']);
     const m = await manifestOf(C.b64(C.str(p, 'envelope', 'plan'), 'plan envelope'));
     if (C.toHex(C.hex(p.manifest, 32, 'plan manifest')) !== m.id) fail('plan: names a manifest id that is not the SHA-256 of its manifest');
     if (st.subjects.length !== 1 || st.subjects[0].sha256 !== m.id) fail('plan: subject must be exactly the manifest id');
@@ -138,7 +136,34 @@ const PXV = (() => {
         if (!inst[k] || inst[k].stage !== si || inst[k].partition !== q) fail(`plan: no instance for stage ${si} partition ${q}`);
     });
     if (k !== inst.length) fail('plan: an instance is not in the manifest or is listed twice');
+    await headOf(C.b64(C.str(p, 'head', 'plan'), 'plan head'), m, inst);
     return { manifest: m, instances: inst };
+  }
+  // An instance's leaf in the plan head's tree (docs/executor.md, "The plan").
+  async function leafOf(i) {
+    const node = C.utf8(i.node), head = new Uint8Array(13);
+    head.set(C.utf8('PXPI1'));
+    new DataView(head.buffer).setUint32(5, i.stage);
+    new DataView(head.buffer).setUint32(9, i.partition);
+    return C.leafHash(C.concat(head, Uint8Array.of(node.length), node, i.nonce,
+      await C.sha256(i.config), await C.sha256(i.evidence)));
+  }
+  // The plan head: signed by the manifest's consumer, for its manifest, its
+  // root the Merkle tree hash of the plan's instances.
+  async function headOf(bytes, m, inst) {
+    const env = C.dsse(bytes, 'plan head');
+    const st = C.statement(env, 'plan head');
+    if (!st || st.type !== `${P}plan-head:v1`) fail('plan head: predicate type is not the plan head\'s');
+    const h = st.predicate;
+    C.keys(h, 'plan head', ['manifest', 'nonce', 'created', 'instances', 'root']);
+    C.hex(h.nonce, 16, 'plan head nonce');
+    C.int(h, 'created', 'plan head');
+    if (C.toHex(C.hex(h.manifest, 32, 'plan head manifest')) !== m.id || st.subjects.length !== 1 ||
+        st.subjects[0].sha256 !== m.id) fail('plan head: it is not for this manifest');
+    if (C.int(h, 'instances', 'plan head') !== inst.length) fail('plan head: it counts other instances than the plan lists');
+    if (!(await C.dsseSigned(env, m.consumer.pk, m.consumer))) fail('plan head: not signed by the manifest\'s consumer');
+    const root = await C.treeHash(await Promise.all(inst.map(leafOf)));
+    if (!C.equal(root, C.hex(h.root, 32, 'plan head root'))) fail('plan: its instances are not the ones its head\'s root commits to');
   }
   // Plans published in parts: each chain assembled from its part 0 by links.
   async function assemble(entries, mid) {

@@ -11,6 +11,26 @@
     "\"params\":{\"mechanism\":\"sum\",\"epsilon\":\"0.5\",\"dim\":1,\"lower\":0,\"upper\":1000}}]"
 #define SPLIT_INSTANCES 5
 
+/* One instance of stage `stage`, partition `part`, sealing to succ_key;
+ * a first-stage instance trusts POD part's key. */
+static void wide_instance(fx *f, px_plan_instance *in, uint32_t stage, uint32_t part, const uint8_t *succ_key) {
+    px_err err = {0};
+    px_verifier plat, pod;
+    uint8_t succ[1][32];
+    memcpy(succ[0], succ_key, 32);
+    px_signer_verifier(&f->platform, &plat);
+    px_signer_verifier(&f->pods[part % FX_PODS], &pod);
+    in->stage = stage;
+    in->partition = part;
+    snprintf(in->node, sizeof in->node, "exec-%u", stage);
+    px_random(in->nonce, sizeof in->nonce);
+    px_assert_ok(px_plan_config_build(&in->config, &f->m, stage, part, (const uint8_t(*)[32])succ, 1,
+                                      stage ? &plat : NULL, stage ? 1 : 0, stage ? NULL : &pod, stage ? 0 : 1,
+                                      &px_testlog_keyed()->vkey, &err),
+                 &err);
+    fx_evidence(f, &f->inst[stage], &f->m.stages[stage], &in->config, in->nonce, &in->evidence);
+}
+
 /* A signed plan of the split manifest: prover partitions 0..2, then the
  * wasm and dp instances, each wired to the next; signed by `by`. */
 static void split_plan(fx *f, px_buf *out, const px_signer *by) {
@@ -19,21 +39,7 @@ static void split_plan(fx *f, px_buf *out, const px_signer *by) {
     memset(ins, 0, sizeof ins);
     for (uint32_t i = 0; i < SPLIT_INSTANCES; i++) {
         uint32_t stage = i < 3 ? 0 : i - 2, part = i < 3 ? i : 0;
-        uint8_t succ[1][32];
-        memcpy(succ[0], stage + 1 < FX_STAGES ? f->inst[stage + 1].box.pk : f->receiver.pk, 32);
-        ins[i].stage = stage;
-        ins[i].partition = part;
-        snprintf(ins[i].node, sizeof ins[i].node, "exec-%u", stage);
-        px_random(ins[i].nonce, sizeof ins[i].nonce);
-        px_verifier plat, pods[FX_PODS];
-        px_signer_verifier(&f->platform, &plat);
-        for (int k = 0; k < FX_PODS; k++)
-            px_signer_verifier(&f->pods[k], &pods[k]);
-        px_assert_ok(px_plan_config_build(&ins[i].config, &f->m, stage, part, (const uint8_t(*)[32])succ, 1,
-                                          stage ? &plat : NULL, stage ? 1 : 0, stage ? NULL : &pods[part],
-                                          stage ? 0 : 1, &px_testlog_keyed()->vkey, &err),
-                     &err);
-        fx_evidence(f, &f->inst[stage], &f->m.stages[stage], &ins[i].config, ins[i].nonce, &ins[i].evidence);
+        wide_instance(f, &ins[i], stage, part, stage + 1 < FX_STAGES ? f->inst[stage + 1].box.pk : f->receiver.pk);
     }
     px_assert_ok(px_plan_sign(out, &f->m, ins, SPLIT_INSTANCES, by, &err), &err);
     for (uint32_t i = 0; i < SPLIT_INSTANCES; i++) {
@@ -253,24 +259,6 @@ static void test_flipped_paths(void **state) {
     "{\"kind\":\"dp\",\"min_level\":1,\"dp\":{\"mechanism\":\"laplace\",\"epsilon\":\"0.5\",\"delta\":\"0\"},"   \
     "\"params\":{\"mechanism\":\"sum\",\"epsilon\":\"0.5\",\"dim\":1,\"lower\":0,\"upper\":1000}}]"
 #define WIDE_INSTANCES 7
-
-static void wide_instance(fx *f, px_plan_instance *in, uint32_t stage, uint32_t part, const uint8_t *succ_key) {
-    px_err err = {0};
-    px_verifier plat, pod;
-    uint8_t succ[1][32];
-    memcpy(succ[0], succ_key, 32);
-    px_signer_verifier(&f->platform, &plat);
-    px_signer_verifier(&f->pods[part % FX_PODS], &pod);
-    in->stage = stage;
-    in->partition = part;
-    snprintf(in->node, sizeof in->node, "exec-%u", stage);
-    px_random(in->nonce, sizeof in->nonce);
-    px_assert_ok(px_plan_config_build(&in->config, &f->m, stage, part, (const uint8_t(*)[32])succ, 1,
-                                      stage ? &plat : NULL, stage ? 1 : 0, stage ? NULL : &pod, stage ? 0 : 1,
-                                      &px_testlog_keyed()->vkey, &err),
-                 &err);
-    fx_evidence(f, &f->inst[stage], &f->m.stages[stage], &in->config, in->nonce, &in->evidence);
-}
 
 static void wide_plan(fx *f, px_buf *out, int miswire) {
     px_err err = {0};
