@@ -198,12 +198,35 @@ static void test_forged_paths(void **state) {
     edited(&path, &bad, swap_head, json_object_get(p2, "head"));
     px_assert_fails(px_plan_path_parse(&p, bad.data, bad.len, "pod-1", &err), &err, PX_E_VERIFY);
     json_decref(p2);
-    /* A head not signed by the manifest's consumer. */
+    /* The same head, signed by someone else than the manifest's consumer
+     * (here the platform key): its signature is what binds the root. */
     px_plan_free(&other);
+    json_t *pj = px_json_parse(path.data, path.len, PX_PLAN_MAX_BYTES, &err);
+    const char *h64 = json_string_value(json_object_get(pj, "head"));
+    px_buf henv = PX_BUF_INIT, forged = PX_BUF_INIT;
+    px_dsse d;
+    px_assert_ok(px_b64_decode(&henv, h64, strlen(h64), &err), &err);
+    px_assert_ok(px_dsse_parse(&d, henv.data, henv.len, &err), &err);
+    px_assert_ok(px_dsse_sign(&forged, PX_INTOTO_PAYLOAD_TYPE, d.payload.data, d.payload.len, &f.platform, 1, &err),
+                 &err);
+    char *f64 = malloc(px_b64_encoded_len(forged.len) + 1);
+    px_b64_encode(f64, forged.data, forged.len);
+    json_t *fj = json_string(f64);
+    edited(&path, &bad, swap_head, fj);
+    px_assert_fails(px_plan_path_parse(&p, bad.data, bad.len, "pod-1", &err), &err, PX_E_VERIFY);
+    assert_non_null(strstr(err.msg, "head: not signed by the manifest's consumer"));
+    json_decref(fj);
+    free(f64);
+    px_dsse_free(&d);
+    px_buf_free(&henv);
+    px_buf_free(&forged);
+    json_decref(pj);
+    /* A whole plan signed by someone else is refused as well. */
     px_buf_reset(&env2);
     px_buf_reset(&path2);
     split_plan(&f, &env2, &f.platform);
-    assert_int_equal(px_plan_parse(&other, env2.data, env2.len, &err), -1);
+    px_assert_fails(px_plan_parse(&other, env2.data, env2.len, &err), &err, PX_E_VERIFY);
+    assert_non_null(strstr(err.msg, "not signed by the manifest's consumer"));
     px_plan_free(&w);
     fx_free(&f);
     px_buf_free(&path);
