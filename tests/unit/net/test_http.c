@@ -351,13 +351,18 @@ static void test_answer_later(void **state) {
     pthread_join(st, NULL); /* its later calls fail: nothing listens */
     assert_true(slow.bad > 0);
 
+    /* The slow client's next request may have reached the stopping server,
+     * which refuses to park it: count only the direct server's refusals. */
+    pthread_mutex_lock(&ans.mu);
+    int refused_before = ans.refused;
+    pthread_mutex_unlock(&ans.mu);
     o.threads = 0;
     assert_int_equal(px_http_server_start(&s, &o, &err), 0);
     later_client direct = {0};
     snprintf(direct.url, sizeof direct.url, "http://127.0.0.1:%u/later-now", px_http_server_port(s));
     later_calls(&direct);
     assert_int_equal(direct.bad, 0);
-    assert_int_equal(ans.refused, NCALLS);
+    assert_int_equal(ans.refused - refused_before, NCALLS);
     px_http_server_stop(s);
 
     pthread_mutex_lock(&ans.mu);
