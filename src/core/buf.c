@@ -14,9 +14,12 @@ int px_buf_reserve(px_buf *b, size_t extra, px_err *err) {
     size_t need = b->len + extra + 1; /* room for px_buf_cstr's NUL */
     if (need <= b->cap)
         return 0;
-    size_t cap = b->cap ? b->cap : 64;
-    while (cap < need)
-        cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+    /* Twice the old size for appends, exactly what was asked for when that
+     * is more: a reservation of megabytes gets that, not the next power of
+     * two, whose untouched half the wipe on free would fault in. */
+    size_t cap = b->cap ? (b->cap > SIZE_MAX / 2 ? need : b->cap * 2) : 64;
+    if (cap < need)
+        cap = need;
     uint8_t *p = malloc(cap);
     if (!p)
         return px_fail(err, PX_E_NOMEM, "out of memory growing a buffer to %zu bytes", cap);

@@ -312,11 +312,7 @@ static int drive(px_lambda_host *h, const px_lambda_log *log, px_step_result *re
 int px_lambda_host_step(px_lambda_host *h, const uint8_t *sealed_code, size_t code_len, const px_step_input *inputs,
                         size_t ninputs, const px_lambda_log *log, px_step_result *res, px_err *err) {
     memset(res, 0, sizeof *res);
-    px_buf payload = PX_BUF_INIT;
-    int rc = px_wire_step_encode(&payload, sealed_code, code_len, inputs, ninputs, err);
-    if (rc == 0)
-        rc = px_wire_send_payload(h->worker.fd, PX_MSG_STEP, &payload, err);
-    px_buf_free(&payload);
+    int rc = px_wire_step_send(h->worker.fd, sealed_code, code_len, inputs, ninputs, err);
     if (rc == 0)
         rc = drive(h, log, res, err);
     if (rc == 0 && res->ok && h->serve)

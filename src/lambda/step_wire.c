@@ -6,6 +6,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "lambda/step_wire.h"
 
 static int write_all(int fd, const uint8_t *p, size_t n, px_err *err) {
@@ -21,8 +23,28 @@ static int write_all(int fd, const uint8_t *p, size_t n, px_err *err) {
     return 0;
 }
 
+/* The payload's size: a field count, then each field's length and bytes. */
+static int fields_size(const px_bytes *f, size_t n, size_t *size, px_err *err) {
+    size_t total = 4;
+    for (size_t i = 0; i < n; i++) {
+        if (f[i].n > PX_WIRE_MAX_FRAME || total + 4 + f[i].n > PX_WIRE_MAX_FRAME)
+            return px_fail(err, PX_E_LIMIT, "λ frame exceeds %u bytes", PX_WIRE_MAX_FRAME);
+        total += 4 + f[i].n;
+    }
+    *size = total;
+    return 0;
+}
+
+static void put_u32le(uint8_t *p, uint32_t v) {
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* Sized once, so a frame of many megabytes is one allocation, never a
+ * chain of doublings that each fault in and wipe fresh pages. */
 static int encode_fields(px_buf *b, const px_bytes *f, size_t n, px_err *err) {
-    if (px_buf_append_u32le(b, (uint32_t)n, err))
+    size_t size = 0;
+    if (fields_size(f, n, &size, err) || px_buf_reserve(b, size, err) || px_buf_append_u32le(b, (uint32_t)n, err))
         return -1;
     for (size_t i = 0; i < n; i++)
         if (px_buf_append_u32le(b, (uint32_t)f[i].n, err) || px_buf_append(b, f[i].p, f[i].n, err))
@@ -40,13 +62,62 @@ int px_wire_send_payload(int fd, int type, const px_buf *payload, px_err *err) {
     return write_all(fd, payload->data, payload->len, err);
 }
 
-int px_wire_send(int fd, int type, const px_bytes *fields, size_t n, px_err *err) {
-    px_buf b = PX_BUF_INIT;
-    int rc = encode_fields(&b, fields, n, err);
-    if (rc == 0)
-        rc = px_wire_send_payload(fd, type, &b, err);
-    px_buf_free(&b);
+/* Small pieces are gathered and sent together; a field this large goes out
+ * from where it is. */
+#define WIRE_STAGE 16384
+
+typedef struct wire_out {
+    int fd;
+    uint8_t stage[WIRE_STAGE];
+    size_t n;
+} wire_out;
+
+static int out_flush(wire_out *o, px_err *err) {
+    int rc = write_all(o->fd, o->stage, o->n, err);
+    o->n = 0;
     return rc;
+}
+
+static int out_put(wire_out *o, const uint8_t *p, size_t n, px_err *err) {
+    if (o->n + n > sizeof o->stage) {
+        if (out_flush(o, err))
+            return -1;
+        if (n > sizeof o->stage / 4)
+            return write_all(o->fd, p, n, err);
+    }
+    if (n)
+        memcpy(o->stage + o->n, p, n);
+    o->n += n;
+    return 0;
+}
+
+/* The fields go out from where they are: a STEP carries every input's
+ * sealed bytes (megabytes for a partition of PODs), and copying them into
+ * one payload first would cost as much as sending them. The bytes on the
+ * channel are those encode_fields would have made. */
+int px_wire_send(int fd, int type, const px_bytes *fields, size_t n, px_err *err) {
+    size_t size = 0;
+    if (fields_size(fields, n, &size, err))
+        return -1;
+    wire_out *o = malloc(sizeof *o);
+    if (!o)
+        return px_fail(err, PX_E_NOMEM, "out of memory sending a λ frame");
+    o->fd = fd;
+    o->n = PX_WIRE_HEADER_BYTES + 4;
+    o->stage[0] = (uint8_t)type;
+    put_u32le(o->stage + 1, (uint32_t)size);
+    put_u32le(o->stage + PX_WIRE_HEADER_BYTES, (uint32_t)n);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        uint8_t len[4];
+        put_u32le(len, (uint32_t)fields[i].n);
+        rc = out_put(o, len, sizeof len, err) || out_put(o, fields[i].p, fields[i].n, err);
+    }
+    if (rc == 0)
+        rc = out_flush(o, err);
+    sodium_memzero(o->stage, sizeof o->stage);
+    free(o);
+    return rc ? -1 : 0;
 }
 
 static int wait_readable(int fd, int64_t deadline, px_err *err) {
@@ -220,18 +291,32 @@ int px_wire_step_decode(const uint8_t *p, size_t len, px_bytes *code, px_step_in
     return rc;
 }
 
-int px_wire_step_encode(px_buf *out, const uint8_t *code, size_t code_len, const px_step_input *inputs,
-                        size_t ninputs, px_err *err) {
-    if (ninputs > PX_LAMBDA_MAX_INPUTS)
-        return px_fail(err, PX_E_LIMIT, "a step takes at most %d inputs", PX_LAMBDA_MAX_INPUTS);
-    px_bytes f[PX_WIRE_MAX_FIELDS];
+/* The same fields as px_wire_step_send, into one payload. */
+static size_t step_fields(px_bytes *f, const uint8_t *code, size_t code_len, const px_step_input *inputs,
+                          size_t ninputs) {
     f[0] = (px_bytes){code, code_len};
     for (size_t i = 0; i < ninputs; i++) {
         f[1 + 3 * i] = (px_bytes){inputs[i].sealed, inputs[i].sealed_len};
         f[2 + 3 * i] = (px_bytes){inputs[i].proof, inputs[i].proof_len};
         f[3 + 3 * i] = (px_bytes){inputs[i].evidence, inputs[i].evidence_len};
     }
-    return encode_fields(out, f, 1 + 3 * ninputs, err);
+    return 1 + 3 * ninputs;
+}
+
+int px_wire_step_encode(px_buf *out, const uint8_t *code, size_t code_len, const px_step_input *inputs,
+                        size_t ninputs, px_err *err) {
+    if (ninputs > PX_LAMBDA_MAX_INPUTS)
+        return px_fail(err, PX_E_LIMIT, "a step takes at most %d inputs", PX_LAMBDA_MAX_INPUTS);
+    px_bytes f[PX_WIRE_MAX_FIELDS];
+    return encode_fields(out, f, step_fields(f, code, code_len, inputs, ninputs), err);
+}
+
+int px_wire_step_send(int fd, const uint8_t *code, size_t code_len, const px_step_input *inputs, size_t ninputs,
+                      px_err *err) {
+    if (ninputs > PX_LAMBDA_MAX_INPUTS)
+        return px_fail(err, PX_E_LIMIT, "a step takes at most %d inputs", PX_LAMBDA_MAX_INPUTS);
+    px_bytes f[PX_WIRE_MAX_FIELDS];
+    return px_wire_send(fd, PX_MSG_STEP, f, step_fields(f, code, code_len, inputs, ninputs), err);
 }
 
 int px_wire_logged_encode(px_buf *out, const px_log_receipt *r, px_err *err) {

@@ -83,6 +83,9 @@ int px_wire_step_decode(const uint8_t *p, size_t len, px_bytes *code, px_step_in
                         px_err *err);
 int px_wire_step_encode(px_buf *out, const uint8_t *code, size_t code_len, const px_step_input *inputs,
                         size_t ninputs, px_err *err);
+/* STEP as one frame on the channel, the inputs sent from where they are. */
+int px_wire_step_send(int fd, const uint8_t *code, size_t code_len, const px_step_input *inputs, size_t ninputs,
+                      px_err *err);
 
 /* LOGGED: what shows a statement in the log. The decoded view points into
  * the payload; the instance checks it (px_lambda_run / _release). */

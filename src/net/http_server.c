@@ -81,6 +81,7 @@ typedef struct px_http_ctx {
     char *uri;      /* raw request target, as sent */
     px_buf body;
     size_t limit;   /* this request's body limit (the gate's) */
+    size_t declared; /* Content-Length, if sent and within the limit; else 0 */
     void *token;    /* the gate's, for the handler and done */
     int has_token;
     int too_large;  /* body exceeded the limit: answer 413, drop the rest */
@@ -427,12 +428,33 @@ static enum MHD_Result first_call(px_http_server *s, struct MHD_Connection *conn
         return send_error(conn, g.status, "%s", g.msg[0] ? g.msg : "refused");
     }
     const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if (cl && strtoull(cl, NULL, 10) > c->limit) {
+    unsigned long long declared = cl ? strtoull(cl, NULL, 10) : 0;
+    if (declared > c->limit) {
         c->answered = 1;
         return send_error(conn, 413, "request body larger than the limit of %zu bytes for %s %s", c->limit, method,
                           c->uri);
     }
+    c->declared = (size_t)declared;
     return MHD_YES;
+}
+
+/* Room for n more bytes of the body. A body of megabytes (a partition's
+ * releases) grown by doubling from nothing would be copied and its fresh
+ * pages faulted in and wiped a dozen times over; the declared length
+ * lets the buffer grow in few steps. It only guides: what was received
+ * decides, and the buffer grows at most fourfold ahead of what arrived,
+ * so a client that declares much and sends little makes the node reserve
+ * little. */
+static int body_room(px_http_ctx *c, size_t n) {
+    size_t need = c->body.len + n;
+    if (need < c->body.cap)
+        return 0;
+    size_t want = need < (SIZE_MAX >> 2) ? need * 4 : need;
+    if (c->declared > need && want > c->declared)
+        want = c->declared;
+    if (want < need || c->declared <= need)
+        want = need;
+    return px_buf_reserve(&c->body, want - c->body.len, NULL);
 }
 
 static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const char *url,
@@ -462,7 +484,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
             px_buf_free(&c->body);
             return MHD_YES;
         }
-        return px_buf_append(&c->body, upload_data, n, NULL) ? MHD_NO : MHD_YES;
+        return body_room(c, n) || px_buf_append(&c->body, upload_data, n, NULL) ? MHD_NO : MHD_YES;
     }
     c->answered = 1;
     if (c->too_large)
