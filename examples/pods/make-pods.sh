@@ -6,7 +6,8 @@
 # policy allowing the demo consumer any code behind a DP stage.
 #
 #   make-pods.sh PIXIU OUTDIR [N=20] [USERS=50] [TXNS=40] [CONSUMER=consumer]
-#   (env PX_JOBS=K builds K PODs at a time)
+#   (env PX_JOBS=K builds K PODs at a time; env PX_BATCH=B has the bank sign
+#   its rows in batches of B, one signature per batch, docs/pod.md)
 set -euo pipefail
 pixiu=${1:?usage: make-pods.sh PIXIU OUTDIR [N] [USERS] [TXNS] [CONSUMER]}
 out=${2:?usage: make-pods.sh PIXIU OUTDIR [N] [USERS] [TXNS] [CONSUMER]}
@@ -27,7 +28,8 @@ make_pod() {
   if [ -f "$pod/pod.db" ]; then echo "$pod exists, kept" >&2; return 0; fi
   "$pixiu" pod init --pod "$pod" --name "$pod.pixiu.example" >/dev/null
   "$pixiu" pod gen-demo --out "$pod/data" --users "$users" --txns "$txns" --seed "$i" \
-    --bank-key bank.example.key --signed-permille $((500 + (i * 37) % 400)) >/dev/null
+    --bank-key bank.example.key --signed-permille $((500 + (i * 37) % 400)) \
+    ${PX_BATCH:+--batch "$PX_BATCH"} >/dev/null
   "$pixiu" pod dataset create transactions --schema "$pod/data/schema.json" --pod "$pod"
   "$pixiu" pod trust add bank.example.vkey --pod "$pod"
   "$pixiu" pod import transactions "$pod/data/transactions.csv" --pod "$pod" >/dev/null

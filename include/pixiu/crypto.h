@@ -51,7 +51,7 @@ void px_blake2b_keyed(uint8_t *out, size_t outlen, const uint8_t *key, size_t ke
                       size_t alen, const void *b, size_t blen);
 
 typedef struct px_sha256_ctx {
-    PX_ALIGNAS(16) uint8_t opaque[128]; /* crypto_hash_sha256_state */
+    PX_ALIGNAS(16) uint8_t opaque[128]; /* OpenSSL's SHA256_CTX */
 } px_sha256_ctx;
 void px_sha256_init(px_sha256_ctx *c);
 void px_sha256_update(px_sha256_ctx *c, const void *in, size_t n);
