@@ -573,6 +573,13 @@ extern const struct px_stage_kind px_pod_stage_kind;
 int px_pod_demo_generate(px_buf *csv, px_buf *schema_json, uint32_t users, uint32_t txns_per_user,
                          uint64_t seed, const px_source_signer *bank, unsigned signed_permille,
                          px_err *err);
+/* The same, with the signed rows signed as batches of `batch` (1 to
+ * PX_SRC_BATCH_MAX; 0 signs each on its own): consecutive signed rows in
+ * order, the last batch possibly shorter. The rows are those of
+ * px_pod_demo_generate with the same arguments; only px_sig differs. */
+int px_pod_demo_generate_batch(px_buf *csv, px_buf *schema_json, uint32_t users, uint32_t txns_per_user,
+                               uint64_t seed, const px_source_signer *bank, unsigned signed_permille,
+                               uint32_t batch, px_err *err);
 
 /* One person's purchase history for the advertising example (docs/
  * usecases.md): purchase_id, person (the user field), day (days since
