@@ -98,9 +98,13 @@ static int check_batch(px_source_verifier *v, size_t i, const uint8_t digest[PX_
         if (!memcmp(c->seen[j].digest, batch, sizeof batch) && !memcmp(c->seen[j].sig, b.sig, PX_SRC_SIG_BYTES))
             return c->seen[j].rc;
     /* A failure is remembered as a failure: the same digest and signature
-     * always get the same verdict, cached or not. */
+     * always get the same verdict, cached or not. Only a check that could
+     * not be made (no OpenSSL context) is not remembered. */
+    int rc = check_digest(v, i, batch, b.sig) == 0 ? 0 : -1;
+    if (v->keys[i].alg == PX_SRC_P256 && !v->ctx[i])
+        return rc;
     px_batch_seen *s = &c->seen[c->next];
-    s->rc = check_digest(v, i, batch, b.sig) == 0 ? 0 : -1;
+    s->rc = rc;
     memcpy(s->digest, batch, sizeof batch);
     memcpy(s->sig, b.sig, PX_SRC_SIG_BYTES);
     c->next = (c->next + 1) % PX_VERIFIER_BATCHES;
