@@ -59,6 +59,15 @@ int px_log_prove_consistency(px_log_node_fn node, void *ctx, uint64_t size1, uin
 int px_log_verify_inclusion(uint64_t index, uint64_t size, const uint8_t leaf[PX_LOG_HASH_BYTES],
                             const uint8_t *proof, size_t nproof,
                             const uint8_t root[PX_LOG_HASH_BYTES], px_err *err);
+/* The number of hashes in the inclusion proof of index in a tree of size
+ * leaves (0 when index >= size, which has no proof). */
+size_t px_log_inclusion_proof_len(uint64_t index, uint64_t size);
+/* The root the inclusion proof leads to from leaf: the verification above
+ * without its last comparison, for a tree whose root is not given but
+ * vouched for by what it leads to (a signature over it). PX_E_VERIFY when
+ * index >= size or the proof has the wrong number of hashes. */
+int px_log_root_from_inclusion(uint64_t index, uint64_t size, const uint8_t leaf[PX_LOG_HASH_BYTES],
+                               const uint8_t *proof, size_t nproof, uint8_t root[PX_LOG_HASH_BYTES], px_err *err);
 int px_log_verify_consistency(uint64_t size1, uint64_t size2, const uint8_t root1[PX_LOG_HASH_BYTES],
                               const uint8_t root2[PX_LOG_HASH_BYTES], const uint8_t *proof,
                               size_t nproof, px_err *err);

@@ -12,6 +12,9 @@
  * Ed25519 sources sign the 32-byte digest; ECDSA P-256 sources sign it as
  * the prehashed message (so the signature is an ordinary ECDSA-SHA256
  * signature over the tag and the values), encoded as 64 bytes r || s.
+ * A source may instead sign many records at once (the batch form below):
+ * each record then carries the batch's signature and its own inclusion
+ * proof, and is still checked on its own.
  */
 #ifndef PIXIU_POD_H
 #define PIXIU_POD_H
@@ -72,7 +75,9 @@ int px_source_key_format(const px_source_key *k, px_buf *out, px_err *err);
 void px_source_key_ref(const px_source_key *k, char *ref);
 int px_source_key_copy(px_source_key *dst, const px_source_key *src, px_err *err);
 void px_source_key_free(px_source_key *k);
-/* 0 if sig (sig_len bytes) is k's signature of digest; -1 otherwise. */
+/* 0 if sig (sig_len bytes) is k's signature of the record digest, in the
+ * per-record form (64 bytes) or the batch form (any other length, below);
+ * -1 otherwise. */
 int px_source_verify(const px_source_key *k, const uint8_t digest[PX_SHA256_BYTES],
                      const uint8_t *sig, size_t sig_len);
 
@@ -83,6 +88,63 @@ int px_source_signer_format(const px_source_signer *s, px_buf *out, px_err *err)
 int px_source_sign(const px_source_signer *s, const uint8_t digest[PX_SHA256_BYTES],
                    uint8_t sig[PX_SRC_SIG_BYTES], px_err *err);
 void px_source_signer_free(px_source_signer *s); /* wipes */
+/* ---- batch signatures --------------------------------------------------------
+ *
+ * A source that delivers many records at once signs them as one batch: the
+ * RFC 9162 Merkle tree whose leaves are the records in batch order, each
+ * leaf SHA-256(0x00 || record digest), and
+ *   batch digest = SHA-256("PIXIU-batch-v1\n" || u32 be size || root)
+ * signed exactly as a record digest is (Ed25519 over the 32 bytes, P-256 as
+ * the prehash). Each record's px_sig is then
+ *   sig (64) || index (u32 be) || size (u32 be) || path (k x 32 bytes)
+ * with 1 <= size <= PX_SRC_BATCH_MAX, index < size and k exactly the length
+ * of the inclusion proof of (index, size). A record verifies iff its path
+ * leads from its own digest to a root whose batch digest the key signed. */
+
+#define PX_BATCH_DIGEST_TAG "PIXIU-batch-v1\n"
+#define PX_BATCH_DIGEST_TAG_LEN 15
+#define PX_SRC_BATCH_MAX 65536
+#define PX_SRC_BATCH_PATH_MAX 16 /* hashes in the longest path (size 65,536) */
+#define PX_SRC_BATCH_FIXED (PX_SRC_SIG_BYTES + 8)
+#define PX_SRC_SIG_MAX (PX_SRC_BATCH_FIXED + 32 * PX_SRC_BATCH_PATH_MAX) /* 584 */
+
+/* A batch-form px_sig, parsed; the pointers borrow the signature bytes. */
+typedef struct px_source_batch_sig {
+    const uint8_t *sig;  /* PX_SRC_SIG_BYTES: the signature of the batch digest */
+    uint32_t index, size;
+    const uint8_t *path; /* npath 32-byte hashes, leaf to root */
+    size_t npath;
+} px_source_batch_sig;
+
+/* 0 if sig is well formed in the batch form; -1 (PX_E_INVALID, naming what
+ * is wrong) otherwise. Says nothing about whether it verifies. */
+int px_source_batch_parse(px_source_batch_sig *b, const uint8_t *sig, size_t sig_len, px_err *err);
+/* SHA-256("PIXIU-batch-v1\n" || u32 be size || root). */
+void px_source_batch_digest(uint8_t out[PX_SHA256_BYTES], uint32_t size, const uint8_t root[PX_SHA256_BYTES]);
+/* The batch digest b's path leads to from the record digest: what the
+ * source must have signed for the record to be authentic. */
+int px_source_batch_digest_of(uint8_t out[PX_SHA256_BYTES], const px_source_batch_sig *b,
+                              const uint8_t record_digest[PX_SHA256_BYTES], px_err *err);
+/* The length of the batch-form signature of record index of a batch of size. */
+size_t px_source_batch_sig_len(uint32_t index, uint32_t size);
+
+/* A signed batch: its tree and the source's signature of its batch digest. */
+typedef struct px_source_batch {
+    uint32_t size;
+    uint8_t root[PX_SHA256_BYTES];
+    uint8_t sig[PX_SRC_SIG_BYTES];
+    uint8_t *nodes; /* owned: the hashes of the tree's complete subtrees, level by level */
+    size_t level[PX_SRC_BATCH_PATH_MAX + 1]; /* first hash of each level in nodes */
+} px_source_batch;
+
+/* Build the tree over n record digests (n x 32 bytes, in batch order,
+ * 1 <= n <= PX_SRC_BATCH_MAX) and sign its batch digest with s. */
+int px_source_batch_sign(px_source_batch *b, const px_source_signer *s, const uint8_t *digests, size_t n,
+                         px_err *err);
+/* Append record index's px_sig (px_source_batch_sig_len bytes) to out. */
+int px_source_batch_append_sig(const px_source_batch *b, uint32_t index, px_buf *out, px_err *err);
+void px_source_batch_free(px_source_batch *b);
+
 /* OpenSSL loads its configuration and providers on first use, reading
  * files. A process that will verify P-256 signatures under a syscall
  * filter (a trust-λ worker) calls this once before locking down. */
@@ -511,6 +573,13 @@ extern const struct px_stage_kind px_pod_stage_kind;
 int px_pod_demo_generate(px_buf *csv, px_buf *schema_json, uint32_t users, uint32_t txns_per_user,
                          uint64_t seed, const px_source_signer *bank, unsigned signed_permille,
                          px_err *err);
+/* The same, with the signed rows signed as batches of `batch` (1 to
+ * PX_SRC_BATCH_MAX; 0 signs each on its own): consecutive signed rows in
+ * order, the last batch possibly shorter. The rows are those of
+ * px_pod_demo_generate with the same arguments; only px_sig differs. */
+int px_pod_demo_generate_batch(px_buf *csv, px_buf *schema_json, uint32_t users, uint32_t txns_per_user,
+                               uint64_t seed, const px_source_signer *bank, unsigned signed_permille,
+                               uint32_t batch, px_err *err);
 
 /* One person's purchase history for the advertising example (docs/
  * usecases.md): purchase_id, person (the user field), day (days since

@@ -179,6 +179,13 @@ static unsigned popcount64(uint64_t n) {
     return c;
 }
 
+size_t px_log_inclusion_proof_len(uint64_t index, uint64_t size) {
+    if (index >= size)
+        return 0;
+    unsigned inner = bit_len(index ^ (size - 1));
+    return inner + popcount64(inner < 64 ? index >> inner : 0);
+}
+
 /* RFC 9162 2.1.3.2, arranged as in transparency-dev/merkle: the paths from
  * the root to index and to size-1 share all but their lowest `inner`
  * levels, so the proof is `inner` siblings climbing from the leaf (left or
@@ -188,14 +195,13 @@ static unsigned popcount64(uint64_t n) {
  * refused at once. Each level is hashed from one buffer on the stack,
  * "0x01 || left || right", filled in place: no allocation, no encoding,
  * nothing but the SHA-256 work the proof requires. */
-int px_log_verify_inclusion(uint64_t index, uint64_t size, const uint8_t leaf[PX_LOG_HASH_BYTES],
-                            const uint8_t *proof, size_t nproof,
-                            const uint8_t root[PX_LOG_HASH_BYTES], px_err *err) {
+int px_log_root_from_inclusion(uint64_t index, uint64_t size, const uint8_t leaf[PX_LOG_HASH_BYTES],
+                               const uint8_t *proof, size_t nproof, uint8_t root[PX_LOG_HASH_BYTES], px_err *err) {
     if (index >= size)
         return px_fail(err, PX_E_VERIFY, "inclusion: index %llu is not below tree size %llu",
                        (unsigned long long)index, (unsigned long long)size);
     unsigned inner = bit_len(index ^ (size - 1));
-    size_t want = inner + popcount64(inner < 64 ? index >> inner : 0);
+    size_t want = px_log_inclusion_proof_len(index, size);
     if (nproof > want)
         return px_fail(err, PX_E_VERIFY, "inclusion: proof has %zu hashes, more than the tree needs (%zu)", nproof,
                        want);
@@ -214,7 +220,17 @@ int px_log_verify_inclusion(uint64_t index, uint64_t size, const uint8_t leaf[PX
         memcpy(node + 1 + (right ? 0 : H), proof + i * H, H);
         px_sha256(r, node, sizeof node);
     }
-    if (!px_ct_equal(r, root, H))
+    memcpy(root, r, H);
+    return 0;
+}
+
+int px_log_verify_inclusion(uint64_t index, uint64_t size, const uint8_t leaf[PX_LOG_HASH_BYTES],
+                            const uint8_t *proof, size_t nproof,
+                            const uint8_t root[PX_LOG_HASH_BYTES], px_err *err) {
+    uint8_t r[PX_LOG_HASH_BYTES];
+    if (px_log_root_from_inclusion(index, size, leaf, proof, nproof, r, err))
+        return -1;
+    if (!px_ct_equal(r, root, PX_LOG_HASH_BYTES))
         return px_fail(err, PX_E_VERIFY, "inclusion: proof does not lead to the root hash");
     return 0;
 }

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "pod/db.h"
+#include "pod/verifier.h"
 
 int px_pod_dataset_create(px_pod *p, const char *name, const px_pod_schema *s, px_err *err) {
     if (px_id_check("dataset", name, err))
@@ -83,26 +84,30 @@ typedef struct import_ctx {
     sqlite3_stmt *ins;
     px_source_key *trust;
     size_t ntrust;
+    /* over trust: a file's rows signed as one batch have their batch
+     * signature verified once, not once per row */
+    px_source_verifier ver;
     px_schema key_schema; /* the one-field schema of the unique key */
     px_buf vals, ukey;
 } import_ctx;
 
-static const px_source_key *find_source(const import_ctx *c, const char *ref) {
+/* The index of the trusted key named ref, or -1. */
+static long find_source(const import_ctx *c, const char *ref) {
     char r[PX_SRC_REF_MAX + 1];
     for (size_t i = 0; i < c->ntrust; i++) {
         px_source_key_ref(&c->trust[i], r);
         if (!strcmp(r, ref))
-            return &c->trust[i];
+            return (long)i;
     }
-    return NULL;
+    return -1;
 }
 
-static int check_signature(const import_ctx *c, const px_pod_row *row, const uint8_t digest[PX_SHA256_BYTES],
+static int check_signature(import_ctx *c, const px_pod_row *row, const uint8_t digest[PX_SHA256_BYTES],
                            px_err *err) {
-    const px_source_key *k = find_source(c, row->source);
-    if (!k)
+    long k = find_source(c, row->source);
+    if (k < 0)
         return px_fail(err, PX_E_VERIFY, "unknown source \"%s\" (not in the trust store)", row->source);
-    if (px_source_verify(k, digest, row->sig, row->sig_len))
+    if (px_source_verifier_check(&c->ver, (size_t)k, digest, row->sig, row->sig_len))
         return px_fail(err, PX_E_VERIFY, "invalid signature by source \"%s\"", row->source);
     return 0;
 }
@@ -170,6 +175,10 @@ int px_pod_import(px_pod *p, const char *dataset, px_pod_format fmt, const uint8
     c.s = &s;
     if (px_db_dataset(p, dataset, &c.dataset, &s, err) || px_pod_trust_list(p, &c.trust, &c.ntrust, err))
         return -1;
+    if (px_source_verifier_init(&c.ver, c.trust, c.ntrust, err)) {
+        px_source_keys_free(c.trust, c.ntrust);
+        return -1;
+    }
     if (s.key_field >= 0) {
         c.key_schema.nfields = 1;
         c.key_schema.fields[0] = s.rec.fields[s.key_field];
@@ -196,6 +205,7 @@ done:
     } else if (added)
         *added = c.added;
     sqlite3_finalize(c.ins);
+    px_source_verifier_free(&c.ver);
     px_source_keys_free(c.trust, c.ntrust);
     px_buf_free(&c.vals);
     px_buf_free(&c.ukey);

@@ -101,7 +101,17 @@ static void text_value(px_value *v, const char *s) {
     v->len = (uint32_t)strlen(s);
 }
 
-static int sign_txn(const txn *t, const px_pod_schema *sch, const px_source_signer *bank, px_buf *csv, px_err *err) {
+/* Signed rows waiting for their batch to fill: their record digests, and
+ * where in the CSV each row's ",px_source,px_sig" goes (the rows around
+ * them, unsigned ones too, are written already). */
+typedef struct demo_batch {
+    uint32_t size;   /* signed rows per batch; 0: each signed on its own */
+    px_buf digests;  /* owned */
+    px_buf at;       /* owned: a size_t offset in the CSV per digest */
+    px_buf tail, sig; /* owned scratch */
+} demo_batch;
+
+static int txn_digest(const txn *t, const px_pod_schema *sch, uint8_t digest[PX_SHA256_BYTES], px_err *err) {
     px_value v[8];
     memset(v, 0, sizeof v);
     text_value(&v[0], t->id);
@@ -115,9 +125,53 @@ static int sign_txn(const txn *t, const px_pod_schema *sch, const px_source_sign
     text_value(&v[5], "EUR");
     text_value(&v[6], t->category);
     text_value(&v[7], t->merchant);
+    return px_source_record_digest(digest, &sch->rec, v, err);
+}
+
+/* Sign the waiting rows as one batch and put each one's provenance where
+ * it goes: the CSV from the first of them on is written again. */
+static int flush_batch(demo_batch *d, px_buf *csv, const px_source_signer *bank, px_err *err) {
+    size_t n = d->digests.len / PX_SHA256_BYTES, start, from = 0, at;
+    if (n == 0)
+        return 0;
+    char ref[PX_SRC_REF_MAX + 1];
+    px_source_key_ref(&bank->pub, ref);
+    px_source_batch b;
+    if (px_source_batch_sign(&b, bank, d->digests.data, n, err))
+        return -1;
+    memcpy(&start, d->at.data, sizeof start);
+    px_buf_reset(&d->tail);
+    int rc = px_buf_append(&d->tail, csv->data + start, csv->len - start, err);
+    csv->len = start;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        memcpy(&at, d->at.data + i * sizeof at, sizeof at);
+        px_buf_reset(&d->sig);
+        rc = px_buf_append(csv, d->tail.data + from, at - start - from, err) ||
+             px_source_batch_append_sig(&b, (uint32_t)i, &d->sig, err) || px_buf_printf(csv, err, ",%s,", ref) ||
+             px_buf_append_b64(csv, d->sig.data, d->sig.len, err);
+        from = at - start;
+    }
+    if (rc == 0)
+        rc = px_buf_append(csv, d->tail.data + from, d->tail.len - from, err);
+    px_source_batch_free(&b);
+    px_buf_reset(&d->digests);
+    px_buf_reset(&d->at);
+    return rc ? -1 : 0;
+}
+
+static int sign_txn(const txn *t, const px_pod_schema *sch, const px_source_signer *bank, demo_batch *d, px_buf *csv,
+                    px_err *err) {
     uint8_t digest[PX_SHA256_BYTES], sig[PX_SRC_SIG_BYTES];
+    if (txn_digest(t, sch, digest, err))
+        return -1;
+    if (d->size) {
+        size_t at = csv->len;
+        if (px_buf_append(&d->digests, digest, sizeof digest, err) || px_buf_append(&d->at, &at, sizeof at, err))
+            return -1;
+        return d->digests.len / PX_SHA256_BYTES < d->size ? 0 : flush_batch(d, csv, bank, err);
+    }
     char ref[PX_SRC_REF_MAX + 1], b64[128];
-    if (px_source_record_digest(digest, &sch->rec, v, err) || px_source_sign(bank, digest, sig, err))
+    if (px_source_sign(bank, digest, sig, err))
         return -1;
     px_source_key_ref(&bank->pub, ref);
     px_b64_encode(b64, sig, sizeof sig);
@@ -126,9 +180,18 @@ static int sign_txn(const txn *t, const px_pod_schema *sch, const px_source_sign
 
 int px_pod_demo_generate(px_buf *csv, px_buf *schema_json, uint32_t users, uint32_t txns_per_user, uint64_t seed,
                          const px_source_signer *bank, unsigned signed_permille, px_err *err) {
+    return px_pod_demo_generate_batch(csv, schema_json, users, txns_per_user, seed, bank, signed_permille, 0, err);
+}
+
+int px_pod_demo_generate_batch(px_buf *csv, px_buf *schema_json, uint32_t users, uint32_t txns_per_user,
+                               uint64_t seed, const px_source_signer *bank, unsigned signed_permille, uint32_t batch,
+                               px_err *err) {
     px_pod_schema sch;
+    if (batch > PX_SRC_BATCH_MAX)
+        return px_fail(err, PX_E_INVALID, "a batch holds at most %d rows, not %u", PX_SRC_BATCH_MAX, batch);
     if (px_pod_schema_parse(&sch, demo_schema, strlen(demo_schema), err))
         return -1;
+    demo_batch d = {.size = batch};
     size_t c0 = csv->len, s0 = schema_json->len;
     uint64_t s = seed;
     int rc = px_buf_append_str(schema_json, demo_schema, err) || px_buf_append_str(csv, demo_header, err);
@@ -141,11 +204,17 @@ int px_pod_demo_generate(px_buf *csv, px_buf *schema_json, uint32_t users, uint3
                                t.amount, t.category, t.merchant);
             int sign = bank && next_u64(&s) % 1000 < signed_permille;
             if (rc == 0)
-                rc = sign ? sign_txn(&t, &sch, bank, csv, err) : px_buf_append_str(csv, ",,", err);
+                rc = sign ? sign_txn(&t, &sch, bank, &d, csv, err) : px_buf_append_str(csv, ",,", err);
             if (rc == 0)
                 rc = px_buf_append_u8(csv, '\n', err);
         }
     }
+    if (rc == 0 && bank)
+        rc = flush_batch(&d, csv, bank, err); /* the last batch may be shorter */
+    px_buf_free(&d.digests);
+    px_buf_free(&d.at);
+    px_buf_free(&d.tail);
+    px_buf_free(&d.sig);
     if (rc) {
         csv->len = c0;
         schema_json->len = s0;

@@ -135,10 +135,14 @@ int px_row_provenance(px_row_prov *pv, const char *src, size_t srclen, const cha
     uint8_t idb[4];
     if (px_hex_decode_exact(idb, 4, plus + 1, 8, err))
         return px_err_prefix(err, "px_source key id: ");
-    if (px_b64_decode_exact(pv->sig, PX_SRC_SIG_BYTES, sig, siglen, err))
-        return px_fail(err, PX_E_INVALID, "px_sig must be base64 of a %d-byte signature", PX_SRC_SIG_BYTES);
+    /* 64 bytes, or a batch signature: whether it is well formed and
+     * verifies is the signature check's to say, as for any bad signature. */
+    size_t n = siglen % 4 ? 0 : siglen / 4 * 3 - (sig[siglen - 1] == '=') - (sig[siglen - 2] == '=');
+    if (n < PX_SRC_SIG_BYTES || n > PX_SRC_SIG_MAX || px_b64_decode_exact(pv->sig, n, sig, siglen, err))
+        return px_fail(err, PX_E_INVALID, "px_sig must be base64 of a signature of %d to %d bytes", PX_SRC_SIG_BYTES,
+                       PX_SRC_SIG_MAX);
     memcpy(pv->source, src, srclen);
     pv->source[srclen] = 0;
-    pv->sig_len = PX_SRC_SIG_BYTES;
+    pv->sig_len = n;
     return 0;
 }

@@ -7,7 +7,7 @@
 /* The provenance of one row, parsed from its px_source and px_sig cells. */
 typedef struct px_row_prov {
     char source[PX_SRC_REF_MAX + 1]; /* "" when unsigned */
-    uint8_t sig[PX_SRC_SIG_BYTES];
+    uint8_t sig[PX_SRC_SIG_MAX]; /* the per-record or the batch form */
     size_t sig_len;
 } px_row_prov;
 

@@ -248,15 +248,25 @@ void px_source_keys_free(px_source_key *keys, size_t n) {
     free(keys);
 }
 
-int px_source_verify(const px_source_key *k, const uint8_t digest[PX_SHA256_BYTES], const uint8_t *sig,
-                     size_t sig_len) {
-    if (sig_len != PX_SRC_SIG_BYTES)
-        return -1;
+/* One 64-byte signature of one digest (a record's or a batch's). */
+int px_source_verify_digest(const px_source_key *k, const uint8_t digest[PX_SHA256_BYTES],
+                            const uint8_t sig[PX_SRC_SIG_BYTES]) {
     if (k->alg == PX_SRC_ED25519)
         return px_sign_verify(sig, digest, PX_SHA256_BYTES, k->pk, NULL);
     if (k->alg == PX_SRC_P256 && k->ossl)
         return p256_verify(k->ossl, digest, sig);
     return -1;
+}
+
+int px_source_verify(const px_source_key *k, const uint8_t digest[PX_SHA256_BYTES], const uint8_t *sig,
+                     size_t sig_len) {
+    if (sig_len == PX_SRC_SIG_BYTES)
+        return px_source_verify_digest(k, digest, sig);
+    px_source_batch_sig b;
+    uint8_t batch[PX_SHA256_BYTES];
+    if (px_source_batch_parse(&b, sig, sig_len, NULL) || px_source_batch_digest_of(batch, &b, digest, NULL))
+        return -1;
+    return px_source_verify_digest(k, batch, b.sig);
 }
 
 /* ---- private keys -------------------------------------------------------- */

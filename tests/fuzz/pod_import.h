@@ -21,7 +21,7 @@ static int on_row(void *ctx, const px_pod_row *row, px_err *err) {
     px_buf b = PX_BUF_INIT;
     if (px_record_encode_values(&b, &s->rec, row->values, err) != 0)
         abort(); /* the parser let through a value the record format refuses */
-    if (row->sig_len && (row->sig_len != PX_SRC_SIG_BYTES || !strchr(row->source, '+')))
+    if (row->sig_len && (row->sig_len < PX_SRC_SIG_BYTES || row->sig_len > PX_SRC_SIG_MAX || !strchr(row->source, '+')))
         abort();
     px_buf_free(&b);
     return 0;
