@@ -72,7 +72,8 @@ PY
 s0=$(now)
 batch=${PX_E2E_BATCH:-1000}
 [ "$batch" = 0 ] && batch=
-echo "# exec_e2e: source signatures ${batch:+in batches of $batch rows}${batch:-one per row}" >&2
+if [ -n "$batch" ]; then sigs="in batches of $batch rows"; else sigs="one per row"; fi
+echo "# exec_e2e: source signatures $sigs" >&2
 PX_BATCH=$batch PX_JOBS=2 "$net" setup "$build" "$tmp/net" "$max" 3 25 40 >/dev/null
 s1=$(now)
 echo "# exec_e2e: $max PODs built in $(python3 -c "print(f'{$s1 - $s0:.0f}')") s" >&2
