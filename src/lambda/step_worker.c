@@ -75,10 +75,14 @@ static int send_keys(int fd, const px_lambda *l, unsigned isolation, px_err *err
  * build's, exec'd under this worker's filter and limits, and holds nothing
  * of any task until the run hands it one: an instance whose recruitment
  * is refused gets no STEP, hands it nothing, and it dies with the
- * instance. Never fails the instance. */
-static int start_runner(px_lambda *l) {
-    if (l->sandbox)
+ * instance. Then the sweeps of what dead compiles left, which birth left
+ * for this moment too (px_lambda_build_sandbox). Never fails the
+ * instance. */
+static int after_keys(px_lambda *l) {
+    if (l->sandbox) {
         px_sandbox_warm(l->sandbox, NULL);
+        px_sandbox_sweep(l->sandbox);
+    }
     return 0;
 }
 
@@ -225,7 +229,7 @@ int px_lambda_worker_main(int fd, const px_stage_kind *const *table, const px_te
         rc = -1;
     }
     if (rc == 0)
-        rc = birth(table, m, &l, &err) || send_keys(fd, l, isolation, &err) || start_runner(l) ||
+        rc = birth(table, m, &l, &err) || send_keys(fd, l, isolation, &err) || after_keys(l) ||
              take_evidence(fd, l, &m->build.build, &payload, &err) || step(fd, l, &payload, &res, &err);
     if (rc)
         send_error(fd, &err);
