@@ -5,7 +5,10 @@
  *   lambda_step_1k       a built-in stage (aggregate)
  *   lambda_step_wasm_1k  task code in the sandbox (an echo module, already
  *                        in the object cache): the code is sealed, opened,
- *                        checked and run in a fresh runner process
+ *                        checked and run in a fresh runner process, which
+ *                        the worker starts once its keys are out, as on a
+ *                        node: its spawn, exec and loading overlap the
+ *                        attestation, within the timed start
  * Each step puts its accepted-input statement and its proof in a real log
  * (SQLite, in this process, durable before the append returns) and shows
  * the worker each before it goes on (release after log):

@@ -380,7 +380,7 @@ int px_lambda_build_copy(px_lambda_build *dst, const px_lambda_build *src,
                          px_err *err);
 void px_lambda_build_free(px_lambda_build *b);
 /* A sandbox (pixiu/sandbox.h) that uses exactly the build's tools and
- * cache directory. */
+ * cache directory; its sweeps are left to the caller (px_sandbox_sweep). */
 int px_lambda_build_sandbox(const px_lambda_build *b, struct px_sandbox *sb,
                             px_err *err);
 

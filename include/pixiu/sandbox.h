@@ -174,14 +174,22 @@ typedef struct px_sandbox_tools {
     const char *wasm2c;
     const char *cc;
     const char *work_dir;
+    /* Leave the sweeps (below) to a later px_sandbox_sweep: a λ worker
+     * does them once its keys are out, off its start's path. */
+    int sweep_later;
 } px_sandbox_tools;
 
 /* Resolve the tools, check each is an executable file, check the work
- * directory is memory-backed, create the cache directory (0700), remove
- * plaintext objects an earlier version left in it, and compute the
+ * directory is memory-backed, create the cache directory (0700), sweep
+ * (px_sandbox_sweep, unless tools->sweep_later), and compute the
  * toolchain digest. */
 int px_sandbox_init_tools(px_sandbox *sb, const px_sandbox_tools *tools,
                           px_err *err);
+
+/* Remove what earlier runs left: plaintext objects and compile
+ * directories of an earlier version in the cache, compile directories of
+ * processes that are gone in the work directory. Best effort. */
+void px_sandbox_sweep(const px_sandbox *sb);
 
 /* px_sandbox_init_tools with only the cache directory given. */
 int px_sandbox_init(px_sandbox *sb, const char *cache_dir, px_err *err);

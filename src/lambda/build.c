@@ -176,7 +176,8 @@ int px_lambda_build_sandbox(const px_lambda_build *b, px_sandbox *sb, px_err *er
     px_sandbox_tools t = {.cache_dir = b->cache_dir[0] ? b->cache_dir : NULL,
                           .runner = px_lambda_build_path(b, "runner"),
                           .wasm2c = px_lambda_build_path(b, "wasm2c"),
-                          .cc = px_lambda_build_path(b, "cc")};
+                          .cc = px_lambda_build_path(b, "cc"),
+                          .sweep_later = 1};
     if (!t.runner || !t.wasm2c || !t.cc)
         return px_fail(err, PX_E_INVALID, "the build names no %s", !t.runner ? "runner" : !t.wasm2c ? "wasm2c" : "cc");
     return px_sandbox_init_tools(sb, &t, err) ? px_err_prefix(err, "sandbox: ") : 0;

@@ -9,6 +9,7 @@
  * resolved and listed.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -202,6 +203,31 @@ static int memo_name(const px_sandbox *sb, const char *tool, const char *arg,
                : -1;
 }
 
+/* A memo holds a version line: read through a small buffer, not with
+ * px_file_read, whose 64 KiB reservation per read grew the digest's
+ * buffer to some 200 KiB (a mapping and copies) at every worker's birth.
+ * Too large or unreadable: -1, and the tool is asked again. */
+static int read_memo(const char *path, px_buf *b) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    char tmp[TOOL_OUTPUT_MAX + 1];
+    size_t n = 0;
+    ssize_t r = 0;
+    while (n < sizeof tmp) {
+        r = read(fd, tmp + n, sizeof tmp - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+    }
+    close(fd);
+    if (r < 0 || n > TOOL_OUTPUT_MAX)
+        return -1;
+    return px_buf_append(b, tmp, n, NULL);
+}
+
 static int tool_version(const px_sandbox *sb, const char *tool,
                         const char *arg, px_buf *b, px_err *err) {
     char memo[PX_SANDBOX_PATH_MAX];
@@ -209,8 +235,9 @@ static int tool_version(const px_sandbox *sb, const char *tool,
     if (memo_name(sb, tool, arg, memo, sizeof memo))
         return tool_output(sb, argv, -1, NULL, TOOL_OUTPUT_MAX, b, err);
     size_t start = b->len;
-    if (px_file_read(memo, TOOL_OUTPUT_MAX, b, NULL) == 0)
+    if (read_memo(memo, b) == 0)
         return 0;
+    b->len = start;
     if (tool_output(sb, argv, -1, NULL, TOOL_OUTPUT_MAX, b, err))
         return -1;
     /* Best effort: a failed write only means asking again next time. */
@@ -233,6 +260,11 @@ static int toolchain_digest(px_sandbox *sb, px_err *err) {
     }
     px_buf_free(&id);
     return rc;
+}
+
+void px_sandbox_sweep(const px_sandbox *sb) {
+    px_sb_cache_sweep(sb);
+    px_sb_work_sweep(sb);
 }
 
 int px_sandbox_init_tools(px_sandbox *sb, const px_sandbox_tools *tools,
@@ -263,8 +295,8 @@ int px_sandbox_init_tools(px_sandbox *sb, const px_sandbox_tools *tools,
                   "work directory", err) ||
         memory_backed(sb->work_dir, err) || mkdir_p(sb->cache_dir, err))
         return -1;
-    px_sb_cache_sweep(sb);
-    px_sb_work_sweep(sb);
+    if (!tools->sweep_later)
+        px_sandbox_sweep(sb);
     return toolchain_digest(sb, err);
 }
 

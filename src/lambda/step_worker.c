@@ -68,6 +68,24 @@ static int send_keys(int fd, const px_lambda *l, unsigned isolation, px_err *err
     return px_wire_send(fd, PX_MSG_KEYS, f, 4, err);
 }
 
+/* A stage with task code starts its runner once its keys are out, so
+ * that the spawn, exec and loading (over a millisecond of CPU) happen
+ * while the node attests the instance, not on its step's path
+ * (sandbox_warm.c); without one the run forks its own. The runner is the
+ * build's, exec'd under this worker's filter and limits, and holds nothing
+ * of any task until the run hands it one: an instance whose recruitment
+ * is refused gets no STEP, hands it nothing, and it dies with the
+ * instance. Then the sweeps of what dead compiles left, which birth left
+ * for this moment too (px_lambda_build_sandbox). Never fails the
+ * instance. */
+static int after_keys(px_lambda *l) {
+    if (l->sandbox) {
+        px_sandbox_warm(l->sandbox, NULL);
+        px_sandbox_sweep(l->sandbox);
+    }
+    return 0;
+}
+
 static int take_evidence(int fd, px_lambda *l, const px_tee_build *build, px_buf *payload, px_err *err) {
     px_bytes f[1];
     size_t n = 0;
@@ -100,14 +118,6 @@ static int logged(int fd, int type, const px_buf *statement, px_lambda *warm, px
 static int step(int fd, px_lambda *l, px_buf *payload, px_step_result *res, px_err *err) {
     if (expect(fd, PX_MSG_STEP, payload, err))
         return -1;
-    /* A stage with task code starts its runner as its step arrives, so
-     * that the exec and loading (about a millisecond of CPU) are done
-     * while it validates and the node logs its acceptance
-     * (sandbox_warm.c); without one the run forks its own. Not earlier: a
-     * node whose recruitment was refused sends no STEP, and never has its
-     * runner executed. */
-    if (l->sandbox)
-        px_sandbox_warm(l->sandbox, NULL);
     px_bytes code;
     px_step_input *in = NULL;
     size_t n = 0;
@@ -219,8 +229,8 @@ int px_lambda_worker_main(int fd, const px_stage_kind *const *table, const px_te
         rc = -1;
     }
     if (rc == 0)
-        rc = birth(table, m, &l, &err) || send_keys(fd, l, isolation, &err) || take_evidence(fd, l, &m->build.build, &payload, &err) ||
-             step(fd, l, &payload, &res, &err);
+        rc = birth(table, m, &l, &err) || send_keys(fd, l, isolation, &err) || after_keys(l) ||
+             take_evidence(fd, l, &m->build.build, &payload, &err) || step(fd, l, &payload, &res, &err);
     if (rc)
         send_error(fd, &err);
     else if (send_result(fd, &res, &err) == 0)

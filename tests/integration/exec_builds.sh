@@ -5,8 +5,11 @@
 # and so does every POD when the consumer accepts it anyway, naming the
 # component that differs. The substitutes here copy what they are given
 # (records, task code) to a directory, so the test also shows that nothing
-# reached them. A build a POD owner adds with `pixiu pod policy build add` is
-# admitted.
+# reached them. (A wasm worker starts its runner once its keys are out,
+# before any recruiter has looked at its evidence, so the substitute runner
+# does run, started ahead with nothing: it copies whatever it is then
+# handed, and nothing it is given may have a byte in it.) A build a POD
+# owner adds with `pixiu pod policy build add` is admitted.
 set -euo pipefail
 build=$(cd "$1" && pwd)
 src=${PX_SOURCE_DIR:?}
@@ -59,13 +62,15 @@ submit_refused() {
       "$tmp/$name.pod.out" || fail "$name: $p did not refuse naming $component: $(cat "$tmp/$name.pod.out")"
   done
   grep -q '0 releases admitted, 2 PODs refused' "$tmp/$name.pod.out" || fail "$name: $(cat "$tmp/$name.pod.out")"
-  [ -z "$(ls -A "$tmp/copied")" ] || fail "$name: the substitute got $(ls "$tmp/copied")"
+  [ -z "$(find "$tmp/copied" -type f -size +0c)" ] || fail "$name: the substitute got $(ls -s "$tmp/copied")"
 }
 
 # 1. A sandbox runner that copies its input and the task's object, then
-#    runs the real runner.
+#    runs the real runner; started ahead (--warm), it copies what its
+#    channel brings: a run's arguments, if it were ever handed one.
 cat >"$tmp/copy-runner" <<SH
 #!/bin/sh
+[ "\$1" = --warm ] && exec cat <&3 >"$tmp/copied/hand.\$\$"
 cat >"$tmp/copied/input.\$\$"
 cp "\$1" "$tmp/copied/task.\$\$.so"
 exec "$build/pixiu-wasm-runner" "\$@" <"$tmp/copied/input.\$\$"

@@ -2,9 +2,10 @@
  *
  * A worker that will run task code starts its runner as soon as it has
  * sent its keys (sandbox_warm.c), so the exec and the loading of the
- * runner's libraries happen while the node attests the instance and logs
- * its acceptance, not on the step's path. Such a runner holds nothing but
- * its own code: no object, no input, no argument. It waits on fd 3 for one
+ * runner's libraries happen while the node attests the instance, not on
+ * the step's path. Such a runner holds nothing but its own code: no
+ * object, no input, no argument; an instance whose recruitment is refused
+ * gets no STEP, and its runner never gets anything. It waits on fd 3 for one
  * message, the nine arguments of a run (NUL-terminated, in the order of
  * the usage line) with the six descriptors of that run (input, output,
  * stderr, status, group table, object), puts them where a runner started

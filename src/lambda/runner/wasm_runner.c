@@ -497,6 +497,11 @@ static uint64_t *read_groups(uint64_t n, uint64_t *total) {
 int main(int argc, char **argv) {
     static char *warm_argv[10];
     if (argc == 2 && strcmp(argv[1], "--warm") == 0) {
+        /* It dies with the worker that started it (which cannot ask for
+         * that between its spawn and this exec, sandbox_warm.c); a worker
+         * gone before this line leaves the end of file on fd 3. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+            return 127;
         warm_argv[0] = argv[0];
         if (sodium_init() < 0) /* what does not depend on the run, first */
             return 127;

@@ -1,7 +1,9 @@
 /* The sandbox's tools are fixed at init: explicit paths are used as given
  * (made canonical), a later change of the environment does not change what
  * compiles a task, and the component list names every file a measurement
- * must hash, in a fixed order. */
+ * must hash, in a fixed order. The tools' version answers are remembered
+ * in the cache (a memo that is not one is asked again), and the sweeps of
+ * what dead compiles left can be left for later. */
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,7 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <errno.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -174,11 +179,95 @@ static void test_components(void **state) {
     free(d);
 }
 
+/* The cache's tool-* memos, by name; returns how many. */
+static size_t memos(const fixture *f, char out[][600], size_t cap) {
+    DIR *d = opendir(f->cache);
+    assert_non_null(d);
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (!strncmp(e->d_name, "tool-", 5) && n < cap)
+            snprintf(out[n++], 600, "%s/%s", f->cache, e->d_name);
+    closedir(d);
+    return n;
+}
+
+static void write_file(const char *path, const char *text, size_t n) {
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(text, 1, n, fp), n);
+    fclose(fp);
+}
+
+/* The toolchain digest is the same whether the tools answer or their
+ * memos do; a memo larger than any answer is not one (the tool is asked
+ * again and the memo rewritten); and a memo is what is read. */
+static void test_version_memo(void **state) {
+    fixture *f = *state;
+    px_sandbox a, b;
+    px_err err = {0};
+    char m[4][600];
+    if (px_sandbox_init(&a, f->cache, &err))
+        fail_msg("init: %s", err.msg);
+    assert_int_equal(memos(f, m, 4), 2); /* wasm2c, cc */
+    if (px_sandbox_init(&b, f->cache, &err))
+        fail_msg("init: %s", err.msg);
+    assert_string_equal(a.toolchain, b.toolchain);
+    static char big[8192];
+    memset(big, 'x', sizeof big);
+    for (int i = 0; i < 2; i++)
+        write_file(m[i], big, sizeof big);
+    if (px_sandbox_init(&b, f->cache, &err))
+        fail_msg("init: %s", err.msg);
+    assert_string_equal(a.toolchain, b.toolchain);
+    for (int i = 0; i < 2; i++) {
+        struct stat st;
+        assert_int_equal(stat(m[i], &st), 0);
+        assert_true(st.st_size > 0 && st.st_size < 100);
+    }
+    write_file(m[0], "other 1.0\n", 10);
+    if (px_sandbox_init(&b, f->cache, &err))
+        fail_msg("init: %s", err.msg);
+    assert_string_not_equal(a.toolchain, b.toolchain);
+    unlink(m[0]);
+}
+
+/* With sweep_later, init leaves what dead compiles left (a compile
+ * directory of a process that is gone, a legacy plaintext object) until
+ * px_sandbox_sweep, which removes them. */
+static void test_sweep_later(void **state) {
+    fixture *f = *state;
+    char work[64] = "/dev/shm/pixiu-test-XXXXXX", dead[160], legacy[400];
+    assert_non_null(mkdtemp(work));
+    pid_t gone = fork();
+    if (gone == 0)
+        _exit(0);
+    assert_int_equal(waitpid(gone, NULL, 0), gone);
+    snprintf(dead, sizeof dead, "%s/pixiu-compile-%d-abcdef", work, (int)gone);
+    assert_int_equal(mkdir(dead, 0700), 0);
+    assert_int_equal(mkdir(f->cache, 0700) == 0 || errno == EEXIST, 1);
+    snprintf(legacy, sizeof legacy, "%s/%064d-%016d.so", f->cache, 0, 0);
+    write_file(legacy, "plain", 5);
+    px_sandbox_tools t = {.cache_dir = f->cache, .work_dir = work, .sweep_later = 1};
+    px_sandbox sb;
+    px_err err = {0};
+    if (px_sandbox_init_tools(&sb, &t, &err))
+        fail_msg("init: %s", err.msg);
+    assert_int_equal(access(dead, F_OK), 0);
+    assert_int_equal(access(legacy, F_OK), 0);
+    px_sandbox_sweep(&sb);
+    assert_int_equal(access(dead, F_OK), -1);
+    assert_int_equal(access(legacy, F_OK), -1);
+    assert_int_equal(rmdir(work), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_explicit_tools),
         cmocka_unit_test(test_environment_ignored),
         cmocka_unit_test(test_components),
+        cmocka_unit_test(test_version_memo),
+        cmocka_unit_test(test_sweep_later),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,7 +1,8 @@
 /* A runner started ahead (px_sandbox_warm): it takes exactly one run, with
  * the same outcome as a runner forked for it, inside the same filter; a
  * second run forks its own; a runner nobody takes is killed; one that died
- * while waiting leaves the run to a forked runner. */
+ * while waiting leaves the run to a forked runner; one whose starter dies
+ * dies too, waiting or still loading. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -218,6 +220,85 @@ static void test_dead_runner_forks(void **state) {
     px_buf_free(&out);
 }
 
+/* Gone, or a zombie nobody reaps yet: it runs nothing any more. */
+static int gone(pid_t pid) {
+    char path[64], st[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        return 1;
+    size_t n = fread(st, 1, sizeof st - 1, fp);
+    fclose(fp);
+    st[n] = '\0';
+    const char *end = strrchr(st, ')'); /* after the command name */
+    return end && end[1] == ' ' && end[2] == 'Z';
+}
+
+/* Blocked in recvmsg on its channel: loaded, waiting for a run. */
+static int waiting(pid_t pid) {
+    char path[64], line[64] = "", want[24];
+    snprintf(path, sizeof path, "/proc/%d/syscall", (int)pid);
+    snprintf(want, sizeof want, "%d ", (int)SYS_recvmsg);
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        return 0;
+    char *got = fgets(line, sizeof line, fp);
+    fclose(fp);
+    return got && !strncmp(line, want, strlen(want));
+}
+
+static int within(int (*cond)(pid_t), pid_t pid, int ms) {
+    for (int i = 0; i < ms / 10; i++) {
+        if (cond(pid))
+            return 1;
+        usleep(10000);
+    }
+    return cond(pid);
+}
+
+/* Its starter (a worker) killed: the runner goes too. Killed while the
+ * runner still loads, the end of file on its channel ends it; killed
+ * while it waits, with its channel kept open by another process (so only
+ * the death signal it asked for can end it), it dies at once. */
+static void test_dies_with_starter(void **state) {
+    fixture *f = *state;
+    for (int late = 0; late < 2; late++) {
+        int p[2];
+        assert_int_equal(pipe(p), 0);
+        pid_t starter = fork();
+        assert_true(starter >= 0);
+        if (starter == 0) {
+            px_sandbox copy = f->sb;
+            copy.warm = NULL;
+            if (px_sandbox_warm(&copy, NULL))
+                _exit(1);
+            pid_t pids[2] = {copy.warm->pid, -1}; /* the runner, the holder of its channel */
+            if (late && !within(waiting, pids[0], 20000))
+                _exit(1);
+            if (late && (pids[1] = fork()) == 0)
+                for (;;)
+                    pause();
+            if (write(p[1], pids, sizeof pids) != (ssize_t)sizeof pids)
+                _exit(1);
+            for (;;)
+                pause();
+        }
+        close(p[1]);
+        pid_t pids[2] = {-1, -1};
+        assert_int_equal(read(p[0], pids, sizeof pids), (ssize_t)sizeof pids);
+        close(p[0]);
+        assert_true(pids[0] > 0);
+        assert_false(gone(pids[0]));
+        kill(starter, SIGKILL);
+        assert_int_equal(waitpid(starter, NULL, 0), starter);
+        int ok = within(gone, pids[0], 20000);
+        if (pids[1] > 0)
+            kill(pids[1], SIGKILL);
+        if (!ok)
+            fail_msg("a warm runner outlived its starter (%s)", late ? "waiting" : "loading");
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_takes_one_run),
@@ -225,6 +306,7 @@ int main(void) {
         cmocka_unit_test(test_object_made_ready),
         cmocka_unit_test(test_untaken_is_killed),
         cmocka_unit_test(test_dead_runner_forks),
+        cmocka_unit_test(test_dies_with_starter),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -575,6 +575,106 @@ static void test_wire_step_streamed(void **state) {
     px_buf_free(&got);
 }
 
+/* Gone, or a zombie nobody reaps yet: it runs nothing any more. */
+static int pid_gone(pid_t pid) {
+    char path[64], st[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        return 1;
+    size_t n = fread(st, 1, sizeof st - 1, fp);
+    fclose(fp);
+    st[n] = '\0';
+    const char *end = strrchr(st, ')');
+    return end && end[1] == ' ' && end[2] == 'Z';
+}
+
+/* The pids the runner script recorded, one a line; 0 until it ran. */
+static size_t recorded(const char *path, pid_t *out, size_t cap) {
+    px_buf b = PX_BUF_INIT;
+    size_t n = 0;
+    if (px_file_read(path, 4096, &b, NULL) == 0)
+        for (char *p = px_buf_cstr(&b, NULL), *nl; p && *p && n < cap; p = nl + 1) {
+            out[n++] = (pid_t)atoi(p);
+            if (!(nl = strchr(p, '\n')))
+                break;
+        }
+    px_buf_free(&b);
+    return n;
+}
+
+/* A wasm instance starts its runner once its keys are out, before any
+ * STEP. That runner is the build's, runs under the worker's filter, and
+ * holds nothing of any task: here the build's runner is a script that
+ * records its pid and, started ahead, everything its channel brings. An
+ * instance whose recruitment is refused (freed without a STEP) hands it
+ * nothing, and it goes with the instance; one that gets its STEP hands it
+ * exactly one run (the script takes it and fails it, so the step ends
+ * "internal"), which shows what receiving code would have looked like. */
+static void test_worker_runner_ahead(void **state) {
+    (void)state;
+    fixture f;
+    fx_init(&f);
+    char dir[] = PX_BUILD_DIR "/step-ahead-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char cache[300], pids[320], got[320], body[1400];
+    snprintf(cache, sizeof cache, "%s/cache", dir);
+    snprintf(pids, sizeof pids, "%s/pids", dir);
+    snprintf(got, sizeof got, "%s/got", dir);
+    setenv("PIXIU_CACHE_DIR", cache, 1);
+    setenv("PIXIU_WASM_RUNNER", PX_BUILD_DIR "/pixiu-wasm-runner", 1);
+    px_buf echo = PX_BUF_INIT;
+    wat(dir, "echo", echo_wat, &echo);
+    px_lambda_build *b = test_build();
+    unsetenv("PIXIU_CACHE_DIR");
+    unsetenv("PIXIU_WASM_RUNNER");
+    snprintf(body, sizeof body,
+             "#!/bin/sh\necho $$ >>'%s'\n[ \"$1\" = --warm ] && exec cat <&3 >>'%s'\nexec '%s' \"$@\"\n", pids, got,
+             b->files[1].path);
+    static px_lambda_build other;
+    build_with_runner(&other, b, dir, "runner", body);
+    /* Refused: attested, then dropped. */
+    px_err err = {0};
+    px_buf cfg = PX_BUF_INIT;
+    fx_config_kind(&f, &cfg, 2, f.successor.pk, 1, "wasm", "{},\"limits\":{\"cpu_ms\":2000,\"mem_mb\":16}");
+    uint8_t nonce[32], cd[32];
+    px_random(nonce, 32);
+    px_sha256(cd, echo.data, echo.len);
+    px_lambda_host h;
+    px_lambda_host_req req = {&px_tee_process, WORKER, &other, &f.platform, "node-a", "wasm", cd, cfg.data,
+                              cfg.len, nonce, 0, 30, 60000, 0};
+    px_assert_ok(px_lambda_host_start(&h, &req, &err), &err);
+    pid_t r[4];
+    for (int i = 0; i < 2000 && recorded(pids, r, 4) == 0; i++)
+        usleep(10000);
+    assert_int_equal(recorded(pids, r, 4), 1); /* started before any STEP, once */
+    proc_status_has(r[0], "Seccomp:\t2");     /* under the worker's filter */
+    proc_status_has(r[0], "NoNewPrivs:\t1");
+    px_lambda_host_free(&h);
+    int i = 0;
+    while (i++ < 2000 && !pid_gone(r[0]))
+        usleep(10000);
+    assert_true(pid_gone(r[0]));
+    struct stat st;
+    assert_true(stat(got, &st) != 0 || st.st_size == 0); /* it never received anything */
+    assert_int_equal(recorded(pids, r, 4), 1);
+    /* With its STEP, the one run goes to it. */
+    char why[PX_REASON_MAX + 1];
+    wasm_step_why(&f, &other, &echo, &echo, PX_STATUS_INTERNAL, why);
+    px_buf g = PX_BUF_INIT;
+    px_assert_ok(px_file_read(got, 4096, &g, &err), &err);
+    assert_true(g.len > 0 && memmem(g.data, g.len, "/proc/self/fd/5", 15));
+    assert_int_equal(recorded(pids, r, 4), 2);
+    px_buf_free(&g);
+    px_lambda_build_free(&other);
+    test_build_free(b);
+    px_buf_free(&cfg);
+    px_buf_free(&echo);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_wire_step_streamed),
@@ -583,6 +683,7 @@ int main(void) {
         cmocka_unit_test(test_worker_release_after_log),
         cmocka_unit_test(test_worker_silent_or_wrong),
         cmocka_unit_test(test_worker_wasm),
+        cmocka_unit_test(test_worker_runner_ahead),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
