@@ -29,6 +29,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -224,6 +225,27 @@ const char *px_http_request_header(const px_http_request *req, const char *name)
     if (!req || !req->conn || !name)
         return NULL;
     return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+/* The Accept header is a comma-separated list of media ranges, each
+ * maybe with parameters (";q=0.5"); only an exact type names it here, so a
+ * wildcard never asks for a form the client may not read. */
+int px_http_accepts(const px_http_request *req, const char *type) {
+    const char *a = px_http_request_header(req, "Accept");
+    size_t tn = strlen(type);
+    while (a && *a) {
+        while (*a == ' ' || *a == '\t' || *a == ',')
+            a++;
+        size_t n = strcspn(a, ",;");
+        size_t m = n;
+        while (m && (a[m - 1] == ' ' || a[m - 1] == '\t'))
+            m--;
+        if (m == tn && strncasecmp(a, type, tn) == 0)
+            return 1;
+        a += n;
+        a += strcspn(a, ","); /* past the parameters */
+    }
+    return 0;
 }
 
 void px_http_error(px_http_response *resp, int status, const char *fmt, ...) {
