@@ -1,5 +1,8 @@
-/* The consumer's dispatcher, internals shared by its two files: dispatch.c
- * (recruit, admit, run) and dispatch_receipt.c (prove the outcome). */
+/* The consumer's dispatcher, internals shared by its files: dispatch.c
+ * (the manifest, recruitment, the whole task), dispatch_admit.c and
+ * dispatch_pod.c (admission), dispatch_step.c (the stages' steps),
+ * dispatch_fl.c (training rounds) and dispatch_receipt.c (prove the
+ * outcome). */
 #ifndef PX_NODE_DISPATCH_H
 #define PX_NODE_DISPATCH_H
 
