@@ -30,7 +30,7 @@ typedef struct px_http_request {
 const char *px_http_request_header(const px_http_request *req, const char *name);
 
 /* 1 if the request's Accept header lists the media type (exactly, any
- * case; parameters ignored). */
+ * case) and not with q=0. */
 int px_http_accepts(const px_http_request *req, const char *type);
 
 typedef struct px_http_response {

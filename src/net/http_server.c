@@ -227,6 +227,21 @@ const char *px_http_request_header(const px_http_request *req, const char *name)
     return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
+/* 1 if the parameters of one media range (from ';' to before ',' or the
+ * end, len bytes) say q=0: "not acceptable" (RFC 9110, 12.4.2). */
+static int q_zero(const char *p, size_t len) {
+    for (size_t i = 0; i + 2 < len; i++)
+        if ((p[i] == 'q' || p[i] == 'Q') && p[i + 1] == '=' && (i == 0 || p[i - 1] == ';' || p[i - 1] == ' ')) {
+            size_t k = i + 2;
+            if (p[k] != '0')
+                return 0;
+            for (k++; k < len && (p[k] == '0' || p[k] == '.'); k++)
+                ;
+            return k == len || p[k] == ';' || p[k] == ' ';
+        }
+    return 0;
+}
+
 /* The Accept header is a comma-separated list of media ranges, each
  * maybe with parameters (";q=0.5"); only an exact type names it here, so a
  * wildcard never asks for a form the client may not read. */
@@ -240,10 +255,10 @@ int px_http_accepts(const px_http_request *req, const char *type) {
         size_t m = n;
         while (m && (a[m - 1] == ' ' || a[m - 1] == '\t'))
             m--;
-        if (m == tn && strncasecmp(a, type, tn) == 0)
+        size_t params = strcspn(a + n, ","); /* ";q=..." or nothing */
+        if (m == tn && strncasecmp(a, type, tn) == 0 && !q_zero(a + n, params))
             return 1;
-        a += n;
-        a += strcspn(a, ","); /* past the parameters */
+        a += n + params;
     }
     return 0;
 }

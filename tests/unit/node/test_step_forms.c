@@ -125,19 +125,25 @@ static void test_json_step(void **state) {
 }
 
 /* A PXJB step asking for a PXJB reply gets one; the same body without
- * the Accept header gets JSON. */
+ * the Accept header, or refusing PXJB with q=0, gets JSON. */
 static void test_jb_step(void **state) {
     world *w = *state;
     px_err err = {0};
     uint8_t id[32];
     px_buf body = PX_BUF_INIT, out = PX_BUF_INIT;
-    for (int ask = 1; ask >= 0; ask--) {
+    const struct {
+        const char *accept;
+        int ask;
+    } cases[] = {{"application/json, " PX_JB_CONTENT_TYPE ";q=1", 1},
+                 {NULL, 0},
+                 {"application/json, " PX_JB_CONTENT_TYPE "; q=0.0", 0}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        int ask = cases[c].ask;
         recruit(w, id);
         px_buf_reset(&body);
         step_body(id, 1, &body);
         assert_true(px_jb_is(body.data, body.len));
-        int st = step(w, &body, PX_JB_CONTENT_TYPE, ask ? "application/json, " PX_JB_CONTENT_TYPE ";q=1" : NULL,
-                      &out);
+        int st = step(w, &body, PX_JB_CONTENT_TYPE, cases[c].accept, &out);
         if (st != 200)
             fail_msg("step: %d %.*s", st, (int)out.len, (char *)out.data);
         assert_int_equal(px_jb_is(out.data, out.len), ask);
