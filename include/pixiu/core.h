@@ -167,6 +167,68 @@ int px_json_only(const json_t *obj, const char *what, const char *const *keys, p
 /* Compact serialisation with keys in insertion order. */
 int px_json_dump(const json_t *v, px_buf *out, px_err *err);
 
+/* ---- JSON with attachments (PXJB, docs/formats.md) ---------------------- */
+
+/* A body that carries a JSON object with its bulk byte fields as raw
+ * attachments instead of base64 strings, because jansson's per-character
+ * string handling of multi-megabyte strings is what a node spends its
+ * time on otherwise:
+ *     "PXJB" | u32be njson | json | u32be nblobs | nblobs x (u32be len | bytes)
+ * In the JSON a byte field sent as an attachment is {"blob": k}. */
+#define PX_JB_MAGIC "PXJB"
+#define PX_JB_CONTENT_TYPE "application/vnd.pixiu.jb"
+#define PX_JB_JSON_MAX (1u << 20)
+#define PX_JB_BLOBS_MAX 4096u
+
+typedef struct px_jb_blob {
+    const uint8_t *p;
+    size_t n;
+} px_jb_blob;
+
+/* The writer. doc is owned by the writer (px_jb_free drops it); blobs are
+ * borrowed views that must stay valid until px_jb_encode has run. With
+ * inline_b64 set, byte fields are written as base64 strings and the
+ * encoding is plain JSON: the same code serves both kinds of reader. */
+typedef struct px_jb {
+    json_t *doc;
+    px_jb_blob *blobs;
+    size_t n, cap;
+    int inline_b64;
+} px_jb;
+
+/* A new writer with an empty object as doc; inline_b64 as above. */
+int px_jb_init(px_jb *jb, int inline_b64, px_err *err);
+void px_jb_free(px_jb *jb);
+/* obj[key] = the n bytes at p: {"blob": k} (p borrowed) or base64. obj is
+ * jb->doc or an object inside it. */
+int px_jb_set_bytes(px_jb *jb, json_t *obj, const char *key, const void *p, size_t n, px_err *err);
+/* The same appended to an array inside jb->doc. */
+int px_jb_append_bytes(px_jb *jb, json_t *arr, const void *p, size_t n, px_err *err);
+/* Appends the body to out: PXJB, or plain JSON when inline_b64. */
+int px_jb_encode(const px_jb *jb, px_buf *out, px_err *err);
+
+/* The reader's views of a body's attachments (into the body, which must
+ * outlive them). */
+typedef struct px_jb_view {
+    px_jb_blob *blobs; /* owned array of views */
+    size_t n;
+} px_jb_view;
+
+/* 1 if the body is PXJB (starts with the magic). */
+int px_jb_is(const void *bytes, size_t len);
+/* Parse a body: PXJB (its JSON at most min(max_json, PX_JB_JSON_MAX)
+ * bytes and an object; every attachment referenced exactly once) or, when
+ * it does not start with the magic, plain JSON of at most max_json bytes
+ * (any value; view then has no attachments). *doc is a new reference;
+ * on failure nothing is kept. */
+int px_jb_parse(const void *bytes, size_t len, size_t max_json, json_t **doc, px_jb_view *view, px_err *err);
+void px_jb_view_free(px_jb_view *view);
+/* Appends the bytes of obj[key], given as {"blob": k} or as a base64
+ * string (px_json_b64_public: public bytes only). */
+int px_jb_bytes(const px_jb_view *view, const json_t *obj, const char *key, px_buf *out, px_err *err);
+/* The same for a value v (an array element); what names it in messages. */
+int px_jb_value(const px_jb_view *view, const json_t *v, const char *what, px_buf *out, px_err *err);
+
 /* ---- ids and decimals (docs/formats.md, "Ids and decimals") -------------- */
 
 /* An id names a node, a consumer, a POD's dataset, a task or a mechanism:

@@ -29,6 +29,10 @@ typedef struct px_http_request {
 /* Value of a request header (case-insensitive name), or NULL. Borrowed. */
 const char *px_http_request_header(const px_http_request *req, const char *name);
 
+/* 1 if the request's Accept header lists the media type (exactly, any
+ * case) and not with q=0. */
+int px_http_accepts(const px_http_request *req, const char *type);
+
 typedef struct px_http_response {
     int status;
     const char *content_type; /* static string; default "application/json" */

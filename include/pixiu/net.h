@@ -146,6 +146,13 @@ int px_signed_call(const px_signer *key, const char *node, const char *to,
                    const char *base_url, const char *path, const void *body,
                    size_t body_len, long timeout_ms, size_t max_resp,
                    int *status, px_buf *resp, px_err *err);
+/* The same with up to 4 more headers (e.g. Content-Type, Accept), which
+ * the signature does not cover: they only say how the body is written,
+ * and the body itself is signed. */
+int px_signed_call_with(const px_signer *key, const char *node, const char *to, const char *method,
+                        const char *base_url, const char *path, const px_http_header *extra, size_t nextra,
+                        const void *body, size_t body_len, long timeout_ms, size_t max_resp, int *status,
+                        px_buf *resp, px_err *err);
 
 #pragma GCC visibility pop
 #ifdef __cplusplus

@@ -29,6 +29,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -224,6 +225,42 @@ const char *px_http_request_header(const px_http_request *req, const char *name)
     if (!req || !req->conn || !name)
         return NULL;
     return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+/* 1 if the parameters of one media range (from ';' to before ',' or the
+ * end, len bytes) say q=0: "not acceptable" (RFC 9110, 12.4.2). */
+static int q_zero(const char *p, size_t len) {
+    for (size_t i = 0; i + 2 < len; i++)
+        if ((p[i] == 'q' || p[i] == 'Q') && p[i + 1] == '=' && (i == 0 || p[i - 1] == ';' || p[i - 1] == ' ')) {
+            size_t k = i + 2;
+            if (p[k] != '0')
+                return 0;
+            for (k++; k < len && (p[k] == '0' || p[k] == '.'); k++)
+                ;
+            return k == len || p[k] == ';' || p[k] == ' ';
+        }
+    return 0;
+}
+
+/* The Accept header is a comma-separated list of media ranges, each
+ * maybe with parameters (";q=0.5"); only an exact type names it here, so a
+ * wildcard never asks for a form the client may not read. */
+int px_http_accepts(const px_http_request *req, const char *type) {
+    const char *a = px_http_request_header(req, "Accept");
+    size_t tn = strlen(type);
+    while (a && *a) {
+        while (*a == ' ' || *a == '\t' || *a == ',')
+            a++;
+        size_t n = strcspn(a, ",;");
+        size_t m = n;
+        while (m && (a[m - 1] == ' ' || a[m - 1] == '\t'))
+            m--;
+        size_t params = strcspn(a + n, ","); /* ";q=..." or nothing */
+        if (m == tn && strncasecmp(a, type, tn) == 0 && !q_zero(a + n, params))
+            return 1;
+        a += n + params;
+    }
+    return 0;
 }
 
 void px_http_error(px_http_response *resp, int status, const char *fmt, ...) {

@@ -277,7 +277,19 @@ int px_request_refusal_status(px_code code) {
 int px_signed_call(const px_signer *key, const char *node, const char *to, const char *method,
                    const char *base_url, const char *path, const void *body, size_t body_len, long timeout_ms, size_t max_resp, int *status,
                    px_buf *resp, px_err *err) {
+    return px_signed_call_with(key, node, to, method, base_url, path, NULL, 0, body, body_len, timeout_ms, max_resp,
+                               status, resp, err);
+}
+
+#define PX_SIGNED_EXTRA_MAX 4
+
+int px_signed_call_with(const px_signer *key, const char *node, const char *to, const char *method,
+                        const char *base_url, const char *path, const px_http_header *extra, size_t nextra,
+                        const void *body, size_t body_len, long timeout_ms, size_t max_resp, int *status,
+                        px_buf *resp, px_err *err) {
     char p[PX_MEMBER_URL_MAX * 4], url[PX_MEMBER_URL_MAX * 5];
+    if (nextra > PX_SIGNED_EXTRA_MAX)
+        return px_fail(err, PX_E_LIMIT, "more than %d extra headers", PX_SIGNED_EXTRA_MAX);
     if (snprintf(p, sizeof p, "%s", path) >= (int)sizeof p ||
         snprintf(url, sizeof url, "%s%s", base_url, path) >= (int)sizeof url)
         return px_fail(err, PX_E_LIMIT, "request path too long");
@@ -290,10 +302,12 @@ int px_signed_call(const px_signer *key, const char *node, const char *to, const
     px_request_auth a;
     if (px_request_sign(&a, key, node, to, method, p, query, body, body_len, px_now_ms(), err))
         return -1;
-    px_http_header h[] = {{PX_REQ_HDR_NODE, a.node},
-                          {PX_REQ_HDR_TIME, a.time},
-                          {PX_REQ_HDR_NONCE, a.nonce},
-                          {PX_REQ_HDR_SIG, a.sig},
-                          {PX_REQ_HDR_DIGEST, a.digest}};
-    return px_http_call(method, url, h, 5, body, body_len, timeout_ms, max_resp, status, resp, err);
+    px_http_header h[5 + PX_SIGNED_EXTRA_MAX] = {{PX_REQ_HDR_NODE, a.node},
+                                                 {PX_REQ_HDR_TIME, a.time},
+                                                 {PX_REQ_HDR_NONCE, a.nonce},
+                                                 {PX_REQ_HDR_SIG, a.sig},
+                                                 {PX_REQ_HDR_DIGEST, a.digest}};
+    for (size_t i = 0; i < nextra; i++)
+        h[5 + i] = extra[i];
+    return px_http_call(method, url, h, 5 + nextra, body, body_len, timeout_ms, max_resp, status, resp, err);
 }

@@ -18,6 +18,17 @@ void px_node_reply_json(px_http_response *resp, json_t *o) {
     json_decref(o);
 }
 
+int px_node_wants_jb(const px_http_request *req) { return px_http_accepts(req, PX_JB_CONTENT_TYPE); }
+
+void px_node_reply_jb(px_http_response *resp, px_jb *jb) {
+    px_err err = {0};
+    resp->status = 200;
+    resp->content_type = jb->inline_b64 ? "application/json" : PX_JB_CONTENT_TYPE;
+    if (px_jb_encode(jb, &resp->body, &err))
+        px_http_error(resp, 500, "building a reply: %s", err.msg);
+    px_jb_free(jb);
+}
+
 void px_node_reply_err(px_http_response *resp, const px_err *err) {
     int status = err->code == PX_E_INVALID ? 400
                  : err->code == PX_E_DENIED ? 403

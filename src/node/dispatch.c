@@ -28,6 +28,54 @@ void px_dispatch_progress(const px_job *j, const char *fmt, ...) {
     fflush(j->o->progress);
 }
 
+void px_dispatch_reply_free(px_dispatch_reply *r) {
+    json_decref(r->doc);
+    px_jb_view_free(&r->view);
+    px_buf_free(&r->body);
+    memset(r, 0, sizeof *r);
+}
+
+/* One signed call. With jb, the request says what its body is (PXJB or
+ * JSON, by its magic) and asks for a PXJB reply; the reply is read in
+ * either form, since any node may still answer JSON. */
+static int call(const px_job *j, const px_member *to, const char *path, int jb, const void *body, size_t len,
+                long timeout_ms, px_dispatch_reply *out, px_err *err) {
+    px_dispatch_reply r = {0};
+    int status = 0;
+    px_http_header h[] = {{"Content-Type", px_jb_is(body, len) ? PX_JB_CONTENT_TYPE : "application/json"},
+                          {"Accept", PX_JB_CONTENT_TYPE ", application/json"}};
+    int rc = px_signed_call_with(j->o->key, j->o->id, to->id, "POST", to->url, path, h, jb ? 2 : 0, body, len,
+                                 timeout_ms, PX_NODE_BODY_MAX, &status, &r.body, err);
+    if (rc) {
+        px_buf_free(&r.body);
+        return px_err_prefix(err, "%s: ", to->id);
+    }
+    if (status != 200) {
+        json_t *o = px_json_parse(r.body.data, r.body.len, PX_NODE_BODY_MAX, NULL);
+        const char *e = json_string_value(json_object_get(o, "error"));
+        rc = px_fail(err, status == 504 || status == 503 || status == 429 ? PX_E_UNAVAILABLE : PX_E_DENIED,
+                     "%s %s: HTTP %d: %s", to->id, path, status, e ? e : "no reason given");
+        json_decref(o);
+    } else if (jb) {
+        px_err perr = {0};
+        if (px_jb_parse(r.body.data, r.body.len, PX_NODE_BODY_MAX, &r.doc, &r.view, &perr))
+            rc = px_fail(err, PX_E_INVALID, "%s %s: the reply is not JSON: %s", to->id, path, perr.msg);
+    } else if (!(r.doc = px_json_parse(r.body.data, r.body.len, PX_NODE_BODY_MAX, NULL))) {
+        rc = px_fail(err, PX_E_INVALID, "%s %s: the reply is not JSON", to->id, path);
+    }
+    if (rc) {
+        px_dispatch_reply_free(&r);
+        return -1;
+    }
+    *out = r;
+    return 0;
+}
+
+int px_dispatch_call_jb(const px_job *j, const px_member *to, const char *path, const void *body, size_t len,
+                        long timeout_ms, px_dispatch_reply *out, px_err *err) {
+    return call(j, to, path, 1, body, len, timeout_ms, out, err);
+}
+
 int px_dispatch_call(const px_job *j, const px_member *to, const char *path, const void *body, size_t len, json_t **out,
                      px_err *err) {
     return px_dispatch_call_within(j, to, path, body, len, PX_NODE_CALL_TIMEOUT_MS, out, err);
@@ -35,31 +83,16 @@ int px_dispatch_call(const px_job *j, const px_member *to, const char *path, con
 
 int px_dispatch_call_within(const px_job *j, const px_member *to, const char *path, const void *body, size_t len,
                             long timeout_ms, json_t **out, px_err *err) {
-    px_buf resp = PX_BUF_INIT;
-    int status = 0;
-    int rc = px_signed_call(j->o->key, j->o->id, to->id, "POST", to->url, path, body, len, timeout_ms,
-                            PX_NODE_BODY_MAX, &status, &resp, err);
-    if (rc == 0) {
-        json_t *o = px_json_parse(resp.data, resp.len, PX_NODE_BODY_MAX, NULL);
-        if (status != 200) {
-            const char *e = json_string_value(json_object_get(o, "error"));
-            rc = px_fail(err, status == 504 || status == 503 || status == 429 ? PX_E_UNAVAILABLE : PX_E_DENIED,
-                         "%s %s: HTTP %d: %s", to->id, path,
-                         status, e ? e : "no reason given");
-            json_decref(o);
-        } else if (!o) {
-            rc = px_fail(err, PX_E_INVALID, "%s %s: the reply is not JSON", to->id, path);
-        } else {
-            *out = o;
-        }
-    } else {
-        px_err_prefix(err, "%s: ", to->id);
-    }
-    px_buf_free(&resp);
-    return rc;
+    px_dispatch_reply r;
+    if (call(j, to, path, 0, body, len, timeout_ms, &r, err))
+        return -1;
+    *out = r.doc;
+    r.doc = NULL;
+    px_dispatch_reply_free(&r);
+    return 0;
 }
 
-static int append_log(const px_job *j, const px_buf *entry, px_err *err) {
+int px_dispatch_append_log(const px_job *j, const px_buf *entry, px_err *err) {
     px_buf resp = PX_BUF_INIT;
     int status = 0;
     int rc = px_signed_call(j->o->key, j->o->id, j->log->id, "POST", j->log->url, "/log/add", entry->data, entry->len,
@@ -297,7 +330,7 @@ static int predecessors(const px_job *j, uint32_t s, uint32_t q, px_verifier **o
  * equal partition counts partition q feeds partition q; into a single
  * instance every partition feeds it; out of a single instance, output k
  * goes to partition k. -1 when a does not feed b. */
-static int output_for(const px_job *j, const px_slot *a, const px_slot *b) {
+int px_dispatch_output_for(const px_job *j, const px_slot *a, const px_slot *b) {
     uint32_t pa = j->m.stages[a->stage].partitions, pb = j->m.stages[b->stage].partitions;
     if (!px_manifest_feeds(&j->m, a->stage, a->partition, b->partition))
         return -1;
@@ -335,7 +368,7 @@ static int recruit_one(px_job *j, px_slot *sl, px_err *err) {
             memcpy(succ[nsucc++], m->receivers[i].box_pk, PX_BOX_PUBLICKEYBYTES);
     else
         for (size_t k = 0; k < j->ns && nsucc < PX_LAMBDA_MAX_SUCCESSORS; k++)
-            if (j->s[k].stage == sl->stage + 1 && output_for(j, sl, &j->s[k]) >= 0)
+            if (j->s[k].stage == sl->stage + 1 && px_dispatch_output_for(j, sl, &j->s[k]) >= 0)
                 memcpy(succ[nsucc++], j->s[k].att.box_pk, PX_BOX_PUBLICKEYBYTES);
     px_verifier *pre;
     size_t npre;
@@ -386,7 +419,7 @@ static int publish_plan(px_job *j, px_err *err) {
     size_t n = 0;
     int rc = px_plan_publish(&e, &n, j->plan.data, j->plan.len, 0, &j->m, j->o->key, err);
     for (size_t i = 0; rc == 0 && i < n; i++)
-        rc = append_log(j, &e[i], err);
+        rc = px_dispatch_append_log(j, &e[i], err);
     for (size_t i = 0; i < n; i++)
         px_buf_free(&e[i]);
     free(e);
@@ -416,261 +449,6 @@ static int recruit(px_job *j, px_err *err) {
              px_plan_parse(&j->parsed, j->plan.data, j->plan.len, err) || publish_plan(j, err);
     free(ins);
     return rc;
-}
-
-/* ---- stages ---------------------------------------------------------------------- */
-
-static int add_input(json_t *arr, const px_buf *sealed, const px_buf *proof, const px_buf *ev, px_err *err) {
-    json_t *o = json_object();
-    return px_x_append(arr, o, err) || px_x_set_b64_public(o, "sealed", sealed->data, sealed->len, err) ||
-                   px_x_set_b64_public(o, "proof", proof->data, proof->len, err) ||
-                   (ev && px_x_set_b64_public(o, "evidence", ev->data, ev->len, err))
-               ? -1
-               : 0;
-}
-
-/* The releases sealed to this first-stage instance. */
-static int release_inputs(const px_job *j, const px_slot *sl, json_t *arr, px_err *err) {
-    for (size_t i = 0; i < j->nrel; i++)
-        if (px_ct_equal(j->rel_key[i], sl->att.box_pk, PX_BOX_PUBLICKEYBYTES) &&
-            add_input(arr, &j->rel_sealed[i], &j->rel_env[i], NULL, err))
-            return -1;
-    return 0;
-}
-
-static int step_inputs(const px_job *j, const px_slot *sl, json_t *arr, px_err *err) {
-    if (j->kpod && sl->stage == j->kpod)
-        return px_dispatch_pod_inputs(j, sl, arr, err);
-    if (sl->stage == 0)
-        return release_inputs(j, sl, arr, err);
-    for (size_t k = 0; k < j->ns; k++) {
-        const px_slot *p = &j->s[k];
-        int o = p->stage + 1 == sl->stage ? output_for(j, p, sl) : -1;
-        if (o < 0)
-            continue;
-        if ((size_t)o >= p->noutputs)
-            return px_fail(err, PX_E_INVALID, "stage %u produced no output for partition %u", p->stage, sl->partition);
-        if (add_input(arr, &p->outputs[o], &p->proof, &p->evidence, err))
-            return -1;
-    }
-    return 0;
-}
-
-/* The dispatcher's signed word that an instance never answered. */
-static void report_silence(const px_job *j, const px_slot *sl, const px_err *why) {
-    json_t *p = json_pack("{s:s%,s:{s:i,s:i},s:s,s:s,s:s}", "manifest", "", (size_t)0, "stage", "index",
-                          (int)sl->stage, "partition", (int)sl->partition, "node", sl->node->id, "status", "timeout",
-                          "reason", why->msg);
-    px_buf st = PX_BUF_INIT, env = PX_BUF_INIT;
-    px_subject subj = {.name = (char *)"manifest"};
-    memcpy(subj.sha256, j->m.id, PX_SHA256_BYTES);
-    px_x_set_hex(p, "manifest", j->m.id, PX_SHA256_BYTES, NULL);
-    if (px_statement_build(&st, &subj, 1, PX_REPORT_PREDICATE, p, NULL) == 0 &&
-        px_dsse_sign(&env, PX_INTOTO_PAYLOAD_TYPE, st.data, st.len, j->o->key, 1, NULL) == 0)
-        append_log(j, &env, NULL);
-    json_decref(p);
-    px_buf_free(&st);
-    px_buf_free(&env);
-}
-
-static int read_step(px_slot *sl, const json_t *rep, int *ok, char *status, size_t cap, px_err *err) {
-    json_t *outs, *v;
-    size_t i;
-    if (px_json_b64_public(rep, "proof", &sl->proof, err) ||
-        px_x_arr(rep, "outputs", 0, PX_LAMBDA_MAX_SUCCESSORS, &outs, err))
-        return -1;
-    *ok = json_is_true(json_object_get(rep, "ok"));
-    snprintf(status, cap, "%s", json_is_string(json_object_get(rep, "status"))
-                                    ? json_string_value(json_object_get(rep, "status")) : "unknown");
-    if (!(sl->outputs = calloc(json_array_size(outs) + 1, sizeof *sl->outputs)))
-        return px_fail(err, PX_E_NOMEM, "out of memory");
-    json_array_foreach(outs, i, v) {
-        /* Sealed outputs are public bytes: the table decoder, or the
-         * strict one for what that refuses. */
-        if (!json_is_string(v) ||
-            (px_b64_decode_public(&sl->outputs[i], json_string_value(v), json_string_length(v)) &&
-             px_b64_decode(&sl->outputs[i], json_string_value(v), json_string_length(v), err)))
-            return px_fail(err, PX_E_INVALID, "output %zu is not base64", i);
-        sl->noutputs = i + 1;
-    }
-    return 0;
-}
-
-/* The code, preceded for a map stage by the pseudonym key (PXTK) and, for
- * a delivering stage, the content (PXAD). */
-int px_dispatch_seal_code(const px_job *j, const px_stage_spec *spec, const uint8_t box_pk[PX_BOX_PUBLICKEYBYTES],
-                          px_buf *out, px_err *err) {
-    if (!spec->params || !json_object_get(spec->params, "map"))
-        return px_seal(out, j->o->code, j->o->code_len, box_pk, err);
-    int deliver = json_object_get(spec->params, "deliver") != NULL;
-    uint8_t n4[4] = {(uint8_t)j->o->content_len, (uint8_t)(j->o->content_len >> 8),
-                     (uint8_t)(j->o->content_len >> 16), (uint8_t)(j->o->content_len >> 24)};
-    px_buf m = PX_BUF_INIT;
-    int rc = px_buf_append(&m, PX_TASK_KEY_MAGIC, 4, err) || px_buf_append(&m, j->task_key, PX_TASK_KEY_BYTES, err) ||
-                     (deliver && (px_buf_append(&m, PX_CONTENT_MAGIC, 4, err) || px_buf_append(&m, n4, 4, err) ||
-                                  px_buf_append(&m, j->o->content, j->o->content_len, err))) ||
-                     px_buf_append(&m, j->o->code, j->o->code_len, err) || px_seal(out, m.data, m.len, box_pk, err)
-                 ? -1
-                 : 0;
-    px_buf_free(&m);
-    return rc;
-}
-
-/* The reason the instance signed into its failure proof (the same words
- * the log holds), when the proof verifies under its attested key. */
-static void signed_reason(const px_slot *sl, char *out, size_t cap) {
-    px_entry e;
-    out[0] = 0;
-    if (px_entry_parse(&e, 0, sl->proof.data, sl->proof.len, NULL))
-        return;
-    if (e.kind == PX_ENTRY_EXEC && !px_dsse_verify_pk(&e.env, sl->att.sign_pk, NULL) && e.reason[0]) {
-        snprintf(out, cap, "%s", e.reason);
-        px_x_printable(out);
-    }
-    px_entry_free(&e);
-}
-
-/* Run one instance's step. 1 = the task stops here (failure proven or
- * reported), 0 = go on, -1 = the dispatcher itself failed. */
-static int run_one(px_job *j, px_slot *sl, px_err *err) {
-    const px_stage_spec *spec = &j->m.stages[sl->stage];
-    json_t *req = json_object(), *inputs = json_array(), *rep = NULL;
-    px_buf body = PX_BUF_INIT, code = PX_BUF_INIT;
-    int rc = px_x_set_hex(req, "instance", sl->instance, sizeof sl->instance, err) ||
-             px_x_set(req, "inputs", inputs, err) || step_inputs(j, sl, inputs, err);
-    if (!rc && json_array_size(inputs) == 0) {
-        snprintf(sl->failure, sizeof sl->failure, "stage %u (%s) partition %u on %s has no input", sl->stage,
-                 px_manifest_kind_name(spec->kind), sl->partition, sl->node->id);
-        px_dispatch_progress(j, "  %s", sl->failure);
-        json_decref(req);
-        return 1;
-    }
-    /* The task code, sealed to the instance whose evidence was checked. */
-    if (!rc && spec->has_code)
-        rc = (spec->kind == PX_STAGE_FL_AGG ? px_dispatch_fl_seal_agg(j, sl->att.box_pk, &code, err)
-                                            : px_dispatch_seal_code(j, spec, sl->att.box_pk, &code, err)) ||
-             px_x_set_b64(req, "code", code.data, code.len, err);
-    if (!rc)
-        rc = px_json_dump(req, &body, err);
-    json_decref(req);
-    px_buf_free(&code);
-    if (rc) {
-        px_buf_free(&body);
-        return -1;
-    }
-    px_err cerr = {0};
-    int ok = 0;
-    char status[32];
-    uint64_t t0 = px_mono_ns();
-    /* A step takes as long as its stage's limits let it (the executor
-     * stops the worker then), plus the platform's own time around it:
-     * the consumer waits that long, never less. */
-    long wait = (long)(spec->limits.timeout_ms ? spec->limits.timeout_ms : PX_LAMBDA_TIMEOUT_MS) +
-                PX_NODE_CALL_TIMEOUT_MS;
-    int called = px_dispatch_call_within(j, sl->node, "/v1/step", body.data, body.len, wait, &rep, &cerr);
-    double ms = px_dispatch_ms_since(t0);
-    sl->ms = ms;
-    if (called) {
-        px_buf_free(&body);
-        report_silence(j, sl, &cerr);
-        snprintf(sl->failure, sizeof sl->failure, "stage %u (%s) on %s gave no proof: %.150s", sl->stage,
-                 px_manifest_kind_name(spec->kind), sl->node->id, cerr.msg);
-        px_dispatch_progress(j, "  stage %u (%s) on %s: no answer: %s", sl->stage, px_manifest_kind_name(spec->kind), sl->node->id,
-                 cerr.msg);
-        return 1;
-    }
-    px_buf_free(&body);
-    rc = read_step(sl, rep, &ok, status, sizeof status, err);
-    json_decref(rep);
-    if (rc)
-        return -1;
-    if (!ok) {
-        char why[PX_REASON_MAX + 1];
-        signed_reason(sl, why, sizeof why);
-        size_t n = strlen(status);
-        int named = !strncmp(why, status, n) && why[n] == ':'; /* the reason names the status */
-        snprintf(sl->failure, sizeof sl->failure, "stage %u (%s) on %s failed: %s%s%s", sl->stage,
-                 px_manifest_kind_name(spec->kind), sl->node->id, named ? "" : status, why[0] && !named ? ": " : "",
-                 why);
-        px_dispatch_progress(j, "  %s (%.0f ms)", sl->failure, ms);
-        return 1;
-    }
-    px_dispatch_progress(j, "  stage %u (%s) on %s: %s (%.0f ms)", sl->stage, px_manifest_kind_name(spec->kind),
-                         sl->node->id, status, ms);
-    return 0;
-}
-
-typedef struct step_thread {
-    px_job *j;
-    px_slot *sl;
-    int rc;
-    px_err err;
-    pthread_t th;
-    int started;
-} step_thread;
-
-static void *step_main(void *p) {
-    step_thread *t = p;
-    t->rc = run_one(t->j, t->sl, &t->err);
-    return NULL;
-}
-
-/* The partitions of one stage run at the same time, each on its node; the
- * outcome is that of the lowest partition that failed, so it does not
- * depend on which finished first. */
-static int run_stage(px_job *j, size_t first, size_t n, px_err *err) {
-    step_thread *t = calloc(n, sizeof *t);
-    if (!t)
-        return px_fail(err, PX_E_NOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        t[i] = (step_thread){.j = j, .sl = &j->s[first + i]};
-        t[i].started = n > 1 && pthread_create(&t[i].th, NULL, step_main, &t[i]) == 0;
-        if (!t[i].started)
-            step_main(&t[i]);
-    }
-    int rc = 0;
-    double ms = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (t[i].started)
-            pthread_join(t[i].th, NULL);
-        ms = t[i].sl->ms > ms ? t[i].sl->ms : ms;
-    }
-    for (size_t i = 0; i < n && rc == 0; i++)
-        if (t[i].rc < 0) {
-            *err = t[i].err;
-            rc = -1;
-        }
-    for (size_t i = 0; i < n && rc == 0; i++)
-        if (t[i].rc > 0) {
-            memcpy(j->r->failure, t[i].sl->failure, sizeof j->r->failure);
-            rc = 1;
-        }
-    j->r->stage_ms[j->s[first].stage] = ms;
-    free(t);
-    return rc;
-}
-
-static int run_stages(px_job *j, px_err *err) {
-    for (size_t k = 0; k < j->ns;) {
-        size_t n = 1;
-        while (k + n < j->ns && j->s[k + n].stage == j->s[k].stage)
-            n++;
-        int r = run_stage(j, k, n, err);
-        if (r)
-            return r;
-        k += n;
-    }
-    /* The last stage sealed the result to our receiver key. */
-    px_slot *last = &j->s[j->ns - 1];
-    if (last->noutputs == 0)
-        return px_fail(err, PX_E_INVALID, "the last stage returned no output");
-    /* result_digest is the commitment the last proof names; the receipt
-     * check compares the two. */
-    if (px_open_committed(&j->r->result, j->r->result_digest, last->outputs[0].data, last->outputs[0].len,
-                          &j->receiver, err) ||
-        px_seal_open(&j->r->opening, last->outputs[0].data, last->outputs[0].len, &j->receiver, err))
-        return px_err_prefix(err, "opening the result: ");
-    return 0;
 }
 
 /* ---- the whole task ------------------------------------------------------------- */
@@ -791,7 +569,7 @@ int px_submit(const px_submit_opts *o, const void *tmpl, size_t len, px_submit_r
     if (j.m.has_training && px_dispatch_fl_unmask(&j, err))
         goto out;
     r->admit_ms = px_dispatch_ms_since(t0);
-    int stopped = run_stages(&j, err);
+    int stopped = px_dispatch_run_stages(&j, err);
     if (stopped < 0)
         goto out;
     rc = 0;

@@ -1,5 +1,8 @@
-/* The consumer's dispatcher, internals shared by its two files: dispatch.c
- * (recruit, admit, run) and dispatch_receipt.c (prove the outcome). */
+/* The consumer's dispatcher, internals shared by its files: dispatch.c
+ * (the manifest, recruitment, the whole task), dispatch_admit.c and
+ * dispatch_pod.c (admission), dispatch_step.c (the stages' steps),
+ * dispatch_fl.c (training rounds) and dispatch_receipt.c (prove the
+ * outcome). */
 #ifndef PX_NODE_DISPATCH_H
 #define PX_NODE_DISPATCH_H
 
@@ -66,9 +69,22 @@ typedef struct px_job {
     px_buf fl_reveals; /* the PXFR block for the aggregator */
 } px_job;
 
+/* A reply that may be PXJB: doc's attachments are views into body. */
+typedef struct px_dispatch_reply {
+    px_buf body;
+    json_t *doc;
+    px_jb_view view;
+} px_dispatch_reply;
+void px_dispatch_reply_free(px_dispatch_reply *r);
+
 double px_dispatch_ms_since(uint64_t t0);
-/* Ask a POD to admit its path through the plan (POST /v1/admit). */
-int px_dispatch_ask_admit(const px_job *j, const px_member *pod, json_t **out, px_err *err);
+/* Ask a POD to admit its path through the plan (POST /v1/admit), for a
+ * PXJB reply. */
+int px_dispatch_ask_admit(const px_job *j, const px_member *pod, px_dispatch_reply *out, px_err *err);
+/* A signed call whose body may be PXJB, asking for a PXJB reply (HTTP 200
+ * only), read in either form into *out. */
+int px_dispatch_call_jb(const px_job *j, const px_member *to, const char *path, const void *body, size_t len,
+                        long timeout_ms, px_dispatch_reply *out, px_err *err);
 /* A signed JSON call to a member; the reply (HTTP 200 only) parsed into *out. */
 int px_dispatch_call(const px_job *j, const px_member *to, const char *path, const void *body, size_t len,
                      json_t **out, px_err *err);
@@ -85,8 +101,21 @@ void px_dispatch_progress(const px_job *j, const char *fmt, ...) __attribute__((
  * a POD that refuses, is offline or fails is left out, named. */
 int px_dispatch_pods(px_job *j, px_err *err);
 /* The inputs of partition sl of the stage after the PODs: one per POD
- * dealt to it whose instances ran. */
-int px_dispatch_pod_inputs(const px_job *j, const px_slot *sl, json_t *arr, px_err *err);
+ * dealt to it whose instances ran, appended to arr (inside jb's document;
+ * the bytes borrowed from j). */
+int px_dispatch_pod_inputs(const px_job *j, const px_slot *sl, px_jb *jb, json_t *arr, px_err *err);
+/* One input {sealed, proof[, evidence]} appended to arr, its bytes
+ * attachments of jb (borrowed: they must outlive the encoding). */
+int px_dispatch_add_input(px_jb *jb, json_t *arr, const px_buf *sealed, const px_buf *proof, const px_buf *ev,
+                          px_err *err);
+/* Which output of instance a (stage s) goes to instance b (stage s+1);
+ * -1 when a does not feed b. */
+int px_dispatch_output_for(const px_job *j, const px_slot *a, const px_slot *b);
+/* Append a signed entry to the network's log. */
+int px_dispatch_append_log(const px_job *j, const px_buf *entry, px_err *err);
+/* Run the stages in order (dispatch_step.c). 1: the task stopped (its
+ * failure in j->r), 0: the result is open in j->r, -1: an error. */
+int px_dispatch_run_stages(px_job *j, px_err *err);
 void px_dispatch_pods_free(px_job *j);
 
 /* A training round (dispatch_fl.c, docs/fl.md). A template's fl-user or

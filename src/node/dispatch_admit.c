@@ -13,7 +13,7 @@
 
 typedef struct admit_one {
     const px_member *pod;
-    json_t *rep; /* the POD's answer, or NULL when it refused */
+    px_dispatch_reply rep; /* the POD's answer (rep.doc NULL when it refused) */
     px_err err;
 } admit_one;
 
@@ -24,10 +24,10 @@ typedef struct admit_pool {
     pthread_mutex_t mu;
 } admit_pool;
 
-int px_dispatch_ask_admit(const px_job *j, const px_member *pod, json_t **out, px_err *err) {
+int px_dispatch_ask_admit(const px_job *j, const px_member *pod, px_dispatch_reply *out, px_err *err) {
     px_buf path = PX_BUF_INIT;
     int rc = px_plan_path(&path, &j->parsed, pod->id, err) ||
-             px_dispatch_call(j, pod, "/v1/admit", path.data, path.len, out, err);
+             px_dispatch_call_jb(j, pod, "/v1/admit", path.data, path.len, PX_NODE_CALL_TIMEOUT_MS, out, err);
     px_buf_free(&path);
     return rc ? -1 : 0;
 }
@@ -35,10 +35,8 @@ int px_dispatch_ask_admit(const px_job *j, const px_member *pod, json_t **out, p
 static void ask(px_job *j, admit_one *a) {
     json_t *rels;
     if (px_dispatch_ask_admit(j, a->pod, &a->rep, &a->err) ||
-        px_x_arr(a->rep, "releases", 0, PX_MANIFEST_MAX_DATASETS, &rels, &a->err)) {
-        json_decref(a->rep);
-        a->rep = NULL;
-    }
+        px_x_arr(a->rep.doc, "releases", 0, PX_MANIFEST_MAX_DATASETS, &rels, &a->err))
+        px_dispatch_reply_free(&a->rep);
 }
 
 static void *admit_main(void *arg) {
@@ -53,7 +51,9 @@ static void *admit_main(void *arg) {
     }
 }
 
-static int keep_release(px_job *j, const json_t *rel, px_err *err) {
+/* The release's sealed data and statement: attachments of the reply (a
+ * POD that answers JSON sends them as base64). */
+static int keep_release(px_job *j, const px_jb_view *view, const json_t *rel, px_err *err) {
     px_buf *s = realloc(j->rel_sealed, (j->nrel + 1) * sizeof *s), *e;
     if (s)
         j->rel_sealed = s;
@@ -68,8 +68,8 @@ static int keep_release(px_job *j, const json_t *rel, px_err *err) {
     memset(&j->rel_env[j->nrel], 0, sizeof *e);
     memset(j->rel_key[j->nrel], 0, sizeof *k);
     j->nrel++;
-    if (px_json_b64_public(rel, "sealed", &j->rel_sealed[j->nrel - 1], err) ||
-        px_json_b64_public(rel, "release", &j->rel_env[j->nrel - 1], err))
+    if (px_jb_bytes(view, rel, "sealed", &j->rel_sealed[j->nrel - 1], err) ||
+        px_jb_bytes(view, rel, "release", &j->rel_env[j->nrel - 1], err))
         return -1;
     /* Which first-stage instance it is for, read once. */
     px_entry en;
@@ -106,19 +106,19 @@ int px_dispatch_admit(px_job *j, px_err *err) {
     ask_all(j, a, n);
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
-        json_t *rels = json_object_get(a[i].rep, "releases"), *rel;
+        json_t *rels = json_object_get(a[i].rep.doc, "releases"), *rel;
         size_t k;
-        if (!a[i].rep) {
+        if (!a[i].rep.doc) {
             j->r->refusals++;
             px_dispatch_progress(j, "  %s refused: %s", a[i].pod->id, a[i].err.msg);
         } else {
             json_array_foreach(rels, k, rel) {
                 if (rc == 0)
-                    rc = keep_release(j, rel, err);
+                    rc = keep_release(j, &a[i].rep.view, rel, err);
             }
             j->r->releases += json_array_size(rels);
         }
-        json_decref(a[i].rep);
+        px_dispatch_reply_free(&a[i].rep);
     }
     free(a);
     if (rc)

@@ -89,14 +89,15 @@ static int take_instances(px_job *j, px_podside *ps, const json_t *arr, px_err *
 }
 
 static void admit_one(px_job *j, px_podside *ps) {
-    json_t *rep = NULL, *arr;
+    px_dispatch_reply rep = {0};
+    json_t *arr;
     px_err err = {0};
     if (px_dispatch_ask_admit(j, ps->node, &rep, &err) ||
-        px_x_arr(rep, "instances", 1, PX_MANIFEST_MAX_STAGES, &arr, &err) || take_instances(j, ps, arr, &err))
+        px_x_arr(rep.doc, "instances", 1, PX_MANIFEST_MAX_STAGES, &arr, &err) || take_instances(j, ps, arr, &err))
         snprintf(ps->failure, sizeof ps->failure, "refused: %.200s", err.msg);
     else
         ps->admitted = 1;
-    json_decref(rep);
+    px_dispatch_reply_free(&rep);
 }
 
 /* The code for each stage at the POD that runs code, sealed to the
@@ -235,15 +236,12 @@ int px_dispatch_pods(px_job *j, px_err *err) {
     return 0;
 }
 
-int px_dispatch_pod_inputs(const px_job *j, const px_slot *sl, json_t *arr, px_err *err) {
+int px_dispatch_pod_inputs(const px_job *j, const px_slot *sl, px_jb *jb, json_t *arr, px_err *err) {
     for (size_t i = 0; i < j->npods; i++) {
         const px_podside *ps = &j->pods[i];
         if (!ps->ran || px_manifest_collector_partition(&j->m, ps->pos) != sl->partition)
             continue;
-        json_t *o = json_object();
-        if (px_x_append(arr, o, err) || px_x_set_b64(o, "sealed", ps->output.data, ps->output.len, err) ||
-            px_x_set_b64(o, "proof", ps->proof.data, ps->proof.len, err) ||
-            px_x_set_b64(o, "evidence", ps->evidence.data, ps->evidence.len, err))
+        if (px_dispatch_add_input(jb, arr, &ps->output, &ps->proof, &ps->evidence, err))
             return -1;
     }
     return 0;

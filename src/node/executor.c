@@ -213,7 +213,9 @@ static void step_in_free(step_in *s) {
     px_buf_free(&s->code);
 }
 
-static int read_inputs(step_in *s, const json_t *o, px_err *err) {
+/* The byte fields may be attachments of a PXJB body or base64 strings
+ * (docs/network.md): view holds the attachments, if any. */
+static int read_inputs(step_in *s, const json_t *o, const px_jb_view *view, px_err *err) {
     json_t *arr, *v;
     size_t i;
     if (px_x_arr(o, "inputs", 1, PX_LAMBDA_MAX_INPUTS, &arr, err))
@@ -225,12 +227,13 @@ static int read_inputs(step_in *s, const json_t *o, px_err *err) {
     s->n = json_array_size(arr);
     json_array_foreach(arr, i, v) {
         px_buf *b = &s->bufs[3 * i];
-        if (px_json_b64_public(v, "sealed", &b[0], err) || px_json_b64_public(v, "proof", &b[1], err) ||
-            (json_object_get(v, "evidence") && px_json_b64_public(v, "evidence", &b[2], err)))
+        if (px_jb_bytes(view, v, "sealed", &b[0], err) || px_jb_bytes(view, v, "proof", &b[1], err) ||
+            (json_object_get(v, "evidence") && px_jb_bytes(view, v, "evidence", &b[2], err)))
             return px_err_prefix(err, "input %zu: ", i);
         s->in[i] = (px_step_input){b[0].data, b[0].len, b[1].data, b[1].len, b[2].data, b[2].len};
     }
-    if (json_object_get(o, "code") && px_json_b64(o, "code", &s->code, err))
+    /* The code is sealed to the instance: public bytes. */
+    if (json_object_get(o, "code") && px_jb_bytes(view, o, "code", &s->code, err))
         return -1;
     return 0;
 }
@@ -293,25 +296,30 @@ static int log_statement(void *ctx, const uint8_t *entry, size_t len, px_log_rec
 }
 
 /* The instance's statements are in the log already (the worker went on only
- * once shown them there); the reply says where. */
-static void step_reply(px_step_result *res, px_http_response *resp) {
-    json_t *r = json_object(), *outs = json_array();
-    json_object_set_new(r, "ok", json_boolean(res->ok));
-    json_object_set_new(r, "status", json_string(res->status));
-    px_x_set_b64_public(r, "proof", res->proof.data, res->proof.len, NULL);
-    json_object_set_new(r, "outputs", outs);
-    for (size_t i = 0; i < res->noutputs; i++) {
-        json_t *h = json_object();
-        px_x_set_b64_public(h, "b", res->outputs[i].data, res->outputs[i].len, NULL);
-        json_array_append(outs, json_object_get(h, "b"));
-        json_decref(h);
+ * once shown them there); the reply says where. Its proof and outputs are
+ * attachments for a client that asked for PXJB. */
+static void step_reply(const px_http_request *req, px_step_result *res, px_http_response *resp) {
+    px_jb jb;
+    px_err err = {0};
+    json_t *outs = NULL;
+    int rc = px_jb_init(&jb, !px_node_wants_jb(req), &err) ||
+             px_x_set(jb.doc, "ok", json_boolean(res->ok), &err) ||
+             px_x_set(jb.doc, "status", json_string(res->status), &err) ||
+             px_jb_set_bytes(&jb, jb.doc, "proof", res->proof.data, res->proof.len, &err) ||
+             px_x_set(jb.doc, "outputs", outs = json_array(), &err);
+    for (size_t i = 0; rc == 0 && i < res->noutputs; i++)
+        rc = px_jb_append_bytes(&jb, outs, res->outputs[i].data, res->outputs[i].len, &err);
+    if (rc == 0)
+        rc = px_x_set(jb.doc, "log_index", json_integer((json_int_t)res->proof_index), &err);
+    if (rc == 0 && res->accepted.len)
+        rc = px_jb_set_bytes(&jb, jb.doc, "accepted", res->accepted.data, res->accepted.len, &err) ||
+             px_x_set(jb.doc, "accepted_index", json_integer((json_int_t)res->accepted_index), &err);
+    if (rc) {
+        px_jb_free(&jb);
+        px_http_error(resp, 500, "building the step's reply: %s", err.msg);
+        return;
     }
-    json_object_set_new(r, "log_index", json_integer((json_int_t)res->proof_index));
-    if (res->accepted.len) {
-        px_x_set_b64(r, "accepted", res->accepted.data, res->accepted.len, NULL);
-        json_object_set_new(r, "accepted_index", json_integer((json_int_t)res->accepted_index));
-    }
-    px_node_reply_json(resp, r);
+    px_node_reply_jb(resp, &jb);
 }
 
 /* A step that did not end ok is worth a line in the node's own log (its
@@ -335,11 +343,14 @@ static void log_failed_step(const px_node *n, const px_node_instance *in, const 
 
 void px_node_step(px_node *n, const px_member *sender, const px_http_request *req, px_http_response *resp) {
     px_err err = {0};
-    json_t *o = body_json(req, &err);
+    json_t *o = NULL;
+    px_jb_view view = {0};
     step_in s = {0};
     uint8_t id[PX_SIGN_PUBLICKEYBYTES];
     px_node_instance *in = NULL;
-    if (!o || px_json_hex(o, "instance", id, sizeof id, &err) || read_inputs(&s, o, &err) ||
+    if (px_jb_parse(req->body, req->body_len, PX_NODE_BODY_MAX, &o, &view, &err) == 0 && !json_is_object(o))
+        px_fail(&err, PX_E_INVALID, "request body must be a JSON object");
+    if (!json_is_object(o) || px_json_hex(o, "instance", id, sizeof id, &err) || read_inputs(&s, o, &view, &err) ||
         !(in = claim(n, sender, id, &err))) {
         px_node_reply_err(resp, &err);
         goto out;
@@ -356,13 +367,14 @@ void px_node_step(px_node *n, const px_member *sender, const px_http_request *re
         if (!res.ok)
             log_failed_step(n, in, &res, &err);
         keep = in->host.serving && px_node_serving_keep(n, in, &res);
-        step_reply(&res, resp);
+        step_reply(req, &res, resp);
     }
     px_step_result_free(&res);
     if (!keep)
         release_slot(n, in);
 out:
     step_in_free(&s);
+    px_jb_view_free(&view);
     json_decref(o);
 }
 

@@ -319,5 +319,10 @@ void px_node_ui_stop(px_node *n);
 /* Replies. */
 void px_node_reply_json(px_http_response *resp, json_t *o);
 void px_node_reply_err(px_http_response *resp, const px_err *err);
+/* Replies to /v1/admit and /v1/step are PXJB only for a client whose
+ * Accept header asks for it (docs/network.md); anyone else gets JSON. */
+int px_node_wants_jb(const px_http_request *req);
+/* 200 with jb encoded (PXJB or JSON, as jb was set up); frees jb. */
+void px_node_reply_jb(px_http_response *resp, px_jb *jb);
 
 /* The consumer's dispatcher (px_submit) is public: pixiu/node.h. */

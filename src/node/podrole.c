@@ -104,8 +104,24 @@ static const px_attested *first_stage(const px_node *n, const px_plan *p, const 
     return &att[0];
 }
 
+/* The reply being built: its releases array lives in jb's document, and
+ * the sealed bytes and statements it refers to (attachments are borrowed
+ * until the reply is encoded) are kept here. */
+typedef struct admit_out {
+    px_jb jb;
+    json_t *releases;
+    px_buf keep[2 * PX_MANIFEST_MAX_DATASETS];
+    size_t nkeep;
+} admit_out;
+
+static void admit_out_free(admit_out *o) {
+    for (size_t i = 0; i < o->nkeep; i++)
+        px_buf_free(&o->keep[i]);
+    px_jb_free(&o->jb);
+}
+
 /* Admit and release one dataset; appends {"dataset","sealed","release"}. */
-static int release_one(px_node *n, const px_plan *p, const px_attested *att, const px_dataset_spec *d, json_t *out,
+static int release_one(px_node *n, const px_plan *p, const px_attested *att, const px_dataset_spec *d, admit_out *out,
                        px_err *err) {
     const char *dataset = d->name;
     const uint8_t *key = first_stage(n, p, att, d)->box_pk;
@@ -138,16 +154,23 @@ static int release_one(px_node *n, const px_plan *p, const px_attested *att, con
     uint64_t index = 0;
     int rc = px_seal(&sealed, stream.data, stream.len, key, err) || /* the committed payload */
              px_node_log_append(n, env.data, env.len, &index, err);
-    if (rc == 0) {
-        json_t *r = json_object();
-        rc = px_x_append(out, r, err) || px_x_set(r, "dataset", json_string(dataset), err) ||
-             px_x_set_b64_public(r, "sealed", sealed.data, sealed.len, err) ||
-             px_x_set_b64_public(r, "release", env.data, env.len, err) ||
-             px_x_set(r, "log_index", json_integer((json_int_t)index), err);
-    }
     px_buf_free(&stream);
-    px_buf_free(&env);
-    px_buf_free(&sealed);
+    if (rc == 0 && out->nkeep + 2 > sizeof out->keep / sizeof out->keep[0])
+        rc = px_fail(err, PX_E_INTERNAL, "more releases than datasets");
+    if (rc) {
+        px_buf_free(&env);
+        px_buf_free(&sealed);
+        return -1;
+    }
+    /* Kept until the reply is encoded: the writer borrows them. */
+    px_buf *ks = &out->keep[out->nkeep++], *ke = &out->keep[out->nkeep++];
+    *ks = sealed;
+    *ke = env;
+    json_t *r = json_object();
+    rc = px_x_append(out->releases, r, err) || px_x_set(r, "dataset", json_string(dataset), err) ||
+         px_jb_set_bytes(&out->jb, r, "sealed", ks->data, ks->len, err) ||
+         px_jb_set_bytes(&out->jb, r, "release", ke->data, ke->len, err) ||
+         px_x_set(r, "log_index", json_integer((json_int_t)index), err);
     return rc ? -1 : 0;
 }
 
@@ -179,7 +202,7 @@ static int accepted_builds(px_node *n, const px_membership *mem, px_node_trust *
     return rc;
 }
 
-static int admit(px_node *n, const px_member *sender, const px_plan *p, json_t *out, json_t *hosted, px_err *err) {
+static int admit(px_node *n, const px_member *sender, const px_plan *p, admit_out *out, json_t *hosted, px_err *err) {
     const px_manifest *m = &p->manifest;
     if (strcmp(sender->id, m->consumer_id) || !px_ct_equal(sender->signing.pk, m->consumer.pk, PX_SIGN_PUBLICKEYBYTES))
         return px_fail(err, PX_E_DENIED, "the plan's consumer %s is not the sender %s", m->consumer_id, sender->id);
@@ -239,14 +262,24 @@ void px_node_admit(px_node *n, const px_member *sender, const px_http_request *r
         px_node_reply_err(resp, &err);
         return;
     }
-    json_t *releases = json_array(), *hosted = json_array();
-    if (!releases || !hosted || admit(n, sender, &p, releases, hosted, &err)) {
+    /* The reply's sealed data goes as attachments to a client that reads
+     * them, as base64 to anyone else. */
+    admit_out *out = calloc(1, sizeof *out);
+    json_t *hosted = json_array();
+    int rc = !out || !hosted ? px_fail(&err, PX_E_NOMEM, "out of memory")
+                             : px_jb_init(&out->jb, !px_node_wants_jb(req), &err);
+    if (rc == 0)
+        rc = px_x_set(out->jb.doc, "pod", json_string(n->cfg.id), &err) ||
+             px_x_set(out->jb.doc, "releases", out->releases = json_array(), &err) ||
+             px_x_set(out->jb.doc, "instances", json_incref(hosted), &err) ||
+             admit(n, sender, &p, out, hosted, &err);
+    if (rc)
         px_node_reply_err(resp, &err);
-        json_decref(releases);
-        json_decref(hosted);
-    } else {
-        px_node_reply_json(resp, json_pack("{s:s,s:o,s:o}", "pod", n->cfg.id, "releases", releases, "instances",
-                                           hosted));
-    }
+    else
+        px_node_reply_jb(resp, &out->jb);
+    if (out)
+        admit_out_free(out);
+    free(out);
+    json_decref(hosted);
     px_plan_free(&p);
 }

@@ -3,7 +3,8 @@
  * attested first stage; it refuses a replayed plan, a plan that skips the
  * DP stage, an instance whose build is not the POD's own (naming the
  * component that differs) until the POD's owner adds that build, and a
- * plan sent by someone who is not the manifest's consumer. */
+ * plan sent by someone who is not the manifest's consumer. It answers in
+ * PXJB to a client that asks for it. */
 #include "node_world.h"
 
 static int setup(void **state) {
@@ -28,6 +29,7 @@ static void test_admit_release_replay(void **state) {
     int st = admit(w, &w->f.consumer, &plan, &out);
     if (st != 200)
         fail_msg("admit: %d %s", st, (char *)out.data);
+    assert_int_equal(out.data[0], '{'); /* no Accept: JSON, as ever */
     json_t *o = px_json_parse(out.data, out.len, 1 << 24, &err);
     json_t *rel = json_array_get(json_object_get(o, "releases"), 0);
     assert_non_null(rel);
@@ -162,8 +164,63 @@ static void test_accepted_build(void **state) {
     px_buf_free(&out);
 }
 
+/* A client that asks for PXJB (as the dispatcher does) gets the release
+ * as attachments: the same sealed data, opened by the same instance; one
+ * that does not ask gets JSON (test_admit_release_replay). */
+static void test_admit_jb_reply(void **state) {
+    world *w = *state;
+    px_err err = {0};
+    px_buf plan = PX_BUF_INIT, path = PX_BUF_INIT, out = PX_BUF_INIT, sealed = PX_BUF_INIT, env = PX_BUF_INIT,
+           stream = PX_BUF_INIT;
+    px_plan p;
+    fx_new_manifest(&w->f, FX_STAGES_JSON);
+    fx_plan(&w->f, &plan, -1);
+    px_assert_ok(px_plan_parse(&p, plan.data, plan.len, &err), &err);
+    px_assert_ok(px_plan_path(&path, &p, "pod-0", &err), &err);
+    px_plan_free(&p);
+    char base[64];
+    int status = 0;
+    snprintf(base, sizeof base, "http://127.0.0.1:%u", px_http_server_port(w->pod.srv));
+    px_http_header h[] = {{"Content-Type", "application/json"}, {"Accept", PX_JB_CONTENT_TYPE}};
+    px_assert_ok(px_signed_call_with(&w->f.consumer, "consumer-1", "pod-0", "POST", base, "/v1/admit", h, 2, path.data,
+                                     path.len, 30000, 1 << 24, &status, &out, &err),
+                 &err);
+    if (status != 200)
+        fail_msg("admit: %d %.*s", status, (int)out.len, (char *)out.data);
+    assert_true(px_jb_is(out.data, out.len));
+    json_t *doc;
+    px_jb_view v;
+    px_assert_ok(px_jb_parse(out.data, out.len, 1 << 24, &doc, &v, &err), &err);
+    assert_int_equal(v.n, 2);
+    json_t *rel = json_array_get(json_object_get(doc, "releases"), 0);
+    assert_true(json_is_object(json_object_get(rel, "sealed"))); /* {"blob": k}, not base64 */
+    px_assert_ok(px_jb_bytes(&v, rel, "sealed", &sealed, &err), &err);
+    px_assert_ok(px_jb_bytes(&v, rel, "release", &env, &err), &err);
+    uint8_t commit[32];
+    px_assert_ok(px_open_committed(&stream, commit, sealed.data, sealed.len, &w->f.inst[0].box, &err), &err);
+    px_entry e;
+    px_assert_ok(px_entry_parse(&e, 0, env.data, env.len, &err), &err);
+    assert_int_equal(e.kind, PX_ENTRY_RELEASE);
+    assert_memory_equal(e.st.subjects[0].sha256, commit, 32);
+    px_entry_free(&e);
+    json_decref(doc);
+    px_jb_view_free(&v);
+    /* A refusal stays JSON whatever was asked: the same path replayed. */
+    px_assert_ok(px_signed_call_with(&w->f.consumer, "consumer-1", "pod-0", "POST", base, "/v1/admit", h, 2, path.data,
+                                     path.len, 30000, 1 << 24, &status, (px_buf_reset(&out), &out), &err),
+                 &err);
+    assert_int_equal(status, 409);
+    assert_int_equal(out.data[0], '{');
+    px_buf_free(&plan);
+    px_buf_free(&path);
+    px_buf_free(&out);
+    px_buf_free(&sealed);
+    px_buf_free(&env);
+    px_buf_free(&stream);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_admit_release_replay), cmocka_unit_test(test_refusals),
-                                       cmocka_unit_test(test_accepted_build)};
+                                       cmocka_unit_test(test_accepted_build), cmocka_unit_test(test_admit_jb_reply)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }
