@@ -109,7 +109,9 @@ for n in $sizes; do
     --code "$tmp/task.wasm" --json >"$tmp/out.json" 2>"$tmp/submit.err" || submitted=$?
   t1=$(now)
   c1=$(net_cpu "$tmp/roles1.json")
-  "$net" stop "$tmp/net"
+  # A node slow to exit (seen under a concurrent `make check`) is named by
+  # `stop`; it does not undo the task, whose outcome is reported below.
+  "$net" stop "$tmp/net" || echo "bench exec_e2e: some nodes of the $n-POD network took over 30 s to stop" >&2
   if [ "$submitted" -ne 0 ] || ! grep -q '"ok":true' "$tmp/out.json"; then
     echo "bench exec_e2e: the task of $n PODs failed (exit $submitted): $(head -c 2000 "$tmp/out.json")" >&2
     tail -n 20 "$tmp/submit.err" >&2
