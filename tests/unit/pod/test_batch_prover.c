@@ -2,7 +2,7 @@
  * generator: a tampered record is the only bad one of its batch, verdicts
  * are exact and the same on any number of threads, and an import refuses a
  * row whose batch signature does not verify. */
-#include "pod_test.h"
+#include "prover_test.h"
 
 #include "pod/prover_int.h"
 
@@ -206,18 +206,6 @@ static void expect_flags(const px_buf *out, const bstream *x, int require) {
     assert_int_equal(px_records_next(&r, v, &flags, &err), 0);
 }
 
-static void assert_counts_equal(const px_prover_counts *a, const px_prover_counts *b) {
-    assert_int_equal(a->records, b->records);
-    assert_int_equal(a->authenticated, b->authenticated);
-    assert_int_equal(a->alleged, b->alleged);
-    assert_int_equal(a->dropped, b->dropped);
-    assert_int_equal(a->unsigned_records, b->unsigned_records);
-    assert_int_equal(a->unknown_source, b->unknown_source);
-    assert_int_equal(a->bad_signature, b->bad_signature);
-    assert_int_equal(a->has_users, b->has_users);
-    assert_int_equal(a->users, b->users);
-}
-
 static uint64_t count(const bstream *x, char kind) {
     uint64_t k = 0;
     for (size_t i = 0; i < x->n; i++)
@@ -263,17 +251,7 @@ static void test_threads_same_verdicts_batches(void **state) {
             assert_int_equal(n1.unknown_source, ninputs * count(x, 'K'));
             if (ninputs == 1)
                 expect_flags(&ref, x, require);
-            const unsigned threads[] = {0, 2, 3, 5, PX_PROVER_MAX_THREADS};
-            for (size_t t = 0; t < sizeof threads / sizeof *threads; t++) {
-                px_buf out = PX_BUF_INIT;
-                px_prover_counts nt;
-                px_assert_ok(px_prover_run_many_threads(&c, in, lens, ninputs, threads[t], &out, &nt, &err), &err);
-                assert_counts_equal(&nt, &n1);
-                assert_int_equal(out.len, ref.len);
-                if (memcmp(out.data, ref.data, ref.len))
-                    fail_msg("%u threads, %zu inputs, require %d: output differs", threads[t], ninputs, require);
-                px_buf_free(&out);
-            }
+            assert_same_on_threads(&c, in, lens, ninputs, &ref, &n1, require);
             px_buf_free(&ref);
         }
         px_prover_config_free(&c);

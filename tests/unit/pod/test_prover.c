@@ -1,7 +1,7 @@
 /* The data-prover stage: a stream mixing valid, invalid and missing
  * signatures and unknown sources, with exact counts in both modes, and the
  * same output and counts whatever the number of threads. */
-#include "pod_test.h"
+#include "prover_test.h"
 
 #include "pod/prover_int.h"
 
@@ -219,18 +219,6 @@ static void build_mixed(stream_fixture *x, size_t n, uint64_t kinds[K_KINDS]) {
     }
 }
 
-static void assert_counts_equal(const px_prover_counts *a, const px_prover_counts *b) {
-    assert_int_equal(a->records, b->records);
-    assert_int_equal(a->authenticated, b->authenticated);
-    assert_int_equal(a->alleged, b->alleged);
-    assert_int_equal(a->dropped, b->dropped);
-    assert_int_equal(a->unsigned_records, b->unsigned_records);
-    assert_int_equal(a->unknown_source, b->unknown_source);
-    assert_int_equal(a->bad_signature, b->bad_signature);
-    assert_int_equal(a->has_users, b->has_users);
-    assert_int_equal(a->users, b->users);
-}
-
 /* Threads change nothing: for every thread count the output bytes and
  * every count equal the single-threaded run's, and each record's flag is
  * the one its kind calls for (the verdicts px_source_verify gives). */
@@ -264,17 +252,7 @@ static void test_threads_same_verdicts(void **state) {
                                                                            kinds[K_SHORT] + kinds[K_WRONG_KEY]));
             if (ninputs == 1)
                 check_output(&ref, &x, require);
-            const unsigned counts[] = {0, 2, 3, 5, PX_PROVER_MAX_THREADS};
-            for (size_t t = 0; t < sizeof counts / sizeof counts[0]; t++) {
-                px_buf out = PX_BUF_INIT;
-                px_prover_counts nt;
-                px_assert_ok(px_prover_run_many_threads(&c, in, lens, ninputs, counts[t], &out, &nt, &err), &err);
-                assert_counts_equal(&nt, &n1);
-                assert_int_equal(out.len, ref.len);
-                if (memcmp(out.data, ref.data, ref.len))
-                    fail_msg("%u threads, %zu inputs, require %d: output differs", counts[t], ninputs, require);
-                px_buf_free(&out);
-            }
+            assert_same_on_threads(&c, in, lens, ninputs, &ref, &n1, require);
             px_buf_free(&ref);
         }
         px_prover_config_free(&c);
