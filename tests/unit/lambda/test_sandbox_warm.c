@@ -19,6 +19,7 @@
 
 #include "lambda/sandbox_int.h"
 #include "pixiu/sandbox.h"
+#include "pid_gone.h"
 
 typedef struct fixture {
     char dir[256];
@@ -220,20 +221,6 @@ static void test_dead_runner_forks(void **state) {
     px_buf_free(&out);
 }
 
-/* Gone, or a zombie nobody reaps yet: it runs nothing any more. */
-static int gone(pid_t pid) {
-    char path[64], st[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *fp = fopen(path, "r");
-    if (!fp)
-        return 1;
-    size_t n = fread(st, 1, sizeof st - 1, fp);
-    fclose(fp);
-    st[n] = '\0';
-    const char *end = strrchr(st, ')'); /* after the command name */
-    return end && end[1] == ' ' && end[2] == 'Z';
-}
-
 /* Blocked in recvmsg on its channel: loaded, waiting for a run. */
 static int waiting(pid_t pid) {
     char path[64], line[64] = "", want[24];
@@ -288,10 +275,10 @@ static void test_dies_with_starter(void **state) {
         assert_int_equal(read(p[0], pids, sizeof pids), (ssize_t)sizeof pids);
         close(p[0]);
         assert_true(pids[0] > 0);
-        assert_false(gone(pids[0]));
+        assert_false(pid_gone(pids[0]));
         kill(starter, SIGKILL);
         assert_int_equal(waitpid(starter, NULL, 0), starter);
-        int ok = within(gone, pids[0], 20000);
+        int ok = within(pid_gone, pids[0], 20000);
         if (pids[1] > 0)
             kill(pids[1], SIGKILL);
         if (!ok)

@@ -9,6 +9,7 @@
 #include "step_fixture.h"
 #include "lambda/step_wire.h"
 #include "pixiu/exec.h"
+#include "pid_gone.h"
 
 /* The commitment an opened output carried (checked by the successor). */
 static uint8_t commit_scratch[32];
@@ -573,20 +574,6 @@ static void test_wire_step_streamed(void **state) {
     close(sv[0]);
     px_buf_free(&want);
     px_buf_free(&got);
-}
-
-/* Gone, or a zombie nobody reaps yet: it runs nothing any more. */
-static int pid_gone(pid_t pid) {
-    char path[64], st[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *fp = fopen(path, "r");
-    if (!fp)
-        return 1;
-    size_t n = fread(st, 1, sizeof st - 1, fp);
-    fclose(fp);
-    st[n] = '\0';
-    const char *end = strrchr(st, ')');
-    return end && end[1] == ' ' && end[2] == 'Z';
 }
 
 /* The pids the runner script recorded, one a line; 0 until it ran. */
